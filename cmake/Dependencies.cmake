@@ -1,0 +1,37 @@
+# Every dependency comes from a Debian package; a missing one stops the
+# configure step with the package to install.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config")
+endif()
+
+function(cardfs_require_pkg target module debian_package)
+  pkg_check_modules(${target} IMPORTED_TARGET ${module})
+  if(NOT ${target}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${debian_package}")
+  endif()
+endfunction()
+
+cardfs_require_pkg(FUSE3 fuse3 libfuse3-dev)
+cardfs_require_pkg(URING liburing liburing-dev)
+
+find_package(spdlog QUIET)
+if(NOT spdlog_FOUND)
+  message(FATAL_ERROR "spdlog not found: apt-get install libspdlog-dev")
+endif()
+
+find_package(CLI11 QUIET)
+if(NOT CLI11_FOUND)
+  if(EXISTS /usr/include/CLI/CLI.hpp)
+    add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  else()
+    message(FATAL_ERROR "CLI11 not found: apt-get install libcli11-dev")
+  endif()
+endif()
+
+find_package(Catch2 2 QUIET)
+if(NOT Catch2_FOUND)
+  message(FATAL_ERROR "Catch2 v2 not found: apt-get install catch2")
+endif()
+
+find_package(Threads REQUIRED)

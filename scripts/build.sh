@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Configures (once) and builds cardfs.
+#   scripts/build.sh                       build/       RelWithDebInfo
+#   scripts/build.sh --sanitize=address    build-asan/  ASan + UBSan
+#   scripts/build.sh --sanitize=thread     build-tsan/  TSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=""
+for arg in "$@"; do
+  case $arg in
+    --sanitize=address|--sanitize=thread) sanitize=${arg#--sanitize=} ;;
+    *) echo "build.sh: unknown option '$arg' (use --sanitize=address|thread)" >&2; exit 2 ;;
+  esac
+done
+dir=build
+[ "$sanitize" = address ] && dir=build-asan
+[ "$sanitize" = thread ] && dir=build-tsan
+if [ ! -f "$dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDFS_SANITIZE="$sanitize" >/dev/null
+fi
+cmake --build "$dir" -j "$(nproc)"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds if needed and runs the test suite through ctest.
+#   scripts/test.sh                          unit and mount tests, build/
+#   scripts/test.sh --sanitize=address       the same under ASan+UBSan (build-asan/)
+#   scripts/test.sh --sanitize=thread        the same under TSan (build-tsan/)
+#   scripts/test.sh -L experiments           only tests with that ctest label
+# Extra arguments go to ctest. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=""
+ctest_args=()
+for arg in "$@"; do
+  case $arg in
+    --sanitize=*) sanitize=${arg#--sanitize=} ;;
+    *) ctest_args+=("$arg") ;;
+  esac
+done
+scripts/build.sh ${sanitize:+--sanitize=$sanitize}
+dir=build
+[ "$sanitize" = address ] && dir=build-asan
+[ "$sanitize" = thread ] && dir=build-tsan
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+cd "$dir"
+ctest --output-on-failure --timeout 600 -j "$(nproc)" "${ctest_args[@]}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The cardfs binary as a user meets it: help, version, exit codes, and
+# multi-call symlinks. Usage: binary_smoke.sh PATH/TO/cardfs
+set -u
+bin=$1
+fail=0
+check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC
+  if [ "$2" != "$3" ]; then echo "FAIL: $1 (exit $3, expected $2)"; fail=1; else echo "ok: $1"; fi
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+out=$("$bin" --version); check "--version" 0 $?
+[[ $out == cardfs\ * ]] || { echo "FAIL: version text: $out"; fail=1; }
+"$bin" --help >"$tmp/help"; check "--help" 0 $?
+grep -q "Usage" "$tmp/help" || { echo "FAIL: help has no usage"; fail=1; }
+
+"$bin" bogus 2>"$tmp/err"; check "unknown subcommand" 2 $?
+[ "$(wc -l <"$tmp/err")" -le 3 ] || { echo "FAIL: error is not short:"; cat "$tmp/err"; fail=1; }
+grep -q "bogus" "$tmp/err" || { echo "FAIL: error does not name the bad word"; fail=1; }
+grep -qi "terminate\|exception" "$tmp/err" && { echo "FAIL: exception trace"; fail=1; }
+"$bin" --no-such-flag 2>/dev/null; check "unknown option" 2 $?
+
+# A symlink named mkfs.cardfs reaches `cardfs mkfs` (or says it is not built).
+ln -s "$(readlink -f "$bin")" "$tmp/mkfs.cardfs"
+if "$bin" --help | grep -qE '^ +mkfs'; then
+  "$tmp/mkfs.cardfs" --help >"$tmp/mkfs_help"; check "mkfs.cardfs --help" 0 $?
+  grep -qi "mkfs" "$tmp/mkfs_help" || { echo "FAIL: mkfs.cardfs did not reach mkfs"; fail=1; }
+else
+  "$tmp/mkfs.cardfs" --help 2>"$tmp/err"; check "mkfs.cardfs before mkfs exists" 2 $?
+  grep -q "not available" "$tmp/err" || { echo "FAIL: unclear message"; fail=1; }
+fi
+exit $fail

@@ -1,0 +1,89 @@
+#include "tools/cli.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.h"
+#include "cardfs_version.h"
+#include "tools/command.h"
+#include "tools/program_name.h"
+
+namespace cardfs::tools {
+
+std::vector<Command>& command_registry() {
+  static std::vector<Command> registry;
+  return registry;
+}
+
+namespace {
+
+spdlog::level::level_enum level_from_flags(int verbose, const std::string& name) {
+  if (!name.empty()) return spdlog::level::from_str(name);
+  if (verbose >= 2) return spdlog::level::debug;
+  if (verbose == 1) return spdlog::level::info;
+  return spdlog::level::warn;
+}
+
+bool has_subcommand(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    if (sub->get_name() == name) return true;
+  return false;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& raw_argv) {
+  std::vector<std::string> argv = expand_multicall_args(raw_argv);
+  auto implied = subcommand_for_program_name(raw_argv.empty() ? "" : raw_argv[0]);
+
+  CLI::App app{"cardfs: an SD card's whole storage stack in userspace", "cardfs"};
+  app.set_version_flag("-V,--version", "cardfs " CARDFS_VERSION);
+  int verbose = 0;
+  std::string level;
+  app.add_flag("-v,--verbose", verbose, "More log output (repeat for debug)");
+  app.add_option("--log-level", level, "Log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.require_subcommand(1);
+
+  CommandContext ctx;
+  for (auto& cmd : command_registry()) cmd.add(app, ctx);
+
+  if (implied && !has_subcommand(app, *implied)) {
+    std::fprintf(stderr, "cardfs: '%s' is not available in this build of cardfs\n",
+                 implied->c_str());
+    return kExitUsage;
+  }
+  // CLI11 reports a stray word vaguely; name it.
+  for (size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i].empty() || argv[i][0] == '-') {
+      if (argv[i] == "--log-level") ++i;
+      continue;
+    }
+    if (!has_subcommand(app, argv[i])) {
+      std::fprintf(stderr, "cardfs: unknown command '%s'\n", argv[i].c_str());
+      std::fprintf(stderr, "Run 'cardfs --help' for usage.\n");
+      return kExitUsage;
+    }
+    break;
+  }
+
+  // CLI11 wants argv in reverse order without the program name.
+  std::vector<std::string> args(argv.rbegin(), argv.rend() - 1);
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cardfs: %s\n", e.what());
+    std::fprintf(stderr, "Run 'cardfs --help' for usage.\n");
+    return kExitUsage;
+  }
+  set_log_level(level_from_flags(verbose, level));
+  return ctx.run ? ctx.run() : kExitOk;
+}
+
+}  // namespace cardfs::tools
