@@ -1,0 +1,158 @@
+// PageCache: cardfs's userspace page cache — the contract fusefs codes to.
+//
+// One cache per mounted filesystem over one BlockDevice. Pages are 4 KiB.
+// Each file has an AddressSpace (its pages, indexed by page number); the
+// block device has one too (bdev()), caching metadata blocks, as Linux's
+// unified page/buffer cache does. The cache never learns the on-disk
+// format: the filesystem supplies GetBlock for each address space.
+//
+// Thread-safety: every method may be called from any thread. The caller
+// serialises operations on one file as a VFS inode lock would (no two
+// concurrent writes/truncates of the same AddressSpace); reads may run
+// concurrently with anything. Callbacks (GetBlock) are called without any
+// cache lock held, and may call bread()/bget() on the same cache.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "blockdev/block_device.h"
+
+namespace cardfs::cache {
+
+inline constexpr uint32_t kPageSize = 4096;
+
+// Where one filesystem block of a file lives on the device.
+struct BlockMapping {
+  bool mapped = false;  // false: a hole (reads as zeros)
+  uint64_t sector = 0;  // first 512-byte sector of the block, when mapped
+  bool fresh = false;   // just allocated by this call: never read it from disk
+};
+
+// The filesystem's get_block: file block number (in the address space's
+// block size) to its location; with create, allocates (ENOSPC, EFBIG...).
+using GetBlock = std::function<Result<BlockMapping>(uint64_t file_block, bool create)>;
+
+// Linux's vm and queue tunables, all changeable at run time.
+struct Tunables {
+  uint64_t cache_size = 256ull << 20;         // bytes of page memory
+  uint32_t dirty_ratio = 20;                  // % of cache_size: writers throttled above
+  uint32_t dirty_background_ratio = 10;       // %: background write-back starts above
+  uint32_t dirty_expire_centisecs = 3000;     // dirty longer than this is written back
+  uint32_t dirty_writeback_centisecs = 500;   // flusher period
+  bool multipage_bios = false;  // false: one bio per page (block device writepage)
+};
+
+class AddressSpace;  // opaque; owned through shared_ptr
+
+// Per open file: the readahead window state (Linux's file_ra_state).
+struct ReadaheadState {
+  uint64_t start = 0;        // first page of the current window
+  uint32_t size = 0;         // pages in the window
+  uint32_t async_size = 0;   // pages before the window's end where the marker sits
+  uint64_t prev_pos = ~0ull; // byte offset after the last read, for sequential detection
+};
+
+// A pinned metadata block in the bdev address space (a buffer head).
+// Modify bytes only while holding lock(); then call mark_dirty().
+class BufferRef {
+ public:
+  BufferRef() = default;
+  BufferRef(BufferRef&&) noexcept;
+  BufferRef& operator=(BufferRef&&) noexcept;
+  ~BufferRef();
+  std::span<std::byte> data() const;     // the block's bytes (block_size long)
+  uint64_t block() const;
+  void lock();
+  void unlock();
+  void mark_dirty();                         // the whole block
+  void mark_dirty(size_t offset, size_t len);  // only the sectors touched
+  explicit operator bool() const { return impl_ != nullptr; }
+  struct Impl;
+
+ private:
+  friend class PageCache;
+  explicit BufferRef(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class PageCache {
+ public:
+  // block_size: the filesystem block size (1024, 2048 or 4096), the unit of
+  // GetBlock and of bread(). Does not start the flusher.
+  PageCache(blockdev::BlockDevice& dev, Clock& clock, uint32_t block_size, Tunables t = {});
+  // Stops the flusher. Does not write anything back: call sync_all() first.
+  ~PageCache();
+
+  // Starts the background flusher thread (real daemon; tests may instead
+  // call run_flusher_once()).
+  void start_flusher();
+  void stop_flusher();
+  // One flusher pass at clock.now(): expired inodes, then background
+  // write-back if above dirty_background_ratio.
+  void run_flusher_once();
+
+  // ---- address spaces
+  std::shared_ptr<AddressSpace> create_address_space(uint64_t ino, GetBlock get_block);
+  // Drops every page of `as` (the inode is gone). Dirty pages are discarded.
+  void destroy_address_space(AddressSpace& as);
+
+  // ---- buffered file data
+  // Reads up to out.size() bytes at offset, never past file_size; holes
+  // read as zeros. Drives readahead through ra. Returns bytes read.
+  Result<size_t> read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
+                      std::span<std::byte> out, uint64_t file_size);
+  // Copies data into the cache, allocating blocks through GetBlock(create),
+  // marking only the touched sectors dirty. May throttle (balance dirty
+  // pages). file_size is the size before the write; the caller updates it.
+  Result<size_t> write(AddressSpace& as, uint64_t offset, std::span<const std::byte> data,
+                       uint64_t file_size);
+
+  // ---- direct I/O (512-byte aligned offset, length and buffer; EINVAL otherwise)
+  // Writes back and invalidates the cached range first.
+  Result<size_t> direct_read(AddressSpace& as, uint64_t offset, std::span<std::byte> out,
+                             uint64_t file_size);
+  Result<size_t> direct_write(AddressSpace& as, uint64_t offset, std::span<const std::byte> data);
+
+  // ---- durability
+  // Writes back dirty pages of [start, end) and, with wait, waits for them.
+  Status write_back_range(AddressSpace& as, uint64_t start, uint64_t end, bool wait);
+  // Data of `as`, then (unless datasync) all dirty metadata, then a device flush.
+  Status fsync(AddressSpace& as, bool datasync);
+  // Every dirty page of every address space, then a device flush (syncfs).
+  Status sync_all();
+
+  // ---- truncate / holes (caller frees blocks afterwards)
+  // Drops pages wholly past new_size and zeroes the tail of a partial one.
+  void truncate_pages(AddressSpace& as, uint64_t new_size);
+  // Zeroes [offset, offset+len) in cached pages, dropping whole pages.
+  void punch_pages(AddressSpace& as, uint64_t offset, uint64_t len);
+
+  // ---- metadata blocks through the block device's address space
+  // The block's current contents (read from the device if not cached).
+  Result<BufferRef> bread(uint64_t block);
+  // The block without reading it, zero-filled: for freshly allocated blocks.
+  Result<BufferRef> bget_zeroed(uint64_t block);
+  // Drops a freed metadata block from the cache, dirty or not.
+  void bforget(uint64_t block);
+
+  // ---- tunables and counters
+  Tunables tunables() const;
+  void set_tunables(const Tunables& t);
+  // /proc/meminfo-style ("Cached:  1234 kB") and /proc/vmstat-style text.
+  std::string meminfo() const;
+  std::string vmstat() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cardfs::cache
