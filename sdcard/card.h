@@ -1,0 +1,142 @@
+// Card: the emulated SD card, persisted in one image file.
+//
+// Contract
+// - One command at a time, as on a real SD card: read/write/flush/discard
+//   are serialised internally, so any thread may call them. counters(),
+//   device_time() and the other accessors never wait for a command that is
+//   sleeping in realtime mode.
+// - Addresses are 512-byte sectors; every segment length is a multiple of
+//   512. Errors are Status values: EINVAL (bad range or segment), EIO
+//   (image I/O failed, injected fault, card after a power cut), ENOSPC.
+// - write() lands in the card's volatile write buffer (the RU buffer);
+//   flush() programs it to flash, and with CardOptions::durable also
+//   fsyncs the image. A power cut loses whatever was not yet programmed.
+// - Device time: each command costs overhead + transfer + program/read +
+//   erase + merge on the profile's timing model. Fast mode (default) only
+//   accounts it on the card's clock; realtime mode also sleeps on the
+//   injected Clock so callers see the card's speed.
+// - The Card owns its image file; close() (or the destructor) shuts down
+//   cleanly. The Clock must outlive the Card.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace cardfs::sdcard {
+
+struct Profile;   // a named card and its timing: sdcard/profiles.h
+struct Geometry;  // sizes of sectors, pages, AUs: sdcard/geometry.h
+
+// Faults for tests (leveldb's FaultInjectionTestEnv idea, driven by index).
+struct FaultPlan {
+  // 0: never. Otherwise commands 1..N (counted from open) complete and power
+  // is cut during command N+1: that command programs only part of its pages,
+  // the page being programmed may be torn, the write buffer is lost, and
+  // every later command fails with EIO. Reopen the image to "power on".
+  uint64_t power_cut_after = 0;
+  // Chooses how far the interrupted command gets and whether a page tears.
+  uint64_t seed = 1;
+  // A read that covers any of these sectors fails with EIO.
+  std::vector<uint64_t> read_error_sectors;
+};
+
+struct CardOptions {
+  bool realtime = false;  // sleep on the clock for each command's device time
+  bool durable = false;   // flush() also fsyncs the image file
+  FaultPlan faults;
+};
+
+// Device time split by what the card spent it on.
+struct TimeByCause {
+  Nanos command{0};   // per-command overhead
+  Nanos transfer{0};  // bus transfer of host data
+  Nanos read{0};      // flash page reads
+  Nanos program{0};   // flash page programs of host data
+  Nanos merge{0};     // copying still-valid pages when closing an AU
+  Nanos erase{0};     // block erases
+  Nanos total() const { return command + transfer + read + program + merge + erase; }
+};
+
+struct CardCounters {
+  uint64_t commands = 0;
+  uint64_t host_sectors_read = 0;
+  uint64_t host_sectors_written = 0;
+  uint64_t host_sectors_discarded = 0;
+  uint64_t flushes = 0;
+  uint64_t flash_pages_read = 0;
+  uint64_t flash_pages_programmed = 0;  // host pages + merge copies
+  uint64_t merges = 0;
+  uint64_t merge_pages_copied = 0;
+  uint64_t erases = 0;  // AU erases
+  uint64_t au_opens = 0;
+  uint64_t au_closes = 0;
+  TimeByCause time;
+  // Flash bytes programmed / host bytes written (0 before any write).
+  double write_amplification(uint32_t page_bytes) const {
+    if (host_sectors_written == 0) return 0.0;
+    return double(flash_pages_programmed) * page_bytes / (double(host_sectors_written) * 512.0);
+  }
+};
+
+// Per physical AU state, for wear histograms and `cardfs card info`.
+struct AuState {
+  uint32_t erase_count = 0;
+  uint32_t valid_pages = 0;
+  int64_t logical_au = -1;  // -1: free or waiting for erase
+};
+
+class Card {
+ public:
+  // Creates a new image file at path (refuses to overwrite an existing
+  // file). size_bytes is the user capacity; it must be a multiple of the
+  // profile's AU size.
+  static Result<std::unique_ptr<Card>> create(const std::string& path, const Profile& profile,
+                                              uint64_t size_bytes, Clock& clock,
+                                              CardOptions opts = {});
+  // Opens an existing image; after an unclean stop the FTL map is rebuilt
+  // by an out-of-band scan. A failed open never modifies the image.
+  static Result<std::unique_ptr<Card>> open(const std::string& path, Clock& clock,
+                                            CardOptions opts = {});
+
+  ~Card();
+  Card(const Card&) = delete;
+  Card& operator=(const Card&) = delete;
+
+  Status read(uint64_t sector, std::span<const iovec> segments);
+  // Into the write buffer; fua: programmed to flash before return.
+  Status write(uint64_t sector, std::span<const iovec> segments, bool fua);
+  // The SD cache flush: write buffer to flash (+ fsync if durable).
+  Status flush();
+  // Trim: the sectors read back as zeros afterwards.
+  Status discard(uint64_t sector, uint64_t sectors);
+  // Clean shutdown: flush, checkpoint the FTL map, mark the image clean.
+  // Later commands fail with EIO. Idempotent.
+  Status close();
+
+  uint64_t sector_count() const;
+  Nanos device_time() const;  // total device time on the card's clock
+  CardCounters counters() const;
+  std::vector<AuState> au_states() const;  // indexed by physical AU
+  const Profile& profile() const;
+  const Geometry& geometry() const;
+  // Faults can also be armed after open; the command count restarts at 0.
+  void set_faults(const FaultPlan& faults);
+  // True once an injected power cut has happened.
+  bool powered_off() const;
+
+  struct Impl;
+
+ private:
+  explicit Card(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cardfs::sdcard
