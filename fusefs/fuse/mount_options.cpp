@@ -1,0 +1,221 @@
+#include "fusefs/fuse/mount_options.h"
+
+#include <charconv>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace cardfs::fuse {
+namespace {
+
+Status invalid(const std::string& msg) { return Status::error(EINVAL, msg); }
+
+// Splits "a=1,b=x\,y" into {"a=1", "b=x,y"}; empty items are dropped.
+std::vector<std::string> split_options(const std::string& arg) {
+  std::vector<std::string> items;
+  std::string cur;
+  for (size_t i = 0; i < arg.size(); ++i) {
+    if (arg[i] == '\\' && i + 1 < arg.size()) {
+      cur += arg[++i];
+    } else if (arg[i] == ',') {
+      if (!cur.empty()) items.push_back(cur);
+      cur.clear();
+    } else {
+      cur += arg[i];
+    }
+  }
+  if (!cur.empty()) items.push_back(cur);
+  return items;
+}
+
+Result<uint64_t> parse_u64(const std::string& text) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    return invalid("'" + text + "' is not a number");
+  return v;
+}
+
+struct Item {
+  std::string name;
+  std::optional<std::string> value;
+};
+
+using Handler = std::function<Status(const Item&, MountOptions&)>;
+
+Status need_no_value(const Item& it) {
+  if (it.value) return invalid("option '" + it.name + "' takes no value");
+  return Status::ok();
+}
+
+Result<std::string> need_value(const Item& it) {
+  if (!it.value || it.value->empty())
+    return invalid("option '" + it.name + "' needs a value (" + it.name + "=...)");
+  return *it.value;
+}
+
+Handler flag(bool MountOptions::*field, bool value) {
+  return [field, value](const Item& it, MountOptions& o) {
+    CARDFS_RETURN_IF_ERROR(need_no_value(it));
+    o.*field = value;
+    return Status::ok();
+  };
+}
+
+// An unsigned tunable within [lo, hi].
+Handler bounded(std::optional<uint32_t> MountOptions::*field, uint64_t lo, uint64_t hi) {
+  return [=](const Item& it, MountOptions& o) -> Status {
+    CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
+    auto v = parse_u64(text);
+    if (!v.is_ok()) return v.status().with_context(it.name);
+    if (*v < lo || *v > hi)
+      return invalid(it.name + ": " + text + " is out of range " + std::to_string(lo) + ".." +
+                     std::to_string(hi));
+    o.*field = uint32_t(*v);
+    return Status::ok();
+  };
+}
+
+Status set_cache_size(const Item& it, MountOptions& o) {
+  CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
+  auto v = parse_size(text);
+  if (!v.is_ok()) return v.status().with_context("cache_size");
+  if (*v < (1u << 20)) return invalid("cache_size: " + text + " is below the minimum of 1M");
+  o.cache_size = *v;
+  return Status::ok();
+}
+
+Status set_scheduler(const Item& it, MountOptions& o) {
+  CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
+  if (text == "none") {
+    o.scheduler = Scheduler::kNone;
+  } else if (text == "mq-deadline") {
+    o.scheduler = Scheduler::kMqDeadline;
+  } else {
+    return invalid("scheduler: '" + text + "' is not one of none, mq-deadline");
+  }
+  return Status::ok();
+}
+
+Status set_string(const Item& it, std::string& field) {
+  CARDFS_ASSIGN_OR_RETURN(field, need_value(it));
+  return Status::ok();
+}
+
+const std::unordered_map<std::string, Handler>& handlers() {
+  static const std::unordered_map<std::string, Handler> table = {
+      {"ro", flag(&MountOptions::read_only, true)},
+      {"rw", flag(&MountOptions::read_only, false)},
+      {"allow_other", flag(&MountOptions::allow_other, true)},
+      {"default_permissions", flag(&MountOptions::default_permissions, true)},
+      {"direct_io", flag(&MountOptions::direct_io, true)},
+      {"sync", flag(&MountOptions::sync, true)},
+      {"async", flag(&MountOptions::sync, false)},
+      {"realtime", flag(&MountOptions::realtime, true)},
+      {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
+      {"trace", [](const Item& it, MountOptions& o) { return set_string(it, o.trace_file); }},
+      {"cache_size", set_cache_size},
+      {"dirty_ratio", bounded(&MountOptions::dirty_ratio, 1, 100)},
+      {"dirty_background_ratio", bounded(&MountOptions::dirty_background_ratio, 0, 100)},
+      {"dirty_expire_centisecs", bounded(&MountOptions::dirty_expire_centisecs, 0, 8640000)},
+      {"dirty_writeback_centisecs",
+       bounded(&MountOptions::dirty_writeback_centisecs, 0, 8640000)},
+      {"read_ahead_kb", bounded(&MountOptions::read_ahead_kb, 0, 65536)},
+      {"nomerges", bounded(&MountOptions::nomerges, 0, 2)},
+      {"max_sectors_kb", bounded(&MountOptions::max_sectors_kb, 4, 32767)},
+      {"scheduler", set_scheduler},
+      {"profile",
+       [](const Item&, MountOptions&) {
+         return invalid("profile cannot be changed at mount: it belongs to the image "
+                        "(chosen by mkfs.cardfs)");
+       }},
+  };
+  return table;
+}
+
+// Flags libfuse hands to the kernel as they are.
+const std::unordered_set<std::string>& vfs_flags() {
+  static const std::unordered_set<std::string> set = {
+      "dev",     "nodev",     "suid",     "nosuid",     "exec",        "noexec",
+      "atime",   "noatime",   "diratime", "nodiratime", "relatime",    "norelatime",
+      "dirsync", "strictatime", "nostrictatime", "lazytime", "nolazytime"};
+  return set;
+}
+
+// What mount(8) and fstab add for their own use.
+bool is_mount_helper_option(const std::string& name) {
+  static const std::unordered_set<std::string> set = {
+      "defaults", "auto", "noauto", "user", "nouser", "users", "owner",
+      "group",    "nofail", "_netdev", "comment", "loop"};
+  return set.count(name) > 0 || name.rfind("x-", 0) == 0;
+}
+
+Status apply(const Item& it, MountOptions& o) {
+  const auto& table = handlers();
+  if (auto h = table.find(it.name); h != table.end()) return h->second(it, o);
+  if (vfs_flags().count(it.name)) {
+    CARDFS_RETURN_IF_ERROR(need_no_value(it));
+    o.vfs_flags.push_back(it.name);
+    return Status::ok();
+  }
+  if (is_mount_helper_option(it.name)) return Status::ok();
+  return invalid("unknown mount option '" + it.name + "'");
+}
+
+}  // namespace
+
+Result<uint64_t> parse_size(const std::string& text) {
+  if (text.empty()) return invalid("empty size");
+  std::string digits = text;
+  uint64_t unit = 1;
+  switch (text.back()) {
+    case 'k': case 'K': unit = 1ull << 10; break;
+    case 'm': case 'M': unit = 1ull << 20; break;
+    case 'g': case 'G': unit = 1ull << 30; break;
+    case 't': case 'T': unit = 1ull << 40; break;
+    default: break;
+  }
+  if (unit != 1) digits.pop_back();
+  auto v = parse_u64(digits);
+  if (!v.is_ok()) return invalid("'" + text + "' is not a size (e.g. 4096, 512K, 64M, 1G)");
+  if (*v > UINT64_MAX / unit) return invalid("'" + text + "' is too large");
+  return *v * unit;
+}
+
+Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args) {
+  MountOptions o;
+  for (const auto& arg : option_args) {
+    for (const auto& raw : split_options(arg)) {
+      Item it;
+      auto eq = raw.find('=');
+      it.name = raw.substr(0, eq);
+      if (eq != std::string::npos) it.value = raw.substr(eq + 1);
+      CARDFS_RETURN_IF_ERROR(apply(it, o));
+    }
+  }
+  if (o.dirty_ratio && o.dirty_background_ratio && *o.dirty_background_ratio >= *o.dirty_ratio)
+    return invalid("dirty_background_ratio (" + std::to_string(*o.dirty_background_ratio) +
+                   ") must be below dirty_ratio (" + std::to_string(*o.dirty_ratio) + ")");
+  return o;
+}
+
+std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path) {
+  std::string fsname = opts.fsname.empty() ? image_path : opts.fsname;
+  std::string escaped;
+  for (char c : fsname) {
+    if (c == ',' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  std::string s = "fsname=" + escaped + ",subtype=cardfs,default_permissions";
+  if (opts.allow_other) s += ",allow_other";
+  if (opts.read_only) s += ",ro";
+  for (const auto& f : opts.vfs_flags) s += "," + f;
+  return s;
+}
+
+const char* scheduler_name(Scheduler s) {
+  return s == Scheduler::kNone ? "none" : "mq-deadline";
+}
+
+}  // namespace cardfs::fuse

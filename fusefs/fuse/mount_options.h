@@ -1,0 +1,74 @@
+// MountOptions: what `cardfs mount -o ...` (and mount(8)/fstab through the
+// mount.cardfs helper) may say, parsed by one pure function.
+//
+// Contract
+// - parse_mount_options() takes the raw `-o` arguments (each a comma-
+//   separated list; "\," escapes a comma inside a value) and returns either
+//   the complete MountOptions or EINVAL with a one-line message naming the
+//   offending option. It never touches the system; the caller mounts
+//   nothing when it fails.
+// - Tunables left unset keep the layers' own defaults (Linux's), so an
+//   unset std::optional means "not given", not zero.
+// - `profile=` is refused: the card profile is fixed when the image is made.
+// - Options mount(8) and fstab add for themselves (defaults, auto, noauto,
+//   user, nofail, _netdev, x-*, comment=...) are accepted and ignored;
+//   VFS flags (nodev, nosuid, noexec, noatime, ...) go to the kernel.
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cardfs::fuse {
+
+enum class Scheduler { kNone, kMqDeadline };
+
+struct MountOptions {
+  // ---- FUSE and VFS
+  bool read_only = false;
+  bool allow_other = false;
+  // cardfs always lets the kernel check permissions (see docs/fuse.md);
+  // the option is accepted for fstab lines that spell it out.
+  bool default_permissions = true;
+  std::string fsname;                   // empty: the image path
+  std::vector<std::string> vfs_flags;   // nodev, nosuid, noatime ... for the kernel
+
+  // ---- data path
+  bool direct_io = false;  // cardfs's cache is the only data cache
+  bool sync = false;       // every write is written through (O_SYNC for all)
+
+  // ---- page cache (cache::Tunables)
+  std::optional<uint64_t> cache_size;  // bytes
+  std::optional<uint32_t> dirty_ratio;
+  std::optional<uint32_t> dirty_background_ratio;
+  std::optional<uint32_t> dirty_expire_centisecs;
+  std::optional<uint32_t> dirty_writeback_centisecs;
+
+  // ---- request queue
+  std::optional<uint32_t> read_ahead_kb;
+  std::optional<Scheduler> scheduler;
+  std::optional<uint32_t> nomerges;  // 0, 1 or 2 as in sysfs
+  std::optional<uint32_t> max_sectors_kb;
+
+  // ---- card
+  bool realtime = false;   // the card's device time is slept, not only counted
+  std::string trace_file;  // empty: no trace at mount time
+};
+
+// Parses the values of every `-o` given, in order (later options win).
+Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args);
+
+// "64M", "1G", "4096", "512k" -> bytes (binary units). EINVAL otherwise.
+Result<uint64_t> parse_size(const std::string& text);
+
+// The kernel/libfuse mount options for fuse_session_new():
+// "fsname=...,subtype=cardfs,default_permissions[,allow_other][,ro][,flags]".
+std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path);
+
+const char* scheduler_name(Scheduler s);
+
+}  // namespace cardfs::fuse

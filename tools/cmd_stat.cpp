@@ -1,0 +1,76 @@
+// `cardfs stat MOUNTPOINT [-i SECONDS] [-c COUNT]`: the counters of a
+// mounted cardfs, read from MOUNTPOINT/.cardfs/stat. Once without -i (every
+// counter, "name value"); with -i a vmstat/iostat-style line per interval.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "base/clock.h"
+#include "fusefs/fuse/stat_view.h"
+#include "tools/command.h"
+
+namespace cardfs::tools {
+namespace {
+
+struct StatArgs {
+  std::string mountpoint;
+  double interval = 0;
+  int count = 0;  // 0: until interrupted
+};
+
+Result<fuse::Snapshot> read_snapshot(const std::string& mountpoint) {
+  std::string path = mountpoint + "/.cardfs/stat";
+  std::ifstream in(path);
+  if (!in) return Status::error(ENOENT, path + " not found: is a cardfs mounted there?");
+  std::stringstream text;
+  text << in.rdbuf();
+  return fuse::parse_snapshot(text.str());
+}
+
+int run_stat(const StatArgs& a) {
+  auto first = read_snapshot(a.mountpoint);
+  if (!first.is_ok()) {
+    std::fprintf(stderr, "cardfs stat: %s\n", first.status().message().c_str());
+    return 1;
+  }
+  if (a.interval <= 0) {
+    std::fputs(fuse::format_snapshot(*first).c_str(), stdout);
+    return 0;
+  }
+  const auto& cols = fuse::default_stat_columns();
+  RealClock clock;
+  fuse::Snapshot prev = *first;
+  Nanos step{int64_t(a.interval * 1e9)};
+  Nanos next = clock.now() + step;
+  for (int line = 0; a.count == 0 || line < a.count; ++line) {
+    if (line % 20 == 0) std::fputs(fuse::format_stat_header(cols).c_str(), stdout);
+    clock.sleep_until(next);
+    next += step;
+    auto cur = read_snapshot(a.mountpoint);
+    if (!cur.is_ok()) {
+      std::fprintf(stderr, "cardfs stat: %s\n", cur.status().message().c_str());
+      return 1;
+    }
+    std::fputs(fuse::format_stat_line(cols, prev, *cur, a.interval).c_str(), stdout);
+    std::fflush(stdout);
+    prev = std::move(*cur);
+  }
+  return 0;
+}
+
+void add_stat(CLI::App& app, CommandContext& ctx) {
+  auto args = std::make_shared<StatArgs>();
+  auto* sub = app.add_subcommand("stat", "Live counters of a mounted cardfs (vmstat-style)");
+  sub->add_option("mountpoint", args->mountpoint, "Where the cardfs is mounted")->required();
+  sub->add_option("-i,--interval", args->interval, "Seconds between lines (none: print once)")
+      ->check(CLI::Range(0.01, 86400.0));
+  sub->add_option("-c,--count", args->count, "Number of lines (default: until interrupted)")
+      ->check(CLI::NonNegativeNumber);
+  sub->callback([&ctx, args] { ctx.run = [args] { return run_stat(*args); }; });
+}
+
+}  // namespace
+
+CARDFS_REGISTER_COMMAND("stat", add_stat);
+
+}  // namespace cardfs::tools
