@@ -1,0 +1,39 @@
+// Driver: what the request queue dispatches to (the SD card, or a fake).
+//
+// The queue hands a driver one command per request: an operation, a sector
+// range and the request's memory as a coalesced scatter-gather list (the
+// bios' memory-contiguous segments joined, as blk_rq_map_sg does). The
+// driver calls `done` exactly once with 0 or -errno, from any thread,
+// possibly before start() returns. start() is called from one thread at a
+// time, and never with more than queue_depth() commands outstanding.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "blockdev/bio.h"
+
+namespace cardfs::blockdev {
+
+struct DriverCommand {
+  BioOp op = BioOp::kRead;
+  uint64_t sector = 0;
+  uint64_t sectors = 0;
+  bool preflush = false;  // flush the device's cache before the write
+  bool fua = false;       // the write is on stable media when done runs
+  std::vector<iovec> iov; // empty for flush and discard
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual uint64_t sector_count() const = 0;
+  // Commands the device accepts at once (an SD card takes one).
+  virtual uint32_t queue_depth() const = 0;
+  virtual void start(DriverCommand cmd, std::function<void(int status)> done) = 0;
+};
+
+}  // namespace cardfs::blockdev

@@ -1,0 +1,50 @@
+// TraceReader: reads blktrace files and prints them as blkparse does.
+//
+// load() takes trace files (NAME.blktrace.N) or a base NAME, whose
+// per-CPU files are read as blkparse -i NAME reads them. Events are
+// ordered by time; format_event() gives blkparse's default line for one,
+// summary() blkparse's per-CPU and total statistics, throughput and event
+// count for the device. Not thread-safe; one reader per thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "blockdev/trace_format.h"
+
+namespace cardfs::blockdev {
+
+struct TraceStats {
+  uint64_t queued[2] = {}, queued_kb[2] = {};
+  uint64_t dispatched[2] = {}, dispatched_kb[2] = {};
+  uint64_t completed[2] = {}, completed_kb[2] = {};
+  uint64_t merged[2] = {}, merged_kb[2] = {};
+  uint64_t requeued[2] = {};
+  uint64_t io_unplugs = 0, timer_unplugs = 0;
+  uint64_t events = 0;
+  void add(const TraceStats& o);
+};
+
+class TraceReader {
+ public:
+  Status load(const std::vector<std::string>& inputs);
+
+  // Trace events (notes excluded), by time, times relative to the first.
+  const std::vector<blktrace::Record>& events() const { return events_; }
+  std::string format_event(const blktrace::Record& r) const;
+  // What blkparse prints after the events, for the device name `dev_name`.
+  std::string summary(const std::string& dev_name) const;
+  // Totals over all CPUs.
+  TraceStats totals() const;
+
+ private:
+  Status load_file(const std::string& path);
+  const std::string& process_name(uint32_t pid) const;
+
+  std::vector<blktrace::Record> events_;
+  std::map<uint32_t, std::string> names_;  // pid → comm, first note wins
+};
+
+}  // namespace cardfs::blockdev

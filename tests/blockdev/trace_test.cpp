@@ -1,0 +1,132 @@
+// Traces the queue writes are read by Debian's blkparse and btt, and by
+// our own reader, with the same lines and counts.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "blockdev/trace_reader.h"
+#include "tests/blockdev/queue_harness.h"
+
+using namespace cardfs;
+using namespace cardfs::blockdev;
+using namespace cardfs::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/cardfs-trace-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string path;
+};
+
+// Runs a shell command; returns its exit status and stdout.
+std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return {-1, out};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+// The seed's buffered dd: 64 page writes under a plug, then a read, a
+// sync write waited for, a flush, and 2560 sectors split.
+void workload(QueueHarness& h) {
+  {
+    Plug plug(h.queue);
+    for (int i = 0; i < 64; ++i) {
+      h.clock.advance(std::chrono::microseconds(2));
+      h.queue.submit(h.write(uint64_t(i) * 8, 8));
+    }
+  }
+  h.clock.advance(std::chrono::milliseconds(1));
+  h.queue.submit(h.read(4096, 8, kBioReadahead));
+  h.clock.advance(std::chrono::milliseconds(1));
+  {
+    Plug plug(h.queue);
+    CHECK(submit_and_wait(h.queue, h.write(8192, 256, kBioSync)) == 0);
+  }
+  h.queue.submit(h.bio(BioOp::kFlush, 0, 0, kBioPreflush));
+  h.queue.submit(h.bio(BioOp::kWrite, 100000, 2560, kBioSync | kBioFua, nullptr, 65536));
+  h.queue.wait_idle();
+}
+
+std::vector<std::string> event_lines(const std::string& blkparse_out) {
+  std::vector<std::string> lines;
+  std::istringstream in(blkparse_out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("CPU", 0) == 0) break;  // the summary starts
+    lines.push_back(line + "\n");
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the queue's") {
+  TempDir dir;
+  const std::string name = dir.path + "/mmcblk0";
+  QueueOptions opts;
+  opts.trace_cpu = [] { return 1; };  // one file with events, others empty
+  QueueHarness h(opts);
+  REQUIRE(h.queue.start_trace(name).is_ok());
+  workload(h);
+  REQUIRE(h.queue.stop_trace().is_ok());
+
+  auto [rc, out] = run("cd " + dir.path + " && blkparse -i mmcblk0 2>/dev/null");
+  REQUIRE(rc == 0);
+  INFO(out);
+  TraceReader reader;
+  REQUIRE(reader.load({name}).is_ok());
+  auto lines = event_lines(out);
+  REQUIRE(lines.size() == reader.events().size());
+  for (size_t i = 0; i < lines.size(); ++i) CHECK(reader.format_event(reader.events()[i]) == lines[i]);
+
+  // Per-action counts in blkparse's text equal the queue's counters.
+  std::map<std::string, uint64_t> seen;
+  for (auto& l : lines) {
+    std::istringstream f(l);
+    std::string dev, cpu, seq, time, pid, act;
+    f >> dev >> cpu >> seq >> time >> pid >> act;
+    seen[act]++;
+  }
+  for (uint32_t a = 1; a < blktrace::kNumActs; ++a) {
+    if (a == blktrace::kActRequeue) continue;
+    INFO("action " << blktrace::act_name(blktrace::Act(a)));
+    CHECK(seen[blktrace::act_name(blktrace::Act(a))] == h.queue.counter(blktrace::Act(a)).total());
+  }
+  // The summary matches blkparse's too.
+  const size_t at = out.find("CPU1 (mmcblk0):");
+  REQUIRE(at != std::string::npos);
+  std::string summary = out.substr(at);
+  summary.resize(summary.find("Input file"));  // blkparse's own progress notes
+  CHECK(reader.summary("mmcblk0") == summary);
+}
+
+TEST_CASE("btt runs on a dump of our trace") {
+  TempDir dir;
+  const std::string name = dir.path + "/mmcblk0";
+  QueueHarness h;
+  REQUIRE(h.queue.start_trace(name).is_ok());
+  workload(h);
+  REQUIRE(h.queue.stop_trace().is_ok());
+  auto [rc1, out1] = run("cd " + dir.path + " && blkparse -i mmcblk0 -d mmcblk0.bin -O 2>&1");
+  REQUIRE(rc1 == 0);
+  auto [rc2, out2] = run("cd " + dir.path + " && btt -i mmcblk0.bin 2>&1");
+  INFO(out2);
+  CHECK(rc2 == 0);
+  CHECK(out2.find("Q2C") != std::string::npos);
+}
