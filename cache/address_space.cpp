@@ -1,0 +1,153 @@
+#include "cache/address_space.h"
+
+#include <algorithm>
+
+namespace cardfs::cache {
+
+GetBlock AddressSpace::get_block() const {
+  std::lock_guard lock(gb_mu_);
+  return get_block_;
+}
+
+void AddressSpace::set_get_block(GetBlock gb) {
+  std::lock_guard lock(gb_mu_);
+  get_block_ = std::move(gb);
+}
+
+PageRef AddressSpace::find(uint64_t index) {
+  Shard& s = shard(index);
+  std::lock_guard lock(s.mu);
+  auto it = s.pages.find(index);
+  if (it == s.pages.end()) return {};
+  it->second->refs.fetch_add(1, std::memory_order_relaxed);
+  return PageRef(it->second);
+}
+
+PageRef AddressSpace::insert(Page* fresh, Lru& lru, bool* inserted) {
+  Shard& s = shard(fresh->index);
+  std::lock_guard lock(s.mu);
+  auto [it, ok] = s.pages.try_emplace(fresh->index, fresh);
+  *inserted = ok;
+  if (ok) {
+    nr_pages_.fetch_add(1, std::memory_order_relaxed);
+    lru.add(fresh);
+  }
+  it->second->refs.fetch_add(1, std::memory_order_relaxed);
+  return PageRef(it->second);
+}
+
+static bool remove_locked(std::unordered_map<uint64_t, Page*>& pages, Page* p, bool unpinned) {
+  auto it = pages.find(p->index);
+  if (it == pages.end() || it->second != p) return false;
+  if (unpinned && p->refs.load() != 1) return false;
+  pages.erase(it);
+  {
+    std::lock_guard lock(p->mu);
+    p->in_index = false;
+  }
+  return true;
+}
+
+bool AddressSpace::remove(Page* p) {
+  Shard& s = shard(p->index);
+  bool removed;
+  {
+    std::lock_guard lock(s.mu);
+    removed = remove_locked(s.pages, p, false);
+  }
+  if (removed) nr_pages_.fetch_sub(1, std::memory_order_relaxed);
+  return removed;
+}
+
+bool AddressSpace::try_remove(Page* p) {
+  Shard& s = shard(p->index);
+  std::unique_lock lock(s.mu, std::try_to_lock);
+  if (!lock.owns_lock() || !remove_locked(s.pages, p, true)) return false;
+  lock.unlock();
+  nr_pages_.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+std::vector<PageRef> AddressSpace::pages_in(uint64_t first, uint64_t last) {
+  std::vector<PageRef> out;
+  if (last >= first && last - first < 64) {
+    for (uint64_t i = first;; ++i) {
+      if (auto p = find(i)) out.push_back(std::move(p));
+      if (i == last) break;
+    }
+    return out;
+  }
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    for (auto& [index, p] : s.pages) {
+      if (index < first || index > last) continue;
+      p->refs.fetch_add(1, std::memory_order_relaxed);
+      out.emplace_back(p);
+    }
+  }
+  return out;
+}
+
+bool AddressSpace::add_dirty(uint64_t index, Nanos now) {
+  std::lock_guard lock(dirty_mu_);
+  bool was_clean = dirty_.empty();
+  dirty_.insert(index);
+  if (was_clean) dirtied_when_ = now;
+  return was_clean;
+}
+
+void AddressSpace::remove_dirty(uint64_t index) {
+  std::lock_guard lock(dirty_mu_);
+  dirty_.erase(index);
+}
+
+std::vector<uint64_t> AddressSpace::dirty_in(uint64_t first, uint64_t last, size_t max) {
+  std::lock_guard lock(dirty_mu_);
+  std::vector<uint64_t> out;
+  for (auto it = dirty_.lower_bound(first); it != dirty_.end() && *it <= last; ++it) {
+    if (out.size() >= max) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+bool AddressSpace::has_dirty() {
+  std::lock_guard lock(dirty_mu_);
+  return !dirty_.empty();
+}
+
+Nanos AddressSpace::dirtied_when() {
+  std::lock_guard lock(dirty_mu_);
+  return dirtied_when_;
+}
+
+void AddressSpace::writeback_started(int pages) {
+  std::lock_guard lock(wb_mu_);
+  nr_writeback_ += pages;
+}
+
+void AddressSpace::writeback_done(int pages, int err) {
+  if (err != 0) error_.store(err);
+  std::lock_guard lock(wb_mu_);
+  nr_writeback_ -= pages;
+  if (nr_writeback_ == 0) wb_cv_.notify_all();
+}
+
+void AddressSpace::wait_writeback_idle() {
+  std::unique_lock lock(wb_mu_);
+  wb_cv_.wait(lock, [&] { return nr_writeback_ == 0; });
+}
+
+void AddressSpace::add_assoc(uint64_t bdev_index) {
+  std::lock_guard lock(assoc_mu_);
+  assoc_.insert(bdev_index);
+}
+
+std::vector<uint64_t> AddressSpace::take_assoc() {
+  std::lock_guard lock(assoc_mu_);
+  std::vector<uint64_t> out(assoc_.begin(), assoc_.end());
+  assoc_.clear();
+  return out;
+}
+
+}  // namespace cardfs::cache

@@ -1,0 +1,105 @@
+// AddressSpace: one file's (or the block device's) pages (internal).
+//
+// The index is sharded by page number so that concurrent lookups of one
+// file rarely meet on a mutex. The dirty set holds the numbers of dirty
+// pages in file order, which is the order write-back gathers them in.
+//
+// Lock order inside cache/: Page lock bits (sleeping) → shard mutex → the
+// cache's LRU mutex → Page::mu → dirty_mu. wb_mu, gb_mu and assoc_mu are
+// leaves; the cache's dirty-list mutex may be held when taking dirty_mu.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/lru.h"
+#include "cache/page.h"
+#include "cache/page_cache.h"
+
+namespace cardfs::cache {
+
+class AddressSpace : public std::enable_shared_from_this<AddressSpace> {
+ public:
+  static constexpr size_t kShards = 8;
+
+  AddressSpace(uint64_t ino, GetBlock get_block, bool is_bdev)
+      : ino_(ino), is_bdev_(is_bdev), get_block_(std::move(get_block)) {}
+
+  uint64_t ino() const { return ino_; }
+  bool is_bdev() const { return is_bdev_; }
+  GetBlock get_block() const;
+  void set_get_block(GetBlock gb);
+
+  // Pinned page at index, or empty.
+  PageRef find(uint64_t index);
+  // Inserts `fresh` (and puts it on `lru`, under the shard lock so that a
+  // concurrent drop cannot miss it) unless a page is already there; returns
+  // the pinned page in the index afterwards and whether it is `fresh`.
+  PageRef insert(Page* fresh, Lru& lru, bool* inserted);
+  // Removes p from the index if it is there (pins elsewhere keep its memory).
+  // The index's reference then passes to the caller, who takes p off the
+  // LRU before unpinning it.
+  bool remove(Page* p);
+  // For reclaim: only when the shard lock is free and nobody pins p.
+  bool try_remove(Page* p);
+  // Pinned pages with index in [first, last], in no particular order.
+  std::vector<PageRef> pages_in(uint64_t first, uint64_t last);
+  size_t page_count() const { return nr_pages_.load(std::memory_order_relaxed); }
+
+  // ---- dirty tracking
+  // Adds index to the dirty set; true when the set was empty before
+  // (the inode has just become dirty; dirtied_when was set to now).
+  // Callers hold the page's mu, so the set always agrees with Page::dirty.
+  bool add_dirty(uint64_t index, Nanos now);
+  void remove_dirty(uint64_t index);
+  std::vector<uint64_t> dirty_in(uint64_t first, uint64_t last, size_t max);
+  bool has_dirty();
+  Nanos dirtied_when();
+
+  // ---- write-back accounting and errors
+  void writeback_started(int pages);
+  void writeback_done(int pages, int err);
+  void wait_writeback_idle();
+  int error() const { return error_.load(); }
+
+  // ---- metadata blocks (bdev page numbers) dirtied while allocating for
+  // this file: what fdatasync must also write (Linux's private_list).
+  void add_assoc(uint64_t bdev_index);
+  std::vector<uint64_t> take_assoc();
+
+  bool on_dirty_list = false;  // guarded by the cache's dirty-list mutex
+
+ private:
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::unordered_map<uint64_t, Page*> pages;
+  };
+  Shard& shard(uint64_t index) { return shards_[index % kShards]; }
+
+  const uint64_t ino_;
+  const bool is_bdev_;
+  mutable std::mutex gb_mu_;
+  GetBlock get_block_;
+  std::array<Shard, kShards> shards_;
+  std::atomic<size_t> nr_pages_{0};
+
+  std::mutex dirty_mu_;
+  std::set<uint64_t> dirty_;
+  Nanos dirtied_when_{0};
+
+  std::mutex wb_mu_;
+  std::condition_variable wb_cv_;
+  int nr_writeback_ = 0;
+  std::atomic<int> error_{0};
+
+  std::mutex assoc_mu_;
+  std::set<uint64_t> assoc_;
+};
+
+}  // namespace cardfs::cache

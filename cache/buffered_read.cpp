@@ -1,0 +1,93 @@
+// PageCache::read: find each page (reading ahead on misses and markers),
+// wait until it is uptodate, copy out.
+#include <algorithm>
+#include <cstring>
+
+#include "cache/read_path.h"
+
+namespace cardfs::cache {
+
+// Reads the sectors of p below EOF that are not uptodate; zeroes the rest.
+Status ReadPath::fill_page(AddressSpace& as, Page* p, uint64_t file_size) {
+  p->lock(kAllSectors);
+  uint8_t beyond = beyond_eof_mask(p->index, file_size);
+  uint8_t missing;
+  {
+    std::lock_guard lock(p->mu);
+    missing = uint8_t(~p->uptodate);
+    for (uint32_t s = 0; s < kSectorsPerPage; ++s)
+      if (missing & beyond & (1u << s)) std::memset(p->data + s * 512, 0, 512);
+    p->uptodate |= beyond;
+    p->read_error = false;
+  }
+  Status st = Status::ok();
+  if (missing & ~beyond) st = c_.read_sectors(as, p, uint8_t(missing & ~beyond), 0);
+  p->unlock(kAllSectors);
+  return st;
+}
+
+Result<PageRef> ReadPath::get_page(AddressSpace& as, ReadaheadState& ra, uint64_t index,
+                                   uint64_t req, uint8_t need, uint64_t file_size) {
+  PageRef p = as.find(index);
+  bool found = bool(p);
+  if (!p) {
+    Counters::inc(c_.counters.misses);
+    sync_readahead(as, ra, index, req, file_size);
+    p = as.find(index);
+  } else {
+    bool marker, ra_hit;
+    {
+      std::lock_guard lock(p->mu);
+      marker = p->ra_marker;
+      ra_hit = p->ra_unused;
+      p->ra_marker = p->ra_unused = false;
+    }
+    if (ra_hit) Counters::inc(c_.counters.ra_hits);
+    if (marker) async_readahead(as, ra, index, file_size);
+  }
+  if (!p) {  // evicted between readahead and now, or past a readahead error
+    bool created;
+    p = c_.find_or_create(as, index, &created);
+    if (created) p->unlock(kAllSectors);
+  }
+  c_.dev.plug_flush();
+  if (p->wait_uptodate(need)) {
+    if (found) Counters::inc(c_.counters.hits);
+    return p;
+  }
+  if (found) Counters::inc(c_.counters.misses);
+  CARDFS_RETURN_IF_ERROR(fill_page(as, p.get(), file_size));
+  return p;
+}
+
+Result<size_t> PageCache::read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
+                               std::span<std::byte> out, uint64_t file_size) {
+  if (offset >= file_size || out.empty()) return size_t(0);
+  size_t len = size_t(std::min<uint64_t>(out.size(), file_size - offset));
+  uint64_t last = (offset + len - 1) / kPageSize;
+  ReadPath path(*impl_);
+  size_t done = 0;
+  while (done < len) {
+    uint64_t pos = offset + done;
+    uint64_t index = pos / kPageSize;
+    uint32_t from = uint32_t(pos % kPageSize);
+    uint32_t n = uint32_t(std::min<uint64_t>(kPageSize - from, len - done));
+    auto page = path.get_page(as, ra, index, last - index + 1, sector_mask(from, from + n),
+                              file_size);
+    if (!page.is_ok()) {
+      if (done > 0) break;
+      return page.status();
+    }
+    Page* p = page->get();
+    {
+      std::lock_guard lock(p->mu);
+      std::memcpy(out.data() + done, p->data + from, n);
+    }
+    impl_->mark_accessed(p);
+    done += n;
+  }
+  ra.prev_pos = offset + done;
+  return done;
+}
+
+}  // namespace cardfs::cache

@@ -1,0 +1,156 @@
+// The flusher (one per cache, i.e. per device) and balance_dirty_pages.
+//
+// The flusher wakes every dirty_writeback_centisecs of the injected clock,
+// writes back inodes dirtied more than dirty_expire_centisecs ago, then
+// writes back oldest-first while dirty pages exceed dirty_background_ratio.
+// It polls the clock every few real milliseconds rather than sleeping on
+// it, so that a kick (a writer over the background limit) or stop_flusher()
+// is seen at once with any Clock; every decision reads the injected clock.
+#include <chrono>
+
+#include "base/log.h"
+#include "cache/cache_impl.h"
+
+namespace cardfs::cache {
+
+namespace {
+constexpr size_t kBackgroundChunk = 1024;  // pages per inode per turn (MAX_WRITEBACK_PAGES)
+constexpr auto kPollInterval = std::chrono::milliseconds(5);
+constexpr Nanos kMinPause = std::chrono::milliseconds(1);
+constexpr Nanos kMaxPause = std::chrono::milliseconds(100);
+
+Nanos centisecs(uint32_t cs) { return std::chrono::milliseconds(uint64_t(cs) * 10); }
+}  // namespace
+
+// Dirty inodes, oldest first; drops the clean ones from the list.
+static std::vector<std::shared_ptr<AddressSpace>> dirty_inodes(PageCache::Impl& c) {
+  std::vector<std::shared_ptr<AddressSpace>> out;
+  std::lock_guard lock(c.dirty_list_mu);
+  for (auto it = c.dirty_list.begin(); it != c.dirty_list.end();) {
+    if ((*it)->has_dirty()) {
+      out.push_back(*it);
+      ++it;
+    } else {
+      (*it)->on_dirty_list = false;
+      it = c.dirty_list.erase(it);
+    }
+  }
+  return out;
+}
+
+size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
+  Nanos now = clock.now();
+  Nanos expire;
+  {
+    std::lock_guard lock(tun_mu);
+    expire = centisecs(tun.dirty_expire_centisecs);
+  }
+  size_t pages = 0;
+  for (int round = 0; round < 64; ++round) {
+    size_t before = pages;
+    for (auto& as : dirty_inodes(*this)) {
+      if (expired_only) {
+        if (as->dirtied_when() + expire <= now) {
+          pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, SIZE_MAX);
+        }
+        continue;
+      }
+      if (uint64_t(std::max<int64_t>(counters.nr_dirty.load(), 0)) <= target) return pages;
+      pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
+    }
+    if (expired_only || pages == before) break;
+  }
+  return pages;
+}
+
+void PageCache::run_flusher_once() {
+  Impl& c = *impl_;
+  Counters::inc(c.counters.flusher_wakeups);
+  c.background_pass(0, true);
+  uint64_t bg = c.bg_limit_pages.load();
+  if (uint64_t(std::max<int64_t>(c.counters.nr_dirty.load(), 0)) > bg) {
+    Counters::inc(c.counters.bg_writeback_runs);
+    c.background_pass(bg, false);
+  }
+  c.dev.plug_flush();
+}
+
+void PageCache::Impl::kick_flusher() {
+  std::lock_guard lock(fl_mu);
+  if (!fl_kick) {
+    fl_kick = true;
+    fl_cv.notify_all();
+  }
+}
+
+void PageCache::start_flusher() {
+  Impl& c = *impl_;
+  std::lock_guard lock(c.fl_mu);
+  if (c.fl_running) return;
+  c.fl_stop = false;
+  c.fl_running = true;
+  c.next_periodic = c.clock.now() + centisecs(tunables().dirty_writeback_centisecs);
+  c.fl_thread = std::thread([this] {
+    Impl& c = *impl_;
+    for (;;) {
+      bool kicked;
+      {
+        std::unique_lock l(c.fl_mu);
+        c.fl_cv.wait_for(l, kPollInterval, [&] { return c.fl_stop || c.fl_kick; });
+        if (c.fl_stop) return;
+        kicked = c.fl_kick;
+        c.fl_kick = false;
+      }
+      Nanos now = c.clock.now();
+      if (now >= c.next_periodic) {
+        c.next_periodic = now + centisecs(tunables().dirty_writeback_centisecs);
+        run_flusher_once();
+      } else if (kicked) {
+        Counters::inc(c.counters.flusher_wakeups);
+        Counters::inc(c.counters.bg_writeback_runs);
+        c.background_pass(c.bg_limit_pages.load(), false);
+        c.dev.plug_flush();
+      }
+    }
+  });
+}
+
+void PageCache::stop_flusher() {
+  Impl& c = *impl_;
+  {
+    std::lock_guard lock(c.fl_mu);
+    if (!c.fl_running) return;
+    c.fl_stop = true;
+    c.fl_cv.notify_all();
+  }
+  c.fl_thread.join();
+  std::lock_guard lock(c.fl_mu);
+  c.fl_running = false;
+}
+
+void PageCache::Impl::balance_dirty_pages() {
+  auto over = [&](uint64_t limit) {
+    int64_t n = counters.nr_dirty.load(std::memory_order_relaxed) +
+                counters.nr_writeback.load(std::memory_order_relaxed);
+    return n > 0 && uint64_t(n) > limit;
+  };
+  if (!over(bg_limit_pages.load(std::memory_order_relaxed))) return;
+  if (fl_running.load()) kick_flusher();
+  if (!over(dirty_limit_pages.load(std::memory_order_relaxed))) return;
+  Counters::inc(counters.throttle_events);
+  Nanos pause = kMinPause;
+  while (over(dirty_limit_pages.load(std::memory_order_relaxed))) {
+    if (fl_running.load()) {
+      kick_flusher();
+    } else {
+      // No flusher thread: the writer does the background write-back itself.
+      background_pass(bg_limit_pages.load(), false);
+      dev.plug_flush();
+    }
+    clock.sleep_for(pause);
+    Counters::inc(counters.throttle_ns, uint64_t(pause.count()));
+    pause = std::min(pause * 2, kMaxPause);
+  }
+}
+
+}  // namespace cardfs::cache

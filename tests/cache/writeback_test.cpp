@@ -1,0 +1,168 @@
+// Write-back: order, merging, sub-page dirtiness, partial writes, errors.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "tests/cache/fake_fs.h"
+
+using namespace cardfs;
+using namespace cardfs::cache;
+using namespace cardfs::cache::testing;
+using blockdev::BioOp;
+using cardfs::testing::RamDevice;
+
+namespace {
+struct Fixture {
+  explicit Fixture(uint32_t bs = 4096, Tunables t = {}) : fs(bs), cache(dev, clock, bs, t) {}
+  RamDevice dev{1 << 16};
+  VirtualClock clock;
+  FakeFs fs;
+  PageCache cache;
+};
+
+// Writes every page of `order` and lays file block i at device block
+// 100 + layout[i]: file order and disk order differ.
+void scatter(Fixture& f, AddressSpace& as, const std::vector<uint64_t>& layout) {
+  for (uint64_t i = 0; i < layout.size(); ++i) f.fs.place(1, i, 100 + layout[i]);
+  for (uint64_t i = 0; i < layout.size(); ++i) {
+    REQUIRE(f.cache.write(as, i * 4096, pattern(4096, uint32_t(i)), layout.size() * 4096).is_ok());
+  }
+}
+}  // namespace
+
+TEST_CASE("write-back reaches the device sorted by sector, one bio per page", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  // Seed 004: pages 1..4 map to blocks 10, 12, 11, 13 → Page1 Page3 Page2 Page4.
+  scatter(f, *as, {0, 2, 1, 3, 9, 7, 8, 5});
+  REQUIRE(f.cache.write_back_range(*as, 0, 8 * 4096, true).is_ok());
+  auto w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 8);
+  for (size_t i = 1; i < w.size(); ++i) CHECK(w[i - 1].sector < w[i].sector);
+  for (auto& b : w) CHECK(b.sectors == 8);
+  // Mergeable: runs of back-to-back sectors, {0..3} and {5}, {7,8,9}.
+  size_t runs = 1;
+  for (size_t i = 1; i < w.size(); ++i)
+    if (w[i - 1].sector + w[i - 1].sectors != w[i].sector) ++runs;
+  CHECK(runs == 3);
+  for (uint64_t i = 0; i < 8; ++i) {
+    std::vector<std::byte> disk(4096);
+    f.dev.peek(f.fs.block_of(1, i) * 8, disk);
+    CHECK(disk == pattern(4096, uint32_t(i)));
+  }
+}
+
+TEST_CASE("multipage bios gather disk-contiguous pages into the fewest bios", "[cache][writeback]") {
+  Tunables t;
+  t.multipage_bios = true;
+  Fixture f(4096, t);
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  scatter(f, *as, {0, 2, 1, 3, 9, 7, 8, 5});
+  REQUIRE(f.cache.write_back_range(*as, 0, 8 * 4096, true).is_ok());
+  auto w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 3);
+  CHECK(w[0].sector == 800);
+  CHECK(w[0].sectors == 32);
+  CHECK(w[1].sectors == 8);
+  CHECK(w[2].sectors == 24);
+}
+
+TEST_CASE("changing 256 bytes of a cached page writes one 512-byte sector", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 0, pattern(4096, 1), 0).is_ok());
+  REQUIRE(f.cache.fsync(*as, false).is_ok());
+  f.dev.clear_log();
+  REQUIRE(f.cache.write(*as, 1024 + 100, pattern(256, 2), 4096).is_ok());
+  REQUIRE(f.cache.fsync(*as, true).is_ok());
+  auto w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].sectors == 1);
+  CHECK(w[0].sector == f.fs.block_of(1, 0) * 8 + 2);
+  CHECK(f.dev.count(BioOp::kRead) == 0);
+  CHECK(stat_of(f.cache.vmstat(), "pgpgout_sectors") == 9);
+}
+
+TEST_CASE("a partial write to an uncached page reads only the partial sectors", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  f.fs.place(1, 0, 300);
+  auto old = pattern(4096, 3);
+  f.dev.poke(300 * 8, old);
+  // 700 bytes from 100: sector 0 and 1 partially covered.
+  auto patch = pattern(700, 4);
+  REQUIRE(f.cache.write(*as, 100, patch, 4096).is_ok());
+  auto r = only(f.dev.log(), BioOp::kRead);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].sector == 300 * 8);
+  CHECK(r[0].sectors == 2);
+  REQUIRE(f.cache.fsync(*as, true).is_ok());
+  std::copy(patch.begin(), patch.end(), old.begin() + 100);
+  std::vector<std::byte> disk(4096);
+  f.dev.peek(300 * 8, disk);
+  CHECK(disk == old);
+  // And the whole page reads back right (the rest read on demand).
+  std::vector<std::byte> out(4096);
+  ReadaheadState ra;
+  REQUIRE(*f.cache.read(*as, ra, 0, out, 4096) == 4096);
+  CHECK(out == old);
+}
+
+TEST_CASE("writes into holes and past EOF read nothing and fresh blocks are written whole",
+          "[cache][writeback]") {
+  Fixture f(1024);
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 1500, pattern(100, 5), 0).is_ok());
+  CHECK(f.dev.count(BioOp::kRead) == 0);
+  REQUIRE(f.cache.fsync(*as, true).is_ok());
+  // Only file block 1 (1 KiB) was allocated and written, zeros around the data.
+  auto w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].sectors == 2);
+  CHECK(f.fs.block_of(1, 0) == ~0ull);
+  std::vector<std::byte> disk(1024), want(1024);
+  auto p = pattern(100, 5);
+  std::copy(p.begin(), p.end(), want.begin() + 476);
+  f.dev.peek(f.fs.block_of(1, 1) * 2, disk);
+  CHECK(disk == want);
+}
+
+TEST_CASE("a failed write-back is reported by fsync, and stays reported", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 0, pattern(4096, 6), 0).is_ok());
+  f.dev.fail_next(1, EIO);
+  Status st = f.cache.fsync(*as, false);
+  CHECK(st.code() == EIO);
+  CHECK(f.cache.fsync(*as, false).code() == EIO);
+  CHECK(stat_of(f.cache.vmstat(), "writeback_errors") == 1);
+  CHECK(stat_of(f.cache.meminfo(), "Writeback") == 0);
+}
+
+TEST_CASE("ENOSPC from get_block fails the write, short when some bytes went in",
+          "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 0, pattern(4096, 7), 0).is_ok());
+  f.fs.set_enospc(true);
+  auto n = f.cache.write(*as, 0, pattern(8192, 8), 4096);
+  REQUIRE(n.is_ok());
+  CHECK(*n == 4096);
+  auto m = f.cache.write(*as, 8192, pattern(10, 9), 8192);
+  CHECK(m.status().code() == ENOSPC);
+}
+
+TEST_CASE("background write-back starts above dirty_background_ratio", "[cache][writeback]") {
+  Tunables t;
+  t.cache_size = 100 * 4096;  // background above 10 pages, throttle above 20
+  Fixture f(4096, t);
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  for (int i = 0; i < 10; ++i) REQUIRE(f.cache.write(*as, i * 4096, pattern(4096, 1), i * 4096).is_ok());
+  f.cache.run_flusher_once();  // nothing expired, not above 10 %
+  CHECK(f.dev.count(BioOp::kWrite) == 0);
+  REQUIRE(f.cache.write(*as, 10 * 4096, pattern(4096, 1), 10 * 4096).is_ok());
+  f.cache.run_flusher_once();
+  CHECK(f.dev.count(BioOp::kWrite) > 0);
+  CHECK(stat_of(f.cache.meminfo(), "Dirty") <= 10 * 4);
+  CHECK(stat_of(f.cache.vmstat(), "background_writeback") == 1);
+}
