@@ -51,6 +51,7 @@ struct FaultPlan {
 struct CardOptions {
   bool realtime = false;  // sleep on the clock for each command's device time
   bool durable = false;   // flush() also fsyncs the image file
+  bool read_only = false; // open without changing the image; writes fail (EROFS)
   FaultPlan faults;
 };
 
@@ -90,7 +91,8 @@ struct CardCounters {
 struct AuState {
   uint32_t erase_count = 0;
   uint32_t valid_pages = 0;
-  int64_t logical_au = -1;  // -1: free or waiting for erase
+  int64_t logical_au = -1;  // -1: free, waiting for erase, or page-mapped
+  const char* role = "free";  // "free", "open" (taking writes), "data", "erasing"
 };
 
 class Card {
@@ -127,6 +129,7 @@ class Card {
   std::vector<AuState> au_states() const;  // indexed by physical AU
   const Profile& profile() const;
   const Geometry& geometry() const;
+  uint32_t serial() const;  // the CID's product serial number
   // Faults can also be armed after open; the command count restarts at 0.
   void set_faults(const FaultPlan& faults);
   // True once an injected power cut has happened.

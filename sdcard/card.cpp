@@ -1,0 +1,313 @@
+// The Card's commands: read, write, flush, discard.
+#include "sdcard/card.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+#include "sdcard/card_impl.h"
+
+namespace cardfs::sdcard {
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64: a fixed, seedable choice
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Walks the host's segments as one byte stream.
+class IovCursor {
+ public:
+  explicit IovCursor(std::span<const iovec> segs) : segs_(segs) {}
+  template <typename Fn>  // fn(char* host, size_t n) over the next n bytes
+  void walk(size_t n, Fn&& fn) {
+    while (n > 0) {
+      const iovec& v = segs_[idx_];
+      size_t take = std::min(n, v.iov_len - off_);
+      fn(static_cast<char*>(v.iov_base) + off_, take);
+      n -= take;
+      off_ += take;
+      if (off_ == v.iov_len) {
+        ++idx_;
+        off_ = 0;
+      }
+    }
+  }
+
+ private:
+  std::span<const iovec> segs_;
+  size_t idx_ = 0, off_ = 0;
+};
+
+Result<uint64_t> segment_bytes(std::span<const iovec> segs) {
+  uint64_t total = 0;
+  for (const iovec& v : segs) {
+    if (v.iov_len % kSectorBytes != 0)
+      return Status::error(EINVAL, "segment length " + std::to_string(v.iov_len) + " is not a multiple of 512");
+    total += v.iov_len;
+  }
+  return total;
+}
+
+}  // namespace
+
+Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h,
+                 std::unique_ptr<ImageFile> f)
+    : clock(c),
+      opts(std::move(o)),
+      profile(p),
+      header(h),
+      geometry(h.geometry),
+      layout(layout_for(h.geometry)),
+      file(std::move(f)),
+      flash(*file, p, geometry, layout, counters),
+      ftl(p, geometry, flash, counters),
+      buffer(geometry.page_bytes, p.write_buffer_bytes),
+      faults(opts.faults) {
+  ftl.set_checkpoint_hook([this] { return write_checkpoint(); });
+}
+
+template <typename Body>
+Status Card::Impl::command(Body&& body) {
+  std::lock_guard turn(turn_mu);
+  Status st;
+  Nanos cost{0};
+  {
+    std::lock_guard state(state_mu);
+    if (closed) return Status::error(EIO, "card is closed");
+    if (flash.powered_off()) return Status::error(EIO, "card lost power");
+    ++counters.commands;
+    ++commands_since_faults;
+    const bool cut = faults.power_cut_after != 0 && commands_since_faults == faults.power_cut_after + 1;
+    if (cut) {
+      uint64_t h = mix(faults.seed ^ mix(faults.power_cut_after));
+      flash.arm_power_cut(h % 4, (h >> 8) & 1);
+    }
+    const Nanos before = counters.time.total();
+    counters.time.command += profile.command_overhead;
+    st = body();
+    if (cut) {
+      flash.power_off();
+      st = Status::error(EIO, "card lost power during command " + std::to_string(commands_since_faults));
+    }
+    cost = counters.time.total() - before;
+    if (st.is_ok() && ftl.programs() - programs_at_checkpoint >= kCheckpointEveryPrograms)
+      st = write_checkpoint();
+  }
+  if (opts.realtime) {
+    const Nanos start = std::max(clock.now(), busy_until);
+    busy_until = start + cost;
+    clock.sleep_until(busy_until);
+  }
+  return st;
+}
+
+Status Card::Impl::check_range(uint64_t sector, uint64_t sectors) const {
+  if (sector > geometry.sector_count() || sectors > geometry.sector_count() - sector)
+    return Status::error(EINVAL, "sectors [" + std::to_string(sector) + ", +" + std::to_string(sectors) +
+                                     ") beyond the card's " + std::to_string(geometry.sector_count()));
+  return Status::ok();
+}
+
+Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
+  CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, segment_bytes(segments));
+  const uint64_t count = bytes / kSectorBytes;
+  CARDFS_RETURN_IF_ERROR(check_range(sector, count));
+  for (uint64_t bad : faults.read_error_sectors)
+    if (bad >= sector && bad < sector + count)
+      return Status::error(EIO, "read error at sector " + std::to_string(bad));
+  counters.host_sectors_read += count;
+  counters.time.transfer += transfer_time(profile, bytes);
+  const uint32_t spp = geometry.sectors_per_page();
+  // Direct reads go straight into the host's buffers, neighbours joined.
+  std::vector<iovec> iovs;
+  std::vector<std::pair<uint64_t, size_t>> runs;  // file offset, first iovec
+  uint64_t run_end = 0, pages = 0;
+  IovCursor cur(segments);
+  for (uint64_t s = sector; s < sector + count;) {
+    const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
+    const uint32_t n = uint32_t(std::min<uint64_t>(spp - first, sector + count - s));
+    const uint32_t pp = ftl.locate(lp);
+    const WriteBuffer::Page* buffered = buffer.find(lp);
+    s += n;
+    if (buffered && buffered->present.any()) {
+      scratch.resize(geometry.page_bytes);
+      if (pp != FlashTranslationLayer::kUnmapped) {
+        PageRead r{pp, scratch.data()};
+        CARDFS_RETURN_IF_ERROR(flash.read(std::span(&r, 1), false));
+      } else {
+        std::fill(scratch.begin(), scratch.end(), std::byte{0});
+      }
+      for (uint32_t k = first; k < first + n; ++k)
+        if (buffered->present[k])
+          std::memcpy(scratch.data() + size_t(k) * kSectorBytes, buffered->data.data() + size_t(k) * kSectorBytes,
+                      kSectorBytes);
+      const std::byte* src = scratch.data() + size_t(first) * kSectorBytes;
+      cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
+        std::memcpy(host, src, len);
+        src += len;
+      });
+    } else if (pp != FlashTranslationLayer::kUnmapped) {
+      const uint64_t off = flash.data_offset(pp) + uint64_t(first) * kSectorBytes;
+      if (runs.empty() || off != run_end) runs.push_back({off, iovs.size()});
+      cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) { iovs.push_back({host, len}); });
+      run_end = off + uint64_t(n) * kSectorBytes;
+      ++pages;
+    } else {
+      cur.walk(size_t(n) * kSectorBytes, [](char* host, size_t len) { std::memset(host, 0, len); });
+    }
+  }
+  std::vector<IoOp> ops;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    size_t end = i + 1 < runs.size() ? runs[i + 1].second : iovs.size();
+    ops.push_back({runs[i].first, std::span<const iovec>(iovs).subspan(runs[i].second, end - runs[i].second)});
+  }
+  return ops.empty() ? Status::ok() : flash.read_host(ops, pages);
+}
+
+Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bool fua) {
+  if (opts.read_only) return Status::error(EROFS, "card opened read-only");
+  CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, segment_bytes(segments));
+  const uint64_t count = bytes / kSectorBytes;
+  CARDFS_RETURN_IF_ERROR(check_range(sector, count));
+  counters.host_sectors_written += count;
+  counters.time.transfer += transfer_time(profile, bytes);
+  const uint32_t spp = geometry.sectors_per_page();
+  IovCursor cur(segments);
+  for (uint64_t s = sector; s < sector + count;) {
+    const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
+    const uint32_t n = uint32_t(std::min<uint64_t>(spp - first, sector + count - s));
+    std::byte* dst = buffer.reserve(lp, first, n);
+    cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
+      std::memcpy(dst, host, len);
+      dst += len;
+    });
+    s += n;
+    if (buffer.full()) CARDFS_RETURN_IF_ERROR(drain());
+  }
+  return fua ? drain() : Status::ok();
+}
+
+Status Card::Impl::drain() {
+  std::span<WriteBuffer::Page> pages = buffer.pages();
+  // Pages only partly rewritten take their other sectors from flash.
+  std::vector<PageRead> reads;
+  std::vector<size_t> partial;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    if (pages[i].present.none() || buffer.complete(pages[i])) continue;
+    partial.push_back(i);
+    if (ftl.locate(pages[i].lp) != FlashTranslationLayer::kUnmapped) reads.push_back({ftl.locate(pages[i].lp), nullptr});
+  }
+  scratch.resize(std::max<size_t>(reads.size(), 1) * geometry.page_bytes);
+  for (size_t i = 0; i < reads.size(); ++i) reads[i].dest = scratch.data() + i * geometry.page_bytes;
+  if (!reads.empty()) CARDFS_RETURN_IF_ERROR(flash.read(reads, false));
+  size_t next_read = 0;
+  for (size_t i : partial) {
+    WriteBuffer::Page& p = pages[i];
+    const bool mapped = ftl.locate(p.lp) != FlashTranslationLayer::kUnmapped;
+    const std::byte* old = mapped ? scratch.data() + (next_read++) * geometry.page_bytes : nullptr;
+    for (uint32_t k = 0; k < geometry.sectors_per_page(); ++k) {
+      if (p.present[k]) continue;
+      std::byte* dst = p.data.data() + size_t(k) * kSectorBytes;
+      if (old)
+        std::memcpy(dst, old + size_t(k) * kSectorBytes, kSectorBytes);
+      else
+        std::memset(dst, 0, kSectorBytes);
+    }
+  }
+  for (WriteBuffer::Page& p : pages)
+    if (p.present.any()) CARDFS_RETURN_IF_ERROR(ftl.write_page(p.lp, p.data.data()));
+  CARDFS_RETURN_IF_ERROR(flash.submit());
+  buffer.clear();
+  return Status::ok();
+}
+
+Status Card::Impl::do_flush() {
+  if (opts.read_only) return Status::ok();
+  ++counters.flushes;
+  CARDFS_RETURN_IF_ERROR(drain());
+  if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
+  return opts.durable ? file->sync() : Status::ok();
+}
+
+Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {
+  if (opts.read_only) return Status::error(EROFS, "card opened read-only");
+  CARDFS_RETURN_IF_ERROR(check_range(sector, sectors));
+  counters.host_sectors_discarded += sectors;
+  const uint32_t spp = geometry.sectors_per_page();
+  for (uint64_t s = sector; s < sector + sectors;) {
+    const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
+    const uint32_t n = uint32_t(std::min<uint64_t>(spp - first, sector + sectors - s));
+    s += n;
+    if (n == spp) {
+      buffer.drop(lp, 0, spp);
+      ftl.trim_page(lp);
+    } else {
+      // Part of a page: the card writes zeros there (trimmed data reads 0).
+      std::memset(buffer.reserve(lp, first, n), 0, size_t(n) * kSectorBytes);
+      if (buffer.full()) CARDFS_RETURN_IF_ERROR(drain());
+    }
+  }
+  return Status::ok();
+}
+
+Card::Card(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Card::~Card() {
+  Status st = close();
+  if (!st.is_ok()) logger("sdcard")->error("closing {}: {}", impl_->file->path(), st.to_string());
+}
+
+Status Card::read(uint64_t sector, std::span<const iovec> segments) {
+  return impl_->command([&] { return impl_->do_read(sector, segments); });
+}
+Status Card::write(uint64_t sector, std::span<const iovec> segments, bool fua) {
+  return impl_->command([&] { return impl_->do_write(sector, segments, fua); });
+}
+Status Card::flush() {
+  return impl_->command([&] { return impl_->do_flush(); });
+}
+Status Card::discard(uint64_t sector, uint64_t sectors) {
+  return impl_->command([&] { return impl_->do_discard(sector, sectors); });
+}
+
+Status Card::close() {
+  std::lock_guard turn(impl_->turn_mu);
+  std::lock_guard state(impl_->state_mu);
+  return impl_->close_locked();
+}
+
+uint64_t Card::sector_count() const { return impl_->geometry.sector_count(); }
+const Profile& Card::profile() const { return impl_->profile; }
+const Geometry& Card::geometry() const { return impl_->geometry; }
+uint32_t Card::serial() const { return impl_->header.serial; }
+
+Nanos Card::device_time() const {
+  std::lock_guard state(impl_->state_mu);
+  return impl_->counters.time.total();
+}
+
+CardCounters Card::counters() const {
+  std::lock_guard state(impl_->state_mu);
+  return impl_->counters;
+}
+
+std::vector<AuState> Card::au_states() const {
+  std::lock_guard state(impl_->state_mu);
+  return impl_->ftl.au_states();
+}
+
+void Card::set_faults(const FaultPlan& faults) {
+  std::lock_guard state(impl_->state_mu);
+  impl_->faults = faults;
+  impl_->commands_since_faults = 0;
+}
+
+bool Card::powered_off() const {
+  std::lock_guard state(impl_->state_mu);
+  return impl_->flash.powered_off();
+}
+
+}  // namespace cardfs::sdcard

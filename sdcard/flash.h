@@ -1,0 +1,88 @@
+// Flash: the card's NAND as physical pages inside the image file.
+//
+// Programs are queued and written by submit() as one io_uring batch
+// (runs of neighbouring pages become one vectored write; their OOB records
+// one write after the data). read() submits what is queued first, so a
+// read always sees every earlier program. Every operation charges its
+// device time and counts itself in the CardCounters it was given.
+//
+// Power cut: once armed, only `programs_left` more page programs reach the
+// image; the next one is torn (half its data, with its OOB) or dropped,
+// and from then on every operation fails with EIO.
+// Not thread-safe: the Card calls it under its state lock.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "sdcard/card.h"
+#include "sdcard/geometry.h"
+#include "sdcard/image_file.h"
+#include "sdcard/image_format.h"
+#include "sdcard/profiles.h"
+
+namespace cardfs::sdcard {
+
+enum class ProgramCause { kHost, kMerge };
+
+struct PageRead {
+  uint64_t physical_page = 0;
+  std::byte* dest = nullptr;  // page_bytes
+};
+
+class Flash {
+ public:
+  Flash(ImageFile& file, const Profile& profile, const Geometry& g, const ImageLayout& layout,
+        CardCounters& counters);
+
+  // Queues a program of page_bytes at `data` (valid until submit()).
+  // oob.data_crc is computed here.
+  Status program(uint64_t physical_page, const std::byte* data, OobRecord oob, ProgramCause cause);
+  Status submit();
+  // Reads whole pages (charged as flash page reads unless `for_merge`,
+  // whose cost is part of the page move).
+  Status read(std::span<const PageRead> pages, bool for_merge);
+  // Host reads straight into the host's buffers; `pages` flash page reads
+  // are charged.
+  Status read_host(std::span<const IoOp> ops, uint64_t pages);
+  // Erases an AU: its data and OOB become holes; charges the erase time.
+  Status erase(uint32_t physical_au);
+
+  void arm_power_cut(uint64_t programs_left, bool tear);
+  // Power fails now: queued programs are lost.
+  void power_off() {
+    queue_.clear();
+    powered_off_ = true;
+  }
+  bool powered_off() const { return powered_off_; }
+  uint64_t data_offset(uint64_t physical_page) const {
+    return layout_.flash_offset + physical_page * geometry_.page_bytes;
+  }
+
+ private:
+  struct QueuedProgram {
+    uint64_t page;
+    const std::byte* data;
+    uint32_t bytes;  // page_bytes, or less for a torn page
+    std::array<std::byte, kOobBytes> oob;
+  };
+  Status power_cut_error() const;
+
+  ImageFile& file_;
+  const Profile& profile_;
+  const Geometry geometry_;
+  const ImageLayout layout_;
+  CardCounters& counters_;
+  std::vector<QueuedProgram> queue_;
+  std::vector<std::byte> oob_scratch_;
+  bool cut_armed_ = false;
+  bool tear_ = false;
+  uint64_t programs_left_ = 0;
+  bool powered_off_ = false;
+};
+
+}  // namespace cardfs::sdcard

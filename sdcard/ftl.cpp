@@ -1,0 +1,200 @@
+#include "sdcard/ftl.h"
+
+#include <algorithm>
+
+namespace cardfs::sdcard {
+namespace {
+// Pages copied per read/program batch during a merge or GC.
+constexpr size_t kCopyChunk = 64;
+// The page FTL collects garbage while fewer AUs than this are free or
+// waiting for erase: one for the write point, one for GC's copies.
+constexpr uint32_t kGcReserve = 3;
+}  // namespace
+
+FlashTranslationLayer::FlashTranslationLayer(const Profile& p, const Geometry& g, Flash& flash,
+                                             CardCounters& counters)
+    : profile_(p),
+      geometry_(g),
+      ppa_(g.pages_per_au),
+      flash_(flash),
+      counters_(counters),
+      map_(g.user_pages(), kUnmapped),
+      seq_(g.user_pages(), 0),
+      slot_(g.physical_pages(), kErased),
+      aus_(g.physical_aus()),
+      data_of_(g.user_aus, -1),
+      log_of_(g.user_aus, -1),
+      free_count_(g.physical_aus()) {
+  for (PhysAu& a : aus_) a.spill = ppa_ - 1;
+}
+
+Status FlashTranslationLayer::write_page(uint32_t lp, const std::byte* data) {
+  if (profile_.ftl == FtlKind::kBlock) return write_block(lp, data);
+  return write_paged(lp, data);
+}
+
+void FlashTranslationLayer::trim_page(uint32_t lp) {
+  if (map_[lp] == kUnmapped) return;
+  invalidate(lp);
+  trims_pending_ = true;
+}
+
+void FlashTranslationLayer::invalidate(uint32_t lp) {
+  const uint32_t pp = map_[lp];
+  if (pp == kUnmapped) return;
+  slot_[pp] = kStale;
+  --aus_[pp / ppa_].valid;
+  map_[lp] = kUnmapped;
+  seq_[lp] = 0;
+}
+
+Status FlashTranslationLayer::program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data,
+                                      ProgramCause cause) {
+  const uint64_t pp = page_of(au, slot);
+  OobRecord oob{lp, next_seq_, aus_[au].erase_count, 0};
+  CARDFS_RETURN_IF_ERROR(flash_.program(pp, data, oob, cause));
+  ++next_seq_;
+  invalidate(lp);
+  slot_[pp] = lp;
+  map_[lp] = uint32_t(pp);
+  seq_[lp] = oob.seq;
+  ++aus_[au].valid;
+  ++aus_[au].programmed;
+  return Status::ok();
+}
+
+void FlashTranslationLayer::set_role(uint32_t au, AuRole role) {
+  if (aus_[au].role == AuRole::kFree) --free_count_;
+  if (role == AuRole::kFree) ++free_count_;
+  aus_[au].role = role;
+}
+
+void FlashTranslationLayer::retire(uint32_t au) {
+  set_role(au, AuRole::kErasing);
+  erase_queue_.push_back(au);
+}
+
+Status FlashTranslationLayer::drain_erase_queue() {
+  if (erase_queue_.empty()) return Status::ok();
+  if (trims_pending_ && checkpoint_hook_) CARDFS_RETURN_IF_ERROR(checkpoint_hook_());
+  for (uint32_t au : erase_queue_) {
+    CARDFS_RETURN_IF_ERROR(flash_.erase(au));
+    PhysAu& a = aus_[au];
+    ++a.erase_count;
+    a.valid = a.programmed = 0;
+    a.in_place = true;
+    a.spill = ppa_ - 1;
+    a.owner = 0;
+    std::fill(slot_.begin() + page_of(au, 0), slot_.begin() + page_of(au, ppa_), kErased);
+    set_role(au, AuRole::kFree);
+  }
+  erase_queue_.clear();
+  return Status::ok();
+}
+
+Result<uint32_t> FlashTranslationLayer::allocate() {
+  if (free_count_ <= 1) CARDFS_RETURN_IF_ERROR(drain_erase_queue());
+  int64_t best = -1;
+  for (uint32_t au = 0; au < aus_.size(); ++au) {
+    if (aus_[au].role != AuRole::kFree) continue;
+    if (best < 0 || aus_[au].erase_count < aus_[best].erase_count) best = au;
+  }
+  if (best < 0) return Status::error(ENOSPC, "no free allocation unit left on the card");
+  aus_[best].in_place = true;
+  aus_[best].spill = ppa_ - 1;
+  return uint32_t(best);
+}
+
+std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
+  std::vector<uint32_t> pages;
+  for (uint32_t s = 0; s < ppa_; ++s) {
+    uint32_t lp = slot_[page_of(au, s)];
+    if (lp < kStale) pages.push_back(lp);
+  }
+  return pages;
+}
+
+Status FlashTranslationLayer::copy_pages(const std::vector<uint32_t>& pages, int64_t au) {
+  const uint32_t page = geometry_.page_bytes;
+  copy_buffer_.resize(kCopyChunk * page);
+  for (size_t first = 0; first < pages.size(); first += kCopyChunk) {
+    const size_t n = std::min(kCopyChunk, pages.size() - first);
+    std::vector<PageRead> reads(n);
+    for (size_t i = 0; i < n; ++i) reads[i] = {map_[pages[first + i]], copy_buffer_.data() + i * page};
+    CARDFS_RETURN_IF_ERROR(flash_.read(reads, /*for_merge=*/true));
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t lp = pages[first + i];
+      const std::byte* data = copy_buffer_.data() + i * page;
+      if (au >= 0)
+        CARDFS_RETURN_IF_ERROR(program(lp, uint32_t(au), lp % ppa_, data, ProgramCause::kMerge));
+      else
+        CARDFS_RETURN_IF_ERROR(append_paged(lp, data, ProgramCause::kMerge));
+    }
+    CARDFS_RETURN_IF_ERROR(flash_.submit());
+  }
+  return Status::ok();
+}
+
+Status FlashTranslationLayer::write_paged(uint32_t lp, const std::byte* data) {
+  if (free_count_ + erase_queue_.size() < kGcReserve) CARDFS_RETURN_IF_ERROR(collect_garbage());
+  return append_paged(lp, data, ProgramCause::kHost);
+}
+
+Status FlashTranslationLayer::append_paged(uint32_t lp, const std::byte* data, ProgramCause cause) {
+  if (write_point_ >= 0 && aus_[write_point_].programmed == ppa_) {
+    set_role(uint32_t(write_point_), AuRole::kData);
+    write_point_ = -1;
+  }
+  if (write_point_ < 0) {
+    CARDFS_ASSIGN_OR_RETURN(uint32_t au, allocate());
+    set_role(au, AuRole::kLog);
+    write_point_ = au;
+    ++counters_.au_opens;
+  }
+  const uint32_t wp = uint32_t(write_point_);
+  return program(lp, wp, aus_[wp].programmed, data, cause);
+}
+
+Status FlashTranslationLayer::collect_garbage() {
+  collecting_ = true;
+  Status st;
+  while (st.is_ok() && free_count_ + erase_queue_.size() < kGcReserve) {
+    int64_t victim = -1;
+    for (uint32_t au = 0; au < aus_.size(); ++au) {
+      if (aus_[au].role != AuRole::kData) continue;
+      if (victim < 0 || aus_[au].valid < aus_[victim].valid ||
+          (aus_[au].valid == aus_[victim].valid && aus_[au].erase_count < aus_[victim].erase_count))
+        victim = au;
+    }
+    if (victim < 0 || aus_[victim].valid == ppa_) break;  // nothing to gain
+    ++counters_.merges;
+    st = copy_pages(valid_pages_of(uint32_t(victim)), -1);
+    if (st.is_ok()) retire(uint32_t(victim));
+  }
+  collecting_ = false;
+  return st;
+}
+
+Checkpoint FlashTranslationLayer::make_checkpoint(uint64_t generation) const {
+  Checkpoint c;
+  c.generation = generation;
+  c.seq = next_seq_ - 1;
+  c.next_seq = next_seq_;
+  c.page_seq = seq_;
+  c.aus.reserve(aus_.size());
+  for (const PhysAu& a : aus_) c.aus.push_back({a.erase_count, a.role, a.in_place, a.owner});
+  return c;
+}
+
+std::vector<AuState> FlashTranslationLayer::au_states() const {
+  std::vector<AuState> out;
+  out.reserve(aus_.size());
+  for (const PhysAu& a : aus_) {
+    bool owned = profile_.ftl == FtlKind::kBlock && (a.role == AuRole::kLog || a.role == AuRole::kData);
+    static const char* kRoles[] = {"free", "open", "data", "erasing"};
+    out.push_back({a.erase_count, a.valid, owned ? int64_t(a.owner) : -1, kRoles[int(a.role)]});
+  }
+  return out;
+}
+
+}  // namespace cardfs::sdcard

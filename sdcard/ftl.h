@@ -1,0 +1,132 @@
+// FlashTranslationLayer: maps logical flash pages to physical ones and
+// decides where each program goes, as an SD card's firmware does.
+//
+// The map is page-granular (so reads and the power-on scan are uniform);
+// the placement policy is the profile's:
+// - Block FTL (cheap cards, seed 004): each logical AU has at most one data
+//   AU and, while open, one log AU taking its writes. At most
+//   profile.open_aus logs exist; writing elsewhere closes the least
+//   recently used one. Closing merges: if the log holds every page at its
+//   own offset, the data AU's still-valid pages are copied into the log's
+//   free slots (the SD performance model's "move" of Nu used units);
+//   otherwise every valid page is copied into a fresh AU.
+// - Page FTL (A1/A2): one write point takes all writes; greedy garbage
+//   collection copies the valid pages of the AU with the fewest.
+// Retired AUs wait in an erase queue; fresh AUs are the free ones with the
+// lowest erase count (wear levelling).
+// Not thread-safe: the Card calls it under its state lock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "base/status.h"
+#include "sdcard/card.h"
+#include "sdcard/flash.h"
+#include "sdcard/geometry.h"
+#include "sdcard/image_format.h"
+#include "sdcard/profiles.h"
+
+namespace cardfs::sdcard {
+
+// What the power-on scan found in one physical page.
+struct ScannedPage {
+  OobState state = OobState::kErased;
+  OobRecord oob;
+};
+
+class FlashTranslationLayer {
+ public:
+  static constexpr uint32_t kUnmapped = 0xFFFF'FFFF;
+
+  FlashTranslationLayer(const Profile& p, const Geometry& g, Flash& flash, CardCounters& counters);
+
+  // Programs logical page lp with page_bytes at data (valid until the next
+  // flash submit()). May close AUs, merge, collect garbage and erase.
+  Status write_page(uint32_t lp, const std::byte* data);
+  // The physical page holding lp, or kUnmapped.
+  uint32_t locate(uint32_t lp) const { return map_[lp]; }
+  // Unmaps lp (trim). Durable once a checkpoint is written.
+  void trim_page(uint32_t lp);
+  bool trims_pending() const { return trims_pending_; }
+
+  // Called before AUs are erased while trims are pending, so that a trimmed
+  // page's older copies cannot come back after a power cut.
+  void set_checkpoint_hook(std::function<Status()> hook) { checkpoint_hook_ = std::move(hook); }
+  Checkpoint make_checkpoint(uint64_t generation) const;
+  void checkpoint_written() { trims_pending_ = false; }
+
+  // Rebuilds the state from a power-on scan (one entry per physical page;
+  // torn pages already marked kCorrupt) and the newest checkpoint, if any.
+  // No I/O; call normalize() afterwards (it may merge) unless read-only.
+  void rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt);
+  Status normalize();
+
+  uint64_t programs() const { return next_seq_ - 1; }
+  std::vector<AuState> au_states() const;
+
+ private:
+  struct PhysAu {
+    AuRole role = AuRole::kFree;
+    uint32_t owner = 0;  // logical AU (block FTL)
+    uint32_t erase_count = 0;
+    uint32_t valid = 0;
+    uint32_t programmed = 0;
+    uint32_t spill = 0;   // block log: next slot to try, counting down
+    bool in_place = true;
+  };
+  static constexpr uint32_t kErased = 0xFFFF'FFFF;
+  static constexpr uint32_t kStale = 0xFFFF'FFFE;
+
+  uint64_t page_of(uint32_t au, uint32_t slot) const { return uint64_t(au) * ppa_ + slot; }
+  bool slot_erased(uint32_t au, uint32_t slot) const { return slot_[page_of(au, slot)] == kErased; }
+  Status program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data, ProgramCause cause);
+  void invalidate(uint32_t lp);
+  Result<uint32_t> allocate();
+  void set_role(uint32_t au, AuRole role);
+  Status drain_erase_queue();
+  void retire(uint32_t au);
+  // Copies the valid pages of `pages` (logical page numbers) to (au, slot_for(lp)).
+  // (block FTL: at their own offset in `au`; page FTL: at the write point).
+  Status copy_pages(const std::vector<uint32_t>& pages, int64_t au);
+  std::vector<uint32_t> valid_pages_of(uint32_t au) const;
+
+  // Block FTL (ftl_block.cpp).
+  Status write_block(uint32_t lp, const std::byte* data);
+  Result<uint32_t> open_log(uint32_t lau);
+  Status close_log(uint32_t lau);
+  Status merge_all(uint32_t lau);
+  int find_spill(uint32_t au);
+  // Page FTL.
+  Status write_paged(uint32_t lp, const std::byte* data);
+  Status append_paged(uint32_t lp, const std::byte* data, ProgramCause cause);
+  Status collect_garbage();
+  // Rebuild helpers (ftl_rebuild.cpp).
+  bool restore_roles(const Checkpoint& ckpt);
+  void derive_roles();
+
+  const Profile& profile_;
+  const Geometry geometry_;
+  const uint32_t ppa_;
+  Flash& flash_;
+  CardCounters& counters_;
+  std::vector<uint32_t> map_;    // logical page -> physical page
+  std::vector<uint64_t> seq_;    // logical page -> seq of its valid copy (0: none)
+  std::vector<uint32_t> slot_;   // physical page -> logical page, kErased, kStale
+  std::vector<PhysAu> aus_;
+  std::vector<int32_t> data_of_;  // logical AU -> data AU (block FTL), -1: none
+  std::vector<int32_t> log_of_;   // logical AU -> open log AU, -1: closed
+  std::vector<uint32_t> lru_;     // open logical AUs, least recently used first
+  std::vector<uint32_t> erase_queue_;
+  int64_t write_point_ = -1;      // page FTL
+  uint32_t free_count_ = 0;
+  uint64_t next_seq_ = 1;
+  bool trims_pending_ = false;
+  bool collecting_ = false;
+  std::function<Status()> checkpoint_hook_;
+  std::vector<std::byte> copy_buffer_;
+};
+
+}  // namespace cardfs::sdcard

@@ -1,0 +1,131 @@
+// Power-on: rebuilding the FTL from the out-of-band scan and a checkpoint.
+#include <algorithm>
+
+#include "sdcard/ftl.h"
+
+namespace cardfs::sdcard {
+
+void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt) {
+  std::fill(map_.begin(), map_.end(), kUnmapped);
+  std::fill(seq_.begin(), seq_.end(), 0);
+  std::fill(slot_.begin(), slot_.end(), kErased);
+  std::fill(aus_.begin(), aus_.end(), PhysAu{});
+  for (PhysAu& a : aus_) a.spill = ppa_ - 1;
+  uint64_t max_seq = 0;
+  std::vector<uint32_t> best(map_.size(), kUnmapped);
+  std::vector<uint64_t> best_seq(map_.size(), 0);
+  for (uint64_t pp = 0; pp < scan.size(); ++pp) {
+    const ScannedPage& s = scan[pp];
+    if (s.state == OobState::kErased) continue;
+    PhysAu& a = aus_[pp / ppa_];
+    ++a.programmed;
+    slot_[pp] = kStale;
+    if (s.state != OobState::kValid) continue;
+    max_seq = std::max(max_seq, s.oob.seq);
+    a.erase_count = std::max(a.erase_count, s.oob.erase_count);
+    const uint32_t lp = s.oob.logical_page;
+    if (lp < map_.size() && s.oob.seq > best_seq[lp]) {
+      best[lp] = uint32_t(pp);
+      best_seq[lp] = s.oob.seq;
+    }
+  }
+  for (uint32_t lp = 0; lp < map_.size(); ++lp) {
+    if (best[lp] == kUnmapped) continue;
+    // A copy the checkpoint already covers counts only if it is the one the
+    // checkpoint names: otherwise the page was trimmed (or superseded by a
+    // copy that is gone) before the checkpoint.
+    if (ckpt && best_seq[lp] <= ckpt->seq && ckpt->page_seq[lp] != best_seq[lp]) continue;
+    map_[lp] = best[lp];
+    seq_[lp] = best_seq[lp];
+    slot_[best[lp]] = lp;
+    ++aus_[best[lp] / ppa_].valid;
+  }
+  next_seq_ = max_seq + 1;
+  if (ckpt) {
+    next_seq_ = std::max(next_seq_, ckpt->next_seq);
+    for (size_t i = 0; i < aus_.size(); ++i)
+      aus_[i].erase_count = std::max(aus_[i].erase_count, ckpt->aus[i].erase_count);
+  }
+  std::fill(data_of_.begin(), data_of_.end(), -1);
+  std::fill(log_of_.begin(), log_of_.end(), -1);
+  lru_.clear();
+  erase_queue_.clear();
+  write_point_ = -1;
+  free_count_ = uint32_t(aus_.size());
+  for (PhysAu& a : aus_) a.role = AuRole::kFree;
+  // The checkpoint's roles hold only if nothing was programmed after it.
+  if (!(ckpt && max_seq <= ckpt->seq && restore_roles(*ckpt))) derive_roles();
+}
+
+bool FlashTranslationLayer::restore_roles(const Checkpoint& ckpt) {
+  const bool block = profile_.ftl == FtlKind::kBlock;
+  for (uint32_t au = 0; au < aus_.size(); ++au) {
+    const AuRecord& r = ckpt.aus[au];
+    if (r.role == AuRole::kFree && aus_[au].programmed != 0) return false;
+    for (uint32_t lp : valid_pages_of(au))
+      if (r.role == AuRole::kFree || r.role == AuRole::kErasing || (block && lp / ppa_ != r.owner))
+        return false;
+    if (r.role == AuRole::kLog) {
+      if (block ? log_of_[r.owner] >= 0 : write_point_ >= 0) return false;
+      if (block) log_of_[r.owner] = int32_t(au);
+      if (!block) write_point_ = au;
+    }
+    if (r.role == AuRole::kData && block) {
+      if (data_of_[r.owner] >= 0) return false;
+      data_of_[r.owner] = int32_t(au);
+    }
+  }
+  for (uint32_t au = 0; au < aus_.size(); ++au) {
+    const AuRecord& r = ckpt.aus[au];
+    set_role(au, r.role);
+    aus_[au].owner = r.owner;
+    aus_[au].in_place = r.in_place;
+    if (r.role == AuRole::kErasing) erase_queue_.push_back(au);
+    if (r.role == AuRole::kLog && block) lru_.push_back(r.owner);
+  }
+  if (lru_.size() > (block ? profile_.open_aus : 0)) return false;
+  return true;
+}
+
+void FlashTranslationLayer::derive_roles() {
+  std::fill(data_of_.begin(), data_of_.end(), -1);
+  std::fill(log_of_.begin(), log_of_.end(), -1);
+  lru_.clear();
+  erase_queue_.clear();
+  write_point_ = -1;
+  free_count_ = uint32_t(aus_.size());
+  for (PhysAu& a : aus_) a.role = AuRole::kFree;
+  for (uint32_t au = 0; au < aus_.size(); ++au) {
+    PhysAu& a = aus_[au];
+    if (a.programmed == 0) continue;
+    if (a.valid == 0) {
+      retire(au);
+      continue;
+    }
+    set_role(au, AuRole::kData);
+    a.owner = valid_pages_of(au).front() / ppa_;
+    if (profile_.ftl == FtlKind::kBlock && data_of_[a.owner] < 0) data_of_[a.owner] = int32_t(au);
+  }
+}
+
+Status FlashTranslationLayer::normalize() {
+  if (profile_.ftl != FtlKind::kBlock) return Status::ok();
+  // A logical AU whose pages sit outside its data and log AUs (a merge cut
+  // short, a log closed by the power cut) is merged into one AU now.
+  for (uint32_t lau = 0; lau < data_of_.size(); ++lau) {
+    bool scattered = false;
+    for (uint32_t k = 0; k < ppa_ && !scattered; ++k) {
+      const uint32_t pp = map_[lau * ppa_ + k];
+      if (pp == kUnmapped) continue;
+      const int32_t au = int32_t(pp / ppa_);
+      scattered = au != data_of_[lau] && au != log_of_[lau];
+    }
+    if (scattered) {
+      if (log_of_[lau] >= 0) lru_.erase(std::find(lru_.begin(), lru_.end(), lau));
+      CARDFS_RETURN_IF_ERROR(merge_all(lau));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::sdcard

@@ -1,0 +1,163 @@
+#include "sdcard/image_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace cardfs::sdcard {
+namespace {
+
+constexpr unsigned kQueueDepth = 64;
+
+Status errno_status(int err, const std::string& what) {
+  return Status::error(err, what + ": " + std::strerror(err));
+}
+
+// An operation in flight: its own copy of the iovecs, advanced on short I/O.
+struct Pending {
+  uint64_t offset = 0;
+  std::vector<iovec> iov;
+  size_t first = 0;  // first iovec not yet fully transferred
+  uint64_t remaining = 0;
+
+  void advance(uint64_t n) {
+    offset += n;
+    remaining -= n;
+    while (n > 0) {
+      iovec& v = iov[first];
+      if (n >= v.iov_len) {
+        n -= v.iov_len;
+        ++first;
+      } else {
+        v.iov_base = static_cast<char*>(v.iov_base) + n;
+        v.iov_len -= n;
+        n = 0;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ImageFile>> ImageFile::open(const std::string& path, OpenMode mode) {
+  int flags = O_CLOEXEC;
+  if (mode == OpenMode::kCreate) flags |= O_RDWR | O_CREAT | O_EXCL;
+  if (mode == OpenMode::kReadWrite) flags |= O_RDWR;
+  if (mode == OpenMode::kReadOnly) flags |= O_RDONLY;
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return errno_status(errno, path);
+  std::unique_ptr<ImageFile> f(new ImageFile(fd, path));
+  int rc = io_uring_queue_init(kQueueDepth, &f->ring_, 0);
+  if (rc < 0) return errno_status(-rc, "io_uring_queue_init");
+  f->ring_ready_ = true;
+  return f;
+}
+
+ImageFile::~ImageFile() {
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write) {
+  std::vector<Pending> pending(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    pending[i].offset = ops[i].offset;
+    pending[i].iov.assign(ops[i].iov.begin(), ops[i].iov.end());
+    for (const iovec& v : ops[i].iov) pending[i].remaining += v.iov_len;
+  }
+  std::vector<size_t> queue;  // indexes waiting for a submission slot
+  for (size_t i = ops.size(); i-- > 0;)
+    if (pending[i].remaining > 0) queue.push_back(i);
+  unsigned in_flight = 0;
+  Status failure;
+  while (!queue.empty() || in_flight > 0) {
+    while (!queue.empty() && in_flight < kQueueDepth && failure.is_ok()) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) break;
+      Pending& p = pending[queue.back()];
+      unsigned n = unsigned(std::min<size_t>(p.iov.size() - p.first, IOV_MAX));
+      if (is_write)
+        io_uring_prep_writev(sqe, fd_, p.iov.data() + p.first, n, p.offset);
+      else
+        io_uring_prep_readv(sqe, fd_, p.iov.data() + p.first, n, p.offset);
+      io_uring_sqe_set_data64(sqe, queue.back());
+      queue.pop_back();
+      ++in_flight;
+    }
+    if (!failure.is_ok()) queue.clear();
+    if (in_flight == 0) break;
+    int rc = io_uring_submit_and_wait(&ring_, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN) return errno_status(-rc, "io_uring_submit");
+    io_uring_cqe* cqe = nullptr;
+    while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+      size_t idx = size_t(io_uring_cqe_get_data64(cqe));
+      int res = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      --in_flight;
+      Pending& p = pending[idx];
+      if (res == -EAGAIN || res == -EINTR) {
+        queue.push_back(idx);
+      } else if (res < 0) {
+        if (failure.is_ok())
+          failure = Status::error(EIO, std::string(is_write ? "write" : "read") + " of " + path_ +
+                                           " at " + std::to_string(p.offset) + ": " + std::strerror(-res));
+      } else if (res == 0) {
+        if (failure.is_ok())
+          failure = Status::error(EIO, "short " + std::string(is_write ? "write" : "read") + " of " +
+                                           path_ + " at " + std::to_string(p.offset) + " (end of file)");
+      } else {
+        p.advance(uint64_t(res));
+        if (p.remaining > 0) queue.push_back(idx);
+      }
+    }
+  }
+  return failure;
+}
+
+Status ImageFile::write(std::span<const IoOp> ops) { return transfer(ops, true); }
+Status ImageFile::read(std::span<const IoOp> ops) { return transfer(ops, false); }
+
+Status ImageFile::write_at(uint64_t offset, std::span<const std::byte> data) {
+  iovec v{const_cast<std::byte*>(data.data()), data.size()};
+  IoOp op{offset, std::span<const iovec>(&v, 1)};
+  return write(std::span<const IoOp>(&op, 1));
+}
+
+Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
+  iovec v{data.data(), data.size()};
+  IoOp op{offset, std::span<const iovec>(&v, 1)};
+  return read(std::span<const IoOp>(&op, 1));
+}
+
+Status ImageFile::sync() {
+  if (::fdatasync(fd_) != 0) return errno_status(EIO, "fdatasync " + path_ + " (" + std::strerror(errno) + ")");
+  return Status::ok();
+}
+
+Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0)
+    return Status::ok();
+  if (errno != EOPNOTSUPP) return errno_status(EIO, "punching a hole in " + path_);
+  // No hole punching here: write zeros so the erased AU still reads as erased.
+  std::vector<std::byte> zeros(std::min<uint64_t>(len, 1 << 20));
+  for (uint64_t done = 0; done < len; done += zeros.size()) {
+    uint64_t n = std::min<uint64_t>(zeros.size(), len - done);
+    CARDFS_RETURN_IF_ERROR(write_at(offset + done, std::span(zeros).first(n)));
+  }
+  return Status::ok();
+}
+
+Result<uint64_t> ImageFile::size() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return errno_status(errno, "stat " + path_);
+  return uint64_t(st.st_size);
+}
+
+Status ImageFile::set_size(uint64_t bytes) {
+  if (::ftruncate(fd_, off_t(bytes)) != 0) return errno_status(errno, "truncate " + path_);
+  return Status::ok();
+}
+
+}  // namespace cardfs::sdcard

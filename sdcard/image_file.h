@@ -1,0 +1,62 @@
+// ImageFile: the card's image file, with all data I/O through io_uring.
+//
+// This is the one file of sdcard/ that talks to the kernel's I/O paths.
+// A batch (read() or write()) submits every operation at once, up to a
+// bounded queue depth, and returns when all have completed: short
+// transfers are resubmitted for the remainder, -EAGAIN/-EINTR retried, and
+// any other failure is EIO naming the offset (never a silent success).
+// Not thread-safe: the Card calls it under its state lock.
+#pragma once
+
+#include <liburing.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cardfs::sdcard {
+
+// One positioned transfer: iov's buffers are read from (write) or filled (read).
+struct IoOp {
+  uint64_t offset = 0;
+  std::span<const iovec> iov;
+};
+
+enum class OpenMode { kCreate, kReadWrite, kReadOnly };
+
+class ImageFile {
+ public:
+  // kCreate refuses an existing path (EEXIST).
+  static Result<std::unique_ptr<ImageFile>> open(const std::string& path, OpenMode mode);
+  ~ImageFile();
+  ImageFile(const ImageFile&) = delete;
+  ImageFile& operator=(const ImageFile&) = delete;
+
+  Status write(std::span<const IoOp> ops);
+  Status read(std::span<const IoOp> ops);
+  Status write_at(uint64_t offset, std::span<const std::byte> data);
+  Status read_at(uint64_t offset, std::span<std::byte> data);
+
+  Status sync();                                   // fdatasync
+  Status punch_hole(uint64_t offset, uint64_t len);  // reads back as zeros
+  Result<uint64_t> size() const;
+  Status set_size(uint64_t bytes);
+  const std::string& path() const { return path_; }
+
+ private:
+  ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  Status transfer(std::span<const IoOp> ops, bool is_write);
+
+  int fd_ = -1;
+  std::string path_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+};
+
+}  // namespace cardfs::sdcard

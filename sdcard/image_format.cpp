@@ -1,0 +1,180 @@
+#include "sdcard/image_format.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+
+namespace cardfs::sdcard {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'A', 'R', 'D', 'F', 'S', 'S', 'D'};
+constexpr uint32_t kOobMagic = 0x3142'4F4F;   // "OOB1"
+constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
+constexpr size_t kCkptHeaderBytes = 64;
+constexpr size_t kAuRecordBytes = 12;
+constexpr size_t kHeaderFieldBytes = 8 + 4 * 7 + kProfileNameBytes + 4 + 4;
+
+uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+}  // namespace
+
+ImageLayout layout_for(const Geometry& g) {
+  ImageLayout l;
+  l.checkpoint_slot_bytes = round_up(
+      kCkptHeaderBytes + g.user_pages() * 8 + uint64_t(g.physical_aus()) * kAuRecordBytes, 4096);
+  l.checkpoint_offset[0] = kHeaderBytes;
+  l.checkpoint_offset[1] = kHeaderBytes + l.checkpoint_slot_bytes;
+  l.oob_offset = kHeaderBytes + 2 * l.checkpoint_slot_bytes;
+  // The flash area starts on a page boundary so page I/O stays aligned.
+  l.flash_offset = round_up(l.oob_offset + g.physical_pages() * kOobBytes, g.page_bytes);
+  l.file_bytes = l.flash_offset + g.physical_pages() * g.page_bytes;
+  return l;
+}
+
+void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out) {
+  std::fill(out.begin(), out.end(), std::byte{0});
+  Encoder e(out);
+  for (char c : kMagic) e.u8(uint8_t(c));
+  e.u32(kImageVersion);
+  e.u32(h.geometry.page_bytes);
+  e.u32(h.geometry.pages_per_au);
+  e.u32(h.geometry.erase_block_bytes);
+  e.u32(h.geometry.user_aus);
+  e.u32(h.geometry.spare_aus);
+  e.u32(h.clean ? 1 : 0);
+  for (size_t i = 0; i < kProfileNameBytes; ++i)
+    e.u8(i < h.profile.size() && i + 1 < kProfileNameBytes ? uint8_t(h.profile[i]) : 0);
+  e.u32(h.serial);
+  e.u32(crc32c(out.first(e.pos())));
+}
+
+Result<ImageHeader> decode_header(std::span<const std::byte> in) {
+  if (in.size() < kHeaderFieldBytes) return Status::error(EINVAL, "truncated header");
+  if (std::memcmp(in.data(), kMagic, sizeof kMagic) != 0)
+    return Status::error(EINVAL, "bad magic: not a cardfs card image");
+  Decoder d(in);
+  d.skip(sizeof kMagic);
+  uint32_t version = d.u32();
+  if (version != kImageVersion)
+    return Status::error(EINVAL, "unsupported image version " + std::to_string(version));
+  ImageHeader h;
+  h.geometry.page_bytes = d.u32();
+  h.geometry.pages_per_au = d.u32();
+  h.geometry.erase_block_bytes = d.u32();
+  h.geometry.user_aus = d.u32();
+  h.geometry.spare_aus = d.u32();
+  uint32_t clean = d.u32();
+  for (size_t i = 0; i < kProfileNameBytes; ++i) {
+    char c = char(d.u8());
+    if (c != 0) h.profile.push_back(c);
+  }
+  h.serial = d.u32();
+  size_t covered = d.pos();
+  uint32_t crc = d.u32();
+  if (!d.ok()) return Status::error(EINVAL, "truncated header");
+  if (crc != crc32c(in.first(covered))) return Status::error(EINVAL, "header checksum mismatch");
+  if (clean > 1) return Status::error(EINVAL, "bad clean flag");
+  h.clean = clean == 1;
+  CARDFS_RETURN_IF_ERROR(check_geometry(h.geometry));
+  return h;
+}
+
+void encode_oob(const OobRecord& r, std::byte* out) {
+  std::span<std::byte> s(out, kOobBytes);
+  Encoder e(s);
+  e.u32(kOobMagic);
+  e.u32(r.logical_page);
+  e.u64(r.seq);
+  e.u32(r.erase_count);
+  e.u32(r.data_crc);
+  e.u32(0);
+  e.u32(crc32c(s.first(28)));
+}
+
+OobState decode_oob(const std::byte* in, OobRecord* out) {
+  std::span<const std::byte> s(in, kOobBytes);
+  if (std::all_of(s.begin(), s.end(), [](std::byte b) { return b == std::byte{0}; }))
+    return OobState::kErased;
+  Decoder d(s);
+  if (d.u32() != kOobMagic) return OobState::kCorrupt;
+  out->logical_page = d.u32();
+  out->seq = d.u64();
+  out->erase_count = d.u32();
+  out->data_crc = d.u32();
+  d.skip(4);
+  if (d.u32() != crc32c(s.first(28)) || out->seq == 0) return OobState::kCorrupt;
+  return OobState::kValid;
+}
+
+std::vector<std::byte> encode_checkpoint(const Checkpoint& c) {
+  const size_t payload = c.page_seq.size() * 8 + c.aus.size() * kAuRecordBytes;
+  std::vector<std::byte> out(kCkptHeaderBytes + payload);
+  std::span<std::byte> body = std::span(out).subspan(kCkptHeaderBytes);
+  Encoder p(body);
+  for (uint64_t s : c.page_seq) p.u64(s);
+  for (const AuRecord& a : c.aus) {
+    p.u32(a.erase_count);
+    p.u8(uint8_t(a.role));
+    p.u8(a.in_place ? 1 : 0);
+    p.u16(0);
+    p.u32(a.owner);
+  }
+  Encoder h{std::span<std::byte>(out).first(kCkptHeaderBytes)};
+  h.u32(kCkptMagic);
+  h.u32(kImageVersion);
+  h.u64(c.generation);
+  h.u64(c.seq);
+  h.u64(c.next_seq);
+  h.u64(c.page_seq.size());
+  h.u32(uint32_t(c.aus.size()));
+  h.u32(crc32c(body));
+  h.u32(crc32c(std::span(out).first(h.pos())));
+  return out;
+}
+
+Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g) {
+  if (in.size() < kCkptHeaderBytes) return Status::error(EINVAL, "truncated checkpoint");
+  Decoder h(in.first(kCkptHeaderBytes));
+  uint32_t magic = h.u32();
+  if (magic == 0) return Status::error(ENOENT, "no checkpoint");
+  if (magic != kCkptMagic) return Status::error(EINVAL, "bad checkpoint magic");
+  uint32_t version = h.u32();
+  Checkpoint c;
+  c.generation = h.u64();
+  c.seq = h.u64();
+  c.next_seq = h.u64();
+  uint64_t pages = h.u64();
+  uint32_t aus = h.u32();
+  uint32_t body_crc = h.u32();
+  size_t covered = h.pos();
+  uint32_t head_crc = h.u32();
+  if (head_crc != crc32c(in.first(covered))) return Status::error(EINVAL, "checkpoint header checksum mismatch");
+  if (version != kImageVersion || pages != g.user_pages() || aus != g.physical_aus() ||
+      c.next_seq <= c.seq)
+    return Status::error(EINVAL, "checkpoint does not match the geometry");
+  const size_t payload = pages * 8 + size_t(aus) * kAuRecordBytes;
+  if (in.size() - kCkptHeaderBytes < payload) return Status::error(EINVAL, "truncated checkpoint");
+  std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, payload);
+  if (crc32c(body) != body_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
+  Decoder p(body);
+  c.page_seq.resize(pages);
+  for (uint64_t& s : c.page_seq) s = p.u64();
+  c.aus.resize(aus);
+  for (AuRecord& a : c.aus) {
+    a.erase_count = p.u32();
+    uint8_t role = p.u8();
+    a.in_place = p.u8() != 0;
+    p.skip(2);
+    a.owner = p.u32();
+    if (role > uint8_t(AuRole::kErasing) || (a.role = AuRole(role), a.owner >= g.user_aus))
+      return Status::error(EINVAL, "bad AU record in checkpoint");
+  }
+  for (uint64_t s : c.page_seq)
+    if (s > c.seq) return Status::error(EINVAL, "checkpoint page newer than the checkpoint");
+  if (!p.ok()) return Status::error(EINVAL, "truncated checkpoint");
+  return c;
+}
+
+}  // namespace cardfs::sdcard

@@ -1,0 +1,92 @@
+// The card image's on-disk format: one file, little-endian, every field
+// encoded explicitly (base/coding.h) and bounds-checked when decoded.
+//
+//   [0, 4 KiB)             header: magic, version, geometry, profile, CRC
+//   2 checkpoint slots     FTL map checkpoints, written alternately
+//   OOB region             32 bytes of out-of-band data per flash page
+//   flash area             physical AUs, each pages_per_au flash pages
+//
+// The OOB of a page lives in its own region rather than after the page so
+// that the flash area keeps the AU's layout (an AU is one contiguous range
+// that can be hole-punched when erased) and a power-on scan reads only the
+// small OOB region. An all-zero OOB record is an erased page. Pure
+// functions; thread-safe.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "sdcard/geometry.h"
+
+namespace cardfs::sdcard {
+
+inline constexpr uint32_t kImageVersion = 1;
+inline constexpr size_t kHeaderBytes = 4096;
+inline constexpr size_t kOobBytes = 32;
+inline constexpr size_t kProfileNameBytes = 32;
+
+struct ImageHeader {
+  Geometry geometry;
+  std::string profile;  // profile name, at most kProfileNameBytes - 1 bytes
+  uint32_t serial = 0;  // CID product serial number
+  bool clean = false;   // closed cleanly: the newest checkpoint is complete
+};
+
+struct ImageLayout {
+  uint64_t checkpoint_slot_bytes = 0;
+  uint64_t checkpoint_offset[2] = {0, 0};
+  uint64_t oob_offset = 0;
+  uint64_t flash_offset = 0;
+  uint64_t file_bytes = 0;
+};
+
+ImageLayout layout_for(const Geometry& g);
+
+void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out);
+// EINVAL "bad magic" / "unsupported version" / "header checksum mismatch" /
+// "bad geometry: ...".
+Result<ImageHeader> decode_header(std::span<const std::byte> in);
+
+// Out-of-band metadata programmed with every flash page.
+struct OobRecord {
+  uint32_t logical_page = 0;
+  uint64_t seq = 0;          // global program sequence number, from 1
+  uint32_t erase_count = 0;  // of the page's AU when programmed
+  uint32_t data_crc = 0;     // crc32c of the page's data
+};
+enum class OobState { kErased, kValid, kCorrupt };
+
+void encode_oob(const OobRecord& r, std::byte* out);  // kOobBytes bytes
+OobState decode_oob(const std::byte* in, OobRecord* out);
+
+// Role of a physical AU, as checkpointed.
+enum class AuRole : uint8_t { kFree = 0, kLog = 1, kData = 2, kErasing = 3 };
+
+struct AuRecord {
+  uint32_t erase_count = 0;
+  AuRole role = AuRole::kFree;
+  bool in_place = true;   // every programmed page sits at its own offset
+  uint32_t owner = 0;     // logical AU (block FTL); 0 otherwise
+};
+
+// A checkpoint of the FTL: for every logical page the sequence number of
+// its valid copy (0: unmapped) as of `seq`, and every physical AU's state.
+struct Checkpoint {
+  uint64_t generation = 0;  // increases with every checkpoint written
+  uint64_t seq = 0;         // every page programmed with seq <= this is covered
+  uint64_t next_seq = 1;
+  std::vector<uint64_t> page_seq;
+  std::vector<AuRecord> aus;
+};
+
+std::vector<std::byte> encode_checkpoint(const Checkpoint& c);
+// Checks magic, CRCs, and that the sizes match g. An all-zero slot is
+// ENOENT (never written).
+Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g);
+
+}  // namespace cardfs::sdcard

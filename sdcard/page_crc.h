@@ -1,0 +1,14 @@
+// crc32c of a flash page's data, computed with the SSE4.2 crc32
+// instruction when the CPU has it (the write path computes one per page
+// programmed, so the table-driven base/crc32c.h would dominate fast-mode
+// throughput). Same value as cardfs::crc32c(data). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace cardfs::sdcard {
+
+uint32_t page_crc(std::span<const std::byte> data);
+
+}  // namespace cardfs::sdcard

@@ -1,0 +1,52 @@
+#include "sdcard/write_buffer.h"
+
+#include <algorithm>
+
+#include "sdcard/geometry.h"
+
+namespace cardfs::sdcard {
+
+WriteBuffer::WriteBuffer(uint32_t page_bytes, uint32_t capacity_bytes)
+    : page_bytes_(page_bytes),
+      sectors_per_page_(page_bytes / kSectorBytes),
+      capacity_(std::max<uint64_t>(capacity_bytes, kSectorBytes)) {}
+
+std::byte* WriteBuffer::reserve(uint32_t lp, uint32_t first, uint32_t n) {
+  auto [it, inserted] = index_.try_emplace(lp, used_);
+  if (inserted) {
+    if (used_ == pages_.size()) pages_.emplace_back();
+    Page& p = pages_[used_++];
+    p.lp = lp;
+    p.present.reset();
+    p.data.resize(page_bytes_);
+  }
+  Page& p = pages_[it->second];
+  for (uint32_t s = first; s < first + n; ++s) {
+    if (!p.present[s]) pending_bytes_ += kSectorBytes;
+    p.present[s] = true;
+  }
+  return p.data.data() + size_t(first) * kSectorBytes;
+}
+
+const WriteBuffer::Page* WriteBuffer::find(uint32_t lp) const {
+  auto it = index_.find(lp);
+  return it == index_.end() ? nullptr : &pages_[it->second];
+}
+
+void WriteBuffer::drop(uint32_t lp, uint32_t first, uint32_t n) {
+  auto it = index_.find(lp);
+  if (it == index_.end()) return;
+  Page& p = pages_[it->second];
+  for (uint32_t s = first; s < first + n; ++s) {
+    if (p.present[s]) pending_bytes_ -= kSectorBytes;
+    p.present[s] = false;
+  }
+}
+
+void WriteBuffer::clear() {
+  index_.clear();
+  used_ = 0;
+  pending_bytes_ = 0;
+}
+
+}  // namespace cardfs::sdcard

@@ -1,0 +1,84 @@
+#include <catch2/catch.hpp>
+
+#include "base/clock.h"
+#include "sdcard/card.h"
+#include "sdcard/geometry.h"
+#include "tests/sdcard/card_fixture.h"
+
+namespace cardfs::sdcard {
+namespace {
+
+using testing::pattern;
+using testing::tag_of;
+
+constexpr uint64_t MiB = 1 << 20;
+
+TEST_CASE("a new card reads zeros and reads back what was written", "[sdcard]") {
+  testing::ScratchDir dir("basic");
+  VirtualClock clock;
+  auto card = Card::create(dir.path("c.img"), testing::profile("class10"), 16 * MiB, clock);
+  REQUIRE(card.is_ok());
+  Card& c = **card;
+  CHECK(c.sector_count() == 16 * MiB / 512);
+  auto zeros = testing::read(c, 100, 8);
+  REQUIRE(zeros.is_ok());
+  CHECK(tag_of(zeros->data(), 100) == 0);
+
+  REQUIRE(testing::write(c, 3, pattern(3, 70, 7)).is_ok());  // unaligned, spans pages
+  auto back = testing::read(c, 0, 80);
+  REQUIRE(back.is_ok());
+  for (uint64_t s = 0; s < 80; ++s)
+    CHECK(tag_of(back->data() + s * 512, s) == ((s >= 3 && s < 73) ? 7 : 0));
+  CHECK(c.counters().host_sectors_written == 70);
+  CHECK(c.device_time() > Nanos(0));
+}
+
+TEST_CASE("data survives close and reopen", "[sdcard]") {
+  testing::ScratchDir dir("reopen");
+  VirtualClock clock;
+  const std::string path = dir.path("c.img");
+  {
+    auto card = Card::create(path, testing::profile("class4"), 8 * MiB, clock);
+    REQUIRE(card.is_ok());
+    REQUIRE(testing::write(**card, 0, pattern(0, 2048, 1)).is_ok());
+    REQUIRE(testing::write(**card, 9000, pattern(9000, 33, 2)).is_ok());
+    REQUIRE((*card)->discard(64, 64).is_ok());
+    REQUIRE((*card)->close().is_ok());
+  }
+  auto card = Card::open(path, clock);
+  REQUIRE(card.is_ok());
+  auto back = testing::read(**card, 0, 2048);
+  REQUIRE(back.is_ok());
+  for (uint64_t s = 0; s < 2048; ++s) CHECK(tag_of(back->data() + s * 512, s) == (s >= 64 && s < 128 ? 0 : 1));
+  auto more = testing::read(**card, 9000, 33);
+  REQUIRE(more.is_ok());
+  for (uint64_t s = 0; s < 33; ++s) CHECK(tag_of(more->data() + s * 512, 9000 + s) == 2);
+}
+
+TEST_CASE("create refuses an existing file and bad sizes", "[sdcard]") {
+  testing::ScratchDir dir("create");
+  VirtualClock clock;
+  const std::string path = dir.path("c.img");
+  REQUIRE(Card::create(path, testing::profile("class10"), 8 * MiB, clock).is_ok());
+  auto again = Card::create(path, testing::profile("class10"), 8 * MiB, clock);
+  REQUIRE_FALSE(again.is_ok());
+  CHECK(again.status().code() == EEXIST);
+  auto odd = Card::create(dir.path("odd.img"), testing::profile("class10"), 8 * MiB + 512, clock);
+  REQUIRE_FALSE(odd.is_ok());
+  CHECK(odd.status().message().find("multiple of the AU") != std::string::npos);
+}
+
+TEST_CASE("out-of-range and misaligned commands are refused", "[sdcard]") {
+  testing::ScratchDir dir("range");
+  VirtualClock clock;
+  auto card = Card::create(dir.path("c.img"), testing::profile("class10"), 4 * MiB, clock);
+  REQUIRE(card.is_ok());
+  std::vector<std::byte> buf(700);
+  iovec v{buf.data(), buf.size()};
+  CHECK((*card)->write(0, std::span<const iovec>(&v, 1), false).code() == EINVAL);
+  CHECK(testing::write(**card, (*card)->sector_count() - 1, pattern(0, 2, 1)).code() == EINVAL);
+  CHECK((*card)->discard((*card)->sector_count(), 1).code() == EINVAL);
+}
+
+}  // namespace
+}  // namespace cardfs::sdcard

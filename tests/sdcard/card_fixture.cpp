@@ -1,0 +1,65 @@
+#include "tests/sdcard/card_fixture.h"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "base/coding.h"
+
+namespace cardfs::sdcard::testing {
+
+ScratchDir::ScratchDir(const std::string& name) {
+  dir_ = std::filesystem::current_path() / "sdcard-test-scratch" / (name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+const Profile& profile(const std::string& name) {
+  Result<const Profile*> p = find_profile(name);
+  if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
+  return **p;
+}
+
+std::vector<std::byte> pattern(uint64_t first_sector, uint64_t sectors, uint32_t tag) {
+  std::vector<std::byte> out(sectors * 512);
+  for (uint64_t i = 0; i < sectors; ++i) {
+    std::byte* s = out.data() + i * 512;
+    for (int k = 0; k < 512; k += 16) {
+      put_u32(s + k, tag);
+      put_u64(s + k + 4, first_sector + i);
+      put_u32(s + k + 12, tag ^ 0xA5A5A5A5u);
+    }
+  }
+  return out;
+}
+
+int64_t tag_of(const std::byte* s, uint64_t sector) {
+  bool zero = true;
+  for (int k = 0; k < 512; ++k) zero = zero && s[k] == std::byte{0};
+  if (zero) return 0;
+  uint32_t tag = get_u32(s);
+  for (int k = 0; k < 512; k += 16)
+    if (get_u32(s + k) != tag || get_u64(s + k + 4) != sector || get_u32(s + k + 12) != (tag ^ 0xA5A5A5A5u))
+      return -1;
+  return tag;
+}
+
+Status write(Card& card, uint64_t sector, const std::vector<std::byte>& data, bool fua) {
+  iovec v{const_cast<std::byte*>(data.data()), data.size()};
+  return card.write(sector, std::span<const iovec>(&v, 1), fua);
+}
+
+Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sectors) {
+  std::vector<std::byte> out(sectors * 512);
+  iovec v{out.data(), out.size()};
+  CARDFS_RETURN_IF_ERROR(card.read(sector, std::span<const iovec>(&v, 1)));
+  return out;
+}
+
+}  // namespace cardfs::sdcard::testing

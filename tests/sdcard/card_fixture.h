@@ -1,0 +1,41 @@
+// Helpers shared by the sdcard tests: a scratch directory per test, and
+// sector-pattern buffers.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "sdcard/card.h"
+#include "sdcard/profiles.h"
+
+namespace cardfs::sdcard::testing {
+
+// A fresh directory under the build tree, removed when the fixture ends.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  std::string path(const std::string& file) const { return (dir_ / file).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+const Profile& profile(const std::string& name);
+
+// Fills a buffer of `sectors` sectors; each sector holds (tag, sector).
+std::vector<std::byte> pattern(uint64_t first_sector, uint64_t sectors, uint32_t tag);
+// The tag a sector's data was written with, or -1 when it matches none
+// (0 stands for all zeros).
+int64_t tag_of(const std::byte* sector_data, uint64_t sector);
+
+Status write(Card& card, uint64_t sector, const std::vector<std::byte>& data, bool fua = false);
+Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sectors);
+
+}  // namespace cardfs::sdcard::testing
