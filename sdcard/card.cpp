@@ -83,7 +83,7 @@ Status Card::Impl::command(Body&& body) {
     const bool cut = faults.power_cut_after != 0 && commands_since_faults == faults.power_cut_after + 1;
     if (cut) {
       uint64_t h = mix(faults.seed ^ mix(faults.power_cut_after));
-      flash.arm_power_cut(h % 4, (h >> 8) & 1);
+      flash.arm_power_cut(h % 48, (h >> 8) & 1);
     }
     const Nanos before = counters.time.total();
     counters.time.command += profile.command_overhead;

@@ -151,7 +151,7 @@ Status Card::Impl::write_header(bool clean) {
   std::array<std::byte, kHeaderBytes> buf;
   encode_header(header, buf);
   CARDFS_RETURN_IF_ERROR(file->write_at(0, buf));
-  return opts.durable || clean ? file->sync() : Status::ok();
+  return opts.durable ? file->sync() : Status::ok();
 }
 
 Status Card::Impl::write_checkpoint() {
@@ -174,8 +174,7 @@ Status Card::Impl::close_locked() {
   closed = true;
   if (opts.read_only || flash.powered_off()) return Status::ok();
   CARDFS_RETURN_IF_ERROR(drain());
-  CARDFS_RETURN_IF_ERROR(write_checkpoint());
-  CARDFS_RETURN_IF_ERROR(file->sync());
+  CARDFS_RETURN_IF_ERROR(write_checkpoint());  // syncs first when durable
   return write_header(true);
 }
 
