@@ -36,7 +36,7 @@ std::span<std::byte> BufferRef::data() const {
 uint64_t BufferRef::block() const { return impl_->block; }
 
 void BufferRef::lock() {
-  impl_->page->lock(impl_->mask, true);  // waits out write-back: stable bytes
+  impl_->cache->lock_page(impl_->page.get(), impl_->mask, true);  // waits out write-back: stable bytes
   impl_->locked = true;
 }
 
@@ -81,7 +81,7 @@ Result<BufferRef> PageCache::bread(uint64_t block) {
     Counters::inc(impl_->counters.hits);
   } else {
     Counters::inc(impl_->counters.misses);
-    p->lock(impl->mask);
+    impl_->lock_page(p, impl->mask);
     uint8_t missing;
     {
       std::lock_guard lock(p->mu);
@@ -101,7 +101,7 @@ Result<BufferRef> PageCache::bread(uint64_t block) {
 Result<BufferRef> PageCache::bget_zeroed(uint64_t block) {
   CARDFS_ASSIGN_OR_RETURN(auto impl, buffer_page(*impl_, block));
   Page* p = impl->page.get();
-  p->lock(impl->mask, true);
+  impl_->lock_page(p, impl->mask, true);
   {
     std::lock_guard lock(p->mu);
     std::memset(p->data + impl->offset, 0, impl->len);
@@ -118,7 +118,7 @@ void PageCache::bforget(uint64_t block) {
   if (!p) return;
   uint32_t offset = uint32_t(byte % kPageSize);
   uint8_t mask = sector_mask(offset, offset + impl_->block_size);
-  p->lock(mask, true);
+  impl_->lock_page(p.get(), mask, true);
   impl_->clear_dirty(p.get(), mask);
   bool empty;
   {

@@ -9,7 +9,7 @@ namespace cardfs::cache {
 
 // Reads the sectors of p below EOF that are not uptodate; zeroes the rest.
 Status ReadPath::fill_page(AddressSpace& as, Page* p, uint64_t file_size) {
-  p->lock(kAllSectors);
+  c_.lock_page(p, kAllSectors);
   uint8_t beyond = beyond_eof_mask(p->index, file_size);
   uint8_t missing;
   {
@@ -30,20 +30,25 @@ Result<PageRef> ReadPath::get_page(AddressSpace& as, ReadaheadState& ra, uint64_
                                    uint64_t req, uint8_t need, uint64_t file_size) {
   PageRef p = as.find(index);
   bool found = bool(p);
-  if (!p) {
-    Counters::inc(c_.counters.misses);
-    sync_readahead(as, ra, index, req, file_size);
-    p = as.find(index);
-  } else {
-    bool marker, ra_hit;
+  if (found) {
+    bool marker, ra_hit, ready;
     {
       std::lock_guard lock(p->mu);
       marker = p->ra_marker;
       ra_hit = p->ra_unused;
       p->ra_marker = p->ra_unused = false;
+      ready = (p->uptodate & need) == need;
     }
     if (ra_hit) Counters::inc(c_.counters.ra_hits);
     if (marker) async_readahead(as, ra, index, file_size);
+    if (ready) {  // the common case: one shard lock, one page lock
+      Counters::inc(c_.counters.hits);
+      return p;
+    }
+  } else {
+    Counters::inc(c_.counters.misses);
+    sync_readahead(as, ra, index, req, file_size);
+    p = as.find(index);
   }
   if (!p) {  // evicted between readahead and now, or past a readahead error
     bool created;

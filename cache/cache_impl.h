@@ -69,6 +69,13 @@ struct PageCache::Impl {
   PageRef find_or_create(AddressSpace& as, uint64_t index, bool* created);
   // Takes p out of the index and the LRU; p must be pinned by the caller.
   void drop_page(Page* p);
+  // Page::lock, sending this thread's plugged bios on first if it must
+  // wait (the holder may be waiting for one of them).
+  void lock_page(Page* p, uint8_t mask, bool stable = false) {
+    if (p->try_lock(mask, stable)) return;
+    dev.plug_flush();
+    p->lock(mask, stable);
+  }
   void mark_dirty(Page* p, uint8_t mask);
   void clear_dirty(Page* p, uint8_t mask);
   void mark_accessed(Page* p) { lru.mark_accessed(p); }

@@ -26,9 +26,9 @@ void Page::lock(uint8_t mask, bool stable) {
   locks |= mask;
 }
 
-bool Page::try_lock(uint8_t mask) {
+bool Page::try_lock(uint8_t mask, bool stable) {
   std::lock_guard l(mu);
-  if (locks & mask) return false;
+  if ((locks & mask) || (stable && writeback)) return false;
   locks |= mask;
   return true;
 }

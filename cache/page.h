@@ -71,7 +71,7 @@ struct Page {
   // Sleeping lock on `mask` sectors (and waiting out write-back when
   // `stable`, so the bytes can change while no bio reads them).
   void lock(uint8_t mask, bool stable = false);
-  bool try_lock(uint8_t mask);
+  bool try_lock(uint8_t mask, bool stable = false);
   void unlock(uint8_t mask);
   void wait_writeback();
   // Waits until none of `mask` is locked; true if all of it is uptodate.

@@ -207,9 +207,10 @@ std::shared_ptr<AddressSpace> PageCache::create_address_space(uint64_t ino, GetB
 }
 
 void PageCache::destroy_address_space(AddressSpace& as) {
+  impl_->dev.plug_flush();
   as.wait_writeback_idle();
   for (auto& p : as.pages_in(0, ~0ull)) {
-    p->lock(kAllSectors, true);
+    impl_->lock_page(p.get(), kAllSectors, true);
     impl_->drop_page(p.get());
     p->unlock(kAllSectors);
   }

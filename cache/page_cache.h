@@ -127,6 +127,11 @@ class PageCache {
   Status fsync(AddressSpace& as, bool datasync);
   // Every dirty page of every address space, then a device flush (syncfs).
   Status sync_all();
+  // Write-through for O_SYNC/O_DSYNC opens and the `sync` mount option
+  // (generic_write_sync): call after write() of [start, end) and the size
+  // update. Writes that range back and waits, then metadata (with datasync
+  // only what allocating for this file dirtied), then flushes the device.
+  Status sync_range(AddressSpace& as, uint64_t start, uint64_t end, bool datasync);
 
   // ---- truncate / holes (caller frees blocks afterwards)
   // Drops pages wholly past new_size and zeroes the tail of a partial one.

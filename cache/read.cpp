@@ -154,6 +154,18 @@ void ReadPath::sync_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t ind
     ra.size = init_ra_size(req, max);
     ra.async_size = ra.size > req ? ra.size - uint32_t(req) : ra.size;
   }
+  if (index == ra.start && ra.size == ra.async_size) {
+    // The marker would sit on the page being read: put it further on, so
+    // that this reader reaches it and the next window overlaps its reads.
+    uint32_t add = next_ra_size(ra.size, max);
+    if (ra.size + add <= max) {
+      ra.async_size = add;
+      ra.size += add;
+    } else {
+      ra.size = max;
+      ra.async_size = max / 2;
+    }
+  }
   submit_window(as, ra, index + req, file_size);
 }
 

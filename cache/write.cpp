@@ -57,7 +57,7 @@ static Status write_page(PageCache::Impl& c, AddressSpace& as, uint64_t index, u
                          std::span<const std::byte> bytes, uint64_t file_size) {
   bool created;
   PageRef p = c.find_or_create(as, index, &created);
-  if (!created) p->lock(kAllSectors, true);
+  if (!created) c.lock_page(p.get(), kAllSectors, true);
   uint32_t to = from + uint32_t(bytes.size());
   uint8_t fresh = 0;
   Status st = prepare_write(c, as, p.get(), from, to, file_size, &fresh);
@@ -101,7 +101,7 @@ static Status zero_in_page(PageCache::Impl& c, AddressSpace& as, uint64_t index,
                            uint32_t to) {
   bool created;
   PageRef p = c.find_or_create(as, index, &created);
-  if (!created) p->lock(kAllSectors, true);
+  if (!created) c.lock_page(p.get(), kAllSectors, true);
   Status st = Status::ok();
   SlotRange r = slots_of(c, from, to);
   for (uint32_t slot = r.first; slot <= r.last && st.is_ok(); ++slot) {
@@ -151,7 +151,7 @@ static Status zero_in_page(PageCache::Impl& c, AddressSpace& as, uint64_t index,
 void PageCache::Impl::drop_range(AddressSpace& as, uint64_t first, uint64_t last) {
   if (first > last) return;
   for (auto& p : as.pages_in(first, last)) {
-    p->lock(kAllSectors, true);
+    lock_page(p.get(), kAllSectors, true);
     drop_page(p.get());
     p->unlock(kAllSectors);
   }

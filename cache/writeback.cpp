@@ -18,7 +18,7 @@ constexpr uint64_t kMaxBioBytes = 1u << 20;  // mpage bios: 256 pages at most
 static bool start_page_writeback(PageCache::Impl& c, AddressSpace& as, PageRef p, WbMode mode,
                                  std::vector<Extent>& ext) {
   if (mode == WbMode::kSync) {
-    p->lock(kAllSectors, true);
+    c.lock_page(p.get(), kAllSectors, true);
   } else if (!p->try_lock(kAllSectors)) {
     return false;
   }
@@ -161,7 +161,11 @@ Status PageCache::write_back_range(AddressSpace& as, uint64_t start, uint64_t en
 }
 
 Status PageCache::fsync(AddressSpace& as, bool datasync) {
-  CARDFS_RETURN_IF_ERROR(write_back_range(as, 0, ~0ull, true));
+  return sync_range(as, 0, ~0ull, datasync);
+}
+
+Status PageCache::sync_range(AddressSpace& as, uint64_t start, uint64_t end, bool datasync) {
+  CARDFS_RETURN_IF_ERROR(write_back_range(as, start, end, true));
   std::vector<uint64_t> assoc = as.take_assoc();
   CARDFS_RETURN_IF_ERROR(impl_->sync_metadata(datasync ? &assoc : nullptr));
   return impl_->flush_device();

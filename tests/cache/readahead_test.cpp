@@ -109,3 +109,16 @@ TEST_CASE("a hole reads as zeros without device I/O", "[cache][readahead]") {
   CHECK(std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; }));
   CHECK(dev.log().empty());
 }
+
+TEST_CASE("a sequential 128 KiB reader is served ahead after its first read", "[cache][readahead]") {
+  Fixture f;
+  auto want = pattern(kFilePages * 4096, 11);
+  ReadaheadState ra;
+  std::vector<std::byte> buf(128 << 10);
+  for (uint64_t off = 0; off < kFilePages * 4096; off += buf.size()) {
+    REQUIRE(*f.cache.read(*f.as, ra, off, buf, kFilePages * 4096) == buf.size());
+    REQUIRE(std::equal(buf.begin(), buf.end(), want.begin() + off));
+  }
+  CHECK(stat_of(f.cache.vmstat(), "cache_misses") == 1);
+  for (auto w : ra_windows(f.dev)) CHECK(w == 32);
+}

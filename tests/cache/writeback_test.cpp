@@ -166,3 +166,18 @@ TEST_CASE("background write-back starts above dirty_background_ratio", "[cache][
   CHECK(stat_of(f.cache.meminfo(), "Dirty") <= 10 * 4);
   CHECK(stat_of(f.cache.vmstat(), "background_writeback") == 1);
 }
+
+TEST_CASE("sync_range writes a write-through range, its metadata, then flushes", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 0, pattern(3 * 4096, 1), 0).is_ok());
+  f.dev.clear_log();
+  REQUIRE(f.cache.write(*as, 8192, pattern(100, 2), 3 * 4096).is_ok());  // an O_SYNC write
+  REQUIRE(f.cache.sync_range(*as, 8192, 8192 + 100, true).is_ok());
+  auto log = f.dev.log();
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].op == BioOp::kWrite);
+  CHECK(log[0].sector == f.fs.block_of(1, 2) * 8);
+  CHECK(log[1].op == BioOp::kFlush);
+  CHECK(stat_of(f.cache.meminfo(), "Dirty") == 8);  // pages 0 and 1 stay dirty
+}
