@@ -1,0 +1,179 @@
+#include "fusefs/block_map.h"
+
+#include <vector>
+
+#include "base/coding.h"
+
+namespace cardfs::fusefs {
+namespace {
+
+// The pointer slots leading to a file block: slot[0] in the inode, then
+// one per indirect level.
+struct Path {
+  int depth = 0;
+  uint32_t slot[4] = {};
+};
+
+Result<Path> path_for(uint64_t fb, uint64_t p) {
+  Path path;
+  if (fb < kDirectBlocks) {
+    path.slot[0] = uint32_t(fb);
+    return path;
+  }
+  fb -= kDirectBlocks;
+  uint64_t span = p;
+  for (int depth = 1; depth <= 3; ++depth, span *= p) {
+    if (fb < span) {
+      path.depth = depth;
+      path.slot[0] = kDirectBlocks + depth - 1;
+      for (int level = depth; level >= 1; --level, fb /= p) path.slot[level] = uint32_t(fb % p);
+      return path;
+    }
+    fb -= span;
+  }
+  return Status::error(EFBIG, "file block beyond the triple indirect block");
+}
+
+Status check_ptr(Context& ctx, const Inode& inode, uint64_t ptr, uint64_t fb) {
+  if (ctx.groups.is_data_block(ptr)) return Status::ok();
+  return ctx.corrupt("inode " + std::to_string(inode.ino) + ": block pointer " +
+                     std::to_string(ptr) + " (near file block " + std::to_string(fb) +
+                     ") is outside the data area");
+}
+
+Result<uint64_t> allocate(Context& ctx, Inode& inode, uint64_t goal, bool indirect) {
+  CARDFS_ASSIGN_OR_RETURN(uint64_t b, ctx.groups.alloc_block(goal, &inode.res));
+  inode.d.blocks += ctx.bs / 512;
+  if (indirect) {
+    CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bget_zeroed(b));
+    buf.mark_dirty();
+  }
+  return b;
+}
+
+void release_block(Context& ctx, Inode& inode, uint64_t b) {
+  ctx.cache.bforget(b);
+  ctx.groups.free_block(b);
+  inode.d.blocks -= std::min<uint64_t>(inode.d.blocks, ctx.bs / 512);
+}
+
+uint64_t goal_for(Context& ctx, const Inode& inode, uint64_t fb) {
+  if (inode.last_phys && inode.last_file_block + 1 == fb) return inode.last_phys + 1;
+  if (inode.last_phys) return inode.last_phys;
+  return ctx.groups.group_start_block(ctx.groups.group_of_inode(inode.ino));
+}
+
+// Frees what [first, end) covers below indirect block `block` of `level`
+// (1: its entries are data blocks) whose first file block is `base`.
+// Returns true when the block is left with no pointers.
+Result<bool> free_tree(Context& ctx, Inode& inode, uint64_t block, int level, uint64_t base,
+                       uint64_t first, uint64_t end) {
+  const uint64_t p = ctx.ptrs;
+  uint64_t span = 1;
+  for (int i = 1; i < level; ++i) span *= p;
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(block));
+  std::vector<uint32_t> e(p);
+  buf.lock();
+  for (uint64_t i = 0; i < p; ++i) e[i] = get_u32(buf.data().data() + 4 * i);
+  buf.unlock();
+  bool changed = false;
+  for (uint64_t i = 0; i < p; ++i) {
+    uint64_t lo = base + i * span, hi = lo + span;
+    if (!e[i] || hi <= first || lo >= end) continue;
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, e[i], lo));
+    bool empty = true;
+    if (level > 1) {
+      CARDFS_ASSIGN_OR_RETURN(empty, free_tree(ctx, inode, e[i], level - 1, lo, first, end));
+    }
+    if (empty) {
+      release_block(ctx, inode, e[i]);
+      e[i] = 0;
+      changed = true;
+    }
+  }
+  if (changed) {
+    buf.lock();
+    for (uint64_t i = 0; i < p; ++i) put_u32(buf.data().data() + 4 * i, e[i]);
+    buf.unlock();
+    buf.mark_dirty();
+  }
+  for (uint32_t x : e)
+    if (x) return false;
+  return true;
+}
+
+}  // namespace
+
+uint64_t max_file_blocks(uint32_t ptrs) {
+  uint64_t p = ptrs;
+  return kDirectBlocks + p + p * p + p * p * p;
+}
+
+Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, bool create) {
+  auto where = path_for(fb, ctx.ptrs);
+  if (!where.is_ok()) return create ? Result<Mapped>(where.status()) : Mapped{};  // past the end: a hole
+  const Path& path = *where;
+  uint64_t goal = goal_for(ctx, inode, fb);
+  Mapped m;
+  uint64_t ptr = inode.d.block[path.slot[0]];
+  if (ptr == 0) {
+    if (!create) return m;
+    CARDFS_ASSIGN_OR_RETURN(ptr, allocate(ctx, inode, goal, path.depth > 0));
+    inode.d.block[path.slot[0]] = uint32_t(ptr);
+    goal = ptr + 1;
+    m.fresh = path.depth == 0;
+  } else {
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, ptr, fb));
+  }
+  for (int level = 1; level <= path.depth; ++level) {
+    CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(ptr));
+    const uint32_t off = 4 * path.slot[level];
+    buf.lock();
+    uint64_t child = get_u32(buf.data().data() + off);
+    buf.unlock();
+    if (child == 0) {
+      if (!create) return Mapped{};
+      CARDFS_ASSIGN_OR_RETURN(child, allocate(ctx, inode, goal, level < path.depth));
+      buf.lock();
+      put_u32(buf.data().data() + off, uint32_t(child));
+      buf.unlock();
+      buf.mark_dirty(off, 4);
+      goal = child + 1;
+      m.fresh = level == path.depth;
+    } else {
+      CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, fb));
+    }
+    ptr = child;
+  }
+  if (create) {
+    inode.last_file_block = fb;
+    inode.last_phys = ptr;
+  }
+  m.block = ptr;
+  return m;
+}
+
+Status free_blocks_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end) {
+  for (uint64_t i = first; i < std::min<uint64_t>(end, kDirectBlocks); ++i) {
+    if (!inode.d.block[i]) continue;
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, inode.d.block[i], i));
+    release_block(ctx, inode, inode.d.block[i]);
+    inode.d.block[i] = 0;
+  }
+  const uint64_t p = ctx.ptrs;
+  uint64_t base = kDirectBlocks, span = p;
+  for (int level = 1; level <= 3; ++level, base += span, span *= p) {
+    uint32_t& top = inode.d.block[kDirectBlocks + level - 1];
+    if (!top || base + span <= first || base >= end) continue;
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, top, base));
+    CARDFS_ASSIGN_OR_RETURN(bool empty, free_tree(ctx, inode, top, level, base, first, end));
+    if (empty) {
+      release_block(ctx, inode, top);
+      top = 0;
+    }
+  }
+  inode.last_file_block = ~0ull;
+  return Status::ok();
+}
+
+}  // namespace cardfs::fusefs

@@ -1,0 +1,33 @@
+// The block map: file block -> disk block through 10 direct pointers and
+// single, double and triple indirect blocks (internal header).
+//
+// Every function expects the caller to hold inode.map_mu. Pointers read
+// from disk are range-checked: one outside the data area is reported as
+// corruption (EIO) and never followed or freed. Holes are 0 pointers.
+#pragma once
+
+#include <cstdint>
+
+#include "fusefs/context.h"
+#include "fusefs/inode.h"
+
+namespace cardfs::fusefs {
+
+struct Mapped {
+  uint64_t block = 0;  // 0: a hole (only when !create)
+  bool fresh = false;  // allocated by this call
+};
+
+// Maps file_block; with create, allocates it and any missing indirect
+// blocks (zeroed). EFBIG past the last block the pointers can reach.
+Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t file_block, bool create);
+
+// Frees data blocks of file blocks [first, end) and the indirect blocks
+// that become empty; the pointers to them are cleared. Pages of these
+// blocks must already be gone from the cache.
+Status free_blocks_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end);
+
+// Number of file blocks the pointers can address.
+uint64_t max_file_blocks(uint32_t ptrs_per_block);
+
+}  // namespace cardfs::fusefs

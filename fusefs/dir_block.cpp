@@ -1,0 +1,160 @@
+#include "fusefs/dir_block.h"
+
+#include <cstring>
+#include <optional>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+
+namespace cardfs::fusefs::dir_block {
+namespace {
+
+constexpr uint8_t kTailType = 0xDE;
+
+uint32_t block_crc(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed) {
+  std::byte n[4];
+  put_u32(n, dir_ino);
+  return crc32c(crc32c(seed, n), b.first(usable(b)));
+}
+
+void put_record(std::span<std::byte> b, uint32_t off, uint32_t ino, uint16_t rec_len,
+                std::string_view name, uint8_t type) {
+  std::byte* p = b.data() + off;
+  put_u32(p, ino);
+  put_u16(p + 4, rec_len);
+  put_u8(p + 6, uint8_t(name.size()));
+  put_u8(p + 7, type);
+  std::memcpy(p + 8, name.data(), name.size());
+}
+
+// Slack of a record: bytes it holds beyond what its entry needs.
+uint32_t record_need(const DirRecord& r) { return r.inode ? dir_rec_len(r.name.size()) : 0; }
+
+}  // namespace
+
+void init_empty(std::span<std::byte> b) {
+  std::memset(b.data(), 0, b.size());
+  put_record(b, 0, 0, uint16_t(usable(b)), {}, 0);
+}
+
+void seal(std::span<std::byte> b, uint32_t dir_ino, uint32_t seed) {
+  std::byte* t = b.data() + usable(b);
+  put_u32(t, 0);
+  put_u16(t + 4, 12);
+  put_u8(t + 6, 0);
+  put_u8(t + 7, kTailType);
+  put_u32(t + 8, block_crc(b, dir_ino, seed));
+}
+
+Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
+              const std::string& what) {
+  const std::byte* t = b.data() + usable(b);
+  if (get_u32(t) != 0 || get_u16(t + 4) != 12 || get_u8(t + 7) != kTailType)
+    return Status::error(EIO, what + ": missing directory block tail");
+  if (get_u32(t + 8) != block_crc(b, dir_ino, seed))
+    return Status::error(EIO, what + ": directory block checksum mismatch");
+  return Status::ok();
+}
+
+Status walk(std::span<const std::byte> b, const std::function<bool(const DirRecord&)>& f) {
+  const uint32_t end = usable(b);
+  uint32_t off = 0;
+  while (off < end) {
+    if (end - off < 8) return Status::error(EIO, "directory record header past the block end");
+    const std::byte* p = b.data() + off;
+    DirRecord r;
+    r.offset = off;
+    r.inode = get_u32(p);
+    r.rec_len = get_u16(p + 4);
+    uint8_t name_len = get_u8(p + 6);
+    r.type = get_u8(p + 7);
+    if (r.rec_len < 8 || r.rec_len % 4 != 0 || r.rec_len > end - off ||
+        (r.inode != 0 && (name_len == 0 || dir_rec_len(name_len) > r.rec_len)))
+      return Status::error(EIO, "bad directory record at offset " + std::to_string(off));
+    r.name = std::string_view(reinterpret_cast<const char*>(p + 8), r.inode ? name_len : 0);
+    if (!f(r)) return Status::ok();
+    off += r.rec_len;
+  }
+  return Status::ok();
+}
+
+Result<std::vector<DirRecord>> entries(std::span<const std::byte> b) {
+  std::vector<DirRecord> out;
+  CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
+    if (r.inode) out.push_back(r);
+    return true;
+  }));
+  return out;
+}
+
+Result<std::optional<DirRecord>> find(std::span<const std::byte> b, std::string_view name) {
+  std::optional<DirRecord> hit;
+  CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
+    if (r.inode && r.name == name) hit = r;
+    return !hit;
+  }));
+  return hit;
+}
+
+Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type) {
+  const uint32_t need = dir_rec_len(name.size());
+  std::optional<DirRecord> slot;
+  CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
+    if (r.rec_len - record_need(r) >= need) slot = r;
+    return !slot;
+  }));
+  if (!slot) return false;
+  if (slot->inode == 0) {
+    put_record(b, slot->offset, ino, slot->rec_len, name, type);
+  } else {
+    uint32_t keep = record_need(*slot);
+    put_u16(b.data() + slot->offset + 4, uint16_t(keep));
+    put_record(b, slot->offset + keep, ino, uint16_t(slot->rec_len - keep), name, type);
+  }
+  return true;
+}
+
+Status remove_at(std::span<std::byte> b, uint32_t offset) {
+  std::optional<DirRecord> prev, target;
+  CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
+    if (r.offset == offset) {
+      target = r;
+      return false;
+    }
+    prev = r;
+    return true;
+  }));
+  if (!target) return Status::error(EIO, "directory record to remove not found");
+  if (prev) {
+    put_u16(b.data() + prev->offset + 4, uint16_t(prev->rec_len + target->rec_len));
+  } else {
+    put_u32(b.data() + offset, 0);  // the first record just becomes unused
+  }
+  return Status::ok();
+}
+
+void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type) {
+  put_u32(b.data() + offset, ino);
+  put_u8(b.data() + offset + 7, type);
+}
+
+bool write_packed(std::span<std::byte> b, const std::vector<DirRecord>& recs) {
+  const uint32_t end = usable(b);
+  uint32_t total = 0;
+  for (const auto& r : recs) total += dir_rec_len(r.name.size());
+  if (total > end) return false;
+  // Copy names first: they may point into b itself.
+  std::vector<std::string> names;
+  names.reserve(recs.size());
+  for (const auto& r : recs) names.emplace_back(r.name);
+  init_empty(b);
+  uint32_t off = 0;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    uint32_t len = i + 1 == recs.size() ? end - off : dir_rec_len(names[i].size());
+    put_record(b, off, recs[i].inode, uint16_t(len), names[i], recs[i].type);
+    off += len;
+  }
+  return true;
+}
+
+}  // namespace cardfs::fusefs::dir_block

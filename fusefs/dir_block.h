@@ -1,0 +1,64 @@
+// One directory block: ext2 entries followed by a checksummed tail.
+//
+// Pure functions over a block's bytes (the caller holds the buffer lock and
+// the directory's inode lock). Records are validated as they are walked: a
+// record that runs past the block or is too short for its name is EIO.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cardfs::fusefs {
+
+struct DirRecord {
+  uint32_t offset = 0;  // of the record in the block
+  uint32_t inode = 0;   // 0: unused space
+  uint16_t rec_len = 0;
+  uint8_t type = 0;
+  std::string_view name;
+};
+
+// Bytes an entry with a name of this length needs (header + name, 4-aligned).
+inline uint32_t dir_rec_len(size_t name_len) { return uint32_t((8 + name_len + 3) & ~size_t(3)); }
+
+namespace dir_block {
+
+// End of the record area (where the tail starts).
+inline uint32_t usable(std::span<const std::byte> b) { return uint32_t(b.size()) - 12; }
+
+// A block with no entries: one unused record spanning it, then the tail.
+void init_empty(std::span<std::byte> b);
+// Writes the tail with the checksum for directory `dir_ino`.
+void seal(std::span<std::byte> b, uint32_t dir_ino, uint32_t seed);
+// EIO when the tail or its checksum is wrong. what: names the block in errors.
+Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
+              const std::string& what);
+
+// Calls f for every record (used and unused) in order; f returns false to stop.
+Status walk(std::span<const std::byte> b, const std::function<bool(const DirRecord&)>& f);
+// The used entries (inode != 0).
+Result<std::vector<DirRecord>> entries(std::span<const std::byte> b);
+// Finds a used entry by name.
+Result<std::optional<DirRecord>> find(std::span<const std::byte> b, std::string_view name);
+
+// Adds an entry if a record has room (reusing an unused record or splitting
+// a used one's slack). Returns false when the block is full.
+Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type);
+// Removes the entry at `offset` (merging it into the previous record).
+Status remove_at(std::span<std::byte> b, uint32_t offset);
+// Points the entry at `offset` to another inode.
+void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type);
+
+// Writes records packed from the block start; the last one spans to the end.
+// Returns false if they do not fit.
+bool write_packed(std::span<std::byte> b, const std::vector<DirRecord>& recs);
+
+}  // namespace dir_block
+}  // namespace cardfs::fusefs

@@ -1,0 +1,67 @@
+// DirIndex: the hashed index of one directory (internal header).
+//
+// Index block formats (file blocks of the directory; all are directory
+// blocks with the usual checksummed tail):
+//   root (block 0): "." (rec_len 12), ".." (rec_len spans the rest), then
+//     24 u32 0   28 u8 hash_version  29 u8 info_length (8)
+//     30 u8 levels (index levels below the root, at most 2)  31 u8 flags
+//     32 u16 limit  34 u16 count  36 u32 block of entry 0 (hash 0)
+//     40 + 8*(i-1): u32 hash, u32 block for entries i = 1 .. count-1
+//   node: an unused record spanning the block (inode 0), then at 8 the same
+//     limit/count/entries layout.
+// Entries are sorted by hash; an entry's hash is the lowest hash its
+// subtree holds, with bit 0 set when the subtree continues a run of equal
+// hashes from the previous one.
+//
+// Used by Directory only; same locking (the directory's Inode::mu held).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fusefs/directory.h"
+
+namespace cardfs::fusefs {
+
+class DirIndex {
+ public:
+  explicit DirIndex(Directory& dir) : dir_(dir) {}
+
+  Result<std::optional<DirHit>> find(std::string_view name);
+  Status add(std::string_view name, uint32_t ino, uint8_t type);
+  // Turns a full one-block directory into an indexed one, then adds.
+  Status make_indexed_and_add(std::string_view name, uint32_t ino, uint8_t type);
+  // True after an operation failed because the index itself is malformed
+  // (as opposed to an I/O or checksum error).
+  bool invalid() const { return invalid_; }
+
+  static constexpr uint8_t kMaxLevels = 2;
+
+ private:
+  struct Node {
+    uint64_t fb = 0;
+    bool root = false;
+    uint8_t levels = 0;  // root only
+    uint32_t limit = 0;
+    std::vector<std::pair<uint32_t, uint32_t>> e;  // (hash, file block)
+    size_t pos = 0;                                // entry being followed
+  };
+
+  Result<Node> read_node(uint64_t fb, bool root);
+  Status write_node(const Node& n);
+  Result<std::vector<Node>> probe(uint32_t hash);
+  Result<bool> next_leaf(std::vector<Node>& frames, uint32_t hash);
+  Status split_leaf(Node& bottom, uint64_t leaf);
+  Status grow(std::vector<Node>& frames);
+  Status bad(const std::string& why);
+  uint32_t root_limit() const;
+  uint32_t node_limit() const;
+
+  Directory& dir_;
+  bool invalid_ = false;
+};
+
+}  // namespace cardfs::fusefs

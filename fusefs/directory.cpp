@@ -1,0 +1,231 @@
+#include "fusefs/directory.h"
+
+#include "base/log.h"
+#include "fusefs/block_map.h"
+#include "fusefs/dir_block.h"
+#include "fusefs/dir_index.h"
+
+namespace cardfs::fusefs {
+
+uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view name) {
+  uint64_t h = (uint64_t(seed[1]) << 32 | seed[0]) ^ 0xcbf29ce484222325ull;
+  const uint64_t k = uint64_t(seed[3]) << 32 | seed[2];
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  h ^= k;  // splitmix64's finaliser spreads the seed through every bit
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return uint32_t(h >> 32) & ~1u;
+}
+
+Status Directory::init(Context& ctx, Inode& dir, uint32_t parent) {
+  Mapped m;
+  {
+    std::lock_guard lock(dir.map_mu);
+    CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx, dir, 0, true));
+  }
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bget_zeroed(m.block));
+  buf.lock();
+  dir_block::init_empty(buf.data());
+  (void)dir_block::add(buf.data(), ".", dir.ino, kFtDir);
+  (void)dir_block::add(buf.data(), "..", parent, kFtDir);
+  dir_block::seal(buf.data(), dir.ino, ctx.seed);
+  buf.unlock();
+  buf.mark_dirty();
+  dir.d.size = ctx.bs;
+  return Status::ok();
+}
+
+Result<cache::BufferRef> Directory::read_block(uint64_t fb) {
+  if (fb >= block_count())
+    return ctx_.corrupt("directory " + std::to_string(dir_.ino) + ": block " +
+                        std::to_string(fb) + " past its size");
+  Mapped m;
+  {
+    std::lock_guard lock(dir_.map_mu);
+    CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx_, dir_, fb, false));
+  }
+  if (!m.block)
+    return ctx_.corrupt("directory " + std::to_string(dir_.ino) + ": hole at block " +
+                        std::to_string(fb));
+  if (visits_) ++*visits_;
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(m.block));
+  buf.lock();
+  Status st = dir_block::verify(buf.data(), dir_.ino, ctx_.seed,
+                                "directory " + std::to_string(dir_.ino) + " block " +
+                                    std::to_string(fb) + " (disk block " +
+                                    std::to_string(m.block) + ")");
+  buf.unlock();
+  if (!st.is_ok()) {
+    ctx_.report(st);
+    return st;
+  }
+  return buf;
+}
+
+Result<std::pair<uint64_t, cache::BufferRef>> Directory::append_block() {
+  const uint64_t fb = block_count();
+  Mapped m;
+  {
+    std::lock_guard lock(dir_.map_mu);
+    CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx_, dir_, fb, true));
+  }
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bget_zeroed(m.block));
+  buf.lock();
+  dir_block::init_empty(buf.data());
+  dir_block::seal(buf.data(), dir_.ino, ctx_.seed);
+  buf.unlock();
+  buf.mark_dirty();
+  dir_.d.size += ctx_.bs;
+  return std::pair{fb, std::move(buf)};
+}
+
+void Directory::seal(cache::BufferRef& buf) {
+  dir_block::seal(buf.data(), dir_.ino, ctx_.seed);
+}
+
+Result<std::optional<DirHit>> Directory::find_in_block(uint64_t fb, std::string_view name) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
+  buf.lock();
+  auto r = dir_block::find(buf.data(), name);
+  buf.unlock();
+  if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
+                                      std::to_string(fb) + ": " + r.status().message());
+  if (!*r) return std::optional<DirHit>{};
+  return std::optional<DirHit>{DirHit{(*r)->inode, (*r)->type, fb, (*r)->offset}};
+}
+
+Result<bool> Directory::add_to_block(uint64_t fb, std::string_view name, uint32_t ino,
+                                     uint8_t type) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
+  buf.lock();
+  auto r = dir_block::add(buf.data(), name, ino, type);
+  if (r.is_ok() && *r) seal(buf);
+  buf.unlock();
+  if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
+                                      std::to_string(fb) + ": " + r.status().message());
+  if (*r) buf.mark_dirty();
+  return *r;
+}
+
+Result<std::optional<DirHit>> Directory::find_linear(std::string_view name) {
+  for (uint64_t fb = 0; fb < block_count(); ++fb) {
+    CARDFS_ASSIGN_OR_RETURN(auto hit, find_in_block(fb, name));
+    if (hit) return hit;
+  }
+  return std::optional<DirHit>{};
+}
+
+Status Directory::add_linear(std::string_view name, uint32_t ino, uint8_t type) {
+  for (uint64_t fb = 0; fb < block_count(); ++fb) {
+    CARDFS_ASSIGN_OR_RETURN(bool added, add_to_block(fb, name, ino, type));
+    if (added) return Status::ok();
+  }
+  if (use_index_ && block_count() == 1) {
+    DirIndex index(*this);
+    return index.make_indexed_and_add(name, ino, type);
+  }
+  CARDFS_ASSIGN_OR_RETURN(auto fresh, append_block());
+  fresh.second.lock();
+  auto r = dir_block::add(fresh.second.data(), name, ino, type);
+  seal(fresh.second);
+  fresh.second.unlock();
+  fresh.second.mark_dirty();
+  return r.status();
+}
+
+void Directory::drop_index(const std::string& why) {
+  ctx_.report(Status::error(EIO, "directory " + std::to_string(dir_.ino) + ": hash index " +
+                                     "invalid (" + why + "); using it as a linear directory"));
+  dir_.d.flags &= ~kInodeFlagIndex;
+}
+
+Result<std::optional<DirHit>> Directory::find(std::string_view name) {
+  if (indexed()) {
+    DirIndex index(*this);
+    auto r = index.find(name);
+    if (r.is_ok() || !index.invalid()) return r;
+    drop_index(r.status().message());
+  }
+  return find_linear(name);
+}
+
+Status Directory::add(std::string_view name, uint32_t ino, uint8_t type) {
+  if (indexed()) {
+    DirIndex index(*this);
+    Status st = index.add(name, ino, type);
+    if (st.is_ok() || !index.invalid()) return st;
+    drop_index(st.message());
+  }
+  return add_linear(name, ino, type);
+}
+
+Status Directory::remove(const DirHit& hit) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(hit.file_block));
+  buf.lock();
+  Status st = dir_block::remove_at(buf.data(), hit.offset);
+  if (st.is_ok()) seal(buf);
+  buf.unlock();
+  if (!st.is_ok()) return ctx_.corrupt(st.message());
+  buf.mark_dirty();
+  return Status::ok();
+}
+
+Status Directory::retarget(const DirHit& hit, uint32_t ino, uint8_t type) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(hit.file_block));
+  buf.lock();
+  dir_block::set_inode(buf.data(), hit.offset, ino, type);
+  seal(buf);
+  buf.unlock();
+  buf.mark_dirty();
+  return Status::ok();
+}
+
+Status Directory::set_parent(uint32_t parent) {
+  CARDFS_ASSIGN_OR_RETURN(auto hit, find_in_block(0, ".."));
+  if (!hit) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " has no '..'");
+  return retarget(*hit, parent, kFtDir);
+}
+
+Result<uint32_t> Directory::parent() {
+  CARDFS_ASSIGN_OR_RETURN(auto hit, find_in_block(0, ".."));
+  if (!hit) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " has no '..'");
+  return hit->ino;
+}
+
+Result<bool> Directory::is_empty() {
+  bool empty = true;
+  CARDFS_RETURN_IF_ERROR(list(0, [&](const DirListEntry& e) {
+    empty = e.name == "." || e.name == "..";
+    return empty;
+  }));
+  return empty;
+}
+
+Status Directory::list(uint64_t cookie, const std::function<bool(const DirListEntry&)>& f) {
+  const uint32_t bs = ctx_.bs;
+  for (uint64_t fb = cookie / bs; fb < block_count(); ++fb) {
+    const uint32_t from = fb == cookie / bs ? uint32_t(cookie % bs) : 0;
+    CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
+    std::vector<std::pair<DirRecord, std::string>> recs;
+    buf.lock();
+    Status st = dir_block::walk(buf.data(), [&](const DirRecord& r) {
+      if (r.inode && r.offset >= from) recs.push_back({r, std::string(r.name)});
+      return true;
+    });
+    buf.unlock();
+    if (!st.is_ok()) return ctx_.corrupt(st.message());
+    for (auto& [r, name] : recs) {
+      uint64_t next = fb * bs + r.offset + r.rec_len;
+      if (next % bs == dir_block::usable(buf.data())) next = (fb + 1) * bs;
+      if (!f(DirListEntry{name, r.inode, r.type, next})) return Status::ok();
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::fusefs

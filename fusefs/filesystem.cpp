@@ -1,0 +1,306 @@
+// Filesystem: mount, unmount, attributes, inode lifetime, sync.
+#include "fusefs/filesystem.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "base/log.h"
+#include "blockdev/block_device.h"
+#include "fusefs/block_map.h"
+#include "fusefs/context.h"
+#include "fusefs/directory.h"
+#include "fusefs/groups.h"
+#include "fusefs/inode.h"
+
+namespace cardfs::fusefs {
+
+Result<Superblock> read_superblock(blockdev::BlockDevice& dev, bool read_only) {
+  std::vector<std::byte> buf(kSuperblockSize);
+  auto bio = std::make_unique<blockdev::Bio>();
+  bio->op = blockdev::BioOp::kRead;
+  bio->sector = kSuperblockOffset / blockdev::kSectorSize;
+  bio->flags = blockdev::kBioSync | blockdev::kBioMeta;
+  bio->segments.push_back({buf.data(), kSuperblockSize});
+  if (int rc = blockdev::submit_and_wait(dev, std::move(bio)); rc < 0)
+    return Status::error(-rc, "reading the superblock");
+  return decode_superblock(buf, read_only);
+}
+
+Filesystem::Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts)
+    : cache_(cache), clock_(clock), opts_(std::move(opts)) {}
+
+Filesystem::~Filesystem() = default;
+
+Result<std::unique_ptr<Filesystem>> Filesystem::mount(cache::PageCache& cache, Clock& clock,
+                                                      uint32_t block_size, MountOptions opts) {
+  std::unique_ptr<Filesystem> fs(new Filesystem(cache, clock, std::move(opts)));
+  CARDFS_RETURN_IF_ERROR(fs->load(block_size).with_context("mount"));
+  return fs;
+}
+
+Status Filesystem::load(uint32_t block_size) {
+  Superblock probe;
+  probe.log_block_size = block_size == 1024 ? 0 : block_size == 2048 ? 1 : 2;
+  BlockOffset at = superblock_location(probe, 0);
+  {
+    CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bread(at.block));
+    buf.lock();
+    auto sb = decode_superblock(buf.data().subspan(at.offset, kSuperblockSize), opts_.read_only);
+    buf.unlock();
+    if (!sb.is_ok()) return sb.status();
+    sb_ = *sb;
+  }
+  if (sb_.block_size() != block_size)
+    return Status::error(EINVAL, "filesystem block size " + std::to_string(sb_.block_size()) +
+                                     " differs from the cache's " + std::to_string(block_size));
+  if ((sb_.state & kStateErrors) && !opts_.read_only)
+    return Status::error(EUCLEAN, "filesystem has errors: run fsck.cardfs first");
+  if (!(sb_.state & kStateClean))
+    logger("fusefs")->warn("mounting a filesystem that was not cleanly unmounted");
+  CARDFS_ASSIGN_OR_RETURN(groups_, BlockGroups::load(cache_, sb_));
+  const std::array<uint32_t, 4> seed = sb_.hash_seed;
+  hash_ = opts_.hash_override ? opts_.hash_override
+                              : [seed](std::string_view n) { return seeded_name_hash(seed, n); };
+  dir_index_ = sb_.feature_compat & kCompatDirIndex;
+  ctx_.reset(new Context{cache_, *groups_, sb_, sb_.block_size(), sb_.csum_seed(),
+                         sb_.block_size() / 4, [this](const Status& s) { report(s); }});
+  itable_ = std::make_unique<InodeTable>(*ctx_);
+  CARDFS_ASSIGN_OR_RETURN(auto root, itable_->get(kRootIno));
+  if (!S_ISDIR(root->d.mode)) return Status::error(EIO, "root inode is not a directory");
+  next_generation_ = sb_.csum_seed() ^ uint32_t(sb_.mount_count) << 16;
+  if (opts_.read_only) return Status::ok();
+  {
+    std::lock_guard lock(sb_mu_);
+    sb_.mount_count++;
+    sb_.mount_time = uint64_t(now().sec);
+    sb_.state &= ~kStateClean;  // until unmount() says otherwise
+  }
+  return write_super();
+}
+
+Timespec Filesystem::now() const {
+  int64_t ns = (clock_.now() + opts_.wall_offset).count();
+  return {ns / 1000000000, uint32_t(ns % 1000000000)};
+}
+
+void Filesystem::report(const Status& s) {
+  logger("fusefs")->error("corruption: {}", s.message());
+  errors_ = true;
+}
+
+Status Filesystem::writable() const {
+  if (opts_.read_only) return Status::error(EROFS, "mounted read-only");
+  return Status::ok();
+}
+
+Result<std::shared_ptr<Inode>> Filesystem::get_inode(Ino ino) {
+  if (ino == 0 || ino > sb_.inodes_count) return Status::error(ENOENT, "no such inode");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, itable_->get(uint32_t(ino)));
+  if (inode->type == S_IFREG) attach_address_space(inode);
+  return inode;
+}
+
+void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
+  std::lock_guard lock(inode->map_mu);
+  if (inode->as) return;
+  std::weak_ptr<Inode> weak = inode;
+  Context* ctx = ctx_.get();
+  inode->as = cache_.create_address_space(
+      inode->ino, [ctx, weak](uint64_t fb, bool create) -> Result<cache::BlockMapping> {
+        auto in = weak.lock();
+        if (!in) return Status::error(EIO, "inode gone");
+        std::lock_guard lock(in->map_mu);
+        CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx, *in, fb, create));
+        return cache::BlockMapping{m.block != 0, m.block * (ctx->bs / 512), m.fresh};
+      });
+}
+
+Status Filesystem::store(Inode& inode) { return itable_->store(inode); }
+
+Attr Filesystem::attr_of(Inode& inode) {
+  Attr a;
+  a.ino = inode.ino;
+  a.mode = inode.d.mode;
+  a.nlink = inode.d.links_count;
+  a.uid = inode.d.uid;
+  a.gid = inode.d.gid;
+  a.rdev = inode.d.rdev;
+  a.size = inode.d.size;
+  {
+    std::lock_guard lock(inode.map_mu);
+    a.blocks = inode.d.blocks;
+  }
+  a.blksize = sb_.block_size();
+  a.generation = inode.d.generation;
+  a.atime = inode.d.atime;
+  a.mtime = inode.d.mtime;
+  a.ctime = inode.d.ctime;
+  a.crtime = inode.d.crtime;
+  return a;
+}
+
+void Filesystem::touch_atime_locked(Inode& inode) {
+  if (opts_.read_only || opts_.atime == AtimePolicy::kNoatime) return;
+  const Timespec t = now();
+  const DiskInode& d = inode.d;
+  if (opts_.atime == AtimePolicy::kRelatime && d.atime > d.mtime && d.atime > d.ctime &&
+      t.sec - d.atime.sec < 24 * 3600)
+    return;  // relatime: only when older than the last change, or a day old
+  inode.d.atime = t;
+  (void)store(inode);
+}
+
+Result<Attr> Filesystem::getattr(Ino ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  return attr_of(*inode);
+}
+
+Result<Attr> Filesystem::setattr(Ino ino, const SetAttr& sa) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  const Timespec t = now();
+  if (sa.size) CARDFS_RETURN_IF_ERROR(truncate_locked(*inode, *sa.size));
+  if (sa.mode) inode->d.mode = uint16_t((inode->d.mode & S_IFMT) | (*sa.mode & 07777));
+  if (sa.uid) inode->d.uid = *sa.uid;
+  if (sa.gid) inode->d.gid = *sa.gid;
+  if (sa.atime != SetAttr::Time::kKeep)
+    inode->d.atime = sa.atime == SetAttr::Time::kNow ? t : sa.atime_value;
+  if (sa.mtime != SetAttr::Time::kKeep)
+    inode->d.mtime = sa.mtime == SetAttr::Time::kNow ? t : sa.mtime_value;
+  inode->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*inode));
+  return attr_of(*inode);
+}
+
+void Filesystem::forget(Ino ino, uint64_t nlookup) {
+  auto inode = get_inode(ino);
+  if (!inode.is_ok()) return;
+  std::lock_guard lock((*inode)->mu);
+  Inode& in = **inode;
+  in.lookups -= std::min(in.lookups, nlookup);
+  maybe_free_locked(in);
+}
+
+void Filesystem::maybe_free_locked(Inode& inode) {
+  if (inode.freed || inode.d.links_count > 0 || inode.lookups > 0 || opts_.read_only) return;
+  if (Status st = free_inode_locked(inode); !st.is_ok())
+    logger("fusefs")->error("freeing inode {}: {}", inode.ino, st.to_string());
+}
+
+Status Filesystem::free_inode_locked(Inode& inode) {
+  inode.freed = true;
+  if (inode.as) cache_.truncate_pages(*inode.as, 0);
+  const bool inline_link = S_ISLNK(inode.d.mode) && inode.d.size <= kInlineSymlinkMax;
+  if (!inline_link) {
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, 0, max_file_blocks(ctx_->ptrs)));
+  }
+  groups_->release(inode.res);
+  if (inode.as) cache_.destroy_address_space(*inode.as);
+  CARDFS_RETURN_IF_ERROR(itable_->erase(inode.ino));
+  groups_->free_inode(inode.ino, S_ISDIR(inode.d.mode));
+  return Status::ok();
+}
+
+Result<StatFs> Filesystem::statfs() {
+  StatFs s;
+  s.block_size = sb_.block_size();
+  s.blocks = sb_.blocks_count;
+  s.free_blocks = groups_->free_blocks();
+  s.avail_blocks = s.free_blocks > sb_.reserved_blocks ? s.free_blocks - sb_.reserved_blocks : 0;
+  s.files = sb_.inodes_count;
+  s.free_files = groups_->free_inodes();
+  return s;
+}
+
+Status Filesystem::write_super() {
+  std::byte rec[kSuperblockSize];
+  {
+    std::lock_guard lock(sb_mu_);
+    sb_.free_blocks = groups_->free_blocks();
+    sb_.free_inodes = groups_->free_inodes();
+    sb_.write_time = uint64_t(now().sec);
+    if (errors_) sb_.state |= kStateErrors;
+    sb_.block_group_nr = 0;
+    encode_superblock(sb_, rec);
+  }
+  BlockOffset at = superblock_location(sb_, 0);
+  CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bread(at.block));
+  buf.lock();
+  std::memcpy(buf.data().data() + at.offset, rec, kSuperblockSize);
+  buf.unlock();
+  buf.mark_dirty(at.offset, kSuperblockSize);
+  return Status::ok();
+}
+
+Status Filesystem::flush_metadata() {
+  if (opts_.read_only) return Status::ok();
+  CARDFS_RETURN_IF_ERROR(groups_->flush());
+  return write_super();
+}
+
+Status Filesystem::sync() {
+  CARDFS_RETURN_IF_ERROR(flush_metadata());
+  return cache_.sync_all();
+}
+
+Status Filesystem::unmount() {
+  if (opts_.read_only) return Status::ok();
+  for (auto& inode : itable_->all()) {
+    std::lock_guard lock(inode->mu);
+    if (inode->d.links_count == 0 && !inode->freed) {
+      inode->lookups = 0;
+      maybe_free_locked(*inode);
+    }
+    groups_->release(inode->res);
+  }
+  {
+    std::lock_guard lock(sb_mu_);
+    sb_.state |= kStateClean;
+  }
+  return sync();
+}
+
+Result<DiskInode> Filesystem::inspect_inode(Ino ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  std::lock_guard map_lock(inode->map_mu);
+  return inode->d;
+}
+
+Result<uint64_t> Filesystem::bmap(Ino ino, uint64_t file_block) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->map_mu);
+  CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, *inode, file_block, false));
+  return m.block;
+}
+
+Superblock Filesystem::superblock() const {
+  std::lock_guard lock(sb_mu_);
+  return sb_;
+}
+
+Status Filesystem::check_free_counts() const {
+  uint64_t blocks = 0, inodes = 0;
+  for (uint32_t g = 0; g < groups_->group_count(); ++g) {
+    GroupCounts d = groups_->counts(g), b = groups_->count_bitmaps(g);
+    if (d.free_blocks != b.free_blocks || d.free_inodes != b.free_inodes)
+      return Status::error(EIO, "group " + std::to_string(g) + ": descriptor says " +
+                                    std::to_string(d.free_blocks) + "/" +
+                                    std::to_string(d.free_inodes) + " free, bitmaps " +
+                                    std::to_string(b.free_blocks) + "/" +
+                                    std::to_string(b.free_inodes));
+    blocks += b.free_blocks;
+    inodes += b.free_inodes;
+  }
+  if (blocks != groups_->free_blocks() || inodes != groups_->free_inodes())
+    return Status::error(EIO, "filesystem free totals differ from the groups'");
+  return Status::ok();
+}
+
+FsCounters Filesystem::counters() const { return {dir_blocks_read_.load(), lookups_.load()}; }
+
+}  // namespace cardfs::fusefs

@@ -1,0 +1,236 @@
+// Filesystem: cardfs's ext2-style filesystem, independent of FUSE.
+//
+// The API mirrors FUSE's low-level operations: inodes are numbers, names
+// are looked up in a parent, and every call returns a Status/Result whose
+// errno is what a local Linux filesystem gives (ENOENT, EEXIST, ENOTEMPTY,
+// ENOSPC, ENAMETOOLONG, EFBIG, EMLINK, ENOTDIR, EISDIR, EINVAL ...).
+// Permission checks are the caller's (the FUSE adapter mounts with
+// default_permissions); Creds only name the owner of new inodes.
+//
+// Lookup counts: lookup, mknod, mkdir, symlink and link add one to the
+// returned inode's count, forget() takes them away. An inode whose link
+// count and lookup count are both 0 is freed; unmount() frees the ones
+// whose link count is 0 whatever their lookup count.
+//
+// Data goes through the page cache: read/write use one AddressSpace per
+// regular file, with this filesystem's block map as its GetBlock; metadata
+// blocks (inodes, directories, indirect blocks, bitmaps) use bread().
+// Allocation state (bitmaps, group descriptors, superblock counts) is kept
+// in memory and copied into the cache by sync(), fsync(), unmount() and
+// flush_metadata() (which a daemon calls periodically).
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Lock order, outermost first:
+//   rename_mu_ (rename only) -> directory Inode::mu (ancestor before
+//   descendant; unrelated directories by inode number) -> non-directory
+//   Inode::mu (by inode number) -> Inode::map_mu -> allocator locks
+//   (BlockGroups: windows -> group) -> buffer locks -> sb_mu_.
+// Inode::mu may be held across device I/O (as Linux's i_rwsem); map_mu only
+// across reads of indirect blocks; the allocator's locks never.
+// readdir()'s callback runs with the directory's lock held: it must not
+// call back into the Filesystem.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "cache/page_cache.h"
+#include "fusefs/layout.h"
+
+namespace cardfs::blockdev {
+class BlockDevice;
+}
+
+namespace cardfs::fusefs {
+
+class BlockGroups;
+class Directory;
+class InodeTable;
+struct Inode;
+struct Context;
+
+using Ino = uint64_t;
+
+struct Attr {
+  Ino ino = 0;
+  uint32_t mode = 0;
+  uint32_t nlink = 0;
+  uint32_t uid = 0, gid = 0;
+  uint32_t rdev = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte units, as st_blocks
+  uint32_t blksize = 0;
+  uint32_t generation = 0;
+  Timespec atime, mtime, ctime, crtime;
+};
+
+struct SetAttr {
+  enum class Time { kKeep, kNow, kSet };
+  std::optional<uint32_t> mode;  // permission bits only (07777)
+  std::optional<uint32_t> uid, gid;
+  std::optional<uint64_t> size;
+  Time atime = Time::kKeep, mtime = Time::kKeep;
+  Timespec atime_value, mtime_value;
+};
+
+struct Creds {
+  uint32_t uid = 0, gid = 0;
+};
+
+struct DirEntry {
+  std::string_view name;
+  Ino ino = 0;
+  uint8_t type = 0;          // FileType (DT_* values)
+  uint64_t next_cookie = 0;  // pass to readdir() to continue after this entry
+};
+
+struct StatFs {
+  uint32_t block_size = 0;
+  uint64_t blocks = 0, free_blocks = 0, avail_blocks = 0;
+  uint64_t files = 0, free_files = 0;
+  uint32_t name_max = kMaxNameLen;
+};
+
+enum class AtimePolicy { kRelatime, kStrictatime, kNoatime };
+
+struct MountOptions {
+  bool read_only = false;
+  AtimePolicy atime = AtimePolicy::kRelatime;
+  // Added to clock.now() to get wall time for timestamps (the daemon passes
+  // CLOCK_REALTIME - CLOCK_MONOTONIC; tests leave 0 with a VirtualClock).
+  Nanos wall_offset{0};
+  // Tests only: replaces the directory name hash (e.g. to force collisions).
+  std::function<uint32_t(std::string_view)> hash_override;
+};
+
+struct FsCounters {
+  uint64_t dir_blocks_read = 0;  // directory blocks visited (index + leaves)
+  uint64_t lookups = 0;
+};
+
+// rename() flags (values of Linux's RENAME_*).
+inline constexpr uint32_t kRenameNoReplace = 1;
+inline constexpr uint32_t kRenameExchange = 2;
+
+// Reads and checks the primary superblock straight from the device (before
+// a cache exists: its block size comes from here).
+Result<Superblock> read_superblock(blockdev::BlockDevice& dev, bool read_only = false);
+
+class Filesystem {
+ public:
+  // The cache's block size must be the filesystem's. Refuses images with a
+  // bad superblock, unknown incompatible features, bad descriptors or
+  // bitmaps, and read-write mounts of images marked as having errors.
+  static Result<std::unique_ptr<Filesystem>> mount(cache::PageCache& cache, Clock& clock,
+                                                   uint32_t block_size, MountOptions opts = {});
+  // Does not write anything: call unmount() first for a clean image.
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // Frees orphans, writes everything back, marks the image clean.
+  Status unmount();
+
+  Result<Attr> lookup(Ino parent, std::string_view name);
+  void forget(Ino ino, uint64_t nlookup);
+  Result<Attr> getattr(Ino ino);
+  Result<Attr> setattr(Ino ino, const SetAttr& attr);
+
+  // mode carries the type: S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO or S_IFSOCK.
+  Result<Attr> mknod(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev, Creds c);
+  Result<Attr> mkdir(Ino parent, std::string_view name, uint32_t mode, Creds c);
+  Result<Attr> symlink(Ino parent, std::string_view name, std::string_view target, Creds c);
+  Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name);
+  Status unlink(Ino parent, std::string_view name);
+  Status rmdir(Ino parent, std::string_view name);
+  Status rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
+                uint32_t flags = 0);
+  Result<std::string> readlink(Ino ino);
+
+  // ra: the open file's readahead state (null: the inode's own, and reads
+  // of that file are serialised).
+  Result<size_t> read(Ino ino, uint64_t offset, std::span<std::byte> out,
+                      cache::ReadaheadState* ra = nullptr);
+  Result<size_t> write(Ino ino, uint64_t offset, std::span<const std::byte> data);
+  Status truncate(Ino ino, uint64_t size);
+  // mode: 0, FALLOC_FL_KEEP_SIZE, or FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
+  // Allocation writes zeros (ext2 has no unwritten extents).
+  Status fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
+
+  // fill returns false when its buffer is full (that entry is not consumed).
+  Status readdir(Ino ino, uint64_t cookie, const std::function<bool(const DirEntry&)>& fill);
+
+  Result<StatFs> statfs();
+  Status fsync(Ino ino, bool datasync);
+  Status sync();
+  // Copies allocation state and the superblock into the cache (no I/O wait).
+  Status flush_metadata();
+
+  // ---- inspection (tests, cardfs inspect)
+  Result<DiskInode> inspect_inode(Ino ino);
+  // The disk block holding file block fb (0: a hole).
+  Result<uint64_t> bmap(Ino ino, uint64_t file_block);
+  Superblock superblock() const;
+  // EIO naming the first group whose descriptor counts differ from its
+  // bitmaps, or whose totals differ from the superblock's.
+  Status check_free_counts() const;
+  FsCounters counters() const;
+  bool has_errors() const { return errors_.load(); }
+
+ private:
+  Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts);
+  Status load(uint32_t block_size);
+  Timespec now() const;
+  Result<std::shared_ptr<Inode>> get_inode(Ino ino);
+  Attr attr_of(Inode& inode);
+  Status writable() const;
+  Status store(Inode& inode);
+  void report(const Status& s);
+  Status write_super();
+  Status free_inode_locked(Inode& inode);
+  void maybe_free_locked(Inode& inode);
+  void touch_atime_locked(Inode& inode);
+  Status truncate_locked(Inode& inode, uint64_t size);
+  Status zero_range_locked(Inode& inode, uint64_t offset, uint64_t end);
+  Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);
+  Status allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
+  void attach_address_space(const std::shared_ptr<Inode>& inode);
+  Result<Attr> create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
+                      std::string_view target, Creds c);
+  Status init_new_inode_locked(Inode& inode, uint32_t parent, std::string_view target);
+  Directory dir_of(Inode& inode);
+  Result<uint32_t> parent_of(uint32_t dir_ino);
+  Result<std::vector<uint32_t>> ancestors(uint32_t dir_ino);
+  Status rename_locked(Inode& d1, std::string_view n1, Inode& d2, std::string_view n2,
+                       uint32_t flags, const std::vector<uint32_t>& chain1,
+                       const std::vector<uint32_t>& chain2);
+
+  cache::PageCache& cache_;
+  Clock& clock_;
+  const MountOptions opts_;
+  std::function<uint32_t(std::string_view)> hash_;
+  bool dir_index_ = true;  // the superblock's dir_index feature
+  std::unique_ptr<BlockGroups> groups_;
+  std::unique_ptr<Context> ctx_;
+  std::unique_ptr<InodeTable> itable_;
+  mutable std::mutex sb_mu_;
+  Superblock sb_;
+  std::mutex rename_mu_;
+  std::atomic<bool> errors_{false};
+  std::atomic<uint32_t> next_generation_{1};
+  std::atomic<uint64_t> dir_blocks_read_{0};
+  std::atomic<uint64_t> lookups_{0};
+};
+
+}  // namespace cardfs::fusefs

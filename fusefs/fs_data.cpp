@@ -1,0 +1,202 @@
+// Filesystem: file data — read, write, truncate, fallocate, fsync.
+#include <linux/falloc.h>
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "fusefs/block_map.h"
+#include "fusefs/context.h"
+#include "fusefs/filesystem.h"
+#include "fusefs/groups.h"
+#include "fusefs/inode.h"
+
+namespace cardfs::fusefs {
+namespace {
+
+Status require_regular(const Inode& inode) {
+  if (S_ISDIR(inode.d.mode)) return Status::error(EISDIR, "is a directory");
+  if (!S_ISREG(inode.d.mode)) return Status::error(EINVAL, "not a regular file");
+  return Status::ok();
+}
+
+constexpr size_t kZeroChunk = 256 * 1024;
+
+}  // namespace
+
+Result<size_t> Filesystem::read(Ino ino, uint64_t offset, std::span<std::byte> out,
+                                cache::ReadaheadState* ra) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::unique_lock lock(inode->mu);
+  CARDFS_RETURN_IF_ERROR(require_regular(*inode));
+  const uint64_t size = inode->d.size;
+  if (ra) lock.unlock();  // the caller's own readahead state: no need to serialise
+  CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.read(*inode->as, ra ? *ra : inode->ra, offset, out, size));
+  if (!lock.owns_lock()) lock.lock();
+  touch_atime_locked(*inode);
+  return n;
+}
+
+Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::byte> data) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  CARDFS_RETURN_IF_ERROR(require_regular(*inode));
+  const uint64_t max = max_file_size(sb_.block_size());
+  if (offset >= max && !data.empty()) return Status::error(EFBIG, "offset beyond the maximum file size");
+  if (data.size() > max - offset) data = data.first(max - offset);
+  if (data.empty()) return size_t(0);
+  uint64_t blocks_before;
+  {
+    std::lock_guard map_lock(inode->map_mu);
+    blocks_before = inode->d.blocks;
+  }
+  auto n = cache_.write(*inode->as, offset, data, inode->d.size);
+  size_t written = n.is_ok() ? *n : 0;
+  const Timespec t = now();
+  if (offset + written > inode->d.size) {
+    inode->d.size = offset + written;
+    inode->datasync_dirty = true;
+  }
+  {
+    std::lock_guard map_lock(inode->map_mu);
+    if (inode->d.blocks != blocks_before) inode->datasync_dirty = true;
+  }
+  if (written) inode->d.mtime = inode->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*inode));  // blocks may have been allocated even on error
+  if (!n.is_ok()) return n.status();
+  return written;
+}
+
+// Writes zeros over [offset, end) of mapped blocks through the cache (holes stay holes).
+Status Filesystem::zero_range_locked(Inode& inode, uint64_t offset, uint64_t end) {
+  const uint32_t bs = sb_.block_size();
+  std::vector<std::byte> zeros(bs);
+  while (offset < end) {
+    uint64_t fb = offset / bs;
+    uint64_t stop = std::min<uint64_t>(end, (fb + 1) * bs);
+    uint64_t block;
+    {
+      std::lock_guard lock(inode.map_mu);
+      CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, false));
+      block = m.block;
+    }
+    if (block) {
+      CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.write(*inode.as, offset,
+                                                     std::span(zeros).first(stop - offset),
+                                                     inode.d.size));
+      if (n != stop - offset) return Status::error(EIO, "short write while zeroing");
+    }
+    offset = stop;
+  }
+  return Status::ok();
+}
+
+Status Filesystem::truncate_locked(Inode& inode, uint64_t size) {
+  CARDFS_RETURN_IF_ERROR(require_regular(inode));
+  if (size > max_file_size(sb_.block_size())) return Status::error(EFBIG, "size beyond the maximum");
+  const uint64_t old = inode.d.size;
+  if (size == old) return Status::ok();
+  const uint32_t bs = sb_.block_size();
+  if (size < old) {
+    // The block holding the new end keeps no stale bytes past it.
+    if (size % bs) CARDFS_RETURN_IF_ERROR(zero_range_locked(inode, size, std::min(old, (size / bs + 1) * bs)));
+    cache_.truncate_pages(*inode.as, size);
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, (size + bs - 1) / bs, max_file_blocks(ctx_->ptrs)));
+  }
+  inode.d.size = size;
+  inode.d.mtime = inode.d.ctime = now();
+  inode.datasync_dirty = true;
+  return Status::ok();
+}
+
+Status Filesystem::truncate(Ino ino, uint64_t size) {
+  SetAttr sa;
+  sa.size = size;
+  return setattr(ino, sa).status();
+}
+
+Status Filesystem::punch_locked(Inode& inode, uint64_t offset, uint64_t length) {
+  const uint64_t end = std::min(inode.d.size, offset + length);
+  if (offset >= end) return Status::ok();
+  const uint32_t bs = sb_.block_size();
+  const uint64_t first_full = (offset + bs - 1) / bs, end_full = end / bs;
+  if (first_full > end_full) {
+    CARDFS_RETURN_IF_ERROR(zero_range_locked(inode, offset, end));  // inside one block
+  } else {
+    CARDFS_RETURN_IF_ERROR(zero_range_locked(inode, offset, first_full * bs));
+    CARDFS_RETURN_IF_ERROR(zero_range_locked(inode, end_full * bs, end));
+  }
+  cache_.punch_pages(*inode.as, offset, end - offset);
+  if (first_full < end_full) {
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, first_full, end_full));
+  }
+  return Status::ok();
+}
+
+Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size) {
+  const uint32_t bs = sb_.block_size();
+  const uint64_t end = offset + length;
+  if (end > max_file_size(bs) || end < offset) return Status::error(EFBIG, "beyond the maximum file size");
+  std::vector<std::byte> zeros(kZeroChunk);
+  uint64_t fb = offset / bs;
+  const uint64_t end_fb = (end + bs - 1) / bs;
+  while (fb < end_fb) {
+    uint64_t run = 0;  // holes from fb on, written as zeros so no stale data shows
+    for (;;) {
+      if (fb + run >= end_fb || (run + 1) * bs > kZeroChunk) break;
+      std::lock_guard lock(inode.map_mu);
+      CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb + run, false));
+      if (m.block) break;
+      ++run;
+    }
+    if (run == 0) {
+      ++fb;
+      continue;
+    }
+    CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.write(*inode.as, fb * bs, std::span(zeros).first(run * bs),
+                                                   inode.d.size));
+    if (n != run * bs) return Status::error(EIO, "short write while allocating");
+    fb += run;
+  }
+  if (!keep_size && end > inode.d.size) inode.d.size = end;
+  inode.datasync_dirty = true;
+  return Status::ok();
+}
+
+Status Filesystem::fallocate(Ino ino, int mode, uint64_t offset, uint64_t length) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  if (length == 0) return Status::error(EINVAL, "fallocate: zero length");
+  const bool keep = mode & FALLOC_FL_KEEP_SIZE;
+  const bool punch = mode & FALLOC_FL_PUNCH_HOLE;
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+    return Status::error(EOPNOTSUPP, "fallocate: unsupported mode");
+  if (punch && !keep) return Status::error(EINVAL, "punching a hole needs KEEP_SIZE");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
+  if (!S_ISREG(inode->d.mode)) return Status::error(ENODEV, "not a regular file");
+  Status st = punch ? punch_locked(*inode, offset, length)
+                    : allocate_locked(*inode, offset, length, keep);
+  inode->d.mtime = inode->d.ctime = now();
+  CARDFS_RETURN_IF_ERROR(store(*inode));
+  return st;
+}
+
+Status Filesystem::fsync(Ino ino, bool datasync) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  // fdatasync still needs the metadata that finds the data (size, block map).
+  const bool full = !datasync || inode->datasync_dirty;
+  if (full && !opts_.read_only) CARDFS_RETURN_IF_ERROR(flush_metadata());
+  if (inode->as) {
+    CARDFS_RETURN_IF_ERROR(cache_.fsync(*inode->as, !full));
+  } else {
+    CARDFS_RETURN_IF_ERROR(cache_.sync_all());  // directories and others: their blocks are metadata
+  }
+  inode->datasync_dirty = false;
+  return Status::ok();
+}
+
+}  // namespace cardfs::fusefs

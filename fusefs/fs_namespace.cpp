@@ -1,0 +1,319 @@
+// Filesystem: names — lookup, create, link, unlink, rmdir, rename, readdir.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "fusefs/block_map.h"
+#include "fusefs/context.h"
+#include "fusefs/directory.h"
+#include "fusefs/filesystem.h"
+#include "fusefs/groups.h"
+#include "fusefs/inode.h"
+
+namespace cardfs::fusefs {
+namespace {
+
+Status check_name(std::string_view name) {
+  if (name.empty()) return Status::error(ENOENT, "empty name");
+  if (name.size() > kMaxNameLen)
+    return Status::error(ENAMETOOLONG, "name longer than 255 bytes");
+  if (name.find('/') != name.npos || name.find('\0') != name.npos)
+    return Status::error(EINVAL, "name contains '/' or NUL");
+  return Status::ok();
+}
+
+bool is_dot(std::string_view name) { return name == "." || name == ".."; }
+
+Status require_live_dir(const Inode& dir) {
+  if (!S_ISDIR(dir.d.mode)) return Status::error(ENOTDIR, "not a directory");
+  if (dir.d.links_count == 0 || dir.freed) return Status::error(ENOENT, "directory was removed");
+  return Status::ok();
+}
+
+bool contains(const std::vector<uint32_t>& v, uint32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+Directory Filesystem::dir_of(Inode& inode) {
+  return Directory(*ctx_, inode, hash_, dir_index_, &dir_blocks_read_);
+}
+
+Result<Attr> Filesystem::lookup(Ino parent, std::string_view name) {
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  ++lookups_;
+  CARDFS_ASSIGN_OR_RETURN(auto dir, get_inode(parent));
+  std::unique_lock lock(dir->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dir));
+  uint32_t child = dir->ino;
+  if (name == "..") {
+    CARDFS_ASSIGN_OR_RETURN(child, dir_of(*dir).parent());
+    if (child != dir->ino) lock.unlock();  // never lock an ancestor under its descendant
+  } else if (name != ".") {
+    CARDFS_ASSIGN_OR_RETURN(auto hit, dir_of(*dir).find(name));
+    if (!hit) return Status::error(ENOENT, "no such entry");
+    child = hit->ino;
+  }
+  if (child == dir->ino) {
+    ++dir->lookups;
+    return attr_of(*dir);
+  }
+  auto inode = get_inode(child);
+  if (!inode.is_ok())
+    return inode.status().code() == ENOENT
+               ? ctx_->corrupt("directory " + std::to_string(dir->ino) + " names free inode " +
+                               std::to_string(child))
+               : inode.status();
+  std::lock_guard child_lock((*inode)->mu);
+  if ((*inode)->freed) return Status::error(ENOENT, "inode removed");
+  ++(*inode)->lookups;
+  return attr_of(**inode);
+}
+
+Status Filesystem::init_new_inode_locked(Inode& inode, uint32_t parent, std::string_view target) {
+  if (S_ISDIR(inode.d.mode)) CARDFS_RETURN_IF_ERROR(Directory::init(*ctx_, inode, parent));
+  if (S_ISLNK(inode.d.mode)) {
+    inode.d.size = target.size();
+    if (target.size() <= kInlineSymlinkMax) {
+      set_inline_symlink_target(inode.d, target);
+    } else {
+      Mapped m;
+      {
+        std::lock_guard lock(inode.map_mu);
+        CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(*ctx_, inode, 0, true));
+      }
+      CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bget_zeroed(m.block));
+      buf.lock();
+      std::memcpy(buf.data().data(), target.data(), target.size());
+      buf.unlock();
+      buf.mark_dirty();
+    }
+  }
+  return store(inode);
+}
+
+Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
+                                std::string_view target, Creds c) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  if (is_dot(name)) return Status::error(EEXIST, "name exists");
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
+  std::lock_guard lock(dirp->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  Directory dir = dir_of(*dirp);
+  CARDFS_ASSIGN_OR_RETURN(auto existing, dir.find(name));
+  if (existing) return Status::error(EEXIST, "name exists");
+  const bool is_dir = S_ISDIR(mode);
+  if (is_dir && dirp->d.links_count >= kMaxLinks)
+    return Status::error(EMLINK, "too many subdirectories");
+  CARDFS_ASSIGN_OR_RETURN(uint32_t ino, groups_->alloc_inode(dirp->ino, is_dir));
+  const Timespec t = now();
+  DiskInode d;
+  d.mode = uint16_t(mode);
+  d.links_count = is_dir ? 2 : 1;
+  d.uid = c.uid;
+  d.gid = c.gid;
+  d.rdev = rdev;
+  d.atime = d.mtime = d.ctime = d.crtime = t;
+  d.generation = next_generation_++;
+  auto inode = itable_->insert_new(ino, d);
+  std::lock_guard child_lock(inode->mu);
+  Status st = init_new_inode_locked(*inode, dirp->ino, target);
+  if (st.is_ok()) st = dir.add(name, ino, file_type_from_mode(mode));
+  if (!st.is_ok()) {
+    inode->d.links_count = 0;
+    (void)free_inode_locked(*inode);
+    return st;
+  }
+  if (is_dir) ++dirp->d.links_count;
+  dirp->d.mtime = dirp->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*dirp));
+  inode->lookups = 1;
+  if (S_ISREG(mode)) attach_address_space(inode);
+  return attr_of(*inode);
+}
+
+Result<Attr> Filesystem::mknod(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
+                               Creds c) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK: break;
+    default: return Status::error(EINVAL, "mknod: bad file type");
+  }
+  return create(parent, name, mode & (S_IFMT | 07777), rdev, {}, c);
+}
+
+Result<Attr> Filesystem::mkdir(Ino parent, std::string_view name, uint32_t mode, Creds c) {
+  return create(parent, name, S_IFDIR | (mode & 07777), 0, {}, c);
+}
+
+Result<Attr> Filesystem::symlink(Ino parent, std::string_view name, std::string_view target,
+                                 Creds c) {
+  if (target.empty()) return Status::error(ENOENT, "empty symlink target");
+  if (target.size() >= std::min<size_t>(sb_.block_size(), 4096))
+    return Status::error(ENAMETOOLONG, "symlink target too long");
+  return create(parent, name, S_IFLNK | 0777, 0, target, c);
+}
+
+Result<std::string> Filesystem::readlink(Ino ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  if (!S_ISLNK(inode->d.mode)) return Status::error(EINVAL, "not a symlink");
+  const uint64_t size = inode->d.size;
+  if (size <= kInlineSymlinkMax) return inline_symlink_target(inode->d);
+  if (size >= sb_.block_size())
+    return ctx_->corrupt("symlink " + std::to_string(ino) + ": bad size");
+  uint64_t block;
+  {
+    std::lock_guard map_lock(inode->map_mu);
+    CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, *inode, 0, false));
+    block = m.block;
+  }
+  if (!block) return ctx_->corrupt("symlink " + std::to_string(ino) + " has no block");
+  CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bread(block));
+  buf.lock();
+  std::string target(reinterpret_cast<const char*>(buf.data().data()), size);
+  buf.unlock();
+  touch_atime_locked(*inode);
+  return target;
+}
+
+Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_RETURN_IF_ERROR(check_name(new_name));
+  if (is_dot(new_name)) return Status::error(EEXIST, "name exists");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  if (inode->type == S_IFDIR) return Status::error(EPERM, "hard link to a directory");
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(new_parent));
+  std::lock_guard lock(dirp->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  Directory dir = dir_of(*dirp);
+  CARDFS_ASSIGN_OR_RETURN(auto existing, dir.find(new_name));
+  if (existing) return Status::error(EEXIST, "name exists");
+  std::lock_guard child_lock(inode->mu);
+  if (inode->freed || inode->d.links_count == 0) return Status::error(ENOENT, "inode removed");
+  if (inode->d.links_count >= kMaxLinks) return Status::error(EMLINK, "too many links");
+  CARDFS_RETURN_IF_ERROR(dir.add(new_name, inode->ino, file_type_from_mode(inode->d.mode)));
+  const Timespec t = now();
+  ++inode->d.links_count;
+  inode->d.ctime = t;
+  ++inode->lookups;
+  CARDFS_RETURN_IF_ERROR(store(*inode));
+  dirp->d.mtime = dirp->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*dirp));
+  return attr_of(*inode);
+}
+
+Status Filesystem::unlink(Ino parent, std::string_view name) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  if (is_dot(name)) return Status::error(EISDIR, "is a directory");
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
+  std::lock_guard lock(dirp->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  Directory dir = dir_of(*dirp);
+  CARDFS_ASSIGN_OR_RETURN(auto hit, dir.find(name));
+  if (!hit) return Status::error(ENOENT, "no such entry");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(hit->ino));
+  std::lock_guard child_lock(inode->mu);
+  if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
+  CARDFS_RETURN_IF_ERROR(dir.remove(*hit));
+  const Timespec t = now();
+  dirp->d.mtime = dirp->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*dirp));
+  if (inode->d.links_count) --inode->d.links_count;
+  inode->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*inode));
+  maybe_free_locked(*inode);
+  return Status::ok();
+}
+
+Status Filesystem::rmdir(Ino parent, std::string_view name) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  if (name == ".") return Status::error(EINVAL, "cannot remove '.'");
+  if (name == "..") return Status::error(ENOTEMPTY, "cannot remove '..'");
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
+  std::lock_guard lock(dirp->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  Directory dir = dir_of(*dirp);
+  CARDFS_ASSIGN_OR_RETURN(auto hit, dir.find(name));
+  if (!hit) return Status::error(ENOENT, "no such entry");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(hit->ino));
+  std::lock_guard child_lock(inode->mu);
+  if (!S_ISDIR(inode->d.mode)) return Status::error(ENOTDIR, "not a directory");
+  CARDFS_ASSIGN_OR_RETURN(bool empty, dir_of(*inode).is_empty());
+  if (!empty) return Status::error(ENOTEMPTY, "directory not empty");
+  CARDFS_RETURN_IF_ERROR(dir.remove(*hit));
+  const Timespec t = now();
+  if (dirp->d.links_count > 2) --dirp->d.links_count;
+  dirp->d.mtime = dirp->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*dirp));
+  inode->d.links_count = 0;
+  inode->d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(*inode));
+  maybe_free_locked(*inode);
+  return Status::ok();
+}
+
+Status Filesystem::readdir(Ino ino, uint64_t cookie,
+                           const std::function<bool(const DirEntry&)>& fill) {
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(ino));
+  std::lock_guard lock(dirp->mu);
+  if (!S_ISDIR(dirp->d.mode)) return Status::error(ENOTDIR, "not a directory");
+  CARDFS_RETURN_IF_ERROR(dir_of(*dirp).list(cookie, [&](const DirListEntry& e) {
+    return fill(DirEntry{e.name, e.ino, e.type, e.next_cookie});
+  }));
+  touch_atime_locked(*dirp);
+  return Status::ok();
+}
+
+Result<uint32_t> Filesystem::parent_of(uint32_t dir_ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(dir_ino));
+  std::lock_guard lock(dirp->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  return dir_of(*dirp).parent();
+}
+
+// dir_ino, its parent, ..., the root. Stable while rename_mu_ is held.
+Result<std::vector<uint32_t>> Filesystem::ancestors(uint32_t dir_ino) {
+  std::vector<uint32_t> chain{dir_ino};
+  while (chain.back() != kRootIno) {
+    if (chain.size() > sb_.inodes_count) return ctx_->corrupt("directory loop above " + std::to_string(dir_ino));
+    CARDFS_ASSIGN_OR_RETURN(uint32_t up, parent_of(chain.back()));
+    chain.push_back(up);
+  }
+  return chain;
+}
+
+Status Filesystem::rename(Ino parent, std::string_view name, Ino new_parent,
+                          std::string_view new_name, uint32_t flags) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  if ((flags & ~(kRenameNoReplace | kRenameExchange)) ||
+      flags == (kRenameNoReplace | kRenameExchange))
+    return Status::error(EINVAL, "bad rename flags");
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  CARDFS_RETURN_IF_ERROR(check_name(new_name));
+  if (is_dot(name) || is_dot(new_name)) return Status::error(EINVAL, "cannot rename '.' or '..'");
+  std::lock_guard rename_lock(rename_mu_);
+  if (parent > sb_.inodes_count || new_parent > sb_.inodes_count)
+    return Status::error(ENOENT, "no such inode");
+  CARDFS_ASSIGN_OR_RETURN(auto chain1, ancestors(uint32_t(parent)));
+  CARDFS_ASSIGN_OR_RETURN(auto chain2, ancestors(uint32_t(new_parent)));
+  CARDFS_ASSIGN_OR_RETURN(auto d1, get_inode(parent));
+  CARDFS_ASSIGN_OR_RETURN(auto d2, get_inode(new_parent));
+  if (d1 == d2) {
+    std::lock_guard lock(d1->mu);
+    return rename_locked(*d1, name, *d1, new_name, flags, chain1, chain2);
+  }
+  // Ancestor first; unrelated directories by inode number.
+  bool first_is_1 = contains(chain2, d1->ino) ? true
+                    : contains(chain1, d2->ino) ? false
+                                                : d1->ino < d2->ino;
+  std::unique_lock a(first_is_1 ? d1->mu : d2->mu);
+  std::unique_lock b(first_is_1 ? d2->mu : d1->mu);
+  return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2);
+}
+
+}  // namespace cardfs::fusefs

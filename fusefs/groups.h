@@ -1,0 +1,110 @@
+// BlockGroups: the allocator. Owns every group's descriptor and bitmaps.
+//
+// The bitmaps live in memory (loaded and checksum-checked at mount) and are
+// the authority while mounted; flush() copies the dirty ones, with their
+// checksums and the descriptor table, into the page cache, where sync or
+// fsync write them. Nothing here blocks on the device except load() and
+// flush().
+//
+// Policy: directories are spread over groups with above-average free space
+// (Orlov-like), files go to their parent's group, data blocks follow the
+// file's previous block. Each file may hold a reservation window: a run of
+// free blocks other files' searches skip, so concurrent writers stay
+// contiguous. Searches are AU-aware: the rest of the goal's allocation unit
+// first (wrapping inside it), then the following AUs in order.
+//
+// Thread-safety: every method may be called from any thread. Lock order:
+// flush_mu_ -> windows_mu_ -> one Group::mu at a time. No lock is held
+// across device I/O except flush_mu_ (flushers only).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "base/status.h"
+#include "cache/page_cache.h"
+#include "fusefs/layout.h"
+
+namespace cardfs::fusefs {
+
+// A file's reservation window [start, end); next is where to allocate next.
+struct Reservation {
+  uint64_t start = 0, end = 0, next = 0;
+  bool active() const { return end > start; }
+};
+
+struct GroupCounts {
+  uint32_t free_blocks = 0, free_inodes = 0, used_dirs = 0;
+};
+
+class BlockGroups {
+ public:
+  // Reads and checks every descriptor and bitmap. Free counts are
+  // recomputed from the bitmaps (a mismatch is logged and repaired).
+  static Result<std::unique_ptr<BlockGroups>> load(cache::PageCache& cache, const Superblock& sb);
+  ~BlockGroups();
+
+  // A new inode number; ENOSPC when none is free.
+  Result<uint32_t> alloc_inode(uint32_t parent_ino, bool is_dir);
+  void free_inode(uint32_t ino, bool is_dir);
+
+  // A free block near goal (0: no preference), from res's window when it
+  // has one (res may be null). ENOSPC when the filesystem is full.
+  Result<uint64_t> alloc_block(uint64_t goal, Reservation* res);
+  void free_block(uint64_t block);
+  // Gives the window's unused blocks back to everybody.
+  void release(Reservation& res);
+
+  // True if block may hold file data or an indirect block (inside the
+  // filesystem and not group metadata).
+  bool is_data_block(uint64_t block) const;
+  bool block_in_use(uint64_t block) const;
+  uint64_t inode_table(uint32_t group) const;
+  uint32_t group_of_inode(uint32_t ino) const { return (ino - 1) / ipg_; }
+  uint64_t group_start_block(uint32_t group) const;
+  uint32_t group_count() const { return uint32_t(groups_.size()); }
+
+  uint64_t free_blocks() const { return free_blocks_.load(); }
+  uint32_t free_inodes() const { return free_inodes_.load(); }
+  GroupCounts counts(uint32_t group) const;
+  // Free blocks and inodes as counted from the bitmaps themselves.
+  GroupCounts count_bitmaps(uint32_t group) const;
+
+  // Writes dirty bitmaps and descriptors into the cache.
+  Status flush();
+
+  struct Group;
+
+ private:
+  BlockGroups(cache::PageCache& cache, const Superblock& sb);
+  Status load_group(uint32_t g);
+  Result<uint32_t> pick_group_for_dir(uint32_t parent_group);
+  Result<uint32_t> pick_group_for_file(uint32_t parent_group);
+  bool claim_inode(uint32_t g, bool is_dir, uint32_t* ino);
+  // First free block in [from, to) not inside another window; claims it
+  // when claim is set. Returns 0 if none.
+  uint64_t find_in_range(uint64_t from, uint64_t to, bool claim);
+  uint64_t search_from(uint64_t goal, bool claim);
+  bool in_foreign_window_locked(uint64_t block, const Reservation* own) const;
+  Result<uint64_t> take_from_window(Reservation& res);
+  void open_window(Reservation& res, uint64_t first);
+
+  cache::PageCache& cache_;
+  const Superblock sb_;  // geometry only; counts live here
+  const uint32_t bs_, bpg_, ipg_, seed_;
+  const uint64_t au_blocks_;
+  const uint32_t window_blocks_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::atomic<uint64_t> free_blocks_{0};
+  std::atomic<uint32_t> free_inodes_{0};
+  std::atomic<uint32_t> orlov_rotor_{0};
+  std::mutex flush_mu_;
+  mutable std::mutex windows_mu_;
+  std::map<uint64_t, uint64_t> windows_;  // start -> end of every active window
+};
+
+}  // namespace cardfs::fusefs

@@ -1,0 +1,82 @@
+#include "fusefs/inode.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+namespace cardfs::fusefs {
+
+Result<DiskInode> InodeTable::read_record(uint32_t ino) {
+  if (ino == 0 || ino > ctx_.geo.inodes_count)
+    return Status::error(ENOENT, "inode " + std::to_string(ino) + " out of range");
+  BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(ino)), ino);
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(at.block));
+  buf.lock();
+  auto d = decode_inode(buf.data().subspan(at.offset, kInodeSize), ino, ctx_.seed);
+  buf.unlock();
+  if (!d.is_ok()) return ctx_.corrupt(d.status().message() + " (block " + std::to_string(at.block) + ")");
+  return d;
+}
+
+Result<InodePtr> InodeTable::get(uint32_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = map_.find(ino); it != map_.end()) return it->second;
+  }
+  CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_record(ino));
+  if (d.mode == 0 || d.links_count == 0)
+    return Status::error(ENOENT, "inode " + std::to_string(ino) + " is not in use");
+  auto inode = std::make_shared<Inode>(ino);
+  inode->d = d;
+  inode->type = d.mode & S_IFMT;
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = map_.emplace(ino, inode);  // another thread may have won
+  return it->second;
+}
+
+InodePtr InodeTable::insert_new(uint32_t ino, const DiskInode& d) {
+  auto inode = std::make_shared<Inode>(ino);
+  inode->d = d;
+  inode->type = d.mode & S_IFMT;
+  std::lock_guard lock(mu_);
+  map_[ino] = inode;
+  return inode;
+}
+
+Status InodeTable::store(Inode& inode) {
+  std::byte rec[kInodeSize];
+  {
+    std::lock_guard lock(inode.map_mu);
+    encode_inode(inode.d, inode.ino, ctx_.seed, rec);
+  }
+  BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(inode.ino)), inode.ino);
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(at.block));
+  buf.lock();
+  std::memcpy(buf.data().data() + at.offset, rec, kInodeSize);
+  buf.unlock();
+  buf.mark_dirty(at.offset, kInodeSize);
+  return Status::ok();
+}
+
+Status InodeTable::erase(uint32_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    map_.erase(ino);
+  }
+  BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(ino)), ino);
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(at.block));
+  buf.lock();
+  std::memset(buf.data().data() + at.offset, 0, kInodeSize);
+  buf.unlock();
+  buf.mark_dirty(at.offset, kInodeSize);
+  return Status::ok();
+}
+
+std::vector<InodePtr> InodeTable::all() {
+  std::lock_guard lock(mu_);
+  std::vector<InodePtr> out;
+  for (auto& [n, p] : map_) out.push_back(p);
+  return out;
+}
+
+}  // namespace cardfs::fusefs

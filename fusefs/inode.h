@@ -1,0 +1,64 @@
+// In-memory inodes and the inode cache (internal header).
+//
+// An Inode is loaded once and shared (shared_ptr) by every operation that
+// uses it. Locks, outermost first:
+//   Inode::mu      the VFS inode lock: serialises operations that change the
+//                  inode or, for a directory, its entries. May be held
+//                  across device I/O (as i_rwsem is).
+//   Inode::map_mu  the block pointers, the block count and the reservation
+//                  window: the page cache's GetBlock takes only this one,
+//                  from any thread (write-back included).
+// InodeTable::mu_ is a leaf lock guarding the map only.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "fusefs/context.h"
+#include "fusefs/groups.h"
+#include "fusefs/layout.h"
+
+namespace cardfs::fusefs {
+
+struct Inode {
+  explicit Inode(uint32_t n) : ino(n) {}
+  const uint32_t ino;
+  uint16_t type = 0;  // S_IFMT bits: set before the inode is shared, never changed
+  std::mutex mu;
+  std::mutex map_mu;
+  DiskInode d;                                // mu (block[], blocks: also map_mu)
+  std::shared_ptr<cache::AddressSpace> as;    // regular files; set once at load
+  cache::ReadaheadState ra;                   // shared readahead state (mu)
+  Reservation res;                            // map_mu
+  uint64_t last_file_block = ~0ull;           // map_mu: last block mapped with create
+  uint64_t last_phys = 0;                     // map_mu
+  uint64_t lookups = 0;                       // mu: the kernel's lookup count
+  bool freed = false;                         // mu: nlink and lookups reached 0
+  bool datasync_dirty = false;                // mu: size or block map changed since fsync
+};
+
+using InodePtr = std::shared_ptr<Inode>;
+
+class InodeTable {
+ public:
+  explicit InodeTable(Context& ctx) : ctx_(ctx) {}
+  // The inode, loaded on first use. ENOENT if it is free, EIO if corrupt.
+  Result<InodePtr> get(uint32_t ino);
+  // Registers a freshly allocated inode whose record is not written yet.
+  InodePtr insert_new(uint32_t ino, const DiskInode& d);
+  // Encodes inode.d into its inode table block. Caller holds inode.mu.
+  Status store(Inode& inode);
+  // Zeroes the on-disk record and forgets the inode.
+  Status erase(uint32_t ino);
+  std::vector<InodePtr> all();
+
+ private:
+  Result<DiskInode> read_record(uint32_t ino);
+  Context& ctx_;
+  std::mutex mu_;
+  std::unordered_map<uint32_t, InodePtr> map_;
+};
+
+}  // namespace cardfs::fusefs

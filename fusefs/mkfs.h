@@ -1,0 +1,50 @@
+// format(): lays a fresh cardfs filesystem onto a device through its cache.
+//
+// Writes every group's bitmaps, zeroed inode table, the root directory and
+// lost+found, the primary superblock and descriptor table and their sparse
+// backups, then sync_all(). Not thread-safe with other users of the device.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cache/page_cache.h"
+#include "fusefs/layout.h"
+
+namespace cardfs::fusefs {
+
+struct FormatOptions {
+  uint32_t block_size = 4096;     // 1024, 2048 or 4096
+  uint32_t inode_ratio = 16384;   // bytes of device per inode
+  uint64_t inode_count = 0;       // when non-zero, overrides inode_ratio
+  double reserved_percent = 5.0;  // blocks kept for root
+  std::string label;              // up to 16 bytes
+  std::array<uint8_t, 16> uuid{}; // the caller chooses (random in the CLI)
+  uint32_t au_size = 4u << 20;    // the card's allocation unit, bytes
+  uint64_t now_sec = 0;           // wall time for mkfs_time and root's times
+  uint32_t root_uid = 0, root_gid = 0;
+  // Called after each group is written: (groups done, groups total).
+  std::function<void(uint32_t, uint32_t)> progress;
+};
+
+struct FormatSummary {
+  Superblock sb;
+  std::vector<uint32_t> backup_groups;    // groups holding superblock copies
+  std::vector<uint64_t> backup_blocks;    // where those copies are
+  // mke2fs-like text: block size, groups, inodes, backup locations.
+  std::string to_text() const;
+};
+
+// device_bytes: the device's size; the filesystem uses whole blocks of it.
+// The cache's block size must equal opts.block_size.
+Result<FormatSummary> format(cache::PageCache& cache, uint64_t device_bytes,
+                             const FormatOptions& opts);
+
+// The superblock a format would write, without writing (validates options).
+Result<Superblock> plan_superblock(uint64_t device_bytes, const FormatOptions& opts);
+
+}  // namespace cardfs::fusefs

@@ -1,0 +1,191 @@
+// The 13 block pointers (seed 002 "Implementation of Unix Files", seed 003
+// sparse files): thresholds of each indirection level, holes, truncate,
+// punch hole and fallocate.
+#include <linux/falloc.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/fusefs/fs_fixture.h"
+
+using namespace cardfs;
+using namespace cardfs::fusefs;
+using namespace cardfs::fusefs::testing;
+
+namespace {
+
+Ino make_file(TestFs& t, const char* name) {
+  auto a = t->mknod(kRootIno, name, S_IFREG | 0644, 0, {});
+  REQUIRE(a.is_ok());
+  return a->ino;
+}
+
+void write_at(TestFs& t, Ino ino, uint64_t off, const std::string& s) {
+  auto n = t->write(ino, off, bytes_of(s));
+  INFO(n.status().to_string());
+  REQUIRE(n.is_ok());
+  REQUIRE(*n == s.size());
+}
+
+std::string read_at(TestFs& t, Ino ino, uint64_t off, size_t len) {
+  std::vector<std::byte> buf(len);
+  auto n = t->read(ino, off, buf);
+  REQUIRE(n.is_ok());
+  buf.resize(*n);
+  return string_of(buf);
+}
+
+DiskInode inode_of(TestFs& t, Ino ino) {
+  auto d = t->inspect_inode(ino);
+  REQUIRE(d.is_ok());
+  return *d;
+}
+
+}  // namespace
+
+TEST_CASE("10 blocks use no indirect block; the 11th allocates the single indirect one") {
+  TestFs t(sized(32 << 20, 1024));
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  write_at(t, f, 0, std::string(10 * 1024, 'a'));
+  DiskInode d = inode_of(t, f);
+  CHECK(d.block[10] == 0);
+  CHECK(d.blocks == 10 * 2);
+  CHECK(t->statfs()->free_blocks == free0 - 10);
+  write_at(t, f, 10 * 1024, "b");
+  d = inode_of(t, f);
+  CHECK(d.block[10] != 0);
+  CHECK(d.block[11] == 0);
+  CHECK(d.blocks == 12 * 2);  // 11 data blocks + the single indirect block
+  CHECK(t->statfs()->free_blocks == free0 - 12);
+}
+
+TEST_CASE("double and triple indirect levels start at the right file sizes (1 KiB blocks)") {
+  TestFs t(sized(32 << 20, 1024));
+  Ino f = make_file(t, "f");
+  const uint64_t p = 256;
+  // Last block of the single indirect range, then the first double one.
+  write_at(t, f, (10 + p - 1) * 1024, "x");
+  CHECK(inode_of(t, f).block[11] == 0);
+  write_at(t, f, (10 + p) * 1024, "y");
+  DiskInode d = inode_of(t, f);
+  CHECK(d.block[11] != 0);
+  CHECK(d.block[12] == 0);
+  write_at(t, f, (10 + p + p * p - 1) * 1024, "z");
+  CHECK(inode_of(t, f).block[12] == 0);
+  write_at(t, f, (10 + p + p * p) * 1024, "w");
+  d = inode_of(t, f);
+  CHECK(d.block[12] != 0);
+  // 4 data blocks; single; double + 2 singles under it; triple + double + single.
+  CHECK(d.blocks == (4 + 1 + 3 + 3) * 2);
+  CHECK(read_at(t, f, (10 + p + p * p) * 1024, 1) == "w");
+  CHECK(read_at(t, f, 5000, 3) == std::string(3, '\0'));
+}
+
+TEST_CASE("one byte at 64 MiB allocates one data block plus its indirect blocks") {
+  TestFs t(sized(32 << 20));
+  Ino f = make_file(t, "sparse");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  write_at(t, f, 64ull << 20, "!");
+  // File block 16384 with 4 KiB blocks is past 10 + 1024: double indirect.
+  CHECK(t->statfs()->free_blocks == free0 - 3);
+  DiskInode d = inode_of(t, f);
+  CHECK(d.size == (64ull << 20) + 1);
+  CHECK(d.blocks == 3 * 8);
+  CHECK(d.block[0] == 0);
+  CHECK(d.block[10] == 0);
+  CHECK(d.block[11] != 0);
+  CHECK(read_at(t, f, 12345678, 4096) == std::string(4096, '\0'));
+  CHECK(read_at(t, f, 64ull << 20, 10) == "!");
+  t.remount();
+  CHECK(read_at(t, f, 64ull << 20, 10) == "!");
+  CHECK(*t->bmap(f, 100) == 0);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("writes past the largest file the pointers can map fail with EFBIG") {
+  TestFs t(sized(16 << 20, 1024));
+  Ino f = make_file(t, "big");
+  const uint64_t max = max_file_size(1024);
+  CHECK(t->write(f, max, bytes_of("x")).status().code() == EFBIG);
+  auto n = t->write(f, max - 1, bytes_of("xy"));
+  INFO(n.status().to_string());
+  REQUIRE(n.is_ok());
+  CHECK(*n == 1);  // clipped at the limit, as Linux does
+  CHECK(t->getattr(f)->size == max);
+  CHECK(t->truncate(f, max + 1).code() == EFBIG);
+}
+
+TEST_CASE("truncate frees data and emptied indirect blocks, and zeroes the tail") {
+  TestFs t(sized(32 << 20, 1024));
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  write_at(t, f, 0, std::string(300 * 1024, 'q'));  // into the double indirect range
+  CHECK(inode_of(t, f).block[11] != 0);
+  REQUIRE(t->truncate(f, 5 * 1024 + 100).is_ok());
+  DiskInode d = inode_of(t, f);
+  CHECK(d.block[10] == 0);
+  CHECK(d.block[11] == 0);
+  CHECK(d.blocks == 6 * 2);
+  CHECK(t->statfs()->free_blocks == free0 - 6);
+  REQUIRE(t->truncate(f, 8 * 1024).is_ok());  // grow: the old tail reads as zeros
+  CHECK(read_at(t, f, 5 * 1024 + 98, 4) == std::string("qq") + std::string(2, '\0'));
+  t.remount();
+  CHECK(read_at(t, f, 5 * 1024 + 98, 4) == std::string("qq") + std::string(2, '\0'));
+  REQUIRE(t->truncate(f, 0).is_ok());
+  CHECK(t->statfs()->free_blocks == free0);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("punching a hole frees whole blocks and zeroes partial ones") {
+  TestFs t(sized(32 << 20, 1024));
+  Ino f = make_file(t, "f");
+  write_at(t, f, 0, std::string(20 * 1024, 'p'));
+  const uint64_t free0 = t->statfs()->free_blocks;
+  REQUIRE(t->fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1500, 4 * 1024).is_ok());
+  // [1500, 5596): blocks 2, 3, 4 are whole and freed; 1 and 5 are partial.
+  CHECK(t->statfs()->free_blocks == free0 + 3);
+  CHECK(*t->bmap(f, 2) == 0);
+  CHECK(*t->bmap(f, 1) != 0);
+  CHECK(read_at(t, f, 1498, 4) == std::string("pp") + std::string(2, '\0'));
+  CHECK(read_at(t, f, 5594, 4) == std::string(2, '\0') + "pp");
+  CHECK(t->getattr(f)->size == 20 * 1024);
+  CHECK(t->fallocate(f, FALLOC_FL_PUNCH_HOLE, 0, 10).code() == EINVAL);
+  t.remount();
+  CHECK(read_at(t, f, 1498, 4) == std::string("pp") + std::string(2, '\0'));
+}
+
+TEST_CASE("fallocate allocates zeroed blocks, with or without changing the size") {
+  TestFs t(sized(32 << 20));
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  REQUIRE(t->fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 5 * 4096).is_ok());
+  CHECK(t->getattr(f)->size == 0);
+  CHECK(t->statfs()->free_blocks == free0 - 5);
+  REQUIRE(t->fallocate(f, 0, 4096, 8 * 4096).is_ok());
+  CHECK(t->getattr(f)->size == 9 * 4096);
+  CHECK(t->statfs()->free_blocks == free0 - 9);
+  CHECK(read_at(t, f, 0, 9 * 4096) == std::string(9 * 4096, '\0'));
+  CHECK(t->fallocate(f, 0x40, 0, 1).code() == EOPNOTSUPP);
+  CHECK(t->fallocate(kRootIno, 0, 0, 1).code() == EISDIR);
+}
+
+TEST_CASE("hard links share one inode and its link count") {
+  TestFs t;
+  Ino f = make_file(t, "a");
+  write_at(t, f, 0, "shared");
+  REQUIRE(t->mkdir(kRootIno, "d", 0755, {}).is_ok());
+  Ino d = t->lookup(kRootIno, "d")->ino;
+  auto l = t->link(f, d, "b");
+  REQUIRE(l.is_ok());
+  CHECK(l->ino == f);
+  CHECK(l->nlink == 2);
+  CHECK(t->lookup(d, "b")->ino == f);
+  REQUIRE(t->unlink(kRootIno, "a").is_ok());
+  CHECK(t->getattr(f)->nlink == 1);
+  CHECK(read_at(t, f, 0, 6) == "shared");
+  CHECK(t->link(d, kRootIno, "dirlink").status().code() == EPERM);
+  t.remount();
+  CHECK(t->getattr(f)->nlink == 1);
+  CHECK(read_at(t, t->lookup(d, "b")->ino, 0, 6) == "shared");
+}

@@ -1,0 +1,172 @@
+// On-disk format: encoding, checksums, geometry, sparse_super, mkfs.
+#include <catch2/catch.hpp>
+
+#include "fusefs/dir_block.h"
+#include "fusefs/layout.h"
+#include "tests/fusefs/fs_fixture.h"
+
+using namespace cardfs;
+using namespace cardfs::fusefs;
+using namespace cardfs::fusefs::testing;
+
+TEST_CASE("superblock backups live in groups 0, 1 and powers of 3, 5, 7") {
+  std::vector<uint32_t> groups;
+  for (uint32_t g = 0; g < 400; ++g)
+    if (group_has_super(g)) groups.push_back(g);
+  CHECK(groups == std::vector<uint32_t>{0, 1, 3, 5, 7, 9, 25, 27, 49, 81, 125, 243, 343});
+}
+
+TEST_CASE("superblock round-trips and every field is checked") {
+  Superblock sb;
+  sb.log_block_size = 0;
+  sb.first_data_block = 1;
+  sb.blocks_per_group = 8192;
+  sb.blocks_count = 20000;
+  sb.inodes_per_group = 512;
+  sb.inodes_count = 3 * 512;
+  sb.feature_incompat = kIncompatFiletype | kIncompatMetadataCsum;
+  sb.uuid[3] = 9;
+  std::vector<std::byte> buf(kSuperblockSize);
+  encode_superblock(sb, buf);
+  auto back = decode_superblock(buf);
+  REQUIRE(back.is_ok());
+  CHECK(back->blocks_count == 20000);
+  CHECK(back->group_count() == 3);
+
+  SECTION("bad magic") {
+    buf[0] = std::byte{0};
+    CHECK(decode_superblock(buf).status().code() == EINVAL);
+  }
+  SECTION("checksum mismatch") {
+    buf[30] ^= std::byte{1};
+    auto r = decode_superblock(buf);
+    CHECK(r.status().code() == EIO);
+    CHECK(r.status().message().find("checksum") != std::string::npos);
+  }
+  SECTION("unknown incompatible feature refuses the mount") {
+    sb.feature_incompat |= 0x100;
+    encode_superblock(sb, buf);
+    CHECK(decode_superblock(buf).status().code() == EOPNOTSUPP);
+  }
+  SECTION("unknown read-only feature refuses only read-write") {
+    sb.feature_ro_compat |= 0x100;
+    encode_superblock(sb, buf);
+    CHECK(decode_superblock(buf).status().code() == EROFS);
+    CHECK(decode_superblock(buf, true).is_ok());
+  }
+  SECTION("inconsistent geometry") {
+    sb.inodes_count = 7;
+    encode_superblock(sb, buf);
+    CHECK(decode_superblock(buf).status().code() == EIO);
+  }
+}
+
+TEST_CASE("inodes round-trip with their checksum and nanosecond times") {
+  DiskInode in;
+  in.mode = 0100644;
+  in.links_count = 3;
+  in.size = 1ull << 40;
+  in.mtime = {1700000000, 123456789};
+  in.block = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+  std::vector<std::byte> buf(kInodeSize);
+  encode_inode(in, 42, 7, buf);
+  auto back = decode_inode(buf, 42, 7);
+  REQUIRE(back.is_ok());
+  CHECK(back->mtime == in.mtime);
+  CHECK(back->block == in.block);
+  CHECK(decode_inode(buf, 43, 7).status().code() == EIO);  // misplaced inode
+  buf[100] ^= std::byte{4};
+  CHECK(decode_inode(buf, 42, 7).status().code() == EIO);
+}
+
+TEST_CASE("inline symlink targets use the 60-byte pointer area") {
+  DiskInode in;
+  std::string target(60, 'x');
+  target[0] = '/';
+  target[59] = 'z';
+  in.size = 60;
+  set_inline_symlink_target(in, target);
+  CHECK(inline_symlink_target(in) == target);
+}
+
+TEST_CASE("directory blocks: add, find, remove, checksum") {
+  std::vector<std::byte> b(1024);
+  dir_block::init_empty(b);
+  REQUIRE(*dir_block::add(b, ".", 2, kFtDir));
+  REQUIRE(*dir_block::add(b, "..", 2, kFtDir));
+  int added = 0;
+  while (*dir_block::add(b, "name" + std::to_string(added), 100 + added, kFtRegular)) ++added;
+  CHECK(added == (1012 - 24) / 16);  // 8-byte header + 5..6 byte names rounded to 16
+  auto hit = dir_block::find(b, "name7");
+  REQUIRE(hit.is_ok());
+  REQUIRE(*hit);
+  CHECK((*hit)->inode == 107);
+  REQUIRE(dir_block::remove_at(b, (*hit)->offset).is_ok());
+  CHECK(!*dir_block::find(b, "name7"));
+  CHECK(*dir_block::add(b, "name7", 7, kFtRegular));
+  dir_block::seal(b, 5, 99);
+  CHECK(dir_block::verify(b, 5, 99, "t").is_ok());
+  CHECK(!dir_block::verify(b, 6, 99, "t").is_ok());
+  b[40] ^= std::byte{1};
+  CHECK(dir_block::verify(b, 5, 99, "t").code() == EIO);
+}
+
+TEST_CASE("a record running past the block is corruption, not a crash") {
+  std::vector<std::byte> b(1024);
+  dir_block::init_empty(b);
+  REQUIRE(*dir_block::add(b, "a", 12, kFtRegular));
+  b[4] = std::byte{0xF0};  // rec_len of the first record far past the end
+  b[5] = std::byte{0x0F};
+  CHECK(dir_block::find(b, "a").status().code() == EIO);
+}
+
+TEST_CASE("maximum file size follows from the 13 pointers") {
+  CHECK(max_file_size(1024) == (10ull + 256 + 256 * 256 + 256ull * 256 * 256) * 1024);
+  CHECK(max_file_size(4096) == (10ull + 1024 + 1024 * 1024 + 1024ull * 1024 * 1024) * 4096);
+}
+
+TEST_CASE("mkfs writes backups exactly in the sparse groups of a 1 KiB-block filesystem") {
+  // 60 groups of 8 MiB: backups in 0, 1, 3, 5, 7, 9, 25, 27, 49.
+  TestFs t(sized(60ull * 8192 * 1024 + 1024 * 1024, 1024));
+  const auto& sum = t.summary();
+  CHECK(sum.backup_groups == std::vector<uint32_t>{0, 1, 3, 5, 7, 9, 25, 27, 49});
+  INFO(sum.to_text());
+  CHECK(sum.to_text().find("8193, 24577, 40961") != std::string::npos);
+  const Superblock sb = t->superblock();
+  for (uint32_t g = 1; g < sb.group_count(); ++g) {
+    std::vector<std::byte> raw(kSuperblockSize);
+    t.dev().peek(group_first_block(sb, g) * 1024, raw);
+    auto copy = decode_superblock(raw);
+    CHECK(copy.is_ok() == group_has_super(g));
+    if (copy.is_ok()) CHECK(copy->block_group_nr == g);
+  }
+}
+
+TEST_CASE("a fresh filesystem has root and lost+found and exact free counts") {
+  TestFs t;
+  auto root = t->getattr(kRootIno);
+  REQUIRE(root.is_ok());
+  CHECK(root->nlink == 3);
+  auto lf = t->lookup(kRootIno, "lost+found");
+  REQUIRE(lf.is_ok());
+  CHECK(lf->ino == kLostFoundIno);
+  CHECK(t->check_free_counts().is_ok());
+  auto st = t->statfs();
+  REQUIRE(st.is_ok());
+  CHECK(st->free_blocks == t.summary().sb.free_blocks);
+  CHECK(st->free_files == t.summary().sb.inodes_count - kFirstIno);
+  t.remount();
+  CHECK(t->check_free_counts().is_ok());
+  CHECK(t->statfs()->free_blocks == st->free_blocks);
+}
+
+TEST_CASE("mkfs refuses bad options") {
+  FormatOptions o;
+  o.block_size = 512;
+  CHECK(plan_superblock(64 << 20, o).status().code() == EINVAL);
+  o.block_size = 4096;
+  o.label = std::string(17, 'x');
+  CHECK(plan_superblock(64 << 20, o).status().code() == EINVAL);
+  o.label = "ok";
+  CHECK(plan_superblock(16 * 1024, o).status().code() == EINVAL);
+}
