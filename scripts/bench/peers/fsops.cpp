@@ -1,0 +1,102 @@
+// fsops: the metadata workloads of scripts/bench/run.sh, as one process so
+// that the figure is the filesystem's time, not fork/exec's.
+//   fsops create   DIR N           create N empty files f0000000..
+//   fsops stat     DIR N           stat them in name order
+//   fsops unlink   DIR N           unlink them
+//   fsops randstat DIR N M SEED    stat M names drawn at random from the N
+// Prints the elapsed seconds of the loop (CLOCK_MONOTONIC) on stdout; any
+// failing call prints the errno and the name on stderr and exits 1.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+
+namespace {
+
+std::string name_of(const char* dir, unsigned long i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/f%07lu", i);
+  return std::string(dir) + buf;
+}
+
+int fail(const char* what, const std::string& path) {
+  std::fprintf(stderr, "fsops: %s %s: %s\n", what, path.c_str(), std::strerror(errno));
+  return 1;
+}
+
+int create_files(const char* dir, unsigned long n) {
+  for (unsigned long i = 0; i < n; ++i) {
+    std::string p = name_of(dir, i);
+    int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd < 0) return fail("create", p);
+    ::close(fd);
+  }
+  return 0;
+}
+
+int stat_files(const char* dir, unsigned long n) {
+  struct stat st;
+  for (unsigned long i = 0; i < n; ++i) {
+    std::string p = name_of(dir, i);
+    if (::stat(p.c_str(), &st) != 0) return fail("stat", p);
+  }
+  return 0;
+}
+
+int unlink_files(const char* dir, unsigned long n) {
+  for (unsigned long i = 0; i < n; ++i) {
+    std::string p = name_of(dir, i);
+    if (::unlink(p.c_str()) != 0) return fail("unlink", p);
+  }
+  return 0;
+}
+
+int random_stats(const char* dir, unsigned long n, unsigned long m, unsigned long seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<unsigned long> pick(0, n - 1);
+  struct stat st;
+  for (unsigned long i = 0; i < m; ++i) {
+    std::string p = name_of(dir, pick(rng));
+    if (::stat(p.c_str(), &st) != 0) return fail("stat", p);
+  }
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: fsops create|stat|unlink DIR N | fsops randstat DIR N M SEED\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) return usage();
+  std::string op = argv[1];
+  const char* dir = argv[2];
+  unsigned long n = std::strtoul(argv[3], nullptr, 10);
+  if (n == 0) return usage();
+  auto t0 = std::chrono::steady_clock::now();
+  int rc;
+  if (op == "create") {
+    rc = create_files(dir, n);
+  } else if (op == "stat") {
+    rc = stat_files(dir, n);
+  } else if (op == "unlink") {
+    rc = unlink_files(dir, n);
+  } else if (op == "randstat" && argc == 6) {
+    rc = random_stats(dir, n, std::strtoul(argv[4], nullptr, 10), std::strtoul(argv[5], nullptr, 10));
+  } else {
+    return usage();
+  }
+  if (rc != 0) return rc;
+  std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+  std::printf("%.6f\n", dt.count());
+  return 0;
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Turns one scripts/bench/run.sh run into results.json and results.md.
+
+Input files in the results folder (written by run.sh):
+  raw.tsv       target <TAB> run <TAB> metric <TAB> value
+  failures.tsv  target <TAB> run <TAB> workload <TAB> reason
+  skipped.tsv   target <TAB> reason
+  meta.json     machine, command, mode, sizes
+Each figure is the median of its runs with the spread (min..max); the
+ratio columns say how many times better cardfs is than the peer (> 1:
+cardfs better), whichever way the metric counts.
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+# metric -> (label, unit, higher is better)
+METRICS = {
+    "seq_write_MBps": ("sequential write 1 MiB blocks + end fsync", "MB/s", True),
+    "seq_read_cold_MBps": ("sequential read, cold", "MB/s", True),
+    "randread_warm_iops": ("4 KiB random read, warm", "IOPS", True),
+    "randread_cold_iops": ("4 KiB random read, cold", "IOPS", True),
+    "randwrite_fsync32_iops": ("4 KiB random write, fsync every 32", "IOPS", True),
+    "direct_write_MBps": ("O_DIRECT sequential write 128 KiB", "MB/s", True),
+    "create_small_s": ("create N files in one dir", "s", False),
+    "stat_small_s": ("stat N files", "s", False),
+    "unlink_small_s": ("unlink N files", "s", False),
+    "create_large_s": ("create L files in one dir", "s", False),
+    "randstat_large_s": ("random stats among L files (dentries dropped)", "s", False),
+    "cp_a_s": ("cp -a of the tree", "s", False),
+    "du_s": ("du -s of the tree (dentries dropped)", "s", False),
+    "rm_rf_s": ("rm -rf of the tree", "s", False),
+    "sqlite_tps": ("sqlite3 single-row transactions (DELETE, FULL)", "tx/s", True),
+}
+TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-durable"]
+PEERS = ["ext4", "fuse2fs"]
+
+
+def read_tsv(path, width):
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == width:
+                rows.append(parts)
+    return rows
+
+
+def summarise(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "runs": values,
+    }
+
+
+def fmt(x):
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def cell(s):
+    if not s:
+        return "—"
+    if len(s["runs"]) == 1:
+        return fmt(s["median"])
+    return f"{fmt(s['median'])} ({fmt(s['min'])}..{fmt(s['max'])})"
+
+
+def ratio(metric, cardfs, peer):
+    if not cardfs or not peer or cardfs["median"] == 0 or peer["median"] == 0:
+        return None
+    higher = METRICS[metric][2]
+    return cardfs["median"] / peer["median"] if higher else peer["median"] / cardfs["median"]
+
+
+def label(metric, meta):
+    text = METRICS.get(metric, (metric, "", True))[0]
+    sizes = meta.get("sizes", {})
+    return text.replace(" N ", f" {sizes.get('meta_small', 'N')} ").replace(
+        " L ", f" {sizes.get('meta_large', 'L')} ")
+
+
+def main(folder):
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    values = {}
+    for target, _run, metric, value in read_tsv(folder / "raw.tsv", 4):
+        values.setdefault(metric, {}).setdefault(target, []).append(float(value))
+    results = {m: {t: summarise(v) for t, v in per.items()} for m, per in values.items()}
+    targets = [t for t in TARGET_ORDER if any(t in per for per in results.values())]
+    failures = read_tsv(folder / "failures.tsv", 4)
+    skipped = read_tsv(folder / "skipped.tsv", 2)
+    cardfs = "cardfs" if "cardfs" in targets else None
+
+    doc = {"meta": meta, "results": results, "ratios": {}, "failures": failures, "skipped": skipped}
+    for metric in results:
+        if cardfs:
+            doc["ratios"][metric] = {
+                p: ratio(metric, results[metric].get(cardfs), results[metric].get(p)) for p in PEERS}
+    (folder / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
+
+    out = [f"# Benchmark run {meta['date']}", ""]
+    out.append(f"- machine: {meta['machine']}")
+    out.append(f"- command: `{meta['command']}` ({meta['mode']}, {meta['runs']} run(s) per figure)")
+    out.append(f"- sizes: {', '.join(f'{k}={v}' for k, v in meta['sizes'].items())}")
+    out.append("- cell: median (min..max) over the runs; ratio: cardfs's median against the"
+               " peer's, > 1 means cardfs is better")
+    out.append("")
+    head = ["workload", "unit"] + targets
+    if cardfs:
+        head += [f"cardfs vs {p}" for p in PEERS if p in targets]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "---|" * len(head))
+    for metric in METRICS:
+        if metric not in results:
+            continue
+        row = [label(metric, meta), METRICS[metric][1]]
+        for t in targets:
+            s = results[metric].get(t)
+            row.append(cell(s))
+        if cardfs:
+            for p in PEERS:
+                if p in targets:
+                    r = doc["ratios"][metric].get(p)
+                    row.append(f"{r:.2f}×" if r else "—")
+        out.append("| " + " | ".join(row) + " |")
+    if skipped:
+        out += ["", "Targets not measured:"] + [f"- {t}: {why}" for t, why in skipped]
+    if failures:
+        out += ["", "Failed measurements:"] + [f"- {t} run {r} {w}: {why}" for t, r, w, why in failures]
+    (folder / "results.md").write_text("\n".join(out) + "\n")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

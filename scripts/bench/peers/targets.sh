@@ -1,0 +1,158 @@
+# targets.sh: the filesystems scripts/bench/run.sh compares, each behind the
+# same four functions (sourced by run.sh; needs cardfs_lib.sh sourced first).
+#   tgt_make NAME           fresh image of $BENCH_IMAGE_SIZE, mounted at $BENCH_WORK/NAME.mnt
+#   tgt_cold NAME           unmount, drop the host's caches, mount again
+#   tgt_drop_dentries NAME  forget dentries and inodes (kernel; FUSE lookups go to the daemon)
+#   tgt_destroy NAME        unmount and delete the image
+# Targets: ext4 (kernel ext4 on a loop device), fuse2fs (the same ext4
+# image format through fuse2fs), cardfs (fast mode), cardfs-durable (the
+# card's flush also fsyncs the image, as ext4 on a loop device does).
+# Every mount, loop device and daemon is recorded so that tgt_cleanup_all
+# (run from run.sh's EXIT trap) undoes it; every wait is bounded.
+
+TGT_LOOPS=()     # "name|/dev/loopN"
+TGT_FUSE2FS=()   # "name|pid"
+
+tgt_mnt() { echo "$BENCH_WORK/$1.mnt"; }
+tgt_img() { echo "$BENCH_WORK/$1.img"; }
+
+tgt_drop_host_caches() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+}
+
+tgt_drop_dentries() {
+  echo 2 >/proc/sys/vm/drop_caches
+}
+
+# ---- kernel ext4 on a loop device
+ext4_mount() {
+  local name=$1 dev
+  dev=$(losetup -f --show "$(tgt_img "$name")") || return 1
+  TGT_LOOPS+=("$name|$dev")
+  mount -t ext4 "$dev" "$(tgt_mnt "$name")"
+}
+
+ext4_umount() {
+  local name=$1 m keep=()
+  timeout -k 5 300 umount "$(tgt_mnt "$name")" || return 1
+  for m in ${TGT_LOOPS[@]+"${TGT_LOOPS[@]}"}; do
+    if [[ ${m%%|*} == "$name" ]]; then losetup -d "${m#*|}"; else keep+=("$m"); fi
+  done
+  TGT_LOOPS=(${keep[@]+"${keep[@]}"})
+}
+
+# ---- fuse2fs: run in the foreground under our own pid, so that its exit
+# (it writes back when unmounted) can be awaited and it can be killed alone.
+fuse2fs_mount() {
+  local name=$1 mnt i pid
+  mnt=$(tgt_mnt "$name")
+  fuse2fs "$(tgt_img "$name")" "$mnt" -f -o rw >"$BENCH_WORK/$name.fuse2fs.log" 2>&1 &
+  pid=$!
+  TGT_FUSE2FS+=("$name|$pid")
+  for ((i = 0; i < 300; i++)); do
+    grep -q " $mnt fuse" /proc/self/mounts && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "fuse2fs did not mount $mnt: $(cat "$BENCH_WORK/$name.fuse2fs.log")" >&2
+  return 1
+}
+
+fuse2fs_umount() {
+  local name=$1 m keep=() pid="" i
+  for m in ${TGT_FUSE2FS[@]+"${TGT_FUSE2FS[@]}"}; do
+    if [[ ${m%%|*} == "$name" ]]; then pid=${m#*|}; else keep+=("$m"); fi
+  done
+  TGT_FUSE2FS=(${keep[@]+"${keep[@]}"})
+  timeout -k 5 120 fusermount3 -u "$(tgt_mnt "$name")" || fusermount3 -uz "$(tgt_mnt "$name")"
+  [ -n "$pid" ] || return 0
+  for ((i = 0; i < 3000; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    sleep 0.1
+  done
+  echo "fuse2fs (pid $pid) still running 300 s after unmount; killing it" >&2
+  kill -9 "$pid" 2>/dev/null
+  return 1
+}
+
+# ---- cardfs through cardfs_lib.sh
+cardfs_opts() {
+  case $1 in
+    cardfs-durable) echo "-o $CARDFS_DURABLE_OPTION" ;;
+    *) echo "" ;;
+  esac
+}
+
+# ---- the common four
+tgt_make() {
+  local name=$1 img mnt
+  img=$(tgt_img "$name"); mnt=$(tgt_mnt "$name")
+  rm -f "$img"; mkdir -p "$mnt"
+  case $name in
+    ext4 | fuse2fs)
+      truncate -s "$BENCH_IMAGE_SIZE" "$img"
+      mkfs.ext4 -q -F "$img" || return 1
+      "${name}_mount" "$name" ;;
+    cardfs*)
+      cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
+      # shellcheck disable=SC2046
+      cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
+  esac
+}
+
+tgt_unmount() {
+  case $1 in
+    ext4 | fuse2fs) "${1}_umount" "$1" ;;
+    cardfs*) cf_umount "$(tgt_mnt "$1")" ;;
+  esac
+}
+
+tgt_cold() {
+  local name=$1
+  tgt_unmount "$name" || return 1
+  tgt_drop_host_caches
+  case $name in
+    ext4 | fuse2fs) "${name}_mount" "$name" ;;
+    # shellcheck disable=SC2046
+    cardfs*) cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
+  esac
+}
+
+tgt_destroy() {
+  tgt_unmount "$1"
+  local rc=$?
+  rm -f "$(tgt_img "$1")"
+  return $rc
+}
+
+tgt_cleanup_all() {
+  local m
+  for m in ${TGT_FUSE2FS[@]+"${TGT_FUSE2FS[@]}"}; do fuse2fs_umount "${m%%|*}" || true; done
+  for m in ${TGT_LOOPS[@]+"${TGT_LOOPS[@]}"}; do
+    umount "$(tgt_mnt "${m%%|*}")" 2>/dev/null || umount -l "$(tgt_mnt "${m%%|*}")" 2>/dev/null
+    losetup -d "${m#*|}" 2>/dev/null
+  done
+  TGT_LOOPS=()
+  cf_cleanup_all
+}
+
+# Why a target cannot run here (empty: it can).
+tgt_unavailable() {
+  case $1 in
+    ext4) command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null || echo "needs e2fsprogs and losetup" ;;
+    fuse2fs) command -v fuse2fs >/dev/null || echo "needs fuse2fs (apt-get install fuse2fs)" ;;
+    cardfs)
+      if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
+      cf_mount_probe "$BENCH_WORK/probe" ;;
+    cardfs-durable)
+      local why
+      why=$(tgt_unavailable cardfs) && [ -z "$why" ] || { echo "$why"; return; }
+      cf_mkfs "$BENCH_WORK/durable.img" 64M "$BENCH_CARD_PROFILE" 2>/dev/null &&
+        cf_mount "$BENCH_WORK/durable.img" "$BENCH_WORK/durable.mnt" -o "$CARDFS_DURABLE_OPTION" \
+          >/dev/null 2>&1 || { echo "cardfs mount does not take -o $CARDFS_DURABLE_OPTION"; return; }
+      cf_umount "$BENCH_WORK/durable.mnt"
+      rm -f "$BENCH_WORK/durable.img" ;;
+    *) echo "unknown target" ;;
+  esac
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The benchmark against peers, in one command (as root: loop devices and
+# mounts). Measures kernel ext4 on a loop device, fuse2fs on an ext4 image
+# and cardfs (fast mode; cardfs-durable too when the mount takes the
+# option) on the same workloads, interleaving the targets run by run, and
+# writes results/bench-<date>/{results.md,results.json,raw.tsv,log}.
+#   scripts/bench/run.sh                 full sizes, 3 runs per figure
+#   scripts/bench/run.sh --quick         small sizes, 1 run (a smoke test of a few minutes)
+#   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable
+#            --workloads seqwrite,...    (see peers/workloads.sh)
+#            --cardfs PATH (default build/cardfs, built here unless --no-build)
+#            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
+# A target that cannot run here (cardfs without a working mount) is skipped
+# with the reason in the report. Everything mounted is unmounted and every
+# loop device detached on any exit; every command is time-bounded.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOT/scripts/bench
+source "$ROOT/scripts/experiments/cardfs_lib.sh"
+source "$HERE/peers/targets.sh"
+source "$HERE/peers/workloads.sh"
+
+mode=full runs="" targets="ext4,fuse2fs,cardfs,cardfs-durable" workloads="" build=1
+out="" work_parent=/var/tmp cardfs_bin=""
+command_line="scripts/bench/run.sh $*"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) mode=quick ;;
+    --runs) runs=$2; shift ;;
+    --targets) targets=$2; shift ;;
+    --workloads) workloads=$2; shift ;;
+    --cardfs) cardfs_bin=$2; build=0; shift ;;
+    --no-build) build=0 ;;
+    --out) out=$2; shift ;;
+    --work) work_parent=$2; shift ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$mode" = quick ]; then
+  BENCH_SEQ_SIZE=64M BENCH_RAND_SIZE=32M BENCH_DIRECT_SIZE=32M BENCH_RUNTIME=2
+  BENCH_META_SMALL=1000 BENCH_META_LARGE=5000 BENCH_RANDSTATS=200
+  BENCH_TREE=/usr/include/linux BENCH_SQLITE_TX=500 BENCH_IMAGE_SIZE=1G
+  BENCH_STEP_TIMEOUT=180 runs=${runs:-1}
+else
+  BENCH_SEQ_SIZE=1G BENCH_RAND_SIZE=256M BENCH_DIRECT_SIZE=256M BENCH_RUNTIME=10
+  BENCH_META_SMALL=10000 BENCH_META_LARGE=100000 BENCH_RANDSTATS=1000
+  BENCH_TREE=/usr/include BENCH_SQLITE_TX=20000 BENCH_IMAGE_SIZE=4G
+  BENCH_STEP_TIMEOUT=1200 runs=${runs:-3}
+fi
+BENCH_CARD_PROFILE=${BENCH_CARD_PROFILE:-uhs1-u3}
+CARDFS_DURABLE_OPTION=${CARDFS_DURABLE_OPTION:-durable}
+workloads=${workloads:-${BENCH_WORKLOADS_ALL// /,}}
+
+log() { echo "[$(date +%T)] $*" | tee -a "${RESULTS:-/dev/null}/log" >&2; }
+
+# ---- preconditions
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (loop devices, mounts, drop_caches)" >&2; exit 2; }
+missing=()
+for tool in fio fuse2fs sqlite3 mkfs.ext4 losetup fusermount3 python3 g++ numfmt timeout flock; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: missing ${missing[*]}; run scripts/setup.sh --no-demo first" >&2
+  exit 2
+fi
+
+BENCH_WORK=$(mktemp -d "$work_parent/cardfs-bench.XXXXXX")
+cleanup() {
+  tgt_cleanup_all
+  rm -rf "$BENCH_WORK"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+stamp=$(date -u +%Y%m%d-%H%M%S)
+RESULTS=${out:-$ROOT/results/bench-$stamp${mode/full/}}
+RESULTS=${RESULTS%-}
+mkdir -p "$RESULTS"
+: >"$RESULTS/raw.tsv"; : >"$RESULTS/failures.tsv"; : >"$RESULTS/skipped.tsv"
+
+FSOPS=$BENCH_WORK/fsops
+g++ -O2 -std=c++20 -o "$FSOPS" "$HERE/peers/fsops.cpp" || { log "cannot build fsops"; exit 1; }
+
+if [ "$build" = 1 ] && [[ $targets == *cardfs* ]]; then
+  log "building cardfs in build/ (only the binary)"
+  { [ -f "$ROOT/build/CMakeCache.txt" ] ||
+      cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo; } >>"$RESULTS/log" 2>&1 &&
+    cmake --build "$ROOT/build" --target cardfs -j "$(nproc)" >>"$RESULTS/log" 2>&1 ||
+    log "build failed: cardfs will be skipped"
+fi
+cf_init "$cardfs_bin" 2>/dev/null || CARDFS=""
+
+# ---- which targets can run
+active=()
+for t in ${targets//,/ }; do
+  why=$(tgt_unavailable "$t")
+  if [ -n "$why" ]; then
+    log "skipping $t: $why"
+    printf '%s\t%s\n' "$t" "$why" >>"$RESULTS/skipped.tsv"
+  else
+    active+=("$t")
+  fi
+done
+[ ${#active[@]} -gt 0 ] || { log "no target can run"; exit 1; }
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+python3 - "$RESULTS/meta.json" <<EOF
+import json, sys
+json.dump({
+  "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
+  "machine": "$(nproc) vCPU $cpu, $mem RAM, Linux $(uname -r), backing store $(df --output=source "$work_parent" | tail -1); load average at start $(cut -d' ' -f1-3 /proc/loadavg)",
+  "command": "$command_line",
+  "mode": "$mode",
+  "runs": $runs,
+  "card_profile": "$BENCH_CARD_PROFILE",
+  "sizes": {"seq": "$BENCH_SEQ_SIZE", "rand": "$BENCH_RAND_SIZE", "direct": "$BENCH_DIRECT_SIZE",
+            "runtime_s": $BENCH_RUNTIME, "meta_small": $BENCH_META_SMALL,
+            "meta_large": $BENCH_META_LARGE, "randstats": $BENCH_RANDSTATS,
+            "tree": "$BENCH_TREE", "sqlite_tx": $BENCH_SQLITE_TX},
+}, open(sys.argv[1], "w"), indent=2)
+EOF
+
+# ---- the runs: every target once per run, so drift hits them alike
+run_workload() {
+  local t=$1 r=$2 w=$3 out rc
+  log "run $r/$runs $t $w"
+  # In this shell, not $(...): a cold remount must update the mount records.
+  "wl_$w" "$t" >"$BENCH_WORK/out" 2>"$BENCH_WORK/err"
+  rc=$?
+  out=$(cat "$BENCH_WORK/out")
+  if [ $rc -eq 0 ] && [ -n "$out" ]; then
+    while read -r metric value; do
+      printf '%s\t%s\t%s\t%s\n' "$t" "$r" "$metric" "$value" >>"$RESULTS/raw.tsv"
+      log "  $metric $value"
+    done <<<"$out"
+    return 0
+  fi
+  local why
+  why=$(tr '\n' ' ' <"$BENCH_WORK/err" | cut -c1-300)
+  [ $rc -eq 124 ] && why="timed out after ${BENCH_STEP_TIMEOUT}s; $why"
+  log "  FAILED (exit $rc): $why"
+  printf '%s\t%s\t%s\t%s\n' "$t" "$r" "$w" "exit $rc: $why" >>"$RESULTS/failures.tsv"
+  return 1
+}
+
+for ((r = 1; r <= runs; r++)); do
+  for t in "${active[@]}"; do
+    if [ "$t" = cardfs-durable ]; then wl_list=sqlite; else wl_list=$workloads; fi
+    if ! tgt_make "$t" 2>>"$RESULTS/log"; then
+      log "cannot make $t"; printf '%s\t%s\tsetup\t%s\n' "$t" "$r" "mkfs or mount failed" >>"$RESULTS/failures.tsv"
+      tgt_destroy "$t" 2>/dev/null
+      continue
+    fi
+    for w in ${wl_list//,/ }; do
+      run_workload "$t" "$r" "$w" && continue
+      # A failure may leave the target unmounted (a failed remount): start afresh.
+      tgt_destroy "$t" 2>/dev/null
+      tgt_make "$t" 2>>"$RESULTS/log" || { log "cannot remake $t"; break; }
+    done
+    tgt_destroy "$t" || log "unmounting $t failed"
+  done
+done
+
+python3 "$HERE/peers/report.py" "$RESULTS" >/dev/null
+log "results in $RESULTS (results.md, results.json)"
+cat "$RESULTS/results.md"
