@@ -209,8 +209,42 @@ std::string TraceReader::summary(const std::string& dev_name) const {
   }
   o += printf_string("\nThroughput (R/W): %" PRIu64 "KiB/s / %" PRIu64 "KiB/s\n", rrate, wrate);
   o += printf_string("Events (%s): %" PRIu64 " entries\n", dev_name.c_str(), total.events);
-  o += "Skips: 0 forward (0 -   0.0%)\n";
+  // Gaps in a CPU's sequence numbers are events the tracer lost.
+  std::map<uint32_t, std::vector<uint32_t>> seqs;
+  for (const auto& r : events_) seqs[r.cpu].push_back(r.sequence);
+  uint64_t skips = 0, seq_skips = 0;
+  for (auto& [cpu, v] : seqs) {
+    std::sort(v.begin(), v.end());
+    for (size_t i = 1; i < v.size(); ++i) {
+      if (v[i] > v[i - 1] + 1) {
+        ++skips;
+        seq_skips += v[i] - v[i - 1] - 1;
+      }
+    }
+  }
+  const double ratio =
+      total.events + seq_skips == 0 ? 0.0 : 100.0 * double(seq_skips) / double(total.events + seq_skips);
+  o += printf_string("Skips: %" PRIu64 " forward (%" PRIu64 " - %5.1lf%%)\n", skips, seq_skips, ratio);
   return o;
+}
+
+std::string TraceReader::render(const std::vector<std::string>& actions, bool with_summary,
+                                const std::string& dev_name) const {
+  std::string out;
+  for (const auto& r : events_) {
+    const char* act = act_name(r.act());
+    if (actions.empty() || std::find(actions.begin(), actions.end(), act) != actions.end())
+      out += format_event(r);
+  }
+  if (with_summary) out += summary(dev_name);
+  return out;
+}
+
+std::string TraceReader::device_name(const std::string& input) {
+  std::string name = input.substr(input.find_last_of('/') + 1);
+  const size_t at = name.rfind(".blktrace.");
+  if (at != std::string::npos) name.resize(at);
+  return name;
 }
 
 }  // namespace cardfs::blockdev

@@ -38,6 +38,14 @@ class TraceReader {
   std::string summary(const std::string& dev_name) const;
   // Totals over all CPUs.
   TraceStats totals() const;
+  // What `cardfs trace` prints: the events whose action is in `actions`
+  // ("Q", "M", "UT" ...; empty = all), then, if asked, the summary of all
+  // events.
+  std::string render(const std::vector<std::string>& actions, bool with_summary,
+                     const std::string& dev_name) const;
+  // The device name blkparse would show for an input: the base name
+  // without directory and ".blktrace.N".
+  static std::string device_name(const std::string& input);
 
  private:
   Status load_file(const std::string& path);

@@ -12,6 +12,7 @@
 
 #include "blockdev/trace_reader.h"
 #include "tests/blockdev/queue_harness.h"
+#include "tests/blockdev/seed_workload.h"
 
 using namespace cardfs;
 using namespace cardfs::blockdev;
@@ -41,28 +42,6 @@ std::pair<int, std::string> run(const std::string& cmd) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
-// The seed's buffered dd: 64 page writes under a plug, then a read, a
-// sync write waited for, a flush, and 2560 sectors split.
-void workload(QueueHarness& h) {
-  {
-    Plug plug(h.queue);
-    for (int i = 0; i < 64; ++i) {
-      h.clock.advance(std::chrono::microseconds(2));
-      h.queue.submit(h.write(uint64_t(i) * 8, 8));
-    }
-  }
-  h.clock.advance(std::chrono::milliseconds(1));
-  h.queue.submit(h.read(4096, 8, kBioReadahead));
-  h.clock.advance(std::chrono::milliseconds(1));
-  {
-    Plug plug(h.queue);
-    CHECK(submit_and_wait(h.queue, h.write(8192, 256, kBioSync)) == 0);
-  }
-  h.queue.submit(h.bio(BioOp::kFlush, 0, 0, kBioPreflush));
-  h.queue.submit(h.bio(BioOp::kWrite, 100000, 2560, kBioSync | kBioFua, nullptr, 65536));
-  h.queue.wait_idle();
-}
-
 std::vector<std::string> event_lines(const std::string& blkparse_out) {
   std::vector<std::string> lines;
   std::istringstream in(blkparse_out);
@@ -83,7 +62,7 @@ TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the 
   opts.trace_cpu = [] { return 1; };  // one file with events, others empty
   QueueHarness h(opts);
   REQUIRE(h.queue.start_trace(name).is_ok());
-  workload(h);
+  REQUIRE(seed_workload(h));
   REQUIRE(h.queue.stop_trace().is_ok());
 
   auto [rc, out] = run("cd " + dir.path + " && blkparse -i mmcblk0 2>/dev/null");
@@ -108,6 +87,11 @@ TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the 
     INFO("action " << blktrace::act_name(blktrace::Act(a)));
     CHECK(seen[blktrace::act_name(blktrace::Act(a))] == h.queue.counter(blktrace::Act(a)).total());
   }
+  // `cardfs trace -a C` prints what `blkparse | grep " C "` does.
+  std::string completions;
+  for (auto& l : lines)
+    if (l.find(" C ") != std::string::npos) completions += l;
+  CHECK(reader.render({"C"}, false, "mmcblk0") == completions);
   // The summary matches blkparse's too.
   const size_t at = out.find("CPU1 (mmcblk0):");
   REQUIRE(at != std::string::npos);
@@ -121,7 +105,7 @@ TEST_CASE("btt runs on a dump of our trace") {
   const std::string name = dir.path + "/mmcblk0";
   QueueHarness h;
   REQUIRE(h.queue.start_trace(name).is_ok());
-  workload(h);
+  REQUIRE(seed_workload(h));
   REQUIRE(h.queue.stop_trace().is_ok());
   auto [rc1, out1] = run("cd " + dir.path + " && blkparse -i mmcblk0 -d mmcblk0.bin -O 2>&1");
   REQUIRE(rc1 == 0);
