@@ -34,7 +34,17 @@ struct PageCache::Impl {
   const uint32_t sectors_per_block;
   const uint32_t blocks_per_page;
   Counters counters;
+  FramePool frames;  // before everything that holds pages: destroyed after them
   Lru lru;
+
+  // Reads in flight that nobody waits for (readahead); the destructor
+  // waits for them.
+  std::mutex io_mu;
+  std::condition_variable io_cv;
+  int64_t async_reads = 0;
+  void async_read_started();
+  void async_read_done();
+  void wait_async_reads();
 
   mutable std::mutex tun_mu;
   Tunables tun;  // guarded by tun_mu; the limits below are derived copies

@@ -137,9 +137,9 @@ void PageCache::Impl::balance_dirty_pages() {
   if (!over(bg_limit_pages.load(std::memory_order_relaxed))) return;
   if (fl_running.load()) kick_flusher();
   if (!over(dirty_limit_pages.load(std::memory_order_relaxed))) return;
-  Counters::inc(counters.throttle_events);
   Nanos pause = kMinPause;
-  while (over(dirty_limit_pages.load(std::memory_order_relaxed))) {
+  bool throttled = false;
+  for (;;) {
     if (fl_running.load()) {
       kick_flusher();
     } else {
@@ -147,9 +147,14 @@ void PageCache::Impl::balance_dirty_pages() {
       background_pass(bg_limit_pages.load(), false);
       dev.plug_flush();
     }
+    // A device that keeps up costs the writer no sleep.
+    if (!over(dirty_limit_pages.load(std::memory_order_relaxed))) break;
+    if (!throttled) Counters::inc(counters.throttle_events);
+    throttled = true;
     clock.sleep_for(pause);
     Counters::inc(counters.throttle_ns, uint64_t(pause.count()));
     pause = std::min(pause * 2, kMaxPause);
+    if (!over(dirty_limit_pages.load(std::memory_order_relaxed))) break;
   }
 }
 

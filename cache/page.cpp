@@ -6,15 +6,39 @@
 
 namespace cardfs::cache {
 
-static std::byte* alloc_page_data() {
+FramePool::~FramePool() {
+  for (std::byte* f : free_) std::free(f);
+}
+
+std::byte* FramePool::get() {
+  {
+    std::lock_guard lock(mu_);
+    if (!free_.empty()) {
+      std::byte* f = free_.back();
+      free_.pop_back();
+      return f;
+    }
+  }
   void* mem = std::aligned_alloc(kPageSize, kPageSize);
   if (!mem) throw std::bad_alloc();  // out of memory is fatal, as in new
   return static_cast<std::byte*>(mem);
 }
 
-Page::Page(AddressSpace* o, uint64_t i) : owner(o), index(i), data(alloc_page_data()) {}
+void FramePool::put(std::byte* frame) {
+  {
+    std::lock_guard lock(mu_);
+    if (free_.size() < max_free_) {
+      free_.push_back(frame);
+      return;
+    }
+  }
+  std::free(frame);
+}
 
-Page::~Page() { std::free(data); }
+Page::Page(AddressSpace* o, uint64_t i, FramePool& fp)
+    : owner(o), index(i), pool(fp), data(fp.get()) {}
+
+Page::~Page() { pool.put(data); }
 
 void unpin(Page* p) {
   if (p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p;

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 #include "cache/page_cache.h"
 
@@ -35,14 +36,32 @@ inline uint8_t sector_mask(uint32_t from, uint32_t to) {
 
 enum class LruList : uint8_t { kNone, kInactive, kActive };
 
+// Free page frames kept for reuse, so that a cache in steady state does
+// not go back to the allocator (and the kernel's page faults) per page.
+class FramePool {
+ public:
+  explicit FramePool(size_t max_free = 4096) : max_free_(max_free) {}
+  ~FramePool();
+  FramePool(const FramePool&) = delete;
+  FramePool& operator=(const FramePool&) = delete;
+  std::byte* get();  // kPageSize bytes, 4096-aligned, contents undefined
+  void put(std::byte* frame);
+
+ private:
+  const size_t max_free_;
+  std::mutex mu_;
+  std::vector<std::byte*> free_;
+};
+
 struct Page {
-  Page(AddressSpace* owner, uint64_t index);
+  Page(AddressSpace* owner, uint64_t index, FramePool& pool);
   ~Page();
   Page(const Page&) = delete;
   Page& operator=(const Page&) = delete;
 
   AddressSpace* const owner;
   const uint64_t index;
+  FramePool& pool;
   std::byte* const data;      // kPageSize bytes, 4096-aligned
   std::atomic<int> refs{1};   // the index's reference + pins
 

@@ -38,7 +38,7 @@ PageRef PageCache::Impl::find_or_create(AddressSpace& as, uint64_t index, bool* 
   *created = false;
   if (auto p = as.find(index)) return p;
   reclaim_if_needed();
-  auto* fresh = new Page(&as, index);
+  auto* fresh = new Page(&as, index, frames);
   fresh->locks = kAllSectors;  // the creator fills it before anyone reads it
   bool inserted = false;
   PageRef ref = as.insert(fresh, lru, &inserted);
@@ -190,8 +190,25 @@ Status PageCache::Impl::read_sectors(AddressSpace& as, Page* p, uint8_t mask, ui
 PageCache::PageCache(blockdev::BlockDevice& dev, Clock& clock, uint32_t block_size, Tunables t)
     : impl_(std::make_unique<Impl>(dev, clock, block_size, t)) {}
 
+void PageCache::Impl::async_read_started() {
+  std::lock_guard lock(io_mu);
+  ++async_reads;
+}
+
+void PageCache::Impl::async_read_done() {
+  std::lock_guard lock(io_mu);
+  if (--async_reads == 0) io_cv.notify_all();
+}
+
+void PageCache::Impl::wait_async_reads() {
+  dev.plug_flush();
+  std::unique_lock lock(io_mu);
+  io_cv.wait(lock, [&] { return async_reads == 0; });
+}
+
 PageCache::~PageCache() {
   stop_flusher();
+  impl_->wait_async_reads();
   for (auto& as : impl_->all_spaces()) destroy_address_space(*as);
 }
 

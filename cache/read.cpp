@@ -119,7 +119,8 @@ void ReadPath::add_page_extents(AddressSpace& as, PageRef p, uint64_t file_size,
     return;
   }
   Page* raw = p.release();
-  unit->done = [this, raw](int err) {
+  c_.async_read_started();
+  unit->done = [&c = c_, raw](int err) {
     {
       std::lock_guard lock(raw->mu);
       if (err == 0) raw->uptodate = kAllSectors;
@@ -127,8 +128,9 @@ void ReadPath::add_page_extents(AddressSpace& as, PageRef p, uint64_t file_size,
       raw->locks = 0;
       raw->cv.notify_all();
     }
-    if (err == 0) Counters::inc(c_.counters.pgpgin);
+    if (err == 0) Counters::inc(c.counters.pgpgin);
     unpin(raw);
+    c.async_read_done();
   };
 }
 

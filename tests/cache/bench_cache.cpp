@@ -1,9 +1,10 @@
 // Benchmark driver for scripts/bench/cache_bench.sh (not a test).
 //
 // Cached 4 KiB reads and writes per second through the PageCache API with
-// 1 and 2 threads, and sequential read/write bandwidth (cold cache, through
-// readahead and write-back) against a zero-latency in-memory device; each
-// as a ratio to memcpy of the same bytes in the same run. Medians of 5.
+// 1 and 2 threads (16 MiB per file, all cached), and sequential 128 KiB
+// read/write bandwidth streaming 64 MiB through a 16 MiB cache (readahead,
+// reclaim, write-back, throttling) against a zero-latency in-memory device;
+// each as a ratio to memcpy of the same bytes in the same run. Medians of 5.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,9 +27,11 @@ namespace {
 // Zero-latency device: memcpy and complete inside submit().
 class MemDevice final : public blockdev::BlockDevice {
  public:
-  // Uninitialised: the kernel supplies zero pages on first touch, so an
-  // unused part of a large device costs nothing.
-  explicit MemDevice(uint64_t bytes) : data_(new std::byte[bytes]), size_(bytes) {}
+  // Touched once here, so that no timed run pays the kernel's first-touch
+  // page faults for the device's memory; one device serves every run.
+  explicit MemDevice(uint64_t bytes) : data_(new std::byte[bytes]), size_(bytes) {
+    std::memset(data_.get(), 0, bytes);
+  }
   void submit(blockdev::BioPtr bio) override {
     std::byte* at = data_.get() + bio->sector * 512;
     for (auto& s : bio->segments) {
@@ -96,8 +99,13 @@ void report(const char* name, std::vector<Ratio> runs, const char* unit) {
               median(peer), unit, median(ratio));
 }
 
+MemDevice& device() {
+  static MemDevice dev(256ull << 20);
+  return dev;
+}
+
 Ratio cached_ops(int threads, bool write) {
-  MemDevice dev(256ull << 20);
+  MemDevice& dev = device();
   RealClock clock;
   PageCache cache(dev, clock, 4096);
   std::vector<std::shared_ptr<AddressSpace>> files;
@@ -134,24 +142,27 @@ Ratio cached_ops(int threads, bool write) {
   return {n / cache_s, n / mem_s};
 }
 
+// Streaming through a cache of a quarter of the transfer: after a warm-up
+// pass (another file), every page comes from reclaim, as in steady state.
 Ratio sequential(bool write, bool multipage) {
-  MemDevice dev(256ull << 20);
+  MemDevice& dev = device();
   RealClock clock;
   Tunables t;
+  t.cache_size = kSeq / 4;
   t.multipage_bios = multipage;
-  t.dirty_ratio = 100;  // measure the copy and the bios, not throttling
-  t.dirty_background_ratio = 100;
   PageCache cache(dev, clock, 4096, t);
-  auto as = cache.create_address_space(1, linear(1));
   std::vector<std::byte> buf(128 << 10, std::byte{1});
-  double cache_s = seconds([&] {
+  auto pass = [&](AddressSpace& as) {
     ReadaheadState ra;
     for (uint64_t off = 0; off < kSeq; off += buf.size()) {
-      if (write) (void)cache.write(*as, off, buf, off);
-      else (void)cache.read(*as, ra, off, buf, kSeq);
+      if (write) (void)cache.write(as, off, buf, off);
+      else (void)cache.read(as, ra, off, buf, kSeq);
     }
     if (write) (void)cache.sync_all();
-  });
+  };
+  pass(*cache.create_address_space(2, linear(2)));
+  auto as = cache.create_address_space(1, linear(1));
+  double cache_s = seconds([&] { pass(*as); });
   std::vector<std::byte> mem(kSeq);
   double mem_s = seconds([&] {
     for (uint64_t off = 0; off < kSeq; off += buf.size()) {
@@ -181,7 +192,7 @@ int main(int argc, char** argv) {
   run("cached 4 KiB read, 2 threads", "ops/s", [] { return cached_ops(2, false); });
   run("cached 4 KiB write, 1 thread", "ops/s", [] { return cached_ops(1, true); });
   run("cached 4 KiB write, 2 threads", "ops/s", [] { return cached_ops(2, true); });
-  run("sequential read (cold, readahead)", "MB/s ", [] { return sequential(false, false); });
+  run("sequential read, readahead", "MB/s ", [] { return sequential(false, false); });
   run("sequential write+sync, page bios", "MB/s ", [] { return sequential(true, false); });
   run("sequential write+sync, mpage bios", "MB/s ", [] { return sequential(true, true); });
   return 0;
