@@ -95,7 +95,8 @@ struct Queue::PlugList {
 };
 
 namespace {
-thread_local std::vector<std::unique_ptr<Queue::PlugList>>* t_plugs = nullptr;
+// The calling thread's plugs, one per queue it plugs (usually one).
+thread_local std::vector<std::unique_ptr<Queue::PlugList>> t_plugs;
 }
 
 Queue::Queue(Driver& driver, const Clock& clock, QueueOptions options)
@@ -142,15 +143,13 @@ ActionCount Queue::counter(blktrace::Act act) const {
 }
 
 Queue::PlugList* Queue::current_plug() {
-  if (!t_plugs) return nullptr;
-  for (auto& p : *t_plugs)
+  for (auto& p : t_plugs)
     if (p->queue_id == id_ && p->depth > 0) return p.get();
   return nullptr;
 }
 
 void Queue::plug_start() {
-  if (!t_plugs) t_plugs = new std::vector<std::unique_ptr<PlugList>>();  // per thread, kept
-  for (auto& p : *t_plugs) {
+  for (auto& p : t_plugs) {
     if (p->queue_id == id_) {
       ++p->depth;
       return;
@@ -159,7 +158,7 @@ void Queue::plug_start() {
   auto p = std::make_unique<PlugList>();
   p->queue_id = id_;
   p->depth = 1;
-  t_plugs->push_back(std::move(p));
+  t_plugs.push_back(std::move(p));
 }
 
 void Queue::plug_finish() {
@@ -168,7 +167,7 @@ void Queue::plug_finish() {
   // Nested plugs flush only when the outermost ends, as blk_finish_plug.
   if (--plug->depth > 0) return;
   flush_plug(*plug, false);
-  std::erase_if(*t_plugs, [this](const auto& p) { return p->queue_id == id_; });
+  std::erase_if(t_plugs, [this](const auto& p) { return p->queue_id == id_; });
 }
 
 void Queue::plug_flush() {
