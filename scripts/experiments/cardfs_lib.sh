@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # cardfs_lib.sh: how the experiments and the benchmark drive the cardfs
 # binary — make an image, mount it, read its control files, unmount it with
 # every wait bounded. One place to follow the CLI as it changes.
@@ -44,11 +45,13 @@ cf_wait_unlocked() {
   return 1
 }
 
-# mkfs.cardfs makes the card image (profile, size) and the filesystem on it.
+# mkfs.cardfs makes the card image (profile, size) and the filesystem on
+# it; its report (mke2fs-like) goes to $CF_MKFS_OUT when that is set.
 cf_mkfs() {
   local image=$1 size=$2 profile=$3; shift 3
   rm -f "$image"
-  timeout -k 5 300 "$CARDFS" mkfs --profile "$profile" --size "$size" "$@" "$image" >/dev/null
+  timeout -k 5 300 "$CARDFS" mkfs --profile "$profile" --size "$size" "$@" "$image" \
+    >"${CF_MKFS_OUT:-/dev/null}"
 }
 
 cf_mount() {

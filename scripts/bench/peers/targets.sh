@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # targets.sh: the filesystems scripts/bench/run.sh compares, each behind the
 # same four functions (sourced by run.sh; needs cardfs_lib.sh sourced first).
 #   tgt_make NAME           fresh image of $BENCH_IMAGE_SIZE, mounted at $BENCH_WORK/NAME.mnt
@@ -85,6 +86,7 @@ cardfs_opts() {
 }
 
 # ---- the common four
+# shellcheck disable=SC2046  # the mount options split into words on purpose
 tgt_make() {
   local name=$1 img mnt
   img=$(tgt_img "$name"); mnt=$(tgt_mnt "$name")
@@ -96,7 +98,6 @@ tgt_make() {
       "${name}_mount" "$name" ;;
     cardfs*)
       cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
-      # shellcheck disable=SC2046
       cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
   esac
 }
@@ -112,9 +113,9 @@ tgt_cold() {
   local name=$1
   tgt_unmount "$name" || return 1
   tgt_drop_host_caches
+  # shellcheck disable=SC2046
   case $name in
     ext4 | fuse2fs) "${name}_mount" "$name" ;;
-    # shellcheck disable=SC2046
     cardfs*) cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
   esac
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # workloads.sh: the workloads of scripts/bench/run.sh (sourced). Each
 # wl_NAME TARGET runs in the target's fresh mount and prints one line per
 # figure, "metric value"; units and which way is better are in report.py.

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Queries over a trace printed in blkparse's default layout (by the real
+blkparse or by `cardfs trace`), for the seed experiments.
+
+  trace_tool.py select FILE [-a ACTION] [--rwbs REGEX] [--range START LEN]
+      one line per matching event: "time action rwbs sector nsectors"
+  trace_tool.py run FILE [--min N]
+      "start length" of the longest run of contiguous queued writes (Q W*)
+      of at least N sectors: where a file's data went when the trace also
+      holds metadata writes elsewhere. Exit 1 when there is none.
+Lines that are not events (P/U/UT, the summary) are left out of both.
+"""
+import argparse
+import re
+import sys
+
+EVENT = re.compile(
+    r"^\s*\d+,\d+\s+\d+\s+\d+\s+(?P<time>\d+\.\d+)\s+\d+\s+(?P<act>[A-Z]+)\s+(?P<rwbs>[A-Z]+)"
+    r"\s+(?P<sector>\d+)\s+\+\s+(?P<n>\d+)")
+
+
+def events(path):
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = EVENT.match(line)
+            if m:
+                yield (float(m["time"]), m["act"], m["rwbs"], int(m["sector"]), int(m["n"]))
+
+
+def in_range(ev, rng):
+    if not rng:
+        return True
+    start, length = rng
+    return ev[3] < start + length and ev[3] + ev[4] > start
+
+
+def cmd_select(args):
+    rx = re.compile(args.rwbs) if args.rwbs else None
+    rng = (int(args.range[0]), int(args.range[1])) if args.range else None
+    for ev in events(args.file):
+        if args.action and ev[1] != args.action:
+            continue
+        if rx and not rx.fullmatch(ev[2]):
+            continue
+        if in_range(ev, rng):
+            print(f"{ev[0]:.9f} {ev[1]} {ev[2]} {ev[3]} {ev[4]}")
+    return 0
+
+
+def cmd_run(args):
+    spans = sorted({(ev[3], ev[4]) for ev in events(args.file) if ev[1] == "Q" and ev[2].startswith("W")})
+    best = (0, 0)
+    start = end = None
+    for s, n in spans:
+        if start is not None and s <= end:
+            end = max(end, s + n)
+        else:
+            if start is not None and end - start > best[1]:
+                best = (start, end - start)
+            start, end = s, s + n
+    if start is not None and end - start > best[1]:
+        best = (start, end - start)
+    if best[1] < args.min:
+        return 1
+    print(f"{best[0]} {best[1]}")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("select")
+    s.add_argument("file")
+    s.add_argument("-a", "--action")
+    s.add_argument("--rwbs")
+    s.add_argument("--range", nargs=2)
+    r = sub.add_parser("run")
+    r.add_argument("file")
+    r.add_argument("--min", type=int, default=1)
+    args = p.parse_args()
+    return cmd_select(args) if args.cmd == "select" else cmd_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
