@@ -24,31 +24,36 @@ SlotRange slots_of(const PageCache::Impl& c, uint32_t from, uint32_t to) {
 
 // write_begin: maps (allocating) the blocks under [from, to), zeroes fresh
 // blocks whole and marks them dirty entirely (their old disk bytes are
-// garbage), reads only partially covered sectors that hold file data.
+// garbage), zeroes what lies past EOF, and reads only partially covered
+// sectors that hold file data. *dirty_out: sectors to dirty besides the
+// written ones.
 static Status prepare_write(PageCache::Impl& c, AddressSpace& as, Page* p, uint32_t from,
-                            uint32_t to, uint64_t file_size, uint8_t* fresh_out) {
-  uint8_t fresh = 0;
+                            uint32_t to, uint64_t file_size, uint8_t* dirty_out) {
+  uint8_t fresh = 0, touched = 0;
   SlotRange r = slots_of(c, from, to);
   for (uint32_t slot = r.first; slot <= r.last; ++slot) {
     CARDFS_ASSIGN_OR_RETURN(BlockMapping m, c.map_block(as, p, slot, true));
     if (!m.mapped) return Status::error(EIO, "get_block(create) returned a hole");
     if (m.fresh) fresh |= c.slot_mask(slot);
+    touched |= c.slot_mask(slot);
   }
   uint8_t covered = sector_mask(from, to);
   uint8_t partial = 0;
   if (from % 512) partial |= uint8_t(1u << (from / 512));
   if (to % 512) partial |= uint8_t(1u << ((to - 1) / 512));
   uint8_t beyond = beyond_eof_mask(p->index, file_size);
-  uint8_t need_read;
+  uint8_t need_read, zero;
   {
+    // Sectors past EOF hold zeros whatever the disk has; those in the
+    // blocks this write maps are dirtied so the disk agrees.
     std::lock_guard lock(p->mu);
-    uint8_t zero = uint8_t((fresh | (partial & beyond)) & ~p->uptodate);
+    zero = uint8_t((fresh | beyond) & ~p->uptodate);
     for (uint32_t s = 0; s < kSectorsPerPage; ++s)
       if (zero & (1u << s)) std::memset(p->data + s * 512, 0, 512);
     p->uptodate |= zero;
     need_read = uint8_t(partial & covered & ~p->uptodate);
   }
-  *fresh_out = fresh;
+  *dirty_out = uint8_t(fresh | (zero & beyond & touched));
   if (need_read) return c.read_sectors(as, p, need_read, blockdev::kBioSync);
   return Status::ok();
 }
@@ -82,8 +87,9 @@ Result<size_t> PageCache::write(AddressSpace& as, uint64_t offset,
     uint64_t pos = offset + done;
     uint32_t from = uint32_t(pos % kPageSize);
     size_t n = std::min<size_t>(kPageSize - from, data.size() - done);
-    Status st = write_page(*impl_, as, pos / kPageSize, from, data.subspan(done, n),
-                           std::max(file_size, pos));
+    // The pages before this one were just written: EOF is at least here.
+    uint64_t size_now = done == 0 ? file_size : std::max(file_size, pos);
+    Status st = write_page(*impl_, as, pos / kPageSize, from, data.subspan(done, n), size_now);
     if (!st.is_ok()) {
       if (done > 0) break;
       return st;

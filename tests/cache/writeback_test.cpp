@@ -181,3 +181,25 @@ TEST_CASE("sync_range writes a write-through range, its metadata, then flushes",
   CHECK(log[1].op == BioOp::kFlush);
   CHECK(stat_of(f.cache.meminfo(), "Dirty") == 8);  // pages 0 and 1 stay dirty
 }
+
+TEST_CASE("a write past EOF leaves zeros in the gap, on disk too", "[cache][writeback]") {
+  Fixture f;
+  auto as = f.cache.create_address_space(1, f.fs.getter(1));
+  REQUIRE(f.cache.write(*as, 0, pattern(100, 1), 0).is_ok());
+  REQUIRE(f.cache.fsync(*as, false).is_ok());
+  f.cache.destroy_address_space(*as);
+  as = f.cache.create_address_space(1, f.fs.getter(1));
+  uint64_t blk = f.fs.block_of(1, 0);
+  f.dev.poke(blk * 8 + 1, pattern(1024, 2));  // stale bytes in sectors 1 and 2
+  f.dev.clear_log();
+  REQUIRE(f.cache.write(*as, 2000, pattern(100, 3), 100).is_ok());
+  CHECK(f.dev.count(BioOp::kRead) == 0);
+  std::vector<std::byte> out(2100);
+  ReadaheadState ra;
+  REQUIRE(*f.cache.read(*as, ra, 0, out, 2100) == 2100);
+  CHECK(std::all_of(out.begin() + 100, out.begin() + 2000, [](std::byte b) { return b == std::byte{0}; }));
+  REQUIRE(f.cache.fsync(*as, false).is_ok());
+  std::vector<std::byte> disk(4096);
+  f.dev.peek(blk * 8, disk);
+  CHECK(std::equal(disk.begin(), disk.begin() + 2100, out.begin()));
+}
