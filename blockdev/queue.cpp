@@ -32,7 +32,7 @@ std::function<void(int)> chain_part(const std::shared_ptr<SplitChain>& chain) {
   return [chain](int status) {
     int ok = 0;
     if (status != 0) chain->status.compare_exchange_strong(ok, status);
-    if (chain->pending.fetch_sub(1) == 1) chain->done(chain->status.load());
+    if (chain->pending.fetch_sub(1) == 1 && chain->done) chain->done(chain->status.load());
   };
 }
 
@@ -179,7 +179,7 @@ void Queue::submit(BioPtr bio) {
   if (int err = check_bio(*bio, sector_count())) {
     logger("blockdev")->warn("bad bio: op {} sector {} + {}: error {}", int(bio->op), bio->sector,
                              bio->sectors(), err);
-    bio->on_complete(err);
+    if (bio->on_complete) bio->on_complete(err);
     return;
   }
   IoShape shape = shape_of(*bio, lim);

@@ -181,7 +181,8 @@ void Queue::complete(Request* rq, int status) {
   if (status != 0) {
     logger("blockdev")->debug("request {} + {} failed: {}", rq->shape.sector, rq->shape.sectors, status);
   }
-  for (auto& bio : rq->bios) bio->on_complete(status);
+  for (auto& bio : rq->bios)
+    if (bio->on_complete) bio->on_complete(status);
   free_request(rq);
   run_dispatch();
   std::lock_guard lock(mu_);
