@@ -1,6 +1,7 @@
 // The LRU lists and reclaim (shrink_inactive_list in spirit).
 #include "cache/lru.h"
 
+#include <algorithm>
 #include <map>
 
 #include "base/log.h"
@@ -109,8 +110,8 @@ size_t PageCache::Impl::shrink(size_t want) {
       if (busy) continue;
       if (is_dirty) {
         auto& entry = dirty[p->owner];
-        if (!entry.first) entry.first = p->owner->shared_from_this();
-        entry.second.push_back(p->index);
+        if (!entry.first) entry.first = p->owner->weak_from_this().lock();
+        if (entry.first) entry.second.push_back(p->index);
         continue;
       }
       if (!p->owner->try_remove(p)) continue;
@@ -124,6 +125,7 @@ size_t PageCache::Impl::shrink(size_t want) {
     unpin(p);
   }
   for (auto& [raw, entry] : dirty) {
+    if (!entry.first) continue;
     std::sort(entry.second.begin(), entry.second.end());
     write_pages(*entry.first, entry.second, WbMode::kNoWait);
   }
