@@ -283,6 +283,7 @@ uint64_t Card::sector_count() const { return impl_->geometry.sector_count(); }
 const Profile& Card::profile() const { return impl_->profile; }
 const Geometry& Card::geometry() const { return impl_->geometry; }
 uint32_t Card::serial() const { return impl_->header.serial; }
+bool Card::opened_clean() const { return impl_->opened_clean; }
 
 Nanos Card::device_time() const {
   std::lock_guard state(impl_->state_mu);

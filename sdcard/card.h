@@ -130,6 +130,9 @@ class Card {
   const Profile& profile() const;
   const Geometry& geometry() const;
   uint32_t serial() const;  // the CID's product serial number
+  // Whether the image had been closed cleanly when it was opened (false:
+  // the FTL map was rebuilt by the out-of-band scan).
+  bool opened_clean() const;
   // Faults can also be armed after open; the command count restarts at 0.
   void set_faults(const FaultPlan& faults);
   // True once an injected power cut has happened.

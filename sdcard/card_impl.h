@@ -60,6 +60,7 @@ struct Card::Impl {
   uint64_t generation = 0;
   uint64_t programs_at_checkpoint = 0;
   bool closed = false;
+  bool opened_clean = false;
   Nanos busy_until{0};
   std::vector<std::byte> scratch;  // read-modify-write pages
 };

@@ -134,6 +134,7 @@ Result<std::unique_ptr<Card>> Card::open(const std::string& path, Clock& clock, 
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, *header, std::move(file));
   impl->ftl.rebuild(*scan, ckpt->has_value() ? &**ckpt : nullptr);
   impl->generation = ckpt->has_value() ? (*ckpt)->generation : 0;
+  impl->opened_clean = header->clean;
   impl->programs_at_checkpoint = impl->ftl.programs();
   logger("sdcard")->debug("{}: opened {} card ({})", path, header->profile,
                           header->clean ? "clean" : "unclean stop: map rebuilt by OOB scan");

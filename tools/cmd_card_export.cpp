@@ -1,0 +1,257 @@
+// `cardfs card export IMAGE DIR [--realtime]`: the raw card as the single
+// file DIR/card, through a small FUSE mount (libfuse3 low-level API), so
+// that losetup + mkfs.ext4 + mount, or flashbench, run on the emulated card.
+//
+// Files are opened direct_io (no kernel page cache: every read and write
+// reaches the card, as O_DIRECT asks); O_SYNC/O_DSYNC writes are FUA, and
+// fsync is the card's cache flush. Requests not aligned to 512 bytes are
+// read-modify-written. One thread serves requests, one at a time, as the
+// card takes them. Runs until DIR is unmounted or SIGINT/SIGTERM, then
+// closes the card cleanly.
+#define FUSE_USE_VERSION 314
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "sdcard/card.h"
+
+namespace cardfs::tools {
+namespace {
+
+constexpr fuse_ino_t kCardIno = 2;
+constexpr const char* kCardName = "card";
+constexpr uint64_t kSector = 512;
+
+struct Export {
+  sdcard::Card* card;
+  uint64_t bytes;
+};
+
+Export& self(fuse_req_t req) { return *static_cast<Export*>(fuse_req_userdata(req)); }
+
+struct stat attr_of(fuse_ino_t ino, const Export& e) {
+  struct stat st {};
+  st.st_ino = ino;
+  if (ino == FUSE_ROOT_ID) {
+    st.st_mode = S_IFDIR | 0755;
+    st.st_nlink = 2;
+  } else {
+    st.st_mode = S_IFREG | 0644;
+    st.st_nlink = 1;
+    st.st_size = off_t(e.bytes);
+    st.st_blocks = blkcnt_t(e.bytes / 512);
+  }
+  st.st_blksize = 4096;
+  st.st_uid = getuid();
+  st.st_gid = getgid();
+  return st;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (parent != FUSE_ROOT_ID || std::strcmp(name, kCardName) != 0) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  fuse_entry_param e{};
+  e.ino = kCardIno;
+  e.attr = attr_of(kCardIno, self(req));
+  e.attr_timeout = e.entry_timeout = 1.0;
+  fuse_reply_entry(req, &e);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  if (ino != FUSE_ROOT_ID && ino != kCardIno) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  struct stat st = attr_of(ino, self(req));
+  fuse_reply_attr(req, &st, 1.0);
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  // The card's size is fixed; truncating to it (as some tools do) is fine.
+  if ((to_set & FUSE_SET_ATTR_SIZE) && uint64_t(attr->st_size) != self(req).bytes) {
+    fuse_reply_err(req, EPERM);
+    return;
+  }
+  struct stat st = attr_of(ino, self(req));
+  fuse_reply_attr(req, &st, 1.0);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  if (ino != FUSE_ROOT_ID) {
+    fuse_reply_err(req, ENOTDIR);
+    return;
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  const char* names[] = {".", "..", kCardName};
+  const fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kCardIno};
+  for (off_t i = off; i < 3; ++i) {
+    struct stat st = attr_of(inos[i], self(req));
+    size_t n = fuse_add_direntry(req, buf.data() + used, size - used, names[i], &st, i + 1);
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (ino != kCardIno) {
+    fuse_reply_err(req, EISDIR);
+    return;
+  }
+  fi->direct_io = 1;
+  fi->keep_cache = 0;
+  fi->fh = (fi->flags & (O_SYNC | O_DSYNC)) ? 1 : 0;  // 1: writes are FUA
+  fuse_reply_open(req, fi);
+}
+
+// Reads the sector-aligned range covering [off, off+size) into buf.
+Status read_aligned(sdcard::Card& card, uint64_t first, std::vector<std::byte>& buf) {
+  iovec v{buf.data(), buf.size()};
+  return card.read(first / kSector, std::span<const iovec>(&v, 1));
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
+  Export& e = self(req);
+  if (uint64_t(off) >= e.bytes) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  size = size_t(std::min<uint64_t>(size, e.bytes - uint64_t(off)));
+  const uint64_t first = uint64_t(off) / kSector * kSector;
+  const uint64_t end = (uint64_t(off) + size + kSector - 1) / kSector * kSector;
+  std::vector<std::byte> buf(end - first);
+  Status st = read_aligned(*e.card, first, buf);
+  if (!st.is_ok()) {
+    fuse_reply_err(req, st.code());
+    return;
+  }
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()) + (uint64_t(off) - first), size);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+  Export& e = self(req);
+  if (uint64_t(off) + size > e.bytes) {
+    fuse_reply_err(req, ENOSPC);
+    return;
+  }
+  const bool fua = fi->fh == 1;
+  Status st;
+  if (uint64_t(off) % kSector == 0 && size % kSector == 0) {
+    iovec v{const_cast<char*>(data), size};
+    st = e.card->write(uint64_t(off) / kSector, std::span<const iovec>(&v, 1), fua);
+  } else {
+    const uint64_t first = uint64_t(off) / kSector * kSector;
+    const uint64_t end = (uint64_t(off) + size + kSector - 1) / kSector * kSector;
+    std::vector<std::byte> buf(end - first);
+    st = read_aligned(*e.card, first, buf);
+    if (st.is_ok()) {
+      std::memcpy(buf.data() + (uint64_t(off) - first), data, size);
+      iovec v{buf.data(), buf.size()};
+      st = e.card->write(first / kSector, std::span<const iovec>(&v, 1), fua);
+    }
+  }
+  if (!st.is_ok())
+    fuse_reply_err(req, st.code());
+  else
+    fuse_reply_write(req, size);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+  Status st = self(req).card->flush();
+  fuse_reply_err(req, st.is_ok() ? 0 : st.code());
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info*) {
+  // Punching a hole is the card's trim (blkdiscard on a loop device).
+  const bool punch = (mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_KEEP_SIZE);
+  if (!punch || off < 0 || len <= 0) {
+    fuse_reply_err(req, EOPNOTSUPP);
+    return;
+  }
+  const uint64_t first = (uint64_t(off) + kSector - 1) / kSector;
+  const uint64_t end = std::min<uint64_t>(uint64_t(off + len), self(req).bytes) / kSector;
+  Status st = end > first ? self(req).card->discard(first, end - first) : Status::ok();
+  fuse_reply_err(req, st.is_ok() ? 0 : st.code());
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs sv {};
+  sv.f_bsize = sv.f_frsize = 512;
+  sv.f_blocks = self(req).bytes / 512;
+  sv.f_files = 2;
+  sv.f_namemax = 255;
+  fuse_reply_statfs(req, &sv);
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops ops{};
+  ops.lookup = op_lookup;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.readdir = op_readdir;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.fsync = op_fsync;
+  ops.fallocate = op_fallocate;
+  ops.statfs = op_statfs;
+  return ops;
+}
+
+int serve(Export& e, const std::string& dir) {
+  std::vector<std::string> argv = {"cardfs-card", "-o", "fsname=cardfs-card,subtype=cardfs-card"};
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(int(cargv.size()), cargv.data());
+  const fuse_lowlevel_ops ops = make_ops();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &e);
+  if (se == nullptr) {
+    std::fprintf(stderr, "cardfs card: cannot start a FUSE session\n");
+    return 1;
+  }
+  int rc = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, dir.c_str()) == 0) {
+      rc = fuse_session_loop(se) == 0 ? 0 : 1;
+      fuse_session_unmount(se);
+    } else {
+      std::fprintf(stderr, "cardfs card: cannot mount on %s\n", dir.c_str());
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  return rc;
+}
+
+}  // namespace
+
+int run_card_export(const std::string& image, const std::string& dir, bool realtime) {
+  RealClock clock;
+  sdcard::CardOptions opts;
+  opts.realtime = realtime;
+  auto card = sdcard::Card::open(image, clock, opts);
+  if (!card.is_ok()) {
+    std::fprintf(stderr, "cardfs card: %s\n", card.status().message().c_str());
+    return 1;
+  }
+  Export e{card->get(), (*card)->sector_count() * kSector};
+  int rc = serve(e, dir);
+  Status st = (*card)->close();
+  if (!st.is_ok()) {
+    std::fprintf(stderr, "cardfs card: closing %s: %s\n", image.c_str(), st.message().c_str());
+    return 1;
+  }
+  return rc;
+}
+
+}  // namespace cardfs::tools

@@ -1,0 +1,137 @@
+// `cardfs card info IMAGE [--json]`: what the card says about itself.
+// Opens the image read-only, so it works on an image in use elsewhere and
+// never changes it.
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "base/clock.h"
+#include "sdcard/card.h"
+#include "sdcard/geometry.h"
+#include "sdcard/registers.h"
+
+namespace cardfs::tools {
+namespace {
+
+std::string hex(std::span<const uint8_t> bytes) {
+  std::string out;
+  char b[4];
+  for (uint8_t v : bytes) {
+    std::snprintf(b, sizeof b, "%02x", v);
+    out += b;
+  }
+  return out;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+struct Summary {
+  std::map<std::string, uint32_t> roles;  // role -> AUs
+  std::map<uint32_t, uint32_t> wear;      // erase-count bucket (0, 1, 2, 4, 8 ...) -> AUs
+  uint64_t valid_pages = 0;
+  uint32_t max_erase = 0;
+};
+
+Summary summarize(const std::vector<sdcard::AuState>& aus) {
+  Summary s;
+  for (const sdcard::AuState& a : aus) {
+    ++s.roles[a.role];
+    ++s.wear[std::bit_floor(a.erase_count)];  // 0, 1, 2-3, 4-7, ...
+    s.valid_pages += a.valid_pages;
+    s.max_erase = std::max(s.max_erase, a.erase_count);
+  }
+  return s;
+}
+
+void print_fields(const char* name, std::span<const uint8_t> raw, const std::vector<sdcard::RegisterField>& f) {
+  std::printf("  %s %s\n", name, hex(raw).c_str());
+  for (const auto& x : f)
+    std::printf("    %-18s 0x%-10llx %s\n", x.name.c_str(), (unsigned long long)x.raw, x.meaning.c_str());
+}
+
+std::string json_fields(const std::vector<sdcard::RegisterField>& f) {
+  std::string out = "{";
+  for (size_t i = 0; i < f.size(); ++i)
+    out += (i ? ", " : "") + json_string(f[i].name) + ": {\"raw\": " + std::to_string(f[i].raw) +
+           ", \"meaning\": " + json_string(f[i].meaning) + "}";
+  return out + "}";
+}
+
+void print_text(const std::string& image, const sdcard::Card& card, const sdcard::Registers& r, const Summary& s) {
+  const sdcard::Geometry& g = card.geometry();
+  const sdcard::Profile& p = card.profile();
+  std::printf("image      %s (%s)\n", image.c_str(), card.opened_clean() ? "clean" : "unclean stop: map rebuilt by OOB scan");
+  std::printf("profile    %s: %s\n", std::string(p.name).c_str(), std::string(p.summary).c_str());
+  std::printf("capacity   %llu bytes, %llu sectors\n", (unsigned long long)g.user_bytes(), (unsigned long long)g.sector_count());
+  std::printf("geometry   page %u KiB, erase block %u KiB, AU %llu KiB (%u pages), %u user + %u spare AUs\n",
+              g.page_bytes >> 10, g.erase_block_bytes >> 10, (unsigned long long)(g.au_bytes() >> 10), g.pages_per_au,
+              g.user_aus, g.spare_aus);
+  std::printf("registers\n");
+  print_fields("CID", r.cid, sdcard::decode_cid(r.cid));
+  print_fields("CSD", r.csd, sdcard::decode_csd(r.csd));
+  print_fields("SSR", r.ssr, sdcard::decode_ssr(r.ssr));
+  std::printf("ftl        %s, %u open AUs max; AUs:", p.ftl == sdcard::FtlKind::kBlock ? "block" : "page", p.open_aus);
+  for (auto& [role, n] : s.roles) std::printf(" %s %u", role.c_str(), n);
+  std::printf("\n           valid pages %llu of %llu (%.1f %% of the capacity holds data)\n",
+              (unsigned long long)s.valid_pages, (unsigned long long)g.user_pages(),
+              100.0 * double(s.valid_pages) / double(g.user_pages()));
+  std::printf("wear       max erase count %u; AUs by erase count:", s.max_erase);
+  for (auto& [bucket, n] : s.wear) std::printf(" %u+:%u", bucket, n);
+  std::printf("\n");
+  const sdcard::CardCounters c = card.counters();
+  std::printf("power-on   %llu flash pages read by the open\n", (unsigned long long)c.flash_pages_read);
+}
+
+void print_json(const std::string& image, const sdcard::Card& card, const sdcard::Registers& r, const Summary& s) {
+  const sdcard::Geometry& g = card.geometry();
+  std::string out = "{\"image\": " + json_string(image) + ", \"clean\": " + (card.opened_clean() ? "true" : "false") +
+                    ", \"profile\": " + json_string(std::string(card.profile().name)) +
+                    ", \"capacity_bytes\": " + std::to_string(g.user_bytes()) +
+                    ", \"geometry\": {\"page_bytes\": " + std::to_string(g.page_bytes) +
+                    ", \"erase_block_bytes\": " + std::to_string(g.erase_block_bytes) +
+                    ", \"au_bytes\": " + std::to_string(g.au_bytes()) + ", \"user_aus\": " + std::to_string(g.user_aus) +
+                    ", \"spare_aus\": " + std::to_string(g.spare_aus) + "}" +
+                    ", \"registers\": {\"cid\": " + json_fields(sdcard::decode_cid(r.cid)) +
+                    ", \"csd\": " + json_fields(sdcard::decode_csd(r.csd)) +
+                    ", \"ssr\": " + json_fields(sdcard::decode_ssr(r.ssr)) + "}, \"ftl\": {\"roles\": {";
+  bool first = true;
+  for (auto& [role, n] : s.roles) out += (first ? "" : ", ") + json_string(role) + ": " + std::to_string(n), first = false;
+  out += "}, \"valid_pages\": " + std::to_string(s.valid_pages) + ", \"user_pages\": " + std::to_string(g.user_pages()) +
+         "}, \"wear\": {\"max_erase_count\": " + std::to_string(s.max_erase) + ", \"erase_counts\": [";
+  const auto aus = card.au_states();
+  for (size_t i = 0; i < aus.size(); ++i) out += (i ? ", " : "") + std::to_string(aus[i].erase_count);
+  out += "]}}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+}  // namespace
+
+int run_card_info(const std::string& image, bool json) {
+  RealClock clock;
+  sdcard::CardOptions opts;
+  opts.read_only = true;
+  auto card = sdcard::Card::open(image, clock, opts);
+  if (!card.is_ok()) {
+    std::fprintf(stderr, "cardfs card: %s\n", card.status().message().c_str());
+    return 1;
+  }
+  const sdcard::Registers r = sdcard::encode_registers((*card)->profile(), (*card)->geometry(), (*card)->serial());
+  const Summary s = summarize((*card)->au_states());
+  if (json)
+    print_json(image, **card, r, s);
+  else
+    print_text(image, **card, r, s);
+  return 0;
+}
+
+}  // namespace cardfs::tools
