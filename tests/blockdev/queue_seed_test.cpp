@@ -43,6 +43,25 @@ TEST_CASE("with nomerges=2 the 64 page writes reach the card as 64 requests") {
   CHECK(h.count(blktrace::kActBackMerge) == 0);
   CHECK(h.count(blktrace::kActIssue) == 64);
   CHECK(h.count(blktrace::kActComplete) == 64);
+  // The plug is sent on when it holds 32 requests, and again at the end.
+  CHECK(h.count(blktrace::kActPlug) == 2);
+  CHECK(h.count(blktrace::kActUnplugIo) == 2);
+}
+
+TEST_CASE("nested plugs send their bios on only when the outermost ends") {
+  QueueHarness h;
+  {
+    Plug outer(h.queue);
+    {
+      Plug inner(h.queue);
+      for (int i = 0; i < 8; ++i) h.queue.submit(h.write(uint64_t(i) * 8, 8));
+    }
+    CHECK(h.driver.log().empty());
+    h.queue.submit(h.write(64, 8));
+  }
+  auto log = h.driver.log();
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].sectors == 72);
 }
 
 TEST_CASE("nomerges=1 keeps the simple plug merge") {
