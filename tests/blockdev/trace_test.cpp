@@ -131,3 +131,32 @@ TEST_CASE("events spread over CPUs: blkparse and our reader agree on order and p
   REQUIRE(reader.load({name}).is_ok());
   CHECK(reader.render({}, true, "mmcblk0") == out);
 }
+
+TEST_CASE("the reader refuses a truncated or foreign trace file") {
+  TempDir dir;
+  const std::string name = dir.path + "/t";
+  QueueOptions opts;
+  opts.trace_cpu = [] { return 0; };
+  QueueHarness h(opts);
+  REQUIRE(h.queue.start_trace(name).is_ok());
+  h.queue.submit(h.write(0, 8));
+  REQUIRE(h.queue.stop_trace().is_ok());
+  const std::string file = name + ".blktrace.0";
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(bytes.size() > blktrace::kRecordSize);
+  TraceReader whole;
+  CHECK(whole.load({name}).is_ok());
+  std::ofstream(dir.path + "/cut", std::ios::binary) << bytes.substr(0, bytes.size() - 5);
+  TraceReader cut;
+  CHECK(cut.load({dir.path + "/cut"}).code() == EINVAL);
+  bytes[0] = 'x';
+  std::ofstream(dir.path + "/foreign", std::ios::binary) << bytes;
+  TraceReader foreign;
+  CHECK(foreign.load({dir.path + "/foreign"}).code() == EINVAL);
+  TraceReader missing;
+  CHECK(missing.load({dir.path + "/nothing"}).code() == ENOENT);
+}
