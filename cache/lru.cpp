@@ -72,7 +72,6 @@ void Lru::mark_accessed(Page* p) {
   unlink_locked(p);
   p->referenced.store(false, std::memory_order_relaxed);
   push_head_locked(active_, p, LruList::kActive);
-  balance_locked();
 }
 
 void PageCache::Impl::reclaim_if_needed() {

@@ -1,8 +1,9 @@
 // Lru: the active and inactive lists of every page in the cache (internal).
 //
 // New pages enter the inactive list; a second reference promotes a page to
-// the active list (mark_page_accessed); the active list is kept at most
-// about 2/3 of all pages by demoting its tail. Reclaim takes victims from
+// the active list (mark_page_accessed); under reclaim, the active list is
+// kept at most about 2/3 of all pages by demoting its tail (pages used
+// since their last look get one more round). Reclaim takes victims from
 // the inactive tail. All list state is guarded by `mu`; the referenced and
 // active flags are atomics so that a hit on an active page takes no lock.
 #pragma once

@@ -124,3 +124,26 @@ TEST_CASE("flusher thread writes expired data on its own", "[cache][seed000][flu
   cache.stop_flusher();
   CHECK(stat_of(cache.vmstat(), "flusher_wakeups") > 0);
 }
+
+TEST_CASE("pages read twice survive a streaming read through the active list", "[cache][lru]") {
+  Fixture f;
+  Tunables t;
+  t.cache_size = 64 * 4096;
+  f.cache.set_tunables(t);
+  const uint64_t kStream = 300;
+  for (uint64_t i = 0; i < kStream + 16; ++i) f.fs.place(7, i, 1000 + i);
+  uint64_t size = (kStream + 16) * 4096;
+  std::vector<std::byte> buf(4096);
+  ReadaheadState hot_ra, stream_ra;
+  hot_ra.prev_pos = 1ull << 40;  // a random reader: no readahead
+  for (int pass = 0; pass < 2; ++pass)
+    for (uint64_t i = kStream; i < kStream + 16; ++i)
+      REQUIRE(f.cache.read(*f.as, hot_ra, i * 4096, buf, size).is_ok());
+  CHECK(stat_of(f.cache.meminfo(), "Active(file)") == 16 * 4);
+  for (uint64_t i = 0; i < kStream; ++i) REQUIRE(f.cache.read(*f.as, stream_ra, i * 4096, buf, size).is_ok());
+  CHECK(stat_of(f.cache.vmstat(), "pgsteal") > 0);
+  f.dev.clear_log();
+  for (uint64_t i = kStream; i < kStream + 16; ++i)
+    REQUIRE(f.cache.read(*f.as, hot_ra, i * 4096, buf, size).is_ok());
+  CHECK(f.dev.count(BioOp::kRead) == 0);
+}
