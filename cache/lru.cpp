@@ -94,7 +94,7 @@ size_t PageCache::Impl::shrink(size_t want) {
   {
     std::lock_guard lock(lru.mu);
     lru.balance_locked();
-    size_t budget = lru.nr_inactive;
+    size_t budget = std::min(lru.nr_inactive, std::max<size_t>(want * 16, 1024));
     for (size_t i = 0; i < budget && victims.size() < want; ++i) {
       Page* p = lru.inactive_tail_locked();
       if (!p) break;
