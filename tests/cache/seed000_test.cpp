@@ -147,3 +147,23 @@ TEST_CASE("pages read twice survive a streaming read through the active list", "
     REQUIRE(f.cache.read(*f.as, hot_ra, i * 4096, buf, size).is_ok());
   CHECK(f.dev.count(BioOp::kRead) == 0);
 }
+
+TEST_CASE("tunables change at run time", "[cache][tunables]") {
+  Fixture f;
+  auto data = pattern(64 * 4096, 9);
+  REQUIRE(f.cache.write(*f.as, 0, data, 0).is_ok());
+  REQUIRE(f.cache.fsync(*f.as, false).is_ok());
+  CHECK(stat_of(f.cache.meminfo(), "Cached") == 64 * 4);
+  Tunables t = f.cache.tunables();
+  t.cache_size = 32 * 4096;
+  t.dirty_expire_centisecs = 100;
+  f.cache.set_tunables(t);
+  CHECK(stat_of(f.cache.meminfo(), "Cached") < 32 * 4);  // shrunk at once
+  CHECK(stat_of(f.cache.meminfo(), "CacheLimit") == 32 * 4);
+  CHECK(f.cache.tunables().dirty_expire_centisecs == 100);
+  REQUIRE(f.cache.write(*f.as, 0, pattern(4096, 1), 64 * 4096).is_ok());
+  f.dev.clear_log();
+  f.clock.advance(std::chrono::seconds(1));
+  f.cache.run_flusher_once();  // 1 s is now old enough
+  CHECK(f.dev.count(BioOp::kWrite) == 1);
+}
