@@ -15,7 +15,10 @@ namespace {
 
 constexpr uint32_t kLostFoundBytes = 16384;  // preallocated so fsck need not allocate
 
-uint32_t lost_found_blocks(uint32_t bs) { return std::max(1u, kLostFoundBytes / bs); }
+// Direct blocks only, so mkfs needs no indirect block.
+uint32_t lost_found_blocks(uint32_t bs) {
+  return std::clamp(kLostFoundBytes / bs, 1u, uint32_t(kDirectBlocks));
+}
 
 uint32_t group_overhead(const Superblock& sb, uint32_t g) {
   return (group_has_super(g) ? 1 + gdt_blocks(sb) : 0) + 2 + inode_table_blocks(sb);

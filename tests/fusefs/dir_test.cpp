@@ -1,0 +1,219 @@
+// Hashed directories: large directories against a reference set, lookup
+// cost, hash collisions, and the linear fallback when the index is bad.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "fusefs/dir_block.h"
+#include "tests/fusefs/fs_fixture.h"
+
+using namespace cardfs;
+using namespace cardfs::fusefs;
+using namespace cardfs::fusefs::testing;
+
+namespace {
+
+std::string name_for(uint32_t i) { return "entry-" + std::to_string(i * 2654435761u) + "-" + std::to_string(i); }
+
+std::map<std::string, Ino> list_dir(TestFs& t, Ino dir) {
+  std::map<std::string, Ino> out;
+  uint64_t cookie = 0;
+  for (;;) {
+    size_t got = 0;
+    REQUIRE(t->readdir(dir, cookie, [&](const DirEntry& e) {
+      if (got == 100) return false;  // a small buffer: exercises resuming
+      if (e.name != "." && e.name != "..") out.emplace(std::string(e.name), e.ino);
+      cookie = e.next_cookie;
+      ++got;
+      return true;
+    }).is_ok());
+    if (got < 100) return out;
+  }
+}
+
+// Creates `n` names in a fresh directory as hard links to four files (no
+// inode allocation per entry), in random order; returns name -> inode.
+std::map<std::string, Ino> fill(TestFs& t, Ino dir, uint32_t n, std::mt19937& rng) {
+  std::vector<Ino> targets;
+  for (int i = 0; i < 4; ++i) {
+    auto a = t->mknod(kRootIno, "target" + std::to_string(i), S_IFREG | 0644, 0, {});
+    if (!a.is_ok()) a = t->lookup(kRootIno, "target" + std::to_string(i));
+    REQUIRE(a.is_ok());
+    targets.push_back(a->ino);
+  }
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  std::map<std::string, Ino> ref;
+  for (uint32_t i : order) {
+    Ino target = targets[i % 4];
+    auto a = t->link(target, dir, name_for(i));
+    INFO(name_for(i) << ": " << a.status().to_string());
+    REQUIRE(a.is_ok());
+    ref[name_for(i)] = target;
+  }
+  return ref;
+}
+
+void check_all(TestFs& t, Ino dir, const std::map<std::string, Ino>& ref, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    auto a = t->lookup(dir, name_for(i));
+    auto it = ref.find(name_for(i));
+    if (it == ref.end()) {
+      INFO(name_for(i));
+      CHECK(a.status().code() == ENOENT);
+    } else {
+      INFO(name_for(i) << ": " << a.status().to_string());
+      REQUIRE(a.is_ok());
+      CHECK(a->ino == it->second);
+    }
+  }
+}
+
+// Directory blocks read per lookup of random names, cold cache for each.
+double blocks_per_lookup(TestFs& t, Ino dir, const std::map<std::string, Ino>& ref, int samples,
+                         std::mt19937& rng, double* device_reads) {
+  std::vector<std::string> names;
+  for (auto& [n, i] : ref) names.push_back(n);
+  uint64_t visits = 0, reads = 0;
+  for (int s = 0; s < samples; ++s) {
+    t.remount();  // a cold cache
+    const std::string& name = names[rng() % names.size()];
+    REQUIRE(t->getattr(dir).is_ok());  // brings the directory's inode in
+    uint64_t v0 = t->counters().dir_blocks_read, r0 = t.dev().reads();
+    REQUIRE(t->lookup(dir, name).is_ok());
+    visits += t->counters().dir_blocks_read - v0;
+    reads += t.dev().reads() - r0;
+  }
+  *device_reads = double(reads) / samples;
+  return double(visits) / samples;
+}
+
+}  // namespace
+
+TEST_CASE("a directory that outgrows one block gets an index and keeps every name") {
+  TestFs t(sized(64 << 20, 1024));
+  REQUIRE(t->mkdir(kRootIno, "d", 0755, {}).is_ok());
+  Ino d = t->lookup(kRootIno, "d")->ino;
+  std::mt19937 rng(1);
+  auto ref = fill(t, d, 200, rng);
+  CHECK(t->inspect_inode(d)->flags & kInodeFlagIndex);
+  check_all(t, d, ref, 200);
+  CHECK(list_dir(t, d) == ref);
+  t.remount();
+  check_all(t, d, ref, 200);
+}
+
+TEST_CASE("100 000 entries inserted, looked up and deleted in random order") {
+  const uint32_t kSeed = 20261121;
+  INFO("seed " << kSeed);
+  std::mt19937 rng(kSeed);
+  TestFs t(sized(64 << 20));
+  REQUIRE(t->mkdir(kRootIno, "big", 0755, {}).is_ok());
+  Ino d = t->lookup(kRootIno, "big")->ino;
+  const uint32_t n = 100000;
+
+  auto ref = fill(t, d, 1000, rng);
+  double reads_small = 0;
+  double visits_small = blocks_per_lookup(t, d, ref, 20, rng, &reads_small);
+
+  for (uint32_t i = 1000; i < n; ++i) ref[name_for(i)] = 0;
+  {
+    // The rest, in random order.
+    std::vector<uint32_t> order;
+    for (uint32_t i = 1000; i < n; ++i) order.push_back(i);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<Ino> targets;
+    for (int k = 0; k < 4; ++k) targets.push_back(t->lookup(kRootIno, "target" + std::to_string(k))->ino);
+    for (uint32_t i : order) {
+      Ino target = targets[i % 4];
+      auto a = t->link(target, d, name_for(i));
+      INFO(a.status().to_string());
+      REQUIRE(a.is_ok());
+      ref[name_for(i)] = target;
+    }
+  }
+  check_all(t, d, ref, n);
+  CHECK(t->link(ref.begin()->second, d, ref.begin()->first).status().code() == EEXIST);
+
+  // Delete a random half.
+  std::vector<std::string> names;
+  for (auto& [name, ino] : ref) names.push_back(name);
+  std::shuffle(names.begin(), names.end(), rng);
+  for (size_t i = 0; i < names.size() / 2; ++i) {
+    REQUIRE(t->unlink(d, names[i]).is_ok());
+    ref.erase(names[i]);
+  }
+  check_all(t, d, ref, n);
+  CHECK(list_dir(t, d) == ref);
+
+  double reads_large = 0;
+  double visits_large = blocks_per_lookup(t, d, ref, 30, rng, &reads_large);
+  WARN("directory blocks per lookup: " << visits_small << " at 1000 entries, " << visits_large
+       << " at 50000 live (100000 inserted); device reads per cold lookup: " << reads_small
+       << " / " << reads_large);
+  CHECK(visits_large <= 3.0);                  // root, one index node at most, one leaf
+  CHECK(visits_large <= visits_small + 1.0);   // does not grow with the directory
+  t.remount();
+  check_all(t, d, ref, n);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("names whose hashes collide are all found, across split leaves") {
+  const uint32_t buckets = GENERATE(1u, 3u);
+  INFO("distinct hashes: " << buckets);
+  FsOptions o = sized(32 << 20, 1024);
+  o.mount.hash_override = [buckets](std::string_view name) {
+    return (crc32c(std::as_bytes(std::span(name.data(), name.size()))) % buckets) << 8;
+  };
+  TestFs t(o);
+  REQUIRE(t->mkdir(kRootIno, "c", 0755, {}).is_ok());
+  Ino d = t->lookup(kRootIno, "c")->ino;
+  std::mt19937 rng(7);
+  const uint32_t n = 3000;  // ~75 leaves of colliding names
+  auto ref = fill(t, d, n, rng);
+  check_all(t, d, ref, n);
+  std::vector<std::string> names;
+  for (auto& [name, ino] : ref) names.push_back(name);
+  std::shuffle(names.begin(), names.end(), rng);
+  for (size_t i = 0; i < names.size(); i += 3) {
+    REQUIRE(t->unlink(d, names[i]).is_ok());
+    ref.erase(names[i]);
+  }
+  check_all(t, d, ref, n);
+  t.remount();
+  check_all(t, d, ref, n);
+  CHECK(list_dir(t, d) == ref);
+}
+
+TEST_CASE("an invalid index is dropped and the directory keeps working linearly") {
+  TestFs t(sized(16 << 20, 1024));
+  REQUIRE(t->mkdir(kRootIno, "d", 0755, {}).is_ok());
+  Ino d = t->lookup(kRootIno, "d")->ino;
+  std::mt19937 rng(3);
+  auto ref = fill(t, d, 300, rng);
+  REQUIRE(t->inspect_inode(d)->flags & kInodeFlagIndex);
+  const uint64_t root_block = *t->bmap(d, 0);
+  t.unmount();
+  // Unknown hash version in the root, with a valid block checksum.
+  std::vector<std::byte> blk(1024);
+  t.dev().peek(root_block * 1024, blk);
+  blk[28] = std::byte{77};
+  const Superblock sb = t.summary().sb;
+  dir_block::seal(blk, uint32_t(d), sb.csum_seed());
+  t.dev().poke(root_block * 1024, blk);
+  REQUIRE(t.try_mount().is_ok());
+  check_all(t, d, ref, 300);
+  CHECK(t->has_errors());
+  CHECK_FALSE(t->inspect_inode(d)->flags & kInodeFlagIndex);
+  auto extra = t->link(ref.begin()->second, d, "added-after");
+  REQUIRE(extra.is_ok());
+  CHECK(t->lookup(d, "added-after")->ino == ref.begin()->second);
+  CHECK(list_dir(t, d).size() == ref.size() + 1);
+}
