@@ -38,11 +38,12 @@ i1=$(stat -c %i "$MNT/orig") i2=$(stat -c %i "$MNT/link") links=$(stat -c %h "$M
 ex_check "hard link shares the inode" "same inode, 2 links" "inodes $i1/$i2, $links links" \
   test "$i1" = "$i2" -a "$links" = 2
 
-# Superblock copies: the numbers mkfs reports as backup blocks, in groups of
-# 32768 blocks (8 x 4096), against 1 and the powers of 3, 5 and 7 below 32.
-groups=$(awk 'tolower($0) ~ /backup/ { on = 1 } on { while (match($0, /[0-9]+/)) {
-    n = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); if (n + 0 >= 32768) print int(n / 32768) } }' \
-  "$EX_TMP/mkfs.out" | sort -n | uniq | tr '\n' ' ')
+# Superblock copies: the block numbers mkfs reports on the line after
+# "Superblock backups stored on blocks:", divided by its blocks per group,
+# against 1 and the powers of 3, 5 and 7 below the 32 groups of 4 GiB.
+groups=$(awk '/blocks per group/ { for (i = 2; i <= NF; i++) if ($i == "blocks" && $(i + 1) == "per") bpg = $(i - 1) }
+  take { gsub(/[^0-9]+/, " "); for (i = 1; i <= NF; i++) print int($i / bpg); take = 0 }
+  /backups stored on blocks/ { take = 1 }' "$EX_TMP/mkfs.out" | sort -n | uniq | tr '\n' ' ')
 ex_check "superblock backups in sparse groups" "groups 1 3 5 7 9 25 27" "groups ${groups:-none in the mkfs report}" \
   ex_eq "$groups" "1 3 5 7 9 25 27 "
 

@@ -59,17 +59,21 @@ def summarise(values):
 def fmt(x):
     if x >= 100:
         return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
     if x >= 1:
         return f"{x:.2f}"
     return f"{x:.3g}"
 
 
-def cell(s):
+def cell(s, planned):
     if not s:
         return "—"
-    if len(s["runs"]) == 1:
-        return fmt(s["median"])
-    return f"{fmt(s['median'])} ({fmt(s['min'])}..{fmt(s['max'])})"
+    n = len(s["runs"])
+    short = f", {n} of {planned} runs" if n < planned else ""
+    if n == 1:
+        return fmt(s["median"]) + (f" (1 of {planned} runs)" if planned > 1 else "")
+    return f"{fmt(s['median'])} ({fmt(s['min'])}..{fmt(s['max'])}{short})"
 
 
 def ratio(metric, cardfs, peer):
@@ -123,7 +127,7 @@ def main(folder):
         row = [label(metric, meta), METRICS[metric][1]]
         for t in targets:
             s = results[metric].get(t)
-            row.append(cell(s))
+            row.append(cell(s, int(meta['runs'])))
         if cardfs:
             for p in PEERS:
                 if p in targets:
