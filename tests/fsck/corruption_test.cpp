@@ -1,0 +1,199 @@
+// The corruption suite: each test damages a freshly made image in one way,
+// then fsck -n must find it (exit 4), fsck -y must fix it (exit 1), fsck -n
+// again must find nothing (exit 0), and every undamaged file must read back.
+#include <catch2/catch.hpp>
+
+#include "base/coding.h"
+#include "fusefs/dir_block.h"
+#include "tests/fsck/fsck_fixture.h"
+
+namespace cardfs::fsck::testing {
+
+using namespace fusefs;
+
+namespace {
+
+void expect_found_and_repaired(TestImage& img, Problem p, const std::vector<std::string>& damaged = {}) {
+  FsckReport first = img.fsck(Mode::kNo);
+  INFO("fsck -n: " << describe(first) << "\n" << img.last_output());
+  CHECK(first.exit_code == kExitUncorrected);
+  CHECK(has_finding(first, p));
+  FsckReport fix = img.fsck(Mode::kYes);
+  INFO("fsck -y: " << describe(fix) << "\n" << img.last_output());
+  CHECK(fix.exit_code == kExitCorrected);
+  CHECK(fix.modified);
+  FsckReport again = img.fsck(Mode::kNo);
+  INFO("fsck -n again: " << describe(again));
+  CHECK(again.exit_code == kExitClean);
+  CHECK(img.verify_files(damaged) == "");
+}
+
+// Edits the directory block at disk block `block` of directory `dir`.
+void edit_dir_block(TestImage& img, uint32_t dir, uint64_t block,
+                    const std::function<void(std::vector<std::byte>&)>& edit) {
+  auto b = img.read_block(block);
+  edit(b);
+  dir_block::seal(b, dir, img.sb().csum_seed());
+  img.write_block(block, b);
+}
+
+uint32_t entry_offset(std::span<const std::byte> b, const std::string& name) {
+  auto hit = dir_block::find(b, name);
+  REQUIRE(hit.is_ok());
+  REQUIRE(hit->has_value());
+  return (*hit)->offset;
+}
+
+}  // namespace
+
+TEST_CASE("corruption: primary superblock") {
+  TestImage img;
+  std::vector<std::byte> junk(kSuperblockSize, std::byte{0x5A});
+  img.write_bytes(kSuperblockOffset, junk);
+  expect_found_and_repaired(img, Problem::kSuperPrimaryBad);
+}
+
+TEST_CASE("corruption: primary superblock, checked with -b") {
+  TestImage img;
+  std::vector<std::byte> junk(64, std::byte{0});
+  img.write_bytes(kSuperblockOffset, junk);
+  const uint64_t backup = group_first_block(img.sb(), 1);
+  FsckReport r = img.fsck(Mode::kYes, true, backup);
+  INFO(describe(r) << "\n" << img.last_output());
+  CHECK((r.exit_code == kExitCorrected || r.exit_code == kExitClean));
+  CHECK(img.fsck(Mode::kNo).exit_code == kExitClean);
+  CHECK(img.verify_files() == "");
+}
+
+TEST_CASE("corruption: a backup superblock") {
+  TestImage img;
+  const uint64_t backup = group_first_block(img.sb(), 1);
+  std::vector<std::byte> junk(16, std::byte{0x11});
+  img.write_bytes(backup * img.sb().block_size() + 24, junk);
+  expect_found_and_repaired(img, Problem::kSuperBackupBad);
+}
+
+TEST_CASE("corruption: a group descriptor") {
+  TestImage img;
+  const uint64_t gdt = group_first_block(img.sb(), 0) + 1;
+  std::vector<std::byte> junk(8, std::byte{0x77});
+  img.write_bytes(gdt * img.sb().block_size() + kDescSize + 16, junk);  // group 1's inode table
+  expect_found_and_repaired(img, Problem::kGroupDescBad);
+}
+
+TEST_CASE("corruption: the block bitmap") {
+  TestImage img;
+  const uint64_t used = img.block_of(img.inode_of("/a.txt"), 0);
+  const uint64_t bitmap = group_layout(img.sb(), 0).block_bitmap;
+  auto b = img.read_block(bitmap);
+  const uint64_t bit = used - group_first_block(img.sb(), 0);
+  b[bit / 8] &= ~std::byte(1u << (bit % 8));
+  img.write_block(bitmap, b);
+  expect_found_and_repaired(img, Problem::kBlockBitmap);
+}
+
+TEST_CASE("corruption: the inode bitmap") {
+  TestImage img;
+  const uint32_t ino = img.inode_of("/b.txt");
+  const uint32_t group = (ino - 1) / img.sb().inodes_per_group;
+  const uint64_t bitmap = group_layout(img.sb(), group).inode_bitmap;
+  auto b = img.read_block(bitmap);
+  const uint32_t bit = (ino - 1) % img.sb().inodes_per_group;
+  b[bit / 8] &= ~std::byte(1u << (bit % 8));
+  img.write_block(bitmap, b);
+  expect_found_and_repaired(img, Problem::kInodeBitmap);
+}
+
+TEST_CASE("corruption: an inode's block pointers") {
+  TestImage img;
+  const uint32_t ino = img.inode_of("/a.txt");
+  auto d = img.inode(ino);
+  d.block[1] = 0x00FFFFFF;
+  img.set_inode(ino, d);
+  expect_found_and_repaired(img, Problem::kInodeBadPointer, {"/a.txt"});
+  // The rest of the file is still there; the lost block reads as a hole.
+  std::string a = img.read_path("/a.txt");
+  REQUIRE(a.size() == img.files().at("/a.txt").size());
+  CHECK(a.substr(0, 1024) == img.files().at("/a.txt").substr(0, 1024));
+  CHECK(a.substr(1024, 1024) == std::string(1024, '\0'));
+}
+
+TEST_CASE("corruption: a link count") {
+  TestImage img;
+  const uint32_t ino = img.inode_of("/dir1/f1");
+  auto d = img.inode(ino);
+  d.links_count = 5;
+  img.set_inode(ino, d);
+  expect_found_and_repaired(img, Problem::kLinkCount);
+  CHECK(img.inode(ino).links_count == 1);
+}
+
+TEST_CASE("corruption: a directory entry naming an unused inode") {
+  TestImage img;
+  const uint32_t dir = img.inode_of("/dir1");
+  const uint32_t f1 = img.inode_of("/dir1/f1");
+  const uint64_t blk = img.block_of(dir, 0);
+  edit_dir_block(img, dir, blk, [&](std::vector<std::byte>& b) {
+    dir_block::set_inode(b, entry_offset(b, "f1"), 1000, kFtRegular);
+  });
+  expect_found_and_repaired(img, Problem::kEntryUnusedInode, {"/dir1/f1"});
+  // The file lost its name and was connected to lost+found.
+  CHECK(img.read_path("/lost+found/#" + std::to_string(f1)) == img.files().at("/dir1/f1"));
+}
+
+TEST_CASE("corruption: a directory block's checksum") {
+  TestImage img;
+  const uint64_t blk = img.block_of(img.inode_of("/dir1"), 0);
+  auto b = img.read_block(blk);
+  b[b.size() - 1] ^= std::byte{0xFF};
+  img.write_block(blk, b);
+  expect_found_and_repaired(img, Problem::kDirBlockChecksum);
+}
+
+TEST_CASE("corruption: a hash index block") {
+  TestImage img;
+  const uint32_t dir = img.inode_of("/hashed");
+  REQUIRE((img.inode(dir).flags & kInodeFlagIndex) != 0);
+  const uint64_t root = img.block_of(dir, 0);
+  auto b = img.read_block(root);
+  REQUIRE(get_u16(b.data() + 34) >= 2);  // at least two leaves
+  edit_dir_block(img, dir, root, [](std::vector<std::byte>& blk) {
+    put_u32(blk.data() + 40, 0xFFFFFFF0u);  // entry 1's hash: leaves now out of range
+  });
+  expect_found_and_repaired(img, Problem::kDirIndexBad);
+  CHECK((img.inode(dir).flags & kInodeFlagIndex) != 0);
+}
+
+TEST_CASE("corruption: a lost directory") {
+  TestImage img;
+  const uint32_t dir = img.inode_of("/dir1");
+  const uint32_t sub = img.inode_of("/dir1/sub");
+  const uint64_t blk = img.block_of(dir, 0);
+  edit_dir_block(img, dir, blk, [&](std::vector<std::byte>& b) {
+    REQUIRE(dir_block::remove_at(b, entry_offset(b, "sub")).is_ok());
+  });
+  expect_found_and_repaired(img, Problem::kUnconnectedDir, {"/dir1/sub/f2"});
+  CHECK(img.read_path("/lost+found/#" + std::to_string(sub) + "/f2") == img.files().at("/dir1/sub/f2"));
+}
+
+TEST_CASE("corruption: a block owned by two files") {
+  TestImage img;
+  const uint32_t a = img.inode_of("/a.txt"), b = img.inode_of("/b.txt");
+  auto db = img.inode(b);
+  db.block[0] = img.inode(a).block[0];
+  img.set_inode(b, db);
+  expect_found_and_repaired(img, Problem::kInodeDupBlock, {"/b.txt"});
+  CHECK(img.inode(b).block[0] != img.inode(a).block[0]);
+  CHECK(img.read_path("/b.txt").substr(0, 1024) == img.files().at("/a.txt").substr(0, 1024));
+}
+
+TEST_CASE("corruption: an inode checksum") {
+  TestImage img;
+  const uint32_t ino = img.inode_of("/big.bin");
+  auto rec = img.read_bytes(img.inode_byte(ino) + 252, 4);
+  rec[0] ^= std::byte{0x01};
+  img.write_bytes(img.inode_byte(ino) + 252, rec);
+  expect_found_and_repaired(img, Problem::kInodeChecksum);
+}
+
+}  // namespace cardfs::fsck::testing

@@ -1,0 +1,69 @@
+// A small cardfs image made in-process on a RamDevice, with known files,
+// and helpers to damage it and to run fsck over it (tests only).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "fusefs/layout.h"
+#include "tests/support/ram_device.h"
+#include "tools/fsck/fsck.h"
+
+namespace cardfs::fsck::testing {
+
+struct ImageSpec {
+  uint64_t bytes = 24ull << 20;  // three groups of 1 KiB blocks
+  uint32_t block_size = 1024;
+  uint32_t hashed_files = 80;    // files in /hashed (makes it indexed)
+};
+
+class TestImage {
+ public:
+  explicit TestImage(ImageSpec spec = {});
+  cardfs::testing::RamDevice& dev() { return dev_; }
+  const fusefs::Superblock& sb() const { return sb_; }
+  // path -> contents of every regular file written.
+  const std::map<std::string, std::string>& files() const { return files_; }
+
+  // fsck over the device; lines printed go to last_output().
+  FsckReport fsck(Mode mode, bool force = true, uint64_t backup = 0);
+  const std::string& last_output() const { return output_; }
+  // Mounts and reads every file (except those in `skip`) and compares.
+  // Returns the first mismatch ("" when all match).
+  std::string verify_files(const std::vector<std::string>& skip = {});
+  // Mounts and returns the contents of path (error text if unreadable).
+  std::string read_path(const std::string& path);
+  // Inode number of a path (0 if absent), through a mount.
+  uint32_t inode_of(const std::string& path);
+
+  // ---- damage helpers (raw bytes)
+  std::vector<std::byte> read_bytes(uint64_t offset, size_t n);
+  void write_bytes(uint64_t offset, std::span<const std::byte> b);
+  std::vector<std::byte> read_block(uint64_t block);
+  void write_block(uint64_t block, std::span<const std::byte> b);
+  fusefs::DiskInode inode(uint32_t ino);
+  void set_inode(uint32_t ino, const fusefs::DiskInode& d);  // with a valid checksum
+  uint64_t inode_byte(uint32_t ino);                          // where its record lives
+  // Disk block of file block fb of an inode (direct pointers only).
+  uint64_t block_of(uint32_t ino, uint32_t fb) { return inode(ino).block[fb]; }
+
+ private:
+  void populate();
+  ImageSpec spec_;
+  cardfs::testing::RamDevice dev_;
+  VirtualClock clock_;
+  fusefs::Superblock sb_;
+  std::map<std::string, std::string> files_;
+  std::string output_;
+};
+
+std::string pattern(uint32_t seed, size_t n);
+bool has_finding(const FsckReport& r, Problem p);
+std::string describe(const FsckReport& r);
+
+}  // namespace cardfs::fsck::testing

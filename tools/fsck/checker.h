@@ -1,0 +1,107 @@
+// Checker: the state fsck's passes share (internal header).
+//
+// Pass order and what each leaves behind:
+//   super   sb_, gd_ (descriptors whose locations are trusted)
+//   pass 1  ino_[] (mode, links, in use), owner_[] (who owns each block),
+//           dirs_ (directory inodes in order)
+//   pass 2  ino_[].refs, parent entries, names for paths
+//   pass 3  every directory connected; lost+found known
+//   pass 4  link counts equal refs
+//   pass 5  bitmaps and counts rewritten from owner_[] and ino_[]
+// Fixes are written through write_block() at once (never under Mode::kNo).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fusefs/layout.h"
+#include "tools/fsck/block_walk.h"
+#include "tools/fsck/fsck.h"
+
+namespace cardfs::fsck {
+
+inline constexpr uint32_t kOwnerFree = 0;
+inline constexpr uint32_t kOwnerMeta = 0xFFFFFFFFu;
+
+struct InodeState {
+  uint16_t mode = 0;        // 0: free
+  uint16_t links = 0;       // on disk
+  uint32_t refs = 0;        // entries naming it (pass 2), incl. '.' and '..'
+  uint32_t dotdot = 0;      // directories: what '..' names
+  uint32_t parent = 0;      // directory holding its first entry (pass 2)
+  std::string name;         // that entry's name
+  uint64_t size = 0;
+  uint64_t data_blocks = 0; // blocks owned (data + indirect)
+  bool has_index = false;   // directory with the hash-index flag
+};
+
+class Checker {
+ public:
+  Checker(ImageIo& io, const FsckOptions& o);
+  Result<FsckReport> run();
+
+  // ---- used by the passes
+  Result<std::vector<std::byte>> read_block(uint64_t block);
+  Status write_block(uint64_t block, std::span<const std::byte> data);
+  Result<fusefs::DiskInode> read_inode(uint32_t ino);  // checksum not checked
+  Status write_inode(uint32_t ino, const fusefs::DiskInode& d);
+  // Records the finding; true when it should be fixed now.
+  bool ask(Problem p, const std::string& message);
+  void say(const std::string& line);
+  // A pass's title (not printed when preening, as e2fsck).
+  void header(const std::string& title) {
+    if (o_.mode != Mode::kPreen) say(title);
+  }
+  std::string path_of(uint32_t ino) const;
+  bool valid_data_block(uint64_t block) const;
+  bool is_dir(uint32_t ino) const;
+  bool in_use(uint32_t ino) const { return ino >= 1 && ino <= sb_.inodes_count && ino_[ino].mode; }
+  uint64_t inode_table(uint32_t group) const { return gd_[group].inode_table; }
+  // A free data block (per owner_), claimed for `ino`; 0 when none.
+  uint64_t allocate_block(uint32_t ino);
+  // Adds name -> ino to lost+found; false (with a finding) when impossible.
+  Result<bool> link_into_lost_found(uint32_t ino);
+  // Frees an inode's blocks in owner_ and zeroes its record.
+  Status clear_inode(uint32_t ino);
+
+  Status check_super();
+  void check_backups();
+  Status write_superblocks();
+  Status pass1();
+  Status pass1b();
+  Status pass2();
+  Status pass3();
+  Status pass4();
+  Status pass5();
+
+  ImageIo& io_;
+  const FsckOptions& o_;
+  fusefs::Superblock sb_;
+  uint64_t sb_block_ = 0;  // where the superblock in use was read from (0: primary)
+  uint32_t bs_ = 0, seed_ = 0;
+  std::vector<fusefs::GroupDesc> gd_;
+  std::vector<InodeState> ino_;   // index: inode number
+  std::vector<uint32_t> owner_;   // index: block number
+  std::vector<uint32_t> dirs_;    // directory inodes, ascending
+  struct DupClaim {
+    uint32_t ino;
+    PointerRef ref;
+    uint32_t block;
+  };
+  std::vector<DupClaim> dups_;
+  uint32_t lost_found_ = 0;
+  bool gdt_dirty_ = false;      // descriptors need rewriting
+  bool rewrite_super_ = false;  // primary or backups need rewriting in pass 5
+  bool cancelled_ = false;
+  bool preen_stopped_ = false;
+  FsckReport report_;
+  std::unordered_map<uint64_t, std::vector<std::byte>> cache_;
+};
+
+// The directory hash of the image (the filesystem's seeded hash).
+uint32_t name_hash(const fusefs::Superblock& sb, std::string_view name);
+
+}  // namespace cardfs::fsck

@@ -1,0 +1,189 @@
+// Checking a hashed directory index against its leaves, and rebuilding it.
+// The block formats are fusefs/dir_index.h's.
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "base/coding.h"
+#include "fusefs/dir_block.h"
+#include "tools/fsck/dir_map.h"
+
+namespace cardfs::fsck {
+
+using namespace fusefs;
+
+namespace {
+
+constexpr uint32_t kRootInfo = 24;
+constexpr uint32_t kRootEntries = 32;
+constexpr uint32_t kNodeEntries = 8;
+constexpr uint8_t kMaxLevels = 2;
+
+struct IndexNode {
+  uint32_t limit = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> e;  // (hash, file block)
+  uint8_t levels = 0;
+};
+
+uint32_t limit_for(uint32_t bs, bool root) {
+  return (bs - kDirTailSize - (root ? kRootEntries : kNodeEntries)) / 8;
+}
+
+// Parses an index block; empty string on success.
+std::string parse_node(std::span<const std::byte> b, bool root, uint32_t bs, IndexNode* n) {
+  const uint32_t usable = bs - kDirTailSize;
+  const std::byte* p = b.data();
+  if (root) {
+    if (get_u16(p + 4) != 12 || get_u16(p + 16) != usable - 12 || get_u32(p + kRootInfo) != 0 ||
+        get_u8(p + kRootInfo + 5) != 8)
+      return "the root block is not an index root";
+    if (get_u8(p + kRootInfo + 4) != kHashVersionSeeded) return "unknown hash version";
+    n->levels = get_u8(p + kRootInfo + 6);
+    if (n->levels > kMaxLevels) return "too many index levels";
+  } else if (get_u32(p) != 0 || get_u16(p + 4) != usable) {
+    return "an index node is not an empty directory block";
+  }
+  const uint32_t at = root ? kRootEntries : kNodeEntries;
+  n->limit = get_u16(p + at);
+  const uint32_t count = get_u16(p + at + 2);
+  if (n->limit != limit_for(bs, root) || count == 0 || count > n->limit) return "bad count or limit";
+  n->e.emplace_back(0, get_u32(p + at + 4));
+  for (uint32_t i = 1; i < count; ++i) n->e.emplace_back(get_u32(p + at + 8 * i), get_u32(p + at + 8 * i + 4));
+  return "";
+}
+
+struct IndexCheck {
+  Checker& c;
+  uint32_t dir;
+  const std::vector<uint64_t>& blocks;
+  std::set<uint64_t> seen;  // file blocks reached from the index
+
+  Result<std::string> node(uint64_t fb, bool root, int depth, uint64_t lo, uint64_t hi, bool hi_cont) {
+    CARDFS_ASSIGN_OR_RETURN(auto b, c.read_block(blocks[fb]));
+    IndexNode n;
+    std::string why = parse_node(b, root, c.bs_, &n);
+    if (!why.empty()) return "block #" + std::to_string(fb) + ": " + why;
+    if (root) depth = n.levels;
+    for (size_t i = 0; i < n.e.size(); ++i) {
+      auto [hash, child] = n.e[i];
+      if (child == 0 || child >= blocks.size() || blocks[child] == 0)
+        return "block #" + std::to_string(fb) + " entry " + std::to_string(i) + " points outside the directory";
+      if (!seen.insert(child).second)
+        return "file block " + std::to_string(child) + " is referenced twice";
+      if (i > 1 && hash < n.e[i - 1].first) return "hashes out of order in block #" + std::to_string(fb);
+      const uint64_t clo = i == 0 ? lo : (hash & ~1u);
+      if (clo < lo) return "hash below its parent's range in block #" + std::to_string(fb);
+      uint64_t chi = hi;
+      bool ccont = hi_cont;
+      if (i + 1 < n.e.size()) {
+        chi = n.e[i + 1].first & ~1u;
+        ccont = n.e[i + 1].first & 1;
+      }
+      CARDFS_ASSIGN_OR_RETURN(std::string sub, depth == 0 ? leaf(child, clo, chi, ccont)
+                                                          : node(child, false, depth - 1, clo, chi, ccont));
+      if (!sub.empty()) return sub;
+    }
+    return std::string();
+  }
+
+  Result<std::string> leaf(uint64_t fb, uint64_t lo, uint64_t hi, bool hi_cont) {
+    CARDFS_ASSIGN_OR_RETURN(auto b, c.read_block(blocks[fb]));
+    auto recs = dir_block::entries(b);
+    if (!recs.is_ok()) return "leaf block #" + std::to_string(fb) + " is unreadable";
+    for (const DirRecord& r : *recs) {
+      const uint64_t h = name_hash(c.sb_, r.name);
+      if (h < lo || (h > hi || (h == hi && !hi_cont)))
+        return "'" + std::string(r.name) + "' in leaf block #" + std::to_string(fb) +
+               " is outside the leaf's hash range";
+    }
+    return std::string();
+  }
+};
+
+}  // namespace
+
+Result<std::string> check_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& blocks) {
+  if (blocks.empty() || blocks[0] == 0) return std::string("the directory has no root block");
+  IndexCheck check{c, dir, blocks, {}};
+  CARDFS_ASSIGN_OR_RETURN(std::string why, check.node(0, true, 0, 0, 1ull << 32, false));
+  if (!why.empty()) return why;
+  // Every block holding entries must be a leaf the index reaches.
+  for (uint64_t fb = 1; fb < blocks.size(); ++fb) {
+    if (blocks[fb] == 0 || check.seen.count(fb)) continue;
+    CARDFS_ASSIGN_OR_RETURN(auto b, c.read_block(blocks[fb]));
+    auto recs = dir_block::entries(b);
+    if (recs.is_ok() && !recs->empty())
+      return "block #" + std::to_string(fb) + " holds entries the index does not reach";
+  }
+  return std::string();
+}
+
+Status rebuild_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& blocks) {
+  std::vector<std::tuple<uint32_t, std::string, uint32_t, uint8_t>> all;  // hash, name, ino, type
+  uint32_t dotdot = c.ino_[dir].dotdot ? c.ino_[dir].dotdot : kRootIno;
+  for (uint64_t fb = 1; fb < blocks.size(); ++fb) {
+    if (blocks[fb] == 0) continue;
+    CARDFS_ASSIGN_OR_RETURN(auto b, c.read_block(blocks[fb]));
+    auto recs = dir_block::entries(b);
+    if (!recs.is_ok()) continue;
+    for (const DirRecord& r : *recs)
+      all.emplace_back(name_hash(c.sb_, r.name), std::string(r.name), r.inode, r.type);
+  }
+  std::sort(all.begin(), all.end());
+  // Pack sorted entries into leaves (file blocks 1, 2, ...).
+  const uint32_t usable = c.bs_ - kDirTailSize;
+  std::vector<std::vector<DirRecord>> leaves(1);
+  std::vector<uint32_t> leaf_hash{0};
+  uint32_t used = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const uint32_t need = dir_rec_len(std::get<1>(all[i]).size());
+    if (used + need > usable) {
+      uint32_t h = std::get<0>(all[i]);
+      leaves.emplace_back();
+      leaf_hash.push_back(h | (h == std::get<0>(all[i - 1]) ? 1u : 0u));
+      used = 0;
+    }
+    leaves.back().push_back({0, std::get<2>(all[i]), 0, std::get<3>(all[i]), std::get<1>(all[i])});
+    used += need;
+  }
+  CARDFS_ASSIGN_OR_RETURN(DiskInode di, c.read_inode(dir));
+  const bool fits = leaves.size() + 1 <= blocks.size() && leaves.size() <= limit_for(c.bs_, true) &&
+                    std::all_of(blocks.begin(), blocks.end(), [](uint64_t b) { return b != 0; });
+  if (!fits) {  // keep the directory linear: the leaves stay as they are
+    di.flags &= ~kInodeFlagIndex;
+    c.say("Directory inode " + std::to_string(dir) + ": no room for an index; it stays linear.");
+    return c.write_inode(dir, di);
+  }
+  std::vector<std::byte> b(c.bs_);
+  for (uint64_t fb = 1; fb < blocks.size(); ++fb) {
+    if (fb <= leaves.size()) dir_block::write_packed(b, leaves[fb - 1]);
+    else dir_block::init_empty(b);
+    dir_block::seal(b, dir, c.seed_);
+    CARDFS_RETURN_IF_ERROR(c.write_block(blocks[fb], b));
+  }
+  dir_block::init_empty(b);
+  (void)dir_block::add(b, ".", dir, kFtDir);
+  (void)dir_block::add(b, "..", dotdot, kFtDir);
+  std::byte* p = b.data();
+  put_u32(p + kRootInfo, 0);
+  put_u8(p + kRootInfo + 4, kHashVersionSeeded);
+  put_u8(p + kRootInfo + 5, 8);
+  put_u8(p + kRootInfo + 6, 0);
+  put_u8(p + kRootInfo + 7, 0);
+  put_u16(p + kRootEntries, uint16_t(limit_for(c.bs_, true)));
+  put_u16(p + kRootEntries + 2, uint16_t(leaves.size()));
+  put_u32(p + kRootEntries + 4, 1);
+  for (size_t i = 1; i < leaves.size(); ++i) {
+    put_u32(p + kRootEntries + 8 * i, leaf_hash[i]);
+    put_u32(p + kRootEntries + 8 * i + 4, uint32_t(i + 1));
+  }
+  dir_block::seal(b, dir, c.seed_);
+  CARDFS_RETURN_IF_ERROR(c.write_block(blocks[0], b));
+  if (!(di.flags & kInodeFlagIndex)) {
+    di.flags |= kInodeFlagIndex;
+    CARDFS_RETURN_IF_ERROR(c.write_inode(dir, di));
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::fsck

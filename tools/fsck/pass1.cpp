@@ -1,0 +1,229 @@
+// Pass 1: every inode's record, checksum, mode and block map; who owns
+// each block. Pass 1B: blocks claimed twice get a copy for later owners.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "tools/fsck/checker.h"
+
+namespace cardfs::fsck {
+
+using namespace fusefs;
+
+namespace {
+
+bool valid_type(uint16_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
+    case S_IFBLK: case S_IFIFO: case S_IFSOCK: return true;
+    default: return false;
+  }
+}
+
+bool has_block_map(const DiskInode& d) {
+  if (S_ISREG(d.mode) || S_ISDIR(d.mode)) return true;
+  return S_ISLNK(d.mode) && d.size > kInlineSymlinkMax;
+}
+
+std::string pointer_name(const PointerRef& r) {
+  static const char* kLevel[] = {"", "indirect", "double indirect", "triple indirect"};
+  if (r.level == 0) return "block #" + std::to_string(r.file_block);
+  return std::string(kLevel[r.level]) + " block (file block " + std::to_string(r.file_block) + ")";
+}
+
+}  // namespace
+
+// Outcome of walking one inode's map.
+struct MapScan {
+  uint64_t owned = 0;          // blocks counted for i_blocks
+  int64_t last_file_block = -1;
+  bool contiguous = true;
+  bool inode_changed = false;  // a pointer in block[] was cleared
+};
+
+static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
+  uint64_t prev_data = 0;
+  auto read = [&c](uint64_t b) { return c.read_block(b); };
+  std::vector<std::pair<PointerRef, uint32_t>> to_clear;
+  Status st = walk_block_map(d, c.bs_, read, [&](const PointerRef& r, uint32_t b) {
+    if (!c.valid_data_block(b)) {
+      to_clear.emplace_back(r, b);
+      return Visit::kSkip;
+    }
+    ++s.owned;
+    if (r.level == 0) {
+      if (prev_data && b != prev_data + 1) s.contiguous = false;
+      prev_data = b;
+      s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
+    }
+    if (c.owner_[b] != kOwnerFree) {
+      c.dups_.push_back({ino, r, b});
+      return Visit::kSkip;
+    }
+    c.owner_[b] = ino;
+    return Visit::kDescend;
+  });
+  CARDFS_RETURN_IF_ERROR(st);
+  for (auto& [r, b] : to_clear) {
+    if (!c.ask(Problem::kInodeBadPointer, "Inode " + std::to_string(ino) + " " + pointer_name(r) +
+                                              " points to block " + std::to_string(b) +
+                                              ", outside the data area."))
+      continue;
+    if (r.container == 0) {
+      d.block[r.slot] = 0;
+      s.inode_changed = true;
+    } else {
+      CARDFS_ASSIGN_OR_RETURN(auto blk, c.read_block(r.container));
+      put_u32(blk.data() + 4 * r.slot, 0);
+      CARDFS_RETURN_IF_ERROR(c.write_block(r.container, blk));
+    }
+  }
+  return Status::ok();
+}
+
+static bool checksum_ok(Checker& c, uint32_t ino, std::span<const std::byte> rec) {
+  std::byte n[4];
+  put_u32(n, ino);
+  return get_u32(rec.data() + 252) == crc32c(crc32c(c.seed_, n), rec.first(252));
+}
+
+static Status check_inode(Checker& c, uint32_t ino, std::span<const std::byte> rec) {
+  const std::string who = "Inode " + std::to_string(ino);
+  auto decoded = c.read_inode(ino);
+  if (!decoded.is_ok() || !valid_type(decoded->mode)) {
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "0%o", decoded.is_ok() ? decoded->mode : 0);
+    std::string why = decoded.is_ok() ? "has an invalid mode " + std::string(mode)
+                                      : "is unreadable (" + decoded.status().message() + ")";
+    if (c.ask(Problem::kInodeBadMode, who + " " + why + "."))
+      CARDFS_RETURN_IF_ERROR(c.write_inode(ino, DiskInode{}));
+    return Status::ok();
+  }
+  DiskInode d = *decoded;
+  bool changed = false;
+  MapScan s;
+  if (has_block_map(d)) CARDFS_RETURN_IF_ERROR(scan_map(c, ino, d, s));
+  changed |= s.inode_changed;
+  if (d.xattr_block) {
+    if (c.valid_data_block(d.xattr_block) && c.owner_[d.xattr_block] == kOwnerFree) {
+      c.owner_[d.xattr_block] = ino;
+      ++s.owned;
+    } else if (c.ask(Problem::kInodeBadPointer, who + " extended attribute block " +
+                                                    std::to_string(d.xattr_block) + " is invalid.")) {
+      d.xattr_block = 0;
+      changed = true;
+    }
+  }
+  const uint64_t want_blocks = s.owned * (c.bs_ / 512);
+  if (d.blocks != want_blocks &&
+      c.ask(Problem::kInodeBlockCount, who + " i_blocks is " + std::to_string(d.blocks) +
+                                           ", should be " + std::to_string(want_blocks) + ".")) {
+    d.blocks = want_blocks;
+    changed = true;
+  }
+  if (S_ISDIR(d.mode)) {
+    const uint64_t want_size = uint64_t(s.last_file_block + 1) * c.bs_;
+    if (d.size != want_size &&
+        c.ask(Problem::kInodeBadSize, "Directory inode " + std::to_string(ino) + " size is " +
+                                          std::to_string(d.size) + ", should be " +
+                                          std::to_string(want_size) + ".")) {
+      d.size = want_size;
+      changed = true;
+    }
+  }
+  bool csum_fix = false;
+  if (!checksum_ok(c, ino, rec))
+    csum_fix = c.ask(Problem::kInodeChecksum, who + " passes checks, but its checksum does not match.");
+  if (changed || csum_fix) CARDFS_RETURN_IF_ERROR(c.write_inode(ino, d));
+
+  InodeState& st = c.ino_[ino];
+  st.mode = d.mode;
+  st.links = d.links_count;
+  st.size = d.size;
+  st.data_blocks = s.owned;
+  st.has_index = S_ISDIR(d.mode) && (d.flags & kInodeFlagIndex);
+  if (S_ISDIR(d.mode)) c.dirs_.push_back(ino);
+  auto& stats = c.report_.stats;
+  if (S_ISREG(d.mode)) {
+    ++stats.regular;
+    if (!s.contiguous) ++stats.noncontiguous;
+  } else if (S_ISDIR(d.mode)) {
+    ++stats.directories;
+  } else if (S_ISLNK(d.mode)) {
+    ++stats.symlinks;
+  } else {
+    ++stats.specials;
+  }
+  return Status::ok();
+}
+
+static void mark_metadata(Checker& c) {
+  c.owner_.assign(c.sb_.blocks_count, kOwnerFree);
+  for (uint64_t b = 0; b < c.sb_.first_data_block; ++b) c.owner_[b] = kOwnerMeta;
+  for (uint32_t g = 0; g < c.sb_.group_count(); ++g) {
+    GroupLayout l = group_layout(c.sb_, g);
+    for (uint64_t b = l.first; b < l.first_data; ++b) c.owner_[b] = kOwnerMeta;
+  }
+}
+
+Status Checker::pass1() {
+  header("Pass 1: Checking inodes, blocks, and sizes");
+  mark_metadata(*this);
+  ino_.assign(size_t(sb_.inodes_count) + 1, InodeState{});
+  const uint32_t per_block = bs_ / kInodeSize;
+  for (uint32_t g = 0; g < sb_.group_count() && !cancelled_; ++g) {
+    for (uint32_t i = 0; i < sb_.inodes_per_group; i += per_block) {
+      const uint64_t tb = inode_table(g) + i / per_block;
+      CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(tb));
+      for (uint32_t k = 0; k < per_block; ++k) {
+        const uint32_t ino = g * sb_.inodes_per_group + i + k + 1;
+        auto rec = std::span<const std::byte>(blk).subspan(size_t(k) * kInodeSize, kInodeSize);
+        if (std::all_of(rec.begin(), rec.end(), [](std::byte b) { return b == std::byte{0}; })) continue;
+        if (ino < sb_.first_ino && ino != kRootIno) continue;  // reserved, unused by cardfs
+        CARDFS_RETURN_IF_ERROR(check_inode(*this, ino, rec));
+      }
+    }
+    if (o_.progress) o_.progress(1, g + 1, sb_.group_count());
+  }
+  return pass1b();
+}
+
+Status Checker::pass1b() {
+  if (dups_.empty()) return Status::ok();
+  header("Pass 1B: Rescanning for multiply-claimed blocks");
+  for (const DupClaim& dup : dups_) {
+    const uint32_t first = owner_[dup.block];
+    std::string msg = "Block " + std::to_string(dup.block) + " is claimed by inode " +
+                      std::to_string(first) + " and by inode " + std::to_string(dup.ino) +
+                      (dup.ref.level ? " (as an indirect block; the later pointer is cleared)" : "") + ".";
+    if (!ask(Problem::kInodeDupBlock, msg)) continue;
+    uint32_t target = 0;
+    if (dup.ref.level == 0) {
+      uint64_t copy = allocate_block(dup.ino);
+      if (!copy) {
+        say("No free block to clone block " + std::to_string(dup.block) + " into.");
+        report_.findings.back().fixed = false;
+        continue;
+      }
+      CARDFS_ASSIGN_OR_RETURN(auto data, read_block(dup.block));
+      CARDFS_RETURN_IF_ERROR(write_block(copy, data));
+      target = uint32_t(copy);
+    }
+    if (dup.ref.container == 0) {
+      CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(dup.ino));
+      d.block[dup.ref.slot] = target;
+      if (!target) d.blocks -= bs_ / 512;
+      CARDFS_RETURN_IF_ERROR(write_inode(dup.ino, d));
+    } else {
+      CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(dup.ref.container));
+      put_u32(blk.data() + 4 * dup.ref.slot, target);
+      CARDFS_RETURN_IF_ERROR(write_block(dup.ref.container, blk));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::fsck

@@ -1,0 +1,220 @@
+// Pass 2: directory blocks (tails, checksums, records) and entries
+// ('.', '..', names, inode numbers, file types, hard links to
+// directories), then each hashed index against its leaves.
+#include <sys/stat.h>
+
+#include <deque>
+#include <set>
+
+#include "fusefs/dir_block.h"
+#include "tools/fsck/checker.h"
+#include "tools/fsck/dir_map.h"
+
+namespace cardfs::fsck {
+
+using namespace fusefs;
+
+Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
+  CARDFS_ASSIGN_OR_RETURN(DiskInode d, c.read_inode(dir));
+  std::vector<uint64_t> blocks(d.size / c.bs_, 0);
+  Status st = walk_block_map(
+      d, c.bs_, [&c](uint64_t b) { return c.read_block(b); },
+      [&](const PointerRef& r, uint32_t b) {
+        if (b >= c.owner_.size() || c.owner_[b] != dir) return Visit::kSkip;
+        if (r.level == 0 && r.file_block < blocks.size()) blocks[r.file_block] = b;
+        return Visit::kDescend;
+      });
+  CARDFS_RETURN_IF_ERROR(st);
+  return blocks;
+}
+
+namespace {
+
+struct Entry {
+  uint32_t offset;
+  uint32_t ino;
+  uint8_t type;
+  std::string name;
+};
+
+// Records up to the first malformed one (a salvage keeps these).
+std::vector<Entry> tolerant_entries(std::span<const std::byte> b, std::string* error) {
+  std::vector<Entry> out;
+  Status st = dir_block::walk(b, [&](const DirRecord& r) {
+    if (r.inode) out.push_back({r.offset, r.inode, r.type, std::string(r.name)});
+    return true;
+  });
+  if (!st.is_ok() && error) *error = st.message();
+  return out;
+}
+
+class DirPass {
+ public:
+  DirPass(Checker& c) : c_(c) {}
+  Status dir(uint32_t dir);
+
+ private:
+  Status block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::string>& names);
+  // Decides one entry; returns true to keep it. *retype: new file type.
+  bool judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e, std::set<std::string>& names,
+             int* retype);
+  std::string where(uint32_t dir) const { return c_.path_of(dir) + " (inode " + std::to_string(dir) + ")"; }
+  Checker& c_;
+};
+
+Status DirPass::dir(uint32_t dir) {
+  CARDFS_ASSIGN_OR_RETURN(auto blocks, directory_blocks(c_, dir));
+  std::set<std::string> names;
+  for (uint64_t fb = 0; fb < blocks.size(); ++fb) {
+    if (blocks[fb] == 0) {
+      if (c_.ask(Problem::kDirHole, "Directory " + where(dir) + " has a hole at block #" +
+                                        std::to_string(fb) + ".")) {
+        c_.say("Holes in directories are left for the filesystem to skip.");
+        c_.report_.findings.back().fixed = false;
+      }
+      continue;
+    }
+    CARDFS_RETURN_IF_ERROR(block(dir, fb, blocks[fb], names));
+  }
+  if (blocks.empty() || blocks[0] == 0) {
+    if (c_.ask(Problem::kDirDot, "Directory " + where(dir) + " has no first block with '.' and '..'."))
+      c_.report_.findings.back().fixed = false;
+  }
+  return Status::ok();
+}
+
+bool DirPass::judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e,
+                    std::set<std::string>& names, int* retype) {
+  const std::string entry = "Entry '" + e.name + "' in " + where(dir);
+  const bool first = fb == 0 && index == 0, second = fb == 0 && index == 1;
+  if (first || second) {
+    const char* want = first ? "." : "..";
+    if (e.name != want) {
+      c_.ask(first ? Problem::kDirDot : Problem::kDirDotDot,
+             entry + " should be '" + want + "'.");
+      c_.report_.findings.back().fixed = false;
+      return true;
+    }
+    if (first) {
+      if (e.ino == dir) {
+        ++c_.ino_[dir].refs;
+      } else if (c_.ask(Problem::kDirDot, entry + " names inode " + std::to_string(e.ino) +
+                                              " instead of the directory itself.")) {
+        *retype = -2;  // point at dir
+      }
+    } else {
+      c_.ino_[dir].dotdot = e.ino;
+    }
+    return true;
+  }
+  if (e.name == "." || e.name == ".." || e.name.find('/') != std::string::npos ||
+      e.name.find('\0') != std::string::npos)
+    return !c_.ask(Problem::kEntryBadName, entry + " has an invalid name.");
+  if (e.ino > c_.sb_.inodes_count || (e.ino < c_.sb_.first_ino && e.ino != kRootIno) ||
+      e.ino == kRootIno)
+    return !c_.ask(Problem::kEntryBadInode, entry + " has a bad inode number " + std::to_string(e.ino) + ".");
+  if (!c_.in_use(e.ino))
+    return !c_.ask(Problem::kEntryUnusedInode,
+                   entry + " points to unused inode " + std::to_string(e.ino) + ".");
+  if (!names.insert(e.name).second)
+    return !c_.ask(Problem::kEntryDuplicateName, entry + " is a duplicate name.");
+  InodeState& t = c_.ino_[e.ino];
+  if (S_ISDIR(t.mode) && t.parent != 0)
+    return !c_.ask(Problem::kEntryDirHardLink,
+                   entry + " is a second link to directory " + c_.path_of(e.ino) + ".");
+  const uint8_t want = file_type_from_mode(t.mode);
+  if (e.type != want && c_.ask(Problem::kEntryFileType, entry + " has file type " +
+                                                           std::to_string(e.type) + ", should be " +
+                                                           std::to_string(want) + "."))
+    *retype = want;
+  ++t.refs;
+  if (t.parent == 0) {
+    t.parent = dir;
+    t.name = e.name;
+  }
+  return true;
+}
+
+Status DirPass::block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::string>& names) {
+  CARDFS_ASSIGN_OR_RETURN(auto blk, c_.read_block(disk));
+  const std::string what = "Directory " + where(dir) + " block #" + std::to_string(fb) +
+                           " (block " + std::to_string(disk) + ")";
+  bool dirty = false;
+  std::string error;
+  std::vector<Entry> entries = tolerant_entries(blk, &error);
+  if (!error.empty()) {
+    if (c_.ask(Problem::kDirBlockCorrupt, what + " is corrupt (" + error + "); " +
+                                              std::to_string(entries.size()) + " entries salvaged.")) {
+      std::vector<DirRecord> keep;
+      for (auto& e : entries) keep.push_back({0, e.ino, 0, e.type, e.name});
+      dir_block::write_packed(blk, keep);
+      entries = tolerant_entries(blk, nullptr);
+      dirty = true;
+    }
+  } else if (!dir_block::verify(blk, dir, c_.seed_, what).is_ok()) {
+    dirty = c_.ask(Problem::kDirBlockChecksum, what + " has a bad tail or checksum.");
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    int retype = -1;
+    if (!judge(dir, fb, i, entries[i], names, &retype)) {
+      if (dir_block::remove_at(blk, entries[i].offset).is_ok()) dirty = true;
+    } else if (retype == -2) {
+      dir_block::set_inode(blk, entries[i].offset, dir, kFtDir);
+      ++c_.ino_[dir].refs;
+      dirty = true;
+    } else if (retype >= 0) {
+      dir_block::set_inode(blk, entries[i].offset, entries[i].ino, uint8_t(retype));
+      dirty = true;
+    }
+  }
+  if (!dirty) return Status::ok();
+  dir_block::seal(blk, dir, c_.seed_);
+  return c_.write_block(disk, blk);
+}
+
+}  // namespace
+
+Status Checker::pass2() {
+  header("Pass 2: Checking directory structure");
+  // Breadth first from the root, so that paths are known when reported;
+  // then any directory the walk did not reach.
+  std::vector<bool> done(ino_.size(), false);
+  std::deque<uint32_t> queue;
+  if (is_dir(kRootIno)) queue.push_back(kRootIno);
+  DirPass pass(*this);
+  size_t count = 0;
+  auto run = [&](uint32_t d) -> Status {
+    if (done[d] || !is_dir(d)) return Status::ok();
+    done[d] = true;
+    CARDFS_RETURN_IF_ERROR(pass.dir(d));
+    if (o_.progress) o_.progress(2, ++count, dirs_.size());
+    for (uint32_t child : dirs_)
+      if (ino_[child].parent == d && !done[child]) queue.push_back(child);
+    return Status::ok();
+  };
+  while (!queue.empty() && !cancelled_) {
+    uint32_t d = queue.front();
+    queue.pop_front();
+    CARDFS_RETURN_IF_ERROR(run(d));
+  }
+  for (uint32_t d : dirs_) CARDFS_RETURN_IF_ERROR(run(d));
+  for (uint32_t d : dirs_) {
+    if (!is_dir(d) || !ino_[d].has_index) continue;
+    const std::string who = "Directory " + path_of(d) + " (inode " + std::to_string(d) + ")";
+    if (!(sb_.feature_compat & kCompatDirIndex)) {
+      if (ask(Problem::kDirIndexFlag, who + " has the index flag but the filesystem has no dir_index feature.")) {
+        CARDFS_ASSIGN_OR_RETURN(DiskInode di, read_inode(d));
+        di.flags &= ~kInodeFlagIndex;
+        CARDFS_RETURN_IF_ERROR(write_inode(d, di));
+      }
+      continue;
+    }
+    CARDFS_ASSIGN_OR_RETURN(auto blocks, directory_blocks(*this, d));
+    CARDFS_ASSIGN_OR_RETURN(std::string why, check_dir_index(*this, d, blocks));
+    if (!why.empty() && ask(Problem::kDirIndexBad, who + " has an inconsistent hashed index: " + why + "."))
+      CARDFS_RETURN_IF_ERROR(rebuild_dir_index(*this, d, blocks));
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::fsck
