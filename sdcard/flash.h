@@ -49,7 +49,8 @@ class Flash {
   // Host reads straight into the host's buffers; `pages` flash page reads
   // are charged.
   Status read_host(std::span<const IoOp> ops, uint64_t pages);
-  // Erases an AU: its data and OOB become holes; charges the erase time.
+  // Erases an AU: its OOB records become a hole (erased pages); charges
+  // the erase time.
   Status erase(uint32_t physical_au);
 
   void arm_power_cut(uint64_t programs_left, bool tear);

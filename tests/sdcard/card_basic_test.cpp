@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
@@ -78,6 +81,55 @@ TEST_CASE("out-of-range and misaligned commands are refused", "[sdcard]") {
   CHECK((*card)->write(0, std::span<const iovec>(&v, 1), false).code() == EINVAL);
   CHECK(testing::write(**card, (*card)->sector_count() - 1, pattern(0, 2, 1)).code() == EINVAL);
   CHECK((*card)->discard((*card)->sector_count(), 1).code() == EINVAL);
+}
+
+}  // namespace
+}  // namespace cardfs::sdcard
+
+namespace cardfs::sdcard {
+namespace {
+
+TEST_CASE("commands from several threads are serialised; counters read meanwhile", "[sdcard][threads]") {
+  testing::ScratchDir dir("threads");
+  VirtualClock clock;  // auto-advancing: realtime sleeps cost nothing
+  CardOptions opts;
+  opts.realtime = true;
+  auto card = Card::create(dir.path("c.img"), testing::profile("class10"), 8 * MiB, clock, opts);
+  REQUIRE(card.is_ok());
+  Card& c = **card;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (uint32_t t = 0; t < 3; ++t) {
+    writers.emplace_back([&, t] {
+      for (uint64_t i = 0; i < 50; ++i) {
+        const uint64_t sector = t * 4096 + i * 16;
+        if (!testing::write(c, sector, pattern(sector, 16, t + 1)).is_ok()) ++failures;
+        if (!testing::read(c, sector, 16).is_ok()) ++failures;
+        if (i % 10 == 0 && !c.flush().is_ok()) ++failures;
+      }
+    });
+  }
+  std::thread watcher([&] {
+    uint64_t last = 0;
+    while (!done) {
+      const CardCounters k = c.counters();
+      if (k.commands < last) ++failures;
+      last = k.commands;
+      (void)c.device_time();
+    }
+  });
+  for (auto& w : writers) w.join();
+  done = true;
+  watcher.join();
+  CHECK(failures == 0);
+  CHECK(c.counters().host_sectors_written == 3 * 50 * 16);
+  CHECK(clock.now() >= c.device_time());
+  for (uint32_t t = 0; t < 3; ++t) {
+    auto back = testing::read(c, t * 4096, 800);
+    REQUIRE(back.is_ok());
+    for (uint64_t s = 0; s < 800; ++s) CHECK(tag_of(back->data() + s * 512, t * 4096 + s) == t + 1);
+  }
 }
 
 }  // namespace
