@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `cardfs card` as a user meets it: create/info/profiles, one-line errors
+# with exit 1 for bad input, images untouched by a failed command; with
+# --export, also the FUSE export (O_DIRECT|O_SYNC writes read back).
+# Usage: card_cli.sh PATH/TO/cardfs [--export]
+set -u
+bin=$1
+fail=0
+tmp=$(mktemp -d)
+cleanup() {
+  if mountpoint -q "$tmp/mnt" 2>/dev/null; then fusermount3 -u "$tmp/mnt" 2>/dev/null || umount -l "$tmp/mnt"; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+check() {  # check DESCRIPTION EXPECTED_RC ACTUAL_RC
+  if [ "$2" != "$3" ]; then echo "FAIL: $1 (exit $3, expected $2)"; fail=1; else echo "ok: $1"; fi
+}
+one_line_error() {  # one_line_error FILE WORDS
+  [ "$(wc -l <"$1")" -eq 1 ] || { echo "FAIL: error is not one line:"; cat "$1"; fail=1; }
+  grep -q "$2" "$1" || { echo "FAIL: error lacks '$2':"; cat "$1"; fail=1; }
+}
+
+if [ "${2:-}" != "--export" ]; then
+  "$bin" card profiles >"$tmp/p"; check "profiles" 0 $?
+  for p in class2 class4 class6 class10 uhs1-u3 a1 a2 seed-class10 seed-class4; do
+    grep -q "^$p " "$tmp/p" || { echo "FAIL: profile $p not listed"; fail=1; }
+  done
+  "$bin" card create "$tmp/a.img" --profile class4 --size 16M >/dev/null; check "create" 0 $?
+  "$bin" card info "$tmp/a.img" >"$tmp/info"; check "info" 0 $?
+  grep -q "AU_SIZE .* 4 MiB" "$tmp/info" || { echo "FAIL: info lacks AU_SIZE"; fail=1; }
+  "$bin" card info --json "$tmp/a.img" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["profile"]=="class4"'
+  check "info --json parses" 0 $?
+  sum=$(md5sum <"$tmp/a.img")
+  "$bin" card create "$tmp/a.img" --size 16M 2>"$tmp/err"; check "create over an existing file" 1 $?
+  one_line_error "$tmp/err" "exists"
+  [ "$(md5sum <"$tmp/a.img")" = "$sum" ] || { echo "FAIL: image changed"; fail=1; }
+  "$bin" card create "$tmp/b.img" --profile class99 --size 16M 2>"$tmp/err"; check "unknown profile" 1 $?
+  one_line_error "$tmp/err" "unknown profile"
+  "$bin" card create "$tmp/b.img" --size 15M 2>"$tmp/err"; check "size not a multiple of the AU" 1 $?
+  one_line_error "$tmp/err" "multiple of the AU"
+  [ ! -e "$tmp/b.img" ] || { echo "FAIL: failed create left a file"; fail=1; }
+  "$bin" card info "$tmp/none.img" 2>"$tmp/err"; check "missing image" 1 $?
+  one_line_error "$tmp/err" "No such file"
+  head -c 100000 "$tmp/a.img" >"$tmp/t.img"
+  "$bin" card info "$tmp/t.img" 2>"$tmp/err"; check "truncated image" 1 $?
+  one_line_error "$tmp/err" "truncated"
+  cp "$tmp/a.img" "$tmp/m.img"; printf 'XXXXXXXX' | dd of="$tmp/m.img" conv=notrunc 2>/dev/null
+  sum=$(md5sum <"$tmp/m.img")
+  "$bin" card export "$tmp/m.img" "$tmp" 2>"$tmp/err"; check "export of a foreign image" 1 $?
+  one_line_error "$tmp/err" "bad magic"
+  [ "$(md5sum <"$tmp/m.img")" = "$sum" ] || { echo "FAIL: image changed"; fail=1; }
+  exit $fail
+fi
+
+# --export: a real FUSE mount, always unmounted, every wait bounded.
+[ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; exit 0; }
+mkdir "$tmp/mnt"
+"$bin" card create "$tmp/e.img" --profile class10 --size 16M >/dev/null || exit 1
+timeout 60 "$bin" card export "$tmp/e.img" "$tmp/mnt" &
+pid=$!
+for _ in $(seq 50); do [ -e "$tmp/mnt/card" ] && break; sleep 0.1; done
+[ -e "$tmp/mnt/card" ]; check "export mounts DIR/card" 0 $?
+[ "$(stat -c %s "$tmp/mnt/card")" = 16777216 ]; check "card size" 0 $?
+head -c 1048576 /dev/urandom >"$tmp/src"
+dd if="$tmp/src" of="$tmp/mnt/card" bs=64k oflag=direct,sync conv=notrunc status=none; check "O_DIRECT|O_SYNC write" 0 $?
+dd if="$tmp/mnt/card" of="$tmp/back" bs=64k count=16 iflag=direct status=none; check "O_DIRECT read" 0 $?
+cmp -s "$tmp/src" "$tmp/back"; check "reads back what was written" 0 $?
+fusermount3 -u "$tmp/mnt"; check "unmount" 0 $?
+wait $pid; check "export exits cleanly after unmount" 0 $?
+"$bin" card info "$tmp/e.img" | grep -q "(clean)"; check "image closed cleanly" 0 $?
+exit $fail
