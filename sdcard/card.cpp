@@ -66,7 +66,11 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
       ftl(p, geometry, flash, counters),
       buffer(geometry.page_bytes, p.write_buffer_bytes),
       faults(opts.faults) {
-  ftl.set_checkpoint_hook([this] { return write_checkpoint(); });
+  ftl.set_before_erase_hook([this] {
+    if (ftl.trims_pending()) return write_checkpoint();  // syncs when durable
+    CARDFS_RETURN_IF_ERROR(flash.submit());
+    return opts.durable ? file->sync() : Status::ok();
+  });
 }
 
 template <typename Body>

@@ -76,7 +76,7 @@ void FlashTranslationLayer::retire(uint32_t au) {
 
 Status FlashTranslationLayer::drain_erase_queue() {
   if (erase_queue_.empty()) return Status::ok();
-  if (trims_pending_ && checkpoint_hook_) CARDFS_RETURN_IF_ERROR(checkpoint_hook_());
+  if (before_erase_) CARDFS_RETURN_IF_ERROR(before_erase_());
   for (uint32_t au : erase_queue_) {
     CARDFS_RETURN_IF_ERROR(flash_.erase(au));
     PhysAu& a = aus_[au];

@@ -52,9 +52,11 @@ class FlashTranslationLayer {
   void trim_page(uint32_t lp);
   bool trims_pending() const { return trims_pending_; }
 
-  // Called before AUs are erased while trims are pending, so that a trimmed
-  // page's older copies cannot come back after a power cut.
-  void set_checkpoint_hook(std::function<Status()> hook) { checkpoint_hook_ = std::move(hook); }
+  // Called before AUs are erased. The Card makes the copies that replace
+  // them durable (durable mode) and, while trims are pending, writes a
+  // checkpoint so that a trimmed page's older copies cannot come back
+  // after a power cut.
+  void set_before_erase_hook(std::function<Status()> hook) { before_erase_ = std::move(hook); }
   Checkpoint make_checkpoint(uint64_t generation) const;
   void checkpoint_written() { trims_pending_ = false; }
 
@@ -125,7 +127,7 @@ class FlashTranslationLayer {
   uint64_t next_seq_ = 1;
   bool trims_pending_ = false;
   bool collecting_ = false;
-  std::function<Status()> checkpoint_hook_;
+  std::function<Status()> before_erase_;
   std::vector<std::byte> copy_buffer_;
 };
 

@@ -134,3 +134,37 @@ TEST_CASE("commands from several threads are serialised; counters read meanwhile
 
 }  // namespace
 }  // namespace cardfs::sdcard
+
+namespace cardfs::sdcard {
+namespace {
+
+TEST_CASE("durable mode flushes, merges and reopens", "[sdcard]") {
+  testing::ScratchDir dir("durable");
+  VirtualClock clock;
+  const std::string path = dir.path("c.img");
+  CardOptions opts;
+  opts.durable = true;
+  {
+    auto card = Card::create(path, testing::profile("class4"), 8 * MiB, clock, opts);
+    REQUIRE(card.is_ok());
+    // Alternate between the two AUs so the single open AU merges.
+    for (uint64_t i = 0; i < 6; ++i) {
+      const uint64_t sector = (i % 2) * 8192 + i * 64;
+      REQUIRE(testing::write(**card, sector, pattern(sector, 64, uint32_t(i + 1))).is_ok());
+      REQUIRE((*card)->flush().is_ok());
+    }
+    CHECK((*card)->counters().merges > 0);
+  }
+  auto card = Card::open(path, clock, opts);
+  REQUIRE(card.is_ok());
+  CHECK((*card)->opened_clean());
+  for (uint64_t i = 0; i < 6; ++i) {
+    const uint64_t sector = (i % 2) * 8192 + i * 64;
+    auto back = testing::read(**card, sector, 64);
+    REQUIRE(back.is_ok());
+    for (uint64_t s = 0; s < 64; ++s) CHECK(tag_of(back->data() + s * 512, sector + s) == int64_t(i + 1));
+  }
+}
+
+}  // namespace
+}  // namespace cardfs::sdcard
