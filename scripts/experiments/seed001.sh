@@ -20,7 +20,7 @@ traced_dd() {
   local name=$1 file=$2; shift 2
   TEXT="" RUN=""
   ex_trace_start "$name" || return 1
-  timeout -k 5 120 dd if=/dev/zero of="$MNT/$file" "$@" status=none || { ex_trace_stop; return 1; }
+  timeout -k 5 120 dd if=/dev/zero of="$MNT/$file" seek=1 "$@" status=none || { ex_trace_stop; return 1; }
   timeout -k 5 120 sync "$MNT/$file" || { ex_trace_stop; return 1; }
   ex_trace_stop || return 1
   TEXT=$(ex_blkparse "$name") || return 1
@@ -50,15 +50,21 @@ else
 fi
 cf_ctl_write "$MNT" queue/nomerges 0
 
-if ex_trace_start direct && timeout -k 5 120 dd if=/dev/zero of="$MNT/f3" bs=128K count=2 oflag=direct status=none &&
+# oflag=direct: two synchronous 256-sector writes reach the card, the
+# second queued only after the first completed (dd waits for each).
+if ex_trace_start direct &&
+  timeout -k 5 120 dd if=/dev/zero of="$MNT/f3" bs=128K seek=1 count=2 oflag=direct status=none &&
   ex_trace_stop && TEXT=$(ex_blkparse direct); then
-  ws=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-Z]*S[A-Z]*' | awk '$5 == 256')
+  ws=$($EX_TOOL select "$TEXT" -a C --rwbs 'W[A-LN-Z]*S[A-LN-Z]*' | awk '$5 == 256')
   n=$(echo -n "$ws" | grep -c .)
-  ex_check "oflag=direct: synchronous writes" "2 Q WS of 256 sectors" "$n" ex_eq "$n" 2
-  q2_time=$(echo "$ws" | awk 'NR == 2 { print $1 }')
-  first=$(echo "$ws" | awk 'NR == 1 { print $4 }')
-  c1_time=$($EX_TOOL select "$TEXT" -a C --range "${first:-0}" 256 | awk 'NR == 1 { print $1 }')
-  ex_check "oflag=direct: second queued after first completed" "Q #2 after C #1" \
+  queued=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-LN-Z]*S[A-LN-Z]*' | awk '{ print $5 }' | sort -n | uniq -c |
+    awk '{ printf "%s%d×%d", sep, $1, $2; sep = ", " }')
+  ex_check "oflag=direct: synchronous writes" "2 C WS of 256 sectors" \
+    "$n (queued as: ${queued:-nothing})" ex_eq "$n" 2
+  c1_time=$(echo "$ws" | awk 'NR == 1 { print $1 }')
+  second=$(echo "$ws" | awk 'NR == 2 { print $4 }')
+  q2_time=$($EX_TOOL select "$TEXT" -a Q --range "${second:-0}" 256 | awk 'NR == 1 { print $1 }')
+  ex_check "oflag=direct: second queued after first completed" "first Q of write 2 after C of write 1" \
     "C #1 at ${c1_time:-?} s, Q #2 at ${q2_time:-?} s" \
     test -n "$q2_time" -a -n "$c1_time" -a "$(awk -v a="${c1_time:-0}" -v b="${q2_time:-0}" 'BEGIN { print (b > a) }')" = 1
 else

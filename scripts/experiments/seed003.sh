@@ -18,16 +18,19 @@ cf_log "dirty before the direct write: $(ex_counter mem.Dirty) kB"
 if ex_trace_start direct &&
   timeout -k 5 60 dd if="$EX_TMP/new" of="$MNT/f" bs=4k seek=1 count=1 oflag=direct conv=notrunc status=none &&
   ex_trace_stop && TEXT=$(ex_blkparse direct); then
-  # The direct write is the last write queued; the write-back of the dirty
-  # page under it must have completed before it was queued.
-  last=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-Z]*' | tail -1)
-  set -- $last
-  q_time=${1:-0} sector=${4:-0}
-  wb=$($EX_TOOL select "$TEXT" -a C --rwbs 'W[A-Z]*' --range "$sector" 8 |
-    awk -v t="$q_time" '$1 < t' | wc -l)
+  # Write-back goes in file order, so the first data write queued is the
+  # file's block 0 and block 1 sits 8 sectors on. There the trace must
+  # show the dirty page completing, then the direct write being queued.
+  first=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-LN-Z]*' | head -1)
+  set -- $first
+  sector=$((${4:-0} + 8))
+  wb_done=$($EX_TOOL select "$TEXT" -a C --rwbs 'W[A-LN-Z]*' --range "$sector" 8 | awk 'NR == 1 { print $1 }')
+  direct_q=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-LN-Z]*' --range "$sector" 8 |
+    awk -v t="${wb_done:-9e9}" '$1 > t { print $1; exit }')
   ex_check "O_DIRECT over dirty cache: write-back first" \
-    "a write of sector $sector completes before the direct write is queued" \
-    "$wb earlier completion(s); direct Q at ${q_time}s" test -n "$last" -a "$wb" -ge 1
+    "sector $sector: the dirty page's C, then the direct write's Q" \
+    "write-back C at ${wb_done:-none}, direct Q at ${direct_q:-none (the direct write never reached the queue)}" \
+    test -n "$first" -a -n "$wb_done" -a -n "$direct_q"
 else
   ex_fail_step "O_DIRECT over dirty cache: write-back first" "write-back, then direct" "traced dd oflag=direct"
 fi

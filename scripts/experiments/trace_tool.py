@@ -5,9 +5,10 @@ blkparse or by `cardfs trace`), for the seed experiments.
   trace_tool.py select FILE [-a ACTION] [--rwbs REGEX] [--range START LEN]
       one line per matching event: "time action rwbs sector nsectors"
   trace_tool.py run FILE [--min N]
-      "start length" of the longest run of contiguous queued writes (Q W*)
-      of at least N sectors: where a file's data went when the trace also
-      holds metadata writes elsewhere. Exit 1 when there is none.
+      "start length" of the longest run of contiguous queued data writes
+      (Q W*, not flagged M for metadata) of at least N sectors: where a
+      file's data went when the trace also holds metadata writes. Exit 1
+      when there is none.
 Lines that are not events (P/U/UT, the summary) are left out of both.
 """
 import argparse
@@ -48,7 +49,8 @@ def cmd_select(args):
 
 
 def cmd_run(args):
-    spans = sorted({(ev[3], ev[4]) for ev in events(args.file) if ev[1] == "Q" and ev[2].startswith("W")})
+    spans = sorted({(ev[3], ev[4]) for ev in events(args.file)
+                    if ev[1] == "Q" and ev[2].startswith("W") and "M" not in ev[2]})
     best = (0, 0)
     start = end = None
     for s, n in spans:

@@ -16,7 +16,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", b - a }'; }
 fio_json() {
   local field=$1; shift
   local out
-  out=$(bounded fio --output-format=json --ioengine=psync --group_reporting "$@") || return 1
+  out=$(bounded fio --output-format=json --ioengine=psync --group_reporting "$@") || return
   printf '%s' "$out" | python3 -c '
 import json, sys
 text = sys.stdin.read()
@@ -30,7 +30,7 @@ fio_mbps() {
   local bytes=$1; shift
   local t0 t1
   t0=$(now)
-  bounded fio --output-format=terse --ioengine=psync "$@" >/dev/null || return 1
+  bounded fio --output-format=terse --ioengine=psync "$@" >/dev/null || return
   t1=$(now)
   awk -v b="$bytes" -v a="$t0" -v c="$t1" 'BEGIN { printf "%.1f\n", b / 1e6 / (c - a) }'
 }
@@ -40,17 +40,17 @@ size_bytes() { numfmt --from=iec "$1"; }
 wl_seqwrite() {
   local mnt v; mnt=$(tgt_mnt "$1")
   v=$(fio_mbps "$(size_bytes "$BENCH_SEQ_SIZE")" --name=seqw --rw=write --bs=1M \
-    --size="$BENCH_SEQ_SIZE" --end_fsync=1 --filename="$mnt/seq") || return 1
+    --size="$BENCH_SEQ_SIZE" --end_fsync=1 --filename="$mnt/seq") || return
   echo "seq_write_MBps $v"
 }
 
 wl_seqread_cold() {
   local mnt v; mnt=$(tgt_mnt "$1")
   [ -f "$mnt/seq" ] || bounded fio --output-format=terse --name=prep --rw=write --bs=1M \
-    --size="$BENCH_SEQ_SIZE" --end_fsync=1 --filename="$mnt/seq" >/dev/null || return 1
-  tgt_cold "$1" || return 1
+    --size="$BENCH_SEQ_SIZE" --end_fsync=1 --filename="$mnt/seq" >/dev/null || return
+  tgt_cold "$1" || return
   v=$(fio_mbps "$(size_bytes "$BENCH_SEQ_SIZE")" --name=seqr --rw=read --bs=1M \
-    --size="$BENCH_SEQ_SIZE" --filename="$mnt/seq") || return 1
+    --size="$BENCH_SEQ_SIZE" --filename="$mnt/seq") || return
   echo "seq_read_cold_MBps $v"
   rm -f "$mnt/seq"
 }
@@ -70,26 +70,26 @@ randread() {
 
 wl_randread_warm() {
   local mnt v; mnt=$(tgt_mnt "$1")
-  rand_prepare "$mnt" || return 1
-  bounded cat "$mnt/rand" >/dev/null && bounded cat "$mnt/rand" >/dev/null || return 1
-  v=$(randread "$mnt") || return 1
+  rand_prepare "$mnt" || return
+  bounded cat "$mnt/rand" >/dev/null && bounded cat "$mnt/rand" >/dev/null || return
+  v=$(randread "$mnt") || return
   echo "randread_warm_iops $v"
 }
 
 wl_randread_cold() {
   local mnt v; mnt=$(tgt_mnt "$1")
-  rand_prepare "$mnt" || return 1
-  tgt_cold "$1" || return 1
-  v=$(randread "$mnt") || return 1
+  rand_prepare "$mnt" || return
+  tgt_cold "$1" || return
+  v=$(randread "$mnt") || return
   echo "randread_cold_iops $v"
 }
 
 wl_randwrite_fsync() {
   local mnt v; mnt=$(tgt_mnt "$1")
-  rand_prepare "$mnt" || return 1
+  rand_prepare "$mnt" || return
   v=$(fio_json write.iops --name=randw --rw=randwrite --bs=4k --size="$BENCH_RAND_SIZE" \
     --fsync=32 --filename="$mnt/rand" --time_based --runtime="$BENCH_RUNTIME" \
-    --randseed=20261121) || return 1
+    --randseed=20261121) || return
   echo "randwrite_fsync32_iops $v"
   rm -f "$mnt/rand"
 }
@@ -97,27 +97,27 @@ wl_randwrite_fsync() {
 wl_direct_write() {
   local mnt v; mnt=$(tgt_mnt "$1")
   v=$(fio_mbps "$(size_bytes "$BENCH_DIRECT_SIZE")" --name=directw --rw=write --bs=128k \
-    --direct=1 --size="$BENCH_DIRECT_SIZE" --filename="$mnt/direct") || return 1
+    --direct=1 --size="$BENCH_DIRECT_SIZE" --filename="$mnt/direct") || return
   echo "direct_write_MBps $v"
   rm -f "$mnt/direct"
 }
 
 wl_meta_small() {
   local d n=$BENCH_META_SMALL c s u; d=$(tgt_mnt "$1")/small
-  mkdir "$d" || return 1
-  c=$(bounded "$FSOPS" create "$d" "$n") || return 1
-  s=$(bounded "$FSOPS" stat "$d" "$n") || return 1
-  u=$(bounded "$FSOPS" unlink "$d" "$n") || return 1
+  mkdir "$d" || return
+  c=$(bounded "$FSOPS" create "$d" "$n") || return
+  s=$(bounded "$FSOPS" stat "$d" "$n") || return
+  u=$(bounded "$FSOPS" unlink "$d" "$n") || return
   printf 'create_small_s %s\nstat_small_s %s\nunlink_small_s %s\n' "$c" "$s" "$u"
   rmdir "$d"
 }
 
 wl_meta_large() {
   local d n=$BENCH_META_LARGE c r; d=$(tgt_mnt "$1")/large
-  mkdir "$d" || return 1
-  c=$(bounded "$FSOPS" create "$d" "$n") || return 1
+  mkdir "$d" || return
+  c=$(bounded "$FSOPS" create "$d" "$n") || return
   tgt_drop_dentries "$1"
-  r=$(bounded "$FSOPS" randstat "$d" "$n" "$BENCH_RANDSTATS" 20261121) || return 1
+  r=$(bounded "$FSOPS" randstat "$d" "$n" "$BENCH_RANDSTATS" 20261121) || return
   printf 'create_large_s %s\nrandstat_large_s %s\n' "$c" "$r"
   bounded "$FSOPS" unlink "$d" "$n" >/dev/null && rmdir "$d"
 }
@@ -126,16 +126,16 @@ wl_tree() {
   local mnt t0 t1 t2 t3; mnt=$(tgt_mnt "$1")
   du -s "$BENCH_TREE" >/dev/null  # the source warm in the host's cache
   t0=$(now)
-  bounded cp -a "$BENCH_TREE" "$mnt/tree" || return 1
+  bounded cp -a "$BENCH_TREE" "$mnt/tree" || return
   t1=$(now)
   tgt_drop_dentries "$1"
   t2=$(now)
-  bounded du -s "$mnt/tree" >/dev/null || return 1
+  bounded du -s "$mnt/tree" >/dev/null || return
   t3=$(now)
   echo "cp_a_s $(elapsed "$t0" "$t1")"
   echo "du_s $(elapsed "$t2" "$t3")"
   t0=$(now)
-  bounded rm -rf "$mnt/tree" || return 1
+  bounded rm -rf "$mnt/tree" || return
   t1=$(now)
   echo "rm_rf_s $(elapsed "$t0" "$t1")"
 }
@@ -151,7 +151,7 @@ wl_sqlite() {
   fi
   rm -f "$mnt/bench.db"
   t0=$(now)
-  bounded sqlite3 "$mnt/bench.db" <"$sql" >/dev/null || return 1
+  bounded sqlite3 "$mnt/bench.db" <"$sql" >/dev/null || return
   t1=$(now)
   awk -v n="$BENCH_SQLITE_TX" -v a="$t0" -v b="$t1" 'BEGIN { printf "sqlite_tps %.1f\n", n / (b - a) }'
   rm -f "$mnt/bench.db"
