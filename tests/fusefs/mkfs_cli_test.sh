@@ -1,0 +1,23 @@
+#!/bin/sh
+# mkfs.cardfs end to end: creates a card image, formats it, refuses to
+# format it again without -F, and validates its options.
+set -u
+CARDFS="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+img="$dir/card.img"
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$("$CARDFS" mkfs "$img" --size 64M -b 1024 -L cli-test) || fail "mkfs on a new image"
+echo "$out" | grep -q "65536 1k blocks" || fail "summary lacks the block count: $out"
+echo "$out" | grep -q "8193, 24577, 40961, 57345" || fail "summary lacks the backup locations: $out"
+echo "$out" | grep -q "volume name: cli-test" || fail "summary lacks the label: $out"
+
+"$CARDFS" mkfs "$img" >/dev/null 2>"$dir/err" && fail "reformat without -F succeeded"
+grep -q "use -F" "$dir/err" || fail "refusal does not mention -F: $(cat "$dir/err")"
+"$CARDFS" mkfs -F -q "$img" >"$dir/out" || fail "mkfs -F"
+[ ! -s "$dir/out" ] || fail "-q printed: $(cat "$dir/out")"
+"$CARDFS" mkfs -F -b 512 "$img" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "a bad block size is not a usage error"
+"$CARDFS" mkfs "$dir/missing.img" >/dev/null 2>&1 && fail "mkfs of a missing image without --size"
+echo ok

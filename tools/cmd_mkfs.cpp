@@ -1,0 +1,169 @@
+// `cardfs mkfs` / `mkfs.cardfs`: make a cardfs filesystem on a card image.
+//
+//   mkfs.cardfs IMAGE --size 256M [--profile class10]    creates the card too
+//   mkfs.cardfs [-F] [-b 4096] [-i 16384 | -N COUNT] [-L LABEL] [-U UUID]
+//               [-m 5] [-q] IMAGE                        formats an existing one
+//
+// The filesystem is written through the whole stack (card, request queue,
+// page cache), exactly as a mounted filesystem writes. An image that already
+// holds a cardfs filesystem is refused without -F. Errors are one line on
+// stderr and exit status 1; usage errors exit 2.
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "base/clock.h"
+#include "blockdev/queue.h"
+#include "blockdev/sdcard_driver.h"
+#include "cache/page_cache.h"
+#include "fusefs/filesystem.h"
+#include "fusefs/mkfs.h"
+#include "sdcard/card.h"
+#include "sdcard/geometry.h"
+#include "sdcard/profiles.h"
+#include "tools/command.h"
+
+namespace cardfs::tools {
+namespace {
+
+struct MkfsArgs {
+  std::string image, profile = "class10", size, label, uuid;
+  uint32_t block_size = 4096;
+  uint32_t inode_ratio = 16384;
+  uint64_t inode_count = 0;
+  double reserved = 5.0;
+  bool force = false, quiet = false;
+};
+
+int fail(const Status& st) {
+  std::fprintf(stderr, "mkfs.cardfs: %s\n", st.message().c_str());
+  return 1;
+}
+
+// "256M", "2G", "64MiB", "4096": binary multiples.
+Result<uint64_t> parse_size(const std::string& text) {
+  size_t used = 0;
+  uint64_t v = 0;
+  try {
+    v = std::stoull(text, &used);
+  } catch (...) {
+    return Status::error(EINVAL, "cannot read size '" + text + "' (use e.g. 256M, 2G)");
+  }
+  std::string unit = text.substr(used);
+  for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+  static const std::pair<const char*, int> kUnits[] = {{"", 0}, {"B", 0}, {"K", 10}, {"M", 20},
+                                                       {"G", 30}, {"T", 40}};
+  for (auto [name, shift] : kUnits)
+    if (unit == name && v <= (UINT64_MAX >> shift)) return v << shift;
+  return Status::error(EINVAL, "cannot read size '" + text + "' (use e.g. 256M, 2G)");
+}
+
+Result<std::array<uint8_t, 16>> parse_uuid(const std::string& text) {
+  std::array<uint8_t, 16> u{};
+  if (text.empty() || text == "random") {
+    std::random_device rd;
+    for (auto& b : u) b = uint8_t(rd());
+    u[6] = uint8_t((u[6] & 0x0f) | 0x40);  // version 4
+    u[8] = uint8_t((u[8] & 0x3f) | 0x80);
+    return u;
+  }
+  std::string hex;
+  for (char c : text)
+    if (c != '-') hex += c;
+  if (hex.size() != 32) return Status::error(EINVAL, "UUID '" + text + "' is not 32 hex digits");
+  for (size_t i = 0; i < 16; ++i) {
+    try {
+      size_t used = 0;
+      u[i] = uint8_t(std::stoul(hex.substr(2 * i, 2), &used, 16));
+      if (used != 2) throw 0;
+    } catch (...) {
+      return Status::error(EINVAL, "UUID '" + text + "' is not hexadecimal");
+    }
+  }
+  return u;
+}
+
+Result<std::unique_ptr<sdcard::Card>> open_or_create(const MkfsArgs& a, Clock& clock) {
+  const bool exists = std::filesystem::exists(a.image);
+  if (exists && !a.size.empty())
+    return Status::error(EEXIST, a.image + " exists: --size only applies when creating a card image");
+  if (exists) return sdcard::Card::open(a.image, clock);
+  if (a.size.empty())
+    return Status::error(ENOENT, a.image + " does not exist (give --size to create the card image)");
+  CARDFS_ASSIGN_OR_RETURN(const sdcard::Profile* profile, sdcard::find_profile(a.profile));
+  CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, parse_size(a.size));
+  return sdcard::Card::create(a.image, *profile, bytes, clock);
+}
+
+Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card, Clock& clock) {
+  fusefs::FormatOptions o;
+  o.block_size = a.block_size;
+  o.inode_ratio = a.inode_ratio;
+  o.inode_count = a.inode_count;
+  o.reserved_percent = a.reserved;
+  o.label = a.label;
+  CARDFS_ASSIGN_OR_RETURN(o.uuid, parse_uuid(a.uuid));
+  o.au_size = uint32_t(card.geometry().au_bytes());
+  o.now_sec = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count());
+  const bool show = !a.quiet && isatty(STDOUT_FILENO);
+  o.progress = [show, last = 0u](uint32_t done, uint32_t total) mutable {
+    uint32_t pct = done * 100 / total;
+    if (!show || (pct < last + 10 && done != total)) return;
+    last = pct;
+    std::printf("\rWriting group tables: %u/%u%s", done, total, done == total ? "\n" : "");
+    std::fflush(stdout);
+  };
+  blockdev::SdcardDriver driver(card);
+  blockdev::Queue queue(driver, clock);
+  auto existing = fusefs::read_superblock(queue, true);
+  if (!a.force && existing.status().code() != EINVAL)  // EINVAL: no cardfs magic at all
+    return Status::error(EEXIST, a.image + " already holds a cardfs filesystem (use -F to overwrite it)");
+  cache::PageCache cache(queue, clock, a.block_size);
+  auto sum = fusefs::format(cache, card.sector_count() * blockdev::kSectorSize, o);
+  queue.wait_idle();
+  return sum;
+}
+
+int run_mkfs(const MkfsArgs& a) {
+  RealClock clock;
+  auto card = open_or_create(a, clock);
+  if (!card.is_ok()) return fail(card.status());
+  auto sum = format_card(a, **card, clock);
+  Status closed = (*card)->close();
+  if (!sum.is_ok()) return fail(sum.status());
+  if (!closed.is_ok()) return fail(closed.with_context("closing " + a.image));
+  if (!a.quiet) std::printf("%s", sum->to_text().c_str());
+  return 0;
+}
+
+void add_mkfs(CLI::App& app, CommandContext& ctx) {
+  auto a = std::make_shared<MkfsArgs>();
+  auto* c = app.add_subcommand("mkfs", "Make a cardfs filesystem on a card image (mkfs.cardfs)");
+  c->add_option("image", a->image, "Card image (created when --size is given)")->required();
+  c->add_option("--size", a->size, "Create the card image with this capacity (e.g. 256M)");
+  c->add_option("--profile", a->profile, "Card profile when creating (see `cardfs card profiles`)");
+  c->add_option("-b,--block-size", a->block_size, "Block size: 1024, 2048 or 4096")
+      ->check(CLI::IsMember({1024, 2048, 4096}));
+  c->add_option("-i,--inode-ratio", a->inode_ratio, "Bytes per inode")->check(CLI::Range(1024u, 64u << 20));
+  c->add_option("-N,--inodes", a->inode_count, "Number of inodes (overrides -i)");
+  c->add_option("-L,--label", a->label, "Volume label (up to 16 bytes)");
+  c->add_option("-U,--uuid", a->uuid, "Filesystem UUID (default: random)");
+  c->add_option("-m,--reserved", a->reserved, "Percentage of blocks reserved for root")
+      ->check(CLI::Range(0.0, 50.0));
+  c->add_flag("-F,--force", a->force, "Overwrite an existing cardfs filesystem");
+  c->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");
+  c->callback([&ctx, a] { ctx.run = [a] { return run_mkfs(*a); }; });
+}
+
+}  // namespace
+
+CARDFS_REGISTER_COMMAND("mkfs", add_mkfs);
+
+}  // namespace cardfs::tools
