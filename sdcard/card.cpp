@@ -129,6 +129,7 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
   std::vector<iovec> iovs;
   std::vector<std::pair<uint64_t, size_t>> runs;  // file offset, first iovec
   uint64_t run_end = 0, pages = 0;
+  int64_t last_au = -1;
   IovCursor cur(segments);
   for (uint64_t s = sector; s < sector + count;) {
     const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
@@ -136,6 +137,10 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
     const uint32_t pp = ftl.locate(lp);
     const WriteBuffer::Page* buffered = buffer.find(lp);
     s += n;
+    // A read that runs into another AU pays for a second map lookup: the
+    // boundary flashbench -a finds.
+    if (last_au >= 0 && lp / geometry.pages_per_au != uint64_t(last_au)) counters.time.read += profile.page_read;
+    last_au = lp / geometry.pages_per_au;
     if (buffered && buffered->present.any()) {
       scratch.resize(geometry.page_bytes);
       if (pp != FlashTranslationLayer::kUnmapped) {

@@ -90,3 +90,31 @@ TEST_CASE("A1 and A2 cards meet their random IOPS", "[sdcard][timing]") {
 
 }  // namespace
 }  // namespace cardfs::sdcard
+
+namespace cardfs::sdcard {
+namespace {
+
+// flashbench -a finds the AU size from reads that straddle a boundary.
+TEST_CASE("a read across an AU boundary costs more than one across a page boundary", "[sdcard][timing]") {
+  testing::ScratchDir dir("boundary");
+  VirtualClock clock;
+  const Profile& p = testing::profile("class10");
+  auto card = Card::create(dir.path("c.img"), p, 8 * MiB, clock);
+  REQUIRE(card.is_ok());
+  REQUIRE(testing::write(**card, 0, testing::pattern(0, 16384, 1)).is_ok());
+  REQUIRE((*card)->flush().is_ok());
+  auto cost = [&](uint64_t sector) {
+    const Nanos before = (*card)->device_time();
+    REQUIRE(testing::read(**card, sector, 2).is_ok());
+    return (*card)->device_time() - before;
+  };
+  const uint64_t page = p.page_bytes / 512, au = p.au_bytes / 512;
+  const Nanos inside = cost(page * 3 + 5);
+  const Nanos page_edge = cost(page * 3 - 1);
+  const Nanos au_edge = cost(au - 1);
+  CHECK(page_edge == inside + p.page_read);
+  CHECK(au_edge == page_edge + p.page_read);
+}
+
+}  // namespace
+}  // namespace cardfs::sdcard
