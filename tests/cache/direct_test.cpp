@@ -19,7 +19,9 @@ struct Fixture {
 };
 
 struct Aligned {
-  explicit Aligned(size_t n) : mem(static_cast<std::byte*>(std::aligned_alloc(4096, n))), len(n) {}
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  explicit Aligned(size_t n)
+      : mem(static_cast<std::byte*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))), len(n) {}
   ~Aligned() { std::free(mem); }
   std::span<std::byte> span() { return {mem, len}; }
   std::byte* mem;
