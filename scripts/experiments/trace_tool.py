@@ -13,6 +13,7 @@ Lines that are not events (P/U/UT, the summary) are left out of both.
 """
 import argparse
 import re
+import signal
 import sys
 
 EVENT = re.compile(
@@ -84,4 +85,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head -1` is a normal reader
     sys.exit(main())
