@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --out) out=$2; shift ;;
     --work) work_parent=$2; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +53,9 @@ fi
 BENCH_CARD_PROFILE=${BENCH_CARD_PROFILE:-uhs1-u3}
 CARDFS_DURABLE_OPTION=${CARDFS_DURABLE_OPTION:-durable}
 workloads=${workloads:-${BENCH_WORKLOADS_ALL// /,}}
+for w in ${workloads//,/ }; do
+  declare -F "wl_$w" >/dev/null || { echo "run.sh: unknown workload '$w' (known: $BENCH_WORKLOADS_ALL)" >&2; exit 2; }
+done
 
 log() { echo "[$(date +%T)] $*" | tee -a "${RESULTS:-/dev/null}/log" >&2; }
 
