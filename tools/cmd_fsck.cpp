@@ -1,0 +1,247 @@
+// `cardfs fsck` / `fsck.cardfs`: check and repair a cardfs image offline.
+//
+//   fsck.cardfs [-n|-p|-a|-y] [-f] [-v] [-b SUPERBLOCK] [-C FD]
+//               [--card-only|--fs-only] IMAGE
+//
+// Options and exit codes are e2fsck's (see docs/fsck.md). The arguments
+// are parsed here rather than by CLI11 so that usage errors exit 16 and
+// e2fsck's combined flags (-fy, -fn) work.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+#ifdef CARDFS_HAVE_FSCK
+#include "base/clock.h"
+#include "sdcard/card.h"
+#include "tools/fsck/card_io.h"
+#include "tools/fsck/fsck.h"
+#include "tools/fsck/mounted.h"
+#include "tools/fsck/super.h"
+#endif
+
+namespace cardfs::tools {
+namespace {
+
+constexpr int kFsckUsage = 16;
+constexpr int kFsckOperational = 8;
+
+const char* kUsage =
+    "Usage: fsck.cardfs [-n|-p|-a|-y] [-f] [-v] [-b SUPERBLOCK] [-C FD] [--card-only|--fs-only] IMAGE\n"
+    "  -n  check only: open read-only, answer no to every question\n"
+    "  -p  preen: fix what is safe without asking (-a is the same)\n"
+    "  -y  answer yes to every question\n"
+    "  -f  check even if the filesystem is marked clean\n"
+    "  -v  verbose summary\n"
+    "  -b  use the backup superblock at this block\n"
+    "  -C  progress on this file descriptor (0: a bar on a terminal)\n"
+    "  --card-only  check only the card's metadata; --fs-only  only the filesystem\n";
+
+#ifdef CARDFS_HAVE_FSCK
+struct FsckArgs {
+  std::string image;
+  std::optional<fsck::Mode> mode;
+  bool force = false, verbose = false, card_only = false, fs_only = false;
+  uint64_t superblock = 0;
+  int progress_fd = -1;
+};
+
+int usage(const std::string& why) {
+  std::fprintf(stderr, "fsck.cardfs: %s\n%s", why.c_str(), kUsage);
+  return kFsckUsage;
+}
+
+bool set_mode(FsckArgs& a, fsck::Mode m) {
+  if (a.mode && *a.mode != m) return false;
+  a.mode = m;
+  return true;
+}
+
+// Returns an exit code when parsing ends the run (help or a usage error).
+std::optional<int> parse(const std::vector<std::string>& argv, FsckArgs& a) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (arg == "--card-only") { a.card_only = true; continue; }
+    if (arg == "--fs-only") { a.fs_only = true; continue; }
+    if (arg.size() < 2 || arg[0] != '-') {
+      if (!a.image.empty()) return usage("more than one image given");
+      a.image = arg;
+      continue;
+    }
+    for (size_t k = 1; k < arg.size(); ++k) {
+      const char c = arg[k];
+      bool ok = true;
+      switch (c) {
+        case 'n': ok = set_mode(a, fsck::Mode::kNo); break;
+        case 'p': case 'a': ok = set_mode(a, fsck::Mode::kPreen); break;
+        case 'y': ok = set_mode(a, fsck::Mode::kYes); break;
+        case 'f': a.force = true; break;
+        case 'v': a.verbose = true; break;
+        case 'b': case 'C': {
+          std::string value = k + 1 < arg.size() ? arg.substr(k + 1) : (i + 1 < argv.size() ? argv[++i] : "");
+          char* end = nullptr;
+          unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+          if (value.empty() || *end) return usage(std::string("-") + c + " needs a number");
+          if (c == 'b') a.superblock = v;
+          else a.progress_fd = int(v);
+          k = arg.size();
+          break;
+        }
+        default: return usage(std::string("unknown option -") + c);
+      }
+      if (!ok) return usage("only one of -n, -p/-a and -y may be given");
+    }
+  }
+  if (a.image.empty()) return usage("no image given");
+  if (a.card_only && a.fs_only) return usage("--card-only and --fs-only exclude each other");
+  return std::nullopt;
+}
+
+std::optional<bool> ask_terminal(const std::string& question, bool& yes_to_all) {
+  if (yes_to_all) {
+    std::printf("%syes\n", question.c_str());
+    return true;
+  }
+  for (;;) {
+    std::printf("%s", question.c_str());
+    std::fflush(stdout);
+    std::string line;
+    if (!std::getline(std::cin, line)) return std::nullopt;  // EOF: cancel
+    if (line.empty() || line == "y" || line == "yes") return true;
+    if (line == "n" || line == "no") return false;
+    if (line == "a") return yes_to_all = true;
+    std::printf("Answer y (yes), n (no) or a (yes to all).\n");
+  }
+}
+
+struct OpenImage {
+  std::unique_ptr<sdcard::Card> card;
+  std::unique_ptr<fsck::ImageIo> io;
+};
+
+Result<OpenImage> open_image(const std::string& path, bool read_only, Clock& clock) {
+  OpenImage o;
+  sdcard::CardOptions co;
+  co.read_only = read_only;
+  auto card = sdcard::Card::open(path, clock, co);
+  if (card.is_ok()) {
+    o.card = std::move(*card);
+    o.io = std::make_unique<fsck::CardIo>(*o.card, read_only);
+    return o;
+  }
+  // Not a card image: perhaps a raw filesystem image (e.g. exported).
+  CARDFS_ASSIGN_OR_RETURN(auto file, fsck::FileIo::open(path, read_only));
+  if (!fsck::find_superblock(*file, 0).is_ok())
+    return Status::error(EINVAL, path + ": " + card.status().message());
+  o.io = std::move(file);
+  return o;
+}
+
+int run_fsck(const FsckArgs& a) {
+  const bool interactive = !a.mode && !a.card_only;
+  if (interactive && !isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "fsck.cardfs: need a terminal for interactive repairs (use -n, -p or -y)\n");
+    return kFsckOperational;
+  }
+  const fsck::Mode mode = a.card_only ? fsck::Mode::kNo : a.mode.value_or(fsck::Mode::kAsk);
+  const bool read_only = mode == fsck::Mode::kNo;
+  std::optional<fsck::ImageGuard> guard;
+  auto taken = fsck::ImageGuard::take(a.image);
+  const bool mounted = fsck::listed_as_mounted(a.image) || taken.status().code() == EBUSY;
+  if (mounted && !read_only) {
+    std::fprintf(stderr, "fsck.cardfs: %s is mounted; refusing to repair it (unmount it, or use -n)\n",
+                 a.image.c_str());
+    return kFsckOperational;
+  }
+  if (mounted) std::printf("Warning: %s is mounted; the check may report changes in flight.\n", a.image.c_str());
+  if (!taken.is_ok() && taken.status().code() != EBUSY) {
+    std::fprintf(stderr, "fsck.cardfs: %s\n", taken.status().message().c_str());
+    return kFsckOperational;
+  }
+  if (taken.is_ok()) guard.emplace(std::move(*taken));
+  RealClock clock;
+  auto img = open_image(a.image, read_only, clock);
+  if (!img.is_ok()) {
+    std::fprintf(stderr, "fsck.cardfs: %s\n", img.status().message().c_str());
+    return kFsckOperational;
+  }
+  int exit_code = 0;
+  if (img->card && !a.fs_only) {
+    auto problems = fsck::check_card(*img->card);
+    for (const auto& p : problems) std::printf("Card: %s\n", p.c_str());
+    if (!problems.empty()) exit_code |= fsck::kExitUncorrected;
+    if (a.card_only) {
+      std::printf("%s: card metadata %s\n", a.image.c_str(), problems.empty() ? "clean" : "has problems");
+      return exit_code;
+    }
+  } else if (a.card_only) {
+    std::fprintf(stderr, "fsck.cardfs: %s is not a card image\n", a.image.c_str());
+    return kFsckOperational;
+  }
+  bool yes_to_all = false;
+  const bool bar = (a.progress_fd == 0 && isatty(STDERR_FILENO)) || a.progress_fd > 0;
+  fsck::FsckOptions o;
+  o.mode = mode;
+  o.force = a.force;
+  o.verbose = a.verbose;
+  o.superblock = a.superblock;
+  o.name = a.image;
+  o.now_sec = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count());
+  o.out = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+  o.ask = [&yes_to_all](const std::string& q) { return ask_terminal(q, yes_to_all); };
+  if (bar) {
+    const int fd = a.progress_fd > 0 ? a.progress_fd : STDERR_FILENO;
+    o.progress = [fd](int pass, uint64_t done, uint64_t total) {
+      dprintf(fd, "\rPass %d: %3llu%%", pass, total ? (unsigned long long)(done * 100 / total) : 100ull);
+      if (done == total) dprintf(fd, "\r              \r");
+    };
+  }
+  auto report = fsck::check_filesystem(*img->io, o);
+  if (!report.is_ok()) {
+    std::fprintf(stderr, "fsck.cardfs: %s\n", report.status().message().c_str());
+    return kFsckOperational;
+  }
+  if (img->card && !read_only) {
+    if (Status st = img->card->close(); !st.is_ok()) {
+      std::fprintf(stderr, "fsck.cardfs: closing the card: %s\n", st.message().c_str());
+      return kFsckOperational;
+    }
+  }
+  return exit_code | report->exit_code;
+}
+#endif
+
+void add_fsck(CLI::App& app, CommandContext& ctx) {
+  auto* sub = app.add_subcommand("fsck", "Check and repair a cardfs image (fsck.cardfs)");
+  sub->prefix_command();
+  sub->set_help_flag();
+  sub->callback([&ctx, sub] {
+    std::vector<std::string> args = sub->remaining();
+    ctx.run = [args] {
+#ifdef CARDFS_HAVE_FSCK
+      FsckArgs a;
+      if (auto done = parse(args, a)) return *done;
+      return run_fsck(a);
+#else
+      std::fprintf(stderr, "fsck.cardfs: this build has no filesystem layer\n");
+      return kFsckOperational;
+#endif
+    };
+  });
+}
+
+}  // namespace
+
+CARDFS_REGISTER_COMMAND("fsck", add_fsck);
+
+}  // namespace cardfs::tools

@@ -1,0 +1,114 @@
+// `cardfs inspect [--json] IMAGE [COMMAND [ARGS...]]`: a debugfs-style,
+// read-only look inside a card image. Without a command it reads commands
+// from standard input (a prompt on a terminal); `help` lists them. See
+// docs/inspect.md for the commands and the --json schema.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+#ifdef CARDFS_HAVE_INSPECT
+#include "base/clock.h"
+#include "sdcard/card.h"
+#include "tools/fsck/card_io.h"
+#include "tools/inspect/inspector.h"
+#endif
+
+namespace cardfs::tools {
+namespace {
+
+#ifdef CARDFS_HAVE_INSPECT
+int print(inspect::Inspector& in, const std::vector<std::string>& words, bool json) {
+  auto out = in.run(words);
+  if (!out.is_ok()) {
+    std::fprintf(stderr, "inspect: %s\n", out.status().message().c_str());
+    return 1;
+  }
+  if (json) {
+    std::printf("%s\n", out->value.json().c_str());
+  } else if (out->raw) {
+    std::fwrite(out->raw->data(), 1, out->raw->size(), stdout);
+  } else {
+    std::printf("%s", out->value.text().c_str());
+  }
+  return 0;
+}
+
+int run_inspect(std::vector<std::string> args) {
+  bool json = false;
+  std::vector<std::string> rest;
+  for (const auto& a : args) {
+    if (rest.empty() && a == "--json") json = true;
+    else rest.push_back(a);
+  }
+  if (rest.empty()) {
+    std::fprintf(stderr, "usage: cardfs inspect [--json] IMAGE [COMMAND [ARGS...]]\n");
+    return 2;
+  }
+  const std::string image = rest[0];
+  RealClock clock;
+  sdcard::CardOptions co;
+  co.read_only = true;
+  std::unique_ptr<sdcard::Card> card;
+  std::unique_ptr<fsck::ImageIo> io;
+  if (auto c = sdcard::Card::open(image, clock, co); c.is_ok()) {
+    card = std::move(*c);
+    io = std::make_unique<fsck::CardIo>(*card, true);
+  } else if (auto f = fsck::FileIo::open(image, true); f.is_ok()) {
+    io = std::move(*f);
+  } else {
+    std::fprintf(stderr, "inspect: %s\n", c.status().message().c_str());
+    return 1;
+  }
+  auto in = inspect::Inspector::open(*io, card.get());
+  if (!in.is_ok()) {
+    std::fprintf(stderr, "inspect: %s: %s\n", image.c_str(), in.status().message().c_str());
+    return 1;
+  }
+  if (rest.size() > 1) return print(**in, {rest.begin() + 1, rest.end()}, json);
+  const bool tty = isatty(STDIN_FILENO);
+  int rc = 0;
+  for (;;) {
+    if (tty) {
+      std::printf("cardfs inspect> ");
+      std::fflush(stdout);
+    }
+    std::string line;
+    if (!std::getline(std::cin, line)) break;
+    std::istringstream words_in(line);
+    std::vector<std::string> words;
+    for (std::string w; words_in >> w;) words.push_back(w);
+    if (words.empty()) continue;
+    if (words[0] == "quit" || words[0] == "exit" || words[0] == "q") break;
+    rc = print(**in, words, json);
+  }
+  if (tty) std::printf("\n");
+  return rc;
+}
+#endif
+
+void add_inspect(CLI::App& app, CommandContext& ctx) {
+  auto* sub = app.add_subcommand("inspect", "Look inside a cardfs image (debugfs/dumpe2fs style)");
+  sub->prefix_command();
+  sub->callback([&ctx, sub] {
+    std::vector<std::string> args = sub->remaining();
+    ctx.run = [args] {
+#ifdef CARDFS_HAVE_INSPECT
+      return run_inspect(args);
+#else
+      std::fprintf(stderr, "cardfs inspect: this build has no filesystem layer\n");
+      return 1;
+#endif
+    };
+  });
+}
+
+}  // namespace
+
+CARDFS_REGISTER_COMMAND("inspect", add_inspect);
+
+}  // namespace cardfs::tools

@@ -1,0 +1,142 @@
+#include "tools/inspect/inspector.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "fusefs/bitmap.h"
+#include "fusefs/dir_block.h"
+#include "tools/fsck/block_walk.h"
+#include "tools/fsck/super.h"
+
+namespace cardfs::inspect {
+
+using namespace fusefs;
+
+Result<std::unique_ptr<Inspector>> Inspector::open(fsck::ImageIo& io, const sdcard::Card* card) {
+  std::unique_ptr<Inspector> in(new Inspector(io, card));
+  CARDFS_ASSIGN_OR_RETURN(fsck::FoundSuper found, fsck::find_superblock(io, 0));
+  in->sb_ = found.sb;
+  return in;
+}
+
+Result<Output> Inspector::run(const std::vector<std::string>& words) {
+  if (words.empty()) return Status::error(EINVAL, "no command");
+  for (const Command& c : commands()) {
+    if (words[0] != c.name) continue;
+    std::vector<std::string> args(words.begin() + 1, words.end());
+    if (args.size() < c.min_args) return Status::error(EINVAL, std::string("usage: ") + c.name + " " + c.usage);
+    return c.run(*this, args);
+  }
+  return Status::error(EINVAL, "unknown command '" + words[0] + "' (try 'help')");
+}
+
+Result<std::vector<std::byte>> Inspector::block(uint64_t b) {
+  if (b >= sb_.blocks_count) return Status::error(EINVAL, "block " + std::to_string(b) + " is past the end");
+  std::vector<std::byte> data(block_size());
+  CARDFS_RETURN_IF_ERROR(io_.read(b * block_size(), data));
+  return data;
+}
+
+Result<GroupDesc> Inspector::group(uint32_t g) {
+  if (g >= sb_.group_count()) return Status::error(EINVAL, "no group " + std::to_string(g));
+  const uint64_t at = (group_first_block(sb_, 0) + 1) * block_size() + uint64_t(g) * kDescSize;
+  std::vector<std::byte> raw(kDescSize);
+  CARDFS_RETURN_IF_ERROR(io_.read(at, raw));
+  return decode_group_desc(raw, g, sb_.csum_seed());
+}
+
+Result<DiskInode> Inspector::inode(uint32_t ino) {
+  if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
+  CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
+  BlockOffset at = inode_location(sb_, gd.inode_table, ino);
+  std::vector<std::byte> raw(kInodeSize);
+  CARDFS_RETURN_IF_ERROR(io_.read(at.block * block_size() + at.offset, raw));
+  return decode_inode(raw, ino, sb_.csum_seed());
+}
+
+Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d) {
+  std::vector<uint64_t> map((d.size + block_size() - 1) / block_size(), 0);
+  if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return std::vector<uint64_t>{};
+  Status st = fsck::walk_block_map(
+      d, block_size(), [this](uint64_t b) { return block(b); },
+      [&](const fsck::PointerRef& r, uint32_t b) {
+        if (b >= sb_.blocks_count) return fsck::Visit::kSkip;
+        if (r.level == 0 && r.file_block < map.size()) map[r.file_block] = b;
+        return r.file_block < map.size() ? fsck::Visit::kDescend : fsck::Visit::kSkip;
+      });
+  CARDFS_RETURN_IF_ERROR(st);
+  return map;
+}
+
+Result<std::vector<uint64_t>> Inspector::indirect_blocks(const DiskInode& d) {
+  std::vector<uint64_t> out;
+  if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return out;
+  Status st = fsck::walk_block_map(
+      d, block_size(), [this](uint64_t b) { return block(b); },
+      [&](const fsck::PointerRef& r, uint32_t b) {
+        if (b >= sb_.blocks_count) return fsck::Visit::kSkip;
+        if (r.level > 0) out.push_back(b);
+        return fsck::Visit::kDescend;
+      });
+  CARDFS_RETURN_IF_ERROR(st);
+  return out;
+}
+
+Result<std::vector<DirItem>> Inspector::list(uint32_t dir) {
+  CARDFS_ASSIGN_OR_RETURN(DiskInode d, inode(dir));
+  if (!S_ISDIR(d.mode)) return Status::error(ENOTDIR, "inode " + std::to_string(dir) + " is not a directory");
+  CARDFS_ASSIGN_OR_RETURN(auto map, file_map(d));
+  std::vector<DirItem> out;
+  for (uint64_t fb = 0; fb < map.size(); ++fb) {
+    if (!map[fb]) continue;
+    CARDFS_ASSIGN_OR_RETURN(auto b, block(map[fb]));
+    CARDFS_RETURN_IF_ERROR(dir_block::walk(b, [&](const DirRecord& r) {
+      if (r.inode) out.push_back({r.inode, r.rec_len, r.type, fb, r.offset, std::string(r.name)});
+      return true;
+    }));
+  }
+  return out;
+}
+
+Result<uint32_t> Inspector::resolve(const std::string& spec) {
+  if (spec.size() > 2 && spec.front() == '<' && spec.back() == '>') {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(spec.c_str() + 1, &end, 10);
+    if (*end != '>' || v == 0 || v > sb_.inodes_count) return Status::error(EINVAL, "bad inode " + spec);
+    return uint32_t(v);
+  }
+  uint32_t at = kRootIno;
+  std::stringstream ss(spec);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty() || part == ".") continue;
+    CARDFS_ASSIGN_OR_RETURN(auto items, list(at));
+    uint32_t next = 0;
+    for (const DirItem& it : items)
+      if (it.name == part) next = it.ino;
+    if (!next) return Status::error(ENOENT, spec + ": no such file or directory");
+    at = next;
+  }
+  return at;
+}
+
+bool Inspector::block_in_use(uint64_t b) {
+  if (b < sb_.first_data_block || b >= sb_.blocks_count) return true;
+  const uint32_t g = uint32_t((b - sb_.first_data_block) / sb_.blocks_per_group);
+  auto gd = group(g);
+  if (!gd.is_ok()) return true;
+  auto map = block(gd->block_bitmap);
+  return !map.is_ok() || test_bit(*map, uint32_t(b - group_first_block(sb_, g)));
+}
+
+bool Inspector::inode_in_use(uint32_t ino) {
+  const uint32_t g = (ino - 1) / sb_.inodes_per_group;
+  auto gd = group(g);
+  if (!gd.is_ok()) return true;
+  auto map = block(gd->inode_bitmap);
+  return !map.is_ok() || test_bit(*map, (ino - 1) % sb_.inodes_per_group);
+}
+
+}  // namespace cardfs::inspect

@@ -1,0 +1,142 @@
+#include "tools/inspect/value.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace cardfs::inspect {
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+bool is_table(const Value& v) {
+  return v.kind() == Value::Kind::kArray && !v.items().empty() &&
+         std::all_of(v.items().begin(), v.items().end(),
+                     [](const Value& r) { return r.kind() == Value::Kind::kObject; });
+}
+
+void table_into(const Value& v, std::string& out, int indent) {
+  const auto& first = v.items().front().fields();
+  std::vector<size_t> width;
+  for (const auto& [k, _] : first) width.push_back(k.size());
+  for (const Value& row : v.items())
+    for (size_t c = 0; c < first.size(); ++c)
+      if (const Value* cell = row.find(first[c].first))
+        width[c] = std::max(width[c], cell->scalar_text().size());
+  auto line = [&](auto cell_text) {
+    std::string l(size_t(indent), ' ');
+    for (size_t c = 0; c < first.size(); ++c) {
+      std::string t = cell_text(c);
+      l += t + std::string(width[c] - t.size() + (c + 1 < first.size() ? 2 : 0), ' ');
+    }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
+  };
+  line([&](size_t c) { return first[c].first; });
+  for (const Value& row : v.items())
+    line([&](size_t c) {
+      const Value* cell = row.find(first[c].first);
+      return cell ? cell->scalar_text() : std::string();
+    });
+}
+
+}  // namespace
+
+const Value* Value::find(const std::string& key) const {
+  for (const auto& [k, v] : obj_)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+std::string Value::scalar_text() const {
+  switch (kind_) {
+    case Kind::kNull: return "-";
+    case Kind::kBool: return i_ ? "yes" : "no";
+    case Kind::kInt: return std::to_string(i_);
+    case Kind::kString: return s_;
+    case Kind::kArray: {
+      std::string out;
+      for (const Value& v : arr_) out += (out.empty() ? "" : " ") + v.scalar_text();
+      return out;
+    }
+    default: return "";
+  }
+}
+
+std::string Value::json() const {
+  switch (kind_) {
+    case Kind::kNull: return "null";
+    case Kind::kBool: return i_ ? "true" : "false";
+    case Kind::kInt: return std::to_string(i_);
+    case Kind::kString: return quote(s_);
+    case Kind::kArray: {
+      std::string out = "[";
+      for (size_t i = 0; i < arr_.size(); ++i) out += (i ? "," : "") + arr_[i].json();
+      return out + "]";
+    }
+    case Kind::kObject: {
+      std::string out = "{";
+      for (size_t i = 0; i < obj_.size(); ++i)
+        out += (i ? "," : "") + quote(obj_[i].first) + ":" + obj_[i].second.json();
+      return out + "}";
+    }
+  }
+  return "null";
+}
+
+void Value::text_into(std::string& out, int indent) const {
+  const std::string pad(size_t(indent), ' ');
+  if (is_table(*this)) return table_into(*this, out, indent);
+  if (kind_ != Kind::kObject) {
+    out += pad + scalar_text() + "\n";
+    return;
+  }
+  size_t w = 0;
+  for (const auto& [k, v] : obj_) w = std::max(w, k.size());
+  for (const auto& [k, v] : obj_) {
+    const bool nested = v.kind() == Kind::kObject || is_table(v);
+    if (nested) {
+      out += pad + k + ":\n";
+      v.text_into(out, indent + 2);
+    } else {
+      out += pad + k + ":" + std::string(w - k.size() + 2, ' ') + v.scalar_text() + "\n";
+    }
+  }
+}
+
+std::string Value::text() const {
+  std::string out;
+  text_into(out, 0);
+  return out;
+}
+
+std::string human_bytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", (unsigned long long)bytes);
+  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  return buf;
+}
+
+}  // namespace cardfs::inspect
