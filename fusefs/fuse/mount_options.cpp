@@ -113,6 +113,7 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"sync", flag(&MountOptions::sync, true)},
       {"async", flag(&MountOptions::sync, false)},
       {"realtime", flag(&MountOptions::realtime, true)},
+      {"durable", flag(&MountOptions::durable, true)},
       {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
       {"trace", [](const Item& it, MountOptions& o) { return set_string(it, o.trace_file); }},
       {"cache_size", set_cache_size},

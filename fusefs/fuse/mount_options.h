@@ -56,6 +56,7 @@ struct MountOptions {
 
   // ---- card
   bool realtime = false;   // the card's device time is slept, not only counted
+  bool durable = false;    // a card flush (fsync) also fsyncs the image file
   std::string trace_file;  // empty: no trace at mount time
 };
 

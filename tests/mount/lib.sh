@@ -1,12 +1,14 @@
 # Shared harness of the mount tests: bounded waits, and every mount this
 # test made is unmounted on exit, whatever happened (fusermount3 -u, then a
 # lazy unmount, then SIGKILL of the daemon that still holds the image).
-# Usage in a test:  source lib.sh "$CARDFS"; ... ; mt_pass
+# Usage in a test:  source lib.sh CARDFS [MAKE_IMAGE]; ... ; mt_pass
+#   mt_make_image IMAGE SIZE_MB                 a card image with a fresh cardfs
 #   mt_mount IMAGE DIR [cardfs mount args...]   mounts, fails the test on error
 #   mt_umount DIR                               clean unmount, waits for the daemon to exit
 #   check "what" command...                     runs a bounded command, records failures
 set -u
 CARDFS=$(readlink -f "$1")
+MT_MAKE_IMAGE=${2:+$(readlink -f "$2")}
 MT_TMP=$(mktemp -d /tmp/cardfs-mount-test.XXXXXX)
 MT_MOUNTS=()
 MT_FAILS=0
@@ -93,12 +95,26 @@ mt_cleanup() {
 trap mt_cleanup EXIT
 trap 'mt_log "interrupted"; exit 1' INT TERM
 
+# A formatted card image: `cardfs mkfs` when this build has it, else the
+# test helper that runs the same library calls.
+mt_make_image() {
+  local image=$1 mb=$2
+  if "$CARDFS" mkfs --help >/dev/null 2>&1; then
+    mt_bounded 300 "$CARDFS" mkfs --profile class10 --size "${mb}M" "$image" >/dev/null
+  else
+    mt_bounded 300 "$MT_MAKE_IMAGE" "$image" "$mb" class10
+  fi
+}
+
 mt_fail() { mt_log "FAIL: $*"; MT_FAILS=$((MT_FAILS + 1)); }
 
 # check "description" command...: a bounded step whose failure is recorded.
+# Shell functions of this harness bound their own waits.
 check() {
   local what=$1; shift
-  if mt_bounded "$MT_STEP_TIMEOUT" "$@"; then mt_log "ok: $what"; else mt_fail "$what (exit $?)"; fi
+  local run=(mt_bounded "$MT_STEP_TIMEOUT")
+  [ "$(type -t "$1")" = function ] && run=()
+  if "${run[@]}" "$@"; then mt_log "ok: $what"; else mt_fail "$what (exit $?)"; fi
 }
 
 mt_pass() {

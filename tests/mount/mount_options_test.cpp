@@ -37,7 +37,7 @@ TEST_CASE("cardfs options set their tunables") {
   MountOptions o = parse_ok({"cache_size=64M,dirty_ratio=30,dirty_background_ratio=5",
                              "dirty_expire_centisecs=100,dirty_writeback_centisecs=50",
                              "read_ahead_kb=512,scheduler=none,nomerges=2,max_sectors_kb=128",
-                             "realtime,trace=/tmp/t.blktrace,direct_io,sync"});
+                             "realtime,durable,trace=/tmp/t.blktrace,direct_io,sync"});
   CHECK(*o.cache_size == 64ull << 20);
   CHECK(*o.dirty_ratio == 30);
   CHECK(*o.dirty_background_ratio == 5);
@@ -48,6 +48,7 @@ TEST_CASE("cardfs options set their tunables") {
   CHECK(*o.nomerges == 2);
   CHECK(*o.max_sectors_kb == 128);
   CHECK(o.realtime);
+  CHECK(o.durable);
   CHECK(o.trace_file == "/tmp/t.blktrace");
   CHECK(o.direct_io);
   CHECK(o.sync);

@@ -1,0 +1,109 @@
+#include "fusefs/fuse/control_files.h"
+
+#include <unistd.h>
+
+#include "sdcard/profiles.h"
+
+namespace cardfs::fuse {
+namespace {
+
+// One vm tunable, validated as the mount option `name=value` would be.
+ControlFile vm_tunable(Stack& s, const std::string& name,
+                       uint64_t (*get)(const cache::Tunables&),
+                       void (*set)(cache::Tunables&, const MountOptions&)) {
+  return {"vm/" + name,
+          [&s, get] { return std::to_string(get(s.cache().tunables())) + "\n"; },
+          [&s, name, set](std::string_view v) -> Status {
+            CARDFS_ASSIGN_OR_RETURN(MountOptions o, parse_mount_options({name + "=" + std::string(v)}));
+            cache::Tunables t = s.cache().tunables();
+            set(t, o);
+            if (t.dirty_background_ratio >= t.dirty_ratio)
+              return Status::error(EINVAL, "dirty_background_ratio must stay below dirty_ratio");
+            s.cache().set_tunables(t);
+            return Status::ok();
+          }};
+}
+
+void add_vm_tunables(ControlTree& t, Stack& s) {
+  t.add(vm_tunable(s, "cache_size", [](const cache::Tunables& x) { return x.cache_size; },
+                   [](cache::Tunables& x, const MountOptions& o) { x.cache_size = *o.cache_size; }));
+  t.add(vm_tunable(s, "dirty_ratio", [](const cache::Tunables& x) { return uint64_t(x.dirty_ratio); },
+                   [](cache::Tunables& x, const MountOptions& o) { x.dirty_ratio = *o.dirty_ratio; }));
+  t.add(vm_tunable(
+      s, "dirty_background_ratio",
+      [](const cache::Tunables& x) { return uint64_t(x.dirty_background_ratio); },
+      [](cache::Tunables& x, const MountOptions& o) {
+        x.dirty_background_ratio = *o.dirty_background_ratio;
+      }));
+  t.add(vm_tunable(
+      s, "dirty_expire_centisecs",
+      [](const cache::Tunables& x) { return uint64_t(x.dirty_expire_centisecs); },
+      [](cache::Tunables& x, const MountOptions& o) {
+        x.dirty_expire_centisecs = *o.dirty_expire_centisecs;
+      }));
+  t.add(vm_tunable(
+      s, "dirty_writeback_centisecs",
+      [](const cache::Tunables& x) { return uint64_t(x.dirty_writeback_centisecs); },
+      [](cache::Tunables& x, const MountOptions& o) {
+        x.dirty_writeback_centisecs = *o.dirty_writeback_centisecs;
+      }));
+}
+
+void add_queue_attrs(ControlTree& t, Stack& s) {
+  for (const std::string& name : s.queue().attr_names()) {
+    t.add({"queue/" + name,
+           [&s, name]() -> std::string {
+             auto v = s.queue().read_attr(name);
+             return (v.is_ok() ? *v : v.status().message()) + "\n";
+           },
+           [&s, name](std::string_view v) { return s.queue().write_attr(name, v); }});
+  }
+}
+
+// Starting and stopping a blktrace-format trace: "start NAME" / "stop".
+void add_trace(ControlTree& t, Stack& s) {
+  t.add({"trace",
+         [&s] {
+           std::string name = s.trace_name();
+           return name.empty() ? std::string("off\n") : "on " + name + "\n";
+         },
+         [&s](std::string_view v) -> Status {
+           if (v == "stop") return s.stop_trace();
+           if (v.rfind("start ", 0) == 0 && v.size() > 6) return s.start_trace(std::string(v.substr(6)));
+           return Status::error(EINVAL, "write 'start NAME' or 'stop'");
+         }});
+}
+
+std::string card_info(Stack& s) {
+  const sdcard::Profile& p = s.card().profile();
+  std::string out;
+  out += "profile " + std::string(p.name) + "\n";
+  out += "summary " + std::string(p.summary) + "\n";
+  out += "sectors " + std::to_string(s.card().sector_count()) + "\n";
+  out += "au_bytes " + std::to_string(p.au_bytes) + "\n";
+  out += "page_bytes " + std::to_string(p.page_bytes) + "\n";
+  out += "open_aus " + std::to_string(p.open_aus) + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino) {
+  auto t = std::make_unique<ControlTree>(base_ino);
+  t->add({"pid", [] { return std::to_string(getpid()) + "\n"; }, nullptr});
+  t->add({"stat", [&s] { return s.snapshot_text(); }, nullptr});
+  t->add({"cache/meminfo", [&s] { return s.cache().meminfo(); }, nullptr});
+  t->add({"cache/vmstat", [&s] { return s.cache().vmstat(); }, nullptr});
+  t->add({"card/info", [&s] { return card_info(s); }, nullptr});
+  add_vm_tunables(*t, s);
+  add_queue_attrs(*t, s);
+  add_trace(*t, s);
+  t->add({"sync", [] { return std::string("write 1 to write everything back\n"); },
+          [&s](std::string_view v) -> Status {
+            if (v != "1") return Status::error(EINVAL, "write 1");
+            return s.fs().sync();
+          }});
+  return t;
+}
+
+}  // namespace cardfs::fuse

@@ -1,0 +1,144 @@
+#include "fusefs/fuse/fuse_fs.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/log.h"
+
+namespace cardfs::fuse {
+namespace {
+
+timespec to_timespec(const fusefs::Timespec& t) {
+  timespec ts;
+  ts.tv_sec = t.sec;
+  ts.tv_nsec = long(t.nsec);
+  return ts;
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  // cardfs's cache holds the dirty data: every write comes down at once.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // The kernel clears SUID/SGID itself, with a mode change (accepted).
+  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+  // O_TRUNC arrives as a setattr, where size checks live.
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  conn->max_write = kMaxWrite;
+  conn->time_gran = 1;
+  logger("fuse")->info("FUSE protocol {}.{}, max_write {}", conn->proto_major, conn->proto_minor,
+                       conn->max_write);
+}
+
+}  // namespace
+
+FuseFs::FuseFs(fusefs::Filesystem& fs, const ControlTree& control, const MountOptions& opts)
+    : fs_(fs), control_(control), opts_(opts), uid_(getuid()), gid_(getgid()) {}
+
+const fuse_lowlevel_ops& FuseFs::operations() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o;
+    std::memset(&o, 0, sizeof o);
+    o.init = op_init;
+    add_entry_operations(o);
+    add_file_operations(o);
+    add_dir_operations(o);
+    // Extended attributes stay unset: libfuse answers ENOSYS, which the
+    // kernel remembers and turns into EOPNOTSUPP (docs/fuse.md).
+    return o;
+  }();
+  return ops;
+}
+
+struct stat FuseFs::to_stat(const fusefs::Attr& a) {
+  struct stat st;
+  std::memset(&st, 0, sizeof st);
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_rdev = a.rdev;
+  st.st_size = off_t(a.size);
+  st.st_blocks = blkcnt_t(a.blocks);
+  st.st_blksize = blksize_t(a.blksize);
+  st.st_atim = to_timespec(a.atime);
+  st.st_mtim = to_timespec(a.mtime);
+  st.st_ctim = to_timespec(a.ctime);
+  return st;
+}
+
+fuse_entry_param FuseFs::entry_of(const fusefs::Attr& a) const {
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof e);
+  e.ino = to_fuse(a.ino);
+  e.generation = a.generation;
+  e.attr = to_stat(a);
+  e.attr_timeout = kAttrTimeout;
+  e.entry_timeout = kEntryTimeout;
+  return e;
+}
+
+struct stat FuseFs::control_stat(const ControlTree::Entry& e) const {
+  struct stat st;
+  std::memset(&st, 0, sizeof st);
+  st.st_ino = e.ino;
+  st.st_mode = e.is_dir ? (S_IFDIR | 0555) : (S_IFREG | (e.writable ? 0644 : 0444));
+  st.st_nlink = e.is_dir ? 2 : 1;
+  st.st_uid = uid_;
+  st.st_gid = gid_;
+  st.st_size = e.is_dir ? 0 : 4096;  // like sysfs: the content decides
+  st.st_blksize = 4096;
+  return st;
+}
+
+fuse_entry_param FuseFs::control_entry(const ControlTree::Entry& e) const {
+  fuse_entry_param p;
+  std::memset(&p, 0, sizeof p);
+  p.ino = e.ino;
+  p.attr = control_stat(e);
+  // Control values change on their own: the kernel must always ask.
+  p.attr_timeout = 0;
+  p.entry_timeout = kEntryTimeout;
+  return p;
+}
+
+bool FuseFs::write_through(const OpenFile& of) const {
+  // Buffered O_SYNC/O_DSYNC writes get an fsync from the kernel itself
+  // (generic_write_sync); direct handles and -o sync do not.
+  return opts_.sync || (of.direct && (of.flags & (O_DSYNC | O_DIRECT)));
+}
+
+void reply_status(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.code()); }
+
+void reply_entry(fuse_req_t req, const Result<fusefs::Attr>& r) {
+  if (!r.is_ok()) {
+    fuse_reply_err(req, r.status().code());
+    return;
+  }
+  FuseFs& self = fuse_fs(req);
+  fuse_entry_param e = self.entry_of(*r);
+  if (fuse_reply_entry(req, &e) != 0) self.fs().forget(r->ino, 1);
+}
+
+void reply_attr(fuse_req_t req, const Result<fusefs::Attr>& r) {
+  if (!r.is_ok()) {
+    fuse_reply_err(req, r.status().code());
+    return;
+  }
+  struct stat st = FuseFs::to_stat(*r);
+  fuse_reply_attr(req, &st, kAttrTimeout);
+}
+
+Status check_name(const char* name) {
+  if (std::strlen(name) > fusefs::kMaxNameLen)
+    return Status::error(ENAMETOOLONG, "name longer than 255 bytes");
+  return Status::ok();
+}
+
+bool is_control_name(fuse_ino_t parent, const char* name) {
+  return parent == FUSE_ROOT_ID && ControlTree::kDirName == name;
+}
+
+}  // namespace cardfs::fuse

@@ -1,0 +1,109 @@
+// FuseFs: the libfuse3 low-level operations over fusefs::Filesystem, plus
+// the hidden control directory .cardfs/ at the root.
+//
+// Contract (see docs/fuse.md)
+// - The FuseFs is the session's userdata; it must outlive the session.
+// - Every op_X callback replies exactly once. The work is done by the
+//   Filesystem (which drops its locks before returning), so no lock is
+//   ever held across a fuse_reply_*.
+// - Inode numbers: FUSE's root (1) is the filesystem's root inode (2); all
+//   other numbers are the filesystem's own. Control nodes live at
+//   kControlInoBase and above. st_ino is always the filesystem's number.
+// - Lookup counts are the Filesystem's: every reply that hands the kernel
+//   an entry (lookup, mknod, mkdir, symlink, link, create, readdirplus)
+//   counts one, and a reply the kernel did not receive is forgotten again.
+// - Permissions are the kernel's (default_permissions is always on); the
+//   daemon adds what a kernel filesystem does on its own: names over 255
+//   bytes (ENAMETOOLONG), setgid directories handing down their group.
+#pragma once
+
+#include "fusefs/fuse/session.h"  // FUSE_USE_VERSION, fuse_lowlevel.h
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "fusefs/filesystem.h"
+#include "fusefs/fuse/control.h"
+#include "fusefs/fuse/mount_options.h"
+
+namespace cardfs::fuse {
+
+inline constexpr uint64_t kControlInoBase = 1ull << 48;
+inline constexpr double kEntryTimeout = 3600.0;  // seconds the kernel may trust a name
+inline constexpr double kAttrTimeout = 3600.0;   // and attributes
+inline constexpr unsigned kMaxWrite = 1u << 20;
+
+// Per open file (fi->fh).
+struct OpenFile {
+  int flags = 0;
+  bool direct = false;         // the kernel bypasses its page cache for it
+  cache::ReadaheadState ra;    // this file's readahead window
+  std::string control_data;    // control files: the snapshot read at open
+};
+
+class FuseFs {
+ public:
+  FuseFs(fusefs::Filesystem& fs, const ControlTree& control, const MountOptions& opts);
+
+  static const fuse_lowlevel_ops& operations();
+
+  static fusefs::Ino to_fs(fuse_ino_t ino) { return ino == FUSE_ROOT_ID ? fusefs::kRootIno : ino; }
+  static fuse_ino_t to_fuse(fusefs::Ino ino) { return ino == fusefs::kRootIno ? FUSE_ROOT_ID : ino; }
+  static struct stat to_stat(const fusefs::Attr& a);
+
+  fusefs::Filesystem& fs() { return fs_; }
+  const ControlTree& control() const { return control_; }
+  const MountOptions& options() const { return opts_; }
+  struct stat control_stat(const ControlTree::Entry& e) const;
+  fuse_entry_param entry_of(const fusefs::Attr& a) const;
+  fuse_entry_param control_entry(const ControlTree::Entry& e) const;
+  // Whether a write through this handle must reach the card before the reply.
+  bool write_through(const OpenFile& of) const;
+
+ private:
+  fusefs::Filesystem& fs_;
+  const ControlTree& control_;
+  const MountOptions opts_;
+  uid_t uid_;
+  gid_t gid_;
+};
+
+// The FuseFs behind a request.
+inline FuseFs& fuse_fs(fuse_req_t req) { return *static_cast<FuseFs*>(fuse_req_userdata(req)); }
+inline OpenFile* open_file(const fuse_file_info* fi) {
+  return reinterpret_cast<OpenFile*>(static_cast<uintptr_t>(fi->fh));
+}
+
+// Replies: each consumes the request.
+inline void reply_errno(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+void reply_status(fuse_req_t req, const Status& st);
+// An entry; forgets the lookup again if the kernel did not take it.
+void reply_entry(fuse_req_t req, const Result<fusefs::Attr>& r);
+void reply_attr(fuse_req_t req, const Result<fusefs::Attr>& r);
+
+// ENAMETOOLONG for names the on-disk format cannot hold.
+Status check_name(const char* name);
+bool is_control_name(fuse_ino_t parent, const char* name);
+// check_name, and no new names in .cardfs/ or named .cardfs at the root.
+Status check_new_name(fuse_req_t req, fuse_ino_t parent, const char* name);
+// Owner and final mode of a new inode, as Linux's inode_init_owner: a
+// setgid directory hands down its group (and, to directories, the bit);
+// a creator outside that group loses the setgid bit of a file.
+Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_t& mode);
+
+// The operation groups fill their part of the table.
+void add_entry_operations(fuse_lowlevel_ops& ops);
+void add_file_operations(fuse_lowlevel_ops& ops);
+void add_dir_operations(fuse_lowlevel_ops& ops);
+
+// The control directory's side of each operation (ops on control inodes).
+void control_lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void control_getattr(fuse_req_t req, fuse_ino_t ino);
+void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set);
+void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void control_read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size);
+void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus);
+
+}  // namespace cardfs::fuse

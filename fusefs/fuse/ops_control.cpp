@@ -1,0 +1,89 @@
+// The control directory's side of the operations: .cardfs/ is read-only as
+// a directory; its files are generated at open (one snapshot per open) and
+// tunables take one value per write, as sysfs attributes do.
+#include <memory>
+#include <vector>
+
+#include "fusefs/fuse/fuse_fs.h"
+
+namespace cardfs::fuse {
+
+void control_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseFs& self = fuse_fs(req);
+  const ControlTree& ctl = self.control();
+  std::optional<ControlTree::Entry> e =
+      parent == FUSE_ROOT_ID ? ctl.stat(ctl.root_ino()) : ctl.lookup(parent, name);
+  if (!e) return reply_errno(req, ENOENT);
+  fuse_entry_param p = self.control_entry(*e);
+  fuse_reply_entry(req, &p);
+}
+
+void control_getattr(fuse_req_t req, fuse_ino_t ino) {
+  FuseFs& self = fuse_fs(req);
+  auto e = self.control().stat(ino);
+  if (!e) return reply_errno(req, ENOENT);
+  struct stat st = self.control_stat(*e);
+  fuse_reply_attr(req, &st, 0);
+}
+
+// Only the truncate of an O_TRUNC open ("echo 20 > file") is accepted.
+void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set) {
+  if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_MTIME |
+                 FUSE_SET_ATTR_CTIME))
+    return reply_errno(req, EPERM);
+  control_getattr(req, ino);
+}
+
+void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  auto e = self.control().stat(ino);
+  if (!e) return reply_errno(req, ENOENT);
+  if (e->is_dir) return reply_errno(req, EISDIR);
+  auto of = std::make_unique<OpenFile>();
+  of->flags = fi->flags;
+  if ((fi->flags & O_ACCMODE) != O_WRONLY) {
+    auto text = self.control().read(ino);
+    if (!text.is_ok()) return reply_status(req, text.status());
+    of->control_data = std::move(*text);
+  }
+  fi->direct_io = 1;  // the size is unknown until read: read to EOF
+  fi->nonseekable = 0;
+  fi->fh = reinterpret_cast<uintptr_t>(of.release());
+  if (fuse_reply_open(req, fi) != 0) delete open_file(fi);
+}
+
+void control_read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+  const std::string& data = open_file(fi)->control_data;
+  if (off < 0 || size_t(off) >= data.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  size_t n = std::min(size, data.size() - size_t(off));
+  fuse_reply_buf(req, data.data() + off, n);
+}
+
+void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size) {
+  Status st = fuse_fs(req).control().write(ino, std::string_view(buf, size));
+  if (!st.is_ok()) return reply_status(req, st);
+  fuse_reply_write(req, size);
+}
+
+void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+  FuseFs& self = fuse_fs(req);
+  const ControlTree& ctl = self.control();
+  auto dir = ctl.stat(ino);
+  if (!dir || !dir->is_dir) return reply_errno(req, ENOTDIR);
+  std::vector<ControlTree::Entry> entries = {{ino, ".", true, false}, {ino, "..", true, false}};
+  for (auto& e : ctl.list(ino)) entries.push_back(e);
+  std::vector<char> buf(size);
+  size_t pos = 0;
+  for (size_t i = size_t(off); i < entries.size(); ++i) {
+    fuse_entry_param p = self.control_entry(entries[i]);
+    size_t n = plus ? fuse_add_direntry_plus(req, buf.data() + pos, size - pos,
+                                             entries[i].name.c_str(), &p, off_t(i + 1))
+                    : fuse_add_direntry(req, buf.data() + pos, size - pos,
+                                        entries[i].name.c_str(), &p.attr, off_t(i + 1));
+    if (n > size - pos) break;
+    pos += n;
+  }
+  fuse_reply_buf(req, buf.data(), pos);
+}
+
+}  // namespace cardfs::fuse

@@ -1,0 +1,129 @@
+// Directories: readdir and readdirplus with the filesystem's cookies as
+// offsets, fsyncdir. opendir/releasedir keep no state (cookies resume).
+#include <string>
+#include <vector>
+
+#include "fusefs/fuse/fuse_fs.h"
+
+namespace cardfs::fuse {
+namespace {
+
+struct Listed {
+  std::string name;
+  fusefs::Ino ino;
+  uint8_t type;
+  uint64_t next_cookie;
+};
+
+bool is_dot_or_dotdot(const std::string& n) { return n == "." || n == ".."; }
+
+// The on-disk file type (ext2's FT_* numbering) as st_mode's type bits.
+uint32_t mode_of_file_type(uint8_t ft) {
+  switch (ft) {
+    case fusefs::kFtRegular: return S_IFREG;
+    case fusefs::kFtDir: return S_IFDIR;
+    case fusefs::kFtChar: return S_IFCHR;
+    case fusefs::kFtBlock: return S_IFBLK;
+    case fusefs::kFtFifo: return S_IFIFO;
+    case fusefs::kFtSocket: return S_IFSOCK;
+    case fusefs::kFtSymlink: return S_IFLNK;
+    default: return 0;  // DT_UNKNOWN: readers stat the entry
+  }
+}
+
+// Entries from cookie on, about as many as a reply of `size` bytes holds.
+// The Filesystem calls fill under the directory's lock, so names are only
+// copied here; attributes are fetched after it returns.
+Result<std::vector<Listed>> list_dir(FuseFs& self, fuse_req_t req, fuse_ino_t ino, off_t cookie,
+                                     size_t size, bool plus) {
+  std::vector<Listed> out;
+  size_t used = 0;
+  Status st = self.fs().readdir(FuseFs::to_fs(ino), uint64_t(cookie), [&](const fusefs::DirEntry& d) {
+    std::string name(d.name);
+    size_t need = plus ? fuse_add_direntry_plus(req, nullptr, 0, name.c_str(), nullptr, 0)
+                       : fuse_add_direntry(req, nullptr, 0, name.c_str(), nullptr, 0);
+    if (used + need > size) return false;
+    used += need;
+    out.push_back({std::move(name), d.ino, d.type, d.next_cookie});
+    return true;
+  });
+  if (!st.is_ok()) return st;
+  return out;
+}
+
+void reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
+  FuseFs& self = fuse_fs(req);
+  auto listed = list_dir(self, req, ino, off, size, false);
+  if (!listed.is_ok()) return reply_status(req, listed.status());
+  std::vector<char> buf(size);
+  size_t pos = 0;
+  for (const Listed& d : *listed) {
+    struct stat st {};
+    st.st_ino = d.ino;
+    st.st_mode = mode_of_file_type(d.type);
+    size_t n = fuse_add_direntry(req, buf.data() + pos, size - pos, d.name.c_str(), &st,
+                                 off_t(d.next_cookie));
+    if (n > size - pos) break;
+    pos += n;
+  }
+  fuse_reply_buf(req, buf.data(), pos);
+}
+
+// readdirplus hands the kernel an entry per name, each counting a lookup;
+// whatever does not reach the kernel is forgotten again.
+void reply_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
+  FuseFs& self = fuse_fs(req);
+  auto listed = list_dir(self, req, ino, off, size, true);
+  if (!listed.is_ok()) return reply_status(req, listed.status());
+  std::vector<char> buf(size);
+  std::vector<fusefs::Ino> counted;
+  size_t pos = 0;
+  for (const Listed& d : *listed) {
+    fuse_entry_param e{};
+    bool counts = !is_dot_or_dotdot(d.name);  // the kernel takes no reference on these
+    if (counts) {
+      auto a = self.fs().lookup(FuseFs::to_fs(ino), d.name);
+      if (!a.is_ok()) continue;  // removed since the listing
+      e = self.entry_of(*a);
+    } else {
+      e.attr.st_ino = d.ino;
+      e.attr.st_mode = mode_of_file_type(d.type);
+    }
+    size_t n = fuse_add_direntry_plus(req, buf.data() + pos, size - pos, d.name.c_str(), &e,
+                                      off_t(d.next_cookie));
+    if (n > size - pos) {
+      if (counts) self.fs().forget(FuseFs::to_fs(e.ino), 1);
+      break;
+    }
+    pos += n;
+    if (counts) counted.push_back(FuseFs::to_fs(e.ino));
+  }
+  if (fuse_reply_buf(req, buf.data(), pos) != 0)
+    for (fusefs::Ino i : counted) self.fs().forget(i, 1);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  if (fuse_fs(req).control().owns(ino)) return control_readdir(req, ino, size, off, false);
+  reply_readdir(req, ino, size, off);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  if (fuse_fs(req).control().owns(ino)) return control_readdir(req, ino, size, off, true);
+  reply_readdirplus(req, ino, size, off);
+}
+
+void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return reply_errno(req, 0);
+  reply_status(req, self.fs().fsync(FuseFs::to_fs(ino), datasync != 0));
+}
+
+}  // namespace
+
+void add_dir_operations(fuse_lowlevel_ops& o) {
+  o.readdir = op_readdir;
+  o.readdirplus = op_readdirplus;
+  o.fsyncdir = op_fsyncdir;
+}
+
+}  // namespace cardfs::fuse

@@ -1,0 +1,152 @@
+// Open files: open/create, read/write in the two data modes, flush,
+// release, fsync, fallocate and lseek (SEEK_DATA / SEEK_HOLE).
+#include <fcntl.h>
+#include <linux/falloc.h>
+
+#include <memory>
+
+#include "fusefs/fuse/fuse_fs.h"
+
+namespace cardfs::fuse {
+namespace {
+
+using fusefs::Attr;
+
+// Fills fi for a new handle on a regular file.
+void setup_handle(FuseFs& self, fuse_file_info* fi) {
+  auto of = std::make_unique<OpenFile>();
+  of->flags = fi->flags;
+  // -o direct_io: cardfs's cache is the only data cache. O_DIRECT opens
+  // bypass the kernel's cache in either mode.
+  of->direct = self.options().direct_io || (fi->flags & O_DIRECT);
+  fi->direct_io = of->direct;
+  fi->keep_cache = !of->direct;
+  fi->fh = reinterpret_cast<uintptr_t>(of.release());
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return control_open(req, ino, fi);
+  setup_handle(self, fi);
+  if (fuse_reply_open(req, fi) != 0) delete open_file(fi);
+}
+
+Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
+  uint32_t m = S_IFREG | (mode & 07777);
+  CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
+  return fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, 0, c);
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+               fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  auto r = do_create(req, parent, name, mode);
+  if (!r.is_ok()) return reply_status(req, r.status());
+  setup_handle(self, fi);
+  fuse_entry_param e = self.entry_of(*r);
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    self.fs().forget(r->ino, 1);
+    delete open_file(fi);
+  }
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return control_read(req, size, off, fi);
+  std::unique_ptr<std::byte[]> buf(new std::byte[size]);
+  auto n = self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size},
+                          &open_file(fi)->ra);
+  if (!n.is_ok()) return reply_status(req, n.status());
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), *n);
+}
+
+Result<size_t> do_write(FuseFs& self, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                        const OpenFile& of) {
+  fusefs::Ino fs_ino = FuseFs::to_fs(ino);
+  CARDFS_ASSIGN_OR_RETURN(size_t n, self.fs().write(fs_ino, uint64_t(off),
+                                                    {reinterpret_cast<const std::byte*>(buf), size}));
+  if (self.write_through(of)) {
+    bool datasync = !self.options().sync && (of.flags & O_SYNC) != O_SYNC;
+    CARDFS_RETURN_IF_ERROR(self.fs().fsync(fs_ino, datasync));
+  }
+  return n;
+}
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+              fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return control_write(req, ino, buf, size);
+  auto n = do_write(self, ino, buf, size, off, *open_file(fi));
+  if (!n.is_ok()) return reply_status(req, n.status());
+  fuse_reply_write(req, *n);
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  // close() does not mean durable: the data sits in cardfs's cache, as in
+  // the kernel's, until write-back or fsync.
+  fuse_reply_err(req, 0);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete open_file(fi);
+  fuse_reply_err(req, 0);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return reply_errno(req, 0);
+  reply_status(req, self.fs().fsync(FuseFs::to_fs(ino), datasync != 0));
+}
+
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                  fuse_file_info*) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
+  // Every mode either works for any range or is refused outright.
+  if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+    return reply_errno(req, EOPNOTSUPP);
+  if (offset < 0 || length <= 0) return reply_errno(req, EINVAL);
+  reply_status(req, self.fs().fallocate(FuseFs::to_fs(ino), mode, uint64_t(offset),
+                                        uint64_t(length)));
+}
+
+// SEEK_DATA / SEEK_HOLE from the block map: a hole is an unmapped block.
+Result<off_t> do_lseek(FuseFs& self, fuse_ino_t ino, off_t off, int whence) {
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::error(EINVAL, "whence");
+  fusefs::Ino fs_ino = FuseFs::to_fs(ino);
+  CARDFS_ASSIGN_OR_RETURN(Attr a, self.fs().getattr(fs_ino));
+  if (off < 0 || uint64_t(off) >= a.size) return Status::error(ENXIO, "past the end");
+  uint64_t bs = self.fs().superblock().block_size();
+  for (uint64_t b = uint64_t(off) / bs; b * bs < a.size; ++b) {
+    CARDFS_ASSIGN_OR_RETURN(uint64_t disk_block, self.fs().bmap(fs_ino, b));
+    if ((disk_block != 0) == (whence == SEEK_DATA))
+      return std::max(off, off_t(b * bs));
+  }
+  if (whence == SEEK_DATA) return Status::error(ENXIO, "no data after offset");
+  return off_t(a.size);  // the implicit hole at the end
+}
+
+void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return reply_errno(req, ESPIPE);
+  auto r = do_lseek(self, ino, off, whence);
+  if (!r.is_ok()) return reply_status(req, r.status());
+  fuse_reply_lseek(req, *r);
+}
+
+}  // namespace
+
+void add_file_operations(fuse_lowlevel_ops& o) {
+  o.open = op_open;
+  o.create = op_create;
+  o.read = op_read;
+  o.write = op_write;
+  o.flush = op_flush;
+  o.release = op_release;
+  o.fsync = op_fsync;
+  o.fallocate = op_fallocate;
+  o.lseek = op_lseek;
+}
+
+}  // namespace cardfs::fuse

@@ -1,0 +1,212 @@
+#include "fusefs/fuse/stack.h"
+
+#include <time.h>
+
+#include "base/log.h"
+#include "fusefs/fuse/stat_view.h"
+#include "sdcard/profiles.h"
+
+namespace cardfs::fuse {
+namespace {
+
+Nanos wall_clock_offset(const Clock& clock) {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Nanos(int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec) - clock.now();
+}
+
+fusefs::AtimePolicy atime_policy(const MountOptions& o) {
+  auto policy = fusefs::AtimePolicy::kRelatime;
+  for (const auto& f : o.vfs_flags) {
+    if (f == "noatime") policy = fusefs::AtimePolicy::kNoatime;
+    if (f == "strictatime") policy = fusefs::AtimePolicy::kStrictatime;
+    if (f == "relatime") policy = fusefs::AtimePolicy::kRelatime;
+  }
+  return policy;
+}
+
+}  // namespace
+
+cache::Tunables cache_tunables(const MountOptions& o) {
+  cache::Tunables t;
+  if (o.cache_size) t.cache_size = *o.cache_size;
+  if (o.dirty_ratio) t.dirty_ratio = *o.dirty_ratio;
+  if (o.dirty_background_ratio) t.dirty_background_ratio = *o.dirty_background_ratio;
+  if (o.dirty_expire_centisecs) t.dirty_expire_centisecs = *o.dirty_expire_centisecs;
+  if (o.dirty_writeback_centisecs) t.dirty_writeback_centisecs = *o.dirty_writeback_centisecs;
+  return t;
+}
+
+Status Stack::apply_queue_options(const MountOptions& o) {
+  auto set = [&](const char* name, const std::string& value) {
+    return queue_->write_attr(name, value).with_context(std::string("queue ") + name);
+  };
+  if (o.scheduler) CARDFS_RETURN_IF_ERROR(set("scheduler", scheduler_name(*o.scheduler)));
+  if (o.nomerges) CARDFS_RETURN_IF_ERROR(set("nomerges", std::to_string(*o.nomerges)));
+  if (o.read_ahead_kb) CARDFS_RETURN_IF_ERROR(set("read_ahead_kb", std::to_string(*o.read_ahead_kb)));
+  if (o.max_sectors_kb)
+    CARDFS_RETURN_IF_ERROR(set("max_sectors_kb", std::to_string(*o.max_sectors_kb)));
+  if (!o.trace_file.empty())
+    CARDFS_RETURN_IF_ERROR(start_trace(o.trace_file).with_context("starting the trace"));
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
+                                                 const MountOptions& o, bool probe) {
+  std::unique_ptr<Stack> s(new Stack());
+  s->probe_ = probe;
+  sdcard::CardOptions card_opts;
+  card_opts.realtime = o.realtime && !probe;
+  card_opts.read_only = o.read_only || probe;
+  card_opts.durable = o.durable;
+  auto card = sdcard::Card::open(image, s->clock_, card_opts);
+  if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");
+  s->card_ = std::move(*card);
+  s->driver_ = std::make_unique<blockdev::SdcardDriver>(*s->card_);
+  s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_);
+  if (!probe) CARDFS_RETURN_IF_ERROR(s->apply_queue_options(o));
+
+  auto sb = fusefs::read_superblock(*s->queue_, o.read_only);
+  if (!sb.is_ok())
+    return sb.status().with_context(image + " holds no mountable cardfs filesystem (mkfs.cardfs "
+                                            "makes one, fsck.cardfs repairs one)");
+  if (!o.read_only && (sb->state & fusefs::kStateErrors))
+    return Status::error(EUCLEAN, image + " is marked as having errors: run fsck.cardfs " + image);
+  uint32_t block_size = sb->block_size();
+  s->cache_ = std::make_unique<cache::PageCache>(*s->queue_, s->clock_, block_size,
+                                                 cache_tunables(o));
+  fusefs::MountOptions fs_opts;
+  fs_opts.read_only = o.read_only || probe;
+  fs_opts.atime = atime_policy(o);
+  fs_opts.wall_offset = wall_clock_offset(s->clock_);
+  auto fs = fusefs::Filesystem::mount(*s->cache_, s->clock_, block_size, fs_opts);
+  if (!fs.is_ok()) return fs.status().with_context("mounting " + image);
+  s->fs_ = std::move(*fs);
+  return s;
+}
+
+Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const MountOptions& o) {
+  // A read-only look first, so an image we refuse is left exactly as it was.
+  if (!o.read_only) {
+    CARDFS_ASSIGN_OR_RETURN(auto probe, open_layers(image, o, true));
+    CARDFS_RETURN_IF_ERROR(probe->shutdown());
+  }
+  CARDFS_ASSIGN_OR_RETURN(auto s, open_layers(image, o, false));
+  s->cache_->start_flusher();
+  if (!o.read_only) s->metadata_thread_ = std::thread([p = s.get()] { p->metadata_loop(); });
+  return s;
+}
+
+void Stack::metadata_loop() {
+  while (!stopping_.load()) {
+    auto period = Nanos(int64_t(cache_->tunables().dirty_writeback_centisecs) * 10'000'000);
+    if (period.count() == 0) period = std::chrono::seconds(5);
+    Nanos deadline = clock_.now() + period;
+    while (!stopping_.load() && clock_.now() < deadline)
+      clock_.sleep_for(std::chrono::milliseconds(100));  // bounded shutdown latency
+    if (stopping_.load()) break;
+    Status st = fs_->flush_metadata();
+    if (!st.is_ok()) logger("fuse")->error("metadata write-back: {}", st.to_string());
+  }
+}
+
+Status Stack::shutdown() {
+  if (shut_down_) return Status::ok();
+  shut_down_ = true;
+  stopping_ = true;
+  if (metadata_thread_.joinable()) metadata_thread_.join();
+  Status result;
+  auto keep_first = [&](Status st, const char* what) {
+    if (!st.is_ok()) logger("fuse")->error("{}: {}", what, st.to_string());
+    if (result.is_ok() && !st.is_ok()) result = st.with_context(what);
+  };
+  if (probe_) {
+    // Nothing was changed and nothing may be written: just let go.
+    fs_.reset();
+    cache_.reset();
+    queue_.reset();
+    driver_.reset();
+    card_.reset();
+    return Status::ok();
+  }
+  if (fs_) keep_first(fs_->unmount(), "unmounting the filesystem");
+  if (cache_) {
+    keep_first(cache_->sync_all(), "writing the page cache back");
+    cache_->stop_flusher();
+  }
+  if (queue_) {
+    queue_->wait_idle();
+    if (!trace_name().empty()) keep_first(stop_trace(), "stopping the trace");
+  }
+  if (card_) keep_first(card_->close(), "closing the card");
+  return result;
+}
+
+Status Stack::start_trace(const std::string& name) {
+  std::lock_guard lock(trace_mu_);
+  if (!trace_name_.empty()) return Status::error(EBUSY, "a trace to " + trace_name_ + " is running");
+  CARDFS_RETURN_IF_ERROR(queue_->start_trace(name));
+  trace_name_ = name;
+  return Status::ok();
+}
+
+Status Stack::stop_trace() {
+  std::lock_guard lock(trace_mu_);
+  if (trace_name_.empty()) return Status::error(EINVAL, "no trace is running");
+  trace_name_.clear();
+  return queue_->stop_trace();
+}
+
+std::string Stack::trace_name() {
+  std::lock_guard lock(trace_mu_);
+  return trace_name_;
+}
+
+Stack::~Stack() {
+  Status st = shutdown();
+  (void)st;  // already logged
+}
+
+std::string Stack::snapshot_text() {
+  Snapshot s;
+  sdcard::CardCounters c = card_->counters();
+  uint32_t page = card_->profile().page_bytes;
+  s["card.commands"] = double(c.commands);
+  s["card.host_sectors_read"] = double(c.host_sectors_read);
+  s["card.host_sectors_written"] = double(c.host_sectors_written);
+  s["card.host_sectors_discarded"] = double(c.host_sectors_discarded);
+  s["card.flushes"] = double(c.flushes);
+  s["card.flash_pages_read"] = double(c.flash_pages_read);
+  s["card.flash_pages_programmed"] = double(c.flash_pages_programmed);
+  s["card.flash_bytes_programmed"] = double(c.flash_pages_programmed) * page;
+  s["card.merges"] = double(c.merges);
+  s["card.merge_pages_copied"] = double(c.merge_pages_copied);
+  s["card.erases"] = double(c.erases);
+  s["card.au_opens"] = double(c.au_opens);
+  s["card.au_closes"] = double(c.au_closes);
+  s["card.write_amplification"] = c.write_amplification(page);
+  s["card.device_time_ns"] = double(card_->device_time().count());
+  s["card.time_merge_ns"] = double(c.time.merge.count());
+  s["card.time_program_ns"] = double(c.time.program.count());
+  s["card.time_erase_ns"] = double(c.time.erase.count());
+  using blockdev::blktrace::Act;
+  auto q = [&](const char* name, Act a) { s[std::string("queue.") + name] = double(queue_->counter(a).total()); };
+  q("queued", blockdev::blktrace::kActQueue);
+  q("back_merges", blockdev::blktrace::kActBackMerge);
+  q("front_merges", blockdev::blktrace::kActFrontMerge);
+  q("splits", blockdev::blktrace::kActSplit);
+  q("requests_issued", blockdev::blktrace::kActIssue);
+  q("requests_completed", blockdev::blktrace::kActComplete);
+  s["queue.merges"] = s["queue.back_merges"] + s["queue.front_merges"];
+  auto done = queue_->counter(blockdev::blktrace::kActComplete);
+  s["queue.read_kb"] = double(done.bytes[0] / 1024);
+  s["queue.write_kb"] = double(done.bytes[1] / 1024);
+  for (auto& [k, v] : parse_snapshot(cache_->meminfo(), "mem.")) s[k] = v;
+  for (auto& [k, v] : parse_snapshot(cache_->vmstat(), "vm.")) s[k] = v;
+  fusefs::FsCounters f = fs_->counters();
+  s["fs.lookups"] = double(f.lookups);
+  s["fs.dir_blocks_read"] = double(f.dir_blocks_read);
+  return format_snapshot(s);
+}
+
+}  // namespace cardfs::fuse

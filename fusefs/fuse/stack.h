@@ -1,0 +1,82 @@
+// Stack: the layers a mount stands on, assembled and torn down in order —
+// card image -> SdcardDriver -> request queue -> page cache -> filesystem.
+//
+// Contract
+// - open() refuses, without changing the image, anything it cannot mount
+//   cleanly: not a card image, not a cardfs filesystem, an unsupported
+//   incompatible feature, a filesystem marked with errors (the message
+//   says to run fsck.cardfs). Mount options become the layers' tunables.
+// - While open, a metadata thread copies the filesystem's allocation state
+//   into the cache every dirty_writeback_centisecs, so the page cache's
+//   flusher writes it back like any dirty block.
+// - shutdown() writes every dirty page and metadata block back, marks the
+//   filesystem clean, flushes and closes the card. Idempotent; the
+//   destructor calls it if nobody did.
+// - Accessors are thread-safe as the layers themselves are.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/clock.h"
+#include "blockdev/queue.h"
+#include "blockdev/sdcard_driver.h"
+#include "cache/page_cache.h"
+#include "fusefs/filesystem.h"
+#include "fusefs/fuse/mount_options.h"
+#include "sdcard/card.h"
+
+namespace cardfs::fuse {
+
+class Stack {
+ public:
+  static Result<std::unique_ptr<Stack>> open(const std::string& image, const MountOptions& opts);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  Status shutdown();
+
+  sdcard::Card& card() { return *card_; }
+  blockdev::Queue& queue() { return *queue_; }
+  cache::PageCache& cache() { return *cache_; }
+  fusefs::Filesystem& fs() { return *fs_; }
+  Clock& clock() { return clock_; }
+
+  // A blktrace-format trace of the queue to NAME.blktrace.<cpu>; one at a time.
+  Status start_trace(const std::string& name);
+  Status stop_trace();
+  std::string trace_name();  // "" when no trace runs
+
+  // Every layer's counters, "layer.name value" per line (.cardfs/stat).
+  std::string snapshot_text();
+
+ private:
+  Stack() = default;
+  // probe: everything read-only, to check the image before changing it.
+  static Result<std::unique_ptr<Stack>> open_layers(const std::string& image,
+                                                    const MountOptions& opts, bool probe);
+  Status apply_queue_options(const MountOptions& opts);
+  void metadata_loop();
+
+  RealClock clock_;
+  std::unique_ptr<sdcard::Card> card_;
+  std::unique_ptr<blockdev::SdcardDriver> driver_;
+  std::unique_ptr<blockdev::Queue> queue_;
+  std::unique_ptr<cache::PageCache> cache_;
+  std::unique_ptr<fusefs::Filesystem> fs_;
+  std::thread metadata_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex trace_mu_;
+  std::string trace_name_;  // trace_mu_
+  bool shut_down_ = false;
+  bool probe_ = false;
+};
+
+// The cache tunables a mount asks for, over the cache's defaults.
+cache::Tunables cache_tunables(const MountOptions& opts);
+
+}  // namespace cardfs::fuse
