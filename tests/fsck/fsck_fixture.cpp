@@ -1,9 +1,12 @@
 #include "tests/fsck/fsck_fixture.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <random>
 #include <sstream>
 
 #include "cache/page_cache.h"
@@ -201,6 +204,72 @@ void TestImage::set_inode(uint32_t ino, const DiskInode& d) {
   std::vector<std::byte> rec(kInodeSize);
   encode_inode(d, ino, sb_.csum_seed(), rec);
   write_bytes(inode_byte(ino), rec);
+}
+
+}  // namespace cardfs::fsck::testing
+
+namespace cardfs::fsck::testing {
+
+void TestImage::run_workload(uint32_t seed, int ops) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  REQUIRE(m.fs);
+  Filesystem& fs = *m.fs;
+  std::mt19937 rng(seed);
+  std::vector<Ino> dirs{kRootIno};
+  std::vector<std::pair<Ino, std::string>> names;  // (parent, name) of live non-directories
+  Creds c;
+  auto pick = [&](size_t n) { return size_t(rng() % n); };
+  for (int i = 0; i < ops; ++i) {
+    const Ino dir = dirs[pick(dirs.size())];
+    const std::string name = "n" + std::to_string(i);
+    switch (pick(9)) {
+      case 0: case 1: {
+        auto a = fs.mknod(dir, name, S_IFREG | 0644, 0, c);
+        if (!a.is_ok()) break;
+        std::string data = pattern(seed + i, pick(40000));
+        (void)fs.write(a->ino, pick(3) == 0 ? pick(200000) : 0,
+                       std::as_bytes(std::span(data.data(), data.size())));
+        names.emplace_back(dir, name);
+        break;
+      }
+      case 2:
+        if (auto a = fs.mkdir(dir, name, 0755, c); a.is_ok()) dirs.push_back(a->ino);
+        break;
+      case 3:
+        if (fs.symlink(dir, name, std::string(pick(120) + 1, 't'), c).is_ok()) names.emplace_back(dir, name);
+        break;
+      case 4: case 5: {
+        if (names.empty()) break;
+        auto [p, n] = names[pick(names.size())];
+        auto a = fs.lookup(p, n);
+        if (!a.is_ok()) break;
+        if (S_ISREG(a->mode)) (void)fs.truncate(a->ino, pick(60000));
+        else if (fs.link(a->ino, dir, name).is_ok()) names.emplace_back(dir, name);
+        break;
+      }
+      case 6: {
+        if (names.empty()) break;
+        size_t k = pick(names.size());
+        (void)fs.unlink(names[k].first, names[k].second);
+        names.erase(names.begin() + long(k));
+        break;
+      }
+      case 7: {
+        if (names.empty()) break;
+        size_t k = pick(names.size());
+        if (fs.rename(names[k].first, names[k].second, dir, name).is_ok()) names[k] = {dir, name};
+        break;
+      }
+      case 8: {  // holes and space past the end of file
+        if (names.empty()) break;
+        auto a = fs.lookup(names[pick(names.size())].first, names[pick(names.size())].second);
+        if (!a.is_ok() || !S_ISREG(a->mode)) break;
+        const int mode = pick(2) ? (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) : FALLOC_FL_KEEP_SIZE;
+        (void)fs.fallocate(a->ino, mode, pick(50000), 1 + pick(20000));
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace cardfs::fsck::testing

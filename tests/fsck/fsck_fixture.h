@@ -41,6 +41,10 @@ class TestImage {
   // Inode number of a path (0 if absent), through a mount.
   uint32_t inode_of(const std::string& path);
 
+  // Mounts and runs `ops` random operations (files, directories, links,
+  // renames, truncates, holes, unlinks) from a fixed seed, then unmounts.
+  void run_workload(uint32_t seed, int ops);
+
   // ---- damage helpers (raw bytes)
   std::vector<std::byte> read_bytes(uint64_t offset, size_t n);
   void write_bytes(uint64_t offset, std::span<const std::byte> b);
