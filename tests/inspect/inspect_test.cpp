@@ -1,0 +1,148 @@
+// Golden-output tests of every inspect command on a fixed image (made
+// in-process with fixed UUID, times and contents), and the --json schema.
+// CARDFS_UPDATE_GOLDEN=1 rewrites the golden files (review the diff).
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "tests/fsck/fsck_fixture.h"
+#include "tools/inspect/inspector.h"
+
+namespace cardfs::inspect {
+namespace {
+
+using fsck::testing::TestImage;
+
+struct Fixed {
+  Fixed() : io(img.dev(), true) {
+    auto in = Inspector::open(io, nullptr);
+    REQUIRE(in.is_ok());
+    inspector = std::move(*in);
+  }
+  Output run(const std::vector<std::string>& words) {
+    auto out = inspector->run(words);
+    INFO(out.status().to_string());
+    REQUIRE(out.is_ok());
+    return *out;
+  }
+  TestImage img;
+  fsck::DeviceIo io;
+  std::unique_ptr<Inspector> inspector;
+};
+
+void check_golden(const std::string& name, const std::string& got) {
+  const std::string path = std::string(CARDFS_INSPECT_GOLDEN_DIR) + "/" + name + ".txt";
+  if (std::getenv("CARDFS_UPDATE_GOLDEN")) {
+    std::ofstream(path) << got;
+    return;
+  }
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream want;
+  want << in.rdbuf();
+  INFO("golden " << path);
+  CHECK(got == want.str());
+}
+
+}  // namespace
+
+TEST_CASE("inspect: golden text output of each command") {
+  Fixed f;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"super", {"super"}},
+      {"groups", {"groups"}},
+      {"stat_a", {"stat", "/a.txt"}},
+      {"stat_link", {"stat", "/link"}},
+      {"blocks_big", {"blocks", "/big.bin"}},
+      {"bmap_big", {"bmap", "/big.bin", "20"}},
+      {"ls_root", {"ls", "-l", "/"}},
+      {"ls_hashed", {"ls", "/hashed"}},
+      {"icheck", {"icheck", "3", "144", "428", "20000"}},
+      {"ncheck", {"ncheck", "12", "14"}},
+      {"ffb", {"ffb", "3"}},
+      {"ffi", {"ffi", "2"}},
+      {"frag", {"frag"}},
+      {"help", {"help"}},
+  };
+  for (const auto& [name, words] : cases) {
+    INFO(name);
+    check_golden(name, f.run(words).value.text());
+  }
+}
+
+TEST_CASE("inspect: cat returns the file's bytes, holes as zeros") {
+  Fixed f;
+  for (const auto& [path, want] : f.img.files()) {
+    INFO(path);
+    Output o = f.run({"cat", path});
+    REQUIRE(o.raw);
+    CHECK(*o.raw == want);
+  }
+  CHECK(*f.run({"cat", "/link"}).raw == "dir1/f1");
+}
+
+TEST_CASE("inspect: errors name what is wrong") {
+  Fixed f;
+  CHECK(f.inspector->run({"stat", "/nope"}).status().code() == ENOENT);
+  CHECK(f.inspector->run({"frobnicate"}).status().code() == EINVAL);
+  CHECK(f.inspector->run({"bmap", "/a.txt"}).status().code() == EINVAL);
+  CHECK(f.inspector->run({"card"}).status().code() == EINVAL);  // not a card image
+  CHECK(f.inspector->run({"ls", "/a.txt"}).status().code() == ENOTDIR);
+}
+
+// The --json schema (docs/inspect.md): required keys and their kinds.
+TEST_CASE("inspect: JSON output follows the documented schema") {
+  Fixed f;
+  using K = Value::Kind;
+  struct Rule {
+    std::vector<std::string> words;
+    std::vector<std::pair<std::string, K>> keys;  // for arrays: keys of each row
+  };
+  const std::vector<Rule> rules = {
+      {{"super"}, {{"magic", K::kString}, {"block_size", K::kInt}, {"blocks", K::kInt},
+                   {"free_blocks", K::kInt}, {"inodes", K::kInt}, {"groups", K::kInt}, {"uuid", K::kString}}},
+      {{"groups"}, {{"group", K::kInt}, {"first", K::kInt}, {"block_bitmap", K::kInt},
+                    {"inode_table", K::kInt}, {"free_blocks", K::kInt}, {"ok", K::kBool}}},
+      {{"stat", "/a.txt"}, {{"inode", K::kInt}, {"type", K::kString}, {"size", K::kInt},
+                            {"links", K::kInt}, {"block_pointers", K::kArray}}},
+      {{"blocks", "/big.bin"}, {{"inode", K::kInt}, {"indirect", K::kArray}, {"extents", K::kArray}}},
+      {{"ls", "-l", "/"}, {{"directory", K::kInt}, {"indexed", K::kBool}, {"entries", K::kArray}}},
+      {{"icheck", "3"}, {{"block", K::kInt}}},
+      {{"ncheck", "12"}, {{"inode", K::kInt}, {"path", K::kString}}},
+      {{"ffb"}, {{"free_blocks", K::kArray}}},
+      {{"ffi"}, {{"free_inodes", K::kArray}}},
+      {{"frag"}, {{"files", K::kInt}, {"fragmented", K::kInt}, {"extents", K::kInt}}},
+  };
+  for (const Rule& r : rules) {
+    INFO(r.words[0]);
+    Value v = f.run(r.words).value;
+    std::vector<const Value*> objects;
+    if (v.kind() == K::kArray) {
+      REQUIRE(!v.items().empty());
+      for (const Value& row : v.items()) objects.push_back(&row);
+    } else {
+      objects.push_back(&v);
+    }
+    for (const Value* o : objects)
+      for (const auto& [key, kind] : r.keys) {
+        INFO(key);
+        const Value* field = o->find(key);
+        REQUIRE(field);
+        CHECK(field->kind() == kind);
+      }
+    const std::string j = v.json();
+    CHECK(std::count(j.begin(), j.end(), '{') == std::count(j.begin(), j.end(), '}'));
+    CHECK(std::count(j.begin(), j.end(), '[') == std::count(j.begin(), j.end(), ']'));
+  }
+}
+
+TEST_CASE("inspect: text and JSON escape what they must") {
+  Value v = Value::object();
+  v.add("name", "a\"b\\c\n").add("n", 3).add("none", Value());
+  CHECK(v.json() == "{\"name\":\"a\\\"b\\\\c\\u000a\",\"n\":3,\"none\":null}");
+  CHECK(human_bytes(1536) == "1.5 KiB");
+  CHECK(human_bytes(100) == "100 B");
+}
+
+}  // namespace cardfs::inspect
