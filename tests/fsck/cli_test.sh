@@ -1,0 +1,46 @@
+#!/bin/sh
+# fsck.cardfs and cardfs inspect as processes: exit codes, the refusal to
+# repair an image in use, and JSON that parses. $1: the cardfs binary.
+set -u
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir" || exit 1
+ln -s "$bin" fsck.cardfs
+ln -s "$bin" mkfs.cardfs
+fail=0
+expect() {  # expect CODE DESCRIPTION COMMAND...
+  want=$1; what=$2; shift 2
+  "$@" >out.txt 2>&1 </dev/null
+  got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; cat out.txt; fail=1
+  else
+    echo "ok: $what"
+  fi
+}
+./mkfs.cardfs img --size 16M -b 1024 -q || { echo "mkfs failed"; exit 1; }
+expect 0 "fresh image checks clean" ./fsck.cardfs -fn img
+expect 0 "clean image skipped without -f" ./fsck.cardfs -n img
+expect 0 "yes mode on a clean image" ./fsck.cardfs -fy img
+expect 0 "preen on a clean image" ./fsck.cardfs -p img
+expect 0 "card metadata" ./fsck.cardfs --card-only img
+expect 8 "no mode and no terminal" ./fsck.cardfs -f img
+expect 16 "conflicting modes" ./fsck.cardfs -ny img
+expect 16 "unknown option" ./fsck.cardfs -Q img
+expect 16 "no image" ./fsck.cardfs -fn
+expect 8 "missing image" ./fsck.cardfs -fn nothere
+if command -v flock >/dev/null 2>&1; then
+  expect 8 "refuses to repair an image in use" flock -n img ./fsck.cardfs -fy img
+  expect 0 "checks an image in use read-only" flock -n img ./fsck.cardfs -fn img
+fi
+expect 0 "inspect super" "$bin" inspect img super
+if command -v python3 >/dev/null 2>&1; then
+  for c in super groups "ls -l /" "stat /lost+found" card "au 0" frag "ffb 2" "ffi 2"; do
+    # shellcheck disable=SC2086
+    "$bin" inspect --json img $c >j.txt 2>&1 && python3 -m json.tool j.txt >/dev/null 2>&1 \
+      && echo "ok: inspect --json $c" || { echo "FAIL: inspect --json $c"; cat j.txt; fail=1; }
+  done
+fi
+echo "quit" | "$bin" inspect img >/dev/null 2>&1 || { echo "FAIL: inspect prompt"; fail=1; }
+exit $fail
