@@ -181,7 +181,18 @@ void Filesystem::forget(Ino ino, uint64_t nlookup) {
   std::lock_guard lock((*inode)->mu);
   Inode& in = **inode;
   in.lookups -= std::min(in.lookups, nlookup);
+  if (in.lookups == 0) {
+    std::lock_guard map_lock(in.map_mu);
+    groups_->release(in.res);
+  }
   maybe_free_locked(in);
+}
+
+void Filesystem::release(Ino ino) {
+  auto inode = get_inode(ino);
+  if (!inode.is_ok()) return;
+  std::lock_guard lock((*inode)->map_mu);
+  groups_->release((*inode)->res);
 }
 
 void Filesystem::maybe_free_locked(Inode& inode) {
@@ -198,7 +209,10 @@ Status Filesystem::free_inode_locked(Inode& inode) {
     std::lock_guard lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, 0, max_file_blocks(ctx_->ptrs)));
   }
-  groups_->release(inode.res);
+  {
+    std::lock_guard lock(inode.map_mu);
+    groups_->release(inode.res);
+  }
   if (inode.as) cache_.destroy_address_space(*inode.as);
   CARDFS_RETURN_IF_ERROR(itable_->erase(inode.ino));
   groups_->free_inode(inode.ino, S_ISDIR(inode.d.mode));
@@ -255,6 +269,7 @@ Status Filesystem::unmount() {
       inode->lookups = 0;
       maybe_free_locked(*inode);
     }
+    std::lock_guard map_lock(inode->map_mu);
     groups_->release(inode->res);
   }
   {

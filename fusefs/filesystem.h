@@ -144,6 +144,9 @@ class Filesystem {
 
   Result<Attr> lookup(Ino parent, std::string_view name);
   void forget(Ino ino, uint64_t nlookup);
+  // The last open handle of ino was closed: its unused reservation window
+  // goes back to the other files (ext2's discard of the reservation).
+  void release(Ino ino);
   Result<Attr> getattr(Ino ino);
   Result<Attr> setattr(Ino ino, const SetAttr& attr);
 

@@ -17,7 +17,10 @@ struct BlockGroups::Group {
 };
 
 namespace {
-constexpr uint32_t kWindowBytes = 256 * 1024;
+constexpr uint32_t kWindowBytes = 256 * 1024;  // the largest window
+// Files that are never released (no close reaches us) must not end up
+// reserving the whole disk: past this many windows the oldest is dropped.
+constexpr size_t kMaxWindows = 512;
 }
 
 BlockGroups::BlockGroups(cache::PageCache& cache, const Superblock& sb)
@@ -28,7 +31,8 @@ BlockGroups::BlockGroups(cache::PageCache& cache, const Superblock& sb)
       ipg_(sb.inodes_per_group),
       seed_(sb.csum_seed()),
       au_blocks_(std::max<uint64_t>(1, sb.au_size / sb.block_size())),
-      window_blocks_(std::max<uint32_t>(8, kWindowBytes / sb.block_size())) {}
+      min_window_(8),
+      max_window_(std::max<uint32_t>(8, kWindowBytes / sb.block_size())) {}
 
 BlockGroups::~BlockGroups() = default;
 
@@ -174,12 +178,11 @@ bool BlockGroups::block_in_use(uint64_t block) const {
   return test_bit(grp.bmap, uint32_t(block - grp.layout.first));
 }
 
-bool BlockGroups::in_foreign_window_locked(uint64_t block, const Reservation* own) const {
+uint64_t BlockGroups::foreign_window_end_locked(uint64_t block) const {
   auto it = windows_.upper_bound(block);
-  if (it == windows_.begin()) return false;
+  if (it == windows_.begin()) return 0;
   --it;
-  if (block >= it->second) return false;
-  return !(own && own->active() && it->first == own->start);
+  return block < it->second ? it->second : 0;
 }
 
 uint64_t BlockGroups::find_in_range(uint64_t from, uint64_t to, bool claim) {
@@ -194,7 +197,12 @@ uint64_t BlockGroups::find_in_range(uint64_t from, uint64_t to, bool claim) {
       uint32_t bit = uint32_t(from - grp.layout.first), end = uint32_t(gend - grp.layout.first);
       while ((bit = find_clear_bit(grp.bmap, bit, end)) < end) {
         uint64_t block = grp.layout.first + bit;
-        if (claim || !in_foreign_window_locked(block, nullptr)) {
+        uint64_t skip_to = claim ? 0 : foreign_window_end_locked(block);
+        if (skip_to) {  // jump over the other file's window
+          bit = uint32_t(std::min<uint64_t>(skip_to - grp.layout.first, end));
+          continue;
+        }
+        {
           if (claim) {
             set_bit(grp.bmap, bit);
             --grp.gd.free_blocks;
@@ -203,7 +211,6 @@ uint64_t BlockGroups::find_in_range(uint64_t from, uint64_t to, bool claim) {
           }
           return block;
         }
-        ++bit;
       }
     }
     from = gend;
@@ -222,11 +229,20 @@ uint64_t BlockGroups::search_from(uint64_t goal, bool claim) {
 }
 
 void BlockGroups::open_window(Reservation& res, uint64_t first) {
-  uint64_t end = std::min<uint64_t>(first + window_blocks_, sb_.blocks_count);
+  uint64_t end = std::min<uint64_t>(first + res.size, sb_.blocks_count);
   auto next = windows_.lower_bound(first);
   if (next != windows_.end()) end = std::min(end, next->first);
-  res = {first, end, first};
+  res.start = res.next = first;
+  res.end = end;
   windows_[first] = end;
+  window_order_.push_back(first);
+  while (windows_.size() > kMaxWindows && !window_order_.empty()) {
+    windows_.erase(window_order_.front());
+    window_order_.pop_front();
+  }
+  if (window_order_.size() > 4 * kMaxWindows) {  // starts of windows released since
+    std::erase_if(window_order_, [this](uint64_t s) { return !windows_.count(s); });
+  }
 }
 
 Result<uint64_t> BlockGroups::take_from_window(Reservation& res) {
@@ -249,15 +265,23 @@ Result<uint64_t> BlockGroups::take_from_window(Reservation& res) {
 Result<uint64_t> BlockGroups::alloc_block(uint64_t goal, Reservation* res) {
   std::lock_guard lock(windows_mu_);
   if (res && res->active()) {
+    auto it = windows_.find(res->start);
+    if (it == windows_.end() || it->second != res->end) res->start = res->end = 0;  // dropped
+  }
+  if (res && res->active()) {
     // Continue in the window when the goal is inside it (sequential writes).
     if (goal >= res->start && goal < res->end) res->next = std::max(res->next, goal);
-    if (goal == 0 || (goal >= res->start && goal < res->end)) {
+    const bool sequential = goal == 0 || (goal >= res->start && goal <= res->end);
+    if (sequential) {
       auto b = take_from_window(*res);
       if (b.is_ok()) return b;
     }
     windows_.erase(res->start);
-    *res = {};
+    // A writer that used up its window gets a bigger one next time.
+    res->size = sequential ? std::min(res->size * 2, max_window_) : res->size;
+    res->start = res->end = res->next = 0;
   }
+  if (res && res->size == 0) res->size = min_window_;
   uint64_t first = search_from(goal, false);
   if (first && res) {
     open_window(*res, first);
@@ -275,6 +299,11 @@ void BlockGroups::release(Reservation& res) {
   std::lock_guard lock(windows_mu_);
   if (res.active()) windows_.erase(res.start);
   res = {};
+}
+
+size_t BlockGroups::window_count() const {
+  std::lock_guard lock(windows_mu_);
+  return windows_.size();
 }
 
 void BlockGroups::free_block(uint64_t block) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -32,8 +33,11 @@
 namespace cardfs::fusefs {
 
 // A file's reservation window [start, end); next is where to allocate next.
+// size starts small and doubles each time a sequential writer uses a whole
+// window, up to 256 KiB.
 struct Reservation {
   uint64_t start = 0, end = 0, next = 0;
+  uint32_t size = 0;
   bool active() const { return end > start; }
 };
 
@@ -58,6 +62,7 @@ class BlockGroups {
   void free_block(uint64_t block);
   // Gives the window's unused blocks back to everybody.
   void release(Reservation& res);
+  size_t window_count() const;
 
   // True if block may hold file data or an indirect block (inside the
   // filesystem and not group metadata).
@@ -89,7 +94,8 @@ class BlockGroups {
   // when claim is set. Returns 0 if none.
   uint64_t find_in_range(uint64_t from, uint64_t to, bool claim);
   uint64_t search_from(uint64_t goal, bool claim);
-  bool in_foreign_window_locked(uint64_t block, const Reservation* own) const;
+  // End of the other file's window holding block, or 0 if none does.
+  uint64_t foreign_window_end_locked(uint64_t block) const;
   Result<uint64_t> take_from_window(Reservation& res);
   void open_window(Reservation& res, uint64_t first);
 
@@ -97,7 +103,7 @@ class BlockGroups {
   const Superblock sb_;  // geometry only; counts live here
   const uint32_t bs_, bpg_, ipg_, seed_;
   const uint64_t au_blocks_;
-  const uint32_t window_blocks_;
+  const uint32_t min_window_, max_window_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::atomic<uint64_t> free_blocks_{0};
   std::atomic<uint32_t> free_inodes_{0};
@@ -105,6 +111,7 @@ class BlockGroups {
   std::mutex flush_mu_;
   mutable std::mutex windows_mu_;
   std::map<uint64_t, uint64_t> windows_;  // start -> end of every active window
+  std::deque<uint64_t> window_order_;      // starts, oldest first (bounds their number)
 };
 
 }  // namespace cardfs::fusefs
