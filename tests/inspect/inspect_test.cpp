@@ -2,6 +2,9 @@
 // in-process with fixed UUID, times and contents), and the --json schema.
 // CARDFS_UPDATE_GOLDEN=1 rewrites the golden files (review the diff).
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -80,6 +83,21 @@ TEST_CASE("inspect: cat returns the file's bytes, holes as zeros") {
     CHECK(*o.raw == want);
   }
   CHECK(*f.run({"cat", "/link"}).raw == "dir1/f1");
+}
+
+TEST_CASE("inspect: dump copies a file out and never overwrites") {
+  Fixed f;
+  char tmpl[] = "/tmp/cardfs-inspect-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string dest = std::string(tmpl) + "/big.bin";
+  f.run({"dump", "/big.bin", dest});
+  std::ifstream in(dest, std::ios::binary);
+  std::stringstream got;
+  got << in.rdbuf();
+  CHECK(got.str() == f.img.files().at("/big.bin"));
+  CHECK(f.inspector->run({"dump", "/a.txt", dest}).status().code() == EEXIST);
+  std::remove(dest.c_str());
+  rmdir(tmpl);
 }
 
 TEST_CASE("inspect: errors name what is wrong") {

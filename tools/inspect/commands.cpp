@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -210,6 +211,18 @@ Result<Output> cmd_cat(Inspector& in, const Args& a) {
   return Output{Value(out), out};
 }
 
+Result<Output> cmd_dump(Inspector& in, const Args& a) {
+  CARDFS_ASSIGN_OR_RETURN(Output content, cmd_cat(in, {a[0]}));
+  std::FILE* f = std::fopen(a[1].c_str(), "wbx");  // never overwrites
+  if (!f) return Status::error(errno, a[1] + ": " + std::strerror(errno));
+  const std::string& bytes = *content.raw;
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (std::fclose(f) != 0 || !ok) return Status::error(EIO, a[1] + ": write failed");
+  Value v = Value::object();
+  v.add("source", a[0]).add("dest", a[1]).add("bytes", uint64_t(bytes.size()));
+  return Output{v, {}};
+}
+
 Result<Output> cmd_icheck(Inspector& in, const Args& a) {
   std::vector<uint64_t> wanted;
   for (const auto& s : a) {
@@ -348,6 +361,7 @@ const std::vector<Command>& commands() {
       {"bmap", "PATH|<INO> N", "the disk block of file block N", 2, cmd_bmap},
       {"ls", "[-l] [PATH]", "directory entries (-l: record lengths, hashes)", 0, cmd_ls},
       {"cat", "PATH|<INO>", "a file's contents", 1, cmd_cat},
+      {"dump", "PATH|<INO> DEST", "copy a file out to DEST (a new file)", 2, cmd_dump},
       {"icheck", "BLOCK...", "which inode owns each block", 1, cmd_icheck},
       {"ncheck", "INO...", "the paths of each inode", 1, cmd_ncheck},
       {"ffb", "[COUNT [GOAL]]", "find free blocks", 0, cmd_ffb},
