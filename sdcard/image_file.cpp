@@ -132,14 +132,14 @@ Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
 }
 
 Status ImageFile::sync() {
-  if (::fdatasync(fd_) != 0) return errno_status(EIO, "fdatasync " + path_ + " (" + std::strerror(errno) + ")");
+  if (::fdatasync(fd_) != 0) return Status::error(EIO, "fdatasync " + path_ + ": " + std::strerror(errno));
   return Status::ok();
 }
 
 Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
   if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0)
     return Status::ok();
-  if (errno != EOPNOTSUPP) return errno_status(EIO, "punching a hole in " + path_);
+  if (errno != EOPNOTSUPP) return Status::error(EIO, "punching a hole in " + path_ + ": " + std::strerror(errno));
   // No hole punching here: write zeros so the erased AU still reads as erased.
   std::vector<std::byte> zeros(std::min<uint64_t>(len, 1 << 20));
   for (uint64_t done = 0; done < len; done += zeros.size()) {
