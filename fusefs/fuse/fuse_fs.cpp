@@ -106,8 +106,9 @@ fuse_entry_param FuseFs::control_entry(const ControlTree::Entry& e) const {
 
 bool FuseFs::write_through(const OpenFile& of) const {
   // Buffered O_SYNC/O_DSYNC writes get an fsync from the kernel itself
-  // (generic_write_sync); direct handles and -o sync do not.
-  return opts_.sync || (of.direct && (of.flags & (O_DSYNC | O_DIRECT)));
+  // (generic_write_sync); direct handles and -o sync do not. O_DIRECT
+  // alone promises no durability, so it does not flush the card.
+  return opts_.sync || (of.direct && (of.flags & O_DSYNC));
 }
 
 void reply_status(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.code()); }
