@@ -24,7 +24,7 @@ void put_record(std::span<std::byte> b, uint32_t off, uint32_t ino, uint16_t rec
   put_u16(p + 4, rec_len);
   put_u8(p + 6, uint8_t(name.size()));
   put_u8(p + 7, type);
-  std::memcpy(p + 8, name.data(), name.size());
+  if (!name.empty()) std::memcpy(p + 8, name.data(), name.size());
 }
 
 // Slack of a record: bytes it holds beyond what its entry needs.
