@@ -166,6 +166,12 @@ class Filesystem {
   Result<size_t> read(Ino ino, uint64_t offset, std::span<std::byte> out,
                       cache::ReadaheadState* ra = nullptr);
   Result<size_t> write(Ino ino, uint64_t offset, std::span<const std::byte> data);
+  // O_DIRECT: the cached range is written back and invalidated, then data
+  // moves between the caller's buffer and the device with no cached copy.
+  // offset, length and buffer must be 512-byte aligned (EINVAL otherwise);
+  // a direct write into a hole allocates, past EOF it extends the size.
+  Result<size_t> direct_read(Ino ino, uint64_t offset, std::span<std::byte> out);
+  Result<size_t> direct_write(Ino ino, uint64_t offset, std::span<const std::byte> data);
   Status truncate(Ino ino, uint64_t size);
   // mode: 0, FALLOC_FL_KEEP_SIZE, or FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
   // Allocation writes zeros (ext2 has no unwritten extents).
@@ -192,6 +198,8 @@ class Filesystem {
   bool has_errors() const { return errors_.load(); }
 
  private:
+  Result<size_t> write_through_cache(Ino ino, uint64_t offset, std::span<const std::byte> data,
+                                     bool direct);
   Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts);
   Status load(uint32_t block_size);
   Timespec now() const;

@@ -37,6 +37,25 @@ Result<size_t> Filesystem::read(Ino ino, uint64_t offset, std::span<std::byte> o
 }
 
 Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::byte> data) {
+  return write_through_cache(ino, offset, data, /*direct=*/false);
+}
+
+Result<size_t> Filesystem::direct_write(Ino ino, uint64_t offset,
+                                        std::span<const std::byte> data) {
+  return write_through_cache(ino, offset, data, /*direct=*/true);
+}
+
+Result<size_t> Filesystem::direct_read(Ino ino, uint64_t offset, std::span<std::byte> out) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  CARDFS_RETURN_IF_ERROR(require_regular(*inode));
+  CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.direct_read(*inode->as, offset, out, inode->d.size));
+  touch_atime_locked(*inode);
+  return n;
+}
+
+Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
+                                               std::span<const std::byte> data, bool direct) {
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
@@ -50,7 +69,8 @@ Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::
     std::lock_guard map_lock(inode->map_mu);
     blocks_before = inode->d.blocks;
   }
-  auto n = cache_.write(*inode->as, offset, data, inode->d.size);
+  auto n = direct ? cache_.direct_write(*inode->as, offset, data)
+                  : cache_.write(*inode->as, offset, data, inode->d.size);
   size_t written = n.is_ok() ? *n : 0;
   const Timespec t = now();
   if (offset + written > inode->d.size) {

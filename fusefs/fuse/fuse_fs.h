@@ -38,6 +38,7 @@ inline constexpr unsigned kMaxWrite = 1u << 20;
 struct OpenFile {
   int flags = 0;
   bool direct = false;         // the kernel bypasses its page cache for it
+  bool o_direct = false;       // opened O_DIRECT: bypass cardfs's cache too
   cache::ReadaheadState ra;    // this file's readahead window
   std::string control_data;    // control files: the snapshot read at open
 };

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "fusefs/fuse/fuse_fs.h"
@@ -18,7 +20,8 @@ void setup_handle(FuseFs& self, fuse_file_info* fi) {
   of->flags = fi->flags;
   // -o direct_io: cardfs's cache is the only data cache. O_DIRECT opens
   // bypass the kernel's cache in either mode.
-  of->direct = self.options().direct_io || (fi->flags & O_DIRECT);
+  of->o_direct = (fi->flags & O_DIRECT) != 0;
+  of->direct = self.options().direct_io || of->o_direct;
   fi->direct_io = of->direct;
   fi->keep_cache = !of->direct;
   fi->fh = reinterpret_cast<uintptr_t>(of.release());
@@ -51,21 +54,45 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
+// Page-aligned memory, as O_DIRECT transfers need (the request buffers
+// libfuse hands us sit behind its headers, at no particular alignment).
+struct FreeDeleter {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<std::byte[], FreeDeleter>;
+AlignedBuffer aligned_buffer(size_t size) {
+  size_t rounded = (size + 4095) / 4096 * 4096;
+  return AlignedBuffer(static_cast<std::byte*>(std::aligned_alloc(4096, rounded ? rounded : 4096)));
+}
+
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
   if (self.control().owns(ino)) return control_read(req, size, off, fi);
-  std::unique_ptr<std::byte[]> buf(new std::byte[size]);
-  auto n = self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size},
-                          &open_file(fi)->ra);
+  AlignedBuffer buf = aligned_buffer(size);
+  if (!buf) return reply_errno(req, ENOMEM);
+  OpenFile& of = *open_file(fi);
+  auto n = of.o_direct
+               ? self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size})
+               : self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size}, &of.ra);
   if (!n.is_ok()) return reply_status(req, n.status());
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), *n);
+}
+
+Result<size_t> write_data(FuseFs& self, fusefs::Ino ino, const char* buf, size_t size, off_t off,
+                          const OpenFile& of) {
+  std::span<const std::byte> data{reinterpret_cast<const std::byte*>(buf), size};
+  if (!of.o_direct) return self.fs().write(ino, uint64_t(off), data);
+  if (reinterpret_cast<uintptr_t>(buf) % 512 == 0) return self.fs().direct_write(ino, uint64_t(off), data);
+  AlignedBuffer bounce = aligned_buffer(size);
+  if (!bounce) return Status::error(ENOMEM, "no memory for a direct write");
+  std::memcpy(bounce.get(), buf, size);
+  return self.fs().direct_write(ino, uint64_t(off), {bounce.get(), size});
 }
 
 Result<size_t> do_write(FuseFs& self, fuse_ino_t ino, const char* buf, size_t size, off_t off,
                         const OpenFile& of) {
   fusefs::Ino fs_ino = FuseFs::to_fs(ino);
-  CARDFS_ASSIGN_OR_RETURN(size_t n, self.fs().write(fs_ino, uint64_t(off),
-                                                    {reinterpret_cast<const std::byte*>(buf), size}));
+  CARDFS_ASSIGN_OR_RETURN(size_t n, write_data(self, fs_ino, buf, size, off, of));
   if (self.write_through(of)) {
     bool datasync = !self.options().sync && (of.flags & O_SYNC) != O_SYNC;
     CARDFS_RETURN_IF_ERROR(self.fs().fsync(fs_ino, datasync));
@@ -88,8 +115,12 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
   fuse_reply_err(req, 0);
 }
 
-void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
   delete open_file(fi);
+  // Hands the file's unused reservation window back to the allocator, so
+  // files closed after writing do not keep blocks others must search past.
+  if (!self.control().owns(ino)) self.fs().release(FuseFs::to_fs(ino));
   fuse_reply_err(req, 0);
 }
 
