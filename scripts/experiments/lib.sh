@@ -18,7 +18,7 @@ set -u
 EX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$EX_DIR/cardfs_lib.sh"
 EX_TOOL="python3 $EX_DIR/trace_tool.py"
-EX_FAILS=0 EX_PASSES=0 EX_SKIPS=0
+EX_FAILS=0 EX_PASSES=0 EX_SKIPS=0 EX_KNOWN=0
 EX_STEP_TIMEOUT=${EX_STEP_TIMEOUT:-300}
 EX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cardfs-exp.XXXXXX")
 IMG=$EX_TMP/card.img
@@ -88,6 +88,22 @@ ex_check() {
   fi
 }
 
+# ex_check_known ISSUE NAME EXPECTED OBSERVED CONDITION...
+# A check the code is known to fail today, for the reason ISSUE (a short
+# phrase that docs/experiments.md explains). It still runs and prints what
+# it observed: "KNOWN FAIL (ISSUE)" while it fails, which does not fail the
+# script, and "PASS (known failure fixed: drop the mark)" once it passes.
+ex_check_known() {
+  local issue=$1 name=$2 expected=$3 observed=$4; shift 4
+  if "$@"; then
+    ex_row "$name" "$expected" "$observed" "PASS (known failure fixed: drop the mark)"
+    EX_PASSES=$((EX_PASSES + 1))
+  else
+    ex_row "$name" "$expected" "$observed" "KNOWN FAIL ($issue)"
+    EX_KNOWN=$((EX_KNOWN + 1))
+  fi
+}
+
 ex_skip() {
   ex_row "$1" "$2" "skipped: $3" SKIP
   EX_SKIPS=$((EX_SKIPS + 1))
@@ -99,7 +115,7 @@ ex_fail_step() {
 }
 
 ex_end() {
-  cf_log "$EX_PASSES passed, $EX_FAILS failed, $EX_SKIPS skipped"
+  cf_log "$EX_PASSES passed, $EX_FAILS failed, $EX_SKIPS skipped, $EX_KNOWN known failures"
   [ "$EX_FAILS" -eq 0 ] || exit 1
   [ "$EX_PASSES" -gt 0 ] || exit 77
   exit 0

@@ -18,12 +18,13 @@ cf_log "dirty before the direct write: $(ex_counter mem.Dirty) kB"
 if ex_trace_start direct &&
   timeout -k 5 60 dd if="$EX_TMP/new" of="$MNT/f" bs=4k seek=1 count=1 oflag=direct conv=notrunc status=none &&
   ex_trace_stop && TEXT=$(ex_blkparse direct); then
-  # Write-back goes in file order, so the first data write queued is the
-  # file's block 0 and block 1 sits 8 sectors on. There the trace must
-  # show the dirty page completing, then the direct write being queued.
+  # As filemap_write_and_wait_range(pos, pos + count - 1), the direct
+  # write first writes back only the dirty pages it overlaps: the first data
+  # write queued is block 1's dirty page. At that sector the trace must show
+  # the dirty page completing, then the direct write being queued.
   first=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-LN-Z]*' | head -1)
   set -- $first
-  sector=$((${4:-0} + 8))
+  sector=${4:-0}
   wb_done=$($EX_TOOL select "$TEXT" -a C --rwbs 'W[A-LN-Z]*' --range "$sector" 8 | awk 'NR == 1 { print $1 }')
   direct_q=$($EX_TOOL select "$TEXT" -a Q --rwbs 'W[A-LN-Z]*' --range "$sector" 8 |
     awk -v t="${wb_done:-9e9}" '$1 > t { print $1; exit }')
