@@ -37,3 +37,15 @@ echo "cardfs is mounted on $mnt (image $image). Try it with any tool; watch it w
 echo "  $cardfs stat $mnt -i 1"
 echo "Unmount it (everything is written back to the image) with"
 echo "  fusermount3 -u $mnt"
+
+# CI runs this as the README's first command on a throwaway machine: leave
+# nothing mounted behind it (this also proves a clean unmount works).
+if [ "${CI:-}" = true ]; then
+  echo "== CI: unmounting"
+  fusermount3 -u "$mnt"
+  for _ in $(seq 1 100); do
+    grep -q " $mnt fuse.cardfs " /proc/self/mounts || break
+    sleep 0.1
+  done
+  ! grep -q " $mnt fuse.cardfs " /proc/self/mounts
+fi
