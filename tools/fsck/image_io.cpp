@@ -4,9 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 
 #include "blockdev/block_device.h"
 
@@ -86,20 +84,7 @@ Status DeviceIo::transfer(bool write, uint64_t sector, std::span<std::byte> buf)
   bio->flags = blockdev::kBioSync | blockdev::kBioMeta;
   for (size_t at = 0; at < buf.size(); at += 4096)
     bio->segments.push_back({buf.data() + at, uint32_t(std::min<size_t>(4096, buf.size() - at))});
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  int status = 0;
-  bio->on_complete = [&](int st) {
-    std::lock_guard lock(mu);
-    status = st;
-    done = true;
-    cv.notify_one();
-  };
-  dev_.submit(std::move(bio));
-  dev_.plug_flush();
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return done; });
+  int status = blockdev::submit_and_wait(dev_, std::move(bio));
   if (status != 0)
     return Status::error(-status, std::string(write ? "write" : "read") + " of sector " +
                                       std::to_string(sector) + " failed");
@@ -131,20 +116,7 @@ Status DeviceIo::flush() {
   if (read_only_) return Status::ok();
   auto bio = std::make_unique<blockdev::Bio>();
   bio->op = blockdev::BioOp::kFlush;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  int status = 0;
-  bio->on_complete = [&](int st) {
-    std::lock_guard lock(mu);
-    status = st;
-    done = true;
-    cv.notify_one();
-  };
-  dev_.submit(std::move(bio));
-  dev_.plug_flush();
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return done; });
+  int status = blockdev::submit_and_wait(dev_, std::move(bio));
   if (status != 0) return Status::error(-status, "device flush failed");
   return Status::ok();
 }
