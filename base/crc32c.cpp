@@ -1,6 +1,7 @@
 #include "base/crc32c.h"
 
 #include <array>
+#include <cstring>
 
 namespace cardfs {
 namespace {
@@ -22,9 +23,33 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes this very polynomial, 8 bytes per
+// instruction: every checksummed block (directory blocks, card pages and
+// their OOB records) costs a tenth of the table walk.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t c, const uint8_t* p, size_t n) {
+  uint64_t c64 = c;
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c64 = __builtin_ia32_crc32di(c64, w);
+    p += 8;
+    n -= 8;
+  }
+  c = uint32_t(c64);
+  while (n--) c = __builtin_ia32_crc32qi(c, *p++);
+  return c;
+}
+
+bool have_sse42() {
+  static const bool has = __builtin_cpu_supports("sse4.2");
+  return has;
+}
+#endif
+
 }  // namespace
 
-uint32_t crc32c(uint32_t crc, std::span<const std::byte> data) {
+uint32_t crc32c_portable(uint32_t crc, std::span<const std::byte> data) {
   uint32_t c = ~crc;
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t n = data.size();
@@ -39,6 +64,14 @@ uint32_t crc32c(uint32_t crc, std::span<const std::byte> data) {
   }
   while (n--) c = kTables[0][(c ^ *p++) & 0xff] ^ (c >> 8);
   return ~c;
+}
+
+uint32_t crc32c(uint32_t crc, std::span<const std::byte> data) {
+#if defined(__x86_64__)
+  if (have_sse42())
+    return ~crc32c_sse42(~crc, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+#endif
+  return crc32c_portable(crc, data);
 }
 
 }  // namespace cardfs
