@@ -35,6 +35,15 @@ class IovCursor {
       }
     }
   }
+  // The next n bytes if they lie in one segment (and steps over them),
+  // else nullptr.
+  const std::byte* take_contiguous(size_t n) {
+    const iovec& v = segs_[idx_];
+    if (v.iov_len - off_ < n) return nullptr;
+    const auto* p = static_cast<const std::byte*>(v.iov_base) + off_;
+    walk(n, [](char*, size_t) {});
+    return p;
+  }
 
  private:
   std::span<const iovec> segs_;
@@ -151,7 +160,7 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
       }
       for (uint32_t k = first; k < first + n; ++k)
         if (buffered->present[k])
-          std::memcpy(scratch.data() + size_t(k) * kSectorBytes, buffered->data.data() + size_t(k) * kSectorBytes,
+          std::memcpy(scratch.data() + size_t(k) * kSectorBytes, buffered->bytes() + size_t(k) * kSectorBytes,
                       kSectorBytes);
       const std::byte* src = scratch.data() + size_t(first) * kSectorBytes;
       cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
@@ -185,18 +194,28 @@ Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bo
   counters.time.transfer += transfer_time(profile, bytes);
   const uint32_t spp = geometry.sectors_per_page();
   IovCursor cur(segments);
-  for (uint64_t s = sector; s < sector + count;) {
+  Status st;
+  for (uint64_t s = sector; s < sector + count && st.is_ok();) {
     const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
     const uint32_t n = uint32_t(std::min<uint64_t>(spp - first, sector + count - s));
-    std::byte* dst = buffer.reserve(lp, first, n);
-    cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
-      std::memcpy(dst, host, len);
-      dst += len;
-    });
     s += n;
-    if (buffer.full()) CARDFS_RETURN_IF_ERROR(drain());
+    // Whole pages are borrowed, not copied: a full buffer programs them
+    // straight from the host's memory.
+    const std::byte* whole = n == spp ? cur.take_contiguous(geometry.page_bytes) : nullptr;
+    if (whole) {
+      buffer.borrow(lp, whole);
+    } else {
+      std::byte* dst = buffer.reserve(lp, first, n);
+      cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
+        std::memcpy(dst, host, len);
+        dst += len;
+      });
+    }
+    if (buffer.full()) st = drain();
   }
-  return fua ? drain() : Status::ok();
+  if (st.is_ok() && fua) st = drain();
+  buffer.adopt();  // the host's memory is only ours until we return
+  return st;
 }
 
 Status Card::Impl::drain() {
@@ -226,9 +245,14 @@ Status Card::Impl::drain() {
         std::memset(dst, 0, kSectorBytes);
     }
   }
+  Status st;
   for (WriteBuffer::Page& p : pages)
-    if (p.present.any()) CARDFS_RETURN_IF_ERROR(ftl.write_page(p.lp, p.data.data()));
-  CARDFS_RETURN_IF_ERROR(flash.submit());
+    if (p.present.any() && st.is_ok()) st = ftl.write_page(p.lp, p.bytes());
+  // Even after a failure: the queued programs point into the buffer (or
+  // the host's memory) and the map already names them.
+  Status submitted = flash.submit();
+  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(submitted);
   buffer.clear();
   return Status::ok();
 }

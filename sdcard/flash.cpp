@@ -15,15 +15,12 @@ Status Flash::power_cut_error() const { return Status::error(EIO, "card lost pow
 Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord oob,
                       ProgramCause cause) {
   if (powered_off_) return power_cut_error();
-  const uint32_t page = geometry_.page_bytes;
-  oob.data_crc = page_crc(std::span(data, page));
-  QueuedProgram q{physical_page, data, page, {}};
-  encode_oob(oob, q.oob.data());
+  QueuedProgram q{physical_page, data, geometry_.page_bytes, oob};
   if (cut_armed_ && programs_left_ == 0) {
     // Power fails during this program: a torn page keeps its OOB but only
     // half its data, so its data CRC no longer matches.
     if (tear_) {
-      q.bytes = page / 2;
+      q.bytes = geometry_.page_bytes / 2;
       queue_.push_back(q);
       (void)submit();
     } else {
@@ -49,12 +46,10 @@ Status Flash::submit() {
   std::vector<iovec> iovs;
   iovs.reserve(queue_.size());
   std::vector<IoOp> ops;
-  oob_scratch_.resize(queue_.size() * kOobBytes);
   std::vector<std::pair<size_t, size_t>> data_runs;  // [first, last) in queue_
   for (size_t i = 0; i < queue_.size(); ++i) {
     const QueuedProgram& q = queue_[i];
     iovs.push_back({const_cast<std::byte*>(q.data), q.bytes});
-    std::copy(q.oob.begin(), q.oob.end(), oob_scratch_.begin() + i * kOobBytes);
     bool joins = i > 0 && q.page == queue_[i - 1].page + 1 && queue_[i - 1].bytes == geometry_.page_bytes;
     if (joins)
       data_runs.back().second = i + 1;
@@ -63,18 +58,32 @@ Status Flash::submit() {
   }
   for (auto [first, last] : data_runs)
     ops.push_back({data_offset(queue_[first].page), std::span<const iovec>(iovs).subspan(first, last - first)});
-  std::vector<iovec> oob_iovs;
-  oob_iovs.reserve(data_runs.size());
-  for (auto [first, last] : data_runs)
-    oob_iovs.push_back({oob_scratch_.data() + first * kOobBytes, (last - first) * kOobBytes});
-  const size_t data_ops = ops.size();
-  for (size_t r = 0; r < data_runs.size(); ++r)
-    ops.push_back({layout_.oob_offset + queue_[data_runs[r].first].page * kOobBytes,
-                   std::span<const iovec>(&oob_iovs[r], 1)});
+  // The data CRCs are computed while the kernel copies the data; the OOB
+  // records join the same batch. Their order within it does not matter:
+  // an emulated power cut strikes between batches, and across a host crash
+  // only fdatasync orders anything (the page cache writes back in any
+  // order), which is why the scan checks the data CRC of every page newer
+  // than the checkpoint.
+  auto oob_ops = [&]() -> std::span<const IoOp> {
+    oob_scratch_.resize(queue_.size() * kOobBytes);
+    for (size_t i = 0; i < queue_.size(); ++i) {
+      OobRecord oob = queue_[i].oob;
+      oob.data_crc = page_crc(std::span(queue_[i].data, geometry_.page_bytes));
+      encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
+    }
+    oob_iovs_.clear();
+    oob_ops_.clear();
+    oob_iovs_.reserve(data_runs.size());
+    for (auto [first, last] : data_runs) {
+      oob_iovs_.push_back({oob_scratch_.data() + first * kOobBytes, (last - first) * kOobBytes});
+      oob_ops_.push_back({layout_.oob_offset + queue_[first].page * kOobBytes,
+                          std::span<const iovec>(&oob_iovs_.back(), 1)});
+    }
+    return oob_ops_;
+  };
+  Status st = file_.write_meanwhile(ops, oob_ops);
   queue_.clear();
-  // Data first, then OOB: a page counts as programmed once its OOB is there.
-  CARDFS_RETURN_IF_ERROR(file_.write(std::span<const IoOp>(ops).first(data_ops)));
-  return file_.write(std::span<const IoOp>(ops).subspan(data_ops));
+  return st;
 }
 
 Status Flash::read(std::span<const PageRead> pages, bool for_merge) {
@@ -114,6 +123,12 @@ Status Flash::erase(uint32_t physical_au) {
   ++counters_.erases;
   counters_.time.erase += profile_.block_erase * int64_t(geometry_.erase_blocks_per_au());
   return Status::ok();
+}
+
+Status Flash::prepare(uint32_t physical_au) {
+  if (powered_off_) return power_cut_error();
+  const uint64_t au_bytes = uint64_t(geometry_.pages_per_au) * geometry_.page_bytes;
+  return file_.preallocate(data_offset(uint64_t(physical_au) * geometry_.pages_per_au), au_bytes);
 }
 
 void Flash::arm_power_cut(uint64_t programs_left, bool tear) {

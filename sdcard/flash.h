@@ -12,7 +12,6 @@
 // Not thread-safe: the Card calls it under its state lock.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -40,7 +39,7 @@ class Flash {
         CardCounters& counters);
 
   // Queues a program of page_bytes at `data` (valid until submit()).
-  // oob.data_crc is computed here.
+  // oob.data_crc is computed by submit(), while the data is being written.
   Status program(uint64_t physical_page, const std::byte* data, OobRecord oob, ProgramCause cause);
   Status submit();
   // Reads whole pages (charged as flash page reads unless `for_merge`,
@@ -52,6 +51,11 @@ class Flash {
   // Erases an AU: its OOB records become a hole (erased pages); charges
   // the erase time.
   Status erase(uint32_t physical_au);
+  // The FTL is about to program this AU: its data range is allocated in
+  // the image at once (filling a hole page by page costs the host file
+  // system several times more than overwriting). What it reads is
+  // unchanged and no device time is charged; AUs never used stay holes.
+  Status prepare(uint32_t physical_au);
 
   void arm_power_cut(uint64_t programs_left, bool tear);
   // Power fails now: queued programs are lost.
@@ -69,7 +73,7 @@ class Flash {
     uint64_t page;
     const std::byte* data;
     uint32_t bytes;  // page_bytes, or less for a torn page
-    std::array<std::byte, kOobBytes> oob;
+    OobRecord oob;
   };
   Status power_cut_error() const;
 
@@ -80,6 +84,8 @@ class Flash {
   CardCounters& counters_;
   std::vector<QueuedProgram> queue_;
   std::vector<std::byte> oob_scratch_;
+  std::vector<iovec> oob_iovs_;
+  std::vector<IoOp> oob_ops_;
   bool cut_armed_ = false;
   bool tear_ = false;
   uint64_t programs_left_ = 0;

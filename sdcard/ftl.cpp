@@ -100,6 +100,7 @@ Result<uint32_t> FlashTranslationLayer::allocate() {
     if (best < 0 || aus_[au].erase_count < aus_[best].erase_count) best = au;
   }
   if (best < 0) return Status::error(ENOSPC, "no free allocation unit left on the card");
+  CARDFS_RETURN_IF_ERROR(flash_.prepare(uint32_t(best)));
   aus_[best].in_place = true;
   aus_[best].spill = ppa_ - 1;
   return uint32_t(best);

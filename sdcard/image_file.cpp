@@ -60,19 +60,26 @@ ImageFile::~ImageFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write) {
-  std::vector<Pending> pending(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    pending[i].offset = ops[i].offset;
-    pending[i].iov.assign(ops[i].iov.begin(), ops[i].iov.end());
-    for (const iovec& v : ops[i].iov) pending[i].remaining += v.iov_len;
-  }
-  std::vector<size_t> queue;  // indexes waiting for a submission slot
-  for (size_t i = ops.size(); i-- > 0;)
-    if (pending[i].remaining > 0) queue.push_back(i);
+Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile) {
+  std::vector<Pending> pending;
+  std::vector<size_t> queue;  // indexes waiting for a submission slot, last first
+  auto add = [&](std::span<const IoOp> more) {
+    const size_t base = pending.size();
+    pending.resize(base + more.size());
+    for (size_t i = 0; i < more.size(); ++i) {
+      pending[base + i].offset = more[i].offset;
+      pending[base + i].iov.assign(more[i].iov.begin(), more[i].iov.end());
+      for (const iovec& v : more[i].iov) pending[base + i].remaining += v.iov_len;
+    }
+    std::vector<size_t> later;
+    for (size_t i = pending.size(); i-- > base;)
+      if (pending[i].remaining > 0) later.push_back(i);
+    queue.insert(queue.begin(), later.begin(), later.end());
+  };
+  add(ops);
   unsigned in_flight = 0;
   Status failure;
-  while (!queue.empty() || in_flight > 0) {
+  auto fill = [&] {
     while (!queue.empty() && in_flight < kQueueDepth && failure.is_ok()) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
@@ -86,6 +93,17 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write) {
       queue.pop_back();
       ++in_flight;
     }
+  };
+  if (meanwhile) {
+    // Start the kernel on the first ops, then do the caller's work while
+    // it runs (buffered writes go to an io_uring worker thread).
+    fill();
+    int rc = io_uring_submit(&ring_);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN) failure = errno_status(-rc, "io_uring_submit");
+    add(meanwhile());
+  }
+  while (!queue.empty() || in_flight > 0) {
+    fill();
     if (!failure.is_ok()) queue.clear();
     if (in_flight == 0) break;
     int rc = io_uring_submit_and_wait(&ring_, 1);
@@ -116,8 +134,11 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write) {
   return failure;
 }
 
-Status ImageFile::write(std::span<const IoOp> ops) { return transfer(ops, true); }
-Status ImageFile::read(std::span<const IoOp> ops) { return transfer(ops, false); }
+Status ImageFile::write(std::span<const IoOp> ops) { return transfer(ops, true, nullptr); }
+Status ImageFile::read(std::span<const IoOp> ops) { return transfer(ops, false, nullptr); }
+Status ImageFile::write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile) {
+  return transfer(ops, true, meanwhile);
+}
 
 Status ImageFile::write_at(uint64_t offset, std::span<const std::byte> data) {
   iovec v{const_cast<std::byte*>(data.data()), data.size()};
@@ -147,6 +168,12 @@ Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
     CARDFS_RETURN_IF_ERROR(write_at(offset + done, std::span(zeros).first(n)));
   }
   return Status::ok();
+}
+
+Status ImageFile::preallocate(uint64_t offset, uint64_t len) {
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0 || errno == EOPNOTSUPP)
+    return Status::ok();
+  return Status::error(EIO, "allocating space in " + path_ + ": " + std::strerror(errno));
 }
 
 Result<uint64_t> ImageFile::size() const {

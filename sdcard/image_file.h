@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -39,19 +40,28 @@ class ImageFile {
   ImageFile& operator=(const ImageFile&) = delete;
 
   Status write(std::span<const IoOp> ops);
+  // Starts writing `ops`, calls `meanwhile` while they are in flight, then
+  // writes the ops it returns (their iovecs must outlive the call) and
+  // waits for all: one batch whose second half is computed during the first.
+  using Meanwhile = std::function<std::span<const IoOp>()>;
+  Status write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile);
   Status read(std::span<const IoOp> ops);
   Status write_at(uint64_t offset, std::span<const std::byte> data);
   Status read_at(uint64_t offset, std::span<std::byte> data);
 
   Status sync();                                   // fdatasync
   Status punch_hole(uint64_t offset, uint64_t len);  // reads back as zeros
+  // Allocates [offset, offset+len) in the host file system without
+  // changing what it reads (zeros in holes): later writes there do not
+  // allocate block by block. A no-op where fallocate is not supported.
+  Status preallocate(uint64_t offset, uint64_t len);
   Result<uint64_t> size() const;
   Status set_size(uint64_t bytes);
   const std::string& path() const { return path_; }
 
  private:
   ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  Status transfer(std::span<const IoOp> ops, bool is_write);
+  Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
 
   int fd_ = -1;
   std::string path_;
