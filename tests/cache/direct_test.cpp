@@ -1,23 +1,14 @@
 // Direct I/O coherence with the cache.
 #include <catch2/catch.hpp>
 
-#include "tests/cache/fake_fs.h"
+#include "tests/cache/file_fixture.h"
 
 using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
 using blockdev::BioOp;
-using cardfs::testing::RamDevice;
 
 namespace {
-struct Fixture {
-  RamDevice dev{1 << 16};
-  VirtualClock clock;
-  FakeFs fs{4096};
-  PageCache cache{dev, clock, 4096};
-  std::shared_ptr<AddressSpace> as = cache.create_address_space(1, fs.getter(1));
-};
-
 struct Aligned {
   // aligned_alloc wants a size that is a multiple of the alignment.
   explicit Aligned(size_t n)
@@ -30,7 +21,7 @@ struct Aligned {
 }  // namespace
 
 TEST_CASE("direct I/O rejects unaligned offsets, lengths and buffers", "[cache][direct]") {
-  Fixture f;
+  FileFixture f;
   Aligned buf(8192);
   CHECK(f.cache.direct_write(*f.as, 100, buf.span().first(512)).status().code() == EINVAL);
   CHECK(f.cache.direct_write(*f.as, 0, buf.span().first(100)).status().code() == EINVAL);
@@ -41,7 +32,7 @@ TEST_CASE("direct I/O rejects unaligned offsets, lengths and buffers", "[cache][
 
 TEST_CASE("a direct write over dirty cached data writes the cache first and leaves no stale page",
           "[cache][direct]") {
-  Fixture f;
+  FileFixture f;
   auto cached = pattern(3 * 4096, 1);
   REQUIRE(f.cache.write(*f.as, 0, cached, 0).is_ok());
   Aligned buf(4096);
@@ -64,7 +55,7 @@ TEST_CASE("a direct write over dirty cached data writes the cache first and leav
 }
 
 TEST_CASE("a direct read sees dirty cached data after writing it back", "[cache][direct]") {
-  Fixture f;
+  FileFixture f;
   auto data = pattern(8192, 3);
   REQUIRE(f.cache.write(*f.as, 0, data, 0).is_ok());
   Aligned buf(8192);
@@ -74,7 +65,7 @@ TEST_CASE("a direct read sees dirty cached data after writing it back", "[cache]
 }
 
 TEST_CASE("a direct write into a hole allocates and zeroes the rest of the block", "[cache][direct]") {
-  Fixture f;
+  FileFixture f;
   Aligned buf(1024);
   auto data = pattern(1024, 4);
   std::copy(data.begin(), data.end(), buf.mem);
@@ -93,7 +84,7 @@ TEST_CASE("a direct write into a hole allocates and zeroes the rest of the block
 }
 
 TEST_CASE("a direct read of a hole gives zeros and stops at EOF", "[cache][direct]") {
-  Fixture f;
+  FileFixture f;
   Aligned buf(8192);
   std::fill(buf.mem, buf.mem + 8192, std::byte{7});
   auto n = f.cache.direct_read(*f.as, 0, buf.span(), 5000);

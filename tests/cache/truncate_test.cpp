@@ -1,35 +1,15 @@
 // Truncate and hole punching of cached pages.
 #include <catch2/catch.hpp>
 
-#include "tests/cache/fake_fs.h"
+#include "tests/cache/file_fixture.h"
 
 using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
 using blockdev::BioOp;
-using cardfs::testing::RamDevice;
-
-namespace {
-struct Fixture {
-  RamDevice dev{1 << 16};
-  VirtualClock clock;
-  FakeFs fs{4096};
-  PageCache cache{dev, clock, 4096};
-  std::shared_ptr<AddressSpace> as = cache.create_address_space(1, fs.getter(1));
-
-  std::vector<std::byte> read_all(uint64_t size) {
-    std::vector<std::byte> out(size);
-    ReadaheadState ra;
-    auto n = cache.read(*as, ra, 0, out, size);
-    REQUIRE(n.is_ok());
-    REQUIRE(*n == size);
-    return out;
-  }
-};
-}  // namespace
 
 TEST_CASE("truncate drops pages past EOF and zeroes the partial last page", "[cache][truncate]") {
-  Fixture f;
+  FileFixture f;
   auto data = pattern(5 * 4096, 1);
   REQUIRE(f.cache.write(*f.as, 0, data, 0).is_ok());
   REQUIRE(f.cache.fsync(*f.as, false).is_ok());
@@ -50,7 +30,7 @@ TEST_CASE("truncate drops pages past EOF and zeroes the partial last page", "[ca
 
 TEST_CASE("truncate of an uncached file zeroes the on-disk tail of the last block",
           "[cache][truncate]") {
-  Fixture f;
+  FileFixture f;
   f.fs.place(1, 0, 500);
   auto old = pattern(4096, 2);
   f.dev.poke(500 * 8, old);
@@ -67,7 +47,7 @@ TEST_CASE("truncate of an uncached file zeroes the on-disk tail of the last bloc
 }
 
 TEST_CASE("punch zeroes partial pages and drops whole ones", "[cache][truncate]") {
-  Fixture f;
+  FileFixture f;
   auto data = pattern(4 * 4096, 3);
   REQUIRE(f.cache.write(*f.as, 0, data, 0).is_ok());
   f.cache.punch_pages(*f.as, 2048, 2 * 4096);  // [2048, 10240): half of 0, all of 1, half of 2
@@ -83,7 +63,7 @@ TEST_CASE("punch zeroes partial pages and drops whole ones", "[cache][truncate]"
 }
 
 TEST_CASE("destroy_address_space discards dirty pages", "[cache][truncate]") {
-  Fixture f;
+  FileFixture f;
   REQUIRE(f.cache.write(*f.as, 0, pattern(8192, 4), 0).is_ok());
   f.cache.destroy_address_space(*f.as);
   CHECK(stat_of(f.cache.meminfo(), "Dirty") == 0);
