@@ -16,58 +16,49 @@ uint32_t entries_at(bool root) { return root ? kRootEntries : kNodeEntries; }
 
 }  // namespace
 
-uint32_t DirIndex::root_limit() const { return (dir_.ctx_.bs - kDirTailSize - kRootEntries) / 8; }
-uint32_t DirIndex::node_limit() const { return (dir_.ctx_.bs - kDirTailSize - kNodeEntries) / 8; }
+uint32_t DirIndex::root_limit() const { return index_limit(dir_.ctx_.bs, true); }
+uint32_t DirIndex::node_limit() const { return index_limit(dir_.ctx_.bs, false); }
 
 Status DirIndex::bad(const std::string& why) {
   invalid_ = true;
   return Status::error(EIO, why);
 }
 
-Result<DirIndex::Node> DirIndex::read_node(uint64_t fb, bool root) {
-  CARDFS_ASSIGN_OR_RETURN(auto buf, dir_.read_block(fb));
-  const std::byte* b = buf.data().data();
-  const uint32_t usable = dir_.ctx_.bs - kDirTailSize;
-  Node n;
-  n.fb = fb;
-  n.root = root;
-  buf.lock();
+uint32_t index_limit(uint32_t block_size, bool root) {
+  return (block_size - kDirTailSize - entries_at(root)) / 8;
+}
+
+Result<IndexNode> parse_index_node(std::span<const std::byte> in, bool root) {
+  if (in.size() < 1024) return Status::error(EIO, "index block too short");
+  const std::byte* b = in.data();
+  const uint32_t usable = uint32_t(in.size()) - kDirTailSize;
   const uint32_t at = entries_at(root);
-  bool shape_ok = root ? get_u16(b + 4) == 12 && get_u16(b + 16) == usable - 12 &&
-                             get_u32(b + kRootInfo) == 0 && get_u8(b + kRootInfo + 5) == 8
-                       : get_u32(b) == 0 && get_u16(b + 4) == usable;
-  uint8_t hash_version = root ? get_u8(b + kRootInfo + 4) : kHashVersionSeeded;
-  n.levels = root ? get_u8(b + kRootInfo + 6) : 0;
+  IndexNode n;
+  const bool shape_ok = root ? get_u16(b + 4) == 12 && get_u16(b + 16) == usable - 12 &&
+                                   get_u32(b + kRootInfo) == 0 && get_u8(b + kRootInfo + 5) == 8
+                             : get_u32(b) == 0 && get_u16(b + 4) == usable;
+  if (!shape_ok) return Status::error(EIO, root ? "not an index root" : "not an index node");
+  if (root) {
+    n.hash_version = get_u8(b + kRootInfo + 4);
+    n.levels = get_u8(b + kRootInfo + 6);
+  }
+  if (n.hash_version != kHashVersionSeeded) return Status::error(EIO, "unknown hash version");
+  if (n.levels > DirIndex::kMaxLevels) return Status::error(EIO, "too many index levels");
   n.limit = get_u16(b + at);
-  uint32_t count = get_u16(b + at + 2);
-  bool counts_ok = n.limit == (root ? root_limit() : node_limit()) && count >= 1 && count <= n.limit;
-  if (shape_ok && counts_ok) {
-    n.e.emplace_back(0, get_u32(b + at + 4));
-    for (uint32_t i = 1; i < count; ++i)
-      n.e.emplace_back(get_u32(b + at + 8 * i), get_u32(b + at + 8 * i + 4));
-  }
-  buf.unlock();
-  const std::string where = "index block " + std::to_string(fb);
-  if (!shape_ok) return bad(where + ": not an index block");
-  if (hash_version != kHashVersionSeeded) return bad(where + ": unknown hash version");
-  if (n.levels > kMaxLevels) return bad(where + ": too many levels");
-  if (!counts_ok) return bad(where + ": bad count or limit");
-  for (size_t i = 0; i < n.e.size(); ++i) {
-    if (n.e[i].second == 0 || n.e[i].second >= dir_.block_count())
-      return bad(where + ": entry points outside the directory");
-    if (i > 1 && n.e[i].first < n.e[i - 1].first) return bad(where + ": hashes out of order");
-  }
+  const uint32_t count = get_u16(b + at + 2);
+  if (n.limit != index_limit(uint32_t(in.size()), root) || count == 0 || count > n.limit)
+    return Status::error(EIO, "bad count or limit");
+  n.e.emplace_back(0, get_u32(b + at + 4));
+  for (uint32_t i = 1; i < count; ++i) n.e.emplace_back(get_u32(b + at + 8 * i), get_u32(b + at + 8 * i + 4));
   return n;
 }
 
-Status DirIndex::write_node(const Node& n) {
-  CARDFS_ASSIGN_OR_RETURN(auto buf, dir_.read_block(n.fb));
-  std::byte* b = buf.data().data();
-  const uint32_t at = entries_at(n.root);
-  buf.lock();
-  if (n.root) {
+void encode_index_node(std::span<std::byte> out, const IndexNode& n, bool root) {
+  std::byte* b = out.data();
+  const uint32_t at = entries_at(root);
+  if (root) {
     put_u32(b + kRootInfo, 0);
-    put_u8(b + kRootInfo + 4, kHashVersionSeeded);
+    put_u8(b + kRootInfo + 4, n.hash_version);
     put_u8(b + kRootInfo + 5, 8);
     put_u8(b + kRootInfo + 6, n.levels);
     put_u8(b + kRootInfo + 7, 0);
@@ -79,6 +70,33 @@ Status DirIndex::write_node(const Node& n) {
     put_u32(b + at + 8 * i, n.e[i].first);
     put_u32(b + at + 8 * i + 4, n.e[i].second);
   }
+}
+
+Result<DirIndex::Node> DirIndex::read_node(uint64_t fb, bool root) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, dir_.read_block(fb));
+  buf.lock();
+  auto parsed = parse_index_node(buf.data(), root);
+  buf.unlock();
+  const std::string where = "index block " + std::to_string(fb);
+  if (!parsed.is_ok()) return bad(where + ": " + parsed.status().message());
+  Node n;
+  n.fb = fb;
+  n.root = root;
+  n.levels = parsed->levels;
+  n.limit = parsed->limit;
+  n.e = std::move(parsed->e);
+  for (size_t i = 0; i < n.e.size(); ++i) {
+    if (n.e[i].second == 0 || n.e[i].second >= dir_.block_count())
+      return bad(where + ": entry points outside the directory");
+    if (i > 1 && n.e[i].first < n.e[i - 1].first) return bad(where + ": hashes out of order");
+  }
+  return n;
+}
+
+Status DirIndex::write_node(const Node& n) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, dir_.read_block(n.fb));
+  buf.lock();
+  encode_index_node(buf.data(), IndexNode{kHashVersionSeeded, n.levels, n.limit, n.e}, n.root);
   dir_.seal(buf);
   buf.unlock();
   buf.mark_dirty();

@@ -26,6 +26,23 @@
 
 namespace cardfs::fusefs {
 
+// ---- the index block format as pure functions (also for fsck and inspect)
+struct IndexNode {
+  uint8_t hash_version = kHashVersionSeeded;  // root only
+  uint8_t levels = 0;                         // root only: index levels below it
+  uint32_t limit = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> e;  // (hash, file block); e[0]'s hash is 0
+};
+// Entries an index root (or node) of this block size holds at most.
+uint32_t index_limit(uint32_t block_size, bool root);
+// Parses the index part of a root (file block 0) or node block: the
+// shape, hash version, levels, limit and count are checked (EIO saying
+// which is wrong); the entries' targets and order are the caller's to judge.
+Result<IndexNode> parse_index_node(std::span<const std::byte> b, bool root);
+// Writes n's index part into b (a root's '.' and '..' records must be
+// there already); the caller seals the block.
+void encode_index_node(std::span<std::byte> b, const IndexNode& n, bool root);
+
 class DirIndex {
  public:
   explicit DirIndex(Directory& dir) : dir_(dir) {}

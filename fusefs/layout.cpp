@@ -202,8 +202,21 @@ Result<DiskInode> decode_inode(std::span<const std::byte> in, uint32_t number, u
   auto rec = in.first(kInodeSize);
   if (std::all_of(rec.begin(), rec.end(), [](std::byte b) { return b == std::byte{0}; }))
     return DiskInode{};
-  if (get_u32(in.data() + kInodeCrcOffset) != crc_with_number(seed, number, rec.first(kInodeCrcOffset)))
+  if (!inode_checksum_ok(rec, number, seed))
     return corrupt("inode " + std::to_string(number) + ": checksum mismatch");
+  return decode_inode_unverified(rec, number);
+}
+
+bool inode_checksum_ok(std::span<const std::byte> in, uint32_t number, uint32_t seed) {
+  return in.size() >= kInodeSize &&
+         get_u32(in.data() + kInodeCrcOffset) == crc_with_number(seed, number, in.first(kInodeCrcOffset));
+}
+
+Result<DiskInode> decode_inode_unverified(std::span<const std::byte> in, uint32_t number) {
+  if (in.size() < kInodeSize) return corrupt("inode: short");
+  auto rec = in.first(kInodeSize);
+  if (std::all_of(rec.begin(), rec.end(), [](std::byte b) { return b == std::byte{0}; }))
+    return DiskInode{};
   Decoder d(rec);
   DiskInode ino;
   ino.mode = d.u16(); ino.links_count = d.u16(); ino.uid = d.u32(); ino.gid = d.u32();

@@ -204,6 +204,10 @@ Result<GroupDesc> decode_group_desc(std::span<const std::byte> in, uint32_t grou
 void encode_inode(const DiskInode& ino, uint32_t number, uint32_t seed, std::span<std::byte> out);
 // An all-zero record decodes as a free inode (mode 0).
 Result<DiskInode> decode_inode(std::span<const std::byte> in, uint32_t number, uint32_t seed);
+// The same without the checksum (fsck and inspect judge it separately);
+// every other bound is still checked.
+Result<DiskInode> decode_inode_unverified(std::span<const std::byte> in, uint32_t number);
+bool inode_checksum_ok(std::span<const std::byte> in, uint32_t number, uint32_t seed);
 
 // Inline symlink targets live in the pointer area (bytes 96..155).
 std::string inline_symlink_target(const DiskInode& ino);

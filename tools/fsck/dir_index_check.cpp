@@ -6,6 +6,7 @@
 
 #include "base/coding.h"
 #include "fusefs/dir_block.h"
+#include "fusefs/dir_index.h"
 #include "tools/fsck/dir_map.h"
 
 namespace cardfs::fsck {
@@ -13,44 +14,6 @@ namespace cardfs::fsck {
 using namespace fusefs;
 
 namespace {
-
-constexpr uint32_t kRootInfo = 24;
-constexpr uint32_t kRootEntries = 32;
-constexpr uint32_t kNodeEntries = 8;
-constexpr uint8_t kMaxLevels = 2;
-
-struct IndexNode {
-  uint32_t limit = 0;
-  std::vector<std::pair<uint32_t, uint32_t>> e;  // (hash, file block)
-  uint8_t levels = 0;
-};
-
-uint32_t limit_for(uint32_t bs, bool root) {
-  return (bs - kDirTailSize - (root ? kRootEntries : kNodeEntries)) / 8;
-}
-
-// Parses an index block; empty string on success.
-std::string parse_node(std::span<const std::byte> b, bool root, uint32_t bs, IndexNode* n) {
-  const uint32_t usable = bs - kDirTailSize;
-  const std::byte* p = b.data();
-  if (root) {
-    if (get_u16(p + 4) != 12 || get_u16(p + 16) != usable - 12 || get_u32(p + kRootInfo) != 0 ||
-        get_u8(p + kRootInfo + 5) != 8)
-      return "the root block is not an index root";
-    if (get_u8(p + kRootInfo + 4) != kHashVersionSeeded) return "unknown hash version";
-    n->levels = get_u8(p + kRootInfo + 6);
-    if (n->levels > kMaxLevels) return "too many index levels";
-  } else if (get_u32(p) != 0 || get_u16(p + 4) != usable) {
-    return "an index node is not an empty directory block";
-  }
-  const uint32_t at = root ? kRootEntries : kNodeEntries;
-  n->limit = get_u16(p + at);
-  const uint32_t count = get_u16(p + at + 2);
-  if (n->limit != limit_for(bs, root) || count == 0 || count > n->limit) return "bad count or limit";
-  n->e.emplace_back(0, get_u32(p + at + 4));
-  for (uint32_t i = 1; i < count; ++i) n->e.emplace_back(get_u32(p + at + 8 * i), get_u32(p + at + 8 * i + 4));
-  return "";
-}
 
 struct IndexCheck {
   Checker& c;
@@ -60,9 +23,9 @@ struct IndexCheck {
 
   Result<std::string> node(uint64_t fb, bool root, int depth, uint64_t lo, uint64_t hi, bool hi_cont) {
     CARDFS_ASSIGN_OR_RETURN(auto b, c.read_block(blocks[fb]));
-    IndexNode n;
-    std::string why = parse_node(b, root, c.bs_, &n);
-    if (!why.empty()) return "block #" + std::to_string(fb) + ": " + why;
+    auto parsed = parse_index_node(b, root);
+    if (!parsed.is_ok()) return "block #" + std::to_string(fb) + ": " + parsed.status().message();
+    const IndexNode& n = *parsed;
     if (root) depth = n.levels;
     for (size_t i = 0; i < n.e.size(); ++i) {
       auto [hash, child] = n.e[i];
@@ -147,7 +110,7 @@ Status rebuild_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& 
     used += need;
   }
   CARDFS_ASSIGN_OR_RETURN(DiskInode di, c.read_inode(dir));
-  const bool fits = leaves.size() + 1 <= blocks.size() && leaves.size() <= limit_for(c.bs_, true) &&
+  const bool fits = leaves.size() + 1 <= blocks.size() && leaves.size() <= index_limit(c.bs_, true) &&
                     std::all_of(blocks.begin(), blocks.end(), [](uint64_t b) { return b != 0; });
   if (!fits) {  // keep the directory linear: the leaves stay as they are
     di.flags &= ~kInodeFlagIndex;
@@ -164,19 +127,9 @@ Status rebuild_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& 
   dir_block::init_empty(b);
   (void)dir_block::add(b, ".", dir, kFtDir);
   (void)dir_block::add(b, "..", dotdot, kFtDir);
-  std::byte* p = b.data();
-  put_u32(p + kRootInfo, 0);
-  put_u8(p + kRootInfo + 4, kHashVersionSeeded);
-  put_u8(p + kRootInfo + 5, 8);
-  put_u8(p + kRootInfo + 6, 0);
-  put_u8(p + kRootInfo + 7, 0);
-  put_u16(p + kRootEntries, uint16_t(limit_for(c.bs_, true)));
-  put_u16(p + kRootEntries + 2, uint16_t(leaves.size()));
-  put_u32(p + kRootEntries + 4, 1);
-  for (size_t i = 1; i < leaves.size(); ++i) {
-    put_u32(p + kRootEntries + 8 * i, leaf_hash[i]);
-    put_u32(p + kRootEntries + 8 * i + 4, uint32_t(i + 1));
-  }
+  IndexNode root{kHashVersionSeeded, 0, index_limit(c.bs_, true), {{0, 1}}};
+  for (size_t i = 1; i < leaves.size(); ++i) root.e.emplace_back(leaf_hash[i], uint32_t(i + 1));
+  encode_index_node(b, root, true);
   dir_block::seal(b, dir, c.seed_);
   CARDFS_RETURN_IF_ERROR(c.write_block(blocks[0], b));
   if (!(di.flags & kInodeFlagIndex)) {

@@ -84,12 +84,6 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
   return Status::ok();
 }
 
-static bool checksum_ok(Checker& c, uint32_t ino, std::span<const std::byte> rec) {
-  std::byte n[4];
-  put_u32(n, ino);
-  return get_u32(rec.data() + 252) == crc32c(crc32c(c.seed_, n), rec.first(252));
-}
-
 static Status check_inode(Checker& c, uint32_t ino, std::span<const std::byte> rec) {
   const std::string who = "Inode " + std::to_string(ino);
   auto decoded = c.read_inode(ino);
@@ -135,7 +129,7 @@ static Status check_inode(Checker& c, uint32_t ino, std::span<const std::byte> r
     }
   }
   bool csum_fix = false;
-  if (!checksum_ok(c, ino, rec))
+  if (!inode_checksum_ok(rec, ino, c.seed_))
     csum_fix = c.ask(Problem::kInodeChecksum, who + " passes checks, but its checksum does not match.");
   if (changed || csum_fix) CARDFS_RETURN_IF_ERROR(c.write_inode(ino, d));
 
