@@ -167,6 +167,15 @@ uint32_t TestImage::inode_of(const std::string& path) {
   return ino.is_ok() ? uint32_t(*ino) : 0;
 }
 
+std::string TestImage::rmdir(const std::string& parent, const std::string& name) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  if (!m.fs) return "mount failed: " + m.error;
+  auto dir = m.resolve(parent);
+  if (!dir.is_ok()) return dir.status().to_string();
+  Status st = m.fs->rmdir(*dir, name);
+  return st.is_ok() ? "" : st.to_string();
+}
+
 std::vector<std::byte> TestImage::read_bytes(uint64_t offset, size_t n) {
   DeviceIo io(dev_, true);
   std::vector<std::byte> out(n);

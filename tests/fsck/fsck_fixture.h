@@ -40,6 +40,9 @@ class TestImage {
   std::string read_path(const std::string& path);
   // Inode number of a path (0 if absent), through a mount.
   uint32_t inode_of(const std::string& path);
+  // Removes an empty directory through a mount (a damage that leaves the
+  // image consistent, e.g. rmdir /lost+found). Empty string on success.
+  std::string rmdir(const std::string& parent, const std::string& name);
 
   // Mounts and runs `ops` random operations (files, directories, links,
   // renames, truncates, holes, unlinks) from a fixed seed, then unmounts.

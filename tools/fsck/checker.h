@@ -64,6 +64,24 @@ class Checker {
   uint64_t allocate_block(uint32_t ino);
   // Adds name -> ino to lost+found; false (with a finding) when impossible.
   Result<bool> link_into_lost_found(uint32_t ino);
+  // ---- building repairs (repair.cpp); each claims blocks in owner_.
+  // A fresh block of zeroes owned by `ino`.
+  Result<uint64_t> zeroed_block(uint32_t ino);
+  // Points file block fb of d at `disk`, adding indirect blocks as needed
+  // (d.blocks counts them); the caller writes d.
+  Status map_file_block(uint32_t ino, fusefs::DiskInode& d, uint64_t fb, uint64_t disk);
+  // An empty, sealed directory block at file block fb of dir (with '.' and
+  // '..' -> parent when fb is 0); grows d.size; the caller writes d.
+  Result<uint64_t> new_dir_block(uint32_t dir, fusefs::DiskInode& d, uint64_t fb, uint32_t parent);
+  // `want` when it is free, else the first free inode; 0 when none.
+  uint32_t free_inode(uint32_t want) const;
+  // A new empty directory at inode `ino` whose '..' names parent.
+  Status make_directory(uint32_t ino, uint32_t parent, uint16_t perm);
+  // Adds an entry (growing the directory when it is full; clears its
+  // index flag, as a plain add would break the hash order).
+  Result<bool> add_entry(uint32_t dir, const std::string& name, uint32_t ino);
+  // Removes the entry `name` if it names `ino`; false when there is none.
+  Result<bool> remove_entry(uint32_t dir, const std::string& name, uint32_t ino);
   // Frees an inode's blocks in owner_ and zeroes its record.
   Status clear_inode(uint32_t ino);
 
@@ -72,6 +90,7 @@ class Checker {
   Status write_superblocks();
   Status pass1();
   Status pass1b();
+  Status check_root();
   Status pass2();
   Status pass3();
   Status pass4();
@@ -92,6 +111,14 @@ class Checker {
     uint32_t block;
   };
   std::vector<DupClaim> dups_;
+  // Entries naming directories (pass 2), resolved once every directory has
+  // been read: a directory keeps one name, preferably in the directory its
+  // '..' names.
+  struct DirLink {
+    uint32_t dir;
+    std::string name;
+  };
+  std::map<uint32_t, std::vector<DirLink>> dir_links_;
   uint32_t lost_found_ = 0;
   bool gdt_dirty_ = false;      // descriptors need rewriting
   bool rewrite_super_ = false;  // primary or backups need rewriting in pass 5

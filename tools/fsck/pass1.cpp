@@ -3,10 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "base/coding.h"
-#include "base/crc32c.h"
+#include "fusefs/dir_block.h"
 #include "tools/fsck/checker.h"
 
 namespace cardfs::fsck {
@@ -182,7 +183,55 @@ Status Checker::pass1() {
     }
     if (o_.progress) o_.progress(1, g + 1, sb_.group_count());
   }
-  return pass1b();
+  CARDFS_RETURN_IF_ERROR(pass1b());
+  return check_root();
+}
+
+// True when the inode's first block is a directory block opening with
+// '.' and '..' that both name the root.
+static bool holds_root_entries(Checker& c, const DiskInode& d) {
+  const uint32_t b = d.block[0];
+  if (!c.valid_data_block(b) || c.owner_[b] != kRootIno) return false;
+  auto blk = c.read_block(b);
+  if (!blk.is_ok()) return false;
+  auto recs = dir_block::entries(*blk);
+  return recs.is_ok() && recs->size() >= 2 && (*recs)[0].name == "." && (*recs)[0].inode == kRootIno &&
+         (*recs)[1].name == ".." && (*recs)[1].inode == kRootIno;
+}
+
+// The root must be a directory. One whose mode alone is wrong gets its
+// type back; otherwise a new empty root is made (pass 3 then connects
+// the old top-level directories to lost+found).
+Status Checker::check_root() {
+  if (is_dir(kRootIno)) return Status::ok();
+  auto& stats = report_.stats;
+  if (in_use(kRootIno)) {
+    CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(kRootIno));
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "0%o", d.mode);
+    if (holds_root_entries(*this, d)) {
+      if (!ask(Problem::kRootNotDir, "The root inode has mode " + std::string(mode) +
+                                         ", but its first block holds '.' and '..' naming it: it is "
+                                         "made a directory again."))
+        return Status::ok();
+      if (S_ISREG(d.mode)) --stats.regular;
+      d.mode = uint16_t(S_IFDIR | (d.mode & 07777));
+      ino_[kRootIno].mode = d.mode;
+      dirs_.insert(dirs_.begin(), kRootIno);
+      ++stats.directories;
+      return write_inode(kRootIno, d);
+    }
+    if (!ask(Problem::kRootNotDir, "The root inode is not a directory (mode " + std::string(mode) +
+                                       "): a new empty root is made."))
+      return Status::ok();
+    if (S_ISREG(d.mode)) --stats.regular;
+    CARDFS_RETURN_IF_ERROR(clear_inode(kRootIno));
+  } else if (!ask(Problem::kRootNotDir, "The root inode is unused: a new empty root is made.")) {
+    return Status::ok();
+  }
+  CARDFS_RETURN_IF_ERROR(make_directory(kRootIno, kRootIno, 0755));
+  ino_[kRootIno].refs = 0;  // pass 2 counts its '.' when it reads it
+  return Status::ok();
 }
 
 Status Checker::pass1b() {

@@ -13,6 +13,7 @@
 namespace cardfs::fsck {
 
 using namespace fusefs;
+using DirLink = Checker::DirLink;
 
 Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, c.read_inode(dir));
@@ -54,6 +55,8 @@ class DirPass {
   Status dir(uint32_t dir);
 
  private:
+  Status fill_holes(uint32_t dir, std::vector<uint64_t>& blocks);
+  bool fix_dots(uint32_t dir, std::vector<std::byte>& blk, std::vector<Entry>& entries);
   Status block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::string>& names);
   // Decides one entry; returns true to keep it. *retype: new file type.
   bool judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e, std::set<std::string>& names,
@@ -64,46 +67,76 @@ class DirPass {
 
 Status DirPass::dir(uint32_t dir) {
   CARDFS_ASSIGN_OR_RETURN(auto blocks, directory_blocks(c_, dir));
+  CARDFS_RETURN_IF_ERROR(fill_holes(dir, blocks));
   std::set<std::string> names;
+  for (uint64_t fb = 0; fb < blocks.size(); ++fb)
+    if (blocks[fb]) CARDFS_RETURN_IF_ERROR(block(dir, fb, blocks[fb], names));
+  return Status::ok();
+}
+
+// A hole (or no block at all) becomes an empty directory block; at file
+// block 0 it gets '.' and '..'.
+Status DirPass::fill_holes(uint32_t dir, std::vector<uint64_t>& blocks) {
+  const uint32_t parent = c_.ino_[dir].parent ? c_.ino_[dir].parent : kRootIno;
+  bool changed = false;
+  DiskInode d;
+  if (blocks.empty()) blocks.push_back(0);
   for (uint64_t fb = 0; fb < blocks.size(); ++fb) {
-    if (blocks[fb] == 0) {
-      if (c_.ask(Problem::kDirHole, "Directory " + where(dir) + " has a hole at block #" +
-                                        std::to_string(fb) + ".")) {
-        c_.say("Holes in directories are left for the filesystem to skip.");
-        c_.report_.findings.back().fixed = false;
-      }
+    if (blocks[fb]) continue;
+    const bool first = fb == 0;
+    const std::string msg = "Directory " + where(dir) +
+                            (first ? " has no first block with '.' and '..'."
+                                   : " has a hole at block #" + std::to_string(fb) + ".");
+    if (!c_.ask(first ? Problem::kDirDot : Problem::kDirHole, msg)) continue;
+    if (!changed) {
+      CARDFS_ASSIGN_OR_RETURN(d, c_.read_inode(dir));
+    }
+    auto b = c_.new_dir_block(dir, d, fb, parent);
+    if (!b.is_ok()) {
+      c_.say(b.status().message());
+      c_.report_.findings.back().fixed = false;
       continue;
     }
-    CARDFS_RETURN_IF_ERROR(block(dir, fb, blocks[fb], names));
+    blocks[fb] = *b;
+    ++c_.ino_[dir].data_blocks;
+    changed = true;
   }
-  if (blocks.empty() || blocks[0] == 0) {
-    if (c_.ask(Problem::kDirDot, "Directory " + where(dir) + " has no first block with '.' and '..'."))
-      c_.report_.findings.back().fixed = false;
+  if (!changed) return Status::ok();
+  return c_.write_inode(dir, d);
+}
+
+// '.' then '..' must open file block 0. Rewrites the block's records with
+// them first; entries that no longer fit lose their name (pass 4 takes
+// them to lost+found). Returns true when the block changed.
+bool DirPass::fix_dots(uint32_t dir, std::vector<std::byte>& blk, std::vector<Entry>& entries) {
+  const bool dot = !entries.empty() && entries[0].name == ".";
+  if (dot && entries.size() > 1 && entries[1].name == "..") return false;
+  if (!c_.ask(dot ? Problem::kDirDotDot : Problem::kDirDot,
+              "Directory " + where(dir) + " does not start with " + (dot ? "'..'." : "'.'.")))
+    return false;
+  uint32_t dotdot = c_.ino_[dir].parent ? c_.ino_[dir].parent : kRootIno;
+  std::vector<DirRecord> recs;
+  for (const Entry& e : entries) {
+    if (e.name == "..") dotdot = e.ino;
+    if (e.name != "." && e.name != "..") recs.push_back({0, e.ino, 0, e.type, e.name});
   }
-  return Status::ok();
+  recs.insert(recs.begin(), {DirRecord{0, dir, 0, kFtDir, "."}, DirRecord{0, dotdot, 0, kFtDir, ".."}});
+  while (!dir_block::write_packed(blk, recs) && recs.size() > 2) recs.pop_back();
+  entries = tolerant_entries(blk, nullptr);
+  return true;
 }
 
 bool DirPass::judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e,
                     std::set<std::string>& names, int* retype) {
   const std::string entry = "Entry '" + e.name + "' in " + where(dir);
-  const bool first = fb == 0 && index == 0, second = fb == 0 && index == 1;
-  if (first || second) {
-    const char* want = first ? "." : "..";
-    if (e.name != want) {
-      c_.ask(first ? Problem::kDirDot : Problem::kDirDotDot,
-             entry + " should be '" + want + "'.");
-      c_.report_.findings.back().fixed = false;
-      return true;
-    }
-    if (first) {
-      if (e.ino == dir) {
-        ++c_.ino_[dir].refs;
-      } else if (c_.ask(Problem::kDirDot, entry + " names inode " + std::to_string(e.ino) +
-                                              " instead of the directory itself.")) {
-        *retype = -2;  // point at dir
-      }
-    } else {
+  if (fb == 0 && index < 2 && (e.name == "." || e.name == "..")) {  // fix_dots saw to the order
+    if (e.name == "..") {
       c_.ino_[dir].dotdot = e.ino;
+    } else if (e.ino == dir) {
+      ++c_.ino_[dir].refs;
+    } else if (c_.ask(Problem::kDirDot, entry + " names inode " + std::to_string(e.ino) +
+                                            " instead of the directory itself.")) {
+      *retype = -2;  // point at dir
     }
     return true;
   }
@@ -119,9 +152,7 @@ bool DirPass::judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e,
   if (!names.insert(e.name).second)
     return !c_.ask(Problem::kEntryDuplicateName, entry + " is a duplicate name.");
   InodeState& t = c_.ino_[e.ino];
-  if (S_ISDIR(t.mode) && t.parent != 0)
-    return !c_.ask(Problem::kEntryDirHardLink,
-                   entry + " is a second link to directory " + c_.path_of(e.ino) + ".");
+  if (S_ISDIR(t.mode)) c_.dir_links_[e.ino].push_back({dir, e.name});  // resolved after the walk
   const uint8_t want = file_type_from_mode(t.mode);
   if (e.type != want && c_.ask(Problem::kEntryFileType, entry + " has file type " +
                                                            std::to_string(e.type) + ", should be " +
@@ -154,6 +185,7 @@ Status DirPass::block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::st
   } else if (!dir_block::verify(blk, dir, c_.seed_, what).is_ok()) {
     dirty = c_.ask(Problem::kDirBlockChecksum, what + " has a bad tail or checksum.");
   }
+  if (fb == 0) dirty |= fix_dots(dir, blk, entries);
   for (size_t i = 0; i < entries.size(); ++i) {
     int retype = -1;
     if (!judge(dir, fb, i, entries[i], names, &retype)) {
@@ -170,6 +202,34 @@ Status DirPass::block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::st
   if (!dirty) return Status::ok();
   dir_block::seal(blk, dir, c_.seed_);
   return c_.write_block(disk, blk);
+}
+
+// A directory named by several entries keeps the one in the directory its
+// '..' names (else the first found); the others are removed.
+Status resolve_dir_links(Checker& c) {
+  for (auto& [d, links] : c.dir_links_) {
+    if (links.size() < 2) continue;
+    size_t keep = 0;
+    for (size_t i = 0; i < links.size(); ++i)
+      if (links[i].dir == c.ino_[d].dotdot) {
+        keep = i;
+        break;
+      }
+    c.ino_[d].parent = links[keep].dir;
+    c.ino_[d].name = links[keep].name;
+    for (size_t i = 0; i < links.size(); ++i) {
+      if (i == keep) continue;
+      const DirLink& l = links[i];
+      if (!c.ask(Problem::kEntryDirHardLink, "Entry '" + l.name + "' in " + c.path_of(l.dir) + " (inode " +
+                                                 std::to_string(l.dir) + ") is a second link to directory " +
+                                                 c.path_of(d) + " (inode " + std::to_string(d) + ")."))
+        continue;
+      CARDFS_ASSIGN_OR_RETURN(bool removed, c.remove_entry(l.dir, l.name, d));
+      if (removed) --c.ino_[d].refs;
+      else c.report_.findings.back().fixed = false;
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -198,6 +258,7 @@ Status Checker::pass2() {
     CARDFS_RETURN_IF_ERROR(run(d));
   }
   for (uint32_t d : dirs_) CARDFS_RETURN_IF_ERROR(run(d));
+  CARDFS_RETURN_IF_ERROR(resolve_dir_links(*this));
   for (uint32_t d : dirs_) {
     if (!is_dir(d) || !ino_[d].has_index) continue;
     const std::string who = "Directory " + path_of(d) + " (inode " + std::to_string(d) + ")";

@@ -4,6 +4,8 @@
 // lost+found when they hold data and are cleared when they are empty.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "base/coding.h"
 #include "fusefs/dir_block.h"
 #include "tools/fsck/checker.h"
@@ -12,35 +14,6 @@
 namespace cardfs::fsck {
 
 using namespace fusefs;
-
-Result<bool> Checker::link_into_lost_found(uint32_t ino) {
-  if (!lost_found_) {
-    say("There is no /lost+found to connect inode " + std::to_string(ino) + " to.");
-    return false;
-  }
-  if (ino_[lost_found_].has_index) {  // a plain add would break the hash order
-    CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(lost_found_));
-    d.flags &= ~kInodeFlagIndex;
-    CARDFS_RETURN_IF_ERROR(write_inode(lost_found_, d));
-    ino_[lost_found_].has_index = false;
-  }
-  const std::string name = "#" + std::to_string(ino);
-  CARDFS_ASSIGN_OR_RETURN(auto blocks, directory_blocks(*this, lost_found_));
-  for (uint64_t disk : blocks) {
-    if (!disk) continue;
-    CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(disk));
-    auto added = dir_block::add(blk, name, ino, file_type_from_mode(ino_[ino].mode));
-    if (!added.is_ok() || !*added) continue;
-    dir_block::seal(blk, lost_found_, seed_);
-    CARDFS_RETURN_IF_ERROR(write_block(disk, blk));
-    ino_[ino].parent = lost_found_;
-    ino_[ino].name = name;
-    ++ino_[ino].refs;
-    return true;
-  }
-  say("/lost+found is full: inode " + std::to_string(ino) + " stays unconnected.");
-  return false;
-}
 
 static Status set_dotdot(Checker& c, uint32_t dir, uint32_t parent) {
   CARDFS_ASSIGN_OR_RETURN(auto blocks, directory_blocks(c, dir));
@@ -68,41 +41,94 @@ static void mark_reached(Checker& c, uint32_t from, std::vector<bool>& reached) 
   }
 }
 
-Status Checker::pass3() {
-  header("Pass 3: Checking directory connectivity");
-  if (!is_dir(kRootIno)) {
-    ask(Problem::kRootNotDir, "The root inode is not a directory.");
-    report_.findings.back().fixed = false;
+// Creates /lost+found when it is missing (at its usual inode when free).
+static Status make_lost_found(Checker& c) {
+  for (uint32_t ino = 1; ino < c.ino_.size(); ++ino)
+    if (c.in_use(ino) && c.ino_[ino].parent == kRootIno && c.ino_[ino].name == "lost+found") {
+      c.say("/lost+found is not a directory: it is not recreated.");
+      c.report_.findings.back().fixed = false;
+      return Status::ok();
+    }
+  const uint32_t ino = c.free_inode(c.sb_.lost_found_ino);
+  if (!ino) {
+    c.say("No free inode for /lost+found.");
+    c.report_.findings.back().fixed = false;
     return Status::ok();
   }
+  CARDFS_RETURN_IF_ERROR(c.make_directory(ino, kRootIno, 0700));
+  CARDFS_ASSIGN_OR_RETURN(bool added, c.add_entry(kRootIno, "lost+found", ino));
+  if (!added) {
+    c.report_.findings.back().fixed = false;
+    return Status::ok();
+  }
+  InodeState& s = c.ino_[ino];
+  ++s.refs;
+  s.parent = kRootIno;
+  s.name = "lost+found";
+  c.lost_found_ = ino;
+  if (c.sb_.lost_found_ino != ino) {
+    c.sb_.lost_found_ino = ino;
+    c.rewrite_super_ = true;
+  }
+  return Status::ok();
+}
+
+// The directory to detach from an unconnected subtree: its top, or inside
+// a loop the one whose '..' disagrees with the entry naming it (the entry
+// that closed the loop). *loop says which.
+static uint32_t detach_point(const Checker& c, uint32_t d, bool* loop) {
+  std::vector<uint32_t> chain{d};
+  *loop = false;
+  for (uint32_t top = d;;) {
+    const uint32_t p = c.ino_[top].parent;
+    if (p == 0 || !c.is_dir(p)) return top;
+    auto seen = std::find(chain.begin(), chain.end(), p);
+    if (seen != chain.end()) {
+      *loop = true;
+      for (auto it = seen; it != chain.end(); ++it)
+        if (c.ino_[*it].dotdot != c.ino_[*it].parent) return *it;
+      return p;
+    }
+    chain.push_back(p);
+    top = p;
+  }
+}
+
+Status Checker::pass3() {
+  header("Pass 3: Checking directory connectivity");
+  if (!is_dir(kRootIno)) return Status::ok();  // check_root reported it
   for (uint32_t d : dirs_)
     if (is_dir(d) && ino_[d].parent == kRootIno && ino_[d].name == "lost+found") lost_found_ = d;
-  if (!lost_found_) {
-    ask(Problem::kNoLostFound, "/lost+found is missing.");
-    report_.findings.back().fixed = false;
-  }
+  if (!lost_found_ && ask(Problem::kNoLostFound, "/lost+found is missing."))
+    CARDFS_RETURN_IF_ERROR(make_lost_found(*this));
   std::vector<bool> reached(ino_.size(), false);
   mark_reached(*this, kRootIno, reached);
   for (uint32_t d : dirs_) {
     if (!is_dir(d) || reached[d]) continue;
-    // Reconnect the top of the unconnected subtree.
-    uint32_t top = d;
-    for (int i = 0; i < 4096; ++i) {
-      uint32_t p = ino_[top].parent;
-      if (p == 0 || !is_dir(p) || reached[p] || p == d) break;
-      top = p;
-    }
-    const uint32_t old_parent = ino_[top].parent;
-    if (old_parent) continue;  // part of a cycle: left as found
-    if (!ask(Problem::kUnconnectedDir, "Unconnected directory inode " + std::to_string(top) +
-                                           " (its '..' names inode " +
-                                           std::to_string(ino_[top].dotdot) + ")."))
+    bool loop = false;
+    const uint32_t top = detach_point(*this, d, &loop);
+    const bool fix = loop ? ask(Problem::kDirLoop, "Directory inode " + std::to_string(top) + " ('" +
+                                                       ino_[top].name + "' in inode " +
+                                                       std::to_string(ino_[top].parent) +
+                                                       ") is in a directory loop the root does not reach.")
+                          : ask(Problem::kUnconnectedDir, "Unconnected directory inode " +
+                                                              std::to_string(top) + " (its '..' names inode " +
+                                                              std::to_string(ino_[top].dotdot) + ").");
+    if (!fix) {  // reported once for the whole subtree
+      mark_reached(*this, top, reached);
       continue;
+    }
+    if (loop) {
+      CARDFS_ASSIGN_OR_RETURN(bool removed, remove_entry(ino_[top].parent, ino_[top].name, top));
+      if (!removed) {
+        report_.findings.back().fixed = false;
+        continue;
+      }
+      --ino_[top].refs;
+      ino_[top].parent = 0;
+    }
     CARDFS_ASSIGN_OR_RETURN(bool linked, link_into_lost_found(top));
-    if (!linked) {
-      report_.findings.back().fixed = false;
-      continue;
-    }
+    if (!linked) report_.findings.back().fixed = false;
     mark_reached(*this, top, reached);
   }
   for (uint32_t d : dirs_) {

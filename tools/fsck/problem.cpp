@@ -32,7 +32,7 @@ constexpr std::array<ProblemInfo, size_t(P::kCount)> kTable = {{
     {P::kDirDotDot, "PR_2_BAD_DOT_DOT", 2, "Fix", false},
     {P::kDirIndexBad, "PR_2_HTREE_BAD", 2, "Rebuild the index", true},
     {P::kDirIndexFlag, "PR_2_HTREE_FLAG", 2, "Clear the flag", true},
-    {P::kRootNotDir, "PR_3_NO_ROOT", 3, "Recreate", false},
+    {P::kRootNotDir, "PR_3_NO_ROOT", 1, "Fix", false},
     {P::kUnconnectedDir, "PR_3_UNCONNECTED_DIR", 3, "Connect to /lost+found", false},
     {P::kDotDotMismatch, "PR_3_BAD_DOT_DOT", 3, "Fix", false},
     {P::kNoLostFound, "PR_3_NO_LPF", 3, "Create", false},
@@ -42,6 +42,7 @@ constexpr std::array<ProblemInfo, size_t(P::kCount)> kTable = {{
     {P::kBlockBitmap, "PR_5_BLOCK_BITMAP", 5, "Fix", true},
     {P::kInodeBitmap, "PR_5_INODE_BITMAP", 5, "Fix", true},
     {P::kGroupCounts, "PR_5_GROUP_COUNTS", 5, "Fix", true},
+    {P::kDirLoop, "PR_3_DIR_LOOP", 3, "Connect to /lost+found", false},
 }};
 
 constexpr bool table_in_order() {

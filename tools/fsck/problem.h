@@ -45,6 +45,7 @@ enum class Problem : uint16_t {
   kBlockBitmap,
   kInodeBitmap,
   kGroupCounts,
+  kDirLoop,
   kCount,
 };
 
