@@ -11,41 +11,6 @@ namespace cardfs::fsck::testing {
 
 using namespace fusefs;
 
-namespace {
-
-void expect_found_and_repaired(TestImage& img, Problem p, const std::vector<std::string>& damaged = {}) {
-  FsckReport first = img.fsck(Mode::kNo);
-  INFO("fsck -n: " << describe(first) << "\n" << img.last_output());
-  CHECK(first.exit_code == kExitUncorrected);
-  CHECK(has_finding(first, p));
-  FsckReport fix = img.fsck(Mode::kYes);
-  INFO("fsck -y: " << describe(fix) << "\n" << img.last_output());
-  CHECK(fix.exit_code == kExitCorrected);
-  CHECK(fix.modified);
-  FsckReport again = img.fsck(Mode::kNo);
-  INFO("fsck -n again: " << describe(again));
-  CHECK(again.exit_code == kExitClean);
-  CHECK(img.verify_files(damaged) == "");
-}
-
-// Edits the directory block at disk block `block` of directory `dir`.
-void edit_dir_block(TestImage& img, uint32_t dir, uint64_t block,
-                    const std::function<void(std::vector<std::byte>&)>& edit) {
-  auto b = img.read_block(block);
-  edit(b);
-  dir_block::seal(b, dir, img.sb().csum_seed());
-  img.write_block(block, b);
-}
-
-uint32_t entry_offset(std::span<const std::byte> b, const std::string& name) {
-  auto hit = dir_block::find(b, name);
-  REQUIRE(hit.is_ok());
-  REQUIRE(hit->has_value());
-  return (*hit)->offset;
-}
-
-}  // namespace
-
 TEST_CASE("corruption: primary superblock") {
   TestImage img;
   std::vector<std::byte> junk(kSuperblockSize, std::byte{0x5A});

@@ -73,4 +73,13 @@ std::string pattern(uint32_t seed, size_t n);
 bool has_finding(const FsckReport& r, Problem p);
 std::string describe(const FsckReport& r);
 
+// The corruption suite's rule: fsck -n exits 4 naming p, fsck -y exits 1,
+// fsck -n then exits 0, and every file but `damaged` reads back intact.
+void expect_found_and_repaired(TestImage& img, Problem p, const std::vector<std::string>& damaged = {});
+// Edits directory block `block` of directory `dir`, then reseals it.
+void edit_dir_block(TestImage& img, uint32_t dir, uint64_t block,
+                    const std::function<void(std::vector<std::byte>&)>& edit);
+// Offset of the entry `name` in a directory block (REQUIREs it exists).
+uint32_t entry_offset(std::span<const std::byte> b, const std::string& name);
+
 }  // namespace cardfs::fsck::testing
