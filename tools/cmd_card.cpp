@@ -3,7 +3,7 @@
 //   cardfs card create IMAGE --profile class10 --size 2G
 //   cardfs card info IMAGE [--json]
 //   cardfs card profiles
-//   cardfs card export IMAGE DIR [--realtime]     (cmd_card_export.cpp)
+//   cardfs card export IMAGE DIR [--realtime]     (cmd_card_export.cpp; DIR/stat: counters)
 //
 // Errors are one line on stderr and exit status 1; an image is never
 // modified by a failed command.

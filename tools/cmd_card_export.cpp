@@ -8,6 +8,11 @@
 // read-modify-written. One thread serves requests, one at a time, as the
 // card takes them. Runs until DIR is unmounted or SIGINT/SIGTERM, then
 // closes the card cleanly.
+//
+// DIR/stat (read-only) holds the card's counters at the moment it is
+// opened, as "card.NAME VALUE" lines (sdcard/counters_text.h, the names of
+// .cardfs/stat), so a run can be sampled while it goes. When the export
+// exits it prints the same lines, taken after the card's close, on stdout.
 #define FUSE_USE_VERSION 314
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -21,12 +26,15 @@
 
 #include "base/clock.h"
 #include "sdcard/card.h"
+#include "sdcard/counters_text.h"
 
 namespace cardfs::tools {
 namespace {
 
 constexpr fuse_ino_t kCardIno = 2;
+constexpr fuse_ino_t kStatIno = 3;
 constexpr const char* kCardName = "card";
+constexpr const char* kStatName = "stat";
 constexpr uint64_t kSector = 512;
 
 struct Export {
@@ -42,6 +50,9 @@ struct stat attr_of(fuse_ino_t ino, const Export& e) {
   if (ino == FUSE_ROOT_ID) {
     st.st_mode = S_IFDIR | 0755;
     st.st_nlink = 2;
+  } else if (ino == kStatIno) {
+    st.st_mode = S_IFREG | 0444;  // size 0: its text is made at open (direct_io)
+    st.st_nlink = 1;
   } else {
     st.st_mode = S_IFREG | 0644;
     st.st_nlink = 1;
@@ -54,20 +65,25 @@ struct stat attr_of(fuse_ino_t ino, const Export& e) {
   return st;
 }
 
+bool known(fuse_ino_t ino) { return ino == FUSE_ROOT_ID || ino == kCardIno || ino == kStatIno; }
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (parent != FUSE_ROOT_ID || std::strcmp(name, kCardName) != 0) {
+  fuse_ino_t ino = 0;
+  if (parent == FUSE_ROOT_ID && std::strcmp(name, kCardName) == 0) ino = kCardIno;
+  if (parent == FUSE_ROOT_ID && std::strcmp(name, kStatName) == 0) ino = kStatIno;
+  if (ino == 0) {
     fuse_reply_err(req, ENOENT);
     return;
   }
   fuse_entry_param e{};
-  e.ino = kCardIno;
-  e.attr = attr_of(kCardIno, self(req));
+  e.ino = ino;
+  e.attr = attr_of(ino, self(req));
   e.attr_timeout = e.entry_timeout = 1.0;
   fuse_reply_entry(req, &e);
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  if (ino != FUSE_ROOT_ID && ino != kCardIno) {
+  if (!known(ino)) {
     fuse_reply_err(req, ENOENT);
     return;
   }
@@ -76,6 +92,10 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  if (ino != kCardIno) {
+    fuse_reply_err(req, EPERM);
+    return;
+  }
   // The card's size is fixed; truncating to it (as some tools do) is fine.
   if ((to_set & FUSE_SET_ATTR_SIZE) && uint64_t(attr->st_size) != self(req).bytes) {
     fuse_reply_err(req, EPERM);
@@ -92,9 +112,9 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   }
   std::vector<char> buf(size);
   size_t used = 0;
-  const char* names[] = {".", "..", kCardName};
-  const fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kCardIno};
-  for (off_t i = off; i < 3; ++i) {
+  const char* names[] = {".", "..", kCardName, kStatName};
+  const fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kCardIno, kStatIno};
+  for (off_t i = off; i < 4; ++i) {
     struct stat st = attr_of(inos[i], self(req));
     size_t n = fuse_add_direntry(req, buf.data() + used, size - used, names[i], &st, i + 1);
     if (n > size - used) break;
@@ -103,7 +123,23 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   fuse_reply_buf(req, buf.data(), used);
 }
 
+// DIR/stat: the counters of this moment, kept with the open file so that
+// reads at any offset see one snapshot; op_release frees it.
+void open_stat(fuse_req_t req, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EACCES);
+    return;
+  }
+  fi->direct_io = 1;
+  fi->fh = reinterpret_cast<uint64_t>(new std::string(sdcard::counters_text(*self(req).card)));
+  if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<std::string*>(fi->fh);
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (ino == kStatIno) {
+    open_stat(req, fi);
+    return;
+  }
   if (ino != kCardIno) {
     fuse_reply_err(req, EISDIR);
     return;
@@ -120,7 +156,25 @@ Status read_aligned(sdcard::Card& card, uint64_t first, std::vector<std::byte>& 
   return card.read(first / kSector, std::span<const iovec>(&v, 1));
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
+void read_stat(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+  const std::string& text = *reinterpret_cast<const std::string*>(fi->fh);
+  if (off < 0 || uint64_t(off) >= text.size()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  fuse_reply_buf(req, text.data() + off, std::min(size, text.size() - size_t(off)));
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (ino == kStatIno) delete reinterpret_cast<std::string*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  if (ino == kStatIno) {
+    read_stat(req, size, off, fi);
+    return;
+  }
   Export& e = self(req);
   if (uint64_t(off) >= e.bytes) {
     fuse_reply_buf(req, nullptr, 0);
@@ -201,6 +255,7 @@ fuse_lowlevel_ops make_ops() {
   ops.readdir = op_readdir;
   ops.open = op_open;
   ops.read = op_read;
+  ops.release = op_release;
   ops.write = op_write;
   ops.fsync = op_fsync;
   ops.fallocate = op_fallocate;
@@ -251,6 +306,9 @@ int run_card_export(const std::string& image, const std::string& dir, bool realt
     std::fprintf(stderr, "cardfs card: closing %s: %s\n", image.c_str(), st.message().c_str());
     return 1;
   }
+  // What the card did while exported (the close's own programs included).
+  std::fputs(sdcard::counters_text(**card).c_str(), stdout);
+  std::fflush(stdout);
   return rc;
 }
 
