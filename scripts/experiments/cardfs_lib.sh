@@ -13,9 +13,16 @@
 #   cf_ctl_write DIR FILE VALUE        writes a control file (.cardfs/FILE)
 #   cf_mount_probe WORKDIR             0 when mkfs+mount+write+umount work;
 #                                      else prints why on stdout, returns 1
-#   cf_cleanup_all                     unmounts whatever cf_mount mounted
+#   cf_export IMAGE DIR [--realtime]   `cardfs card export`: the raw card as DIR/card,
+#                                      its live counters in DIR/stat (bounded wait)
+#   cf_unexport DIR                    unmounts it, waits for the export to close the
+#                                      card; its exit report (counters) is in DIR.counters
+#   cf_cleanup_all                     unmounts whatever cf_mount and cf_export mounted
 
-CF_MOUNTS=()  # "dir|image|pid"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/mounts.sh"
+
+CF_MOUNTS=()   # "dir|image|pid"
+CF_EXPORTS=()  # "dir|pid" of `cardfs card export` daemons
 
 cf_log() { echo "[$(date +%T)] $*" >&2; }
 
@@ -31,19 +38,7 @@ cf_has_command() {
   "$CARDFS" --help 2>/dev/null | grep -qE "^ +$1( |$)"
 }
 
-cf_is_mounted() { grep -q " $(readlink -f "$1") fuse" /proc/self/mounts; }
-
-cf_image_locked() { ! flock -n -x "$1" true 2>/dev/null; }
-
-# Waits (bounded) until no daemon holds the image: write-back is finished.
-cf_wait_unlocked() {
-  local image=$1 secs=${2:-120} i
-  for ((i = 0; i < secs * 10; i++)); do
-    cf_image_locked "$image" || return 0
-    sleep 0.1
-  done
-  return 1
-}
+cf_is_mounted() { mnt_is_fuse "$1"; }
 
 # mkfs.cardfs makes the card image (profile, size) and the filesystem on
 # it; its report (mke2fs-like) goes to $CF_MKFS_OUT when that is set.
@@ -59,26 +54,17 @@ cf_mount() {
   mkdir -p "$dir"
   timeout -k 5 60 "$CARDFS" mount "$image" "$dir" "$@" || return 1
   cf_is_mounted "$dir" || { cf_log "cardfs mount returned 0 but $dir is not mounted"; return 1; }
-  CF_MOUNTS+=("$dir|$image|$(cat "$dir/.cardfs/pid" 2>/dev/null)")
-}
-
-cf_forget() {
-  local keep=() m
-  for m in ${CF_MOUNTS[@]+"${CF_MOUNTS[@]}"}; do [[ ${m%%|*} == "$1" ]] || keep+=("$m"); done
-  CF_MOUNTS=(${keep[@]+"${keep[@]}"})
+  CF_MOUNTS+=("$dir|$image|$(mnt_daemon_pid "$dir")")
 }
 
 # Unmounts DIR; a daemon that has not let go of its image after the bound
 # is killed (the caller hears about it through the return code).
 cf_umount() {
-  local dir=$1 m image="" pid="" rc=0
-  for m in ${CF_MOUNTS[@]+"${CF_MOUNTS[@]}"}; do
-    if [[ ${m%%|*} == "$dir" ]]; then m=${m#*|}; image=${m%%|*}; pid=${m#*|}; fi
-  done
-  timeout -k 5 120 fusermount3 -u "$dir" 2>/dev/null ||
-    { timeout -k 5 20 fusermount3 -uz "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null; rc=1; }
-  cf_forget "$dir"
-  if [ -n "$image" ] && ! cf_wait_unlocked "$image" 300; then
+  local dir=$1 image pid rc=0
+  image=$(mnt_field CF_MOUNTS "$dir" 2); pid=$(mnt_field CF_MOUNTS "$dir" 3)
+  mnt_force_unmount "$dir" 120 || rc=1
+  mnt_forget CF_MOUNTS "$dir"
+  if [ -n "$image" ] && ! mnt_wait_unlocked "$image" 300; then
     cf_log "the daemon of $image did not exit; killing pid $pid"
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
     rc=1
@@ -86,8 +72,41 @@ cf_umount() {
   return $rc
 }
 
+cf_export() {
+  local image=$1 dir=${2%/} pid i; shift 2
+  mkdir -p "$dir"
+  "$CARDFS" card export "$image" "$dir" "$@" >"$dir.counters" 2>"$dir.log" &
+  pid=$!
+  CF_EXPORTS+=("$dir|$pid")
+  for ((i = 0; i < 300; i++)); do
+    [ -e "$dir/card" ] && grep -q " $dir fuse" /proc/self/mounts && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cf_log "card export of $image did not come up: $(cat "$dir.log")"
+  return 1
+}
+
+# Unmounts an export and waits (bounded) for its daemon to close the card;
+# a daemon still running after two minutes is killed (and reported).
+cf_unexport() {
+  local dir=${1%/} pid i
+  pid=$(mnt_field CF_EXPORTS "$dir" 2)
+  mnt_forget CF_EXPORTS "$dir"
+  mnt_force_unmount "$dir" 60
+  [ -n "$pid" ] || return 0
+  for ((i = 0; i < 1200; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
+    sleep 0.1
+  done
+  cf_log "card export $pid did not exit; killing it"
+  kill -9 "$pid" 2>/dev/null
+  return 1
+}
+
 cf_cleanup_all() {
   local m
+  for m in ${CF_EXPORTS[@]+"${CF_EXPORTS[@]}"}; do cf_unexport "${m%%|*}" || true; done
   for m in ${CF_MOUNTS[@]+"${CF_MOUNTS[@]}"}; do
     cf_log "cleanup: unmounting ${m%%|*}"
     cf_umount "${m%%|*}" || true

@@ -24,44 +24,7 @@ EX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cardfs-exp.XXXXXX")
 IMG=$EX_TMP/card.img
 MNT=$EX_TMP/mnt
 
-EX_EXPORTS=()  # "dir|pid" of `cardfs card export` daemons this script started
-
-# `cardfs card export IMAGE DIR [--realtime]`: the raw card as DIR/card.
-ex_export() {
-  local image=$1 dir=$2 i; shift 2
-  mkdir -p "$dir"
-  "$CARDFS" card export "$image" "$dir" "$@" >"$EX_TMP/export.log" 2>&1 &
-  EX_EXPORTS+=("$dir|$!")
-  for ((i = 0; i < 300; i++)); do
-    [ -e "$dir/card" ] && grep -q " $dir fuse" /proc/self/mounts && return 0
-    kill -0 "$!" 2>/dev/null || break
-    sleep 0.1
-  done
-  cf_log "card export of $image did not come up: $(cat "$EX_TMP/export.log")"
-  return 1
-}
-
-# Unmounts an export and waits (bounded) for its daemon to close the card.
-ex_unexport() {
-  local dir=$1 m keep=() pid="" i
-  for m in ${EX_EXPORTS[@]+"${EX_EXPORTS[@]}"}; do
-    if [[ ${m%%|*} == "$dir" ]]; then pid=${m#*|}; else keep+=("$m"); fi
-  done
-  EX_EXPORTS=(${keep[@]+"${keep[@]}"})
-  timeout -k 5 60 fusermount3 -u "$dir" 2>/dev/null || fusermount3 -uz "$dir" 2>/dev/null
-  [ -n "$pid" ] || return 0
-  for ((i = 0; i < 1200; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid"; return; }
-    sleep 0.1
-  done
-  cf_log "card export $pid did not exit; killing it"
-  kill -9 "$pid" 2>/dev/null
-  return 1
-}
-
 ex_cleanup() {
-  local m
-  for m in ${EX_EXPORTS[@]+"${EX_EXPORTS[@]}"}; do ex_unexport "${m%%|*}" || true; done
   cf_cleanup_all
   rm -rf "$EX_TMP"
 }

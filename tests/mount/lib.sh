@@ -7,6 +7,8 @@
 #   mt_umount DIR                               clean unmount, waits for the daemon to exit
 #   check "what" command...                     runs a bounded command, records failures
 set -u
+# The mount primitives shared with the experiments and benchmarks.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/mounts.sh"
 CARDFS=$(readlink -f "$1")
 MT_MAKE_IMAGE=${2:+$(readlink -f "$2")}
 MT_TMP=$(mktemp -d /tmp/cardfs-mount-test.XXXXXX)
@@ -22,12 +24,12 @@ mt_bounded() {
   timeout -k 5 "$secs" "$@"
 }
 
-mt_is_mounted() { grep -q " $(readlink -f "$1") fuse.cardfs " /proc/self/mounts; }
+mt_is_mounted() { mnt_is_fuse "$1" "fuse.cardfs "; }
 
 # The daemon's pid, from its control directory (empty when not mounted).
-mt_daemon_pid() { cat "$1/.cardfs/pid" 2>/dev/null || true; }
+mt_daemon_pid() { mnt_daemon_pid "$1"; }
 
-mt_image_locked() { ! flock -n -x "$1" true 2>/dev/null; }
+mt_image_locked() { mnt_image_locked "$1"; }
 
 mt_mount() {
   local image=$1 dir=$2; shift 2
@@ -37,27 +39,11 @@ mt_mount() {
 }
 
 # Waits (bounded) until no daemon holds the image lock: write-back is done.
-mt_wait_unlocked() {
-  local image=$1 secs=${2:-60} i
-  for ((i = 0; i < secs * 10; i++)); do
-    mt_image_locked "$image" || return 0
-    sleep 0.1
-  done
-  return 1
-}
+mt_wait_unlocked() { mnt_wait_unlocked "$1" "${2:-60}"; }
 
-mt_forget_mount() {
-  local dir=$1 keep=() m
-  for m in "${MT_MOUNTS[@]}"; do [[ ${m%%|*} == "$dir" ]] || keep+=("$m"); done
-  MT_MOUNTS=(${keep[@]+"${keep[@]}"})
-}
+mt_forget_mount() { mnt_forget MT_MOUNTS "$1"; }
 
-mt_image_of() {
-  local m
-  for m in "${MT_MOUNTS[@]}"; do
-    [[ ${m%%|*} == "$1" ]] && { m=${m#*|}; echo "${m%%|*}"; return; }
-  done
-}
+mt_image_of() { mnt_field MT_MOUNTS "$1" 2; }
 
 mt_umount() {
   local dir=$1 image
@@ -83,8 +69,7 @@ mt_cleanup() {
   for m in ${MT_MOUNTS[@]+"${MT_MOUNTS[@]}"}; do
     dir=${m%%|*}; m=${m#*|}; image=${m%%|*}; pid=${m#*|}
     mt_log "cleanup: unmounting $dir"
-    mt_bounded 30 fusermount3 -u "$dir" 2>/dev/null ||
-      mt_bounded 10 fusermount3 -uz "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null
+    mnt_force_unmount "$dir" 30
     if ! mt_wait_unlocked "$image" 30 && [ -n "$pid" ]; then
       mt_log "cleanup: daemon $pid still holds $image, killing it"
       kill -9 "$pid" 2>/dev/null
