@@ -49,7 +49,7 @@ std::vector<std::string> check_card(const sdcard::Card& card) {
   if (aus.size() != g.physical_aus())
     problems.push_back("The card reports " + std::to_string(aus.size()) + " AUs, its geometry " +
                        std::to_string(g.physical_aus()) + ".");
-  std::map<int64_t, uint32_t> mapped;  // logical AU -> physical AU
+  std::map<int64_t, uint32_t> mapped, logs;  // logical AU -> data AU, log AU
   uint32_t open = 0;
   uint64_t valid = 0;
   for (uint32_t p = 0; p < aus.size(); ++p) {
@@ -64,7 +64,10 @@ std::vector<std::string> check_card(const sdcard::Card& card) {
     if (a.logical_au >= int64_t(g.user_aus))
       problems.push_back(au + " maps logical AU " + std::to_string(a.logical_au) +
                          ", past the card's " + std::to_string(g.user_aus) + ".");
-    auto [it, fresh] = mapped.emplace(a.logical_au, p);
+    // A block FTL's logical AU has one data AU and, while written, one log
+    // AU (role "open"): two of either kind is the conflict.
+    auto& seen = std::string(a.role) == "open" ? logs : mapped;
+    auto [it, fresh] = seen.emplace(a.logical_au, p);
     if (!fresh)
       problems.push_back("Logical AU " + std::to_string(a.logical_au) + " is mapped by physical AUs " +
                          std::to_string(it->second) + " and " + std::to_string(p) + ".");
