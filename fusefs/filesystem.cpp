@@ -12,6 +12,7 @@
 #include "fusefs/directory.h"
 #include "fusefs/groups.h"
 #include "fusefs/inode.h"
+#include "fusefs/xattr.h"
 
 namespace cardfs::fusefs {
 
@@ -211,6 +212,7 @@ Status Filesystem::free_inode_locked(Inode& inode) {
   }
   {
     std::lock_guard lock(inode.map_mu);
+    free_xattr_block_locked(*ctx_, inode);
     groups_->release(inode.res);
   }
   if (inode.as) cache_.destroy_address_space(*inode.as);

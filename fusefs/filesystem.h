@@ -180,6 +180,16 @@ class Filesystem {
   // fill returns false when its buffer is full (that entry is not consumed).
   Status readdir(Ino ino, uint64_t cookie, const std::function<bool(const DirEntry&)>& fill);
 
+  // Extended attributes (fs_xattr.cpp; format and errors in xattr.h): full
+  // names ("user.x"); user., trusted. and security. only (EOPNOTSUPP else,
+  // POSIX ACLs included). flags: 0, XATTR_CREATE (EEXIST) or XATTR_REPLACE
+  // (ENODATA). All of an inode's attributes share one block (ENOSPC when
+  // full). listxattr: every name followed by a NUL.
+  Status setxattr(Ino ino, std::string_view name, std::span<const std::byte> value, int flags);
+  Result<std::vector<std::byte>> getxattr(Ino ino, std::string_view name);
+  Result<std::string> listxattr(Ino ino);
+  Status removexattr(Ino ino, std::string_view name);
+
   Result<StatFs> statfs();
   Status fsync(Ino ino, bool datasync);
   Status sync();

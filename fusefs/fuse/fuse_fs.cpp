@@ -44,8 +44,7 @@ const fuse_lowlevel_ops& FuseFs::operations() {
     add_entry_operations(o);
     add_file_operations(o);
     add_dir_operations(o);
-    // Extended attributes stay unset: libfuse answers ENOSYS, which the
-    // kernel remembers and turns into EOPNOTSUPP (docs/fuse.md).
+    add_xattr_operations(o);
     return o;
   }();
   return ops;
@@ -109,6 +108,11 @@ bool FuseFs::write_through(const OpenFile& of) const {
   // (generic_write_sync); direct handles and -o sync do not. O_DIRECT
   // alone promises no durability, so it does not flush the card.
   return opts_.sync || (of.direct && (of.flags & O_DSYNC));
+}
+
+void FuseFs::invalidate_attributes(fuse_ino_t ino) {
+  // A negative offset: attributes only, no data.
+  if (session_) (void)fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
 }
 
 void reply_status(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.code()); }

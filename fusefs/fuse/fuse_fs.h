@@ -61,6 +61,11 @@ class FuseFs {
   fuse_entry_param control_entry(const ControlTree::Entry& e) const;
   // Whether a write through this handle must reach the card before the reply.
   bool write_through(const OpenFile& of) const;
+  // The session, once mounted: what the notifications below go through.
+  void set_session(fuse_session* se) { session_ = se; }
+  // Makes the kernel ask for ino's attributes again, when the daemon changed
+  // some it cannot know of (an attribute block in st_blocks).
+  void invalidate_attributes(fuse_ino_t ino);
 
  private:
   fusefs::Filesystem& fs_;
@@ -68,6 +73,7 @@ class FuseFs {
   const MountOptions opts_;
   uid_t uid_;
   gid_t gid_;
+  fuse_session* session_ = nullptr;
 };
 
 // The FuseFs behind a request.
@@ -97,6 +103,7 @@ Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_
 void add_entry_operations(fuse_lowlevel_ops& ops);
 void add_file_operations(fuse_lowlevel_ops& ops);
 void add_dir_operations(fuse_lowlevel_ops& ops);
+void add_xattr_operations(fuse_lowlevel_ops& ops);
 
 // The control directory's side of each operation (ops on control inodes).
 void control_lookup(fuse_req_t req, fuse_ino_t parent, const char* name);

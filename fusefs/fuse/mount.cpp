@@ -25,6 +25,7 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
     if (!down.is_ok()) log->error("closing {}: {}", req.image, down.to_string());
     return 1;
   }
+  fs.set_session((*session)->raw());
   log->info("{} mounted on {}", req.image, req.mountpoint);
   report.ready();
   Status served = (*session)->serve(kMaxFuseThreads);

@@ -112,6 +112,8 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"direct_io", flag(&MountOptions::direct_io, true)},
       {"sync", flag(&MountOptions::sync, true)},
       {"async", flag(&MountOptions::sync, false)},
+      {"xattr", flag(&MountOptions::xattr, true)},
+      {"noxattr", flag(&MountOptions::xattr, false)},
       {"realtime", flag(&MountOptions::realtime, true)},
       {"durable", flag(&MountOptions::durable, true)},
       {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
@@ -150,6 +152,13 @@ bool is_mount_helper_option(const std::string& name) {
       "defaults", "auto", "noauto", "user", "nouser", "users", "owner",
       "group",    "nofail", "_netdev", "comment", "loop"};
   return set.count(name) > 0 || name.rfind("x-", 0) == 0;
+}
+
+Status check_dirty_ratios(const MountOptions& o) {
+  if (o.dirty_ratio && o.dirty_background_ratio && *o.dirty_background_ratio >= *o.dirty_ratio)
+    return invalid("dirty_background_ratio (" + std::to_string(*o.dirty_background_ratio) +
+                   ") must be below dirty_ratio (" + std::to_string(*o.dirty_ratio) + ")");
+  return Status::ok();
 }
 
 Status apply(const Item& it, MountOptions& o) {
@@ -195,9 +204,7 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_
       CARDFS_RETURN_IF_ERROR(apply(it, o));
     }
   }
-  if (o.dirty_ratio && o.dirty_background_ratio && *o.dirty_background_ratio >= *o.dirty_ratio)
-    return invalid("dirty_background_ratio (" + std::to_string(*o.dirty_background_ratio) +
-                   ") must be below dirty_ratio (" + std::to_string(*o.dirty_ratio) + ")");
+  CARDFS_RETURN_IF_ERROR(check_dirty_ratios(o));
   return o;
 }
 

@@ -40,6 +40,9 @@ struct MountOptions {
   // ---- data path
   bool direct_io = false;  // cardfs's cache is the only data cache
   bool sync = false;       // every write is written through (O_SYNC for all)
+  // noxattr: the xattr operations answer ENOSYS, so the kernel stops asking
+  // (no security.capability round trip before every write; docs/fuse.md).
+  bool xattr = true;
 
   // ---- page cache (cache::Tunables)
   std::optional<uint64_t> cache_size;  // bytes

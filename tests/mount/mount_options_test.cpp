@@ -114,3 +114,9 @@ TEST_CASE("sizes take binary suffixes") {
   CHECK_FALSE(parse_size("99999999999999999999").is_ok());
   CHECK_FALSE(parse_size("17179869184G").is_ok());  // overflows 64 bits
 }
+
+TEST_CASE("xattrs are on unless noxattr") {
+  CHECK(parse_ok({}).xattr);
+  CHECK_FALSE(parse_ok({"noxattr"}).xattr);
+  CHECK(parse_ok({"noxattr,xattr"}).xattr);
+}

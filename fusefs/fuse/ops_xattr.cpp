@@ -1,0 +1,71 @@
+// Extended attributes: setxattr, getxattr, listxattr, removexattr. The
+// control directory has none and takes none. With -o noxattr every one
+// answers ENOSYS: the kernel remembers it, answers EOPNOTSUPP itself and
+// no longer asks for security.capability before each write.
+#include <string>
+#include <vector>
+
+#include "fusefs/fuse/fuse_fs.h"
+
+namespace cardfs::fuse {
+namespace {
+
+// size 0 asks for the length; a shorter buffer than the value is ERANGE.
+void reply_sized(fuse_req_t req, const char* data, size_t len, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, len);
+  } else if (len > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, data, len);
+  }
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+                 size_t size, int flags) {
+  FuseFs& self = fuse_fs(req);
+  if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
+  auto bytes = std::as_bytes(std::span(value, size));
+  Status st = self.fs().setxattr(FuseFs::to_fs(ino), name, bytes, flags);
+  if (st.is_ok()) self.invalidate_attributes(ino);  // st_blocks may count a new block
+  reply_status(req, st);
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  FuseFs& self = fuse_fs(req);
+  if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (self.control().owns(ino)) return reply_errno(req, ENODATA);
+  auto v = self.fs().getxattr(FuseFs::to_fs(ino), name);
+  if (!v.is_ok()) return reply_status(req, v.status());
+  reply_sized(req, reinterpret_cast<const char*>(v->data()), v->size(), size);
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  FuseFs& self = fuse_fs(req);
+  if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (self.control().owns(ino)) return reply_sized(req, "", 0, size);
+  auto names = self.fs().listxattr(FuseFs::to_fs(ino));
+  if (!names.is_ok()) return reply_status(req, names.status());
+  reply_sized(req, names->data(), names->size(), size);
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  FuseFs& self = fuse_fs(req);
+  if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
+  Status st = self.fs().removexattr(FuseFs::to_fs(ino), name);
+  if (st.is_ok()) self.invalidate_attributes(ino);  // the block may be gone
+  reply_status(req, st);
+}
+
+}  // namespace
+
+void add_xattr_operations(fuse_lowlevel_ops& ops) {
+  ops.setxattr = op_setxattr;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.removexattr = op_removexattr;
+}
+
+}  // namespace cardfs::fuse
