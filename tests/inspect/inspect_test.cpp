@@ -61,6 +61,7 @@ TEST_CASE("inspect: golden text output of each command") {
       {"bmap_big", {"bmap", "/big.bin", "20"}},
       {"ls_root", {"ls", "-l", "/"}},
       {"ls_hashed", {"ls", "/hashed"}},
+      {"ls_hashed_long", {"ls", "-l", "/hashed"}},
       {"icheck", {"icheck", "3", "144", "428", "20000"}},
       {"ncheck", {"ncheck", "12", "14"}},
       {"ffb", {"ffb", "3"}},
@@ -153,6 +154,35 @@ TEST_CASE("inspect: JSON output follows the documented schema") {
     CHECK(std::count(j.begin(), j.end(), '{') == std::count(j.begin(), j.end(), '}'));
     CHECK(std::count(j.begin(), j.end(), '[') == std::count(j.begin(), j.end(), ']'));
   }
+}
+
+TEST_CASE("inspect: ls -l shows a hashed directory's index tree") {
+  Fixed f;
+  using K = Value::Kind;
+  Value v = f.run({"ls", "-l", "/hashed"}).value;
+  const Value* index = v.find("index");
+  REQUIRE(index);
+  for (auto [key, kind] : std::vector<std::pair<std::string, K>>{{"hash_version", K::kInt}, {"levels", K::kInt},
+                                                                 {"limit", K::kInt}, {"count", K::kInt},
+                                                                 {"entries", K::kArray}, {"leaves", K::kArray}}) {
+    INFO(key);
+    REQUIRE(index->find(key));
+    CHECK(index->find(key)->kind() == kind);
+  }
+  CHECK(!index->find("error"));
+  // Every entry of the directory but '.' and '..' is in exactly one leaf.
+  size_t in_leaves = 0;
+  for (const Value& leaf : index->find("leaves")->items()) {
+    CHECK(leaf.find("hash_from")->kind() == K::kString);
+    for (const Value& e : leaf.find("entries")->items()) {
+      CHECK(e.find("hash")->kind() == K::kString);
+      CHECK(e.find("inode")->kind() == K::kInt);
+      ++in_leaves;
+    }
+  }
+  CHECK(in_leaves + 2 == v.find("entries")->items().size());
+  CHECK(index->find("leaves")->items().size() == index->find("entries")->items().size());
+  CHECK(!f.run({"ls", "-l", "/"}).value.find("index"));  // not indexed
 }
 
 TEST_CASE("inspect: text and JSON escape what they must") {

@@ -11,6 +11,7 @@
 #include "fusefs/directory.h"
 #include "tools/fsck/super.h"
 #include "tools/inspect/card_view.h"
+#include "tools/inspect/index_view.h"
 #include "tools/inspect/inspector.h"
 
 namespace cardfs::inspect {
@@ -189,6 +190,10 @@ Result<Output> cmd_ls(Inspector& in, const Args& a) {
   }
   Value v = Value::object();
   v.add("directory", dir).add("indexed", bool(dd.flags & kInodeFlagIndex)).add("entries", rows);
+  if (longer && (dd.flags & kInodeFlagIndex)) {
+    CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(dd));
+    v.add("index", index_tree(in, map));
+  }
   return Output{v, {}};
 }
 

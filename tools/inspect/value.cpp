@@ -24,10 +24,20 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
-bool is_table(const Value& v) {
+bool is_container(const Value& v) {
+  return v.kind() == Value::Kind::kObject ||
+         (v.kind() == Value::Kind::kArray && !v.items().empty() &&
+          v.items().front().kind() == Value::Kind::kObject);
+}
+
+// An array of objects; `flat`: no cell holds records of its own.
+bool is_table(const Value& v, bool flat = false) {
   return v.kind() == Value::Kind::kArray && !v.items().empty() &&
-         std::all_of(v.items().begin(), v.items().end(),
-                     [](const Value& r) { return r.kind() == Value::Kind::kObject; });
+         std::all_of(v.items().begin(), v.items().end(), [flat](const Value& r) {
+           return r.kind() == Value::Kind::kObject &&
+                  (!flat || std::none_of(r.fields().begin(), r.fields().end(),
+                                         [](const auto& f) { return is_container(f.second); }));
+         });
 }
 
 void table_into(const Value& v, std::string& out, int indent) {
@@ -101,7 +111,14 @@ std::string Value::json() const {
 
 void Value::text_into(std::string& out, int indent) const {
   const std::string pad(size_t(indent), ' ');
-  if (is_table(*this)) return table_into(*this, out, indent);
+  if (is_table(*this, /*flat=*/true)) return table_into(*this, out, indent);
+  if (is_table(*this)) {  // records holding records: one block each
+    for (const Value& row : arr_) {
+      out += pad + "-\n";
+      row.text_into(out, indent + 2);
+    }
+    return;
+  }
   if (kind_ != Kind::kObject) {
     out += pad + scalar_text() + "\n";
     return;
