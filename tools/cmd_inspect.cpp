@@ -1,11 +1,14 @@
-// `cardfs inspect [--json] IMAGE [COMMAND [ARGS...]]`: a debugfs-style,
-// read-only look inside a card image. Without a command it reads commands
-// from standard input (a prompt on a terminal); `help` lists them. See
-// docs/inspect.md for the commands and the --json schema.
+// `cardfs inspect [--json] [--write [--yes]] IMAGE [COMMAND [ARGS...]]`: a
+// debugfs-style look inside a card image, read-only unless --write. Without
+// a command it reads commands from standard input (a prompt on a terminal);
+// `help` lists them. With --write the repair commands ask on the terminal
+// before each write (--yes answers for them; without a terminal --yes is
+// needed) and a mounted image is refused. See docs/inspect.md.
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
+#include "tools/fsck/mounted.h"
 #include "tools/inspect/inspector.h"
 #endif
 
@@ -38,28 +42,58 @@ int print(inspect::Inspector& in, const std::vector<std::string>& words, bool js
   return 0;
 }
 
+struct Flags {
+  bool json = false, write = false, yes = false;
+};
+
+// Asks on the terminal; without one only --yes writes.
+bool confirm(const Flags& f, const std::string& what) {
+  if (f.yes) return true;
+  if (!isatty(STDIN_FILENO)) return false;
+  std::printf("%s. Write? [y/N] ", what.c_str());
+  std::fflush(stdout);
+  std::string line;
+  if (!std::getline(std::cin, line)) return false;
+  return line == "y" || line == "yes";
+}
+
 int run_inspect(std::vector<std::string> args) {
-  bool json = false;
+  Flags f;
   std::vector<std::string> rest;
   for (const auto& a : args) {
-    if (rest.empty() && a == "--json") json = true;
+    if (rest.empty() && a == "--json") f.json = true;
+    else if (rest.empty() && a == "--write") f.write = true;
+    else if (rest.empty() && a == "--yes") f.yes = true;
     else rest.push_back(a);
   }
-  if (rest.empty()) {
-    std::fprintf(stderr, "usage: cardfs inspect [--json] IMAGE [COMMAND [ARGS...]]\n");
+  if (rest.empty() || (f.yes && !f.write)) {
+    std::fprintf(stderr, "usage: cardfs inspect [--json] [--write [--yes]] IMAGE [COMMAND [ARGS...]]\n");
     return 2;
   }
   const std::string image = rest[0];
+  std::optional<fsck::ImageGuard> guard;  // held while writing: no mount starts meanwhile
+  if (f.write) {
+    auto taken = fsck::ImageGuard::take(image);
+    if (fsck::listed_as_mounted(image) || taken.status().code() == EBUSY) {
+      std::fprintf(stderr, "inspect: %s is mounted; refusing to write to it\n", image.c_str());
+      return 1;
+    }
+    if (!taken.is_ok()) {
+      std::fprintf(stderr, "inspect: %s\n", taken.status().message().c_str());
+      return 1;
+    }
+    guard.emplace(std::move(*taken));
+  }
   RealClock clock;
   sdcard::CardOptions co;
-  co.read_only = true;
+  co.read_only = !f.write;
   std::unique_ptr<sdcard::Card> card;
   std::unique_ptr<fsck::ImageIo> io;
   if (auto c = sdcard::Card::open(image, clock, co); c.is_ok()) {
     card = std::move(*c);
-    io = std::make_unique<fsck::CardIo>(*card, true);
-  } else if (auto f = fsck::FileIo::open(image, true); f.is_ok()) {
-    io = std::move(*f);
+    io = std::make_unique<fsck::CardIo>(*card, !f.write);
+  } else if (auto file = fsck::FileIo::open(image, !f.write); file.is_ok()) {
+    io = std::move(*file);
   } else {
     std::fprintf(stderr, "inspect: %s\n", c.status().message().c_str());
     return 1;
@@ -69,6 +103,8 @@ int run_inspect(std::vector<std::string> args) {
     std::fprintf(stderr, "inspect: %s: %s\n", image.c_str(), in.status().message().c_str());
     return 1;
   }
+  (*in)->set_confirm([&f](const std::string& what) { return confirm(f, what); });
+  const bool json = f.json;
   if (rest.size() > 1) return print(**in, {rest.begin() + 1, rest.end()}, json);
   const bool tty = isatty(STDIN_FILENO);
   int rc = 0;

@@ -43,4 +43,18 @@ if command -v python3 >/dev/null 2>&1; then
   done
 fi
 echo "quit" | "$bin" inspect img >/dev/null 2>&1 || { echo "FAIL: inspect prompt"; fail=1; }
+# inspect --write: needs --yes without a terminal, refuses an image in use.
+"$bin" inspect img stat '<11>' >before.txt
+expect 1 "inspect --write without --yes and no terminal" "$bin" inspect --write img set_inode_field 11 uid 7
+"$bin" inspect img stat '<11>' >after.txt
+cmp -s before.txt after.txt || { echo "FAIL: inspect --write without --yes changed inode 11"; fail=1; }
+expect 1 "a write command without --write" "$bin" inspect img clri 11
+expect 2 "--yes without --write" "$bin" inspect --yes img super
+if command -v flock >/dev/null 2>&1; then
+  expect 1 "inspect --write refuses an image in use" flock -n img "$bin" inspect --write --yes img seti 20
+fi
+expect 0 "inspect --write --yes set_inode_field" "$bin" inspect --write --yes img set_inode_field 11 links_count 9
+expect 4 "fsck finds the link count inspect wrote" ./fsck.cardfs -fn img
+expect 0 "inspect --write --yes puts it back" "$bin" inspect --write --yes img set_inode_field 11 links_count 2
+expect 0 "clean again" ./fsck.cardfs -fn img
 exit $fail

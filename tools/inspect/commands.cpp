@@ -347,11 +347,13 @@ Result<Output> cmd_frag(Inspector& in, const Args&) {
 
 Result<Output> cmd_help(Inspector&, const Args&) {
   Value rows = Value::array();
-  for (const Command& c : commands()) {
-    Value r = Value::object();
-    r.add("command", std::string(c.name) + (*c.usage ? " " : "") + c.usage).add("what", c.help);
-    rows.push(r);
-  }
+  for (const auto* table : {&commands(), &write_commands()})
+    for (const Command& c : *table) {
+      Value r = Value::object();
+      r.add("command", std::string(c.name) + (*c.usage ? " " : "") + c.usage);
+      r.add("what", std::string(table == &commands() ? "" : "(--write) ") + c.help);
+      rows.push(r);
+    }
   return Output{rows, {}};
 }
 

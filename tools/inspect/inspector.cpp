@@ -23,13 +23,22 @@ Result<std::unique_ptr<Inspector>> Inspector::open(fsck::ImageIo& io, const sdca
 
 Result<Output> Inspector::run(const std::vector<std::string>& words) {
   if (words.empty()) return Status::error(EINVAL, "no command");
-  for (const Command& c : commands()) {
-    if (words[0] != c.name) continue;
-    std::vector<std::string> args(words.begin() + 1, words.end());
-    if (args.size() < c.min_args) return Status::error(EINVAL, std::string("usage: ") + c.name + " " + c.usage);
-    return c.run(*this, args);
-  }
-  return Status::error(EINVAL, "unknown command '" + words[0] + "' (try 'help')");
+  auto find = [&](const std::vector<Command>& table) -> const Command* {
+    for (const Command& c : table)
+      if (words[0] == c.name) return &c;
+    return nullptr;
+  };
+  const Command* c = find(commands());
+  const Command* w = c ? nullptr : find(write_commands());
+  if (w && !writable())
+    return Status::error(EROFS, std::string(w->name) + " writes: open the image with --write");
+  if (!c && !w) return Status::error(EINVAL, "unknown command '" + words[0] + "' (try 'help')");
+  const Command& cmd = c ? *c : *w;
+  std::vector<std::string> args(words.begin() + 1, words.end());
+  if (args.size() < cmd.min_args) return Status::error(EINVAL, std::string("usage: ") + cmd.name + " " + cmd.usage);
+  CARDFS_ASSIGN_OR_RETURN(Output out, cmd.run(*this, args));
+  if (w) CARDFS_RETURN_IF_ERROR(io_.flush());
+  return out;
 }
 
 Result<std::vector<std::byte>> Inspector::block(uint64_t b) {
@@ -54,6 +63,42 @@ Result<DiskInode> Inspector::inode(uint32_t ino) {
   std::vector<std::byte> raw(kInodeSize);
   CARDFS_RETURN_IF_ERROR(io_.read(at.block * block_size() + at.offset, raw));
   return decode_inode(raw, ino, sb_.csum_seed());
+}
+
+Result<DiskInode> Inspector::inode_unverified(uint32_t ino) {
+  if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
+  CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
+  BlockOffset at = inode_location(sb_, gd.inode_table, ino);
+  std::vector<std::byte> raw(kInodeSize);
+  CARDFS_RETURN_IF_ERROR(io_.read(at.block * block_size() + at.offset, raw));
+  return decode_inode_unverified(raw, ino);
+}
+
+Status Inspector::put_inode(uint32_t ino, const DiskInode& d, bool clear) {
+  if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
+  CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
+  BlockOffset at = inode_location(sb_, gd.inode_table, ino);
+  std::vector<std::byte> raw(kInodeSize);
+  if (!clear) encode_inode(d, ino, sb_.csum_seed(), raw);
+  return io_.write(at.block * block_size() + at.offset, raw);
+}
+
+Status Inspector::put_group(uint32_t g, const GroupDesc& gd) {
+  if (g >= sb_.group_count()) return Status::error(EINVAL, "no group " + std::to_string(g));
+  std::vector<std::byte> raw(kDescSize);
+  encode_group_desc(gd, g, sb_.csum_seed(), raw);
+  return io_.write((group_first_block(sb_, 0) + 1) * block_size() + uint64_t(g) * kDescSize, raw);
+}
+
+Status Inspector::put_block(uint64_t b, std::span<const std::byte> data) {
+  if (b >= sb_.blocks_count) return Status::error(EINVAL, "block " + std::to_string(b) + " is past the end");
+  return io_.write(b * block_size(), data);
+}
+
+Status Inspector::put_super() {
+  std::vector<std::byte> raw(kSuperblockSize);
+  encode_superblock(sb_, raw);
+  return io_.write(kSuperblockOffset, raw);
 }
 
 Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d) {

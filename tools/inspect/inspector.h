@@ -1,9 +1,11 @@
-// Inspector: a debugfs/dumpe2fs-style, read-only view of a cardfs image.
+// Inspector: a debugfs/dumpe2fs-style view of a cardfs image.
 //
-// Commands are a table (inspect_commands.cpp): each takes its words and
-// returns a Value (text or JSON rendering is the caller's choice) or, for
-// `cat`, raw bytes. The image is read through an ImageIo; the card (when
-// the image is a card image) adds `card` and `au`. Nothing is written.
+// Commands are a table (commands.cpp): each takes its words and returns a
+// Value (text or JSON rendering is the caller's choice) or, for `cat`, raw
+// bytes. The image is read through an ImageIo; the card (when the image is
+// a card image) adds `card` and `au`. Nothing is written unless the ImageIo
+// is writable: then the repair commands (write_commands.cpp) run too, each
+// only after confirm() says yes, and they keep every checksum right.
 // Not thread-safe.
 #pragma once
 
@@ -47,6 +49,7 @@ struct Command {
   std::function<Result<Output>(Inspector&, const std::vector<std::string>&)> run;
 };
 const std::vector<Command>& commands();
+const std::vector<Command>& write_commands();  // need a writable image
 
 class Inspector {
  public:
@@ -70,11 +73,28 @@ class Inspector {
   bool block_in_use(uint64_t b);
   bool inode_in_use(uint32_t ino);
 
+  // ---- writing (write_commands.cpp); EROFS on a read-only image
+  bool writable() const { return !io_.read_only(); }
+  // Asked before each write with a sentence saying what it will do;
+  // without one set, nothing is written.
+  void set_confirm(std::function<bool(const std::string&)> f) { confirm_ = std::move(f); }
+  bool confirm(const std::string& what) const { return confirm_ && confirm_(what); }
+  // The inode as stored, whatever its checksum says.
+  Result<fusefs::DiskInode> inode_unverified(uint32_t ino);
+  // Writes an inode record with its checksum; an all-zero record with `clear`.
+  Status put_inode(uint32_t ino, const fusefs::DiskInode& d, bool clear = false);
+  Status put_group(uint32_t g, const fusefs::GroupDesc& gd);
+  Status put_block(uint64_t b, std::span<const std::byte> data);
+  // The primary superblock from sb() (after the caller's changes).
+  Status put_super();
+  fusefs::Superblock& mutable_sb() { return sb_; }
+
  private:
   Inspector(fsck::ImageIo& io, const sdcard::Card* card) : io_(io), card_(card) {}
   fsck::ImageIo& io_;
   const sdcard::Card* card_;
   fusefs::Superblock sb_;
+  std::function<bool(const std::string&)> confirm_;
 };
 
 }  // namespace cardfs::inspect
