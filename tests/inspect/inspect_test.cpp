@@ -9,30 +9,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/fsck/fsck_fixture.h"
-#include "tools/inspect/inspector.h"
+#include "tests/inspect/inspect_fixture.h"
 
 namespace cardfs::inspect {
 namespace {
 
-using fsck::testing::TestImage;
-
-struct Fixed {
-  Fixed() : io(img.dev(), true) {
-    auto in = Inspector::open(io, nullptr);
-    REQUIRE(in.is_ok());
-    inspector = std::move(*in);
-  }
-  Output run(const std::vector<std::string>& words) {
-    auto out = inspector->run(words);
-    INFO(out.status().to_string());
-    REQUIRE(out.is_ok());
-    return *out;
-  }
-  TestImage img;
-  fsck::DeviceIo io;
-  std::unique_ptr<Inspector> inspector;
-};
+using Fixed = testing::InspectedImage;
 
 void check_golden(const std::string& name, const std::string& got) {
   const std::string path = std::string(CARDFS_INSPECT_GOLDEN_DIR) + "/" + name + ".txt";

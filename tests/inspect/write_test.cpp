@@ -6,8 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "fusefs/bitmap.h"
-#include "tests/fsck/fsck_fixture.h"
-#include "tools/inspect/inspector.h"
+#include "tests/inspect/inspect_fixture.h"
 
 namespace cardfs::inspect {
 namespace {
@@ -17,25 +16,14 @@ using fsck::testing::TestImage;
 using fsck::testing::describe;
 using fsck::testing::has_finding;
 
-struct Writable {
-  Writable() : io(img.dev(), false) {
-    auto in = Inspector::open(io, nullptr);
-    REQUIRE(in.is_ok());
-    inspector = std::move(*in);
+// A writable inspected image whose confirm() records each question.
+struct Writable : testing::InspectedImage {
+  Writable() : InspectedImage(/*writable=*/true) {
     inspector->set_confirm([this](const std::string& what) {
       asked.push_back(what);
       return answer;
     });
   }
-  Output run(const std::vector<std::string>& words) {
-    auto out = inspector->run(words);
-    INFO(out.status().to_string());
-    REQUIRE(out.is_ok());
-    return *out;
-  }
-  TestImage img;
-  fsck::DeviceIo io;
-  std::unique_ptr<Inspector> inspector;
   std::vector<std::string> asked;
   bool answer = true;
 };

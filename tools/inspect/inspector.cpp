@@ -56,31 +56,35 @@ Result<GroupDesc> Inspector::group(uint32_t g) {
   return decode_group_desc(raw, g, sb_.csum_seed());
 }
 
-Result<DiskInode> Inspector::inode(uint32_t ino) {
+Result<uint64_t> Inspector::inode_byte(uint32_t ino) {
   if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
   CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
   BlockOffset at = inode_location(sb_, gd.inode_table, ino);
+  return at.block * block_size() + at.offset;
+}
+
+Result<std::vector<std::byte>> Inspector::inode_record(uint32_t ino) {
+  CARDFS_ASSIGN_OR_RETURN(uint64_t at, inode_byte(ino));
   std::vector<std::byte> raw(kInodeSize);
-  CARDFS_RETURN_IF_ERROR(io_.read(at.block * block_size() + at.offset, raw));
+  CARDFS_RETURN_IF_ERROR(io_.read(at, raw));
+  return raw;
+}
+
+Result<DiskInode> Inspector::inode(uint32_t ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto raw, inode_record(ino));
   return decode_inode(raw, ino, sb_.csum_seed());
 }
 
 Result<DiskInode> Inspector::inode_unverified(uint32_t ino) {
-  if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
-  CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
-  BlockOffset at = inode_location(sb_, gd.inode_table, ino);
-  std::vector<std::byte> raw(kInodeSize);
-  CARDFS_RETURN_IF_ERROR(io_.read(at.block * block_size() + at.offset, raw));
+  CARDFS_ASSIGN_OR_RETURN(auto raw, inode_record(ino));
   return decode_inode_unverified(raw, ino);
 }
 
 Status Inspector::put_inode(uint32_t ino, const DiskInode& d, bool clear) {
-  if (ino == 0 || ino > sb_.inodes_count) return Status::error(EINVAL, "no inode " + std::to_string(ino));
-  CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, group((ino - 1) / sb_.inodes_per_group));
-  BlockOffset at = inode_location(sb_, gd.inode_table, ino);
+  CARDFS_ASSIGN_OR_RETURN(uint64_t at, inode_byte(ino));
   std::vector<std::byte> raw(kInodeSize);
   if (!clear) encode_inode(d, ino, sb_.csum_seed(), raw);
-  return io_.write(at.block * block_size() + at.offset, raw);
+  return io_.write(at, raw);
 }
 
 Status Inspector::put_group(uint32_t g, const GroupDesc& gd) {

@@ -91,6 +91,8 @@ class Inspector {
 
  private:
   Inspector(fsck::ImageIo& io, const sdcard::Card* card) : io_(io), card_(card) {}
+  Result<uint64_t> inode_byte(uint32_t ino);  // where its record lives
+  Result<std::vector<std::byte>> inode_record(uint32_t ino);
   fsck::ImageIo& io_;
   const sdcard::Card* card_;
   fusefs::Superblock sb_;
