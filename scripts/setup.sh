@@ -20,7 +20,7 @@ done
 packages=(
   g++ cmake make pkg-config git
   libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2
-  blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3
+  blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,8 @@
 #                                 returns 1 when the clean unmount failed
 #   mnt_forget ARRAY DIR          drops DIR's "DIR|..." entry from the named array
 #   mnt_field ARRAY DIR N         field N (1: DIR, 2: image, 3: pid) of DIR's entry
+#   mnt_release_loops ARRAY MNT_FN  for each "NAME|/dev/loopN" entry: unmount $(MNT_FN NAME)
+#                                 (lazily if need be), detach the loop; empties ARRAY
 
 mnt_is_fuse() { grep -q " $(readlink -f "$1") ${2:-fuse}" /proc/self/mounts; }
 
@@ -46,4 +48,15 @@ mnt_field() {
   for m in ${_mnt_list[@]+"${_mnt_list[@]}"}; do
     [[ ${m%%|*} == "$2" ]] && { cut -d'|' -f"$3" <<<"$m"; return; }
   done
+}
+
+mnt_release_loops() {
+  local -n _mnt_list=$1
+  local m dir
+  for m in ${_mnt_list[@]+"${_mnt_list[@]}"}; do
+    dir=$("$2" "${m%%|*}")
+    umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null
+    losetup -d "${m#*|}" 2>/dev/null
+  done
+  _mnt_list=()
 }

@@ -4,6 +4,7 @@
 //   fsops stat     DIR N           stat them in name order
 //   fsops unlink   DIR N           unlink them
 //   fsops randstat DIR N M SEED    stat M names drawn at random from the N
+//   fsops write    DIR N BYTES     create N files of BYTES bytes each (small files)
 // Prints the elapsed seconds of the loop (CLOCK_MONOTONIC) on stdout; any
 // failing call prints the errno and the name on stderr and exits 1.
 #include <fcntl.h>
@@ -31,12 +32,18 @@ int fail(const char* what, const std::string& path) {
   return 1;
 }
 
-int create_files(const char* dir, unsigned long n) {
+// Creates f0000000.. in dir, each holding bytes bytes (0: empty).
+int create_files(const char* dir, unsigned long n, unsigned long bytes = 0) {
+  std::string data(bytes, 'x');
   for (unsigned long i = 0; i < n; ++i) {
     std::string p = name_of(dir, i);
     int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
     if (fd < 0) return fail("create", p);
-    ::close(fd);
+    if (bytes > 0 && ::write(fd, data.data(), bytes) != ssize_t(bytes)) {
+      ::close(fd);
+      return fail("write", p);
+    }
+    if (::close(fd) != 0) return fail("close", p);
   }
   return 0;
 }
@@ -70,7 +77,7 @@ int random_stats(const char* dir, unsigned long n, unsigned long m, unsigned lon
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: fsops create|stat|unlink DIR N | fsops randstat DIR N M SEED\n");
+  std::fprintf(stderr, "usage: fsops create|stat|unlink DIR N | fsops randstat DIR N M SEED | fsops write DIR N BYTES\n");
   return 2;
 }
 
@@ -90,6 +97,8 @@ int main(int argc, char** argv) {
     rc = stat_files(dir, n);
   } else if (op == "unlink") {
     rc = unlink_files(dir, n);
+  } else if (op == "write" && argc == 5) {
+    rc = create_files(dir, n, std::strtoul(argv[4], nullptr, 10));
   } else if (op == "randstat" && argc == 6) {
     rc = random_stats(dir, n, std::strtoul(argv[4], nullptr, 10), std::strtoul(argv[5], nullptr, 10));
   } else {

@@ -130,11 +130,7 @@ tgt_destroy() {
 tgt_cleanup_all() {
   local m
   for m in ${TGT_FUSE2FS[@]+"${TGT_FUSE2FS[@]}"}; do fuse2fs_umount "${m%%|*}" || true; done
-  for m in ${TGT_LOOPS[@]+"${TGT_LOOPS[@]}"}; do
-    umount "$(tgt_mnt "${m%%|*}")" 2>/dev/null || umount -l "$(tgt_mnt "${m%%|*}")" 2>/dev/null
-    losetup -d "${m#*|}" 2>/dev/null
-  done
-  TGT_LOOPS=()
+  mnt_release_loops TGT_LOOPS tgt_mnt
   cf_cleanup_all
 }
 
