@@ -6,6 +6,8 @@
 # writes results/bench-<date>/{results.md,results.json,raw.tsv,log}.
 #   scripts/bench/run.sh                 full sizes, 3 runs per figure
 #   scripts/bench/run.sh --quick         small sizes, 1 run (a smoke test of a few minutes)
+#   scripts/bench/run.sh --reduced       every workload at sizes a busy 2-core VM runs in
+#                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
@@ -26,6 +28,7 @@ command_line="scripts/bench/run.sh $*"
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) mode=quick ;;
+    --reduced) mode=reduced ;;
     --runs) runs=$2; shift ;;
     --targets) targets=$2; shift ;;
     --workloads) workloads=$2; shift ;;
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --out) out=$2; shift ;;
     --work) work_parent=$2; shift ;;
-    -h | --help) sed -n '2,15p' "$0" | cut -c3-; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -44,6 +47,13 @@ if [ "$mode" = quick ]; then
   BENCH_META_SMALL=1000 BENCH_META_LARGE=5000 BENCH_RANDSTATS=200
   BENCH_TREE=/usr/include/linux BENCH_SQLITE_TX=500 BENCH_IMAGE_SIZE=1G
   BENCH_STEP_TIMEOUT=180 runs=${runs:-1}
+elif [ "$mode" = reduced ]; then
+  # The full workloads with less data and fewer large-directory files:
+  # 10 000-file figures and /usr/include stay full size.
+  BENCH_SEQ_SIZE=256M BENCH_RAND_SIZE=64M BENCH_DIRECT_SIZE=64M BENCH_RUNTIME=5
+  BENCH_META_SMALL=10000 BENCH_META_LARGE=20000 BENCH_RANDSTATS=1000
+  BENCH_TREE=/usr/include BENCH_SQLITE_TX=2000 BENCH_IMAGE_SIZE=2G
+  BENCH_STEP_TIMEOUT=600 runs=${runs:-3}
 else
   BENCH_SEQ_SIZE=1G BENCH_RAND_SIZE=256M BENCH_DIRECT_SIZE=256M BENCH_RUNTIME=10
   BENCH_META_SMALL=10000 BENCH_META_LARGE=100000 BENCH_RANDSTATS=1000
