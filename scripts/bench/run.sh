@@ -179,5 +179,6 @@ for ((r = 1; r <= runs; r++)); do
 done
 
 python3 "$HERE/peers/report.py" "$RESULTS" >/dev/null
+python3 "$HERE/peers/verdict.py" "$RESULTS" >/dev/null  # issue #9's targets: verdict.md
 log "results in $RESULTS (results.md, results.json)"
 cat "$RESULTS/results.md"
