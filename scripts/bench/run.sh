@@ -8,7 +8,8 @@
 #   scripts/bench/run.sh --quick         small sizes, 1 run (a smoke test of a few minutes)
 #   scripts/bench/run.sh --reduced       every workload at sizes a busy 2-core VM runs in
 #                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
-#   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable
+#   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
+#              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
@@ -22,7 +23,7 @@ source "$ROOT/scripts/experiments/cardfs_lib.sh"
 source "$HERE/peers/targets.sh"
 source "$HERE/peers/workloads.sh"
 
-mode=full runs="" targets="ext4,fuse2fs,cardfs,cardfs-durable" workloads="" build=1
+mode=full runs="" targets="ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio" workloads="" build=1
 out="" work_parent=/var/tmp cardfs_bin=""
 command_line="scripts/bench/run.sh $*"
 while [ $# -gt 0 ]; do
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --out) out=$2; shift ;;
     --work) work_parent=$2; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | cut -c3-; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -162,7 +163,11 @@ run_workload() {
 
 for ((r = 1; r <= runs; r++)); do
   for t in "${active[@]}"; do
-    if [ "$t" = cardfs-durable ]; then wl_list=sqlite; else wl_list=$workloads; fi
+    case $t in
+      cardfs-durable) wl_list=sqlite ;;
+      *-dio) wl_list=randread_warm ;;
+      *) wl_list=$workloads ;;
+    esac
     if ! tgt_make "$t" 2>>"$RESULTS/log"; then
       log "cannot make $t"; printf '%s\t%s\tsetup\t%s\n' "$t" "$r" "mkfs or mount failed" >>"$RESULTS/failures.tsv"
       tgt_destroy "$t" 2>/dev/null

@@ -33,7 +33,7 @@ METRICS = {
     "rm_rf_s": ("rm -rf of the tree", "s", False),
     "sqlite_tps": ("sqlite3 single-row transactions (DELETE, FULL)", "tx/s", True),
 }
-TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-durable"]
+TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-durable", "cardfs-dio", "passthrough-dio"]
 PEERS = ["ext4", "fuse2fs"]
 
 

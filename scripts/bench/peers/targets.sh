@@ -7,12 +7,16 @@
 #   tgt_destroy NAME        unmount and delete the image
 # Targets: ext4 (kernel ext4 on a loop device), fuse2fs (the same ext4
 # image format through fuse2fs), cardfs (fast mode), cardfs-durable (the
-# card's flush also fsyncs the image, as ext4 on a loop device does).
+# card's flush also fsyncs the image, as ext4 on a loop device does),
+# cardfs-dio (cardfs -o direct_io) and passthrough-dio (libfuse3's
+# passthrough_ll example from libfuse3-dev, cache=never: every read one
+# FUSE round trip to a host file — the bound -o direct_io is measured by).
 # Every mount, loop device and daemon is recorded so that tgt_cleanup_all
 # (run from run.sh's EXIT trap) undoes it; every wait is bounded.
 
 TGT_LOOPS=()     # "name|/dev/loopN"
-TGT_FUSE2FS=()   # "name|pid"
+TGT_DAEMONS=()   # "name|pid" of fuse2fs and passthrough_ll
+PASSTHROUGH_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 
 tgt_mnt() { echo "$BENCH_WORK/$1.mnt"; }
 tgt_img() { echo "$BENCH_WORK/$1.img"; }
@@ -43,36 +47,42 @@ ext4_umount() {
   TGT_LOOPS=(${keep[@]+"${keep[@]}"})
 }
 
-# ---- fuse2fs: run in the foreground under our own pid, so that its exit
-# (it writes back when unmounted) can be awaited and it can be killed alone.
-fuse2fs_mount() {
-  local name=$1 mnt i pid
+# ---- FUSE daemons (fuse2fs, passthrough_ll): run in the foreground under
+# our own pid, so that the exit (fuse2fs writes back when unmounted) can
+# be awaited and the daemon killed alone. daemon_start NAME CMD...
+daemon_start() {
+  local name=$1 mnt i pid; shift
   mnt=$(tgt_mnt "$name")
-  fuse2fs "$(tgt_img "$name")" "$mnt" -f -o rw >"$BENCH_WORK/$name.fuse2fs.log" 2>&1 &
+  "$@" >"$BENCH_WORK/$name.daemon.log" 2>&1 &
   pid=$!
-  TGT_FUSE2FS+=("$name|$pid")
+  TGT_DAEMONS+=("$name|$pid")
   for ((i = 0; i < 300; i++)); do
     grep -q " $mnt fuse" /proc/self/mounts && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  echo "fuse2fs did not mount $mnt: $(cat "$BENCH_WORK/$name.fuse2fs.log")" >&2
+  echo "$1 did not mount $mnt: $(cat "$BENCH_WORK/$name.daemon.log")" >&2
   return 1
 }
 
-fuse2fs_umount() {
-  local name=$1 m keep=() pid="" i
-  for m in ${TGT_FUSE2FS[@]+"${TGT_FUSE2FS[@]}"}; do
-    if [[ ${m%%|*} == "$name" ]]; then pid=${m#*|}; else keep+=("$m"); fi
-  done
-  TGT_FUSE2FS=(${keep[@]+"${keep[@]}"})
+fuse2fs_mount() { daemon_start "$1" fuse2fs "$(tgt_img "$1")" "$(tgt_mnt "$1")" -f -o rw; }
+
+passthrough_mount() {
+  mkdir -p "$BENCH_WORK/$1.src"
+  daemon_start "$1" "$BENCH_WORK/passthrough_ll" -f -o source="$BENCH_WORK/$1.src",cache=never "$(tgt_mnt "$1")"
+}
+
+daemon_umount() {
+  local name=$1 pid="" i
+  pid=$(mnt_field TGT_DAEMONS "$name" 2)
+  mnt_forget TGT_DAEMONS "$name"
   timeout -k 5 120 fusermount3 -u "$(tgt_mnt "$name")" || fusermount3 -uz "$(tgt_mnt "$name")"
   [ -n "$pid" ] || return 0
   for ((i = 0; i < 3000; i++)); do
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
     sleep 0.1
   done
-  echo "fuse2fs (pid $pid) still running 300 s after unmount; killing it" >&2
+  echo "daemon $pid of $name still running 300 s after unmount; killing it" >&2
   kill -9 "$pid" 2>/dev/null
   return 1
 }
@@ -81,6 +91,7 @@ fuse2fs_umount() {
 cardfs_opts() {
   case $1 in
     cardfs-durable) echo "-o $CARDFS_DURABLE_OPTION" ;;
+    cardfs-dio) echo "-o direct_io" ;;
     *) echo "" ;;
   esac
 }
@@ -96,6 +107,9 @@ tgt_make() {
       truncate -s "$BENCH_IMAGE_SIZE" "$img"
       mkfs.ext4 -q -F "$img" || return 1
       "${name}_mount" "$name" ;;
+    passthrough-dio)
+      rm -rf "$BENCH_WORK/$name.src"
+      passthrough_mount "$name" ;;
     cardfs*)
       cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
       cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
@@ -104,7 +118,8 @@ tgt_make() {
 
 tgt_unmount() {
   case $1 in
-    ext4 | fuse2fs) "${1}_umount" "$1" ;;
+    ext4) ext4_umount "$1" ;;
+    fuse2fs | passthrough-dio) daemon_umount "$1" ;;
     cardfs*) cf_umount "$(tgt_mnt "$1")" ;;
   esac
 }
@@ -116,6 +131,7 @@ tgt_cold() {
   # shellcheck disable=SC2046
   case $name in
     ext4 | fuse2fs) "${name}_mount" "$name" ;;
+    passthrough-dio) passthrough_mount "$name" ;;
     cardfs*) cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
   esac
 }
@@ -123,13 +139,13 @@ tgt_cold() {
 tgt_destroy() {
   tgt_unmount "$1"
   local rc=$?
-  rm -f "$(tgt_img "$1")"
+  rm -rf "$(tgt_img "$1")" "$BENCH_WORK/$1.src"
   return $rc
 }
 
 tgt_cleanup_all() {
   local m
-  for m in ${TGT_FUSE2FS[@]+"${TGT_FUSE2FS[@]}"}; do fuse2fs_umount "${m%%|*}" || true; done
+  for m in ${TGT_DAEMONS[@]+"${TGT_DAEMONS[@]}"}; do daemon_umount "${m%%|*}" || true; done
   mnt_release_loops TGT_LOOPS tgt_mnt
   cf_cleanup_all
 }
@@ -139,7 +155,11 @@ tgt_unavailable() {
   case $1 in
     ext4) command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null || echo "needs e2fsprogs and losetup" ;;
     fuse2fs) command -v fuse2fs >/dev/null || echo "needs fuse2fs (apt-get install fuse2fs)" ;;
-    cardfs)
+    passthrough-dio)
+      [ -x "$BENCH_WORK/passthrough_ll" ] ||
+        gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
+        echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
+    cardfs | cardfs-dio)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
       cf_mount_probe "$BENCH_WORK/probe" ;;
     cardfs-durable)

@@ -23,6 +23,8 @@ TARGETS = [
     ("seq_write_MBps", "sequential 1 MiB write + fsync", "cardfs", "fuse2fs", 2),
     ("seq_read_cold_MBps", "cold sequential read", "cardfs", "fuse2fs", 2),
     ("randread_warm_iops", "warm 4 KiB random reads (page cache speed: ≈ ext4)", "cardfs", "ext4", 0.9),
+    ("randread_warm_iops", "warm 4 KiB random reads, -o direct_io (a FUSE round trip each)", "cardfs-dio",
+     "passthrough-dio", 0.9),
     ("sqlite_tps", "sqlite3 transactions, -o durable", "cardfs-durable", "fuse2fs", 2),
     ("sqlite_tps", "sqlite3 transactions, without durable (reported)", "cardfs", "fuse2fs", None),
 ]
