@@ -1,5 +1,7 @@
 #include "tools/program_name.h"
 
+#include <sys/stat.h>
+
 #include <array>
 
 namespace cardfs::tools {
@@ -14,12 +16,22 @@ std::optional<std::string> subcommand_for_program_name(std::string_view argv0) {
   constexpr std::array<std::string_view, 3> kAliases = {"mkfs", "fsck", "mount"};
   for (auto alias : kAliases)
     if (stem == alias) return std::string(alias);
+  if (stem == "mount.fuse") return std::string("mount");  // mount -t fuse.cardfs
   return std::nullopt;
+}
+
+// mount.fuse3 runs `cardfs IMAGE DIR -o OPTS` for `mount -t fuse.cardfs`
+// and `cardfs#IMAGE`: an image file then a directory stand for `mount`.
+static bool is_fuse3_helper_call(const std::vector<std::string>& argv) {
+  struct stat image, dir;
+  return argv.size() >= 3 && !argv[1].starts_with('-') && stat(argv[1].c_str(), &image) == 0 &&
+         S_ISREG(image.st_mode) && stat(argv[2].c_str(), &dir) == 0 && S_ISDIR(dir.st_mode);
 }
 
 std::vector<std::string> expand_multicall_args(const std::vector<std::string>& argv) {
   if (argv.empty()) return argv;
   auto sub = subcommand_for_program_name(argv[0]);
+  if (!sub && is_fuse3_helper_call(argv)) sub = "mount";
   if (!sub) return argv;
   std::vector<std::string> out;
   out.reserve(argv.size() + 1);

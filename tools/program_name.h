@@ -9,11 +9,14 @@
 
 namespace cardfs::tools {
 
-// The subcommand an argv[0] stands for: "/sbin/fsck.cardfs" -> "fsck".
+// The subcommand an argv[0] stands for: "/sbin/fsck.cardfs" -> "fsck",
+// "mount.cardfs" and "mount.fuse.cardfs" -> "mount".
 // nullopt for "cardfs" itself or any other name.
 std::optional<std::string> subcommand_for_program_name(std::string_view argv0);
 
-// argv with the implied subcommand inserted after argv[0], when there is one.
+// argv with the implied subcommand inserted after argv[0], when there is one:
+// from the program name, or `mount` for mount.fuse3's `cardfs IMAGE DIR ...`
+// (an existing file, then an existing directory).
 std::vector<std::string> expand_multicall_args(const std::vector<std::string>& argv);
 
 }  // namespace cardfs::tools

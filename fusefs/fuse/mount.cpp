@@ -1,16 +1,51 @@
 #include "fusefs/fuse/mount.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "base/log.h"
 #include "fusefs/fuse/control_files.h"
 #include "fusefs/fuse/fuse_fs.h"
+#include "fusefs/fuse/hangup.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/fuse/stack.h"
 
 namespace cardfs::fuse {
+namespace {
+
+// The mount's options with the tunables file (tunables=FILE) over them.
+Result<MountOptions> with_tunables_file(const MountOptions& opts) {
+  if (opts.tunables_file.empty()) return opts;
+  std::ifstream in(opts.tunables_file);
+  if (!in) return Status::error(errno ? errno : ENOENT, "cannot read " + opts.tunables_file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto o = overlay_tunables(text.str(), opts);
+  if (!o.is_ok()) return o.status().with_context(opts.tunables_file);
+  return o;
+}
+
+// SIGHUP: the -o tunables and the tunables file again, all or nothing.
+void reload_tunables(const MountOptions& opts, Stack& stack) {
+  auto log = logger("fuse");
+  auto o = with_tunables_file(opts);
+  Status st = o.is_ok() ? stack.apply_tunables(*o) : o.status();
+  if (st.is_ok())
+    log->info("SIGHUP: tunables re-read{}", opts.tunables_file.empty() ? "" : " from " + opts.tunables_file);
+  else
+    log->error("SIGHUP: tunables not changed: {}", st.to_string());
+}
+
+}  // namespace
 
 int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) {
   auto log = logger("fuse");
-  auto stack = Stack::open(req.image, req.options);
+  auto opts = with_tunables_file(req.options);
+  if (!opts.is_ok()) {
+    report.fail(opts.status());
+    return 1;
+  }
+  auto stack = Stack::open(req.image, *opts);
   if (!stack.is_ok()) {
     report.fail(stack.status());
     return 1;
@@ -26,9 +61,12 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
     return 1;
   }
   fs.set_session((*session)->raw());
+  auto hangup = HangupHandler::install([&] { reload_tunables(req.options, **stack); });
+  if (!hangup.is_ok()) log->warn("SIGHUP will end the daemon: {}", hangup.status().to_string());
   log->info("{} mounted on {}", req.image, req.mountpoint);
   report.ready();
   Status served = (*session)->serve(kMaxFuseThreads);
+  if (hangup.is_ok()) hangup->reset();  // a SIGHUP from here on is ignored
   session->reset();  // unmounts if a signal ended the loop
   Status down = stack->get()->shutdown();
   if (!served.is_ok()) log->error("{}", served.to_string());

@@ -1,6 +1,8 @@
 #include "fusefs/fuse/mount_options.h"
 
+#include <algorithm>
 #include <charconv>
+#include <sstream>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -118,6 +120,8 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"durable", flag(&MountOptions::durable, true)},
       {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
       {"trace", [](const Item& it, MountOptions& o) { return set_string(it, o.trace_file); }},
+      {"tunables",
+       [](const Item& it, MountOptions& o) { return set_string(it, o.tunables_file); }},
       {"cache_size", set_cache_size},
       {"dirty_ratio", bounded(&MountOptions::dirty_ratio, 1, 100)},
       {"dirty_background_ratio", bounded(&MountOptions::dirty_background_ratio, 0, 100)},
@@ -206,6 +210,40 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_
   }
   CARDFS_RETURN_IF_ERROR(check_dirty_ratios(o));
   return o;
+}
+
+Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base) {
+  static const std::unordered_set<std::string> kTunables = {
+      "cache_size",    "dirty_ratio", "dirty_background_ratio", "dirty_expire_centisecs",
+      "dirty_writeback_centisecs", "read_ahead_kb", "scheduler", "nomerges", "max_sectors_kb"};
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    line.erase(std::min(line.find('#'), line.size()));
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") + 1 - first);
+    for (const auto& item : split_options(line)) {
+      const std::string name = item.substr(0, item.find('='));
+      if (!kTunables.count(name)) return invalid("'" + name + "' is not a tunable");
+    }
+    lines.push_back(line);
+  }
+  CARDFS_ASSIGN_OR_RETURN(MountOptions t, parse_mount_options(lines));
+  auto take = [](auto& to, const auto& from) {
+    if (from) to = from;
+  };
+  take(base.cache_size, t.cache_size);
+  take(base.dirty_ratio, t.dirty_ratio);
+  take(base.dirty_background_ratio, t.dirty_background_ratio);
+  take(base.dirty_expire_centisecs, t.dirty_expire_centisecs);
+  take(base.dirty_writeback_centisecs, t.dirty_writeback_centisecs);
+  take(base.read_ahead_kb, t.read_ahead_kb);
+  take(base.scheduler, t.scheduler);
+  take(base.nomerges, t.nomerges);
+  take(base.max_sectors_kb, t.max_sectors_kb);
+  CARDFS_RETURN_IF_ERROR(check_dirty_ratios(base));
+  return base;
 }
 
 std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path) {

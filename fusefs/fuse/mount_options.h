@@ -61,10 +61,18 @@ struct MountOptions {
   bool realtime = false;   // the card's device time is slept, not only counted
   bool durable = false;    // a card flush (fsync) also fsyncs the image file
   std::string trace_file;  // empty: no trace at mount time
+  // tunables=FILE: read at mount and at every SIGHUP (overlay_tunables).
+  std::string tunables_file;
 };
 
 // Parses the values of every `-o` given, in order (later options win).
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args);
+
+// The tunables (cache_size, dirty_*, read_ahead_kb, scheduler, nomerges,
+// max_sectors_kb) a tunables file sets, over base: one or more options per
+// line in -o syntax, '#' starts a comment. Any other option is EINVAL, as
+// are the parser's own errors; base is then not changed.
+Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base);
 
 // "64M", "1G", "4096", "512k" -> bytes (binary units). EINVAL otherwise.
 Result<uint64_t> parse_size(const std::string& text);

@@ -1,5 +1,6 @@
 // Open files: open/create, read/write in the two data modes, flush,
-// release, fsync, fallocate and lseek (SEEK_DATA / SEEK_HOLE).
+// release, fsync, fallocate, lseek (SEEK_DATA / SEEK_HOLE) and
+// copy_file_range.
 #include <fcntl.h>
 #include <linux/falloc.h>
 
@@ -92,14 +93,18 @@ Result<size_t> write_data(FuseFs& self, fusefs::Ino ino, const char* buf, size_t
   return self.fs().direct_write(ino, uint64_t(off), {bounce.get(), size});
 }
 
+// After a write through a handle that must reach the card before the reply.
+Status sync_if_write_through(FuseFs& self, fusefs::Ino ino, const OpenFile& of) {
+  if (!self.write_through(of)) return Status::ok();
+  const bool datasync = !self.options().sync && (of.flags & O_SYNC) != O_SYNC;
+  return self.fs().fsync(ino, datasync);
+}
+
 Result<size_t> do_write(FuseFs& self, fuse_ino_t ino, const char* buf, size_t size, off_t off,
                         const OpenFile& of) {
   fusefs::Ino fs_ino = FuseFs::to_fs(ino);
   CARDFS_ASSIGN_OR_RETURN(size_t n, write_data(self, fs_ino, buf, size, off, of));
-  if (self.write_through(of)) {
-    bool datasync = !self.options().sync && (of.flags & O_SYNC) != O_SYNC;
-    CARDFS_RETURN_IF_ERROR(self.fs().fsync(fs_ino, datasync));
-  }
+  CARDFS_RETURN_IF_ERROR(sync_if_write_through(self, fs_ino, of));
   return n;
 }
 
@@ -169,6 +174,50 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_i
   fuse_reply_lseek(req, *r);
 }
 
+// copy_file_range: the bytes go from the source's pages in cardfs's cache
+// to the destination's inside the daemon. Without it the kernel reads them
+// up through FUSE and writes them back down: two trips instead of none.
+Result<size_t> do_copy_range(FuseFs& self, fuse_ino_t in, uint64_t off_in, fuse_ino_t out,
+                             uint64_t off_out, const OpenFile& of_out, size_t len) {
+  constexpr size_t kChunk = kMaxWrite;
+  constexpr size_t kMaxCopy = 64u << 20;  // bounds one request's time; callers loop
+  len = std::min(len, kMaxCopy);
+  AlignedBuffer buf = aligned_buffer(std::min(len, kChunk));
+  if (!buf) return Status::error(ENOMEM, "no memory for copy_file_range");
+  size_t done = 0;
+  Status failed;
+  while (done < len) {
+    std::span<std::byte> chunk{buf.get(), std::min(kChunk, len - done)};
+    auto n = self.fs().read(FuseFs::to_fs(in), off_in + done, chunk);
+    if (!n.is_ok() || *n == 0) {
+      failed = n.status();
+      break;
+    }
+    auto w = self.fs().write(FuseFs::to_fs(out), off_out + done, chunk.first(*n));
+    if (!w.is_ok()) {
+      failed = w.status();
+      break;
+    }
+    done += *w;
+    if (*w < *n) break;
+  }
+  if (done == 0 && !failed.is_ok()) return failed;  // else a short copy, as write(2)
+  if (done > 0) CARDFS_RETURN_IF_ERROR(sync_if_write_through(self, FuseFs::to_fs(out), of_out));
+  return done;
+}
+
+void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, fuse_file_info*,
+                        fuse_ino_t out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                        int flags) {
+  FuseFs& self = fuse_fs(req);
+  // The kernel copies through read and write itself for these answers.
+  if (self.control().owns(in) || self.control().owns(out)) return reply_errno(req, EOPNOTSUPP);
+  if (flags != 0) return reply_errno(req, EINVAL);
+  auto n = do_copy_range(self, in, uint64_t(off_in), out, uint64_t(off_out), *open_file(fi_out), len);
+  if (!n.is_ok()) return reply_status(req, n.status());
+  fuse_reply_write(req, *n);
+}
+
 }  // namespace
 
 void add_file_operations(fuse_lowlevel_ops& o) {
@@ -181,6 +230,7 @@ void add_file_operations(fuse_lowlevel_ops& o) {
   o.fsync = op_fsync;
   o.fallocate = op_fallocate;
   o.lseek = op_lseek;
+  o.copy_file_range = op_copy_file_range;
 }
 
 }  // namespace cardfs::fuse

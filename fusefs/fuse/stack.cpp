@@ -27,8 +27,7 @@ fusefs::AtimePolicy atime_policy(const MountOptions& o) {
 
 }  // namespace
 
-cache::Tunables cache_tunables(const MountOptions& o) {
-  cache::Tunables t;
+cache::Tunables cache_tunables(const MountOptions& o, cache::Tunables t) {
   if (o.cache_size) t.cache_size = *o.cache_size;
   if (o.dirty_ratio) t.dirty_ratio = *o.dirty_ratio;
   if (o.dirty_background_ratio) t.dirty_background_ratio = *o.dirty_background_ratio;
@@ -46,9 +45,12 @@ Status Stack::apply_queue_options(const MountOptions& o) {
   if (o.read_ahead_kb) CARDFS_RETURN_IF_ERROR(set("read_ahead_kb", std::to_string(*o.read_ahead_kb)));
   if (o.max_sectors_kb)
     CARDFS_RETURN_IF_ERROR(set("max_sectors_kb", std::to_string(*o.max_sectors_kb)));
-  if (!o.trace_file.empty())
-    CARDFS_RETURN_IF_ERROR(start_trace(o.trace_file).with_context("starting the trace"));
   return Status::ok();
+}
+
+Status Stack::apply_tunables(const MountOptions& o) {
+  cache_->set_tunables(cache_tunables(o, cache_->tunables()));
+  return apply_queue_options(o);
 }
 
 Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
@@ -65,6 +67,8 @@ Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
   s->driver_ = std::make_unique<blockdev::SdcardDriver>(*s->card_);
   s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_);
   if (!probe) CARDFS_RETURN_IF_ERROR(s->apply_queue_options(o));
+  if (!probe && !o.trace_file.empty())
+    CARDFS_RETURN_IF_ERROR(s->start_trace(o.trace_file).with_context("starting the trace"));
 
   auto sb = fusefs::read_superblock(*s->queue_, o.read_only);
   if (!sb.is_ok())

@@ -40,6 +40,10 @@ class Stack {
 
   Status shutdown();
 
+  // Sets the cache and queue tunables o names (SIGHUP); the others keep
+  // their current values.
+  Status apply_tunables(const MountOptions& o);
+
   sdcard::Card& card() { return *card_; }
   blockdev::Queue& queue() { return *queue_; }
   cache::PageCache& cache() { return *cache_; }
@@ -76,7 +80,7 @@ class Stack {
   bool probe_ = false;
 };
 
-// The cache tunables a mount asks for, over the cache's defaults.
-cache::Tunables cache_tunables(const MountOptions& opts);
+// The cache tunables a mount asks for, over base (the cache's defaults).
+cache::Tunables cache_tunables(const MountOptions& opts, cache::Tunables base = {});
 
 }  // namespace cardfs::fuse

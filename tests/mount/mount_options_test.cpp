@@ -120,3 +120,29 @@ TEST_CASE("xattrs are on unless noxattr") {
   CHECK_FALSE(parse_ok({"noxattr"}).xattr);
   CHECK(parse_ok({"noxattr,xattr"}).xattr);
 }
+
+TEST_CASE("a tunables file overlays the mount's tunables and nothing else") {
+  MountOptions base = parse_ok({"ro,dirty_ratio=30,read_ahead_kb=128,tunables=/etc/t"});
+  CHECK(base.tunables_file == "/etc/t");
+  auto o = overlay_tunables("# comment\n  dirty_ratio=20  # the cache\n\nscheduler=none,nomerges=1\r\n",
+                            base);
+  INFO(o.status().to_string());
+  REQUIRE(o.is_ok());
+  CHECK(*o->dirty_ratio == 20);
+  CHECK(*o->read_ahead_kb == 128);  // not in the file: as mounted
+  CHECK(*o->scheduler == Scheduler::kNone);
+  CHECK(*o->nomerges == 1);
+  CHECK(o->read_only);  // not a tunable: untouched
+  CHECK(overlay_tunables("", base)->dirty_ratio == 30);
+}
+
+TEST_CASE("a tunables file with anything but tunables, or a bad value, is refused") {
+  MountOptions base = parse_ok({"dirty_ratio=30"});
+  for (const char* text : {"allow_other\n", "ro\n", "dirty_ratio=500\n", "scheduler=cfq\n",
+                           "tunables=/x\n", "dirty_background_ratio=40\n", "bogus=1\n"}) {
+    INFO(text);
+    auto o = overlay_tunables(text, base);
+    REQUIRE_FALSE(o.is_ok());
+    CHECK(o.status().code() == EINVAL);
+  }
+}

@@ -22,3 +22,18 @@ TEST_CASE("multi-call names insert the implied subcommand") {
   std::vector<std::string> plain = {"cardfs", "card", "info"};
   CHECK(expand_multicall_args(plain) == plain);
 }
+
+TEST_CASE("mount -t fuse.cardfs: the helper name and mount.fuse3's call both mean mount") {
+  CHECK(subcommand_for_program_name("/sbin/mount.fuse.cardfs") == "mount");
+  CHECK_FALSE(subcommand_for_program_name("mount.fuse"));
+  // mount.fuse3 runs `cardfs IMAGE DIR -o OPTS`: a file, then a directory.
+  const std::string file = "/proc/self/status", dir = "/tmp";
+  CHECK(expand_multicall_args({"cardfs", file, dir, "-o", "ro"}) ==
+        std::vector<std::string>{"cardfs", "mount", file, dir, "-o", "ro"});
+  const std::vector<std::string> not_a_dir = {"cardfs", file, file};
+  CHECK(expand_multicall_args(not_a_dir) == not_a_dir);
+  const std::vector<std::string> missing = {"cardfs", "/nonexistent/img", dir};
+  CHECK(expand_multicall_args(missing) == missing);
+  const std::vector<std::string> subcommand = {"cardfs", "mount", file, dir};
+  CHECK(expand_multicall_args(subcommand) == subcommand);
+}
