@@ -220,31 +220,33 @@ Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bo
 
 Status Card::Impl::drain() {
   std::span<WriteBuffer::Page> pages = buffer.pages();
-  // Pages only partly rewritten take their other sectors from flash.
-  std::vector<PageRead> reads;
-  std::vector<size_t> partial;
-  for (size_t i = 0; i < pages.size(); ++i) {
-    if (pages[i].present.none() || buffer.complete(pages[i])) continue;
-    partial.push_back(i);
-    if (ftl.locate(pages[i].lp) != FlashTranslationLayer::kUnmapped) reads.push_back({ftl.locate(pages[i].lp), nullptr});
-  }
-  scratch.resize(std::max<size_t>(reads.size(), 1) * geometry.page_bytes);
-  for (size_t i = 0; i < reads.size(); ++i) reads[i].dest = scratch.data() + i * geometry.page_bytes;
-  if (!reads.empty()) CARDFS_RETURN_IF_ERROR(flash.read(reads, false));
-  size_t next_read = 0;
-  for (size_t i : partial) {
-    WriteBuffer::Page& p = pages[i];
-    const bool mapped = ftl.locate(p.lp) != FlashTranslationLayer::kUnmapped;
-    const std::byte* old = mapped ? scratch.data() + (next_read++) * geometry.page_bytes : nullptr;
-    for (uint32_t k = 0; k < geometry.sectors_per_page(); ++k) {
+  // Pages only partly rewritten take their other sectors from flash: one
+  // page read each, as the card charges it, but only the missing sectors
+  // reach the host, straight into the buffer.
+  const uint32_t spp = geometry.sectors_per_page();
+  std::vector<iovec> iovs;
+  std::vector<uint64_t> offsets;
+  uint64_t page_reads = 0;
+  for (WriteBuffer::Page& p : pages) {
+    if (p.present.none() || buffer.complete(p)) continue;
+    const uint32_t pp = ftl.locate(p.lp);
+    page_reads += pp != FlashTranslationLayer::kUnmapped;
+    for (uint32_t k = 0, end = 0; k < spp; k = end) {
+      for (end = k + 1; end < spp && p.present[end] == p.present[k];) ++end;
       if (p.present[k]) continue;
       std::byte* dst = p.data.data() + size_t(k) * kSectorBytes;
-      if (old)
-        std::memcpy(dst, old + size_t(k) * kSectorBytes, kSectorBytes);
-      else
-        std::memset(dst, 0, kSectorBytes);
+      const size_t len = size_t(end - k) * kSectorBytes;
+      if (pp == FlashTranslationLayer::kUnmapped) {
+        std::memset(dst, 0, len);
+      } else {
+        iovs.push_back({dst, len});
+        offsets.push_back(flash.data_offset(pp) + uint64_t(k) * kSectorBytes);
+      }
     }
   }
+  std::vector<IoOp> ops(iovs.size());
+  for (size_t i = 0; i < ops.size(); ++i) ops[i] = {offsets[i], std::span<const iovec>(&iovs[i], 1)};
+  if (!ops.empty()) CARDFS_RETURN_IF_ERROR(flash.read_host(ops, page_reads));
   Status st;
   for (WriteBuffer::Page& p : pages)
     if (p.present.any() && st.is_ok()) st = ftl.write_page(p.lp, p.bytes());
