@@ -134,9 +134,12 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
   counters.host_sectors_read += count;
   counters.time.transfer += transfer_time(profile, bytes);
   const uint32_t spp = geometry.sectors_per_page();
-  // Direct reads go straight into the host's buffers, neighbours joined.
-  std::vector<iovec> iovs;
-  std::vector<std::pair<uint64_t, size_t>> runs;  // file offset, first iovec
+  // Direct reads go straight into the host's buffers, neighbours joined
+  // (the vectors are members only to keep their storage between reads).
+  std::vector<iovec>& iovs = read_iovs;
+  std::vector<std::pair<uint64_t, size_t>>& runs = read_runs;  // file offset, first iovec
+  iovs.clear();
+  runs.clear();
   uint64_t run_end = 0, pages = 0;
   int64_t last_au = -1;
   IovCursor cur(segments);
@@ -177,7 +180,8 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
       cur.walk(size_t(n) * kSectorBytes, [](char* host, size_t len) { std::memset(host, 0, len); });
     }
   }
-  std::vector<IoOp> ops;
+  std::vector<IoOp>& ops = read_ops;
+  ops.clear();
   for (size_t i = 0; i < runs.size(); ++i) {
     size_t end = i + 1 < runs.size() ? runs[i + 1].second : iovs.size();
     ops.push_back({runs[i].first, std::span<const iovec>(iovs).subspan(runs[i].second, end - runs[i].second)});

@@ -62,7 +62,10 @@ struct Card::Impl {
   bool closed = false;
   bool opened_clean = false;
   Nanos busy_until{0};
-  std::vector<std::byte> scratch;  // read-modify-write pages
+  std::vector<std::byte> scratch;  // a buffered page merged with flash, for a read
+  std::vector<iovec> read_iovs;    // do_read's working storage
+  std::vector<std::pair<uint64_t, size_t>> read_runs;
+  std::vector<IoOp> read_ops;
 };
 
 }  // namespace cardfs::sdcard

@@ -15,31 +15,23 @@ Status errno_status(int err, const std::string& what) {
   return Status::error(err, what + ": " + std::strerror(err));
 }
 
-// An operation in flight: its own copy of the iovecs, advanced on short I/O.
-struct Pending {
-  uint64_t offset = 0;
-  std::vector<iovec> iov;
-  size_t first = 0;  // first iovec not yet fully transferred
-  uint64_t remaining = 0;
+}  // namespace
 
-  void advance(uint64_t n) {
-    offset += n;
-    remaining -= n;
-    while (n > 0) {
-      iovec& v = iov[first];
-      if (n >= v.iov_len) {
-        n -= v.iov_len;
-        ++first;
-      } else {
-        v.iov_base = static_cast<char*>(v.iov_base) + n;
-        v.iov_len -= n;
-        n = 0;
-      }
+void ImageFile::Pending::advance(uint64_t n) {
+  offset += n;
+  remaining -= n;
+  while (n > 0) {
+    iovec& v = iov[first];
+    if (n >= v.iov_len) {
+      n -= v.iov_len;
+      ++first;
+    } else {
+      v.iov_base = static_cast<char*>(v.iov_base) + n;
+      v.iov_len -= n;
+      n = 0;
     }
   }
-};
-
-}  // namespace
+}
 
 Result<std::unique_ptr<ImageFile>> ImageFile::open(const std::string& path, OpenMode mode) {
   int flags = O_CLOEXEC;
@@ -61,21 +53,30 @@ ImageFile::~ImageFile() {
 }
 
 Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile) {
-  std::vector<Pending> pending;
-  std::vector<size_t> queue;  // indexes waiting for a submission slot, last first
+  // pending_ and queue_ keep their storage between calls (a small read
+  // then allocates nothing); pending_[0, count) are this call's.
+  size_t count = 0;
+  queue_.clear();  // indexes waiting for a submission slot, last first
   auto add = [&](std::span<const IoOp> more) {
-    const size_t base = pending.size();
-    pending.resize(base + more.size());
+    const size_t base = count;
+    count += more.size();
+    if (pending_.size() < count) pending_.resize(count);
     for (size_t i = 0; i < more.size(); ++i) {
-      pending[base + i].offset = more[i].offset;
-      pending[base + i].iov.assign(more[i].iov.begin(), more[i].iov.end());
-      for (const iovec& v : more[i].iov) pending[base + i].remaining += v.iov_len;
+      Pending& p = pending_[base + i];
+      p.offset = more[i].offset;
+      p.iov.assign(more[i].iov.begin(), more[i].iov.end());
+      p.first = 0;
+      p.remaining = 0;
+      for (const iovec& v : more[i].iov) p.remaining += v.iov_len;
     }
-    std::vector<size_t> later;
-    for (size_t i = pending.size(); i-- > base;)
-      if (pending[i].remaining > 0) later.push_back(i);
-    queue.insert(queue.begin(), later.begin(), later.end());
+    queue_.insert(queue_.begin(), more.size(), 0);
+    size_t at = 0;
+    for (size_t i = count; i-- > base;)
+      if (pending_[i].remaining > 0) queue_[at++] = i;
+    queue_.erase(queue_.begin() + at, queue_.begin() + more.size());
   };
+  std::vector<Pending>& pending = pending_;
+  std::vector<size_t>& queue = queue_;
   add(ops);
   unsigned in_flight = 0;
   Status failure;

@@ -63,8 +63,19 @@ class ImageFile {
   ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
 
+  // An operation in flight: its own copy of the iovecs, advanced on short I/O.
+  struct Pending {
+    uint64_t offset = 0;
+    std::vector<iovec> iov;
+    size_t first = 0;  // first iovec not yet fully transferred
+    uint64_t remaining = 0;
+    void advance(uint64_t n);
+  };
+
   int fd_ = -1;
   std::string path_;
+  std::vector<Pending> pending_;
+  std::vector<size_t> queue_;
   io_uring ring_{};
   bool ring_ready_ = false;
 };
