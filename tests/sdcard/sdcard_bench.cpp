@@ -1,8 +1,12 @@
 // Fast-mode throughput of the card library against plain pwrite/pread on
 // a file in the same directory, measured in the same run (not a test: run
 // by scripts/bench/sdcard_bench.sh). Prints one line per measurement with
-// the median of `rounds` runs and the ratio card/raw.
+// the median of `rounds` runs and the ratio card/raw, of throughput and of
+// CPU time spent (process CPU, io_uring's worker threads included): on a
+// shared machine the wall-clock ratio swings with the load, the CPU one
+// much less.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +32,12 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+double cpu_s() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -42,31 +52,43 @@ struct Workload {
 // Each function returns seconds for the operation set.
 using Io = std::function<bool(bool write, uint64_t off, void* buf, size_t len)>;
 
-struct Times {
-  double seq_write, seq_rewrite, seq_read, rand_write, rand_read;
+struct Phase {
+  double wall = 0, cpu = 0;
 };
+
+struct Times {
+  Phase seq_write, seq_rewrite, seq_read, rand_write, rand_read;
+};
+
+// Times fn(): wall clock and process CPU.
+template <typename Fn>
+Phase timed(Fn&& fn) {
+  const double w = now_s(), c = cpu_s();
+  fn();
+  return {now_s() - w, cpu_s() - c};
+}
 
 Times run(const Io& io, const std::function<bool()>& sync, const Workload& w) {
   std::vector<char> big(MiB, 'x'), small(4096, 'y');
   Times t{};
-  double s = now_s();
-  for (uint64_t off = 0; off < w.bytes; off += MiB) io(true, off, big.data(), MiB);
-  sync();
-  t.seq_write = now_s() - s;
-  s = now_s();
-  for (uint64_t off = 0; off < w.bytes; off += MiB) io(true, off, big.data(), MiB);
-  sync();
-  t.seq_rewrite = now_s() - s;
-  s = now_s();
-  for (uint64_t off = 0; off < w.bytes; off += MiB) io(false, off, big.data(), MiB);
-  t.seq_read = now_s() - s;
-  s = now_s();
-  for (uint64_t off : w.offsets) io(true, off, small.data(), 4096);
-  sync();
-  t.rand_write = now_s() - s;
-  s = now_s();
-  for (uint64_t off : w.offsets) io(false, off, small.data(), 4096);
-  t.rand_read = now_s() - s;
+  t.seq_write = timed([&] {
+    for (uint64_t off = 0; off < w.bytes; off += MiB) io(true, off, big.data(), MiB);
+    sync();
+  });
+  t.seq_rewrite = timed([&] {
+    for (uint64_t off = 0; off < w.bytes; off += MiB) io(true, off, big.data(), MiB);
+    sync();
+  });
+  t.seq_read = timed([&] {
+    for (uint64_t off = 0; off < w.bytes; off += MiB) io(false, off, big.data(), MiB);
+  });
+  t.rand_write = timed([&] {
+    for (uint64_t off : w.offsets) io(true, off, small.data(), 4096);
+    sync();
+  });
+  t.rand_read = timed([&] {
+    for (uint64_t off : w.offsets) io(false, off, small.data(), 4096);
+  });
   return t;
 }
 
@@ -128,12 +150,13 @@ int main(int argc, char** argv) {
     card.push_back(run_card(dir, w, profile));
     if (r % 2 == 1) raw.push_back(run_raw(dir, w));
   }
-  auto report = [&](const char* name, double Times::*field, double units, const char* unit) {
-    std::vector<double> a, b;
-    for (auto& t : raw) a.push_back(units / (t.*field));
-    for (auto& t : card) b.push_back(units / (t.*field));
-    std::printf("%-24s raw %10.1f %s   card %10.1f %s   ratio %.2f\n", name, median(a), unit, median(b), unit,
-                median(b) / median(a));
+  // Throughput (units / wall seconds) and CPU seconds per unit, medians.
+  auto report = [&](const char* name, Phase Times::*field, double units, const char* unit) {
+    std::vector<double> a, b, ca, cb;
+    for (auto& t : raw) a.push_back(units / (t.*field).wall), ca.push_back((t.*field).cpu / units);
+    for (auto& t : card) b.push_back(units / (t.*field).wall), cb.push_back((t.*field).cpu / units);
+    std::printf("%-24s raw %10.1f %s   card %10.1f %s   ratio %.2f   cpu ratio %.2f\n", name, median(a), unit,
+                median(b), unit, median(b) / median(a), median(ca) / median(cb));
   };
   const double mb = double(w.bytes) / 1e6;
   std::printf("sdcard fast-mode benchmark: profile %s, %d rounds (medians), %llu MiB sequential, %d random 4 KiB ops, dir %s\n",
