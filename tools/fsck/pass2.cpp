@@ -3,6 +3,7 @@
 // directories), then each hashed index against its leaves.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <deque>
 #include <set>
 
@@ -17,15 +18,20 @@ using DirLink = Checker::DirLink;
 
 Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, c.read_inode(dir));
-  std::vector<uint64_t> blocks(d.size / c.bs_, 0);
+  // Sized by what is mapped, not by i_size alone: under -n a wrong size
+  // stays, and it may be anything.
+  const uint64_t by_size = d.size / c.bs_;
+  std::vector<std::pair<uint64_t, uint64_t>> mapped;  // (file block, disk block)
   Status st = walk_block_map(
       d, c.bs_, [&c](uint64_t b) { return c.read_block(b); },
       [&](const PointerRef& r, uint32_t b) {
-        if (b >= c.owner_.size() || c.owner_[b] != dir) return Visit::kSkip;
-        if (r.level == 0 && r.file_block < blocks.size()) blocks[r.file_block] = b;
+        if (b >= c.owner_.size() || c.owner_[b] != dir || r.file_block >= by_size) return Visit::kSkip;
+        if (r.level == 0) mapped.emplace_back(r.file_block, b);
         return Visit::kDescend;
       });
   CARDFS_RETURN_IF_ERROR(st);
+  std::vector<uint64_t> blocks(mapped.empty() ? 0 : std::min(by_size, mapped.back().first + 1), 0);
+  for (auto [fb, b] : mapped) blocks[fb] = b;
   return blocks;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "fusefs/directory.h"
 #include "tools/fsck/super.h"
@@ -21,6 +22,8 @@ using namespace fusefs;
 namespace {
 
 using Args = std::vector<std::string>;
+
+constexpr uint64_t kMaxCat = 1ull << 30;  // cat and dump build the file in memory
 
 std::string hex32(uint32_t v) {
   char b[16];
@@ -201,6 +204,8 @@ Result<Output> cmd_cat(Inspector& in, const Args& a) {
   CARDFS_ASSIGN_OR_RETURN(uint32_t ino, in.resolve(a[0]));
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, in.inode(ino));
   if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return Output{Value(inline_symlink_target(d)), inline_symlink_target(d)};
+  if (d.size > kMaxCat)
+    return Status::error(EFBIG, a[0] + " is " + human_bytes(d.size) + ": too large to copy out here");
   CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(d));
   std::string out;
   out.reserve(d.size);
@@ -213,6 +218,7 @@ Result<Output> cmd_cat(Inspector& in, const Args& a) {
     CARDFS_ASSIGN_OR_RETURN(auto b, in.block(map[fb]));
     out.append(reinterpret_cast<const char*>(b.data()), n);
   }
+  out.resize(d.size);  // a hole at the end reads as zeros
   return Output{Value(out), out};
 }
 
@@ -265,9 +271,11 @@ Result<Output> cmd_ncheck(Inspector& in, const Args& a) {
   }
   Value rows = Value::array();
   std::vector<std::pair<uint32_t, std::string>> stack{{kRootIno, ""}};
+  std::set<uint32_t> listed;  // a corrupt tree may hold loops
   while (!stack.empty()) {
     auto [dir, path] = stack.back();
     stack.pop_back();
+    if (!listed.insert(dir).second) continue;
     auto items = in.list(dir);
     if (!items.is_ok()) continue;
     for (const DirItem& it : *items) {

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <sstream>
+#include <unordered_set>
 
 #include "fusefs/bitmap.h"
 #include "fusefs/dir_block.h"
@@ -105,29 +106,38 @@ Status Inspector::put_super() {
   return io_.write(kSuperblockOffset, raw);
 }
 
+// Each indirect block is followed once: a corrupt map may point many
+// times at the same one (or at itself), and the walk must stay bounded.
 Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d) {
-  std::vector<uint64_t> map((d.size + block_size() - 1) / block_size(), 0);
   if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return std::vector<uint64_t>{};
+  const uint64_t by_size = (d.size + block_size() - 1) / block_size();
+  std::vector<std::pair<uint64_t, uint64_t>> mapped;
+  std::unordered_set<uint32_t> followed;
   Status st = fsck::walk_block_map(
       d, block_size(), [this](uint64_t b) { return block(b); },
       [&](const fsck::PointerRef& r, uint32_t b) {
-        if (b >= sb_.blocks_count) return fsck::Visit::kSkip;
-        if (r.level == 0 && r.file_block < map.size()) map[r.file_block] = b;
-        return r.file_block < map.size() ? fsck::Visit::kDescend : fsck::Visit::kSkip;
+        if (b >= sb_.blocks_count || r.file_block >= by_size) return fsck::Visit::kSkip;
+        if (r.level == 0) mapped.emplace_back(r.file_block, b);
+        return r.level == 0 || followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
       });
   CARDFS_RETURN_IF_ERROR(st);
+  // Up to the last mapped block: a hole at the end is not listed.
+  std::vector<uint64_t> map(mapped.empty() ? 0 : mapped.back().first + 1, 0);
+  for (auto [fb, b] : mapped) map[fb] = b;
   return map;
 }
 
 Result<std::vector<uint64_t>> Inspector::indirect_blocks(const DiskInode& d) {
   std::vector<uint64_t> out;
   if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return out;
+  std::unordered_set<uint32_t> followed;
   Status st = fsck::walk_block_map(
       d, block_size(), [this](uint64_t b) { return block(b); },
       [&](const fsck::PointerRef& r, uint32_t b) {
         if (b >= sb_.blocks_count) return fsck::Visit::kSkip;
-        if (r.level > 0) out.push_back(b);
-        return fsck::Visit::kDescend;
+        if (r.level == 0) return fsck::Visit::kDescend;
+        out.push_back(b);
+        return followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
       });
   CARDFS_RETURN_IF_ERROR(st);
   return out;
