@@ -1,5 +1,7 @@
 #include "fusefs/block_map.h"
 
+#include <sys/stat.h>
+
 #include <vector>
 
 #include "base/coding.h"
@@ -41,8 +43,12 @@ Status check_ptr(Context& ctx, const Inode& inode, uint64_t ptr, uint64_t fb) {
                      ") is outside the data area");
 }
 
+// Indirect blocks and the blocks of directories and symlinks are metadata:
+// they go to the metadata AUs, file data near goal in the file's window.
 Result<uint64_t> allocate(Context& ctx, Inode& inode, uint64_t goal, bool indirect) {
-  CARDFS_ASSIGN_OR_RETURN(uint64_t b, ctx.groups.alloc_block(goal, &inode.res));
+  const bool meta = (indirect || !S_ISREG(inode.d.mode)) && ctx.groups.splits_metadata();
+  CARDFS_ASSIGN_OR_RETURN(uint64_t b, meta ? ctx.groups.alloc_meta_block(ctx.groups.group_of_inode(inode.ino))
+                                           : ctx.groups.alloc_block(goal, &inode.res));
   inode.d.blocks += ctx.bs / 512;
   if (indirect) {
     CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bget_zeroed(b));
@@ -120,7 +126,6 @@ Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, bool cr
     if (!create) return m;
     CARDFS_ASSIGN_OR_RETURN(ptr, allocate(ctx, inode, goal, path.depth > 0));
     inode.d.block[path.slot[0]] = uint32_t(ptr);
-    goal = ptr + 1;
     m.fresh = path.depth == 0;
   } else {
     CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, ptr, fb));
@@ -138,7 +143,6 @@ Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, bool cr
       put_u32(buf.data().data() + off, uint32_t(child));
       buf.unlock();
       buf.mark_dirty(off, 4);
-      goal = child + 1;
       m.fresh = level == path.depth;
     } else {
       CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, fb));

@@ -40,7 +40,25 @@ Result<std::unique_ptr<BlockGroups>> BlockGroups::load(cache::PageCache& cache,
                                                        const Superblock& sb) {
   std::unique_ptr<BlockGroups> bg(new BlockGroups(cache, sb));
   for (uint32_t g = 0; g < sb.group_count(); ++g) CARDFS_RETURN_IF_ERROR(bg->load_group(g));
+  bg->plan_meta_aus();
   return bg;
+}
+
+void BlockGroups::plan_meta_aus() {
+  const uint64_t aus = (sb_.blocks_count + au_blocks_ - 1) / au_blocks_;
+  std::vector<bool> meta(aus);
+  size_t n = 0;
+  for (const auto& grp : groups_) {
+    const GroupLayout& l = grp->layout;
+    for (uint64_t au = l.first / au_blocks_; au * au_blocks_ < l.first_data; ++au)
+      if (!meta[au]) meta[au] = true, ++n;
+  }
+  if (aus >= 2 && n * 4 <= aus) meta_au_ = std::move(meta);
+}
+
+bool BlockGroups::in_meta_au(uint64_t block) const {
+  uint64_t au = block / au_blocks_;
+  return au < meta_au_.size() && meta_au_[au];
 }
 
 Status BlockGroups::load_group(uint32_t g) {
@@ -228,10 +246,52 @@ uint64_t BlockGroups::search_from(uint64_t goal, bool claim) {
   return 0;
 }
 
+uint64_t BlockGroups::find_outside_meta(uint64_t from, uint64_t to, bool claim) {
+  while (from < to) {
+    while (from < to && in_meta_au(from)) from = (from / au_blocks_ + 1) * au_blocks_;
+    uint64_t end = from;  // the run of data AUs from `from`
+    while (end < to && !in_meta_au(end)) end = (end / au_blocks_ + 1) * au_blocks_;
+    end = std::min(end, to);
+    if (from < end)
+      if (uint64_t b = find_in_range(from, end, claim)) return b;
+    from = end;
+  }
+  return 0;
+}
+
+// search_from's order over data AUs; metadata AUs only when nothing else is free.
+uint64_t BlockGroups::search_data(uint64_t goal, bool claim) {
+  if (meta_au_.empty()) return search_from(goal, claim);
+  if (goal < sb_.first_data_block || goal >= sb_.blocks_count) goal = sb_.first_data_block;
+  const uint64_t au_start = goal / au_blocks_ * au_blocks_, au_end = au_start + au_blocks_;
+  for (auto [from, to] : {std::pair{goal, au_end}, {au_start, goal},
+                          {au_end, sb_.blocks_count}, {uint64_t(0), au_start}})
+    if (uint64_t b = find_outside_meta(from, to, claim)) return b;
+  return search_from(goal, claim);
+}
+
+Result<uint64_t> BlockGroups::alloc_meta_block(uint32_t group) {
+  std::lock_guard lock(windows_mu_);
+  const uint32_t n = group_count();
+  for (uint32_t i = 0; i < n && !meta_au_.empty(); ++i) {
+    const GroupLayout& l = groups_[(group + i) % n]->layout;
+    const uint64_t end = std::min(l.first + l.count, (l.first_data + au_blocks_ - 1) / au_blocks_ * au_blocks_);
+    if (uint64_t b = find_in_range(l.first_data, end, false))
+      if (find_in_range(b, b + 1, true)) return b;
+  }
+  uint64_t goal = groups_[group % n]->layout.first_data;
+  if (uint64_t b = search_from(goal, false))
+    if (find_in_range(b, b + 1, true)) return b;
+  if (uint64_t b = search_from(goal, true)) return b;  // only windows have room left
+  return Status::error(ENOSPC, "no free blocks");
+}
+
 void BlockGroups::open_window(Reservation& res, uint64_t first) {
   uint64_t end = std::min<uint64_t>(first + res.size, sb_.blocks_count);
   auto next = windows_.lower_bound(first);
   if (next != windows_.end()) end = std::min(end, next->first);
+  for (uint64_t au = first / au_blocks_ + 1; au * au_blocks_ < end; ++au)
+    if (in_meta_au(au * au_blocks_) && !in_meta_au(first)) end = au * au_blocks_;  // data stays out
   res.start = res.next = first;
   res.end = end;
   windows_[first] = end;
@@ -282,7 +342,7 @@ Result<uint64_t> BlockGroups::alloc_block(uint64_t goal, Reservation* res) {
     res->start = res->end = res->next = 0;
   }
   if (res && res->size == 0) res->size = min_window_;
-  uint64_t first = search_from(goal, false);
+  uint64_t first = search_data(goal, false);
   if (first && res) {
     open_window(*res, first);
     auto b = take_from_window(*res);
@@ -291,7 +351,7 @@ Result<uint64_t> BlockGroups::alloc_block(uint64_t goal, Reservation* res) {
   if (first && !res)
     if (uint64_t b = find_in_range(first, first + 1, true)) return b;
   // Everything left sits in other files' windows (or nothing is left).
-  if (uint64_t b = search_from(goal, true)) return b;
+  if (uint64_t b = search_data(goal, true)) return b;
   return Status::error(ENOSPC, "no free blocks");
 }
 

@@ -12,6 +12,12 @@
 // free blocks other files' searches skip, so concurrent writers stay
 // contiguous. Searches are AU-aware: the rest of the goal's allocation unit
 // first (wrapping inside it), then the following AUs in order.
+// Data and metadata are kept in different AUs (on flash, metadata written
+// between data runs closes the card's few open AUs): the AUs holding a
+// group's bitmaps and inode table ("metadata AUs") take the indirect and
+// directory blocks (alloc_meta_block) and file data only when nothing else
+// is free. The split is off when metadata AUs would be more than a quarter
+// of the AUs (small AU-sized groups, 1 KiB blocks).
 //
 // Thread-safety: every method may be called from any thread. Lock order:
 // flush_mu_ -> windows_mu_ -> one Group::mu at a time. No lock is held
@@ -59,6 +65,12 @@ class BlockGroups {
   // A free block near goal (0: no preference), from res's window when it
   // has one (res may be null). ENOSPC when the filesystem is full.
   Result<uint64_t> alloc_block(uint64_t goal, Reservation* res);
+  // A block for metadata (indirect, directory, symlink blocks): in a
+  // metadata AU, from the group's own on; elsewhere when they are full.
+  Result<uint64_t> alloc_meta_block(uint32_t group);
+  // True when block lies in a metadata AU (and the data/metadata split is on).
+  bool in_meta_au(uint64_t block) const;
+  bool splits_metadata() const { return !meta_au_.empty(); }
   void free_block(uint64_t block);
   // Gives the window's unused blocks back to everybody.
   void release(Reservation& res);
@@ -94,6 +106,11 @@ class BlockGroups {
   // when claim is set. Returns 0 if none.
   uint64_t find_in_range(uint64_t from, uint64_t to, bool claim);
   uint64_t search_from(uint64_t goal, bool claim);
+  // search_from for file data: skips metadata AUs (unless only they have room).
+  uint64_t search_data(uint64_t goal, bool claim);
+  // First free block of [from, to) outside metadata AUs.
+  uint64_t find_outside_meta(uint64_t from, uint64_t to, bool claim);
+  void plan_meta_aus();
   // End of the other file's window holding block, or 0 if none does.
   uint64_t foreign_window_end_locked(uint64_t block) const;
   Result<uint64_t> take_from_window(Reservation& res);
@@ -104,6 +121,7 @@ class BlockGroups {
   const uint32_t bs_, bpg_, ipg_, seed_;
   const uint64_t au_blocks_;
   const uint32_t min_window_, max_window_;
+  std::vector<bool> meta_au_;  // per AU; empty when the split is off
   std::vector<std::unique_ptr<Group>> groups_;
   std::atomic<uint64_t> free_blocks_{0};
   std::atomic<uint32_t> free_inodes_{0};

@@ -44,23 +44,18 @@ device_seconds_128m() {
   # Where the time went, for the observed column.
   WHY="$(ex_counter card.merges) AU merges, write amplification $(ex_counter card.write_amplification)"
 }
-# Known failure: through the filesystem the card does 2-3.5x the work of a
-# raw 128 MB stream (dozens of AU merges, write amplification up to 3.5):
-# metadata write-back lands in other AUs between data writes and closes the
-# open AUs. The AU-aware allocation of issue 6 is what must fix it.
-KNOWN_WA="filesystem write amplification, see docs/experiments.md"
 for spec in "seed-class10 17" "seed-class4 88"; do
   set -- $spec
   name="128 MB conv=fsync on $1, device time"
   if device_seconds_128m "$1"; then
-    ex_check_known "$KNOWN_WA" "$name" "about $2 s (±15 %)" "$SECS s ($WHY)" \
+    ex_check "$name" "about $2 s (±15 %)" "$SECS s ($WHY)" \
       ex_between "$SECS" "$(awk -v s="$2" 'BEGIN { print s * 0.85 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.15 }')"
   else
     ex_fail_step "$name" "about $2 s" "mount + dd"
   fi
 done
 if device_seconds_128m class10; then
-  ex_check_known "$KNOWN_WA" "128 MB conv=fsync on class10, device time" "≤ 12.8 s" "$SECS s ($WHY)" \
+  ex_check "128 MB conv=fsync on class10, device time" "≤ 12.8 s" "$SECS s ($WHY)" \
     ex_le "$SECS" 12.8
 else
   ex_fail_step "128 MB conv=fsync on class10, device time" "≤ 12.8 s" "mount + dd"

@@ -167,6 +167,39 @@ TEST_CASE("background write-back starts above dirty_background_ratio", "[cache][
   CHECK(stat_of(f.cache.vmstat(), "background_writeback") == 1);
 }
 
+TEST_CASE("background write-back sends file data before older dirty metadata", "[cache][writeback]") {
+  Tunables t;
+  t.cache_size = 100 * 4096;  // background above 10 pages
+  Fixture f(4096, t);
+  // Metadata dirtied first (the oldest dirty inode), then two files' data.
+  {
+    auto meta = f.cache.bget_zeroed(5);
+    REQUIRE(meta.is_ok());
+    meta->mark_dirty();
+  }
+  auto a = f.cache.create_address_space(1, f.fs.getter(1));
+  auto b = f.cache.create_address_space(2, f.fs.getter(2));
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(f.cache.write(*a, i * 4096, pattern(4096, 1), i * 4096).is_ok());
+    REQUIRE(f.cache.write(*b, i * 4096, pattern(4096, 2), i * 4096).is_ok());
+  }
+  f.cache.run_flusher_once();  // 17 dirty pages > 10: background write-back
+  auto w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 8);  // file 1 brings it to 9 ≤ 10; the metadata waits
+  for (uint64_t i = 0; i < 8; ++i) CHECK(w[i].sector == f.fs.block_of(1, i) * 8);
+
+  // Expired, everything goes: the data first, the metadata last.
+  f.dev.clear_log();
+  REQUIRE(f.cache.write(*a, 0, pattern(4096, 3), 8 * 4096).is_ok());
+  f.clock.advance(std::chrono::seconds(31));
+  f.cache.run_flusher_once();
+  w = only(f.dev.log(), BioOp::kWrite);
+  REQUIRE(w.size() == 10);
+  CHECK(w[0].sector == f.fs.block_of(1, 0) * 8);
+  for (uint64_t i = 0; i < 8; ++i) CHECK(w[1 + i].sector == f.fs.block_of(2, i) * 8);
+  CHECK(w[9].sector == 5 * 8);
+}
+
 TEST_CASE("sync_range writes a write-through range, its metadata, then flushes", "[cache][writeback]") {
   Fixture f;
   auto as = f.cache.create_address_space(1, f.fs.getter(1));
