@@ -56,6 +56,7 @@ namespace cardfs::fusefs {
 
 class BlockGroups;
 class Directory;
+struct DirHit;
 class InodeTable;
 struct Inode;
 struct Context;
@@ -231,6 +232,12 @@ class Filesystem {
                       std::string_view target, Creds c);
   Status init_new_inode_locked(Inode& inode, uint32_t parent, std::string_view target);
   Directory dir_of(Inode& inode);
+  // A directory locked for adding or removing `name`: the checks every
+  // name change shares (writable, legal name, `.`/`..` refused with
+  // dot_errno, directory alive) and what the name holds now.
+  struct NameChange;
+  Result<NameChange> begin_name_change(Ino parent, std::string_view name, int dot_errno);
+  Status remove_entry_locked(Inode& dir, const DirHit& hit, Inode& victim);
   Result<uint32_t> parent_of(uint32_t dir_ino);
   Result<std::vector<uint32_t>> ancestors(uint32_t dir_ino);
   Status rename_locked(Inode& d1, std::string_view n1, Inode& d2, std::string_view n2,

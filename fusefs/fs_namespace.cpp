@@ -41,6 +41,42 @@ Directory Filesystem::dir_of(Inode& inode) {
   return Directory(*ctx_, inode, hash_, dir_index_, &dir_blocks_read_);
 }
 
+struct Filesystem::NameChange {
+  std::shared_ptr<Inode> dir;
+  std::unique_lock<std::mutex> lock;
+  std::optional<DirHit> hit;
+};
+
+Result<Filesystem::NameChange> Filesystem::begin_name_change(Ino parent, std::string_view name,
+                                                             int dot_errno) {
+  CARDFS_RETURN_IF_ERROR(writable());
+  CARDFS_RETURN_IF_ERROR(check_name(name));
+  if (is_dot(name)) return Status::error(dot_errno, dot_errno == EEXIST ? "name exists" : "is a directory");
+  NameChange c;
+  CARDFS_ASSIGN_OR_RETURN(c.dir, get_inode(parent));
+  c.lock = std::unique_lock(c.dir->mu);
+  CARDFS_RETURN_IF_ERROR(require_live_dir(*c.dir));
+  CARDFS_ASSIGN_OR_RETURN(c.hit, dir_of(*c.dir).find(name));
+  return c;
+}
+
+// The entry goes, then the directory's and the victim's times and counts
+// (a removed directory loses its link from the parent and all of its own).
+Status Filesystem::remove_entry_locked(Inode& dirp, const DirHit& hit, Inode& victim) {
+  CARDFS_RETURN_IF_ERROR(dir_of(dirp).remove(hit));
+  const Timespec t = now();
+  const bool is_dir = S_ISDIR(victim.d.mode);
+  if (is_dir && dirp.d.links_count > 2) --dirp.d.links_count;
+  dirp.d.mtime = dirp.d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(dirp));
+  if (is_dir) victim.d.links_count = 0;
+  else if (victim.d.links_count) --victim.d.links_count;
+  victim.d.ctime = t;
+  CARDFS_RETURN_IF_ERROR(store(victim));
+  maybe_free_locked(victim);
+  return Status::ok();
+}
+
 Result<Attr> Filesystem::lookup(Ino parent, std::string_view name) {
   CARDFS_RETURN_IF_ERROR(check_name(name));
   ++lookups_;
@@ -96,15 +132,10 @@ Status Filesystem::init_new_inode_locked(Inode& inode, uint32_t parent, std::str
 
 Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
                                 std::string_view target, Creds c) {
-  CARDFS_RETURN_IF_ERROR(writable());
-  CARDFS_RETURN_IF_ERROR(check_name(name));
-  if (is_dot(name)) return Status::error(EEXIST, "name exists");
-  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
-  std::lock_guard lock(dirp->mu);
-  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EEXIST));
+  if (nc.hit) return Status::error(EEXIST, "name exists");
+  Inode* dirp = nc.dir.get();
   Directory dir = dir_of(*dirp);
-  CARDFS_ASSIGN_OR_RETURN(auto existing, dir.find(name));
-  if (existing) return Status::error(EEXIST, "name exists");
   const bool is_dir = S_ISDIR(mode);
   if (is_dir && dirp->d.links_count >= kMaxLinks)
     return Status::error(EMLINK, "too many subdirectories");
@@ -180,17 +211,12 @@ Result<std::string> Filesystem::readlink(Ino ino) {
 }
 
 Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name) {
-  CARDFS_RETURN_IF_ERROR(writable());
-  CARDFS_RETURN_IF_ERROR(check_name(new_name));
-  if (is_dot(new_name)) return Status::error(EEXIST, "name exists");
+  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(new_parent, new_name, EEXIST));
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   if (inode->type == S_IFDIR) return Status::error(EPERM, "hard link to a directory");
-  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(new_parent));
-  std::lock_guard lock(dirp->mu);
-  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
+  if (nc.hit) return Status::error(EEXIST, "name exists");
+  Inode* dirp = nc.dir.get();
   Directory dir = dir_of(*dirp);
-  CARDFS_ASSIGN_OR_RETURN(auto existing, dir.find(new_name));
-  if (existing) return Status::error(EEXIST, "name exists");
   std::lock_guard child_lock(inode->mu);
   if (inode->freed || inode->d.links_count == 0) return Status::error(ENOENT, "inode removed");
   if (inode->d.links_count >= kMaxLinks) return Status::error(EMLINK, "too many links");
@@ -206,27 +232,12 @@ Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name
 }
 
 Status Filesystem::unlink(Ino parent, std::string_view name) {
-  CARDFS_RETURN_IF_ERROR(writable());
-  CARDFS_RETURN_IF_ERROR(check_name(name));
-  if (is_dot(name)) return Status::error(EISDIR, "is a directory");
-  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
-  std::lock_guard lock(dirp->mu);
-  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
-  Directory dir = dir_of(*dirp);
-  CARDFS_ASSIGN_OR_RETURN(auto hit, dir.find(name));
-  if (!hit) return Status::error(ENOENT, "no such entry");
-  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(hit->ino));
+  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EISDIR));
+  if (!nc.hit) return Status::error(ENOENT, "no such entry");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(nc.hit->ino));
   std::lock_guard child_lock(inode->mu);
   if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
-  CARDFS_RETURN_IF_ERROR(dir.remove(*hit));
-  const Timespec t = now();
-  dirp->d.mtime = dirp->d.ctime = t;
-  CARDFS_RETURN_IF_ERROR(store(*dirp));
-  if (inode->d.links_count) --inode->d.links_count;
-  inode->d.ctime = t;
-  CARDFS_RETURN_IF_ERROR(store(*inode));
-  maybe_free_locked(*inode);
-  return Status::ok();
+  return remove_entry_locked(*nc.dir, *nc.hit, *inode);
 }
 
 Status Filesystem::rmdir(Ino parent, std::string_view name) {
@@ -234,27 +245,14 @@ Status Filesystem::rmdir(Ino parent, std::string_view name) {
   CARDFS_RETURN_IF_ERROR(check_name(name));
   if (name == ".") return Status::error(EINVAL, "cannot remove '.'");
   if (name == "..") return Status::error(ENOTEMPTY, "cannot remove '..'");
-  CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(parent));
-  std::lock_guard lock(dirp->mu);
-  CARDFS_RETURN_IF_ERROR(require_live_dir(*dirp));
-  Directory dir = dir_of(*dirp);
-  CARDFS_ASSIGN_OR_RETURN(auto hit, dir.find(name));
-  if (!hit) return Status::error(ENOENT, "no such entry");
-  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(hit->ino));
+  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EISDIR));
+  if (!nc.hit) return Status::error(ENOENT, "no such entry");
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(nc.hit->ino));
   std::lock_guard child_lock(inode->mu);
   if (!S_ISDIR(inode->d.mode)) return Status::error(ENOTDIR, "not a directory");
   CARDFS_ASSIGN_OR_RETURN(bool empty, dir_of(*inode).is_empty());
   if (!empty) return Status::error(ENOTEMPTY, "directory not empty");
-  CARDFS_RETURN_IF_ERROR(dir.remove(*hit));
-  const Timespec t = now();
-  if (dirp->d.links_count > 2) --dirp->d.links_count;
-  dirp->d.mtime = dirp->d.ctime = t;
-  CARDFS_RETURN_IF_ERROR(store(*dirp));
-  inode->d.links_count = 0;
-  inode->d.ctime = t;
-  CARDFS_RETURN_IF_ERROR(store(*inode));
-  maybe_free_locked(*inode);
-  return Status::ok();
+  return remove_entry_locked(*nc.dir, *nc.hit, *inode);
 }
 
 Status Filesystem::readdir(Ino ino, uint64_t cookie,
