@@ -116,6 +116,11 @@ bool AddressSpace::has_dirty() {
   return !dirty_.empty();
 }
 
+size_t AddressSpace::dirty_count() {
+  std::lock_guard lock(dirty_mu_);
+  return dirty_.size();
+}
+
 Nanos AddressSpace::dirtied_when() {
   std::lock_guard lock(dirty_mu_);
   return dirtied_when_;

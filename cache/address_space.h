@@ -60,6 +60,7 @@ class AddressSpace : public std::enable_shared_from_this<AddressSpace> {
   void remove_dirty(uint64_t index);
   std::vector<uint64_t> dirty_in(uint64_t first, uint64_t last, size_t max);
   bool has_dirty();
+  size_t dirty_count();
   Nanos dirtied_when();
 
   // ---- write-back accounting and errors

@@ -23,9 +23,9 @@ Nanos centisecs(uint32_t cs) { return std::chrono::milliseconds(uint64_t(cs) * 1
 }  // namespace
 
 // Dirty inodes, oldest first, except that the block device (metadata)
-// comes last: file data goes out in one ascending stream and the metadata
+// comes last: file data goes out in ascending streams and the metadata
 // after it in one burst, instead of metadata writes landing between data
-// runs and closing the card's open AUs. Drops the clean ones from the list.
+// runs and closing the card's few open AUs. Drops the clean ones from the list.
 static std::vector<std::shared_ptr<AddressSpace>> dirty_inodes(PageCache::Impl& c) {
   std::vector<std::shared_ptr<AddressSpace>> out;
   std::shared_ptr<AddressSpace> meta;
@@ -53,7 +53,6 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
   size_t pages = 0;
   for (int round = 0; round < 64; ++round) {
     size_t before = pages;
-    bool data_written = false;  // in this round
     for (auto& as : dirty_inodes(*this)) {
       if (expired_only) {
         if (as->dirtied_when() + expire <= now) {
@@ -62,12 +61,10 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
         continue;
       }
       if (uint64_t(std::max<int64_t>(counters.nr_dirty.load(), 0)) <= target) return pages;
-      // Metadata (last in the list) only in a round that found no file
-      // data left to write, or when it expires.
-      if (as->is_bdev() && data_written) continue;
-      size_t n = write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
-      pages += n;
-      if (!as->is_bdev()) data_written |= n > 0;
+      // Metadata waits for fsync, sync or its expiry unless it alone is over
+      // the target: then it cannot be what pins memory.
+      if (as->is_bdev() && as->dirty_count() <= target) continue;
+      pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
     }
     if (expired_only || pages == before) break;
   }

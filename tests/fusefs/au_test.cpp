@@ -61,9 +61,11 @@ struct StreamResult {
 
 // Formats a `card_mib` card of `profile`, writes `file_mib` MiB in 128 KiB
 // writes (the FUSE default max_write) with the writer doing background
-// write-back itself and the daemon's periodic passes every 5 s of virtual
-// time (20 ms per MiB), then fsyncs. Card counters cover write + fsync.
-StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uint64_t file_mib) {
+// write-back itself (throttled above dirty_ratio, the virtual clock moving
+// with its sleeps) and the daemon's periodic passes every 5 s of virtual
+// time (20 ms per MiB on top), then fsyncs. Card counters cover write + fsync.
+StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uint64_t file_mib,
+                         cache::Tunables tun = {}) {
   const std::string dir = std::filesystem::temp_directory_path() /
                           ("cardfs-au-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -77,7 +79,7 @@ StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uin
     blockdev::SdcardDriver driver(**card);
     blockdev::Queue queue(driver, clock);
     RecordingDevice rec(queue);
-    cache::PageCache cache(rec, clock, 4096);
+    cache::PageCache cache(rec, clock, 4096, tun);
     FormatOptions o;
     o.au_size = uint32_t((*card)->geometry().au_bytes());
     REQUIRE(format(cache, (*card)->sector_count() * 512, o).is_ok());
@@ -209,9 +211,16 @@ TEST_CASE("data spills into metadata AUs only when the data AUs are full", "[fus
 
 TEST_CASE("a large fsynced file reaches the card as one pass over its AUs", "[fusefs][au]") {
   // seed-class10 keeps 2 AUs open, seed-class4 one: leaving an AU and coming
-  // back to it costs a merge. 24 MiB uses the double indirect level.
+  // back to it costs a merge. 24 MiB uses the double indirect level; an
+  // 8 MiB cache makes the writer do background write-back and be throttled
+  // all along. The throttle's sleeps move the virtual clock far faster than
+  // the card works, so expiry (which does write metadata, tested in
+  // tests/cache) is set out of reach.
+  cache::Tunables tun;
+  tun.cache_size = 8 << 20;
+  tun.dirty_expire_centisecs = 1u << 31;
   for (const char* p : {"seed-class10", "seed-class4"}) {
-    auto r = stream_file(p, 64, 24);
+    auto r = stream_file(p, 64, 24, tun);
     INFO(p << ": " << r.au_entries << " AU entries over " << r.distinct_aus << " AUs, "
            << r.card.merges << " merges, WA " << r.wa);
     CHECK(r.au_entries == r.distinct_aus);  // no AU entered twice
