@@ -169,10 +169,10 @@ Result<XattrSet> load_xattrs_locked(Context& ctx, Inode& inode) {
   return set;
 }
 
-// A zeroed block for the inode's attributes, counted in its i_blocks.
+// A zeroed block for the inode's attributes, counted in its i_blocks; it is
+// metadata, so it goes to a metadata AU (groups.h).
 static Result<cache::BufferRef> new_xattr_block(Context& ctx, Inode& inode) {
-  const uint64_t goal = ctx.groups.group_start_block(ctx.groups.group_of_inode(inode.ino));
-  CARDFS_ASSIGN_OR_RETURN(uint64_t b, ctx.groups.alloc_block(goal, nullptr));
+  CARDFS_ASSIGN_OR_RETURN(uint64_t b, ctx.groups.alloc_meta_block(ctx.groups.group_of_inode(inode.ino)));
   auto buf = ctx.cache.bget_zeroed(b);
   if (!buf.is_ok()) {
     ctx.groups.free_block(b);

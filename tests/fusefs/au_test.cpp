@@ -180,6 +180,10 @@ TEST_CASE("file data fills data AUs in order; indirect and directory blocks go t
   auto dd = t->inspect_inode(dir->ino);
   REQUIRE(dd.is_ok());
   CHECK(meta_au(dd->block[0]));
+  REQUIRE(t->setxattr(f->ino, "user.tag", bytes_of("x"), 0).is_ok());
+  d = t->inspect_inode(f->ino);
+  REQUIRE(d.is_ok());
+  CHECK(meta_au(d->xattr_block));
   CHECK(t->check_free_counts().is_ok());
 }
 
