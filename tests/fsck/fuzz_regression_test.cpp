@@ -79,6 +79,22 @@ TEST_CASE("fuzz regression: ncheck over a directory that contains itself ends") 
   CHECK(!found->value.items().empty());
 }
 
+TEST_CASE("fuzz regression: a last group too short for its inode table is refused, not overrun") {
+  TestImage img;
+  fusefs::Superblock sb = img.sb();
+  sb.blocks_count = fusefs::group_first_block(sb, 2) + 100;  // group 2 needs 130 blocks of metadata
+  sb.free_blocks = 0;
+  std::vector<std::byte> raw(fusefs::kSuperblockSize);
+  fusefs::encode_superblock(sb, raw);
+  img.write_bytes(fusefs::kSuperblockOffset, raw);
+  fsck::DeviceIo io(img.dev(), true);
+  FsckOptions o;
+  o.force = true;
+  auto r = check_filesystem(io, o);
+  REQUIRE(!r.is_ok());
+  CHECK(r.status().message().find("too small for its bitmaps") != std::string::npos);
+}
+
 TEST_CASE("fuzz seeds check clean") {
   for (const char* name : {"fresh.img", "files.img"}) {
     INFO(name);

@@ -84,6 +84,13 @@ Status Checker::check_super() {
     return Status::error(EINVAL, "the filesystem has " + std::to_string(sb_.blocks_count) +
                                      " blocks but the image holds only " +
                                      std::to_string(io_.size() / bs_));
+  // decode_superblock does not check that the last group holds its own
+  // metadata; every pass indexes blocks by that layout.
+  const GroupLayout last = group_layout(sb_, sb_.group_count() - 1);
+  if (last.first_data > last.first + last.count)
+    return Status::error(EINVAL, "the last group (" + std::to_string(last.count) +
+                                     " blocks) is too small for its bitmaps and inode table (" +
+                                     std::to_string(last.first_data - last.first) + " blocks)");
   if (!found.primary_error.is_ok()) {
     if (ask(Problem::kSuperPrimaryBad,
             "The primary superblock is damaged (" + found.primary_error.message() +
