@@ -95,6 +95,21 @@ TEST_CASE("fuzz regression: a last group too short for its inode table is refuse
   CHECK(r.status().message().find("too small for its bitmaps") != std::string::npos);
 }
 
+TEST_CASE("fuzz regression: inspect refuses a filesystem larger than its image (ffb scanned 2^32 blocks)") {
+  TestImage img;
+  fusefs::Superblock sb = img.sb();
+  sb.blocks_count = 0xFFFFF000u;
+  sb.inodes_count = sb.group_count() * sb.inodes_per_group;
+  std::vector<std::byte> raw(fusefs::kSuperblockSize);
+  fusefs::encode_superblock(sb, raw);
+  img.write_bytes(fusefs::kSuperblockOffset, raw);
+  REQUIRE(fusefs::decode_superblock(raw).is_ok());
+  fsck::DeviceIo io(img.dev(), true);
+  auto in = inspect::Inspector::open(io, nullptr);
+  REQUIRE(!in.is_ok());
+  CHECK(in.status().code() == EINVAL);
+}
+
 TEST_CASE("fuzz seeds check clean") {
   for (const char* name : {"fresh.img", "files.img"}) {
     INFO(name);

@@ -19,6 +19,11 @@ Result<std::unique_ptr<Inspector>> Inspector::open(fsck::ImageIo& io, const sdca
   std::unique_ptr<Inspector> in(new Inspector(io, card));
   CARDFS_ASSIGN_OR_RETURN(fsck::FoundSuper found, fsck::find_superblock(io, 0));
   in->sb_ = found.sb;
+  // Every walk over blocks or inodes is bounded by the superblock's counts.
+  if (in->sb_.blocks_count * in->sb_.block_size() > io.size())
+    return Status::error(EINVAL, "the filesystem has " + std::to_string(in->sb_.blocks_count) +
+                                     " blocks but the image holds only " +
+                                     std::to_string(io.size() / in->sb_.block_size()));
   return in;
 }
 
