@@ -176,7 +176,7 @@ def write_gnuplot(results, targets, wear_counts):
     gp += ['set output "wa_by_phase.svg"', 'set title "Write amplification by workload"',
            'set xlabel ""', 'set ylabel "flash bytes / host bytes"', "set style data histograms",
            "set style histogram clustered gap 1", "set style fill solid 0.8 border -1",
-           "set key top left autotitle columnhead", "set logscale y", "set yrange [0.5:*]",
+           "set key outside right top autotitle columnhead", "set logscale y", "set yrange [0.5:*]",
            'set ylabel "flash bytes / host bytes (log scale)"']
     gp.append("plot " + ", ".join(
         ("'wa_by_phase.dat' using %d:xtic(1)" % (i + 2)) for i in range(len(targets))))
