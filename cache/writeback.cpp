@@ -164,10 +164,19 @@ Status PageCache::fsync(AddressSpace& as, bool datasync) {
   return sync_range(as, 0, ~0ull, datasync);
 }
 
+// The data and the metadata go out together and are waited for once: a
+// completed write is in the card's volatile cache, not yet durable, so
+// waiting for the data before submitting the metadata ordered nothing on
+// the medium. Durability (and the order that matters) is the flush below,
+// issued only once both have completed.
 Status PageCache::sync_range(AddressSpace& as, uint64_t start, uint64_t end, bool datasync) {
-  CARDFS_RETURN_IF_ERROR(write_back_range(as, start, end, true));
+  if (end > start)
+    impl_->write_back_as(as, start / kPageSize, (end - 1) / kPageSize, WbMode::kSync, SIZE_MAX);
   std::vector<uint64_t> assoc = as.take_assoc();
-  CARDFS_RETURN_IF_ERROR(impl_->sync_metadata(datasync ? &assoc : nullptr));
+  Status meta = impl_->sync_metadata(datasync ? &assoc : nullptr);  // plugs, waits for the bdev
+  as.wait_writeback_idle();
+  CARDFS_RETURN_IF_ERROR(space_error(as));
+  CARDFS_RETURN_IF_ERROR(meta);
   return impl_->flush_device();
 }
 

@@ -233,14 +233,21 @@ Result<StatFs> Filesystem::statfs() {
 }
 
 Status Filesystem::write_super() {
+  std::lock_guard writer(super_write_mu_);  // the cached copy and sb_record_ agree
   std::byte rec[kSuperblockSize];
   {
     std::lock_guard lock(sb_mu_);
     sb_.free_blocks = groups_->free_blocks();
     sb_.free_inodes = groups_->free_inodes();
-    sb_.write_time = uint64_t(now().sec);
     if (errors_) sb_.state |= kStateErrors;
     sb_.block_group_nr = 0;
+    // Unchanged counts and state: no write. Every fsync and the periodic
+    // metadata flush come here, and a dirty superblock each time would cost
+    // an fsync with nothing else to write a card write and a card flush.
+    encode_superblock(sb_, rec);
+    if (sb_written_ && std::memcmp(rec, sb_record_.data(), kSuperblockSize) == 0)
+      return Status::ok();
+    sb_.write_time = uint64_t(now().sec);
     encode_superblock(sb_, rec);
   }
   BlockOffset at = superblock_location(sb_, 0);
@@ -249,6 +256,9 @@ Status Filesystem::write_super() {
   std::memcpy(buf.data().data() + at.offset, rec, kSuperblockSize);
   buf.unlock();
   buf.mark_dirty(at.offset, kSuperblockSize);
+  std::lock_guard lock(sb_mu_);
+  std::memcpy(sb_record_.data(), rec, kSuperblockSize);
+  sb_written_ = true;
   return Status::ok();
 }
 

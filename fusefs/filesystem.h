@@ -254,6 +254,9 @@ class Filesystem {
   std::unique_ptr<InodeTable> itable_;
   mutable std::mutex sb_mu_;
   Superblock sb_;
+  std::mutex super_write_mu_;  // write_super() only; taken before buffer locks
+  std::array<std::byte, kSuperblockSize> sb_record_{};  // last record put in the cache (sb_mu_)
+  bool sb_written_ = false;                             // sb_mu_
   std::mutex rename_mu_;
   std::atomic<bool> errors_{false};
   std::atomic<uint32_t> next_generation_{1};

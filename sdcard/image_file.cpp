@@ -53,6 +53,7 @@ ImageFile::~ImageFile() {
 }
 
 Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile) {
+  if (is_write) unsynced_ = true;
   // pending_ and queue_ keep their storage between calls (a small read
   // then allocates nothing); pending_[0, count) are this call's.
   size_t count = 0;
@@ -154,11 +155,16 @@ Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
 }
 
 Status ImageFile::sync() {
+  // Nothing changed the file since the last fdatasync: the host has it all
+  // already, and a second fdatasync would only cost a disk cache flush.
+  if (!unsynced_) return Status::ok();
   if (::fdatasync(fd_) != 0) return Status::error(EIO, "fdatasync " + path_ + ": " + std::strerror(errno));
+  unsynced_ = false;
   return Status::ok();
 }
 
 Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
+  unsynced_ = true;
   if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0)
     return Status::ok();
   if (errno != EOPNOTSUPP) return Status::error(EIO, "punching a hole in " + path_ + ": " + std::strerror(errno));
@@ -172,6 +178,7 @@ Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
 }
 
 Status ImageFile::preallocate(uint64_t offset, uint64_t len) {
+  unsynced_ = true;
   if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0 || errno == EOPNOTSUPP)
     return Status::ok();
   return Status::error(EIO, "allocating space in " + path_ + ": " + std::strerror(errno));
@@ -184,6 +191,7 @@ Result<uint64_t> ImageFile::size() const {
 }
 
 Status ImageFile::set_size(uint64_t bytes) {
+  unsynced_ = true;
   if (::ftruncate(fd_, off_t(bytes)) != 0) return errno_status(errno, "truncate " + path_);
   return Status::ok();
 }

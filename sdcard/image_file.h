@@ -49,7 +49,10 @@ class ImageFile {
   Status write_at(uint64_t offset, std::span<const std::byte> data);
   Status read_at(uint64_t offset, std::span<std::byte> data);
 
-  Status sync();                                   // fdatasync
+  // fdatasync; a no-op when nothing was written, punched, allocated or
+  // resized through this object since its last successful sync (the
+  // first sync after open always runs).
+  Status sync();
   Status punch_hole(uint64_t offset, uint64_t len);  // reads back as zeros
   // Allocates [offset, offset+len) in the host file system without
   // changing what it reads (zeros in holes): later writes there do not
@@ -78,6 +81,7 @@ class ImageFile {
   std::vector<size_t> queue_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  bool unsynced_ = true;  // changed since the last successful fdatasync
 };
 
 }  // namespace cardfs::sdcard
