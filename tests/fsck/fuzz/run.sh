@@ -15,6 +15,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp tests/fsck/fuzz/corpus/*.img "$work"/
 mkdir -p build-fuzz/fuzz-crashes
-exec build-fuzz/tests/fsck/fsck_fuzz -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" \
+parallel=""
+[ "$jobs" -gt 1 ] && parallel="-jobs=$jobs -workers=$jobs"  # logs: build-fuzz/fuzz-N.log
+cd build-fuzz
+# shellcheck disable=SC2086
+exec tests/fsck/fsck_fuzz -max_total_time="$secs" $parallel \
   -max_len=262144 -timeout=20 -rss_limit_mb=2048 \
-  -artifact_prefix=build-fuzz/fuzz-crashes/ "$work"
+  -artifact_prefix=fuzz-crashes/ "$work"
