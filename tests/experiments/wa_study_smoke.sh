@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 for tool in gnuplot fio sqlite3 losetup mkfs.ext4; do
   command -v "$tool" >/dev/null || { echo "no $tool: skipped"; exit 77; }
 done
+[ -e /dev/fuse ] && losetup -f >/dev/null 2>&1 || { echo "no /dev/fuse or no free loop device: skipped"; exit 77; }
 out=$(mktemp -d /tmp/cardfs-wa-smoke.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 fail=0
