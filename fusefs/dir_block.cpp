@@ -49,11 +49,12 @@ void seal(std::span<std::byte> b, uint32_t dir_ino, uint32_t seed) {
 Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
               const std::string& what) {
   const std::byte* t = b.data() + usable(b);
+  Status st;
   if (get_u32(t) != 0 || get_u16(t + 4) != 12 || get_u8(t + 7) != kTailType)
-    return Status::error(EIO, what + ": missing directory block tail");
-  if (get_u32(t + 8) != block_crc(b, dir_ino, seed))
-    return Status::error(EIO, what + ": directory block checksum mismatch");
-  return Status::ok();
+    st = Status::error(EIO, "missing directory block tail");
+  else if (get_u32(t + 8) != block_crc(b, dir_ino, seed))
+    st = Status::error(EIO, "directory block checksum mismatch");
+  return what.empty() ? st : st.with_context(what);
 }
 
 Status walk(std::span<const std::byte> b, const std::function<bool(const DirRecord&)>& f) {

@@ -37,7 +37,8 @@ inline uint32_t usable(std::span<const std::byte> b) { return uint32_t(b.size())
 void init_empty(std::span<std::byte> b);
 // Writes the tail with the checksum for directory `dir_ino`.
 void seal(std::span<std::byte> b, uint32_t dir_ino, uint32_t seed);
-// EIO when the tail or its checksum is wrong. what: names the block in errors.
+// EIO when the tail or its checksum is wrong. what: names the block in errors
+// (empty: no prefix, so hot callers can build the name only on failure).
 Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
               const std::string& what);
 

@@ -55,12 +55,12 @@ Result<cache::BufferRef> Directory::read_block(uint64_t fb) {
   if (visits_) ++*visits_;
   CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(m.block));
   buf.lock();
-  Status st = dir_block::verify(buf.data(), dir_.ino, ctx_.seed,
-                                "directory " + std::to_string(dir_.ino) + " block " +
-                                    std::to_string(fb) + " (disk block " +
-                                    std::to_string(m.block) + ")");
+  Status st = dir_block::verify(buf.data(), dir_.ino, ctx_.seed, {});
   buf.unlock();
   if (!st.is_ok()) {
+    // The name is built only here: lookups call this for every block.
+    st = st.with_context("directory " + std::to_string(dir_.ino) + " block " +
+                         std::to_string(fb) + " (disk block " + std::to_string(m.block) + ")");
     ctx_.report(st);
     return st;
   }
