@@ -13,7 +13,7 @@ check "make image" mt_make_image "$image" 512
 fio_job() {  # fio_job NAME extra-args...: write then verify with crc32c
   local name=$1; shift
   mt_bounded 120 fio --name="$name" --directory="$mnt" --size=16M --bs=64k \
-    --verify=crc32c --verify_fatal=1 --do_verify=1 --group_reporting \
+    --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 --group_reporting \
     --output="$MT_TMP/fio-$name.txt" "$@"
 }
 
