@@ -138,6 +138,11 @@ void AddressSpace::writeback_done(int pages, int err) {
   if (nr_writeback_ == 0) wb_cv_.notify_all();
 }
 
+bool AddressSpace::writeback_idle() {
+  std::lock_guard lock(wb_mu_);
+  return nr_writeback_ == 0;
+}
+
 void AddressSpace::wait_writeback_idle() {
   std::unique_lock lock(wb_mu_);
   wb_cv_.wait(lock, [&] { return nr_writeback_ == 0; });

@@ -67,6 +67,7 @@ class AddressSpace : public std::enable_shared_from_this<AddressSpace> {
   void writeback_started(int pages);
   void writeback_done(int pages, int err);
   void wait_writeback_idle();
+  bool writeback_idle();
   int error() const { return error_.load(); }
 
   // ---- metadata blocks (bdev page numbers) dirtied while allocating for

@@ -223,6 +223,12 @@ std::shared_ptr<AddressSpace> PageCache::create_address_space(uint64_t ino, GetB
   return slot;
 }
 
+bool PageCache::forget_clean_address_space(AddressSpace& as) {
+  if (as.is_bdev() || as.has_dirty() || !as.writeback_idle()) return false;
+  destroy_address_space(as);
+  return true;
+}
+
 void PageCache::destroy_address_space(AddressSpace& as) {
   impl_->dev.plug_flush();
   as.wait_writeback_idle();

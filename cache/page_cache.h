@@ -102,6 +102,10 @@ class PageCache {
   std::shared_ptr<AddressSpace> create_address_space(uint64_t ino, GetBlock get_block);
   // Drops every page of `as` (the inode is gone). Dirty pages are discarded.
   void destroy_address_space(AddressSpace& as);
+  // For inode eviction: when `as` has no dirty page and none under
+  // write-back, drops its (clean) pages and forgets it, and returns true;
+  // otherwise changes nothing. The caller guarantees nobody else uses `as`.
+  bool forget_clean_address_space(AddressSpace& as);
 
   // ---- buffered file data
   // Reads up to out.size() bytes at offset, never past file_size; holes

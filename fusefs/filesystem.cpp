@@ -99,7 +99,30 @@ Result<std::shared_ptr<Inode>> Filesystem::get_inode(Ino ino) {
   if (ino == 0 || ino > sb_.inodes_count) return Status::error(ENOENT, "no such inode");
   CARDFS_ASSIGN_OR_RETURN(auto inode, itable_->get(uint32_t(ino)));
   if (inode->type == S_IFREG) attach_address_space(inode);
+  trim_inodes();
   return inode;
+}
+
+// Past the limit, drops unused inodes down to three quarters of it, so the
+// scan runs once per limit/4 loads.
+void Filesystem::trim_inodes() {
+  const size_t limit = std::max<size_t>(opts_.inode_cache_limit, 16);
+  if (itable_->size() <= limit) return;
+  inodes_evicted_ += itable_->evict(limit * 3 / 4, [this](Inode& in) { return evictable(in); });
+}
+
+// Nobody holds the inode (the table checked); it must also be unknown to
+// the kernel and have no dirty or in-flight pages. (What fdatasync owes is
+// not lost: a reloaded inode starts datasync_dirty, inode.cpp.)
+bool Filesystem::evictable(Inode& in) {
+  if (in.ino == kRootIno) return false;
+  std::unique_lock lock(in.mu, std::try_to_lock);
+  if (!lock.owns_lock() || in.lookups) return false;
+  std::unique_lock map_lock(in.map_mu, std::try_to_lock);
+  if (!map_lock.owns_lock()) return false;
+  if (in.as && !cache_.forget_clean_address_space(*in.as)) return false;
+  groups_->release(in.res);
+  return true;
 }
 
 void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
@@ -328,6 +351,8 @@ Status Filesystem::check_free_counts() const {
   return Status::ok();
 }
 
-FsCounters Filesystem::counters() const { return {dir_blocks_read_.load(), lookups_.load()}; }
+FsCounters Filesystem::counters() const {
+  return {dir_blocks_read_.load(), lookups_.load(), itable_->size(), inodes_evicted_.load()};
+}
 
 }  // namespace cardfs::fusefs

@@ -111,6 +111,9 @@ struct MountOptions {
   // Added to clock.now() to get wall time for timestamps (the daemon passes
   // CLOCK_REALTIME - CLOCK_MONOTONIC; tests leave 0 with a VirtualClock).
   Nanos wall_offset{0};
+  // In-memory inodes kept at most (beyond those in use: looked up by the
+  // kernel, open, or with dirty pages); the rest are read again when needed.
+  size_t inode_cache_limit = 16384;
   // Tests only: replaces the directory name hash (e.g. to force collisions).
   std::function<uint32_t(std::string_view)> hash_override;
 };
@@ -118,6 +121,8 @@ struct MountOptions {
 struct FsCounters {
   uint64_t dir_blocks_read = 0;  // directory blocks visited (index + leaves)
   uint64_t lookups = 0;
+  uint64_t inodes_cached = 0;   // in the in-memory inode table now
+  uint64_t inodes_evicted = 0;  // dropped from it so far
 };
 
 // rename() flags (values of Linux's RENAME_*).
@@ -228,6 +233,8 @@ class Filesystem {
   Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);
   Status allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
   void attach_address_space(const std::shared_ptr<Inode>& inode);
+  void trim_inodes();
+  bool evictable(Inode& inode);
   Result<Attr> create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
                       std::string_view target, Creds c);
   Status init_new_inode_locked(Inode& inode, uint32_t parent, std::string_view target);
@@ -262,6 +269,7 @@ class Filesystem {
   std::atomic<uint32_t> next_generation_{1};
   std::atomic<uint64_t> dir_blocks_read_{0};
   std::atomic<uint64_t> lookups_{0};
+  std::atomic<uint64_t> inodes_evicted_{0};
 };
 
 }  // namespace cardfs::fusefs

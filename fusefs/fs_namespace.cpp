@@ -163,6 +163,7 @@ Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode
   CARDFS_RETURN_IF_ERROR(store(*dirp));
   inode->lookups = 1;
   if (S_ISREG(mode)) attach_address_space(inode);
+  trim_inodes();
   return attr_of(*inode);
 }
 

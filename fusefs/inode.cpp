@@ -29,6 +29,9 @@ Result<InodePtr> InodeTable::get(uint32_t ino) {
   auto inode = std::make_shared<Inode>(ino);
   inode->d = d;
   inode->type = d.mode & S_IFMT;
+  // It may have been evicted with its size or map still dirty in the cache:
+  // the first fdatasync then writes the metadata too.
+  inode->datasync_dirty = true;
   std::lock_guard lock(mu_);
   auto [it, inserted] = map_.emplace(ino, inode);  // another thread may have won
   return it->second;
@@ -70,6 +73,26 @@ Status InodeTable::erase(uint32_t ino) {
   buf.unlock();
   buf.mark_dirty(at.offset, kInodeSize);
   return Status::ok();
+}
+
+size_t InodeTable::size() {
+  std::lock_guard lock(mu_);
+  return map_.size();
+}
+
+size_t InodeTable::evict(size_t target, const std::function<bool(Inode&)>& evictable) {
+  std::lock_guard lock(mu_);
+  size_t dropped = 0;
+  for (auto it = map_.begin(); it != map_.end() && map_.size() > target;) {
+    // use_count 1: only the map holds it, and get() needs mu_ to hand it out.
+    if (it->second.use_count() == 1 && evictable(*it->second)) {
+      it = map_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
 }
 
 std::vector<InodePtr> InodeTable::all() {

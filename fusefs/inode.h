@@ -8,9 +8,11 @@
 //   Inode::map_mu  the block pointers, the block count and the reservation
 //                  window: the page cache's GetBlock takes only this one,
 //                  from any thread (write-back included).
-// InodeTable::mu_ is a leaf lock guarding the map only.
+// InodeTable::mu_ guards the map; it is a leaf lock except in evict(),
+// which try-locks inodes nobody else can hold.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -53,6 +55,12 @@ class InodeTable {
   // Zeroes the on-disk record and forgets the inode.
   Status erase(uint32_t ino);
   std::vector<InodePtr> all();
+  size_t size();
+  // Drops inodes nobody else holds and `evictable` accepts until at most
+  // `target` remain (they are read again from their record when needed).
+  // evictable runs under the table's lock: it may only try_lock an inode's
+  // mu and must not call back into the table.
+  size_t evict(size_t target, const std::function<bool(Inode&)>& evictable);
 
  private:
   Result<DiskInode> read_record(uint32_t ino);
