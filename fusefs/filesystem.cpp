@@ -103,12 +103,15 @@ Result<std::shared_ptr<Inode>> Filesystem::get_inode(Ino ino) {
   return inode;
 }
 
-// Past the limit, drops unused inodes down to three quarters of it, so the
-// scan runs once per limit/4 loads.
+// Past the limit, drops unused inodes down to three quarters of it. When
+// most are in use (the kernel holds them), the next scan waits until the
+// table has grown by another quarter: a scan per load would be quadratic.
 void Filesystem::trim_inodes() {
   const size_t limit = std::max<size_t>(opts_.inode_cache_limit, 16);
-  if (itable_->size() <= limit) return;
+  const size_t size = itable_->size();
+  if (size <= std::max<size_t>(limit, next_trim_.load())) return;
   inodes_evicted_ += itable_->evict(limit * 3 / 4, [this](Inode& in) { return evictable(in); });
+  next_trim_ = itable_->size() + limit / 4;
 }
 
 // Nobody holds the inode (the table checked); it must also be unknown to

@@ -270,6 +270,7 @@ class Filesystem {
   std::atomic<uint64_t> dir_blocks_read_{0};
   std::atomic<uint64_t> lookups_{0};
   std::atomic<uint64_t> inodes_evicted_{0};
+  std::atomic<size_t> next_trim_{0};  // table size that starts the next eviction scan
 };
 
 }  // namespace cardfs::fusefs

@@ -41,8 +41,9 @@ TEST_CASE("unused inodes are evicted and come back intact", "[fusefs][inode-cach
     if (i % kSyncEvery == kSyncEvery - 1) REQUIRE(t->sync().is_ok());  // dirty files can go after this
     peak = std::max<size_t>(peak, t->counters().inodes_cached);
   }
-  // Files with dirty pages since the last sync cannot be evicted yet.
-  CHECK(peak <= 256 + kSyncEvery + kDirs + 2);
+  // Files with dirty pages since the last sync cannot be evicted yet; a
+  // scan that frees too little waits for another quarter of the limit.
+  CHECK(peak <= 256 + kSyncEvery + 256 / 4 + kDirs + 2);
   CHECK(t->counters().inodes_evicted >= kFiles - 256 - kSyncEvery);
   REQUIRE(t->write(held->ino, 4, bytes_of(" still")).is_ok());  // never evicted under us
   std::vector<std::byte> buf(400);
@@ -61,7 +62,7 @@ TEST_CASE("unused inodes are evicted and come back intact", "[fusefs][inode-cach
     t->forget(f->ino, 1);
     if (i % 2) REQUIRE(t->unlink(dirs[i % kDirs], name).is_ok());
   }
-  CHECK(t->counters().inodes_cached <= 256 + kDirs + 2);
+  CHECK(t->counters().inodes_cached <= 256 + 256 / 4 + kDirs + 2);
   CHECK(t->check_free_counts().is_ok());
   t.remount();
   for (int i = 0; i < kFiles; i += 97) {
