@@ -16,6 +16,12 @@ void RealClock::sleep_until(Nanos deadline) {
   if (left > Nanos(0)) std::this_thread::sleep_for(left);
 }
 
+bool RealClock::wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                           Nanos deadline, const std::function<bool()>& wake) {
+  // libstdc++'s steady_clock is CLOCK_MONOTONIC, the same origin as now().
+  return cv.wait_until(lk, std::chrono::steady_clock::time_point(deadline), wake);
+}
+
 Nanos VirtualClock::now() const {
   std::lock_guard lock(mu_);
   return now_;
@@ -43,6 +49,12 @@ void VirtualClock::set(Nanos t) {
   std::lock_guard lock(mu_);
   if (t > now_) now_ = t;
   cv_.notify_all();
+}
+
+bool Clock::wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                       Nanos deadline, const std::function<bool()>& wake) {
+  while (!wake() && now() < deadline) cv.wait_for(lk, std::chrono::milliseconds(1));
+  return wake();
 }
 
 int VirtualClock::sleepers() const {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace cardfs {
@@ -23,12 +24,21 @@ class Clock {
   // Returns once now() >= deadline.
   virtual void sleep_until(Nanos deadline) = 0;
   void sleep_for(Nanos d) { sleep_until(now() + d); }
+  // Waits on cv (lk held, as for cv.wait) until wake() is true or now() >=
+  // deadline; returns wake(). Lets a thread sleep on this clock and still be
+  // woken at once by a notify of cv (a kick, a stop). This default re-reads
+  // now() every real millisecond (a virtual clock's advance() does not know
+  // cv) and never moves the clock; RealClock does one timed wait.
+  virtual bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                          Nanos deadline, const std::function<bool()>& wake);
 };
 
 class RealClock final : public Clock {
  public:
   Nanos now() const override;
   void sleep_until(Nanos deadline) override;
+  bool wait_until(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
+                  Nanos deadline, const std::function<bool()>& wake) override;
 };
 
 // A clock that moves only through advance() or set().

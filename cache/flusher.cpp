@@ -3,9 +3,11 @@
 // The flusher wakes every dirty_writeback_centisecs of the injected clock,
 // writes back inodes dirtied more than dirty_expire_centisecs ago, then
 // writes back oldest-first while dirty pages exceed dirty_background_ratio.
-// It polls the clock every few real milliseconds rather than sleeping on
-// it, so that a kick (a writer over the background limit) or stop_flusher()
-// is seen at once with any Clock; every decision reads the injected clock.
+// Between passes it sleeps on the injected clock until the next period
+// (Clock::wait_until), woken early through fl_cv by a kick (a writer over
+// the background limit, a tunables change) or stop_flusher(); an idle
+// daemon wakes once a period, not every few milliseconds.
+#include <algorithm>
 #include <chrono>
 
 #include "base/log.h"
@@ -15,7 +17,6 @@ namespace cardfs::cache {
 
 namespace {
 constexpr size_t kBackgroundChunk = 1024;  // pages per inode per turn (MAX_WRITEBACK_PAGES)
-constexpr auto kPollInterval = std::chrono::milliseconds(5);
 constexpr Nanos kMinPause = std::chrono::milliseconds(1);
 constexpr Nanos kMaxPause = std::chrono::milliseconds(100);
 
@@ -104,12 +105,15 @@ void PageCache::start_flusher() {
       bool kicked;
       {
         std::unique_lock l(c.fl_mu);
-        c.fl_cv.wait_for(l, kPollInterval, [&] { return c.fl_stop || c.fl_kick; });
+        c.clock.wait_until(l, c.fl_cv, c.next_periodic, [&] { return c.fl_stop || c.fl_kick; });
         if (c.fl_stop) return;
         kicked = c.fl_kick;
         c.fl_kick = false;
       }
       Nanos now = c.clock.now();
+      // A shorter period set while asleep takes effect now.
+      c.next_periodic =
+          std::min(c.next_periodic, now + centisecs(tunables().dirty_writeback_centisecs));
       if (now >= c.next_periodic) {
         c.next_periodic = now + centisecs(tunables().dirty_writeback_centisecs);
         run_flusher_once();
