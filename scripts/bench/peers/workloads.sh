@@ -67,17 +67,20 @@ rand_prepare() {
     --end_fsync=1 --filename="$mnt/rand" >/dev/null
 }
 
+# randread MNT [fio args]: 4 KiB random reads of MNT/rand.
 randread() {
-  local mnt=$1
+  local mnt=$1; shift
   fio_json read.iops --name=randr --rw=randread --bs=4k --size="$BENCH_RAND_SIZE" \
-    --filename="$mnt/rand" --time_based --runtime="$BENCH_RUNTIME" --randseed=20261121
+    --filename="$mnt/rand" --time_based --runtime="$BENCH_RUNTIME" --randseed=20261121 "$@"
 }
 
 wl_randread_warm() {
   local mnt v; mnt=$(tgt_mnt "$1")
   rand_prepare "$mnt" || return
   bounded cat "$mnt/rand" >/dev/null && bounded cat "$mnt/rand" >/dev/null || return
-  v=$(randread "$mnt") || return
+  # fio's default invalidate=1 drops the file's page cache before it starts,
+  # which would turn "warm" into "cold in the kernel, warm below it".
+  v=$(randread "$mnt" --invalidate=0) || return
   echo "randread_warm_iops $v"
 }
 
