@@ -1,6 +1,6 @@
 // One file's address space in a PageCache over a RamDevice and a FakeFs:
 // the fixture of the cache tests that drive a single file (direct I/O,
-// truncate and punch).
+// truncate and punch, seed 000).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -14,11 +14,12 @@
 namespace cardfs::cache::testing {
 
 struct FileFixture {
+  static constexpr uint64_t kIno = 1;
   cardfs::testing::RamDevice dev{1 << 16};
   VirtualClock clock;
   FakeFs fs{4096};
   PageCache cache{dev, clock, 4096};
-  std::shared_ptr<AddressSpace> as = cache.create_address_space(1, fs.getter(1));
+  std::shared_ptr<AddressSpace> as = cache.create_address_space(kIno, fs.getter(kIno));
 
   // The file's first `size` bytes, read through the cache.
   std::vector<std::byte> read_all(uint64_t size) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "tests/cache/fake_fs.h"
+#include "tests/cache/file_fixture.h"
 
 using namespace cardfs;
 using namespace cardfs::cache;
@@ -12,15 +13,7 @@ using namespace cardfs::cache::testing;
 using blockdev::BioOp;
 using std::chrono::seconds;
 
-namespace {
-struct Fixture {
-  cardfs::testing::RamDevice dev{1 << 16};
-  VirtualClock clock;
-  FakeFs fs{4096};
-  PageCache cache{dev, clock, 4096};
-  std::shared_ptr<AddressSpace> as = cache.create_address_space(7, fs.getter(7));
-};
-}  // namespace
+using Fixture = FileFixture;
 
 TEST_CASE("buffered write completes with no device write", "[cache][seed000]") {
   Fixture f;
@@ -60,7 +53,7 @@ TEST_CASE("dirty data reaches the device after dirty_expire plus one period", "[
   f.cache.run_flusher_once();
   CHECK(f.dev.count(BioOp::kWrite) == 1);
   std::vector<std::byte> disk(4096);
-  f.dev.peek(f.fs.block_of(7, 0) * 8, disk);
+  f.dev.peek(f.fs.block_of(Fixture::kIno, 0) * 8, disk);
   CHECK(disk == data);
   CHECK(stat_of(f.cache.meminfo(), "Dirty") == 0);
 }
@@ -131,7 +124,7 @@ TEST_CASE("pages read twice survive a streaming read through the active list", "
   t.cache_size = 64 * 4096;
   f.cache.set_tunables(t);
   const uint64_t kStream = 300;
-  for (uint64_t i = 0; i < kStream + 16; ++i) f.fs.place(7, i, 1000 + i);
+  for (uint64_t i = 0; i < kStream + 16; ++i) f.fs.place(Fixture::kIno, i, 1000 + i);
   uint64_t size = (kStream + 16) * 4096;
   std::vector<std::byte> buf(4096);
   ReadaheadState hot_ra, stream_ra;
