@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "fusefs/fuse/stat_view.h"
+#include "sdcard/counters_text.h"
 #include "sdcard/profiles.h"
 
 namespace cardfs::fuse {
@@ -173,26 +174,7 @@ Stack::~Stack() {
 
 std::string Stack::snapshot_text() {
   Snapshot s;
-  sdcard::CardCounters c = card_->counters();
-  uint32_t page = card_->profile().page_bytes;
-  s["card.commands"] = double(c.commands);
-  s["card.host_sectors_read"] = double(c.host_sectors_read);
-  s["card.host_sectors_written"] = double(c.host_sectors_written);
-  s["card.host_sectors_discarded"] = double(c.host_sectors_discarded);
-  s["card.flushes"] = double(c.flushes);
-  s["card.flash_pages_read"] = double(c.flash_pages_read);
-  s["card.flash_pages_programmed"] = double(c.flash_pages_programmed);
-  s["card.flash_bytes_programmed"] = double(c.flash_pages_programmed) * page;
-  s["card.merges"] = double(c.merges);
-  s["card.merge_pages_copied"] = double(c.merge_pages_copied);
-  s["card.erases"] = double(c.erases);
-  s["card.au_opens"] = double(c.au_opens);
-  s["card.au_closes"] = double(c.au_closes);
-  s["card.write_amplification"] = c.write_amplification(page);
-  s["card.device_time_ns"] = double(card_->device_time().count());
-  s["card.time_merge_ns"] = double(c.time.merge.count());
-  s["card.time_program_ns"] = double(c.time.program.count());
-  s["card.time_erase_ns"] = double(c.time.erase.count());
+  for (const auto& [name, value] : sdcard::counter_fields(*card_)) s[name] = value;
   using blockdev::blktrace::Act;
   auto q = [&](const char* name, Act a) { s[std::string("queue.") + name] = double(queue_->counter(a).total()); };
   q("queued", blockdev::blktrace::kActQueue);
