@@ -21,6 +21,7 @@
 
 #include <sys/stat.h>
 
+#include <mutex>
 #include <string>
 
 #include "fusefs/filesystem.h"
@@ -39,7 +40,11 @@ struct OpenFile {
   int flags = 0;
   bool direct = false;         // the kernel bypasses its page cache for it
   bool o_direct = false;       // opened O_DIRECT: bypass cardfs's cache too
-  cache::ReadaheadState ra;    // this file's readahead window
+  // This handle's readahead window. The kernel sends concurrent READs on
+  // one handle, so each read works on a copy taken under ra_mu and stores
+  // it back after (the last reader's window wins, as with Linux's f_ra).
+  std::mutex ra_mu;
+  cache::ReadaheadState ra;
   std::string control_data;    // control files: the snapshot read at open
 };
 

@@ -75,9 +75,19 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   AlignedBuffer buf = aligned_buffer(size);
   if (!buf) return reply_errno(req, ENOMEM);
   OpenFile& of = *open_file(fi);
-  auto n = of.o_direct
-               ? self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size})
-               : self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size}, &of.ra);
+  Result<size_t> n = 0;
+  if (of.o_direct) {
+    n = self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size});
+  } else {
+    cache::ReadaheadState ra;
+    {
+      std::lock_guard lock(of.ra_mu);
+      ra = of.ra;
+    }
+    n = self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf.get(), size}, &ra);
+    std::lock_guard lock(of.ra_mu);
+    of.ra = ra;
+  }
   if (!n.is_ok()) return reply_status(req, n.status());
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), *n);
 }
