@@ -5,11 +5,7 @@
 # replaced by the new bytes.
 source "$(dirname "$0")/lib.sh" "$@"
 
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 128
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 128
 
 head -c 5000000 /dev/urandom >"$mnt/src"
 check "cp (coreutils uses copy_file_range)" cp "$mnt/src" "$mnt/dst"

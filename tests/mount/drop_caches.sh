@@ -6,11 +6,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 
 src=${MT_TREE:-/usr/include}
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 1024
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 1024
 pid=$(mt_daemon_pid "$mnt")
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }

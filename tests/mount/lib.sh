@@ -107,3 +107,13 @@ mt_pass() {
   mt_log "all steps passed"
   exit 0
 }
+
+# mt_fresh_mount MB: sets image and mnt, makes a fresh MB-MiB image there and
+# mounts it; a failed mount ends the test with the failures so far.
+mt_fresh_mount() {
+  image=$MT_TMP/card.img
+  mnt=$MT_TMP/mnt
+  mkdir "$mnt"
+  check "make image" mt_make_image "$image" "$1"
+  mt_mount "$image" "$mnt" || mt_pass
+}

@@ -4,11 +4,7 @@
 # daemon, what was fsync'd is there on the next mount.
 source "$(dirname "$0")/lib.sh" "$@"
 
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 256
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 256
 
 # A little of everything.
 mkdir -p "$mnt/d/e"

@@ -3,11 +3,7 @@
 # back, a tar round trip, and the everyday commands on names and modes.
 source "$(dirname "$0")/lib.sh" "$@"
 
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 1024
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 1024
 
 # The whole of /usr/include takes minutes while the allocator scans
 # bitmaps linearly (docs/fuse.md); MT_TREE=/usr/include runs it.

@@ -6,11 +6,7 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 command -v stress-ng >/dev/null || { mt_fail "stress-ng is not installed (scripts/setup.sh)"; mt_pass; }
 secs=${MT_STRESS_SECS:-3}
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 512
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 512
 
 stressor() {  # name [options...]
   local name=$1; shift

@@ -6,11 +6,7 @@
 # and a clean fsck of the image afterwards.
 source "$(dirname "$0")/lib.sh" "$@"
 
-image=$MT_TMP/card.img
-mnt=$MT_TMP/mnt
-mkdir "$mnt"
-check "make image" mt_make_image "$image" 128
-mt_mount "$image" "$mnt" || mt_pass
+mt_fresh_mount 128
 
 # Python's os module and ctypes reach the flags and buffer sizes setfattr hides.
 xattr_errno() {  # op path name [value flags|size] -> prints the errno (0: success)
