@@ -152,6 +152,66 @@ TEST_CASE("corruption: a block owned by two files") {
   CHECK(img.read_path("/b.txt").substr(0, 1024) == img.files().at("/a.txt").substr(0, 1024));
 }
 
+// fsck -n names both claimants of a shared block.
+static void expect_dup_named(TestImage& img, uint32_t first, uint32_t later) {
+  FsckReport r = img.fsck(Mode::kNo);
+  INFO(img.last_output());
+  bool named = false;
+  for (const Finding& f : r.findings)
+    named |= f.code == Problem::kInodeDupBlock &&
+             f.message.find("inode " + std::to_string(first) + " and by inode " + std::to_string(later)) !=
+                 std::string::npos;
+  CHECK(named);
+}
+
+// `taker`'s indirect pointer is set to `owner`'s indirect block. Both
+// files keep their contents whichever of them is checked first; the later
+// one gets a copy of the indirect block and of every data block below it.
+static void share_indirect_block(TestImage& img, uint32_t taker, uint32_t owner) {
+  auto d = img.inode(taker);
+  d.block[kDirectBlocks] = img.inode(owner).block[kDirectBlocks];
+  img.set_inode(taker, d);
+  expect_dup_named(img, std::min(taker, owner), std::max(taker, owner));
+  expect_found_and_repaired(img, Problem::kInodeDupBlock);
+  CHECK(img.inode(taker).block[kDirectBlocks] != img.inode(owner).block[kDirectBlocks]);
+}
+
+TEST_CASE("corruption: an indirect block owned by two files (later claimant)") {
+  TestImage img;
+  const uint32_t big = img.inode_of("/big.bin"), f1 = img.inode_of("/dir1/f1");
+  REQUIRE(big < f1);
+  share_indirect_block(img, f1, big);
+  CHECK(img.inode(f1).blocks == (5 + 1 + 256) * 2);  // its 5 blocks, the indirect one and its 256, in sectors
+}
+
+TEST_CASE("corruption: an indirect block owned by two files (earlier claimant)") {
+  TestImage img;
+  const uint32_t a = img.inode_of("/a.txt"), big = img.inode_of("/big.bin");
+  REQUIRE(a < big);
+  share_indirect_block(img, a, big);
+}
+
+// A block one file holds as data and another as an indirect block, both
+// ways round: a.txt takes big.bin's first data block as its indirect block
+// (a.txt is checked first: the "pointers" in it are cleared only after
+// big.bin has its copy), and b.txt takes a.txt's.
+TEST_CASE("corruption: a data block claimed as an indirect block") {
+  TestImage img;
+  const uint32_t a = img.inode_of("/a.txt"), b = img.inode_of("/b.txt"), big = img.inode_of("/big.bin");
+  REQUIRE((a < b && b < big));
+  auto da = img.inode(a);
+  da.block[kDirectBlocks] = img.inode(big).block[0];
+  img.set_inode(a, da);
+  auto db = img.inode(b);
+  db.block[kDirectBlocks] = img.inode(a).block[0];
+  img.set_inode(b, db);
+  expect_dup_named(img, a, big);
+  expect_dup_named(img, a, b);
+  expect_found_and_repaired(img, Problem::kInodeDupBlock);
+  CHECK(img.inode(big).block[0] != img.inode(a).block[kDirectBlocks]);
+  CHECK(img.inode(b).block[kDirectBlocks] != img.inode(a).block[0]);
+}
+
 TEST_CASE("corruption: an inode checksum") {
   TestImage img;
   const uint32_t ino = img.inode_of("/big.bin");

@@ -207,6 +207,23 @@ std::string TestImage::rmdir(const std::string& parent, const std::string& name)
   return st.is_ok() ? "" : st.to_string();
 }
 
+void TestImage::add_wide_dir(const std::string& name, uint32_t count, size_t name_len) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  REQUIRE(m.fs);
+  Creds c;
+  auto dir = m.fs->mkdir(kRootIno, name, 0755, c);
+  REQUIRE(dir.is_ok());
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string file = std::to_string(i) + "-";
+    file.resize(name_len, 'x');
+    auto a = m.fs->mknod(dir->ino, file, S_IFREG | 0644, 0, c);
+    REQUIRE(a.is_ok());
+    const std::string data = std::to_string(i);
+    REQUIRE(m.fs->write(a->ino, 0, std::as_bytes(std::span(data.data(), data.size()))).is_ok());
+    files_["/" + name + "/" + file] = data;
+  }
+}
+
 std::vector<std::byte> TestImage::read_bytes(uint64_t offset, size_t n) {
   DeviceIo io(dev_, true);
   std::vector<std::byte> out(n);

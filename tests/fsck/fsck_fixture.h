@@ -44,6 +44,10 @@ class TestImage {
   // image consistent, e.g. rmdir /lost+found). Empty string on success.
   std::string rmdir(const std::string& parent, const std::string& name);
 
+  // Mounts and makes /name holding `count` files, each one with a
+  // name_len-character name and a few bytes of its own; they join files().
+  void add_wide_dir(const std::string& name, uint32_t count, size_t name_len);
+
   // Mounts and runs `ops` random operations (files, directories, links,
   // renames, truncates, holes, unlinks) from a fixed seed, then unmounts.
   void run_workload(uint32_t seed, int ops);

@@ -36,6 +36,12 @@ struct Walker {
 
 }  // namespace
 
+std::string pointer_name(const PointerRef& r) {
+  static const char* kLevel[] = {"", "indirect", "double indirect", "triple indirect"};
+  if (r.level == 0) return "block #" + std::to_string(r.file_block);
+  return std::string(kLevel[r.level]) + " block (file block " + std::to_string(r.file_block) + ")";
+}
+
 Status walk_block_map(const fusefs::DiskInode& ino, uint32_t block_size, const ReadBlock& read,
                       const PointerVisitor& visit) {
   Walker w{block_size / 4, read, visit};

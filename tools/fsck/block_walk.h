@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -23,6 +24,9 @@ struct PointerRef {
   int level = 0;           // 0: points to data; 1..3: to an indirect block of that depth
   uint64_t file_block = 0; // first file block reached through this pointer
 };
+
+// "block #5", "indirect block (file block 12)": how findings name a pointer.
+std::string pointer_name(const PointerRef& r);
 
 enum class Visit { kDescend, kSkip, kStop };
 

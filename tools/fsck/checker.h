@@ -90,6 +90,8 @@ class Checker {
   Status write_superblocks();
   Status pass1();
   Status pass1b();
+  // Pass 1's i_blocks and directory-size checks, for an inode pass 1B changed.
+  Status recheck_counts(uint32_t ino);
   Status check_root();
   Status pass2();
   Status pass3();
@@ -111,6 +113,9 @@ class Checker {
     uint32_t block;
   };
   std::vector<DupClaim> dups_;
+  // Pointers inside indirect blocks that pass 1 was told to clear; cleared
+  // after pass 1B, once every block has one owner.
+  std::vector<PointerRef> late_clears_;
   // Entries naming directories (pass 2), resolved once every directory has
   // been read: a directory keeps one name, preferably in the directory its
   // '..' names.

@@ -1,6 +1,7 @@
 // Checking a hashed directory index against its leaves, and rebuilding it.
 // The block formats are fusefs/dir_index.h's.
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -63,6 +64,37 @@ struct IndexCheck {
   }
 };
 
+// An index over `top` (hash, file block) pairs: a root, and when they do
+// not fit in it, levels of nodes (at file blocks first_fb, first_fb + 1,
+// ...) each holding up to a node's limit of the level below. nullopt when
+// more levels than the format allows would be needed.
+struct IndexTree {
+  IndexNode root;
+  std::vector<IndexNode> nodes;  // in file-block order
+};
+
+std::optional<IndexTree> index_levels(uint32_t bs, std::vector<std::pair<uint32_t, uint32_t>> top,
+                                      uint32_t first_fb) {
+  IndexTree t;
+  const uint32_t node_limit = index_limit(bs, false);
+  while (top.size() > index_limit(bs, true)) {
+    if (t.root.levels == DirIndex::kMaxLevels) return std::nullopt;
+    std::vector<std::pair<uint32_t, uint32_t>> up;
+    for (size_t i = 0; i < top.size(); i += node_limit) {
+      IndexNode n{kHashVersionSeeded, 0, node_limit,
+                  {top.begin() + i, top.begin() + std::min(top.size(), i + node_limit)}};
+      // The parent's entry carries the node's lowest hash (and continuation bit).
+      up.emplace_back(n.e[0].first, first_fb + uint32_t(t.nodes.size()));
+      t.nodes.push_back(std::move(n));
+    }
+    top = std::move(up);
+    ++t.root.levels;
+  }
+  t.root.limit = index_limit(bs, true);
+  t.root.e = std::move(top);
+  return t;
+}
+
 }  // namespace
 
 Result<std::string> check_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& blocks) {
@@ -109,8 +141,13 @@ Status rebuild_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& 
     leaves.back().push_back({0, std::get<2>(all[i]), 0, std::get<3>(all[i]), std::get<1>(all[i])});
     used += need;
   }
+  // The leaves (file blocks 1..L) under as many node levels as the root's
+  // limit needs; the nodes follow the leaves.
+  std::vector<std::pair<uint32_t, uint32_t>> top;  // (hash, file block) the root will hold
+  for (size_t i = 0; i < leaves.size(); ++i) top.emplace_back(leaf_hash[i], uint32_t(i + 1));
+  auto tree = index_levels(c.bs_, std::move(top), uint32_t(leaves.size() + 1));
   CARDFS_ASSIGN_OR_RETURN(DiskInode di, c.read_inode(dir));
-  const bool fits = leaves.size() + 1 <= blocks.size() && leaves.size() <= index_limit(c.bs_, true) &&
+  const bool fits = tree.has_value() && leaves.size() + tree->nodes.size() + 1 <= blocks.size() &&
                     std::all_of(blocks.begin(), blocks.end(), [](uint64_t b) { return b != 0; });
   if (!fits) {  // keep the directory linear: the leaves stay as they are
     di.flags &= ~kInodeFlagIndex;
@@ -119,17 +156,20 @@ Status rebuild_dir_index(Checker& c, uint32_t dir, const std::vector<uint64_t>& 
   }
   std::vector<std::byte> b(c.bs_);
   for (uint64_t fb = 1; fb < blocks.size(); ++fb) {
-    if (fb <= leaves.size()) dir_block::write_packed(b, leaves[fb - 1]);
-    else dir_block::init_empty(b);
+    const uint64_t node = fb - leaves.size() - 1;  // wraps below the nodes
+    if (fb <= leaves.size()) {
+      dir_block::write_packed(b, leaves[fb - 1]);
+    } else {
+      dir_block::init_empty(b);
+      if (node < tree->nodes.size()) encode_index_node(b, tree->nodes[node], false);
+    }
     dir_block::seal(b, dir, c.seed_);
     CARDFS_RETURN_IF_ERROR(c.write_block(blocks[fb], b));
   }
   dir_block::init_empty(b);
   (void)dir_block::add(b, ".", dir, kFtDir);
   (void)dir_block::add(b, "..", dotdot, kFtDir);
-  IndexNode root{kHashVersionSeeded, 0, index_limit(c.bs_, true), {{0, 1}}};
-  for (size_t i = 1; i < leaves.size(); ++i) root.e.emplace_back(leaf_hash[i], uint32_t(i + 1));
-  encode_index_node(b, root, true);
+  encode_index_node(b, tree->root, true);
   dir_block::seal(b, dir, c.seed_);
   CARDFS_RETURN_IF_ERROR(c.write_block(blocks[0], b));
   if (!(di.flags & kInodeFlagIndex)) {

@@ -1,12 +1,11 @@
 // Pass 1: every inode's record, checksum, mode and block map; who owns
-// each block. Pass 1B: blocks claimed twice get a copy for later owners.
+// each block. Blocks claimed twice are pass 1B's (pass1b.cpp).
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "base/coding.h"
 #include "fusefs/dir_block.h"
 #include "tools/fsck/checker.h"
 
@@ -29,12 +28,6 @@ bool has_block_map(const DiskInode& d) {
   return S_ISLNK(d.mode) && d.size > kInlineSymlinkMax;
 }
 
-std::string pointer_name(const PointerRef& r) {
-  static const char* kLevel[] = {"", "indirect", "double indirect", "triple indirect"};
-  if (r.level == 0) return "block #" + std::to_string(r.file_block);
-  return std::string(kLevel[r.level]) + " block (file block " + std::to_string(r.file_block) + ")";
-}
-
 }  // namespace
 
 // Outcome of walking one inode's map.
@@ -43,6 +36,7 @@ struct MapScan {
   int64_t last_file_block = -1;
   bool contiguous = true;
   bool inode_changed = false;  // a pointer in block[] was cleared
+  bool shared = false;         // a block it claims is claimed already (pass 1B)
 };
 
 static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
@@ -62,6 +56,7 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
     }
     if (c.owner_[b] != kOwnerFree) {
       c.dups_.push_back({ino, r, b});
+      s.shared = true;
       return Visit::kSkip;
     }
     c.owner_[b] = ino;
@@ -77,10 +72,56 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
       d.block[r.slot] = 0;
       s.inode_changed = true;
     } else {
-      CARDFS_ASSIGN_OR_RETURN(auto blk, c.read_block(r.container));
-      put_u32(blk.data() + 4 * r.slot, 0);
-      CARDFS_RETURN_IF_ERROR(c.write_block(r.container, blk));
+      // Cleared after pass 1B: the indirect block may be another file's
+      // data, which must be copied out first.
+      c.late_clears_.push_back(r);
     }
+  }
+  return Status::ok();
+}
+
+// i_blocks and a directory's size against what the map holds; true when
+// d was changed.
+static bool check_counts(Checker& c, uint32_t ino, DiskInode& d, const MapScan& s) {
+  bool changed = false;
+  const uint64_t want_blocks = s.owned * (c.bs_ / 512);
+  if (d.blocks != want_blocks &&
+      c.ask(Problem::kInodeBlockCount, "Inode " + std::to_string(ino) + " i_blocks is " +
+                                           std::to_string(d.blocks) + ", should be " +
+                                           std::to_string(want_blocks) + ".")) {
+    d.blocks = want_blocks;
+    changed = true;
+  }
+  if (S_ISDIR(d.mode)) {
+    const uint64_t want_size = uint64_t(s.last_file_block + 1) * c.bs_;
+    if (d.size != want_size &&
+        c.ask(Problem::kInodeBadSize, "Directory inode " + std::to_string(ino) + " size is " +
+                                          std::to_string(d.size) + ", should be " +
+                                          std::to_string(want_size) + ".")) {
+      d.size = want_size;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+Status Checker::recheck_counts(uint32_t ino) {
+  CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(ino));
+  MapScan s;
+  Status st = walk_block_map(
+      d, bs_, [this](uint64_t b) { return read_block(b); },
+      [&](const PointerRef& r, uint32_t b) {
+        if (!valid_data_block(b) || owner_[b] != ino) return Visit::kSkip;
+        ++s.owned;
+        if (r.level == 0) s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
+        return Visit::kDescend;
+      });
+  CARDFS_RETURN_IF_ERROR(st);
+  if (d.xattr_block && valid_data_block(d.xattr_block) && owner_[d.xattr_block] == ino) ++s.owned;
+  ino_[ino].data_blocks = s.owned;
+  if (check_counts(*this, ino, d, s)) {
+    ino_[ino].size = d.size;
+    return write_inode(ino, d);
   }
   return Status::ok();
 }
@@ -112,23 +153,8 @@ static Status check_inode(Checker& c, uint32_t ino, std::span<const std::byte> r
       changed = true;
     }
   }
-  const uint64_t want_blocks = s.owned * (c.bs_ / 512);
-  if (d.blocks != want_blocks &&
-      c.ask(Problem::kInodeBlockCount, who + " i_blocks is " + std::to_string(d.blocks) +
-                                           ", should be " + std::to_string(want_blocks) + ".")) {
-    d.blocks = want_blocks;
-    changed = true;
-  }
-  if (S_ISDIR(d.mode)) {
-    const uint64_t want_size = uint64_t(s.last_file_block + 1) * c.bs_;
-    if (d.size != want_size &&
-        c.ask(Problem::kInodeBadSize, "Directory inode " + std::to_string(ino) + " size is " +
-                                          std::to_string(d.size) + ", should be " +
-                                          std::to_string(want_size) + ".")) {
-      d.size = want_size;
-      changed = true;
-    }
-  }
+  // An inode sharing a block is counted again once pass 1B has resolved it.
+  if (!s.shared) changed |= check_counts(c, ino, d, s);
   bool csum_fix = false;
   if (!inode_checksum_ok(rec, ino, c.seed_))
     csum_fix = c.ask(Problem::kInodeChecksum, who + " passes checks, but its checksum does not match.");
@@ -231,41 +257,6 @@ Status Checker::check_root() {
   }
   CARDFS_RETURN_IF_ERROR(make_directory(kRootIno, kRootIno, 0755));
   ino_[kRootIno].refs = 0;  // pass 2 counts its '.' when it reads it
-  return Status::ok();
-}
-
-Status Checker::pass1b() {
-  if (dups_.empty()) return Status::ok();
-  header("Pass 1B: Rescanning for multiply-claimed blocks");
-  for (const DupClaim& dup : dups_) {
-    const uint32_t first = owner_[dup.block];
-    std::string msg = "Block " + std::to_string(dup.block) + " is claimed by inode " +
-                      std::to_string(first) + " and by inode " + std::to_string(dup.ino) +
-                      (dup.ref.level ? " (as an indirect block; the later pointer is cleared)" : "") + ".";
-    if (!ask(Problem::kInodeDupBlock, msg)) continue;
-    uint32_t target = 0;
-    if (dup.ref.level == 0) {
-      uint64_t copy = allocate_block(dup.ino);
-      if (!copy) {
-        say("No free block to clone block " + std::to_string(dup.block) + " into.");
-        report_.findings.back().fixed = false;
-        continue;
-      }
-      CARDFS_ASSIGN_OR_RETURN(auto data, read_block(dup.block));
-      CARDFS_RETURN_IF_ERROR(write_block(copy, data));
-      target = uint32_t(copy);
-    }
-    if (dup.ref.container == 0) {
-      CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(dup.ino));
-      d.block[dup.ref.slot] = target;
-      if (!target) d.blocks -= bs_ / 512;
-      CARDFS_RETURN_IF_ERROR(write_inode(dup.ino, d));
-    } else {
-      CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(dup.ref.container));
-      put_u32(blk.data() + 4 * dup.ref.slot, target);
-      CARDFS_RETURN_IF_ERROR(write_block(dup.ref.container, blk));
-    }
-  }
   return Status::ok();
 }
 

@@ -1,0 +1,117 @@
+// Pass 1B: blocks claimed by two inodes (or twice by one). As e2fsck's
+// passes 1B-1D, the later claimant gets its own copy of the block; pass 1
+// did not descend into a shared indirect block for it, so the copy's
+// pointers are walked here: blocks nobody owns are claimed, blocks owned
+// already (the first claimant's subtree) are copied in turn. Each step
+// claims a fresh block and goes one level down, so it ends.
+#include <map>
+
+#include "base/coding.h"
+#include "tools/fsck/checker.h"
+
+namespace cardfs::fsck {
+
+using namespace fusefs;
+
+namespace {
+
+// Copies shared blocks for one inode.
+struct Cloner {
+  Checker& c;
+  uint32_t ino;
+  uint64_t copied = 0;   // blocks copied
+  uint64_t cleared = 0;  // pointers cleared (out of range, or no space)
+
+  // A copy of `block` (of `level`) owned by ino; 0 when no block is free.
+  Result<uint32_t> copy(int level, uint32_t block) {
+    const uint64_t fresh = c.allocate_block(ino);
+    if (!fresh) return uint32_t(0);
+    CARDFS_ASSIGN_OR_RETURN(auto data, c.read_block(block));
+    if (level > 0) CARDFS_RETURN_IF_ERROR(claim_children(level, data));
+    CARDFS_RETURN_IF_ERROR(c.write_block(fresh, data));
+    ++copied;
+    return uint32_t(fresh);
+  }
+
+  // The pointers of an indirect block of `level` that ino now owns alone.
+  Status claim_children(int level, std::vector<std::byte>& data) {
+    for (uint32_t i = 0; i < c.bs_ / 4; ++i) {
+      const uint32_t child = get_u32(data.data() + 4 * i);
+      if (child == 0) continue;
+      uint32_t now = child;
+      if (!c.valid_data_block(child)) {
+        now = 0;
+      } else if (c.owner_[child] == kOwnerFree) {
+        c.owner_[child] = ino;
+        if (level > 1) CARDFS_RETURN_IF_ERROR(walk_owned(level - 1, child));
+      } else {
+        CARDFS_ASSIGN_OR_RETURN(now, copy(level - 1, child));
+      }
+      if (now == child) continue;
+      if (now == 0) ++cleared;
+      put_u32(data.data() + 4 * i, now);
+    }
+    return Status::ok();
+  }
+
+  // An indirect block ino has just claimed: its children, in place.
+  Status walk_owned(int level, uint32_t block) {
+    CARDFS_ASSIGN_OR_RETURN(auto data, c.read_block(block));
+    const auto before = data;
+    CARDFS_RETURN_IF_ERROR(claim_children(level, data));
+    return data == before ? Status::ok() : c.write_block(block, data);
+  }
+};
+
+Status set_pointer(Checker& c, uint32_t ino, const PointerRef& ref, uint32_t value) {
+  if (ref.container == 0) {
+    CARDFS_ASSIGN_OR_RETURN(DiskInode d, c.read_inode(ino));
+    d.block[ref.slot] = value;
+    return c.write_inode(ino, d);
+  }
+  CARDFS_ASSIGN_OR_RETURN(auto blk, c.read_block(ref.container));
+  put_u32(blk.data() + 4 * ref.slot, value);
+  return c.write_block(ref.container, blk);
+}
+
+}  // namespace
+
+Status Checker::pass1b() {
+  std::map<uint32_t, bool> resolved;  // inode -> every shared claim of it copied
+  if (!dups_.empty()) header("Pass 1B: Rescanning for multiply-claimed blocks");
+  for (const DupClaim& dup : dups_) {
+    const uint32_t first = owner_[dup.block];
+    const std::string who = "inode " + std::to_string(dup.ino);
+    const std::string msg = "Block " + std::to_string(dup.block) + " is claimed by inode " +
+                            std::to_string(first) + " and by " + who + " (its " + pointer_name(dup.ref) +
+                            "): " + who + " gets its own copy" +
+                            (dup.ref.level ? " of it and of the blocks below it." : ".");
+    auto [it, fresh] = resolved.emplace(dup.ino, true);
+    if (!ask(Problem::kInodeDupBlock, msg)) {
+      it->second = false;
+      continue;
+    }
+    Cloner cl{*this, dup.ino};
+    CARDFS_ASSIGN_OR_RETURN(uint32_t copy, cl.copy(dup.ref.level, dup.block));
+    if (!copy) {
+      say("No free block to copy block " + std::to_string(dup.block) + " into: " + who + "'s pointer is cleared.");
+      report_.findings.back().fixed = false;
+    } else if (cl.copied > 1 || cl.cleared) {
+      say("Copied " + std::to_string(cl.copied) + " blocks for " + who +
+          (cl.cleared ? "; " + std::to_string(cl.cleared) + " invalid pointers in them cleared" : "") + ".");
+    }
+    CARDFS_RETURN_IF_ERROR(set_pointer(*this, dup.ino, dup.ref, copy));
+  }
+  // Each indirect block named here has one owner now (pass 1 only clears
+  // inside blocks the inode claimed first, which stay its own).
+  for (const PointerRef& r : late_clears_) {
+    CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(r.container));
+    put_u32(blk.data() + 4 * r.slot, 0);
+    CARDFS_RETURN_IF_ERROR(write_block(r.container, blk));
+  }
+  for (auto [ino, done] : resolved)
+    if (done) CARDFS_RETURN_IF_ERROR(recheck_counts(ino));
+  return Status::ok();
+}
+
+}  // namespace cardfs::fsck
