@@ -191,11 +191,10 @@ TEST_CASE("corruption: an indirect block owned by two files (earlier claimant)")
   share_indirect_block(img, a, big);
 }
 
-// A block one file holds as data and another as an indirect block, both
-// ways round: a.txt takes big.bin's first data block as its indirect block
-// (a.txt is checked first: the "pointers" in it are cleared only after
-// big.bin has its copy), and b.txt takes a.txt's.
-TEST_CASE("corruption: a data block claimed as an indirect block") {
+// Text taken as an indirect block: its "pointers" are all out of range, so
+// it is not one, and the pointer to it is cleared (one finding, not 256);
+// a.txt is checked first, b.txt after the owner of the block it takes.
+TEST_CASE("corruption: a text block taken as an indirect block") {
   TestImage img;
   const uint32_t a = img.inode_of("/a.txt"), b = img.inode_of("/b.txt"), big = img.inode_of("/big.bin");
   REQUIRE((a < b && b < big));
@@ -205,11 +204,42 @@ TEST_CASE("corruption: a data block claimed as an indirect block") {
   auto db = img.inode(b);
   db.block[kDirectBlocks] = img.inode(a).block[0];
   img.set_inode(b, db);
+  FsckReport r = img.fsck(Mode::kNo);
+  CHECK(r.findings.size() == 2);  // the two pointers; their i_blocks never counted the blocks
+  CHECK(img.last_output().find("it is not an indirect block") != std::string::npos);
+  expect_found_and_repaired(img, Problem::kInodeBadPointer);
+  CHECK(img.inode(a).block[kDirectBlocks] == 0);
+  CHECK(img.inode(b).block[kDirectBlocks] == 0);
+}
+
+// A data block that reads as a plausible indirect block (ptrs.bin holds
+// the numbers of big.bin's first blocks), claimed as one by a.txt, checked
+// first, and by taker.bin, checked last. a.txt keeps the block and the
+// blocks it points to; ptrs.bin and big.bin get copies of their data,
+// taker.bin copies of the indirect block and of big.bin's blocks below it.
+TEST_CASE("corruption: a data block claimed as an indirect block") {
+  TestImage img;
+  const uint32_t big = img.inode_of("/big.bin");
+  std::string ptrs(1024, '\0');
+  for (uint32_t i = 0; i < 4; ++i) put_u32(reinterpret_cast<std::byte*>(ptrs.data()) + 4 * i, img.inode(big).block[i]);
+  img.add_file("ptrs.bin", ptrs);
+  img.add_file("taker.bin", "small");
+  const uint32_t a = img.inode_of("/a.txt"), p = img.inode_of("/ptrs.bin"), t = img.inode_of("/taker.bin");
+  REQUIRE((a < big && big < p && p < t));
+  const uint32_t shared = img.inode(p).block[0];
+  for (uint32_t taker : {a, t}) {
+    auto d = img.inode(taker);
+    d.block[kDirectBlocks] = shared;
+    img.set_inode(taker, d);
+  }
   expect_dup_named(img, a, big);
-  expect_dup_named(img, a, b);
+  expect_dup_named(img, a, p);
+  expect_dup_named(img, a, t);
   expect_found_and_repaired(img, Problem::kInodeDupBlock);
-  CHECK(img.inode(big).block[0] != img.inode(a).block[kDirectBlocks]);
-  CHECK(img.inode(b).block[kDirectBlocks] != img.inode(a).block[0]);
+  CHECK(img.inode(a).block[kDirectBlocks] == shared);
+  CHECK(img.inode(p).block[0] != shared);
+  CHECK(img.inode(t).block[kDirectBlocks] != shared);
+  CHECK(img.inode(t).blocks == (1 + 1 + 4) * 2);  // its block, the indirect copy, four data copies
 }
 
 TEST_CASE("corruption: an inode checksum") {

@@ -207,6 +207,15 @@ std::string TestImage::rmdir(const std::string& parent, const std::string& name)
   return st.is_ok() ? "" : st.to_string();
 }
 
+void TestImage::add_file(const std::string& name, const std::string& data) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  REQUIRE(m.fs);
+  auto a = m.fs->mknod(kRootIno, name, S_IFREG | 0644, 0, Creds{});
+  REQUIRE(a.is_ok());
+  REQUIRE(m.fs->write(a->ino, 0, std::as_bytes(std::span(data.data(), data.size()))).is_ok());
+  files_["/" + name] = data;
+}
+
 void TestImage::add_wide_dir(const std::string& name, uint32_t count, size_t name_len) {
   Mounted m(dev_, clock_, spec_.block_size);
   REQUIRE(m.fs);

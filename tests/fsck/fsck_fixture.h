@@ -44,6 +44,8 @@ class TestImage {
   // image consistent, e.g. rmdir /lost+found). Empty string on success.
   std::string rmdir(const std::string& parent, const std::string& name);
 
+  // Mounts and writes a new file /name holding data; it joins files().
+  void add_file(const std::string& name, const std::string& data);
   // Mounts and makes /name holding `count` files, each one with a
   // name_len-character name and a few bytes of its own; they join files().
   void add_wide_dir(const std::string& name, uint32_t count, size_t name_len);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/coding.h"
 #include "fusefs/dir_block.h"
 #include "tools/fsck/checker.h"
 
@@ -39,14 +40,47 @@ struct MapScan {
   bool shared = false;         // a block it claims is claimed already (pass 1B)
 };
 
+// Read as an indirect block, how many of `block`'s pointers are outside
+// the data area, and how many are non-zero.
+struct PointerCensus {
+  uint32_t bad = 0, used = 0;
+};
+
+static PointerCensus census(Checker& c, uint32_t block) {
+  PointerCensus n;
+  auto data = c.read_block(block);
+  if (!data.is_ok()) return n;  // the walk reports the read error
+  for (uint32_t i = 0; i < c.bs_ / 4; ++i) {
+    const uint32_t p = get_u32(data->data() + 4 * i);
+    n.used += p != 0;
+    n.bad += p != 0 && !c.valid_data_block(p);
+  }
+  return n;
+}
+
+// An indirect block whose pointers are mostly out of range (at least
+// e2fsck's 12) is not one: it is another file's data, or was overwritten.
+// The pointer to it is cleared rather than each pointer inside it.
+static bool not_indirect(const PointerCensus& n) { return n.bad >= 12 && 2 * n.bad > n.used; }
+
 static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
   uint64_t prev_data = 0;
   auto read = [&c](uint64_t b) { return c.read_block(b); };
-  std::vector<std::pair<PointerRef, uint32_t>> to_clear;
+  const std::string who = "Inode " + std::to_string(ino) + " ";
+  std::vector<std::pair<PointerRef, std::string>> to_clear;
   Status st = walk_block_map(d, c.bs_, read, [&](const PointerRef& r, uint32_t b) {
     if (!c.valid_data_block(b)) {
-      to_clear.emplace_back(r, b);
+      to_clear.emplace_back(r, who + pointer_name(r) + " points to block " + std::to_string(b) +
+                                   ", outside the data area.");
       return Visit::kSkip;
+    }
+    if (r.level > 0) {
+      if (PointerCensus n = census(c, b); not_indirect(n)) {
+        to_clear.emplace_back(r, who + pointer_name(r) + " is block " + std::to_string(b) + ", whose " +
+                                     std::to_string(n.bad) + " of " + std::to_string(n.used) +
+                                     " pointers are outside the data area: it is not an indirect block.");
+        return Visit::kSkip;
+      }
     }
     ++s.owned;
     if (r.level == 0) {
@@ -63,11 +97,8 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
     return Visit::kDescend;
   });
   CARDFS_RETURN_IF_ERROR(st);
-  for (auto& [r, b] : to_clear) {
-    if (!c.ask(Problem::kInodeBadPointer, "Inode " + std::to_string(ino) + " " + pointer_name(r) +
-                                              " points to block " + std::to_string(b) +
-                                              ", outside the data area."))
-      continue;
+  for (auto& [r, message] : to_clear) {
+    if (!c.ask(Problem::kInodeBadPointer, message)) continue;
     if (r.container == 0) {
       d.block[r.slot] = 0;
       s.inode_changed = true;
