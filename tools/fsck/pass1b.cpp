@@ -4,7 +4,8 @@
 // pointers are walked here: blocks nobody owns are claimed, blocks owned
 // already (the first claimant's subtree) are copied in turn. Each step
 // claims a fresh block and goes one level down, so it ends.
-#include <map>
+#include <set>
+#include <span>
 
 #include "base/coding.h"
 #include "tools/fsck/checker.h"
@@ -76,31 +77,51 @@ Status set_pointer(Checker& c, uint32_t ino, const PointerRef& ref, uint32_t val
 
 }  // namespace
 
+// One finding per inode, as e2fsck: its shared blocks (the first few
+// named) and the inodes that claimed them first.
+static std::string shared_message(const Checker& c, std::span<const Checker::DupClaim> claims) {
+  const uint32_t ino = claims[0].ino;
+  std::set<uint32_t> others;
+  std::string blocks;
+  bool below = false;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    others.insert(c.owner_[claims[i].block]);
+    below |= claims[i].ref.level > 0;
+    if (i < 4) blocks += (i ? ", " : "") + pointer_name(claims[i].ref) + " at " + std::to_string(claims[i].block);
+    else if (i == 4) blocks += ", ...";
+  }
+  std::string by;
+  for (uint32_t o : others) by += (by.empty() ? "inode " : " and inode ") + std::to_string(o);
+  const std::string n = std::to_string(claims.size());
+  return "Inode " + std::to_string(ino) + " has " + n + (claims.size() > 1 ? " blocks" : " block") +
+         " claimed first by " + by + " (" + blocks + "): inode " + std::to_string(ino) + " gets " +
+         (claims.size() > 1 ? "copies" : "a copy") + " of its own" + (below ? ", with the blocks below." : ".");
+}
+
 Status Checker::pass1b() {
-  std::map<uint32_t, bool> resolved;  // inode -> every shared claim of it copied
   if (!dups_.empty()) header("Pass 1B: Rescanning for multiply-claimed blocks");
-  for (const DupClaim& dup : dups_) {
-    const uint32_t first = owner_[dup.block];
-    const std::string who = "inode " + std::to_string(dup.ino);
-    const std::string msg = "Block " + std::to_string(dup.block) + " is claimed by inode " +
-                            std::to_string(first) + " and by " + who + " (its " + pointer_name(dup.ref) +
-                            "): " + who + " gets its own copy" +
-                            (dup.ref.level ? " of it and of the blocks below it." : ".");
-    auto [it, fresh] = resolved.emplace(dup.ino, true);
-    if (!ask(Problem::kInodeDupBlock, msg)) {
-      it->second = false;
-      continue;
+  std::vector<uint32_t> resolved;  // inodes whose shared blocks were all copied
+  for (size_t at = 0, end = 0; at < dups_.size(); at = end) {
+    const uint32_t ino = dups_[at].ino;
+    while (end < dups_.size() && dups_[end].ino == ino) ++end;  // pass 1 added them in inode order
+    const std::span<const DupClaim> claims(dups_.data() + at, end - at);
+    if (!ask(Problem::kInodeDupBlock, shared_message(*this, claims))) continue;
+    Cloner cl{*this, ino};
+    bool all = true;
+    for (const DupClaim& dup : claims) {
+      CARDFS_ASSIGN_OR_RETURN(uint32_t copy, cl.copy(dup.ref.level, dup.block));
+      if (!copy) {
+        say("No free block to copy block " + std::to_string(dup.block) + " into: inode " + std::to_string(ino) +
+            "'s " + pointer_name(dup.ref) + " is cleared.");
+        all = false;
+      }
+      CARDFS_RETURN_IF_ERROR(set_pointer(*this, ino, dup.ref, copy));
     }
-    Cloner cl{*this, dup.ino};
-    CARDFS_ASSIGN_OR_RETURN(uint32_t copy, cl.copy(dup.ref.level, dup.block));
-    if (!copy) {
-      say("No free block to copy block " + std::to_string(dup.block) + " into: " + who + "'s pointer is cleared.");
-      report_.findings.back().fixed = false;
-    } else if (cl.copied > 1 || cl.cleared) {
-      say("Copied " + std::to_string(cl.copied) + " blocks for " + who +
-          (cl.cleared ? "; " + std::to_string(cl.cleared) + " invalid pointers in them cleared" : "") + ".");
-    }
-    CARDFS_RETURN_IF_ERROR(set_pointer(*this, dup.ino, dup.ref, copy));
+    if (!all) report_.findings.back().fixed = false;
+    if (cl.copied > claims.size() || cl.cleared)
+      say("Copied " + std::to_string(cl.copied) + " blocks for inode " + std::to_string(ino) +
+          (cl.cleared ? "; " + std::to_string(cl.cleared) + " pointers in them cleared" : "") + ".");
+    resolved.push_back(ino);
   }
   // Each indirect block named here has one owner now (pass 1 only clears
   // inside blocks the inode claimed first, which stay its own).
@@ -109,8 +130,7 @@ Status Checker::pass1b() {
     put_u32(blk.data() + 4 * r.slot, 0);
     CARDFS_RETURN_IF_ERROR(write_block(r.container, blk));
   }
-  for (auto [ino, done] : resolved)
-    if (done) CARDFS_RETURN_IF_ERROR(recheck_counts(ino));
+  for (uint32_t ino : resolved) CARDFS_RETURN_IF_ERROR(recheck_counts(ino));
   return Status::ok();
 }
 
