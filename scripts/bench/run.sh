@@ -9,7 +9,8 @@
 #   scripts/bench/run.sh --reduced       every workload at sizes a busy 2-core VM runs in
 #                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
-#              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only)
+#              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
+#              also passthrough,passthrough-dp: libfuse's passthrough_ll, metadata only)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
@@ -141,7 +142,7 @@ EOF
 # ---- the runs: every target once per run, so drift hits them alike
 run_workload() {
   local t=$1 r=$2 w=$3 out rc
-  log "run $r/$runs $t $w"
+  log "run $r/$runs $t $w (load $(cut -d" " -f1-3 /proc/loadavg))"
   # In this shell, not $(...): a cold remount must update the mount records.
   "wl_$w" "$t" >"$BENCH_WORK/out" 2>"$BENCH_WORK/err"
   rc=$?
@@ -161,11 +162,15 @@ run_workload() {
   return 1
 }
 
+# The passthrough metadata peers run the metadata workloads of the list.
+meta_only() { local w out=(); for w in ${1//,/ }; do [[ $w == meta_* ]] && out+=("$w"); done; local IFS=,; echo "${out[*]}"; }
+
 for ((r = 1; r <= runs; r++)); do
   for t in "${active[@]}"; do
     case $t in
       cardfs-durable) wl_list=sqlite ;;
       *-dio) wl_list=randread_warm ;;
+      passthrough*) wl_list=$(meta_only "$workloads") ;;
       *) wl_list=$workloads ;;
     esac
     if ! tgt_make "$t" 2>>"$RESULTS/log"; then

@@ -10,7 +10,12 @@
 # card's flush also fsyncs the image, as ext4 on a loop device does),
 # cardfs-dio (cardfs -o direct_io) and passthrough-dio (libfuse3's
 # passthrough_ll example from libfuse3-dev, cache=never: every read one
-# FUSE round trip to a host file — the bound -o direct_io is measured by).
+# FUSE round trip to a host file — the bound -o direct_io is measured by);
+# passthrough and passthrough-dp (the same example with cache=always, i.e.
+# entries and attributes cached as long as cardfs caches them, over a host
+# directory; -dp adds default_permissions as cardfs mounts): the FUSE
+# round trips a metadata operation needs and little else, the bound for
+# create/stat/unlink with and without the kernel's permission checks.
 # Every mount, loop device and daemon is recorded so that tgt_cleanup_all
 # (run from run.sh's EXIT trap) undoes it; every wait is bounded.
 
@@ -68,8 +73,15 @@ daemon_start() {
 fuse2fs_mount() { daemon_start "$1" fuse2fs "$(tgt_img "$1")" "$(tgt_mnt "$1")" -f -o rw; }
 
 passthrough_mount() {
+  local opts=cache=never
+  case $1 in
+    passthrough) opts=cache=always ;;
+    passthrough-dp) opts=cache=always,default_permissions ;;
+  esac
   mkdir -p "$BENCH_WORK/$1.src"
-  daemon_start "$1" "$BENCH_WORK/passthrough_ll" -f -o source="$BENCH_WORK/$1.src",cache=never "$(tgt_mnt "$1")"
+  # It holds a descriptor per inode the kernel caches (20 000 and more).
+  daemon_start "$1" prlimit --nofile=1048576 "$BENCH_WORK/passthrough_ll" -f \
+    -o source="$BENCH_WORK/$1.src",$opts "$(tgt_mnt "$1")"
 }
 
 daemon_umount() {
@@ -107,7 +119,7 @@ tgt_make() {
       truncate -s "$BENCH_IMAGE_SIZE" "$img"
       mkfs.ext4 -q -F "$img" || return 1
       "${name}_mount" "$name" ;;
-    passthrough-dio)
+    passthrough*)
       rm -rf "$BENCH_WORK/$name.src"
       passthrough_mount "$name" ;;
     cardfs*)
@@ -119,7 +131,7 @@ tgt_make() {
 tgt_unmount() {
   case $1 in
     ext4) ext4_umount "$1" ;;
-    fuse2fs | passthrough-dio) daemon_umount "$1" ;;
+    fuse2fs | passthrough*) daemon_umount "$1" ;;
     cardfs*) cf_umount "$(tgt_mnt "$1")" ;;
   esac
 }
@@ -131,7 +143,7 @@ tgt_cold() {
   # shellcheck disable=SC2046
   case $name in
     ext4 | fuse2fs) "${name}_mount" "$name" ;;
-    passthrough-dio) passthrough_mount "$name" ;;
+    passthrough*) passthrough_mount "$name" ;;
     cardfs*) cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
   esac
 }
@@ -155,7 +167,7 @@ tgt_unavailable() {
   case $1 in
     ext4) command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null || echo "needs e2fsprogs and losetup" ;;
     fuse2fs) command -v fuse2fs >/dev/null || echo "needs fuse2fs (apt-get install fuse2fs)" ;;
-    passthrough-dio)
+    passthrough | passthrough-dp | passthrough-dio)
       [ -x "$BENCH_WORK/passthrough_ll" ] ||
         gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
