@@ -34,7 +34,12 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 }  // namespace
 
 FuseFs::FuseFs(fusefs::Filesystem& fs, const ControlTree& control, const MountOptions& opts)
-    : fs_(fs), control_(control), opts_(opts), uid_(getuid()), gid_(getgid()) {}
+    : fs_(fs),
+      control_(control),
+      opts_(opts),
+      uid_(getuid()),
+      gid_(getgid()),
+      checks_permissions_(!kernel_checks_permissions(opts)) {}
 
 const fuse_lowlevel_ops& FuseFs::operations() {
   static const fuse_lowlevel_ops ops = [] {

@@ -12,9 +12,13 @@
 // - Lookup counts are the Filesystem's: every reply that hands the kernel
 //   an entry (lookup, mknod, mkdir, symlink, link, create, readdirplus)
 //   counts one, and a reply the kernel did not receive is forgotten again.
-// - Permissions are the kernel's (default_permissions is always on); the
-//   daemon adds what a kernel filesystem does on its own: names over 255
-//   bytes (ENAMETOOLONG), setgid directories handing down their group.
+// - Permissions: on a mount with allow_other (or an explicit
+//   default_permissions) the kernel checks them; on a mount only its owner
+//   can enter, the daemon does (permissions.h, the check_* calls below),
+//   which spares the kernel a GETATTR of the directory before each change
+//   of it. Either way the daemon adds what a kernel filesystem does on its
+//   own: names over 255 bytes (ENAMETOOLONG), setgid directories handing
+//   down their group.
 #pragma once
 
 #include "fusefs/fuse/session.h"  // FUSE_USE_VERSION, fuse_lowlevel.h
@@ -27,6 +31,7 @@
 #include "fusefs/filesystem.h"
 #include "fusefs/fuse/control.h"
 #include "fusefs/fuse/mount_options.h"
+#include "fusefs/fuse/permissions.h"
 
 namespace cardfs::fuse {
 
@@ -64,6 +69,8 @@ class FuseFs {
   struct stat control_stat(const ControlTree::Entry& e) const;
   fuse_entry_param entry_of(const fusefs::Attr& a) const;
   fuse_entry_param control_entry(const ControlTree::Entry& e) const;
+  // Whether the daemon checks permissions (the kernel does not).
+  bool checks_permissions() const { return checks_permissions_; }
   // Whether a write through this handle must reach the card before the reply.
   bool write_through(const OpenFile& of) const;
   // The session, once mounted: what the notifications below go through.
@@ -78,6 +85,7 @@ class FuseFs {
   const MountOptions opts_;
   uid_t uid_;
   gid_t gid_;
+  bool checks_permissions_;
   fuse_session* session_ = nullptr;
 };
 
@@ -103,6 +111,19 @@ Status check_new_name(fuse_req_t req, fuse_ino_t parent, const char* name);
 // setgid directory hands down its group (and, to directories, the bit);
 // a creator outside that group loses the setgid bit of a file.
 Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_t& mode);
+
+// The daemon's permission checks (op_checks.cpp): OK at once when the
+// kernel checks; otherwise the caller against the inodes' attributes.
+Result<fusefs::Attr> attr_of(fuse_req_t req, fuse_ino_t ino);
+Status check_access(fuse_req_t req, fuse_ino_t ino, int mask);  // kMay* bits
+Status check_create_in(fuse_req_t req, fuse_ino_t parent);
+Status check_open(fuse_req_t req, fuse_ino_t ino, int flags);
+Status check_delete(fuse_req_t req, fuse_ino_t parent, const char* name);
+Status check_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+                    const char* newname, bool exchange);
+Status check_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent);
+Status check_setattr(fuse_req_t req, fuse_ino_t ino, fusefs::SetAttr& sa, bool through_handle);
+Status check_xattr(fuse_req_t req, fuse_ino_t ino, const char* name, bool write);
 
 // The operation groups fill their part of the table.
 void add_entry_operations(fuse_lowlevel_ops& ops);

@@ -246,6 +246,10 @@ Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base
   return base;
 }
 
+bool kernel_checks_permissions(const MountOptions& opts) {
+  return opts.default_permissions || opts.allow_other;
+}
+
 std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path) {
   std::string fsname = opts.fsname.empty() ? image_path : opts.fsname;
   std::string escaped;
@@ -253,7 +257,8 @@ std::string kernel_mount_options(const MountOptions& opts, const std::string& im
     if (c == ',' || c == '\\') escaped += '\\';
     escaped += c;
   }
-  std::string s = "fsname=" + escaped + ",subtype=cardfs,default_permissions";
+  std::string s = "fsname=" + escaped + ",subtype=cardfs";
+  if (kernel_checks_permissions(opts)) s += ",default_permissions";
   if (opts.allow_other) s += ",allow_other";
   if (opts.read_only) s += ",ro";
   for (const auto& f : opts.vfs_flags) s += "," + f;

@@ -31,9 +31,9 @@ struct MountOptions {
   // ---- FUSE and VFS
   bool read_only = false;
   bool allow_other = false;
-  // cardfs always lets the kernel check permissions (see docs/fuse.md);
-  // the option is accepted for fstab lines that spell it out.
-  bool default_permissions = true;
+  // The kernel checks permissions when this is set or with allow_other;
+  // otherwise the daemon does (kernel_checks_permissions, docs/fuse.md).
+  bool default_permissions = false;
   std::string fsname;                   // empty: the image path
   std::vector<std::string> vfs_flags;   // nodev, nosuid, noatime ... for the kernel
 
@@ -77,8 +77,15 @@ Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base
 // "64M", "1G", "4096", "512k" -> bytes (binary units). EINVAL otherwise.
 Result<uint64_t> parse_size(const std::string& text);
 
+// Whether the kernel checks permissions (default_permissions is passed):
+// with allow_other, where other users reach the mount and only the kernel
+// can check every step of a path walk, or when asked for. Without both,
+// only the mounting user's processes can enter the mount, and the daemon
+// checks each operation itself (one round trip less per create/unlink).
+bool kernel_checks_permissions(const MountOptions& opts);
+
 // The kernel/libfuse mount options for fuse_session_new():
-// "fsname=...,subtype=cardfs,default_permissions[,allow_other][,ro][,flags]".
+// "fsname=...,subtype=cardfs[,default_permissions][,allow_other][,ro][,flags]".
 std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path);
 
 const char* scheduler_name(Scheduler s);

@@ -70,17 +70,21 @@ void reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
 }
 
 // readdirplus hands the kernel an entry per name, each counting a lookup;
-// whatever does not reach the kernel is forgotten again.
+// whatever does not reach the kernel is forgotten again. A caller who may
+// not search the directory gets names only (the kernel then caches no
+// entry under it that a lookup would have refused).
 void reply_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
   FuseFs& self = fuse_fs(req);
   auto listed = list_dir(self, req, ino, off, size, true);
   if (!listed.is_ok()) return reply_status(req, listed.status());
+  bool entries = check_access(req, ino, kMayExec).is_ok();
   std::vector<char> buf(size);
   std::vector<fusefs::Ino> counted;
   size_t pos = 0;
   for (const Listed& d : *listed) {
     fuse_entry_param e{};
-    bool counts = !is_dot_or_dotdot(d.name);  // the kernel takes no reference on these
+    // The kernel takes no reference on an entry with ino 0 (. and ..).
+    bool counts = entries && !is_dot_or_dotdot(d.name);
     if (counts) {
       auto a = self.fs().lookup(FuseFs::to_fs(ino), d.name);
       if (!a.is_ok()) continue;  // removed since the listing
@@ -102,6 +106,12 @@ void reply_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
     for (fusefs::Ino i : counted) self.fs().forget(i, 1);
 }
 
+// opendir(2) reads the directory: read permission, when the daemon checks.
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (Status st = check_access(req, ino, kMayRead); !st.is_ok()) return reply_status(req, st);
+  fuse_reply_open(req, fi);
+}
+
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   if (fuse_fs(req).control().owns(ino)) return control_readdir(req, ino, size, off, false);
   reply_readdir(req, ino, size, off);
@@ -121,6 +131,7 @@ void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) 
 }  // namespace
 
 void add_dir_operations(fuse_lowlevel_ops& o) {
+  o.opendir = op_opendir;
   o.readdir = op_readdir;
   o.readdirplus = op_readdirplus;
   o.fsyncdir = op_fsyncdir;

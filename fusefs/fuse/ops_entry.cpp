@@ -10,16 +10,6 @@ namespace cardfs::fuse {
 
 using fusefs::Attr;
 
-static bool in_group(fuse_req_t req, gid_t gid) {
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  if (ctx->gid == gid) return true;
-  gid_t groups[256];
-  int n = fuse_req_getgroups(req, 256, groups);
-  for (int i = 0; i < n && i < 256; ++i)
-    if (groups[i] == gid) return true;
-  return false;
-}
-
 // Owner of a new inode and its final mode, as Linux's inode_init_owner:
 // a setgid directory hands down its group (and, to directories, the bit);
 // a non-member creating a setgid file loses the bit.
@@ -32,7 +22,9 @@ Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_
     c.gid = dir.gid;
     if (S_ISDIR(mode)) mode |= S_ISGID;
   }
-  if (!S_ISDIR(mode) && (mode & S_ISGID) && ctx->uid != 0 && !in_group(req, c.gid))
+  RequestCaller caller(req);
+  if (!S_ISDIR(mode) && (mode & S_ISGID) && !caller.in_group(c.gid) &&
+      !caller.capable(Cap::kFsetid))
     mode &= ~S_ISGID;
   return c;
 }
@@ -57,6 +49,7 @@ Status check_old_name(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseFs& self = fuse_fs(req);
+  if (Status st = check_access(req, parent, kMayExec); !st.is_ok()) return reply_status(req, st);
   if (is_control_name(parent, name) || self.control().owns(parent))
     return control_lookup(req, parent, name);
   if (Status st = check_name(name); !st.is_ok()) return reply_status(req, st);
@@ -112,12 +105,16 @@ fusefs::SetAttr to_setattr(const struct stat* attr, int to_set) {
   return sa;
 }
 
-// With default_permissions the kernel has checked this call (a truncate
-// through a file handle included): no second check here.
-void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+// With default_permissions the kernel has checked this call; otherwise
+// check_setattr does (a truncate through a handle was checked at open).
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
   if (self.control().owns(ino)) return control_setattr(req, ino, attr, to_set);
-  reply_attr(req, self.fs().setattr(FuseFs::to_fs(ino), to_setattr(attr, to_set)));
+  fusefs::SetAttr sa = to_setattr(attr, to_set);
+  if (Status st = check_setattr(req, ino, sa, fi != nullptr); !st.is_ok())
+    return reply_status(req, st);
+  reply_attr(req, self.fs().setattr(FuseFs::to_fs(ino), sa));
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -131,6 +128,7 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 Result<Attr> do_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                       dev_t rdev) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
+  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = mode;
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   return fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, uint32_t(rdev), c);
@@ -142,6 +140,7 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
 
 Result<Attr> do_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
+  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFDIR | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   return fuse_fs(req).fs().mkdir(FuseFs::to_fs(parent), name, m & 07777, c);
@@ -153,6 +152,7 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) 
 
 Result<Attr> do_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
+  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFLNK | 0777;
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   return fuse_fs(req).fs().symlink(FuseFs::to_fs(parent), name, target, c);
@@ -165,6 +165,7 @@ void op_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const cha
 Result<Attr> do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
   if (fuse_fs(req).control().owns(ino)) return Status::error(EPERM, "control file");
+  CARDFS_RETURN_IF_ERROR(check_link(req, ino, parent));
   return fuse_fs(req).fs().link(FuseFs::to_fs(ino), FuseFs::to_fs(parent), name);
 }
 
@@ -174,12 +175,14 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name
 
 void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Status st = check_old_name(req, parent, name);
+  if (st.is_ok()) st = check_delete(req, parent, name);
   if (st.is_ok()) st = fuse_fs(req).fs().unlink(FuseFs::to_fs(parent), name);
   reply_status(req, st);
 }
 
 void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Status st = check_old_name(req, parent, name);
+  if (st.is_ok()) st = check_delete(req, parent, name);
   if (st.is_ok()) st = fuse_fs(req).fs().rmdir(FuseFs::to_fs(parent), name);
   reply_status(req, st);
 }
@@ -191,6 +194,9 @@ Status do_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t
     return Status::error(EINVAL, "unsupported rename flags");
   CARDFS_RETURN_IF_ERROR(check_old_name(req, parent, name));
   CARDFS_RETURN_IF_ERROR(check_old_name(req, newparent, newname));
+  CARDFS_RETURN_IF_ERROR(check_create_in(req, newparent));
+  CARDFS_RETURN_IF_ERROR(
+      check_rename(req, parent, name, newparent, newname, flags & fusefs::kRenameExchange));
   return fuse_fs(req).fs().rename(FuseFs::to_fs(parent), name, FuseFs::to_fs(newparent), newname,
                                   flags);
 }
@@ -198,6 +204,12 @@ Status do_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
                const char* newname, unsigned flags) {
   reply_status(req, do_rename(req, parent, name, newparent, newname, flags));
+}
+
+// FUSE_ACCESS: access(2), chdir(2). Sent only when the kernel does not
+// check permissions itself.
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  reply_status(req, check_access(req, ino, mask & (kMayRead | kMayWrite | kMayExec)));
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
@@ -233,6 +245,7 @@ void add_entry_operations(fuse_lowlevel_ops& o) {
   o.rmdir = op_rmdir;
   o.rename = op_rename;
   o.statfs = op_statfs;
+  o.access = op_access;
 }
 
 }  // namespace cardfs::fuse

@@ -33,6 +33,7 @@ void setup_handle(FuseFs& self, fuse_file_info* fi) {
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
+  if (Status st = check_open(req, ino, fi->flags); !st.is_ok()) return reply_status(req, st);
   if (self.control().owns(ino)) return control_open(req, ino, fi);
   setup_handle(self, fi);
   if (fuse_reply_open(req, fi) != 0) delete open_file(fi);
@@ -40,6 +41,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
+  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFREG | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   return fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, 0, c);

@@ -26,6 +26,7 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
   if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
+  if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   auto bytes = std::as_bytes(std::span(value, size));
   Status st = self.fs().setxattr(FuseFs::to_fs(ino), name, bytes, flags);
   if (st.is_ok()) self.invalidate_attributes(ino);  // st_blocks may count a new block
@@ -36,6 +37,7 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
   if (self.control().owns(ino)) return reply_errno(req, ENODATA);
+  if (Status st = check_xattr(req, ino, name, false); !st.is_ok()) return reply_status(req, st);
   auto v = self.fs().getxattr(FuseFs::to_fs(ino), name);
   if (!v.is_ok()) return reply_status(req, v.status());
   reply_sized(req, reinterpret_cast<const char*>(v->data()), v->size(), size);
@@ -54,6 +56,7 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
   if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
+  if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   Status st = self.fs().removexattr(FuseFs::to_fs(ino), name);
   if (st.is_ok()) self.invalidate_attributes(ino);  // the block may be gone
   reply_status(req, st);

@@ -24,7 +24,8 @@ TEST_CASE("no options keep every layer default") {
   MountOptions o = parse_ok({});
   CHECK_FALSE(o.read_only);
   CHECK_FALSE(o.allow_other);
-  CHECK(o.default_permissions);
+  CHECK_FALSE(o.default_permissions);
+  CHECK_FALSE(kernel_checks_permissions(o));  // the daemon checks on a private mount
   CHECK_FALSE(o.direct_io);
   CHECK_FALSE(o.sync);
   CHECK_FALSE(o.cache_size.has_value());
@@ -62,8 +63,12 @@ TEST_CASE("FUSE options and VFS flags") {
   CHECK(o.vfs_flags == std::vector<std::string>{"nodev", "noatime"});
   CHECK(kernel_mount_options(o, "/img") ==
         "fsname=my\\,card,subtype=cardfs,default_permissions,allow_other,ro,nodev,noatime");
-  CHECK(kernel_mount_options(parse_ok({}), "/a,b") ==
-        "fsname=/a\\,b,subtype=cardfs,default_permissions");
+  CHECK(kernel_mount_options(parse_ok({}), "/a,b") == "fsname=/a\\,b,subtype=cardfs");
+  // allow_other alone brings the kernel's checks; so does asking for them.
+  CHECK(kernel_mount_options(parse_ok({"allow_other"}), "/i") ==
+        "fsname=/i,subtype=cardfs,default_permissions,allow_other");
+  CHECK(kernel_mount_options(parse_ok({"default_permissions"}), "/i") ==
+        "fsname=/i,subtype=cardfs,default_permissions");
 }
 
 TEST_CASE("later options win, as mount(8) does") {
