@@ -74,27 +74,43 @@ static Result<std::unique_ptr<BufferRef::Impl>> buffer_page(PageCache::Impl& c, 
   return impl;
 }
 
-Result<BufferRef> PageCache::bread(uint64_t block) {
-  CARDFS_ASSIGN_OR_RETURN(auto impl, buffer_page(*impl_, block));
+// The buffer for `block` with every sector uptodate: those not cached are
+// read from the device, or with zero_missing start as zeros unread.
+static Result<std::unique_ptr<BufferRef::Impl>> fill_buffer(PageCache::Impl& c, uint64_t block,
+                                                            bool zero_missing) {
+  CARDFS_ASSIGN_OR_RETURN(auto impl, buffer_page(c, block));
   Page* p = impl->page.get();
   if (p->wait_uptodate(impl->mask)) {
-    Counters::inc(impl_->counters.hits);
+    Counters::inc(c.counters.hits);
   } else {
-    Counters::inc(impl_->counters.misses);
-    impl_->lock_page(p, impl->mask);
+    if (!zero_missing) Counters::inc(c.counters.misses);
+    c.lock_page(p, impl->mask);  // a concurrent filler may have got there first
     uint8_t missing;
     {
       std::lock_guard lock(p->mu);
       missing = uint8_t(impl->mask & ~p->uptodate);
+      if (zero_missing) {
+        zero_sectors(p, missing);
+        p->uptodate |= missing;
+      }
     }
     Status st = Status::ok();
-    if (missing) {
-      st = impl_->read_sectors(*impl_->bdev, p, missing, blockdev::kBioMeta | blockdev::kBioSync);
-    }
+    if (missing && !zero_missing)
+      st = c.read_sectors(*c.bdev, p, missing, blockdev::kBioMeta | blockdev::kBioSync);
     p->unlock(impl->mask);
     CARDFS_RETURN_IF_ERROR(st.with_context("bread"));
   }
-  impl_->mark_accessed(p);
+  c.mark_accessed(p);
+  return impl;
+}
+
+Result<BufferRef> PageCache::bread(uint64_t block) {
+  CARDFS_ASSIGN_OR_RETURN(auto impl, fill_buffer(*impl_, block, false));
+  return BufferRef(std::move(impl));
+}
+
+Result<BufferRef> PageCache::bget_cached_or_zeroed(uint64_t block) {
+  CARDFS_ASSIGN_OR_RETURN(auto impl, fill_buffer(*impl_, block, true));
   return BufferRef(std::move(impl));
 }
 

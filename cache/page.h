@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -98,6 +99,12 @@ struct Page {
 };
 
 void unpin(Page* p);
+
+// Zeroes the `mask` sectors of p's data (caller holds their lock bits).
+inline void zero_sectors(Page* p, uint8_t mask) {
+  for (uint32_t s = 0; s < kSectorsPerPage; ++s)
+    if (mask & (1u << s)) std::memset(p->data + s * 512, 0, 512);
+}
 
 // A pin on a page: keeps its memory alive (not its place in the index).
 class PageRef {

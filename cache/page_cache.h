@@ -148,6 +148,12 @@ class PageCache {
   Result<BufferRef> bread(uint64_t block);
   // The block without reading it, zero-filled: for freshly allocated blocks.
   Result<BufferRef> bget_zeroed(uint64_t block);
+  // The block as cached when it is; when it is not (or only partly), the
+  // missing sectors start as zeros instead of being read. For a block whose
+  // on-disk bytes the caller knows to be dead (an inode-table block whose
+  // other inodes are all free): unlike bget_zeroed it never wipes what
+  // another user already has in the cache, dirty or not.
+  Result<BufferRef> bget_cached_or_zeroed(uint64_t block);
   // Drops a freed metadata block from the cache, dirty or not.
   void bforget(uint64_t block);
 

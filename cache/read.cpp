@@ -7,7 +7,6 @@
 // sequential with the previous one reads only what was asked.
 #include <algorithm>
 #include <bit>
-#include <cstring>
 
 #include "cache/cache_impl.h"
 #include "cache/io.h"
@@ -108,8 +107,7 @@ void ReadPath::add_page_extents(AddressSpace& as, PageRef p, uint64_t file_size,
       }
     }
   }
-  for (uint32_t s = 0; s < kSectorsPerPage; ++s)
-    if (zero & (1u << s)) std::memset(p->data + s * 512, 0, 512);
+  zero_sectors(p.get(), zero);
   if (ext.size() == first_ext) {
     delete unit;
     std::lock_guard lock(p->mu);

@@ -181,6 +181,16 @@ void BlockGroups::free_inode(uint32_t ino, bool is_dir) {
   ++free_inodes_;
 }
 
+bool BlockGroups::table_block_neighbours_free(uint32_t ino, uint32_t per_block) const {
+  const Group& grp = *groups_[group_of_inode(ino)];
+  const uint32_t bit = (ino - 1) % ipg_;
+  const uint32_t first = bit - bit % per_block, end = std::min(first + per_block, ipg_);
+  std::lock_guard lock(grp.mu);
+  for (uint32_t i = first; i < end; ++i)
+    if (i != bit && test_bit(grp.imap, i)) return false;
+  return true;
+}
+
 // ---- blocks
 
 bool BlockGroups::is_data_block(uint64_t block) const {

@@ -61,6 +61,9 @@ class BlockGroups {
   // A new inode number; ENOSPC when none is free.
   Result<uint32_t> alloc_inode(uint32_t parent_ino, bool is_dir);
   void free_inode(uint32_t ino, bool is_dir);
+  // True when every other inode sharing ino's inode-table block (of
+  // per_block inodes) is free: the block's on-disk bytes are then dead.
+  bool table_block_neighbours_free(uint32_t ino, uint32_t per_block) const;
 
   // A free block near goal (0: no preference), from res's window when it
   // has one (res may be null). ENOSPC when the filesystem is full.

@@ -41,9 +41,20 @@ InodePtr InodeTable::insert_new(uint32_t ino, const DiskInode& d) {
   auto inode = std::make_shared<Inode>(ino);
   inode->d = d;
   inode->type = d.mode & S_IFMT;
+  inode->record_unwritten = true;
   std::lock_guard lock(mu_);
   map_[ino] = inode;
   return inode;
+}
+
+// A new inode's first store need not read a table block whose other
+// inodes are all free (typically one never used since mkfs): the record is
+// overwritten whole and nothing else in the block is alive.
+Result<cache::BufferRef> InodeTable::table_block_for_store(const Inode& inode, uint64_t block) {
+  const uint32_t per_block = ctx_.bs / kInodeSize;
+  if (inode.record_unwritten && ctx_.groups.table_block_neighbours_free(inode.ino, per_block))
+    return ctx_.cache.bget_cached_or_zeroed(block);
+  return ctx_.cache.bread(block);
 }
 
 Status InodeTable::store(Inode& inode) {
@@ -53,7 +64,8 @@ Status InodeTable::store(Inode& inode) {
     encode_inode(inode.d, inode.ino, ctx_.seed, rec);
   }
   BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(inode.ino)), inode.ino);
-  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(at.block));
+  CARDFS_ASSIGN_OR_RETURN(auto buf, table_block_for_store(inode, at.block));
+  inode.record_unwritten = false;
   buf.lock();
   std::memcpy(buf.data().data() + at.offset, rec, kInodeSize);
   buf.unlock();

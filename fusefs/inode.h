@@ -39,6 +39,7 @@ struct Inode {
   uint64_t lookups = 0;                       // mu: the kernel's lookup count
   bool freed = false;                         // mu: nlink and lookups reached 0
   bool datasync_dirty = false;                // mu: size or block map changed since fsync
+  bool record_unwritten = false;              // mu: new, never stored (its record is dead bytes)
 };
 
 using InodePtr = std::shared_ptr<Inode>;
@@ -64,6 +65,7 @@ class InodeTable {
 
  private:
   Result<DiskInode> read_record(uint32_t ino);
+  Result<cache::BufferRef> table_block_for_store(const Inode& inode, uint64_t block);
   Context& ctx_;
   std::mutex mu_;
   std::unordered_map<uint32_t, InodePtr> map_;

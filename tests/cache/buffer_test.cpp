@@ -58,6 +58,42 @@ TEST_CASE("bget_zeroed reads nothing and mark_dirty writes only touched sectors"
   CHECK(disk[600 - 512] == std::byte{0x5a});
 }
 
+TEST_CASE("bget_cached_or_zeroed zero-fills an uncached block without reading it",
+          "[cache][buffer]") {
+  Fixture f;
+  f.dev.poke(7 * 2, pattern(1024, 3));  // stale bytes on the device
+  auto b = f.cache.bget_cached_or_zeroed(7);
+  REQUIRE(b.is_ok());
+  CHECK(f.dev.log().empty());
+  for (std::byte x : b->data()) REQUIRE(x == std::byte{0});
+  auto again = f.cache.bread(7);  // now cached: still no read
+  REQUIRE(again.is_ok());
+  CHECK(f.dev.log().empty());
+}
+
+TEST_CASE("bget_cached_or_zeroed keeps a cached block's dirty content", "[cache][buffer]") {
+  Fixture f;
+  auto bytes = pattern(1024, 4);
+  f.dev.poke(7 * 2, bytes);
+  {
+    auto b = f.cache.bread(7);
+    REQUIRE(b.is_ok());
+    b->lock();
+    b->data()[100] = std::byte{0xa5};  // another inode's unwritten change
+    b->unlock();
+    b->mark_dirty(100, 1);
+  }
+  auto b = f.cache.bget_cached_or_zeroed(7);
+  REQUIRE(b.is_ok());
+  CHECK(b->data()[100] == std::byte{0xa5});
+  CHECK(b->data()[900] == bytes[900]);
+  REQUIRE(f.cache.sync_all().is_ok());
+  std::vector<std::byte> disk(1024);
+  f.dev.peek(7 * 2, disk);
+  CHECK(disk[100] == std::byte{0xa5});
+  CHECK(only(f.dev.log(), BioOp::kRead).size() == 1);  // the bread, once
+}
+
 TEST_CASE("bread past the end of the device fails", "[cache][buffer]") {
   Fixture f;
   CHECK(f.cache.bread((1 << 14) / 2).status().code() == EIO);

@@ -40,6 +40,7 @@ void SparseDevice::submit(blockdev::BioPtr bio) {
       status = -EIO;
     } else if (bio->op == blockdev::BioOp::kRead) {
       ++reads_;
+      read_extents_.emplace_back(byte, byte + bio->sectors() * blockdev::kSectorSize);
       for (auto& s : bio->segments) {
         copy_out(byte, {s.data, s.len});
         byte += s.len;
@@ -58,6 +59,13 @@ void SparseDevice::submit(blockdev::BioPtr bio) {
 uint64_t SparseDevice::reads() const {
   std::lock_guard lock(mu_);
   return reads_;
+}
+
+uint64_t SparseDevice::reads_overlapping(uint64_t first, uint64_t end) const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (auto [a, b] : read_extents_) n += a < end && first < b;
+  return n;
 }
 
 uint64_t SparseDevice::writes() const {

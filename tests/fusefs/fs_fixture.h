@@ -31,6 +31,8 @@ class SparseDevice final : public blockdev::BlockDevice {
 
   uint64_t reads() const;    // read bios so far
   uint64_t writes() const;   // write bios so far
+  // Read bios that touched bytes [first, end) so far.
+  uint64_t reads_overlapping(uint64_t first, uint64_t end) const;
   void peek(uint64_t byte, std::span<std::byte> out) const;
   void poke(uint64_t byte, std::span<const std::byte> in);
 
@@ -41,6 +43,7 @@ class SparseDevice final : public blockdev::BlockDevice {
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::vector<std::byte>> chunks_;
   uint64_t reads_ = 0, writes_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> read_extents_;  // [first, end) bytes
 };
 
 struct FsOptions {

@@ -71,3 +71,42 @@ TEST_CASE("unused inodes are evicted and come back intact", "[fusefs][inode-cach
   }
   CHECK(t->check_free_counts().is_ok());
 }
+
+namespace {
+// Read bios that touched any group's inode table so far.
+uint64_t inode_table_reads(TestFs& t) {
+  const Superblock& sb = t.summary().sb;
+  uint64_t n = 0;
+  for (uint32_t g = 0; g < sb.group_count(); ++g) {
+    const uint64_t first = group_layout(sb, g).inode_table * sb.block_size();
+    n += t.dev().reads_overlapping(first, first + uint64_t(inode_table_blocks(sb)) * sb.block_size());
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("creates in a fresh filesystem read no inode-table block", "[fusefs][inode-cache]") {
+  TestFs t(sized(256ull << 20));
+  t.remount();  // a cold cache: only what mount itself reads
+  const uint64_t at_mount = inode_table_reads(t);
+  constexpr int kFiles = 3000;
+  std::vector<uint64_t> dirs;
+  for (int d = 0; d < 8; ++d) {  // directories spread over groups (Orlov)
+    auto a = t->mkdir(kRootIno, "d" + std::to_string(d), 0755, {});
+    REQUIRE(a.is_ok());
+    dirs.push_back(a->ino);
+  }
+  for (int i = 0; i < kFiles; ++i) {
+    auto f = t->mknod(dirs[i % dirs.size()], "f" + std::to_string(i), S_IFREG | 0644, 0, {});
+    REQUIRE(f.is_ok());
+    t->forget(f->ino, 1);
+  }
+  CHECK(inode_table_reads(t) == at_mount);
+  t.remount();  // and every record was written
+  for (int i = 0; i < kFiles; i += 97) {
+    auto a = t->lookup(dirs[i % dirs.size()], "f" + std::to_string(i));
+    REQUIRE(a.is_ok());
+    CHECK(S_ISREG(a->mode));
+  }
+  CHECK(t->check_free_counts().is_ok());
+}
