@@ -21,10 +21,15 @@
 //
 // Thread-safety: every method may be called from any thread concurrently.
 // Lock order, outermost first:
-//   rename_mu_ (rename only) -> directory Inode::mu (ancestor before
-//   descendant; unrelated directories by inode number) -> non-directory
-//   Inode::mu (by inode number) -> Inode::map_mu -> allocator locks
-//   (BlockGroups: windows -> group) -> buffer locks -> sb_mu_.
+//   rename_mu_ (rename only) -> directory Inode::mu (by inode number) ->
+//   non-directory Inode::mu (by inode number) -> Inode::map_mu ->
+//   allocator locks (BlockGroups: windows -> group) -> buffer locks -> sb_mu_.
+// The inode order is static (not "ancestor first", which renames change):
+// a child found under its parent that sorts before it (a subdirectory with
+// a smaller number) is locked by releasing the parent and taking both in
+// order, then looking the name up again (InodeLocks, inode.h). A fresh
+// inode in create is try-locked under its parent, outside the order:
+// nothing else can reach it yet.
 // Inode::mu may be held across device I/O (as Linux's i_rwsem); map_mu only
 // across reads of indirect blocks; the allocator's locks never.
 // readdir()'s callback runs with the directory's lock held: it must not
@@ -244,12 +249,20 @@ class Filesystem {
   // dot_errno, directory alive) and what the name holds now.
   struct NameChange;
   Result<NameChange> begin_name_change(Ino parent, std::string_view name, int dot_errno);
+  Status look_again(NameChange& c, std::string_view name);
+  Result<std::shared_ptr<Inode>> lock_named(NameChange& c, Ino parent, std::string_view name,
+                                            int dot_errno);
   Status remove_entry_locked(Inode& dir, const DirHit& hit, Inode& victim);
   Result<uint32_t> parent_of(uint32_t dir_ino);
   Result<std::vector<uint32_t>> ancestors(uint32_t dir_ino);
+  Status rename_checked(Ino parent, std::string_view name, Ino new_parent,
+                        std::string_view new_name, uint32_t flags);
+  struct RenameSides;
+  Result<RenameSides> rename_sides(Inode& d1, std::string_view n1, Inode& d2,
+                                   std::string_view n2);
   Status rename_locked(Inode& d1, std::string_view n1, Inode& d2, std::string_view n2,
                        uint32_t flags, const std::vector<uint32_t>& chain1,
-                       const std::vector<uint32_t>& chain2);
+                       const std::vector<uint32_t>& chain2, const RenameSides& s);
 
   cache::PageCache& cache_;
   Clock& clock_;

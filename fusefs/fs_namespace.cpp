@@ -31,10 +31,6 @@ Status require_live_dir(const Inode& dir) {
   return Status::ok();
 }
 
-bool contains(const std::vector<uint32_t>& v, uint32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
 }  // namespace
 
 Directory Filesystem::dir_of(Inode& inode) {
@@ -43,7 +39,7 @@ Directory Filesystem::dir_of(Inode& inode) {
 
 struct Filesystem::NameChange {
   std::shared_ptr<Inode> dir;
-  std::unique_lock<std::mutex> lock;
+  InodeLocks locks;
   std::optional<DirHit> hit;
 };
 
@@ -54,10 +50,31 @@ Result<Filesystem::NameChange> Filesystem::begin_name_change(Ino parent, std::st
   if (is_dot(name)) return Status::error(dot_errno, dot_errno == EEXIST ? "name exists" : "is a directory");
   NameChange c;
   CARDFS_ASSIGN_OR_RETURN(c.dir, get_inode(parent));
-  c.lock = std::unique_lock(c.dir->mu);
+  c.locks = InodeLocks({c.dir});
+  CARDFS_RETURN_IF_ERROR(look_again(c, name));
+  return c;
+}
+
+Status Filesystem::look_again(NameChange& c, std::string_view name) {
   CARDFS_RETURN_IF_ERROR(require_live_dir(*c.dir));
   CARDFS_ASSIGN_OR_RETURN(c.hit, dir_of(*c.dir).find(name));
-  return c;
+  return Status::ok();
+}
+
+// The inode `name` names, locked after its directory. When the lock order
+// puts it first (a subdirectory with a smaller number), both are taken
+// again in order and the name looked up again, until it holds still.
+Result<std::shared_ptr<Inode>> Filesystem::lock_named(NameChange& c, Ino parent,
+                                                      std::string_view name, int dot_errno) {
+  for (;;) {
+    CARDFS_ASSIGN_OR_RETURN(c, begin_name_change(parent, name, dot_errno));
+    if (!c.hit) return Status::error(ENOENT, "no such entry");
+    CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(c.hit->ino));
+    if (c.locks.add({inode})) return inode;
+    CARDFS_RETURN_IF_ERROR(look_again(c, name));
+    if (!c.hit) return Status::error(ENOENT, "no such entry");
+    if (c.hit->ino == inode->ino) return inode;
+  }
 }
 
 // The entry goes, then the directory's and the victim's times and counts
@@ -86,7 +103,6 @@ Result<Attr> Filesystem::lookup(Ino parent, std::string_view name) {
   uint32_t child = dir->ino;
   if (name == "..") {
     CARDFS_ASSIGN_OR_RETURN(child, dir_of(*dir).parent());
-    if (child != dir->ino) lock.unlock();  // never lock an ancestor under its descendant
   } else if (name != ".") {
     CARDFS_ASSIGN_OR_RETURN(auto hit, dir_of(*dir).find(name));
     if (!hit) return Status::error(ENOENT, "no such entry");
@@ -102,8 +118,13 @@ Result<Attr> Filesystem::lookup(Ino parent, std::string_view name) {
                ? ctx_->corrupt("directory " + std::to_string(dir->ino) + " names free inode " +
                                std::to_string(child))
                : inode.status();
+  // A child that comes first in the lock order (a directory with a smaller
+  // number, or "..") is locked alone: a lookup that races with the
+  // entry's removal may see the inode either way, never a freed one.
+  if (!lock_before(*dir, **inode)) lock.unlock();
   std::lock_guard child_lock((*inode)->mu);
-  if ((*inode)->freed) return Status::error(ENOENT, "inode removed");
+  if ((*inode)->freed || (*inode)->d.links_count == 0)
+    return Status::error(ENOENT, "inode removed");
   ++(*inode)->lookups;
   return attr_of(**inode);
 }
@@ -150,7 +171,12 @@ Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode
   d.atime = d.mtime = d.ctime = d.crtime = t;
   d.generation = next_generation_++;
   auto inode = itable_->insert_new(ino, d);
-  std::lock_guard child_lock(inode->mu);
+  // Outside the lock order: nothing else can reach a fresh inode before
+  // its entry exists and the parent is unlocked, so try_lock succeeds and
+  // never waits (a failure would only mean waiting for a holder of no
+  // other inode lock).
+  std::unique_lock child_lock(inode->mu, std::try_to_lock);
+  if (!child_lock.owns_lock()) child_lock.lock();
   Status st = init_new_inode_locked(*inode, dirp->ino, target);
   if (st.is_ok()) st = dir.add(name, ino, file_type_from_mode(mode));
   if (!st.is_ok()) {
@@ -216,9 +242,14 @@ Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   if (inode->type == S_IFDIR) return Status::error(EPERM, "hard link to a directory");
   if (nc.hit) return Status::error(EEXIST, "name exists");
+  // A non-directory comes after its directory in the lock order, so this
+  // normally just takes it; look_again only if it ever had to relock.
+  if (!nc.locks.add({inode})) {
+    CARDFS_RETURN_IF_ERROR(look_again(nc, new_name));
+    if (nc.hit) return Status::error(EEXIST, "name exists");
+  }
   Inode* dirp = nc.dir.get();
   Directory dir = dir_of(*dirp);
-  std::lock_guard child_lock(inode->mu);
   if (inode->freed || inode->d.links_count == 0) return Status::error(ENOENT, "inode removed");
   if (inode->d.links_count >= kMaxLinks) return Status::error(EMLINK, "too many links");
   CARDFS_RETURN_IF_ERROR(dir.add(new_name, inode->ino, file_type_from_mode(inode->d.mode)));
@@ -233,10 +264,8 @@ Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name
 }
 
 Status Filesystem::unlink(Ino parent, std::string_view name) {
-  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EISDIR));
-  if (!nc.hit) return Status::error(ENOENT, "no such entry");
-  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(nc.hit->ino));
-  std::lock_guard child_lock(inode->mu);
+  NameChange nc;
+  CARDFS_ASSIGN_OR_RETURN(auto inode, lock_named(nc, parent, name, EISDIR));
   if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
   return remove_entry_locked(*nc.dir, *nc.hit, *inode);
 }
@@ -246,10 +275,8 @@ Status Filesystem::rmdir(Ino parent, std::string_view name) {
   CARDFS_RETURN_IF_ERROR(check_name(name));
   if (name == ".") return Status::error(EINVAL, "cannot remove '.'");
   if (name == "..") return Status::error(ENOTEMPTY, "cannot remove '..'");
-  CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EISDIR));
-  if (!nc.hit) return Status::error(ENOENT, "no such entry");
-  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(nc.hit->ino));
-  std::lock_guard child_lock(inode->mu);
+  NameChange nc;
+  CARDFS_ASSIGN_OR_RETURN(auto inode, lock_named(nc, parent, name, EISDIR));
   if (!S_ISDIR(inode->d.mode)) return Status::error(ENOTDIR, "not a directory");
   CARDFS_ASSIGN_OR_RETURN(bool empty, dir_of(*inode).is_empty());
   if (!empty) return Status::error(ENOTEMPTY, "directory not empty");
@@ -295,24 +322,7 @@ Status Filesystem::rename(Ino parent, std::string_view name, Ino new_parent,
   CARDFS_RETURN_IF_ERROR(check_name(name));
   CARDFS_RETURN_IF_ERROR(check_name(new_name));
   if (is_dot(name) || is_dot(new_name)) return Status::error(EINVAL, "cannot rename '.' or '..'");
-  std::lock_guard rename_lock(rename_mu_);
-  if (parent > sb_.inodes_count || new_parent > sb_.inodes_count)
-    return Status::error(ENOENT, "no such inode");
-  CARDFS_ASSIGN_OR_RETURN(auto chain1, ancestors(uint32_t(parent)));
-  CARDFS_ASSIGN_OR_RETURN(auto chain2, ancestors(uint32_t(new_parent)));
-  CARDFS_ASSIGN_OR_RETURN(auto d1, get_inode(parent));
-  CARDFS_ASSIGN_OR_RETURN(auto d2, get_inode(new_parent));
-  if (d1 == d2) {
-    std::lock_guard lock(d1->mu);
-    return rename_locked(*d1, name, *d1, new_name, flags, chain1, chain2);
-  }
-  // Ancestor first; unrelated directories by inode number.
-  bool first_is_1 = contains(chain2, d1->ino) ? true
-                    : contains(chain1, d2->ino) ? false
-                                                : d1->ino < d2->ino;
-  std::unique_lock a(first_is_1 ? d1->mu : d2->mu);
-  std::unique_lock b(first_is_1 ? d2->mu : d1->mu);
-  return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2);
+  return rename_checked(parent, name, new_parent, new_name, flags);
 }
 
 }  // namespace cardfs::fusefs

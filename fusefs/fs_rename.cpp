@@ -1,7 +1,8 @@
-// Filesystem::rename_locked: rename, RENAME_NOREPLACE and RENAME_EXCHANGE.
+// Filesystem::rename: rename, RENAME_NOREPLACE and RENAME_EXCHANGE.
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "fusefs/context.h"
 #include "fusefs/directory.h"
@@ -17,18 +18,63 @@ bool contains(const std::vector<uint32_t>& v, uint32_t x) {
 
 }  // namespace
 
-// Both directories are locked (once if they are the same); rename_mu_ held.
-Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std::string_view n2,
-                                 uint32_t flags, const std::vector<uint32_t>& chain1,
-                                 const std::vector<uint32_t>& chain2) {
+struct Filesystem::RenameSides {
+  std::optional<DirHit> src, dst;
+  std::shared_ptr<Inode> sin, din;  // the inodes they name (din null without dst)
+};
+
+// Both directories are locked: what the two names hold now.
+Result<Filesystem::RenameSides> Filesystem::rename_sides(Inode& d1, std::string_view n1,
+                                                         Inode& d2, std::string_view n2) {
   for (Inode* d : {&d1, &d2}) {
     if (!S_ISDIR(d->d.mode)) return Status::error(ENOTDIR, "not a directory");
     if (d->d.links_count == 0) return Status::error(ENOENT, "directory was removed");
   }
+  RenameSides s;
+  CARDFS_ASSIGN_OR_RETURN(s.src, dir_of(d1).find(n1));
+  if (!s.src) return Status::error(ENOENT, "no such entry");
+  CARDFS_ASSIGN_OR_RETURN(s.dst, dir_of(d2).find(n2));
+  CARDFS_ASSIGN_OR_RETURN(s.sin, get_inode(s.src->ino));
+  if (s.dst) {
+    CARDFS_ASSIGN_OR_RETURN(s.din, get_inode(s.dst->ino));
+  }
+  return s;
+}
+
+// The names are legal (rename() checked them).
+Status Filesystem::rename_checked(Ino parent, std::string_view name, Ino new_parent,
+                                  std::string_view new_name, uint32_t flags) {
+  std::lock_guard rename_lock(rename_mu_);
+  if (parent > sb_.inodes_count || new_parent > sb_.inodes_count)
+    return Status::error(ENOENT, "no such inode");
+  CARDFS_ASSIGN_OR_RETURN(auto chain1, ancestors(uint32_t(parent)));
+  CARDFS_ASSIGN_OR_RETURN(auto chain2, ancestors(uint32_t(new_parent)));
+  CARDFS_ASSIGN_OR_RETURN(auto d1, get_inode(parent));
+  CARDFS_ASSIGN_OR_RETURN(auto d2, get_inode(new_parent));
+  // Both directories, then the two inodes their names hold, all in the
+  // lock order. When a child sorts before a parent (a subdirectory with a
+  // smaller number) everything is taken again in order and the names looked
+  // up again, until they hold still.
+  for (;;) {
+    InodeLocks locks({d1, d2});
+    CARDFS_ASSIGN_OR_RETURN(RenameSides s, rename_sides(*d1, name, *d2, new_name));
+    if (locks.add({s.sin, s.din}))
+      return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2, s);
+    CARDFS_ASSIGN_OR_RETURN(RenameSides again, rename_sides(*d1, name, *d2, new_name));
+    if (again.sin == s.sin && again.din == s.din)
+      return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2, again);
+  }
+}
+
+// Both directories and both inodes are locked; rename_mu_ held.
+Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std::string_view n2,
+                                 uint32_t flags, const std::vector<uint32_t>& chain1,
+                                 const std::vector<uint32_t>& chain2, const RenameSides& s) {
   Directory dir1 = dir_of(d1), dir2 = dir_of(d2);
-  CARDFS_ASSIGN_OR_RETURN(auto src, dir1.find(n1));
-  if (!src) return Status::error(ENOENT, "no such entry");
-  CARDFS_ASSIGN_OR_RETURN(auto dst, dir2.find(n2));
+  const std::optional<DirHit>& src = s.src;
+  const std::optional<DirHit>& dst = s.dst;
+  const std::shared_ptr<Inode>& sin = s.sin;
+  const std::shared_ptr<Inode>& din = s.din;
   const bool exchange = flags & kRenameExchange;
   if (exchange && !dst) return Status::error(ENOENT, "exchange target missing");
   if (dst && (flags & kRenameNoReplace)) return Status::error(EEXIST, "target exists");
@@ -37,19 +83,6 @@ Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std:
     return Status::error(EINVAL, "cannot move a directory into itself");
   if (dst && contains(chain1, dst->ino))
     return Status::error(exchange ? EINVAL : ENOTEMPTY, "target is an ancestor of the source");
-
-  CARDFS_ASSIGN_OR_RETURN(auto sin, get_inode(src->ino));
-  std::shared_ptr<Inode> din;
-  if (dst) {
-    CARDFS_ASSIGN_OR_RETURN(din, get_inode(dst->ino));
-  }
-  // Children after both parents, by inode number.
-  std::unique_lock<std::mutex> la, lb;
-  Inode* first = sin.get();
-  Inode* second = din.get();
-  if (second && second->ino < first->ino) std::swap(first, second);
-  la = std::unique_lock(first->mu);
-  if (second) lb = std::unique_lock(second->mu);
 
   const bool src_dir = S_ISDIR(sin->d.mode);
   const bool dst_dir = din && S_ISDIR(din->d.mode);

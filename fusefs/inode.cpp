@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace cardfs::fusefs {
@@ -112,6 +113,62 @@ std::vector<InodePtr> InodeTable::all() {
   std::vector<InodePtr> out;
   for (auto& [n, p] : map_) out.push_back(p);
   return out;
+}
+
+InodeLocks& InodeLocks::operator=(InodeLocks&& o) noexcept {
+  if (this != &o) {
+    unlock_all();
+    held_ = std::move(o.held_);
+    o.held_.clear();
+  }
+  return *this;
+}
+
+void InodeLocks::unlock_all() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->mu.unlock();
+  held_.clear();
+}
+
+namespace {
+
+// `from` without nulls and without the inodes already in `have`, sorted.
+std::vector<InodePtr> fresh_in_order(std::initializer_list<InodePtr> from,
+                                     const std::vector<InodePtr>& have) {
+  std::vector<InodePtr> out;
+  for (const InodePtr& i : from)
+    if (i && std::find(have.begin(), have.end(), i) == have.end() &&
+        std::find(out.begin(), out.end(), i) == out.end())
+      out.push_back(i);
+  std::sort(out.begin(), out.end(), [](const InodePtr& a, const InodePtr& b) {
+    return lock_before(*a, *b);
+  });
+  return out;
+}
+
+}  // namespace
+
+void InodeLocks::lock_all(std::initializer_list<InodePtr> inodes) {
+  std::vector<InodePtr> more = fresh_in_order(inodes, held_);
+  std::vector<InodePtr> want = held_;
+  unlock_all();
+  want.insert(want.end(), more.begin(), more.end());
+  std::sort(want.begin(), want.end(), [](const InodePtr& a, const InodePtr& b) {
+    return lock_before(*a, *b);
+  });
+  for (const InodePtr& i : want) i->mu.lock();
+  held_ = std::move(want);
+}
+
+bool InodeLocks::add(std::initializer_list<InodePtr> inodes) {
+  std::vector<InodePtr> more = fresh_in_order(inodes, held_);
+  if (more.empty()) return true;
+  if (!held_.empty() && !lock_before(*held_.back(), *more.front())) {
+    lock_all(inodes);
+    return false;
+  }
+  for (const InodePtr& i : more) i->mu.lock();
+  held_.insert(held_.end(), more.begin(), more.end());
+  return true;
 }
 
 }  // namespace cardfs::fusefs

@@ -10,9 +10,17 @@
 //                  from any thread (write-back included).
 // InodeTable::mu_ guards the map; it is a leaf lock except in evict(),
 // which try-locks inodes nobody else can hold.
+//
+// The order among Inode::mu (one static order, so that no lock-order graph
+// ever sees a cycle, whatever renames do to the tree): every directory
+// before every non-directory, and within each kind by inode number.
+// InodeLocks takes several in that order.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -43,6 +51,37 @@ struct Inode {
 };
 
 using InodePtr = std::shared_ptr<Inode>;
+
+// True when a's mu comes before b's in the lock order (Inode::type never
+// changes once the inode is shared, so it is read unlocked).
+inline bool lock_before(const Inode& a, const Inode& b) {
+  const bool a_dir = a.type == S_IFDIR, b_dir = b.type == S_IFDIR;
+  if (a_dir != b_dir) return a_dir;
+  return a.ino < b.ino;
+}
+
+// Inode::mu of several inodes, held in the lock order; null pointers and
+// repeats are skipped. Keeps the inodes alive until it releases them (in
+// reverse order, on destruction).
+class InodeLocks {
+ public:
+  InodeLocks() = default;
+  explicit InodeLocks(std::initializer_list<InodePtr> inodes) { lock_all(inodes); }
+  InodeLocks(InodeLocks&& o) noexcept : held_(std::move(o.held_)) { o.held_.clear(); }
+  InodeLocks& operator=(InodeLocks&& o) noexcept;
+  ~InodeLocks() { unlock_all(); }
+
+  // Locks more inodes. When they all come after the ones held, they are
+  // simply taken (true). Otherwise everything is released and taken again
+  // in order (false): what the caller read under the old locks may have
+  // changed and must be checked again.
+  bool add(std::initializer_list<InodePtr> inodes);
+  void unlock_all();
+
+ private:
+  void lock_all(std::initializer_list<InodePtr> inodes);
+  std::vector<InodePtr> held_;  // in lock order
+};
 
 class InodeTable {
  public:
