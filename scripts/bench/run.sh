@@ -10,7 +10,8 @@
 #                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
-#              also passthrough,passthrough-dp: libfuse's passthrough_ll, metadata only)
+#              also passthrough,passthrough-dp: libfuse's passthrough_ll, metadata only;
+#              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)

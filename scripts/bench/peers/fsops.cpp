@@ -6,7 +6,10 @@
 //   fsops randstat DIR N M SEED    stat M names drawn at random from the N
 //   fsops write    DIR N BYTES     create N files of BYTES bytes each (small files)
 // Prints the elapsed seconds of the loop (CLOCK_MONOTONIC) on stdout; any
-// failing call prints the errno and the name on stderr and exits 1.
+// failing call prints the errno and the name on stderr and exits 1. With
+// FSOPS_LATENCY set in the environment it also prints each operation's
+// latency percentiles on stderr (a figure a loaded machine's tails do not
+// dominate as they do the total).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,10 +19,32 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace {
+
+// Per-operation latencies, kept only when FSOPS_LATENCY is set.
+std::vector<double> g_laps;
+std::chrono::steady_clock::time_point g_last;
+const bool g_keep_laps = std::getenv("FSOPS_LATENCY") != nullptr;
+
+void lap() {
+  if (!g_keep_laps) return;
+  auto now = std::chrono::steady_clock::now();
+  g_laps.push_back(std::chrono::duration<double, std::micro>(now - g_last).count());
+  g_last = now;
+}
+
+void print_laps() {
+  if (g_laps.empty()) return;
+  std::sort(g_laps.begin(), g_laps.end());
+  auto at = [](double q) { return g_laps[size_t(q * double(g_laps.size() - 1))]; };
+  std::fprintf(stderr, "fsops: %zu ops, latency us p50 %.1f p90 %.1f p99 %.1f max %.1f\n",
+               g_laps.size(), at(0.5), at(0.9), at(0.99), g_laps.back());
+}
 
 std::string name_of(const char* dir, unsigned long i) {
   char buf[32];
@@ -44,6 +69,7 @@ int create_files(const char* dir, unsigned long n, unsigned long bytes = 0) {
       return fail("write", p);
     }
     if (::close(fd) != 0) return fail("close", p);
+    lap();
   }
   return 0;
 }
@@ -53,6 +79,7 @@ int stat_files(const char* dir, unsigned long n) {
   for (unsigned long i = 0; i < n; ++i) {
     std::string p = name_of(dir, i);
     if (::stat(p.c_str(), &st) != 0) return fail("stat", p);
+    lap();
   }
   return 0;
 }
@@ -61,6 +88,7 @@ int unlink_files(const char* dir, unsigned long n) {
   for (unsigned long i = 0; i < n; ++i) {
     std::string p = name_of(dir, i);
     if (::unlink(p.c_str()) != 0) return fail("unlink", p);
+    lap();
   }
   return 0;
 }
@@ -72,6 +100,7 @@ int random_stats(const char* dir, unsigned long n, unsigned long m, unsigned lon
   for (unsigned long i = 0; i < m; ++i) {
     std::string p = name_of(dir, pick(rng));
     if (::stat(p.c_str(), &st) != 0) return fail("stat", p);
+    lap();
   }
   return 0;
 }
@@ -90,6 +119,7 @@ int main(int argc, char** argv) {
   unsigned long n = std::strtoul(argv[3], nullptr, 10);
   if (n == 0) return usage();
   auto t0 = std::chrono::steady_clock::now();
+  g_last = t0;
   int rc;
   if (op == "create") {
     rc = create_files(dir, n);
@@ -107,5 +137,6 @@ int main(int argc, char** argv) {
   if (rc != 0) return rc;
   std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
   std::printf("%.6f\n", dt.count());
+  print_laps();
   return 0;
 }

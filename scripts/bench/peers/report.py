@@ -33,9 +33,9 @@ METRICS = {
     "rm_rf_s": ("rm -rf of the tree", "s", False),
     "sqlite_tps": ("sqlite3 single-row transactions (DELETE, FULL)", "tx/s", True),
 }
-TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-durable", "cardfs-dio", "passthrough-dio",
+TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-base", "cardfs-durable", "cardfs-dio", "passthrough-dio",
                 "passthrough", "passthrough-dp"]
-PEERS = ["ext4", "fuse2fs", "passthrough", "passthrough-dp"]
+PEERS = ["ext4", "fuse2fs", "passthrough", "passthrough-dp", "cardfs-base"]
 
 
 def read_tsv(path, width):

@@ -15,7 +15,9 @@
 # entries and attributes cached as long as cardfs caches them, over a host
 # directory; -dp adds default_permissions as cardfs mounts): the FUSE
 # round trips a metadata operation needs and little else, the bound for
-# create/stat/unlink with and without the kernel's permission checks.
+# create/stat/unlink with and without the kernel's permission checks;
+# cardfs-base: cardfs from the binary $CARDFS_BASE (another build, for a
+# before/after comparison within one run).
 # Every mount, loop device and daemon is recorded so that tgt_cleanup_all
 # (run from run.sh's EXIT trap) undoes it; every wait is bounded.
 
@@ -108,6 +110,8 @@ cardfs_opts() {
   esac
 }
 
+cardfs_bin() { if [ "$1" = cardfs-base ]; then echo "$CARDFS_BASE"; else echo "$CARDFS"; fi; }
+
 # ---- the common four
 # shellcheck disable=SC2046  # the mount options split into words on purpose
 tgt_make() {
@@ -123,8 +127,8 @@ tgt_make() {
       rm -rf "$BENCH_WORK/$name.src"
       passthrough_mount "$name" ;;
     cardfs*)
-      cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
-      cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
+      CARDFS=$(cardfs_bin "$name") cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
+      CARDFS=$(cardfs_bin "$name") cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
   esac
 }
 
@@ -144,7 +148,7 @@ tgt_cold() {
   case $name in
     ext4 | fuse2fs) "${name}_mount" "$name" ;;
     passthrough*) passthrough_mount "$name" ;;
-    cardfs*) cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
+    cardfs*) CARDFS=$(cardfs_bin "$name") cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
   esac
 }
 
@@ -171,6 +175,7 @@ tgt_unavailable() {
       [ -x "$BENCH_WORK/passthrough_ll" ] ||
         gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
+    cardfs-base) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
     cardfs | cardfs-dio)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
       cf_mount_probe "$BENCH_WORK/probe" ;;
