@@ -81,8 +81,8 @@ passthrough_mount() {
     passthrough-dp) opts=cache=always,default_permissions ;;
   esac
   mkdir -p "$BENCH_WORK/$1.src"
-  # It holds a descriptor per inode the kernel caches (20 000 and more).
-  daemon_start "$1" prlimit --nofile=1048576 "$BENCH_WORK/passthrough_ll" -f \
+  # It holds a descriptor per inode the kernel caches: as many as allowed.
+  daemon_start "$1" prlimit --nofile="$(ulimit -Hn)" "$BENCH_WORK/passthrough_ll" -f \
     -o source="$BENCH_WORK/$1.src",$opts "$(tgt_mnt "$1")"
 }
 
