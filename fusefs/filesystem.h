@@ -4,8 +4,9 @@
 // are looked up in a parent, and every call returns a Status/Result whose
 // errno is what a local Linux filesystem gives (ENOENT, EEXIST, ENOTEMPTY,
 // ENOSPC, ENAMETOOLONG, EFBIG, EMLINK, ENOTDIR, EISDIR, EINVAL ...).
-// Permission checks are the caller's (the FUSE adapter mounts with
-// default_permissions); Creds only name the owner of new inodes.
+// Permission checks are the caller's (the FUSE adapter: the kernel's with
+// default_permissions, else fusefs/fuse/permissions.h); Creds only name
+// the owner of new inodes.
 //
 // Lookup counts: lookup, mknod, mkdir, symlink and link add one to the
 // returned inode's count, forget() takes them away. An inode whose link
