@@ -16,12 +16,14 @@ for arg in "$@"; do
   esac
 done
 
-# Build tools and libraries, then what the tests and benchmarks drive.
+# Build tools and libraries, then what the tests and benchmarks drive
+# (clang and its runtimes: the fsck fuzzer, tests/fsck/fuzz/run.sh).
 packages=(
   g++ cmake make pkg-config git
   libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2
   blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
   attr acl stress-ng
+  clang libclang-rt-dev
 )
 missing=()
 for p in "${packages[@]}"; do
