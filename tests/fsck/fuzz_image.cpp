@@ -33,21 +33,46 @@ void inspect_all(ImageIo& io) {
   for (const auto& words : commands) (void)(*in)->run(words);
 }
 
-}  // namespace
+bool checkable(std::span<const uint8_t> bytes) {
+  return bytes.size() >= fusefs::kSuperblockOffset + fusefs::kSuperblockSize && bytes.size() <= kMaxFuzzImage;
+}
 
-int check_image_bytes(std::span<const uint8_t> bytes) {
-  if (bytes.size() < fusefs::kSuperblockOffset + fusefs::kSuperblockSize || bytes.size() > kMaxFuzzImage)
-    return -1;
+std::vector<std::byte> sealed_copy(std::span<const uint8_t> bytes) {
   std::vector<std::byte> image(bytes.size());
   std::memcpy(image.data(), bytes.data(), bytes.size());
   reseal_superblock(image);
-  MemoryIo io(std::move(image), /*read_only=*/true);
+  return image;
+}
+
+Result<FsckReport> run_fsck(ImageIo& io, Mode mode) {
   FsckOptions o;
-  o.mode = Mode::kNo;
+  o.mode = mode;
   o.force = true;
-  auto r = check_filesystem(io, o);
+  return check_filesystem(io, o);
+}
+
+}  // namespace
+
+int check_image_bytes(std::span<const uint8_t> bytes) {
+  if (!checkable(bytes)) return -1;
+  MemoryIo io(sealed_copy(bytes), /*read_only=*/true);
+  auto r = run_fsck(io, Mode::kNo);
   inspect_all(io);
   return r.is_ok() ? r->exit_code : -1;
+}
+
+std::string repair_leftovers(std::span<const uint8_t> bytes) {
+  if (!checkable(bytes)) return {};
+  MemoryIo repaired(sealed_copy(bytes));
+  auto first = run_fsck(repaired, Mode::kYes);
+  if (!first.is_ok()) return {};  // not an image fsck can work on: nothing repaired
+  MemoryIo io(repaired.bytes(), /*read_only=*/true);
+  auto second = run_fsck(io, Mode::kNo);
+  if (!second.is_ok()) return "the second check failed: " + second.status().to_string() + "\n";
+  std::string left;
+  for (const Finding& f : second->findings)
+    left += std::string(problem_info(f.code).id) + ": " + f.message + "\n";
+  return left;
 }
 
 }  // namespace cardfs::fsck::testing

@@ -1,6 +1,7 @@
 // Every seed of the fuzzer and every input that once crashed it
 // (tests/fsck/fuzz_regressions/, each named after what it caught) runs
-// through fsck -n and the inspect decoders without a crash.
+// through fsck -n and the inspect decoders without a crash, and fsck -y
+// repairs it to an image fsck -n finds clean.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -125,6 +126,14 @@ TEST_CASE("fuzz regressions: inputs that once crashed the checker") {
     auto bytes = read_file(entry.path());
     if (entry.path().extension() != ".img") continue;
     (void)check_image_bytes(bytes);  // fails by crashing, hanging or leaking under ASan
+    CHECK(repair_leftovers(bytes) == "");  // fsck -y reaches a clean image
+  }
+}
+
+TEST_CASE("fuzz seeds repair to a fixpoint with nothing left") {
+  for (const char* name : {"fresh.img", "files.img"}) {
+    INFO(name);
+    CHECK(repair_leftovers(read_file(std::filesystem::path(CARDFS_FUZZ_DIR) / "corpus" / name)) == "");
   }
 }
 

@@ -7,6 +7,8 @@
 # land in build-fuzz/fuzz-crashes/ (docs/fsck.md says what to do with them).
 #   tests/fsck/fuzz/run.sh [SECONDS [JOBS]]
 #   FUZZ_SEED=N   libFuzzer's -seed (default: a random one, printed)
+#   FUZZ_TARGET=fsck_fuzz_repair  the repair to a fixpoint (fsck -y, then
+#                 fsck -n must find nothing) instead of fsck_fuzz (-n)
 # CI (.ci/run) runs FUZZ_SEED=1 tests/fsck/fuzz/run.sh 60.
 set -eu
 cd "$(dirname "$0")/../../.."
@@ -21,7 +23,12 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
     "-DCMAKE_C_FLAGS_RELEASE=-O1 -gline-tables-only" \
     "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -gline-tables-only" >/dev/null
 fi
-cmake --build build-fuzz -j2 --target fsck_fuzz
+target=${FUZZ_TARGET:-fsck_fuzz}
+case "$target" in
+  fsck_fuzz|fsck_fuzz_repair) ;;
+  *) echo "run.sh: FUZZ_TARGET is fsck_fuzz or fsck_fuzz_repair" >&2; exit 2 ;;
+esac
+cmake --build build-fuzz -j2 --target "$target"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # New inputs go to the scratch copy; the committed corpus is only read.
@@ -40,6 +47,6 @@ cd build-fuzz
 export UBSAN_OPTIONS
 status=0
 # shellcheck disable=SC2086
-tests/fsck/fsck_fuzz $options -artifact_prefix=fuzz-crashes/ "$work" || status=$?
-[ "$status" = 0 ] || echo "run.sh: fsck_fuzz failed (exit $status); inputs in build-fuzz/fuzz-crashes/" >&2
+"tests/fsck/$target" $options -artifact_prefix=fuzz-crashes/ "$work" || status=$?
+[ "$status" = 0 ] || echo "run.sh: $target failed (exit $status); inputs in build-fuzz/fuzz-crashes/" >&2
 exit "$status"
