@@ -86,13 +86,15 @@ Result<bool> free_tree(Context& ctx, Inode& inode, uint64_t block, int level, ui
   for (uint64_t i = 0; i < p; ++i) {
     uint64_t lo = base + i * span, hi = lo + span;
     if (!e[i] || hi <= first || lo >= end) continue;
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, e[i], lo));
+    // Entries of the last level are data pointers, perhaps marked unwritten.
+    const uint64_t child = level == 1 ? decode_data_pointer(e[i], ctx.unwritten).block : e[i];
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, lo));
     bool empty = true;
     if (level > 1) {
-      CARDFS_ASSIGN_OR_RETURN(empty, free_tree(ctx, inode, e[i], level - 1, lo, first, end));
+      CARDFS_ASSIGN_OR_RETURN(empty, free_tree(ctx, inode, child, level - 1, lo, first, end));
     }
     if (empty) {
-      release_block(ctx, inode, e[i]);
+      release_block(ctx, inode, child);
       e[i] = 0;
       changed = true;
     }
@@ -108,6 +110,34 @@ Result<bool> free_tree(Context& ctx, Inode& inode, uint64_t block, int level, ui
   return true;
 }
 
+// The data pointer `raw` (stored form) of file block fb: fills m and applies
+// mode — allocates a hole (unwritten with kPreallocate), or clears the
+// unwritten mark for kWrite. Returns true when raw changed.
+Result<bool> map_leaf(Context& ctx, Inode& inode, uint32_t& raw, uint64_t goal, uint64_t fb,
+                      MapMode mode, Mapped& m) {
+  const DataPointer dp = decode_data_pointer(raw, ctx.unwritten);
+  if (dp.block) CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, dp.block, fb));
+  m.block = dp.block;
+  m.unwritten = dp.unwritten;
+  if (mode == MapMode::kLookup) return false;
+  if (dp.block) {
+    if (mode == MapMode::kPreallocate || !dp.unwritten) return false;
+    raw = uint32_t(dp.block);  // about to be written: the caller zeroes what it does not cover
+    m.unwritten = false;
+    m.fresh = true;
+    ++inode.map_version;
+    return true;
+  }
+  if (mode == MapMode::kPreallocate && !ctx.unwritten)
+    return Status::error(EOPNOTSUPP, "this filesystem has no unwritten blocks");
+  CARDFS_ASSIGN_OR_RETURN(m.block, allocate(ctx, inode, goal, false));
+  m.unwritten = mode == MapMode::kPreallocate;
+  m.fresh = !m.unwritten;
+  raw = uint32_t(m.block) | (m.unwritten ? kUnwrittenBit : 0);
+  ++inode.map_version;
+  return true;
+}
+
 }  // namespace
 
 uint64_t max_file_blocks(uint32_t ptrs) {
@@ -115,53 +145,63 @@ uint64_t max_file_blocks(uint32_t ptrs) {
   return kDirectBlocks + p + p * p + p * p * p;
 }
 
-Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, bool create) {
+Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, MapMode mode) {
+  const bool create = mode != MapMode::kLookup;
   auto where = path_for(fb, ctx.ptrs);
   if (!where.is_ok()) return create ? Result<Mapped>(where.status()) : Mapped{};  // past the end: a hole
   const Path& path = *where;
-  uint64_t goal = goal_for(ctx, inode, fb);
+  const uint64_t goal = goal_for(ctx, inode, fb);
   Mapped m;
-  uint64_t ptr = inode.d.block[path.slot[0]];
-  if (ptr == 0) {
-    if (!create) return m;
-    CARDFS_ASSIGN_OR_RETURN(ptr, allocate(ctx, inode, goal, path.depth > 0));
-    inode.d.block[path.slot[0]] = uint32_t(ptr);
-    m.fresh = path.depth == 0;
+  if (path.depth == 0) {
+    CARDFS_RETURN_IF_ERROR(map_leaf(ctx, inode, inode.d.block[path.slot[0]], goal, fb, mode, m).status());
   } else {
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, ptr, fb));
-  }
-  for (int level = 1; level <= path.depth; ++level) {
-    CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(ptr));
-    const uint32_t off = 4 * path.slot[level];
-    buf.lock();
-    uint64_t child = get_u32(buf.data().data() + off);
-    buf.unlock();
-    if (child == 0) {
-      if (!create) return Mapped{};
-      CARDFS_ASSIGN_OR_RETURN(child, allocate(ctx, inode, goal, level < path.depth));
-      buf.lock();
-      put_u32(buf.data().data() + off, uint32_t(child));
-      buf.unlock();
-      buf.mark_dirty(off, 4);
-      m.fresh = level == path.depth;
+    uint64_t ptr = inode.d.block[path.slot[0]];
+    if (ptr == 0) {
+      if (!create) return m;
+      CARDFS_ASSIGN_OR_RETURN(ptr, allocate(ctx, inode, goal, true));
+      inode.d.block[path.slot[0]] = uint32_t(ptr);
     } else {
-      CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, fb));
+      CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, ptr, fb));
     }
-    ptr = child;
+    for (int level = 1; level <= path.depth; ++level) {
+      CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(ptr));
+      const uint32_t off = 4 * path.slot[level];
+      buf.lock();
+      uint32_t child = get_u32(buf.data().data() + off);
+      buf.unlock();
+      bool changed = false;
+      if (level == path.depth) {
+        CARDFS_ASSIGN_OR_RETURN(changed, map_leaf(ctx, inode, child, goal, fb, mode, m));
+      } else if (child == 0) {
+        if (!create) return Mapped{};
+        CARDFS_ASSIGN_OR_RETURN(uint64_t b, allocate(ctx, inode, goal, true));
+        child = uint32_t(b);
+        changed = true;
+      } else {
+        CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, fb));
+      }
+      if (changed) {
+        buf.lock();
+        put_u32(buf.data().data() + off, child);
+        buf.unlock();
+        buf.mark_dirty(off, 4);
+      }
+      ptr = child;
+    }
   }
-  if (create) {
+  if (create && m.block) {
     inode.last_file_block = fb;
-    inode.last_phys = ptr;
+    inode.last_phys = m.block;
   }
-  m.block = ptr;
   return m;
 }
 
 Status free_blocks_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end) {
   for (uint64_t i = first; i < std::min<uint64_t>(end, kDirectBlocks); ++i) {
     if (!inode.d.block[i]) continue;
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, inode.d.block[i], i));
-    release_block(ctx, inode, inode.d.block[i]);
+    const uint64_t b = decode_data_pointer(inode.d.block[i], ctx.unwritten).block;
+    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, b, i));
+    release_block(ctx, inode, b);
     inode.d.block[i] = 0;
   }
   const uint64_t p = ctx.ptrs;

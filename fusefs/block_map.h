@@ -4,6 +4,9 @@
 // Every function expects the caller to hold inode.map_mu. Pointers read
 // from disk are range-checked: one outside the data area is reported as
 // corruption (EIO) and never followed or freed. Holes are 0 pointers.
+// On filesystems with kIncompatUnwritten (ctx.unwritten), a data block
+// pointer may be marked unwritten (fallocate): allocated and counted in
+// the inode's blocks, but read as zeros; the first write clears the mark.
 #pragma once
 
 #include <cstdint>
@@ -14,13 +17,23 @@
 namespace cardfs::fusefs {
 
 struct Mapped {
-  uint64_t block = 0;  // 0: a hole (only when !create)
-  bool fresh = false;  // allocated by this call
+  uint64_t block = 0;      // 0: a hole (only with kLookup)
+  bool fresh = false;      // its disk bytes are garbage: allocated or unmarked by this call
+  bool unwritten = false;  // allocated but reads as zeros (kLookup, kPreallocate)
 };
 
-// Maps file_block; with create, allocates it and any missing indirect
-// blocks (zeroed). EFBIG past the last block the pointers can reach.
-Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t file_block, bool create);
+enum class MapMode {
+  kLookup,      // never changes anything
+  kWrite,       // allocates a hole, clears an unwritten mark (data will be written)
+  kPreallocate, // allocates a hole as unwritten; leaves mapped blocks alone
+};
+
+// Maps file_block; kWrite and kPreallocate allocate it and any missing
+// indirect blocks (zeroed). EFBIG past the last block the pointers can reach.
+Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t file_block, MapMode mode);
+inline Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t file_block, bool create) {
+  return map_block_locked(ctx, inode, file_block, create ? MapMode::kWrite : MapMode::kLookup);
+}
 
 // Frees data blocks of file blocks [first, end) and the indirect blocks
 // that become empty; the pointers to them are cleared. Pages of these

@@ -4,6 +4,7 @@
 // report() logs a corruption and marks the filesystem as having errors.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -22,6 +23,9 @@ struct Context {
   const uint32_t seed;
   const uint32_t ptrs;  // block pointers per indirect block
   std::function<void(const Status&)> report;
+  // kIncompatUnwritten is on: data pointers may carry kUnwrittenBit. Set
+  // at mount, or once by the first fallocate (never cleared).
+  std::atomic<bool> unwritten{false};
 
   // An EIO naming what is corrupt, reported once here.
   Status corrupt(const std::string& what) const {

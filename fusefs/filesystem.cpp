@@ -66,6 +66,7 @@ Status Filesystem::load(uint32_t block_size) {
   dir_index_ = sb_.feature_compat & kCompatDirIndex;
   ctx_.reset(new Context{cache_, *groups_, sb_, sb_.block_size(), sb_.csum_seed(),
                          sb_.block_size() / 4, [this](const Status& s) { report(s); }});
+  ctx_->unwritten = sb_.feature_incompat & kIncompatUnwritten;
   itable_ = std::make_unique<InodeTable>(*ctx_);
   CARDFS_ASSIGN_OR_RETURN(auto root, itable_->get(kRootIno));
   if (!S_ISDIR(root->d.mode)) return Status::error(EIO, "root inode is not a directory");
@@ -139,7 +140,8 @@ void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
         if (!in) return Status::error(EIO, "inode gone");
         std::lock_guard lock(in->map_mu);
         CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx, *in, fb, create));
-        return cache::BlockMapping{m.block != 0, m.block * (ctx->bs / 512), m.fresh};
+        // An unwritten block reads as a hole: zeros, no device read.
+        return cache::BlockMapping{m.block != 0 && !m.unwritten, m.block * (ctx->bs / 512), m.fresh};
       });
 }
 
@@ -286,6 +288,21 @@ Status Filesystem::write_super() {
   std::memcpy(sb_record_.data(), rec, kSuperblockSize);
   sb_written_ = true;
   return Status::ok();
+}
+
+// Turns kIncompatUnwritten on for an image made before it existed (older
+// code then refuses the image, as it must once pointers carry the mark).
+Status Filesystem::enable_unwritten() {
+  if (ctx_->unwritten) return Status::ok();
+  {
+    std::lock_guard lock(sb_mu_);
+    if (sb_.blocks_count > kUnwrittenMaxBlocks)
+      return Status::error(EOPNOTSUPP, "fallocate: unwritten blocks need fewer than 2^31 blocks");
+    sb_.feature_incompat |= kIncompatUnwritten;
+  }
+  ctx_->unwritten = true;
+  logger("fusefs")->info("unwritten blocks enabled (incompatible feature 0x{:x})", kIncompatUnwritten);
+  return write_super();
 }
 
 Status Filesystem::flush_metadata() {

@@ -186,7 +186,9 @@ class Filesystem {
   Result<size_t> direct_write(Ino ino, uint64_t offset, std::span<const std::byte> data);
   Status truncate(Ino ino, uint64_t size);
   // mode: 0, FALLOC_FL_KEEP_SIZE, or FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
-  // Allocation writes zeros (ext2 has no unwritten extents).
+  // Allocation writes no data: holes get blocks marked unwritten, which
+  // read as zeros until written (KEEP_SIZE: past EOF too). ENOSPC when the
+  // free blocks cannot cover the range (see allocate_locked in fs_data.cpp).
   Status fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
 
   // fill returns false when its buffer is full (that entry is not consumed).
@@ -231,6 +233,7 @@ class Filesystem {
   Status store(Inode& inode);
   void report(const Status& s);
   Status write_super();
+  Status enable_unwritten();
   Status free_inode_locked(Inode& inode);
   void maybe_free_locked(Inode& inode);
   void touch_atime_locked(Inode& inode);

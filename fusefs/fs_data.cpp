@@ -19,8 +19,6 @@ Status require_regular(const Inode& inode) {
   return Status::ok();
 }
 
-constexpr size_t kZeroChunk = 256 * 1024;
-
 }  // namespace
 
 Result<size_t> Filesystem::read(Ino ino, uint64_t offset, std::span<std::byte> out,
@@ -64,10 +62,10 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
   if (offset >= max && !data.empty()) return Status::error(EFBIG, "offset beyond the maximum file size");
   if (data.size() > max - offset) data = data.first(max - offset);
   if (data.empty()) return size_t(0);
-  uint64_t blocks_before;
+  uint64_t map_before;  // allocating or unmarking changes what fdatasync must write
   {
     std::lock_guard map_lock(inode->map_mu);
-    blocks_before = inode->d.blocks;
+    map_before = inode->map_version;
   }
   auto n = direct ? cache_.direct_write(*inode->as, offset, data)
                   : cache_.write(*inode->as, offset, data, inode->d.size);
@@ -79,7 +77,7 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
   }
   {
     std::lock_guard map_lock(inode->map_mu);
-    if (inode->d.blocks != blocks_before) inode->datasync_dirty = true;
+    if (inode->map_version != map_before) inode->datasync_dirty = true;
   }
   if (written) inode->d.mtime = inode->d.ctime = t;
   CARDFS_RETURN_IF_ERROR(store(*inode));  // blocks may have been allocated even on error
@@ -87,7 +85,8 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
   return written;
 }
 
-// Writes zeros over [offset, end) of mapped blocks through the cache (holes stay holes).
+// Writes zeros over [offset, end) of written blocks through the cache
+// (holes stay holes, unwritten blocks read as zeros already).
 Status Filesystem::zero_range_locked(Inode& inode, uint64_t offset, uint64_t end) {
   const uint32_t bs = sb_.block_size();
   std::vector<std::byte> zeros(bs);
@@ -98,7 +97,7 @@ Status Filesystem::zero_range_locked(Inode& inode, uint64_t offset, uint64_t end
     {
       std::lock_guard lock(inode.map_mu);
       CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, false));
-      block = m.block;
+      block = m.unwritten ? 0 : m.block;
     }
     if (block) {
       CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.write(*inode.as, offset,
@@ -155,30 +154,22 @@ Status Filesystem::punch_locked(Inode& inode, uint64_t offset, uint64_t length) 
   return Status::ok();
 }
 
+// Maps every hole of [offset, offset + length) to an unwritten block: no
+// data is written, reads see zeros. ENOSPC is checked up front against the
+// free blocks; if the indirect blocks still run out of space, the blocks
+// allocated so far stay (counted in st_blocks, freed by truncate or unlink,
+// as ext4 leaves them) and the size is not changed.
 Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size) {
   const uint32_t bs = sb_.block_size();
   const uint64_t end = offset + length;
   if (end > max_file_size(bs) || end < offset) return Status::error(EFBIG, "beyond the maximum file size");
-  std::vector<std::byte> zeros(kZeroChunk);
-  uint64_t fb = offset / bs;
-  const uint64_t end_fb = (end + bs - 1) / bs;
-  while (fb < end_fb) {
-    uint64_t run = 0;  // holes from fb on, written as zeros so no stale data shows
-    for (;;) {
-      if (fb + run >= end_fb || (run + 1) * bs > kZeroChunk) break;
-      std::lock_guard lock(inode.map_mu);
-      CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb + run, false));
-      if (m.block) break;
-      ++run;
-    }
-    if (run == 0) {
-      ++fb;
-      continue;
-    }
-    CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.write(*inode.as, fb * bs, std::span(zeros).first(run * bs),
-                                                   inode.d.size));
-    if (n != run * bs) return Status::error(EIO, "short write while allocating");
-    fb += run;
+  CARDFS_RETURN_IF_ERROR(enable_unwritten());
+  const uint64_t first_fb = offset / bs, end_fb = (end + bs - 1) / bs;
+  if (end_fb - first_fb > groups_->free_blocks())
+    return Status::error(ENOSPC, "fallocate: not enough free blocks");
+  for (uint64_t fb = first_fb; fb < end_fb; ++fb) {
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_RETURN_IF_ERROR(map_block_locked(*ctx_, inode, fb, MapMode::kPreallocate).status());
   }
   if (!keep_size && end > inode.d.size) inode.d.size = end;
   inode.datasync_dirty = true;

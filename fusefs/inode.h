@@ -44,6 +44,7 @@ struct Inode {
   Reservation res;                            // map_mu
   uint64_t last_file_block = ~0ull;           // map_mu: last block mapped with create
   uint64_t last_phys = 0;                     // map_mu
+  uint64_t map_version = 0;                   // map_mu: bumped by each pointer mapping sets
   uint64_t lookups = 0;                       // mu: the kernel's lookup count
   bool freed = false;                         // mu: nlink and lookups reached 0
   bool datasync_dirty = false;                // mu: size or block map changed since fsync

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -58,15 +59,23 @@ Status check_geometry(const Superblock& sb) {
   return Status::ok();
 }
 
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+
 Status check_features(const Superblock& sb, bool read_only) {
   if (uint32_t unknown = sb.feature_incompat & ~kSupportedIncompat)
-    return Status::error(EOPNOTSUPP, "unsupported incompatible features 0x" +
-                                         std::to_string(unknown) + " (refusing to mount)");
+    return Status::error(EOPNOTSUPP, "unsupported incompatible features " + hex(unknown) +
+                                         " (refusing to mount)");
   if (!(sb.feature_incompat & kIncompatMetadataCsum))
     return Status::error(EOPNOTSUPP, "images without metadata checksums are not supported");
   if (uint32_t unknown = sb.feature_ro_compat & ~kSupportedRoCompat; unknown && !read_only)
-    return Status::error(EROFS, "unsupported read-only-compatible features 0x" +
-                                    std::to_string(unknown) + " (mount read-only)");
+    return Status::error(EROFS, "unsupported read-only-compatible features " + hex(unknown) +
+                                    " (mount read-only)");
+  if ((sb.feature_incompat & kIncompatUnwritten) && sb.blocks_count > kUnwrittenMaxBlocks)
+    return corrupt("superblock: unwritten blocks need fewer than 2^31 blocks");
   return Status::ok();
 }
 

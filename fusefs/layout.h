@@ -45,6 +45,8 @@
 //   68 u32 crtime_nsec    72 i64 crtime_sec      80 u32 generation
 //   84 u32 rdev           88 u64 xattr_block
 //   96 u32 block[13]: 10 direct, single, double, triple indirect; 8 spare
+//      (with kIncompatUnwritten, bit 31 of a data block pointer — direct or
+//      in the last indirect level — marks it unwritten: reads as zeros)
 //      bytes follow so that 96..155 (60 bytes) hold an inline symlink target
 //  156..251 zero          252 u32 crc32c
 //
@@ -98,9 +100,29 @@ inline constexpr uint32_t kRoCompatSparseSuper = 0x1;
 inline constexpr uint32_t kRoCompatLargeFile = 0x2;
 inline constexpr uint32_t kIncompatFiletype = 0x1;
 inline constexpr uint32_t kIncompatMetadataCsum = 0x2;
+// Data block pointers may carry kUnwrittenBit: allocated (counted, owned)
+// but never written, so it reads as zeros (fallocate). Needs block numbers
+// below 2^31, so the superblock's blocks_count is at most kUnwrittenMaxBlocks.
+inline constexpr uint32_t kIncompatUnwritten = 0x4;
 inline constexpr uint32_t kSupportedCompat = kCompatDirIndex;
 inline constexpr uint32_t kSupportedRoCompat = kRoCompatSparseSuper | kRoCompatLargeFile;
-inline constexpr uint32_t kSupportedIncompat = kIncompatFiletype | kIncompatMetadataCsum;
+inline constexpr uint32_t kSupportedIncompat =
+    kIncompatFiletype | kIncompatMetadataCsum | kIncompatUnwritten;
+inline constexpr uint32_t kUnwrittenBit = 0x80000000u;
+inline constexpr uint64_t kUnwrittenMaxBlocks = kUnwrittenBit;
+
+// A data block pointer as stored (direct, or an entry of a single-level
+// indirect block) split into the block and the unwritten mark; the mark
+// exists only on filesystems with kIncompatUnwritten. Pointers to indirect
+// blocks never carry it.
+struct DataPointer {
+  uint64_t block = 0;
+  bool unwritten = false;
+};
+inline DataPointer decode_data_pointer(uint32_t raw, bool unwritten_feature) {
+  if (unwritten_feature && (raw & kUnwrittenBit)) return {raw & ~kUnwrittenBit, true};
+  return {raw, false};
+}
 
 inline constexpr uint16_t kStateClean = 0x1;
 inline constexpr uint16_t kStateErrors = 0x2;

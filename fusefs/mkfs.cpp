@@ -178,6 +178,7 @@ Result<Superblock> plan_superblock(uint64_t device_bytes, const FormatOptions& o
   sb.feature_compat = kCompatDirIndex;
   sb.feature_ro_compat = kRoCompatSparseSuper | kRoCompatLargeFile;
   sb.feature_incompat = kIncompatFiletype | kIncompatMetadataCsum;
+  if (sb.blocks_count <= kUnwrittenMaxBlocks) sb.feature_incompat |= kIncompatUnwritten;
   if (sb.blocks_count < sb.first_data_block + 64)
     return Status::error(EINVAL, "device too small for a filesystem");
   sb.inodes_per_group = inodes_per_group_for(sb, device_bytes, o);

@@ -15,7 +15,7 @@
 # Phases, in order, on one card per target, each ended by a sync of the
 # whole filesystem to the card's flash: seqwrite, randwrite (after an
 # unmeasured sequential fill of its file), smallfiles, tree, sqlite. fio runs
-# with --fallocate=none, as in peers/workloads.sh (cardfs would write zeros first).
+# with --fallocate=none, as in peers/workloads.sh (kept for comparability).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/scripts/bench

@@ -216,6 +216,20 @@ void TestImage::add_file(const std::string& name, const std::string& data) {
   files_["/" + name] = data;
 }
 
+void TestImage::add_preallocated_file(const std::string& name, uint64_t size, uint64_t offset,
+                                      const std::string& data, uint64_t extra) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  REQUIRE(m.fs);
+  auto a = m.fs->mknod(kRootIno, name, S_IFREG | 0644, 0, Creds{});
+  REQUIRE(a.is_ok());
+  REQUIRE(m.fs->fallocate(a->ino, 0, 0, size).is_ok());
+  REQUIRE(m.fs->write(a->ino, offset, std::as_bytes(std::span(data.data(), data.size()))).is_ok());
+  REQUIRE(m.fs->fallocate(a->ino, FALLOC_FL_KEEP_SIZE, size, extra).is_ok());
+  std::string want(size, '\0');
+  want.replace(offset, data.size(), data);
+  files_["/" + name] = want;
+}
+
 void TestImage::add_wide_dir(const std::string& name, uint32_t count, size_t name_len) {
   Mounted m(dev_, clock_, spec_.block_size);
   REQUIRE(m.fs);

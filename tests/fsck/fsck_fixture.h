@@ -48,6 +48,10 @@ class TestImage {
   void add_file(const std::string& name, const std::string& data);
   // Mounts and makes /name holding `count` files, each one with a
   // name_len-character name and a few bytes of its own; they join files().
+  // A file fallocated to `size` (unwritten blocks), `data` written at
+  // `offset` inside it, and `extra` more bytes preallocated past EOF.
+  void add_preallocated_file(const std::string& name, uint64_t size, uint64_t offset,
+                             const std::string& data, uint64_t extra);
   void add_wide_dir(const std::string& name, uint32_t count, size_t name_len);
 
   // Mounts and runs `ops` random operations (files, directories, links,

@@ -22,4 +22,20 @@ TEST_CASE("fsck: images after random workloads check clean") {
   }
 }
 
+TEST_CASE("fsck: files with unwritten (fallocated) blocks check clean") {
+  ImageSpec spec;
+  TestImage img(spec);
+  REQUIRE((img.sb().feature_incompat & fusefs::kIncompatUnwritten) != 0);
+  // Direct and indirect pointers, a written block among unwritten ones, and
+  // blocks past EOF (KEEP_SIZE).
+  img.add_preallocated_file("pre", 300 * 1024, 150 * 1024 + 10, "written", 64 * 1024);
+  for (Mode mode : {Mode::kNo, Mode::kYes}) {
+    FsckReport r = img.fsck(mode);
+    INFO(describe(r) << "\n" << img.last_output());
+    CHECK(r.exit_code == kExitClean);
+    CHECK(r.findings.empty());
+  }
+  CHECK(img.verify_files().empty());
+}
+
 }  // namespace cardfs::fsck::testing

@@ -56,7 +56,7 @@ TEST_CASE("an unsupported incompatible feature refuses the mount") {
   rewrite_superblock(t, [](Superblock& sb) { sb.feature_incompat |= 0x80; });
   Status st = t.try_mount();
   CHECK(st.code() == EOPNOTSUPP);
-  CHECK(mentions(st, "incompatible"));
+  CHECK(mentions(st, "incompatible features 0x80"));
 }
 
 TEST_CASE("checksum mismatches in the superblock, descriptors and bitmaps refuse the mount") {

@@ -1,6 +1,6 @@
 // The 13 block pointers (seed 002 "Implementation of Unix Files", seed 003
 // sparse files): thresholds of each indirection level, holes, truncate,
-// punch hole and fallocate.
+// punch hole and fallocate (unwritten blocks).
 #include <linux/falloc.h>
 #include <sys/stat.h>
 
@@ -33,6 +33,28 @@ std::string read_at(TestFs& t, Ino ino, uint64_t off, size_t len) {
   REQUIRE(n.is_ok());
   buf.resize(*n);
   return string_of(buf);
+}
+
+// Fills file blocks [first, end) of f's disk blocks with stale bytes, as
+// a card that held other data would: an unwritten block must never show them.
+void stain_blocks(TestFs& t, Ino f, uint64_t first, uint64_t end) {
+  const uint32_t bs = t.summary().sb.block_size();
+  std::vector<std::byte> stale(bs, std::byte{0xee});
+  for (uint64_t fb = first; fb < end; ++fb) {
+    auto b = t->bmap(f, fb);
+    REQUIRE(b.is_ok());
+    REQUIRE(*b != 0);
+    t.dev().poke(*b * bs, stale);
+  }
+}
+
+// Read bios that touched the disk blocks of f's file blocks [first, end).
+uint64_t data_reads(TestFs& t, Ino f, uint64_t first, uint64_t end) {
+  const uint32_t bs = t.summary().sb.block_size();
+  uint64_t n = 0;
+  for (uint64_t fb = first; fb < end; ++fb)
+    if (uint64_t b = *t->bmap(f, fb)) n += t.dev().reads_overlapping(b * bs, (b + 1) * bs);
+  return n;
 }
 
 DiskInode inode_of(TestFs& t, Ino ino) {
@@ -155,21 +177,6 @@ TEST_CASE("punching a hole frees whole blocks and zeroes partial ones") {
   CHECK(read_at(t, f, 1498, 4) == std::string("pp") + std::string(2, '\0'));
 }
 
-TEST_CASE("fallocate allocates zeroed blocks, with or without changing the size") {
-  TestFs t(sized(32 << 20));
-  Ino f = make_file(t, "f");
-  const uint64_t free0 = t->statfs()->free_blocks;
-  REQUIRE(t->fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 5 * 4096).is_ok());
-  CHECK(t->getattr(f)->size == 0);
-  CHECK(t->statfs()->free_blocks == free0 - 5);
-  REQUIRE(t->fallocate(f, 0, 4096, 8 * 4096).is_ok());
-  CHECK(t->getattr(f)->size == 9 * 4096);
-  CHECK(t->statfs()->free_blocks == free0 - 9);
-  CHECK(read_at(t, f, 0, 9 * 4096) == std::string(9 * 4096, '\0'));
-  CHECK(t->fallocate(f, 0x40, 0, 1).code() == EOPNOTSUPP);
-  CHECK(t->fallocate(kRootIno, 0, 0, 1).code() == EISDIR);
-}
-
 TEST_CASE("hard links share one inode and its link count") {
   TestFs t;
   Ino f = make_file(t, "a");
@@ -188,4 +195,145 @@ TEST_CASE("hard links share one inode and its link count") {
   t.remount();
   CHECK(t->getattr(f)->nlink == 1);
   CHECK(read_at(t, t->lookup(d, "b")->ino, 0, 6) == "shared");
+}
+
+// ---- fallocate: unwritten blocks (kIncompatUnwritten)
+
+TEST_CASE("fallocate writes no data: its blocks read as zeros without a device read",
+          "[fusefs][unwritten]") {
+  TestFs t(sized(64 << 20));
+  CHECK((t.summary().sb.feature_incompat & kIncompatUnwritten) != 0);  // mkfs turns it on
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  REQUIRE(t->sync().is_ok());
+  const uint64_t writes0 = t.dev().writes();
+  REQUIRE(t->fallocate(f, 0, 0, 300 * 4096).is_ok());  // direct, single indirect
+  REQUIRE(t->sync().is_ok());
+  CHECK(t.dev().writes() - writes0 < 10);  // inode, indirect block, bitmap, descriptors
+  CHECK(t->getattr(f)->size == 300 * 4096);
+  CHECK(inode_of(t, f).blocks == (300 + 1) * 8);  // st_blocks counts them
+  CHECK(t->statfs()->free_blocks == free0 - 301);
+  CHECK((inode_of(t, f).block[0] & kUnwrittenBit) != 0);
+  stain_blocks(t, f, 0, 300);
+  t.remount();  // persists, and a cold cache
+  CHECK(read_at(t, f, 0, 300 * 4096) == std::string(300 * 4096, '\0'));
+  CHECK(data_reads(t, f, 0, 300) == 0);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("a partial write into an unwritten block zeroes the rest of that block",
+          "[fusefs][unwritten]") {
+  for (uint32_t bs : {1024u, 4096u}) {
+    INFO("block size " << bs);
+    TestFs t(sized(32 << 20, bs));
+    Ino f = make_file(t, "f");
+    REQUIRE(t->fallocate(f, 0, 0, 20 * bs).is_ok());  // past the direct pointers at 1 KiB
+    stain_blocks(t, f, 0, 20);
+    const uint64_t b3 = *t->bmap(f, 3), b15 = *t->bmap(f, 15);
+    write_at(t, f, 3 * bs + 100, "hello");
+    write_at(t, f, 15 * bs + bs - 2, "xyz");  // ends in block 16
+    std::string want(20 * bs, '\0');
+    want.replace(3 * bs + 100, 5, "hello");
+    want.replace(15 * bs + bs - 2, 3, "xyz");
+    CHECK(read_at(t, f, 0, 20 * bs) == want);
+    CHECK(*t->bmap(f, 3) == b3);  // written in place
+    CHECK(*t->bmap(f, 15) == b15);
+    t.remount();
+    CHECK(read_at(t, f, 0, 20 * bs) == want);
+    CHECK(data_reads(t, f, 0, 3) + data_reads(t, f, 4, 15) + data_reads(t, f, 17, 20) == 0);
+    CHECK(t->check_free_counts().is_ok());
+  }
+}
+
+TEST_CASE("fdatasync after writing into an unwritten block keeps the data across a crash",
+          "[fusefs][unwritten]") {
+  TestFs t(sized(32 << 20));
+  Ino f = make_file(t, "f");
+  REQUIRE(t->fallocate(f, 0, 0, 4 * 4096).is_ok());
+  REQUIRE(t->fsync(f, false).is_ok());
+  write_at(t, f, 4096, "durable");
+  REQUIRE(t->fsync(f, /*datasync=*/true).is_ok());  // the mark's clearing is metadata it owes
+  REQUIRE(t.try_mount().is_ok());                    // crash: nothing else written
+  CHECK(read_at(t, f, 4096, 7) == "durable");
+}
+
+TEST_CASE("KEEP_SIZE allocates past EOF; the size grows only with writes", "[fusefs][unwritten]") {
+  TestFs t(sized(32 << 20));
+  Ino f = make_file(t, "f");
+  write_at(t, f, 0, "abc");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  REQUIRE(t->fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 8 * 4096).is_ok());
+  CHECK(t->getattr(f)->size == 3);
+  CHECK(t->statfs()->free_blocks == free0 - 7);  // block 0 was there already
+  CHECK(read_at(t, f, 0, 100) == "abc");         // nothing past EOF
+  write_at(t, f, 5 * 4096, "z");
+  CHECK(t->getattr(f)->size == 5 * 4096 + 1);
+  CHECK(read_at(t, f, 0, 5 * 4096 + 1) == "abc" + std::string(5 * 4096 - 3, '\0') + "z");
+  CHECK(t->statfs()->free_blocks == free0 - 7);  // the write used an allocated block
+  REQUIRE(t->fallocate(f, 0, 0, 10 * 4096).is_ok());
+  CHECK(t->getattr(f)->size == 10 * 4096);
+  t.remount();
+  CHECK(read_at(t, f, 5 * 4096, 1) == "z");
+  REQUIRE(t->truncate(f, 0).is_ok());  // frees unwritten blocks like any others
+  CHECK(t->statfs()->free_blocks == free0 + 1);
+  CHECK(inode_of(t, f).blocks == 0);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("punching a hole over unwritten blocks frees them", "[fusefs][unwritten]") {
+  TestFs t(sized(32 << 20, 1024));
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  REQUIRE(t->fallocate(f, 0, 0, 20 * 1024).is_ok());
+  write_at(t, f, 0, "p");
+  REQUIRE(t->fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1500, 4 * 1024).is_ok());
+  CHECK(t->statfs()->free_blocks == free0 - 21 + 3);  // 20 + indirect, blocks 2..4 freed
+  CHECK(*t->bmap(f, 2) == 0);
+  CHECK(*t->bmap(f, 5) != 0);
+  CHECK(read_at(t, f, 0, 20 * 1024) == "p" + std::string(20 * 1024 - 1, '\0'));
+  REQUIRE(t->unlink(kRootIno, "f").is_ok());
+  t->forget(f, 1);
+  CHECK(t->statfs()->free_blocks == free0);
+  CHECK(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("fallocate beyond the free space is ENOSPC and allocates nothing; EFBIG past the "
+          "maximum size", "[fusefs][unwritten]") {
+  TestFs t(sized(16 << 20));
+  Ino f = make_file(t, "f");
+  const uint64_t free0 = t->statfs()->free_blocks;
+  CHECK(t->fallocate(f, 0, 0, (free0 + 1) * 4096).code() == ENOSPC);
+  CHECK(t->statfs()->free_blocks == free0);
+  CHECK(t->getattr(f)->size == 0);
+  CHECK(t->fallocate(f, 0, max_file_size(4096) - 4096, 8192).code() == EFBIG);
+  CHECK(t->fallocate(f, 0x40, 0, 1).code() == EOPNOTSUPP);
+  CHECK(t->fallocate(kRootIno, 0, 0, 1).code() == EISDIR);
+}
+
+TEST_CASE("an image made without unwritten blocks gets the feature at its first fallocate",
+          "[fusefs][unwritten]") {
+  TestFs t(sized(16 << 20));
+  t.unmount();
+  std::vector<std::byte> raw(kSuperblockSize);
+  t.dev().peek(kSuperblockOffset, raw);
+  auto sb = decode_superblock(raw);
+  REQUIRE(sb.is_ok());
+  sb->feature_incompat &= ~kIncompatUnwritten;  // as mkfs made it before
+  encode_superblock(*sb, raw);
+  t.dev().poke(kSuperblockOffset, raw);
+  REQUIRE(t.try_mount().is_ok());
+  CHECK((t->superblock().feature_incompat & kIncompatUnwritten) == 0);
+  Ino f = make_file(t, "f");
+  REQUIRE(t->fallocate(f, 0, 0, 4096).is_ok());
+  CHECK((t->superblock().feature_incompat & kIncompatUnwritten) != 0);
+  t.remount();
+  CHECK((t->superblock().feature_incompat & kIncompatUnwritten) != 0);
+  CHECK(read_at(t, f, 0, 4096) == std::string(4096, '\0'));
+  // Code that does not know the bit refuses the image, as for any unknown
+  // incompatible feature; and the bit is refused where 31-bit pointers cannot
+  // address the filesystem.
+  sb->feature_incompat |= kIncompatUnwritten;
+  sb->blocks_count = kUnwrittenMaxBlocks + 1;
+  encode_superblock(*sb, raw);
+  CHECK(decode_superblock(raw).status().code() == EIO);
 }

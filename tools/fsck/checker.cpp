@@ -123,7 +123,7 @@ Status Checker::clear_inode(uint32_t ino) {
         if (b >= owner_.size() || owner_[b] != ino) return Visit::kSkip;
         owner_[b] = kOwnerFree;
         return Visit::kDescend;
-      });
+      }, unwritten());
   CARDFS_RETURN_IF_ERROR(st);
   ino_[ino] = InodeState{};
   return write_inode(ino, DiskInode{});

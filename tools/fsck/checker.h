@@ -58,6 +58,8 @@ class Checker {
   std::string path_of(uint32_t ino) const;
   bool valid_data_block(uint64_t block) const;
   bool is_dir(uint32_t ino) const;
+  // Data pointers may be marked unwritten (kIncompatUnwritten).
+  bool unwritten() const { return sb_.feature_incompat & fusefs::kIncompatUnwritten; }
   bool in_use(uint32_t ino) const { return ino >= 1 && ino <= sb_.inodes_count && ino_[ino].mode; }
   uint64_t inode_table(uint32_t group) const { return gd_[group].inode_table; }
   // A free data block (per owner_), claimed for `ino`; 0 when none.

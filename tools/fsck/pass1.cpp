@@ -46,12 +46,14 @@ struct PointerCensus {
   uint32_t bad = 0, used = 0;
 };
 
-static PointerCensus census(Checker& c, uint32_t block) {
+static PointerCensus census(Checker& c, uint32_t block, int level) {
   PointerCensus n;
   auto data = c.read_block(block);
   if (!data.is_ok()) return n;  // the walk reports the read error
+  const bool data_ptrs = level == 1 && c.unwritten();  // may carry the unwritten mark
   for (uint32_t i = 0; i < c.bs_ / 4; ++i) {
-    const uint32_t p = get_u32(data->data() + 4 * i);
+    const uint32_t raw = get_u32(data->data() + 4 * i);
+    const uint64_t p = decode_data_pointer(raw, data_ptrs).block;
     n.used += p != 0;
     n.bad += p != 0 && !c.valid_data_block(p);
   }
@@ -75,7 +77,7 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
       return Visit::kSkip;
     }
     if (r.level > 0) {
-      if (PointerCensus n = census(c, b); not_indirect(n)) {
+      if (PointerCensus n = census(c, b, r.level); not_indirect(n)) {
         to_clear.emplace_back(r, who + pointer_name(r) + " is block " + std::to_string(b) + ", whose " +
                                      std::to_string(n.bad) + " of " + std::to_string(n.used) +
                                      " pointers are outside the data area: it is not an indirect block.");
@@ -95,7 +97,7 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
     }
     c.owner_[b] = ino;
     return Visit::kDescend;
-  });
+  }, c.unwritten());
   CARDFS_RETURN_IF_ERROR(st);
   for (auto& [r, message] : to_clear) {
     if (!c.ask(Problem::kInodeBadPointer, message)) continue;
@@ -146,7 +148,7 @@ Status Checker::recheck_counts(uint32_t ino) {
         ++s.owned;
         if (r.level == 0) s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
         return Visit::kDescend;
-      });
+      }, unwritten());
   CARDFS_RETURN_IF_ERROR(st);
   if (d.xattr_block && valid_data_block(d.xattr_block) && owner_[d.xattr_block] == ino) ++s.owned;
   ino_[ino].data_blocks = s.owned;

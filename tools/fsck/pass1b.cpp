@@ -37,8 +37,11 @@ struct Cloner {
   // The pointers of an indirect block of `level` that ino now owns alone.
   Status claim_children(int level, std::vector<std::byte>& data) {
     for (uint32_t i = 0; i < c.bs_ / 4; ++i) {
-      const uint32_t child = get_u32(data.data() + 4 * i);
-      if (child == 0) continue;
+      const uint32_t raw = get_u32(data.data() + 4 * i);
+      if (raw == 0) continue;
+      // Data pointers keep their unwritten mark on the copy.
+      const DataPointer dp = decode_data_pointer(raw, level == 1 && c.unwritten());
+      const uint32_t child = uint32_t(dp.block), mark = dp.unwritten ? kUnwrittenBit : 0;
       uint32_t now = child;
       if (!c.valid_data_block(child)) {
         now = 0;
@@ -50,7 +53,7 @@ struct Cloner {
       }
       if (now == child) continue;
       if (now == 0) ++cleared;
-      put_u32(data.data() + 4 * i, now);
+      put_u32(data.data() + 4 * i, now ? now | mark : 0);
     }
     return Status::ok();
   }
@@ -115,7 +118,8 @@ Status Checker::pass1b() {
             "'s " + pointer_name(dup.ref) + " is cleared.");
         all = false;
       }
-      CARDFS_RETURN_IF_ERROR(set_pointer(*this, ino, dup.ref, copy));
+      const uint32_t mark = copy && dup.ref.unwritten ? kUnwrittenBit : 0;
+      CARDFS_RETURN_IF_ERROR(set_pointer(*this, ino, dup.ref, copy | mark));
     }
     if (!all) report_.findings.back().fixed = false;
     if (cl.copied > claims.size() || cl.cleared)

@@ -28,7 +28,7 @@ Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
         if (b >= c.owner_.size() || c.owner_[b] != dir || r.file_block >= by_size) return Visit::kSkip;
         if (r.level == 0) mapped.emplace_back(r.file_block, b);
         return Visit::kDescend;
-      });
+      }, c.unwritten());
   CARDFS_RETURN_IF_ERROR(st);
   std::vector<uint64_t> blocks(mapped.empty() ? 0 : std::min(by_size, mapped.back().first + 1), 0);
   for (auto [fb, b] : mapped) blocks[fb] = b;

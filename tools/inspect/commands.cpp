@@ -138,7 +138,8 @@ Result<Output> cmd_stat(Inspector& in, const Args& a) {
 Result<Output> cmd_blocks(Inspector& in, const Args& a) {
   CARDFS_ASSIGN_OR_RETURN(uint32_t ino, in.resolve(a[0]));
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, in.inode(ino));
-  CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(d));
+  std::vector<bool> unwritten;
+  CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(d, &unwritten));
   CARDFS_ASSIGN_OR_RETURN(auto ind, in.indirect_blocks(d));
   Value extents = Value::array();
   for (uint64_t fb = 0; fb < map.size();) {
@@ -146,12 +147,13 @@ Result<Output> cmd_blocks(Inspector& in, const Args& a) {
     if (map[fb] == 0) {
       while (end < map.size() && map[end] == 0) ++end;
     } else {
-      while (end < map.size() && map[end] == map[end - 1] + 1) ++end;
+      while (end < map.size() && map[end] == map[end - 1] + 1 && unwritten[end] == unwritten[fb]) ++end;
     }
     Value e = Value::object();
     e.add("file_blocks", std::to_string(fb) + "-" + std::to_string(end - 1));
     e.add("disk_blocks", map[fb] ? std::to_string(map[fb]) + "-" + std::to_string(map[fb] + end - fb - 1) : "hole");
     e.add("count", end - fb);
+    if (unwritten[fb]) e.add("unwritten", true);  // allocated by fallocate, reads as zeros
     extents.push(e);
     fb = end;
   }
@@ -166,9 +168,11 @@ Result<Output> cmd_bmap(Inspector& in, const Args& a) {
   CARDFS_ASSIGN_OR_RETURN(uint32_t ino, in.resolve(a[0]));
   CARDFS_ASSIGN_OR_RETURN(uint64_t fb, number(a[1]));
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, in.inode(ino));
-  CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(d));
+  std::vector<bool> unwritten;
+  CARDFS_ASSIGN_OR_RETURN(auto map, in.file_map(d, &unwritten));
   Value v = Value::object();
   v.add("inode", ino).add("file_block", fb).add("disk_block", fb < map.size() ? map[fb] : 0);
+  if (fb < map.size() && unwritten[fb]) v.add("unwritten", true);
   return Output{v, {}};
 }
 

@@ -113,22 +113,28 @@ Status Inspector::put_super() {
 
 // Each indirect block is followed once: a corrupt map may point many
 // times at the same one (or at itself), and the walk must stay bounded.
-Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d) {
+Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d, std::vector<bool>* unwritten) {
   if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return std::vector<uint64_t>{};
   const uint64_t by_size = (d.size + block_size() - 1) / block_size();
   std::vector<std::pair<uint64_t, uint64_t>> mapped;
+  std::unordered_set<uint64_t> marked;  // file blocks
   std::unordered_set<uint32_t> followed;
   Status st = fsck::walk_block_map(
       d, block_size(), [this](uint64_t b) { return block(b); },
       [&](const fsck::PointerRef& r, uint32_t b) {
         if (b >= sb_.blocks_count || r.file_block >= by_size) return fsck::Visit::kSkip;
         if (r.level == 0) mapped.emplace_back(r.file_block, b);
+        if (r.unwritten) marked.insert(r.file_block);
         return r.level == 0 || followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
-      });
+      }, unwritten_feature());
   CARDFS_RETURN_IF_ERROR(st);
   // Up to the last mapped block: a hole at the end is not listed.
   std::vector<uint64_t> map(mapped.empty() ? 0 : mapped.back().first + 1, 0);
   for (auto [fb, b] : mapped) map[fb] = b;
+  if (unwritten) {
+    unwritten->assign(map.size(), false);
+    for (uint64_t fb : marked) (*unwritten)[fb] = true;
+  }
   return map;
 }
 
@@ -143,7 +149,7 @@ Result<std::vector<uint64_t>> Inspector::indirect_blocks(const DiskInode& d) {
         if (r.level == 0) return fsck::Visit::kDescend;
         out.push_back(b);
         return followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
-      });
+      }, unwritten_feature());
   CARDFS_RETURN_IF_ERROR(st);
   return out;
 }

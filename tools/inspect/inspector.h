@@ -66,8 +66,11 @@ class Inspector {
   // "/a/b", "a/b" (from the root) or "<12>" (an inode number).
   Result<uint32_t> resolve(const std::string& spec);
   Result<std::vector<DirItem>> list(uint32_t dir);
-  // Disk block of every file block below the size (0: a hole).
-  Result<std::vector<uint64_t>> file_map(const fusefs::DiskInode& d);
+  // Disk block of every file block below the size (0: a hole); with
+  // unwritten, which of them are marked unwritten (allocated, read as zeros).
+  Result<std::vector<uint64_t>> file_map(const fusefs::DiskInode& d,
+                                         std::vector<bool>* unwritten = nullptr);
+  bool unwritten_feature() const { return sb_.feature_incompat & fusefs::kIncompatUnwritten; }
   // Indirect blocks of the inode, in file order.
   Result<std::vector<uint64_t>> indirect_blocks(const fusefs::DiskInode& d);
   bool block_in_use(uint64_t b);
