@@ -82,6 +82,21 @@ check "keep-size keeps the size" test "$(stat -c %s fa)" = 1048576
 check "punch a hole" fallocate -p -o 4096 -l 8192 fa
 check "the hole reads zeros" test "$(dd if=fa bs=4096 skip=1 count=2 status=none | tr -d '\0' | wc -c)" = 0
 check "zero-range is EOPNOTSUPP" sh -c '! fallocate -z -l 4096 fa 2>&1 | grep -qv "Operation not supported"'
+# fallocate writes no data (unwritten blocks): 64 MiB cost the card only metadata.
+card_written() { awk '$1 == "card.host_sectors_written" { print $2 }' "$mnt/.cardfs/stat"; }
+sync -f fa
+written0=$(card_written)
+check "fallocate 64M" fallocate -l 64M big
+sync -f big
+check "fallocate wrote metadata only (< 1 MiB of card writes)" test $(( $(card_written) - written0 )) -lt 2048
+check "du counts preallocated blocks" test "$(du -k big | cut -f1)" -ge 65536
+check "preallocated blocks read as zeros" sh -c 'head -c 64M /dev/zero | cmp -s big -'
+check "a write into them reads back" py "
+import os
+fd = os.open('big', os.O_RDWR)
+os.pwrite(fd, b'abc', 5000000)
+assert os.pread(fd, 5, 4999999) == b'\\0abc\\0'
+"
 
 # SEEK_DATA / SEEK_HOLE.
 check "SEEK_DATA/SEEK_HOLE" py "
