@@ -175,4 +175,27 @@ TEST_CASE("inspect: text and JSON escape what they must") {
   CHECK(human_bytes(100) == "100 B");
 }
 
+TEST_CASE("inspect: blocks and bmap mark what fallocate allocated and nothing wrote") {
+  Fixed f;
+  // 40 blocks of 1 KiB, unwritten but for block 20.
+  f.img.add_preallocated_file("pre", 40 * 1024, 20 * 1024, "w", 0);
+  auto marked = [](const Value& v) {
+    const Value* u = v.find("unwritten");
+    return u && u->kind() == Value::Kind::kBool && u->json() == "true";
+  };
+  const Value blocks = f.run({"blocks", "/pre"}).value;
+  INFO(blocks.json());
+  const auto& extents = blocks.find("extents")->items();
+  REQUIRE(extents.size() >= 3);
+  CHECK(marked(extents[0]));
+  CHECK(marked(extents.back()));
+  size_t written = 0;
+  for (const Value& e : extents) written += !marked(e);
+  CHECK(written == 1);  // block 20, the one written
+  CHECK(marked(f.run({"bmap", "/pre", "3"}).value));
+  CHECK(f.run({"bmap", "/pre", "3"}).value.find("disk_block")->scalar_text() != "0");
+  CHECK_FALSE(marked(f.run({"bmap", "/pre", "20"}).value));
+  CHECK(*f.run({"cat", "/pre"}).raw == f.img.files().at("/pre"));
+}
+
 }  // namespace cardfs::inspect
