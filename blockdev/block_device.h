@@ -25,6 +25,10 @@ class BlockDevice {
 
   // The queue's read_ahead_kb tunable, read by the page cache's readahead.
   virtual uint32_t read_ahead_kb() const = 0;
+  // The largest request the device takes in KiB (Linux's bdi io_pages,
+  // from max_sectors_kb): a read larger than the readahead window may read
+  // ahead up to this much. 0: no more than read_ahead_kb.
+  virtual uint32_t io_kb() const { return 0; }
 
   // Per-thread plugging (blk_start_plug / blk_finish_plug). Use Plug below.
   virtual void plug_start() = 0;

@@ -40,7 +40,7 @@ Result<PageRef> ReadPath::get_page(AddressSpace& as, ReadaheadState& ra, uint64_
       ready = (p->uptodate & need) == need;
     }
     if (ra_hit) Counters::inc(c_.counters.ra_hits);
-    if (marker) async_readahead(as, ra, index, file_size);
+    if (marker) async_readahead(as, ra, index, req, file_size);
     if (ready) {  // the common case: one shard lock, one page lock
       Counters::inc(c_.counters.hits);
       return p;

@@ -43,8 +43,14 @@ uint8_t beyond_eof_mask(uint64_t index, uint64_t file_size) {
 
 ReadPath::ReadPath(PageCache::Impl& c) : c_(c) {}
 
-uint32_t ReadPath::max_ra_pages() const {
-  return uint32_t(uint64_t(c_.dev.read_ahead_kb()) * 1024 / kPageSize);
+// The window's bound: read_ahead_kb, or for a request larger than that up
+// to the device's largest request (Linux's bdi io_pages rule, so a 1 MiB
+// FUSE read is not cut into 128 KiB windows). 0 turns readahead off.
+uint32_t ReadPath::max_ra_pages(uint64_t req) const {
+  uint64_t max = uint64_t(c_.dev.read_ahead_kb()) * 1024 / kPageSize;
+  uint64_t io = uint64_t(c_.dev.io_kb()) * 1024 / kPageSize;
+  if (max > 0 && req > max && io > max) max = std::min(req, io);
+  return uint32_t(max);
 }
 
 // Creates the missing pages of [start, start + nr) (not past EOF) and
@@ -134,7 +140,7 @@ void ReadPath::add_page_extents(AddressSpace& as, PageRef p, uint64_t file_size,
 
 void ReadPath::sync_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t index,
                               uint64_t req, uint64_t file_size) {
-  uint32_t max = max_ra_pages();
+  uint32_t max = max_ra_pages(req);
   uint64_t prev = ra.prev_pos == ~0ull ? ~0ull : ra.prev_pos / kPageSize;
   bool sequential = prev != ~0ull && index >= prev && index - prev <= 1;
   bool expected = ra.size > 0 && (index == ra.start + ra.size - ra.async_size ||
@@ -170,8 +176,8 @@ void ReadPath::sync_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t ind
 }
 
 void ReadPath::async_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t index,
-                               uint64_t file_size) {
-  uint32_t max = max_ra_pages();
+                               uint64_t req, uint64_t file_size) {
+  uint32_t max = max_ra_pages(req);
   if (max == 0) return;
   if (ra.size > 0 && index == ra.start + ra.size - ra.async_size) {
     ra.start += ra.size;

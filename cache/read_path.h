@@ -22,11 +22,11 @@ class ReadPath {
   // Misses: page_cache_sync_ra. Marker hits: page_cache_async_ra.
   void sync_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t index, uint64_t req,
                       uint64_t file_size);
-  void async_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t index,
+  void async_readahead(AddressSpace& as, ReadaheadState& ra, uint64_t index, uint64_t req,
                        uint64_t file_size);
 
  private:
-  uint32_t max_ra_pages() const;
+  uint32_t max_ra_pages(uint64_t req) const;
   void submit_window(AddressSpace& as, const ReadaheadState& ra, uint64_t demand_end,
                      uint64_t file_size);
   void read_pages(AddressSpace& as, uint64_t start, uint64_t nr, uint64_t marker,

@@ -27,8 +27,13 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
   conn->max_write = kMaxWrite;
   conn->time_gran = 1;
-  logger("fuse")->info("FUSE protocol {}.{}, max_write {}", conn->proto_major, conn->proto_minor,
-                       conn->max_write);
+  // The kernel takes the smaller of this and its bdi's read_ahead_kb, which
+  // the daemon raised before serving (tune_kernel_read_ahead in mount.cpp).
+  const auto& opts = static_cast<FuseFs*>(userdata)->options();
+  if (uint32_t kb = opts.kernel_read_ahead_kb.value_or(kDefaultKernelReadAheadKb); kb > 0)
+    conn->max_readahead = kb * 1024;
+  logger("fuse")->info("FUSE protocol {}.{}, max_write {}, max_readahead {}", conn->proto_major,
+                       conn->proto_minor, conn->max_write, conn->max_readahead);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "fusefs/fuse/control_files.h"
 #include "fusefs/fuse/fuse_fs.h"
 #include "fusefs/fuse/hangup.h"
+#include "fusefs/fuse/kernel_readahead.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/fuse/stack.h"
 
@@ -36,6 +37,17 @@ void reload_tunables(const MountOptions& opts, Stack& stack) {
     log->error("SIGHUP: tunables not changed: {}", st.to_string());
 }
 
+// A failure costs only speed (the kernel's 128 KiB READs): said, not fatal.
+void tune_kernel_read_ahead(const Result<std::string>& where, const MountOptions& opts) {
+  const uint32_t kb = opts.kernel_read_ahead_kb.value_or(kDefaultKernelReadAheadKb);
+  if (kb == 0) return;
+  Status st = where.is_ok() ? set_kernel_read_ahead(*where, kb) : where.status();
+  if (st.is_ok())
+    logger("fuse")->debug("kernel readahead {} KiB", kb);
+  else
+    logger("fuse")->info("kernel readahead left as it was: {}", st.to_string());
+}
+
 }  // namespace
 
 int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) {
@@ -52,6 +64,7 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
   }
   std::unique_ptr<ControlTree> control = make_control_tree(**stack, kControlInoBase);
   FuseFs fs(stack->get()->fs(), *control, req.options);
+  auto where = resolve_mountpoint(req.mountpoint);
   auto session = FuseSession::mount(req.mountpoint, kernel_mount_options(req.options, req.image),
                                     FuseFs::operations(), &fs, req.debug);
   if (!session.is_ok()) {
@@ -61,6 +74,7 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
     return 1;
   }
   fs.set_session((*session)->raw());
+  tune_kernel_read_ahead(where, req.options);
   auto hangup = HangupHandler::install([&] { reload_tunables(req.options, **stack); });
   if (!hangup.is_ok()) log->warn("SIGHUP will end the daemon: {}", hangup.status().to_string());
   log->info("{} mounted on {}", req.image, req.mountpoint);

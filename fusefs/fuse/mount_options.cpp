@@ -129,6 +129,7 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"dirty_writeback_centisecs",
        bounded(&MountOptions::dirty_writeback_centisecs, 0, 8640000)},
       {"read_ahead_kb", bounded(&MountOptions::read_ahead_kb, 0, 65536)},
+      {"kernel_read_ahead_kb", bounded(&MountOptions::kernel_read_ahead_kb, 0, 65536)},
       {"nomerges", bounded(&MountOptions::nomerges, 0, 2)},
       {"max_sectors_kb", bounded(&MountOptions::max_sectors_kb, 4, 32767)},
       {"scheduler", set_scheduler},

@@ -36,6 +36,11 @@ struct MountOptions {
   bool default_permissions = false;
   std::string fsname;                   // empty: the image path
   std::vector<std::string> vfs_flags;   // nodev, nosuid, noatime ... for the kernel
+  // The kernel's readahead for this mount (its bdi), so a sequential
+  // reader's READs reach max_pages (1 MiB) instead of 128 KiB; set after
+  // the mount when the daemon may (root). Unset: kDefaultKernelReadAheadKb;
+  // 0 leaves the kernel's own default.
+  std::optional<uint32_t> kernel_read_ahead_kb;
 
   // ---- data path
   bool direct_io = false;  // cardfs's cache is the only data cache
@@ -64,6 +69,8 @@ struct MountOptions {
   // tunables=FILE: read at mount and at every SIGHUP (overlay_tunables).
   std::string tunables_file;
 };
+
+inline constexpr uint32_t kDefaultKernelReadAheadKb = 1024;
 
 // Parses the values of every `-o` given, in order (later options win).
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args);

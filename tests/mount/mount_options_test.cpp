@@ -55,6 +55,13 @@ TEST_CASE("cardfs options set their tunables") {
   CHECK(o.sync);
 }
 
+TEST_CASE("kernel_read_ahead_kb is unset by default and bounded") {
+  CHECK_FALSE(parse_ok({}).kernel_read_ahead_kb.has_value());
+  CHECK(*parse_ok({"kernel_read_ahead_kb=4096"}).kernel_read_ahead_kb == 4096);
+  CHECK(*parse_ok({"kernel_read_ahead_kb=0"}).kernel_read_ahead_kb == 0);
+  CHECK(parse_error({"kernel_read_ahead_kb=70000"}).find("kernel_read_ahead_kb") != std::string::npos);
+}
+
 TEST_CASE("FUSE options and VFS flags") {
   MountOptions o = parse_ok({"ro,allow_other,default_permissions,fsname=my\\,card,nodev,noatime"});
   CHECK(o.read_only);
