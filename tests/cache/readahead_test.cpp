@@ -72,6 +72,24 @@ TEST_CASE("the async marker starts the next window before the reader needs it", 
   CHECK(ra_windows(f.dev) == std::vector<uint64_t>{4, 8});
 }
 
+TEST_CASE("a read larger than read_ahead_kb reads ahead up to the device's largest request",
+          "[cache][readahead]") {
+  for (uint32_t io_kb : {0u, 512u, 2048u}) {
+    INFO("io_kb " << io_kb);
+    Fixture f;
+    f.dev.set_io_kb(io_kb);
+    auto want = pattern(kFilePages * 4096, 11);
+    ReadaheadState ra;
+    std::vector<std::byte> buf(kFilePages * 4096);  // one 1 MiB read, as a FUSE READ of max_pages
+    REQUIRE(*f.cache.read(*f.as, ra, 0, buf, kFilePages * 4096) == buf.size());
+    REQUIRE(std::equal(buf.begin(), buf.end(), want.begin()));
+    auto w = ra_windows(f.dev);
+    REQUIRE_FALSE(w.empty());
+    // Linux's rule: min(request, io_pages) when both exceed the window.
+    CHECK(w[0] == (io_kb > 128 ? std::min<uint64_t>(io_kb / 4, kFilePages) : 32));
+  }
+}
+
 TEST_CASE("a random reader triggers no readahead", "[cache][readahead]") {
   Fixture f;
   ReadaheadState ra;

@@ -31,6 +31,8 @@ class RamDevice final : public blockdev::BlockDevice {
   void submit(blockdev::BioPtr bio) override;
   uint64_t sector_count() const override { return sectors_; }
   uint32_t read_ahead_kb() const override { return read_ahead_kb_; }
+  uint32_t io_kb() const override { return io_kb_; }
+  void set_io_kb(uint32_t kb) { io_kb_ = kb; }  // the largest request (max_sectors_kb)
   void plug_start() override {}
   void plug_finish() override {}
   void plug_flush() override {}
@@ -54,6 +56,7 @@ class RamDevice final : public blockdev::BlockDevice {
   void execute(blockdev::Bio& bio);
   const uint64_t sectors_;
   const uint32_t read_ahead_kb_;
+  uint32_t io_kb_ = 0;
   mutable std::mutex mu_;
   std::vector<std::byte> data_;
   std::vector<RecordedBio> log_;
