@@ -3,6 +3,8 @@
 // again must find nothing (exit 0), and every undamaged file must read back.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include "base/coding.h"
 #include "fusefs/dir_block.h"
 #include "tests/fsck/fsck_fixture.h"
@@ -139,6 +141,19 @@ TEST_CASE("corruption: a lost directory") {
   });
   expect_found_and_repaired(img, Problem::kUnconnectedDir, {"/dir1/sub/f2"});
   CHECK(img.read_path("/lost+found/#" + std::to_string(sub) + "/f2") == img.files().at("/dir1/sub/f2"));
+}
+
+// e2fsck's way: the entry is removed, a directory takes the name, and the
+// old inode (it holds data) is connected into it as #ino in the same run.
+TEST_CASE("corruption: /lost+found that is not a directory") {
+  TestImage img;
+  const uint32_t lf = img.inode_of("/lost+found");
+  auto d = img.inode(lf);
+  d.mode = static_cast<uint16_t>(S_IFREG | 0600);
+  img.set_inode(lf, d);
+  expect_found_and_repaired(img, Problem::kNoLostFound);
+  CHECK(img.inode_of("/lost+found") != lf);
+  CHECK(img.inode_of("/lost+found/#" + std::to_string(lf)) == lf);
 }
 
 TEST_CASE("corruption: a block owned by two files") {

@@ -41,14 +41,32 @@ static void mark_reached(Checker& c, uint32_t from, std::vector<bool>& reached) 
   }
 }
 
+// Removes a /lost+found entry naming something other than a directory
+// (as e2fsck does), so that a directory can take the name; pass 4 then
+// treats that inode like any other that lost an entry. False when the
+// entry could not be removed.
+static Result<bool> unlink_non_dir_lost_found(Checker& c) {
+  for (uint32_t ino = 1; ino < c.ino_.size(); ++ino) {
+    InodeState& s = c.ino_[ino];
+    if (!c.in_use(ino) || s.parent != kRootIno || s.name != "lost+found") continue;
+    CARDFS_ASSIGN_OR_RETURN(bool removed, c.remove_entry(kRootIno, "lost+found", ino));
+    if (!removed) return false;
+    c.say("/lost+found is not a directory (inode " + std::to_string(ino) + "): its entry is removed.");
+    if (s.refs) --s.refs;
+    s.parent = 0;
+    s.name.clear();
+  }
+  return true;
+}
+
 // Creates /lost+found when it is missing (at its usual inode when free).
 static Status make_lost_found(Checker& c) {
-  for (uint32_t ino = 1; ino < c.ino_.size(); ++ino)
-    if (c.in_use(ino) && c.ino_[ino].parent == kRootIno && c.ino_[ino].name == "lost+found") {
-      c.say("/lost+found is not a directory: it is not recreated.");
-      c.report_.findings.back().fixed = false;
-      return Status::ok();
-    }
+  CARDFS_ASSIGN_OR_RETURN(bool unlinked, unlink_non_dir_lost_found(c));
+  if (!unlinked) {
+    c.say("/lost+found is not a directory and its entry could not be removed: it is not recreated.");
+    c.report_.findings.back().fixed = false;
+    return Status::ok();
+  }
   const uint32_t ino = c.free_inode(c.sb_.lost_found_ino);
   if (!ino) {
     c.say("No free inode for /lost+found.");
