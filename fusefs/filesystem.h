@@ -241,6 +241,7 @@ class Filesystem {
   Status zero_range_locked(Inode& inode, uint64_t offset, uint64_t end);
   Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);
   Status allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
+  Result<uint64_t> count_holes_locked(Inode& inode, uint64_t first, uint64_t end);
   void attach_address_space(const std::shared_ptr<Inode>& inode);
   void trim_inodes();
   bool evictable(Inode& inode);

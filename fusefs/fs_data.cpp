@@ -154,9 +154,20 @@ Status Filesystem::punch_locked(Inode& inode, uint64_t offset, uint64_t length) 
   return Status::ok();
 }
 
+// File blocks of [first, end) that are holes.
+Result<uint64_t> Filesystem::count_holes_locked(Inode& inode, uint64_t first, uint64_t end) {
+  uint64_t holes = 0;
+  for (uint64_t fb = first; fb < end; ++fb) {
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, MapMode::kLookup));
+    holes += m.block == 0;
+  }
+  return holes;
+}
+
 // Maps every hole of [offset, offset + length) to an unwritten block: no
-// data is written, reads see zeros. ENOSPC is checked up front against the
-// free blocks; if the indirect blocks still run out of space, the blocks
+// data is written, reads see zeros. ENOSPC is checked up front (the holes
+// against the free blocks); if the indirect blocks still run out of space, the blocks
 // allocated so far stay (counted in st_blocks, freed by truncate or unlink,
 // as ext4 leaves them) and the size is not changed.
 Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size) {
@@ -165,8 +176,8 @@ Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t lengt
   if (end > max_file_size(bs) || end < offset) return Status::error(EFBIG, "beyond the maximum file size");
   CARDFS_RETURN_IF_ERROR(enable_unwritten());
   const uint64_t first_fb = offset / bs, end_fb = (end + bs - 1) / bs;
-  if (end_fb - first_fb > groups_->free_blocks())
-    return Status::error(ENOSPC, "fallocate: not enough free blocks");
+  CARDFS_ASSIGN_OR_RETURN(uint64_t holes, count_holes_locked(inode, first_fb, end_fb));
+  if (holes > groups_->free_blocks()) return Status::error(ENOSPC, "fallocate: not enough free blocks");
   for (uint64_t fb = first_fb; fb < end_fb; ++fb) {
     std::lock_guard lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(map_block_locked(*ctx_, inode, fb, MapMode::kPreallocate).status());
