@@ -278,7 +278,8 @@ Status Checker::check_root() {
       ino_[kRootIno].mode = d.mode;
       dirs_.insert(dirs_.begin(), kRootIno);
       ++stats.directories;
-      return write_inode(kRootIno, d);
+      CARDFS_RETURN_IF_ERROR(write_inode(kRootIno, d));
+      return recheck_counts(kRootIno);  // pass 1 judged its size as a file's
     }
     if (!ask(Problem::kRootNotDir, "The root inode is not a directory (mode " + std::string(mode) +
                                        "): a new empty root is made."))
