@@ -121,17 +121,37 @@ Result<std::vector<DirIndex::Node>> DirIndex::probe(uint32_t hash) {
   return frames;
 }
 
-Result<bool> DirIndex::next_leaf(std::vector<Node>& frames, uint32_t hash) {
+Result<std::optional<uint32_t>> DirIndex::step(std::vector<Node>& frames,
+                                                std::optional<uint32_t> run) {
   int i = int(frames.size()) - 1;
   while (i >= 0 && frames[i].pos + 1 >= frames[i].e.size()) --i;
-  if (i < 0) return false;
-  uint32_t next_hash = frames[i].e[++frames[i].pos].first;
-  if (!(next_hash & 1) || (next_hash & ~1u) != hash) return false;
+  if (i < 0) return std::optional<uint32_t>{};
+  // The entry at the level that moves holds the next leaf's hash (a node's
+  // own entry 0 has none).
+  const uint32_t next_hash = frames[i].e[frames[i].pos + 1].first;
+  if (run && (!(next_hash & 1) || (next_hash & ~1u) != *run)) return std::optional<uint32_t>{};
+  ++frames[i].pos;
   for (size_t j = i + 1; j < frames.size(); ++j) {
     CARDFS_ASSIGN_OR_RETURN(frames[j], read_node(frames[j - 1].e[frames[j - 1].pos].second, false));
     frames[j].pos = 0;
   }
-  return true;
+  return std::optional<uint32_t>{next_hash};
+}
+
+Status DirIndex::for_each_run(uint32_t hash,
+                              const std::function<Result<bool>(const std::vector<uint64_t>&)>& f) {
+  CARDFS_ASSIGN_OR_RETURN(auto frames, probe(hash));
+  std::vector<uint64_t> run{frames.back().e[frames.back().pos].second};
+  for (;;) {
+    CARDFS_ASSIGN_OR_RETURN(auto next, step(frames, std::nullopt));
+    if (next && (*next & 1)) {  // continues the run: same leaf set
+      run.push_back(frames.back().e[frames.back().pos].second);
+      continue;
+    }
+    CARDFS_ASSIGN_OR_RETURN(bool more, f(run));
+    if (!more || !next) return Status::ok();
+    run = {frames.back().e[frames.back().pos].second};
+  }
 }
 
 Result<std::optional<DirHit>> DirIndex::find(std::string_view name) {
@@ -141,7 +161,7 @@ Result<std::optional<DirHit>> DirIndex::find(std::string_view name) {
     const Node& bottom = frames.back();
     CARDFS_ASSIGN_OR_RETURN(auto hit, dir_.find_in_block(bottom.e[bottom.pos].second, name));
     if (hit) return hit;
-    CARDFS_ASSIGN_OR_RETURN(bool more, next_leaf(frames, hash));
+    CARDFS_ASSIGN_OR_RETURN(auto more, step(frames, hash));
     if (!more) return std::optional<DirHit>{};
   }
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,12 @@ class DirIndex {
   Status add(std::string_view name, uint32_t ino, uint8_t type);
   // Turns a full one-block directory into an indexed one, then adds.
   Status make_indexed_and_add(std::string_view name, uint32_t ino, uint8_t type);
+  // Calls f with the leaves in index (= hash) order from the one that holds
+  // `hash`, a run at a time: a leaf together with those after it that
+  // continue its run of equal hashes (bit 0 of their index hash), since
+  // only a whole run is in hash order once sorted. Stops when f says false.
+  Status for_each_run(uint32_t hash,
+                      const std::function<Result<bool>(const std::vector<uint64_t>&)>& f);
   // True after an operation failed because the index itself is malformed
   // (as opposed to an I/O or checksum error).
   bool invalid() const { return invalid_; }
@@ -70,7 +77,10 @@ class DirIndex {
   Result<Node> read_node(uint64_t fb, bool root);
   Status write_node(const Node& n);
   Result<std::vector<Node>> probe(uint32_t hash);
-  Result<bool> next_leaf(std::vector<Node>& frames, uint32_t hash);
+  // Moves frames to the next leaf in index order and returns its index
+  // hash; nothing at the end, or (with run) when the next leaf does not
+  // continue that run of equal hashes.
+  Result<std::optional<uint32_t>> step(std::vector<Node>& frames, std::optional<uint32_t> run);
   Status split_leaf(Node& bottom, uint64_t leaf);
   Status grow(std::vector<Node>& frames);
   Status bad(const std::string& why);

@@ -7,7 +7,9 @@
 
 namespace cardfs::fusefs {
 
-uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view name) {
+namespace {
+
+uint64_t seeded_hash64(const std::array<uint32_t, 4>& seed, std::string_view name) {
   uint64_t h = (uint64_t(seed[1]) << 32 | seed[0]) ^ 0xcbf29ce484222325ull;
   const uint64_t k = uint64_t(seed[3]) << 32 | seed[2];
   for (unsigned char c : name) {
@@ -19,7 +21,17 @@ uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view 
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
   h ^= h >> 31;
-  return uint32_t(h >> 32) & ~1u;
+  return h;
+}
+
+}  // namespace
+
+uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view name) {
+  return uint32_t(seeded_hash64(seed, name) >> 32) & ~1u;
+}
+
+uint32_t seeded_minor_hash(const std::array<uint32_t, 4>& seed, std::string_view name) {
+  return uint32_t(seeded_hash64(seed, name));
 }
 
 Status Directory::init(Context& ctx, Inode& dir, uint32_t parent) {
@@ -198,34 +210,19 @@ Result<uint32_t> Directory::parent() {
 }
 
 Result<bool> Directory::is_empty() {
-  bool empty = true;
-  CARDFS_RETURN_IF_ERROR(list(0, [&](const DirListEntry& e) {
-    empty = e.name == "." || e.name == "..";
-    return empty;
-  }));
-  return empty;
-}
-
-Status Directory::list(uint64_t cookie, const std::function<bool(const DirListEntry&)>& f) {
-  const uint32_t bs = ctx_.bs;
-  for (uint64_t fb = cookie / bs; fb < block_count(); ++fb) {
-    const uint32_t from = fb == cookie / bs ? uint32_t(cookie % bs) : 0;
+  for (uint64_t fb = 0; fb < block_count(); ++fb) {
     CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
-    std::vector<std::pair<DirRecord, std::string>> recs;
+    bool empty = true;
     buf.lock();
     Status st = dir_block::walk(buf.data(), [&](const DirRecord& r) {
-      if (r.inode && r.offset >= from) recs.push_back({r, std::string(r.name)});
-      return true;
+      empty = !r.inode || r.name == "." || r.name == "..";
+      return empty;
     });
     buf.unlock();
     if (!st.is_ok()) return ctx_.corrupt(st.message());
-    for (auto& [r, name] : recs) {
-      uint64_t next = fb * bs + r.offset + r.rec_len;
-      if (next % bs == dir_block::usable(buf.data())) next = (fb + 1) * bs;
-      if (!f(DirListEntry{name, r.inode, r.type, next})) return Status::ok();
-    }
+    if (!empty) return false;
   }
-  return Status::ok();
+  return true;
 }
 
 }  // namespace cardfs::fusefs

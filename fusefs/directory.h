@@ -10,6 +10,17 @@
 // When the index is found invalid it is dropped (the inode flag cleared,
 // the corruption reported) and the directory keeps working linearly.
 //
+// Listing positions (readdir cookies) are the same for every directory,
+// whatever its layout, so they survive leaf splits, deletions and the
+// linear -> indexed conversion: 0 is ".", 1 "..", 2 the first name; a
+// name's own position is 3 + its key, key = (major >> 1) << 31 |
+// (minor >> 1) (62 bits: any position fits a positive off_t), and names
+// are listed in (key, name) order. Resuming at position p lists the names
+// whose position is >= p. Names with equal keys (a 62-bit collision) form
+// a group that shares one position: every member but the last resumes at
+// the group's start, the last after it; so a caller that stops inside a
+// group sees its earlier members again, never loses one (see list()).
+//
 // Thread-safety: none inside; the caller holds the directory's Inode::mu
 // for every call (and Directory takes map_mu itself around block mapping).
 #pragma once
@@ -30,6 +41,14 @@ namespace cardfs::fusefs {
 using NameHash = std::function<uint32_t(std::string_view)>;
 // The filesystem's directory hash (hash version 1): 32 bits, low bit clear.
 uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view name);
+// The second 32 bits of the same function, for listing positions only.
+uint32_t seeded_minor_hash(const std::array<uint32_t, 4>& seed, std::string_view name);
+
+inline constexpr uint64_t kPosDot = 0, kPosDotDot = 1, kPosFirstName = 2;
+inline uint64_t name_key(uint32_t major, uint32_t minor) {
+  return uint64_t(major >> 1) << 31 | (minor >> 1);
+}
+inline uint64_t name_position(uint64_t key) { return key + 3; }
 
 struct DirHit {
   uint32_t ino = 0;
@@ -42,15 +61,18 @@ struct DirListEntry {
   std::string_view name;
   uint32_t ino = 0;
   uint8_t type = 0;
-  uint64_t next_cookie = 0;  // resume here to continue after this entry
+  uint64_t cookie = 0;       // its own position (resume here to see it again)
+  uint64_t next_cookie = 0;  // resume here to continue after it
 };
 
 class Directory {
  public:
   // visits: incremented for every directory block read (may be null).
-  Directory(Context& ctx, Inode& dir, const NameHash& hash, bool use_index,
-            std::atomic<uint64_t>* visits = nullptr)
-      : ctx_(ctx), dir_(dir), hash_(hash), use_index_(use_index), visits_(visits) {}
+  // hash: the index hash (major); minor: the second half of listing keys.
+  Directory(Context& ctx, Inode& dir, const NameHash& hash, const NameHash& minor,
+            bool use_index, std::atomic<uint64_t>* visits = nullptr)
+      : ctx_(ctx), dir_(dir), hash_(hash), minor_(minor), use_index_(use_index),
+        visits_(visits) {}
 
   // Gives a new directory inode its first block with "." and "..".
   static Status init(Context& ctx, Inode& dir, uint32_t parent);
@@ -66,8 +88,10 @@ class Directory {
   Result<uint32_t> parent();
   // True when only "." and ".." remain.
   Result<bool> is_empty();
-  // Entries from cookie on (0: the start); f returns false to stop before
-  // consuming the entry it was given.
+  // Entries from position `cookie` on (0: the start), in position order.
+  // f returns false to stop: that entry is not consumed, and neither are
+  // the ones before it in the same group (same cookie) — the caller drops
+  // them, so that a group is taken whole or not at all.
   Status list(uint64_t cookie, const std::function<bool(const DirListEntry&)>& f);
 
  private:
@@ -82,10 +106,16 @@ class Directory {
   Result<std::optional<DirHit>> find_linear(std::string_view name);
   Status add_linear(std::string_view name, uint32_t ino, uint8_t type);
   void drop_index(const std::string& why);
+  struct Keyed;
+  Status collect(uint64_t fb, uint64_t from, std::vector<Keyed>& out);
+  Status list_names(uint64_t from, const std::function<bool(const DirListEntry&)>& f);
+  // Sorts names and offers them to f; false when f stopped.
+  bool offer(std::vector<Keyed>& names, const std::function<bool(const DirListEntry&)>& f);
 
   Context& ctx_;
   Inode& dir_;
   const NameHash& hash_;
+  const NameHash& minor_;
   const bool use_index_;
   std::atomic<uint64_t>* visits_;
 };

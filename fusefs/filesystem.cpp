@@ -63,6 +63,9 @@ Status Filesystem::load(uint32_t block_size) {
   const std::array<uint32_t, 4> seed = sb_.hash_seed;
   hash_ = opts_.hash_override ? opts_.hash_override
                               : [seed](std::string_view n) { return seeded_name_hash(seed, n); };
+  minor_hash_ = opts_.minor_hash_override
+                    ? opts_.minor_hash_override
+                    : [seed](std::string_view n) { return seeded_minor_hash(seed, n); };
   dir_index_ = sb_.feature_compat & kCompatDirIndex;
   ctx_.reset(new Context{cache_, *groups_, sb_, sb_.block_size(), sb_.csum_seed(),
                          sb_.block_size() / 4, [this](const Status& s) { report(s); }});

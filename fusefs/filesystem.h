@@ -99,6 +99,7 @@ struct DirEntry {
   std::string_view name;
   Ino ino = 0;
   uint8_t type = 0;          // FileType (DT_* values)
+  uint64_t cookie = 0;       // its own position: readdir() from here lists it again
   uint64_t next_cookie = 0;  // pass to readdir() to continue after this entry
 };
 
@@ -120,8 +121,10 @@ struct MountOptions {
   // In-memory inodes kept at most (beyond those in use: looked up by the
   // kernel, open, or with dirty pages); the rest are read again when needed.
   size_t inode_cache_limit = 16384;
-  // Tests only: replaces the directory name hash (e.g. to force collisions).
+  // Tests only: replace the directory name hash (e.g. to force collisions)
+  // and the second hash that completes a name's listing position.
   std::function<uint32_t(std::string_view)> hash_override;
+  std::function<uint32_t(std::string_view)> minor_hash_override;
 };
 
 struct FsCounters {
@@ -191,7 +194,18 @@ class Filesystem {
   // free blocks cannot cover the range (see allocate_locked in fs_data.cpp).
   Status fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
 
-  // fill returns false when its buffer is full (that entry is not consumed).
+  // ".", "..", then the names in hash order. Cookies (positions) do not
+  // depend on where entries sit, so a listing resumed at any cookie it
+  // returned continues after that entry however the directory changed
+  // meanwhile: a name present throughout is listed exactly once, one added
+  // or removed meanwhile at most once. Positions: 0 ".", 1 "..", 2 the
+  // first name, then 3 + a 62-bit key of the name (< 2^63).
+  // fill returns false when its buffer is full: that entry is not consumed,
+  // and neither are those just before it with the same `cookie` (names
+  // whose 62-bit keys collide form a group with one position) — the caller
+  // drops them too. A caller that keeps part of a group anyway is shown
+  // that part again (next_cookie of all but a group's last member is the
+  // group's own position), never loses the rest.
   Status readdir(Ino ino, uint64_t cookie, const std::function<bool(const DirEntry&)>& fill);
 
   // Extended attributes (fs_xattr.cpp; format and errors in xattr.h): full
@@ -273,6 +287,7 @@ class Filesystem {
   Clock& clock_;
   const MountOptions opts_;
   std::function<uint32_t(std::string_view)> hash_;
+  std::function<uint32_t(std::string_view)> minor_hash_;  // listing positions
   bool dir_index_ = true;  // the superblock's dir_index feature
   std::unique_ptr<BlockGroups> groups_;
   std::unique_ptr<Context> ctx_;

@@ -34,7 +34,7 @@ Status require_live_dir(const Inode& dir) {
 }  // namespace
 
 Directory Filesystem::dir_of(Inode& inode) {
-  return Directory(*ctx_, inode, hash_, dir_index_, &dir_blocks_read_);
+  return Directory(*ctx_, inode, hash_, minor_hash_, dir_index_, &dir_blocks_read_);
 }
 
 struct Filesystem::NameChange {
@@ -289,7 +289,7 @@ Status Filesystem::readdir(Ino ino, uint64_t cookie,
   std::lock_guard lock(dirp->mu);
   if (!S_ISDIR(dirp->d.mode)) return Status::error(ENOTDIR, "not a directory");
   CARDFS_RETURN_IF_ERROR(dir_of(*dirp).list(cookie, [&](const DirListEntry& e) {
-    return fill(DirEntry{e.name, e.ino, e.type, e.next_cookie});
+    return fill(DirEntry{e.name, e.ino, e.type, e.cookie, e.next_cookie});
   }));
   touch_atime_locked(*dirp);
   return Status::ok();

@@ -12,7 +12,9 @@ struct Listed {
   std::string name;
   fusefs::Ino ino;
   uint8_t type;
+  uint64_t cookie;  // its own position (shared by a group, see filesystem.h)
   uint64_t next_cookie;
+  size_t need;      // bytes it takes in the reply
 };
 
 bool is_dot_or_dotdot(const std::string& n) { return n == "." || n == ".."; }
@@ -33,21 +35,29 @@ uint32_t mode_of_file_type(uint8_t ft) {
 
 // Entries from cookie on, about as many as a reply of `size` bytes holds.
 // The Filesystem calls fill under the directory's lock, so names are only
-// copied here; attributes are fetched after it returns.
+// copied here; attributes are fetched after it returns. Names sharing one
+// position (a group) go into a reply whole or not at all; EINVAL when not
+// even the first entry or group fits (as getdents with a small buffer).
 Result<std::vector<Listed>> list_dir(FuseFs& self, fuse_req_t req, fuse_ino_t ino, off_t cookie,
                                      size_t size, bool plus) {
   std::vector<Listed> out;
   size_t used = 0;
+  bool full = false;
   Status st = self.fs().readdir(FuseFs::to_fs(ino), uint64_t(cookie), [&](const fusefs::DirEntry& d) {
     std::string name(d.name);
     size_t need = plus ? fuse_add_direntry_plus(req, nullptr, 0, name.c_str(), nullptr, 0)
                        : fuse_add_direntry(req, nullptr, 0, name.c_str(), nullptr, 0);
-    if (used + need > size) return false;
+    if (used + need > size) {
+      for (; !out.empty() && out.back().cookie == d.cookie; out.pop_back()) used -= out.back().need;
+      full = true;
+      return false;
+    }
     used += need;
-    out.push_back({std::move(name), d.ino, d.type, d.next_cookie});
+    out.push_back({std::move(name), d.ino, d.type, d.cookie, d.next_cookie, need});
     return true;
   });
   if (!st.is_ok()) return st;
+  if (full && out.empty()) return Status::error(EINVAL, "reply buffer too small for the next entries");
   return out;
 }
 
