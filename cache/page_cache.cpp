@@ -146,7 +146,6 @@ Status PageCache::Impl::read_sectors(AddressSpace& as, Page* p, uint8_t mask, ui
   std::vector<Extent> ext;
   auto* unit = new IoUnit;
   IoWaiter waiter;
-  uint8_t zeroed = 0;
   for (uint32_t slot = 0; slot < blocks_per_page; ++slot) {
     uint8_t want = mask & slot_mask(slot);
     if (!want) continue;
@@ -159,7 +158,6 @@ Status PageCache::Impl::read_sectors(AddressSpace& as, Page* p, uint8_t mask, ui
       if (!(want & (1u << s))) continue;
       if (!m->mapped) {
         std::memset(p->data + s * 512, 0, 512);
-        zeroed |= uint8_t(1u << s);
       } else {
         append_sector(ext, m->sector + (s - slot * sectors_per_block), p->data + s * 512, unit);
       }
