@@ -7,27 +7,9 @@
 #include <sstream>
 #include <vector>
 
+#include "base/mount_field.h"
+
 namespace cardfs::fuse {
-namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      const std::string oct = field.substr(i + 1, 3);
-      if (oct.find_first_not_of("01234567") == std::string::npos) {
-        out.push_back(char(std::strtol(oct.c_str(), nullptr, 8)));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(field[i]);
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> mount_device(const std::string& mountinfo, const std::string& mountpoint) {
   std::istringstream lines(mountinfo);
@@ -37,7 +19,7 @@ Result<std::string> mount_device(const std::string& mountinfo, const std::string
     std::istringstream fields(line);
     std::string id, parent, dev, root, point;
     if (!(fields >> id >> parent >> dev >> root >> point)) continue;
-    if (unescape(point) == mountpoint) found = dev;
+    if (unescape_mount_field(point) == mountpoint) found = dev;
   }
   if (found.empty()) return Status::error(ENOENT, "no mount on " + mountpoint + " in mountinfo");
   return found;

@@ -9,32 +9,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/mount_field.h"
+
 namespace cardfs::fsck {
 
 namespace {
-
-// /proc/mounts escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3 && ok; ++k) {
-        char c = i + k < s.size() ? s[i + k] : 'x';
-        ok = c >= '0' && c <= '7';
-        v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out += char(v);
-        i += 3;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
-}
 
 std::string canonical(const std::string& p) {
   std::error_code ec;
@@ -52,7 +31,7 @@ bool listed_as_mounted(const std::string& image, const std::string& mounts_file)
     std::istringstream fields(line);
     std::string source;
     fields >> source;
-    source = unescape(source);
+    source = unescape_mount_field(source);
     if (!source.empty() && source[0] == '/' && canonical(source) == want) return true;
   }
   return false;
