@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,6 +14,25 @@ constexpr unsigned kQueueDepth = 64;
 
 Status errno_status(int err, const std::string& what) {
   return Status::error(err, what + ": " + std::strerror(err));
+}
+
+// cachestat(2), Linux 6.5; the headers of older systems lack it.
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+struct CachestatRange {
+  uint64_t off, len;
+};
+struct Cachestat {
+  uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+// Pages of [off, off + len) in the host's page cache; -1 if it cannot say.
+int64_t host_cached_pages(int fd, uint64_t off, uint64_t len) {
+  CachestatRange range{off, len};
+  Cachestat cs{};
+  if (::syscall(SYS_cachestat, fd, &range, &cs, 0) != 0) return -1;
+  return int64_t(cs.nr_cache + cs.nr_dirty + cs.nr_writeback);
 }
 
 }  // namespace
@@ -44,13 +64,30 @@ Result<std::unique_ptr<ImageFile>> ImageFile::open(const std::string& path, Open
   int rc = io_uring_queue_init(kQueueDepth, &f->ring_, 0);
   if (rc < 0) return errno_status(-rc, "io_uring_queue_init");
   f->ring_ready_ = true;
+  f->direct_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  f->direct_ok_ = f->direct_fd_ >= 0 && host_cached_pages(fd, 0, kDirectAlign) >= 0;
   return f;
 }
 
 ImageFile::~ImageFile() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (fd_ >= 0) ::close(fd_);
+  if (direct_fd_ >= 0) ::close(direct_fd_);
 }
+
+bool ImageFile::should_read_direct(const IoOp& op, uint64_t bytes) {
+  if (!direct_ok_ || bytes < kDirectReadMin || op.offset % kDirectAlign != 0) return false;
+  for (const iovec& v : op.iov)
+    if (v.iov_len % kDirectAlign != 0 || reinterpret_cast<uintptr_t>(v.iov_base) % kDirectAlign != 0)
+      return false;
+  int64_t cached = host_cached_pages(fd_, op.offset, bytes);
+  if (cached < 0) stop_direct_reads();
+  return cached == 0;
+}
+
+// The host refused a direct read (an alignment it wants larger than ours)
+// or cannot tell what it caches: every read is buffered from now on.
+void ImageFile::stop_direct_reads() { direct_ok_ = false; }
 
 Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile) {
   if (is_write) unsynced_ = true;
@@ -69,6 +106,7 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
       p.first = 0;
       p.remaining = 0;
       for (const iovec& v : more[i].iov) p.remaining += v.iov_len;
+      p.direct = !is_write && should_read_direct(more[i], p.remaining);
     }
     queue_.insert(queue_.begin(), more.size(), 0);
     size_t at = 0;
@@ -90,7 +128,7 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
       if (is_write)
         io_uring_prep_writev(sqe, fd_, p.iov.data() + p.first, n, p.offset);
       else
-        io_uring_prep_readv(sqe, fd_, p.iov.data() + p.first, n, p.offset);
+        io_uring_prep_readv(sqe, p.direct ? direct_fd_ : fd_, p.iov.data() + p.first, n, p.offset);
       io_uring_sqe_set_data64(sqe, queue.back());
       queue.pop_back();
       ++in_flight;
@@ -119,6 +157,10 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
       Pending& p = pending[idx];
       if (res == -EAGAIN || res == -EINTR) {
         queue.push_back(idx);
+      } else if (res == -EINVAL && p.direct) {
+        stop_direct_reads();
+        p.direct = false;
+        queue.push_back(idx);
       } else if (res < 0) {
         if (failure.is_ok())
           failure = Status::error(EIO, std::string(is_write ? "write" : "read") + " of " + path_ +
@@ -128,7 +170,11 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
           failure = Status::error(EIO, "short " + std::string(is_write ? "write" : "read") + " of " +
                                            path_ + " at " + std::to_string(p.offset) + " (end of file)");
       } else {
+        if (p.direct) direct_bytes_read_ += uint64_t(res);
         p.advance(uint64_t(res));
+        // A short direct read (the end of the file) finishes buffered,
+        // which needs no alignment.
+        p.direct = false;
         if (p.remaining > 0) queue.push_back(idx);
       }
     }

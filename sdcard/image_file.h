@@ -6,6 +6,18 @@
 // transfers are resubmitted for the remainder, -EAGAIN/-EINTR retried, and
 // any other failure is EIO naming the offset (never a silent success).
 // Not thread-safe: the Card calls it under its state lock.
+//
+// Large reads of ranges the host does not cache bypass its page cache:
+// a read of at least kDirectReadMin bytes, 4 KiB-aligned in the file and
+// in memory, whose range holds no page of the host's cache (cachestat(2)),
+// goes through a second descriptor opened O_DIRECT, so the disk fills the
+// caller's buffers without a copy and the image is not cached twice (the
+// cache above already keeps what it reads). Coherent with this object's
+// own buffered writes: a range they touched is in the host's cache (dirty
+// or not) until written back and evicted, so it is read through the cache,
+// and an O_DIRECT read writes back dirty pages of its range first anyway.
+// Writes, syncs and durability are unchanged. Where O_DIRECT or cachestat
+// is not available every read is buffered, as before.
 #pragma once
 
 #include <liburing.h>
@@ -46,6 +58,8 @@ class ImageFile {
   using Meanwhile = std::function<std::span<const IoOp>()>;
   Status write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile);
   Status read(std::span<const IoOp> ops);
+  static constexpr uint64_t kDirectReadMin = 64 * 1024;
+  static constexpr uint64_t kDirectAlign = 4096;
   Status write_at(uint64_t offset, std::span<const std::byte> data);
   Status read_at(uint64_t offset, std::span<std::byte> data);
 
@@ -61,10 +75,16 @@ class ImageFile {
   Result<uint64_t> size() const;
   Status set_size(uint64_t bytes);
   const std::string& path() const { return path_; }
+  // Whether large uncached reads can bypass the host's cache here, and the
+  // bytes read that way since open (for tests and profiles).
+  bool reads_direct() const { return direct_ok_; }
+  uint64_t direct_bytes_read() const { return direct_bytes_read_; }
 
  private:
   ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
+  bool should_read_direct(const IoOp& op, uint64_t bytes);
+  void stop_direct_reads();
 
   // An operation in flight: its own copy of the iovecs, advanced on short I/O.
   struct Pending {
@@ -72,10 +92,14 @@ class ImageFile {
     std::vector<iovec> iov;
     size_t first = 0;  // first iovec not yet fully transferred
     uint64_t remaining = 0;
+    bool direct = false;  // a read through direct_fd_
     void advance(uint64_t n);
   };
 
   int fd_ = -1;
+  int direct_fd_ = -1;  // the image opened O_RDONLY | O_DIRECT, when the host allows it
+  bool direct_ok_ = false;  // and reads through it work (cachestat too)
+  uint64_t direct_bytes_read_ = 0;
   std::string path_;
   std::vector<Pending> pending_;
   std::vector<size_t> queue_;
