@@ -14,18 +14,31 @@ Status Flash::power_cut_error() const { return Status::error(EIO, "card lost pow
 
 Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord oob,
                       ProgramCause cause) {
+  return queue_page({physical_page, data, 0, geometry_.page_bytes, oob}, cause);
+}
+
+Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {
+  // A source that is itself still a queued copy's destination must reach
+  // the image first (its OOB record and data are read when copying).
+  for (const QueuedProgram& q : queue_)
+    if (q.page == from && q.data == nullptr) {
+      CARDFS_RETURN_IF_ERROR(submit());
+      break;
+    }
+  return queue_page({to, nullptr, from, geometry_.page_bytes, oob}, ProgramCause::kMerge);
+}
+
+Status Flash::queue_page(const QueuedProgram& page, ProgramCause cause) {
   if (powered_off_) return power_cut_error();
-  QueuedProgram q{physical_page, data, geometry_.page_bytes, oob};
+  QueuedProgram q = page;
   if (cut_armed_ && programs_left_ == 0) {
     // Power fails during this program: a torn page keeps its OOB but only
     // half its data, so its data CRC no longer matches.
     if (tear_) {
       q.bytes = geometry_.page_bytes / 2;
       queue_.push_back(q);
-      (void)submit();
-    } else {
-      (void)submit();
     }
+    (void)submit();
     powered_off_ = true;
     return power_cut_error();
   }
@@ -41,23 +54,63 @@ Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord o
   return Status::ok();
 }
 
+// The queue in order, as runs of programs and runs of copies.
 Status Flash::submit() {
-  if (queue_.empty()) return Status::ok();
-  std::vector<iovec> iovs;
-  iovs.reserve(queue_.size());
+  Status st;
+  const std::span<const QueuedProgram> all(queue_);
+  for (size_t i = 0; i < all.size() && st.is_ok();) {
+    const bool copies = all[i].data == nullptr;
+    size_t j = i + 1;
+    while (j < all.size() && (all[j].data == nullptr) == copies) ++j;
+    st = copies ? write_copies(all.subspan(i, j - i)) : write_programs(all.subspan(i, j - i));
+    i = j;
+  }
+  queue_.clear();
+  return st;
+}
+
+// Pages that continue the previous one in the image (and its source, for
+// copies) join its run; a torn page ends a run.
+bool Flash::joins(std::span<const QueuedProgram> q, size_t i, uint32_t page_bytes) {
+  if (i == 0 || q[i].page != q[i - 1].page + 1 || q[i - 1].bytes != page_bytes) return false;
+  return q[i].data != nullptr || q[i].from == q[i - 1].from + 1;
+}
+
+std::vector<IoOp> Flash::oob_ops_of(std::span<const QueuedProgram> q) {
+  oob_scratch_.resize(q.size() * kOobBytes);
+  for (size_t i = 0; i < q.size(); ++i) {
+    OobRecord oob = q[i].oob;
+    oob.data_crc = source_crc_[i];
+    encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
+  }
+  oob_iovs_.clear();
+  oob_iovs_.reserve(q.size());  // the ops point into it
   std::vector<IoOp> ops;
-  std::vector<std::pair<size_t, size_t>> data_runs;  // [first, last) in queue_
-  for (size_t i = 0; i < queue_.size(); ++i) {
-    const QueuedProgram& q = queue_[i];
-    iovs.push_back({const_cast<std::byte*>(q.data), q.bytes});
-    bool joins = i > 0 && q.page == queue_[i - 1].page + 1 && queue_[i - 1].bytes == geometry_.page_bytes;
-    if (joins)
+  for (size_t i = 0; i < q.size(); ++i) {
+    if (i > 0 && q[i].page == q[i - 1].page + 1) {
+      oob_iovs_.back().iov_len += kOobBytes;
+      continue;
+    }
+    oob_iovs_.push_back({oob_scratch_.data() + i * kOobBytes, kOobBytes});
+    ops.push_back({layout_.oob_offset + q[i].page * kOobBytes, std::span<const iovec>(&oob_iovs_.back(), 1)});
+  }
+  return ops;
+}
+
+Status Flash::write_programs(std::span<const QueuedProgram> q) {
+  std::vector<iovec> iovs;
+  iovs.reserve(q.size());
+  std::vector<IoOp> ops;
+  std::vector<std::pair<size_t, size_t>> data_runs;  // [first, last) in q
+  for (size_t i = 0; i < q.size(); ++i) {
+    iovs.push_back({const_cast<std::byte*>(q[i].data), q[i].bytes});
+    if (joins(q, i, geometry_.page_bytes))
       data_runs.back().second = i + 1;
     else
       data_runs.push_back({i, i + 1});
   }
   for (auto [first, last] : data_runs)
-    ops.push_back({data_offset(queue_[first].page), std::span<const iovec>(iovs).subspan(first, last - first)});
+    ops.push_back({data_offset(q[first].page), std::span<const iovec>(iovs).subspan(first, last - first)});
   // The data CRCs are computed while the kernel copies the data; the OOB
   // records join the same batch. Their order within it does not matter:
   // an emulated power cut strikes between batches, and across a host crash
@@ -65,25 +118,56 @@ Status Flash::submit() {
   // order), which is why the scan checks the data CRC of every page newer
   // than the checkpoint.
   auto oob_ops = [&]() -> std::span<const IoOp> {
-    oob_scratch_.resize(queue_.size() * kOobBytes);
-    for (size_t i = 0; i < queue_.size(); ++i) {
-      OobRecord oob = queue_[i].oob;
-      oob.data_crc = page_crc(std::span(queue_[i].data, geometry_.page_bytes));
-      encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
-    }
-    oob_iovs_.clear();
-    oob_ops_.clear();
-    oob_iovs_.reserve(data_runs.size());
-    for (auto [first, last] : data_runs) {
-      oob_iovs_.push_back({oob_scratch_.data() + first * kOobBytes, (last - first) * kOobBytes});
-      oob_ops_.push_back({layout_.oob_offset + queue_[first].page * kOobBytes,
-                          std::span<const iovec>(&oob_iovs_.back(), 1)});
-    }
+    source_crc_.resize(q.size());
+    for (size_t i = 0; i < q.size(); ++i) source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
+    oob_ops_ = oob_ops_of(q);
     return oob_ops_;
   };
-  Status st = file_.write_meanwhile(ops, oob_ops);
-  queue_.clear();
-  return st;
+  return file_.write_meanwhile(ops, oob_ops);
+}
+
+Status Flash::source_crcs(std::span<const QueuedProgram> q) {
+  std::vector<std::byte> records(q.size() * kOobBytes);
+  std::vector<iovec> iovs;
+  iovs.reserve(q.size());
+  std::vector<IoOp> ops;
+  for (size_t i = 0; i < q.size(); ++i) {
+    if (i > 0 && q[i].from == q[i - 1].from + 1) {
+      iovs.back().iov_len += kOobBytes;
+      continue;
+    }
+    iovs.push_back({records.data() + i * kOobBytes, kOobBytes});
+    ops.push_back({layout_.oob_offset + q[i].from * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
+  }
+  CARDFS_RETURN_IF_ERROR(file_.read(ops));
+  source_crc_.resize(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    OobRecord src;
+    if (decode_oob(records.data() + i * kOobBytes, &src) == OobState::kValid &&
+        src.logical_page == q[i].oob.logical_page) {
+      source_crc_[i] = src.data_crc;
+      continue;
+    }
+    // The source's record does not name the page (damaged in the image):
+    // checksum the data itself, as a program would.
+    page_scratch_.resize(geometry_.page_bytes);
+    CARDFS_RETURN_IF_ERROR(file_.read_at(data_offset(q[i].from), page_scratch_));
+    source_crc_[i] = page_crc(page_scratch_);
+  }
+  return Status::ok();
+}
+
+Status Flash::write_copies(std::span<const QueuedProgram> q) {
+  CARDFS_RETURN_IF_ERROR(source_crcs(q));
+  for (size_t first = 0; first < q.size();) {
+    uint64_t bytes = q[first].bytes;
+    size_t last = first + 1;
+    for (; last < q.size() && joins(q, last, geometry_.page_bytes); ++last) bytes += q[last].bytes;
+    CARDFS_RETURN_IF_ERROR(file_.copy(data_offset(q[first].from), data_offset(q[first].page), bytes));
+    first = last;
+  }
+  const std::vector<IoOp> ops = oob_ops_of(q);
+  return file_.write(ops);
 }
 
 Status Flash::read(std::span<const PageRead> pages, bool for_merge) {

@@ -2,9 +2,13 @@
 //
 // Programs are queued and written by submit() as one io_uring batch
 // (runs of neighbouring pages become one vectored write; their OOB records
-// one write after the data). read() submits what is queued first, so a
-// read always sees every earlier program. Every operation charges its
-// device time and counts itself in the CardCounters it was given.
+// one write after the data). Merge and GC moves are queued as copies: the
+// image copies the bytes from page to page (runs of neighbouring pages at
+// once) and the new OOB record carries the data CRC of the source's, so
+// the emulator neither brings the data into its memory nor checksums it
+// again. submit() writes the queue in order and read() submits first, so
+// a read or a copy always sees every earlier program. Every operation
+// charges its device time and counts itself in the CardCounters it was given.
 //
 // Power cut: once armed, only `programs_left` more page programs reach the
 // image; the next one is torn (half its data, with its OOB) or dropped,
@@ -41,6 +45,10 @@ class Flash {
   // Queues a program of page_bytes at `data` (valid until submit()).
   // oob.data_crc is computed by submit(), while the data is being written.
   Status program(uint64_t physical_page, const std::byte* data, OobRecord oob, ProgramCause cause);
+  // Queues a merge/GC move of physical page `from` (valid, programmed
+  // earlier) to `to`: counted and charged as a program of cause kMerge.
+  // oob.data_crc is taken from `from`'s OOB record by submit().
+  Status copy(uint64_t from, uint64_t to, OobRecord oob);
   Status submit();
   // Reads whole pages (charged as flash page reads unless `for_merge`,
   // whose cost is part of the page move).
@@ -71,11 +79,19 @@ class Flash {
  private:
   struct QueuedProgram {
     uint64_t page;
-    const std::byte* data;
+    const std::byte* data;  // nullptr: a copy of `from`
+    uint64_t from;
     uint32_t bytes;  // page_bytes, or less for a torn page
     OobRecord oob;
   };
   Status power_cut_error() const;
+  Status queue_page(const QueuedProgram& q, ProgramCause cause);
+  static bool joins(std::span<const QueuedProgram> q, size_t i, uint32_t page_bytes);
+  Status write_programs(std::span<const QueuedProgram> q);
+  Status write_copies(std::span<const QueuedProgram> q);
+  // The data CRCs of the copies' sources, from their OOB records.
+  Status source_crcs(std::span<const QueuedProgram> q);
+  std::vector<IoOp> oob_ops_of(std::span<const QueuedProgram> q);
 
   ImageFile& file_;
   const Profile& profile_;
@@ -86,6 +102,8 @@ class Flash {
   std::vector<std::byte> oob_scratch_;
   std::vector<iovec> oob_iovs_;
   std::vector<IoOp> oob_ops_;
+  std::vector<uint32_t> source_crc_;
+  std::vector<std::byte> page_scratch_;
   bool cut_armed_ = false;
   bool tear_ = false;
   uint64_t programs_left_ = 0;

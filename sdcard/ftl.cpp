@@ -4,8 +4,6 @@
 
 namespace cardfs::sdcard {
 namespace {
-// Pages copied per read/program batch during a merge or GC.
-constexpr size_t kCopyChunk = 64;
 // The page FTL collects garbage while fewer AUs than this are free or
 // waiting for erase: one for the write point, one for GC's copies.
 constexpr uint32_t kGcReserve = 3;
@@ -52,7 +50,10 @@ Status FlashTranslationLayer::program(uint32_t lp, uint32_t au, uint32_t slot, c
                                       ProgramCause cause) {
   const uint64_t pp = page_of(au, slot);
   OobRecord oob{lp, next_seq_, aus_[au].erase_count, 0};
-  CARDFS_RETURN_IF_ERROR(flash_.program(pp, data, oob, cause));
+  if (data != nullptr)
+    CARDFS_RETURN_IF_ERROR(flash_.program(pp, data, oob, cause));
+  else
+    CARDFS_RETURN_IF_ERROR(flash_.copy(map_[lp], pp, oob));
   ++next_seq_;
   invalidate(lp);
   slot_[pp] = lp;
@@ -116,24 +117,13 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
 }
 
 Status FlashTranslationLayer::copy_pages(const std::vector<uint32_t>& pages, int64_t au) {
-  const uint32_t page = geometry_.page_bytes;
-  copy_buffer_.resize(kCopyChunk * page);
-  for (size_t first = 0; first < pages.size(); first += kCopyChunk) {
-    const size_t n = std::min(kCopyChunk, pages.size() - first);
-    std::vector<PageRead> reads(n);
-    for (size_t i = 0; i < n; ++i) reads[i] = {map_[pages[first + i]], copy_buffer_.data() + i * page};
-    CARDFS_RETURN_IF_ERROR(flash_.read(reads, /*for_merge=*/true));
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t lp = pages[first + i];
-      const std::byte* data = copy_buffer_.data() + i * page;
-      if (au >= 0)
-        CARDFS_RETURN_IF_ERROR(program(lp, uint32_t(au), lp % ppa_, data, ProgramCause::kMerge));
-      else
-        CARDFS_RETURN_IF_ERROR(append_paged(lp, data, ProgramCause::kMerge));
-    }
-    CARDFS_RETURN_IF_ERROR(flash_.submit());
+  for (const uint32_t lp : pages) {
+    if (au >= 0)
+      CARDFS_RETURN_IF_ERROR(program(lp, uint32_t(au), lp % ppa_, nullptr, ProgramCause::kMerge));
+    else
+      CARDFS_RETURN_IF_ERROR(append_paged(lp, nullptr, ProgramCause::kMerge));
   }
-  return Status::ok();
+  return flash_.submit();
 }
 
 Status FlashTranslationLayer::write_paged(uint32_t lp, const std::byte* data) {

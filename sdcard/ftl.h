@@ -84,6 +84,8 @@ class FlashTranslationLayer {
 
   uint64_t page_of(uint32_t au, uint32_t slot) const { return uint64_t(au) * ppa_ + slot; }
   bool slot_erased(uint32_t au, uint32_t slot) const { return slot_[page_of(au, slot)] == kErased; }
+  // Programs lp at (au, slot) with `data`, or with lp's current copy when
+  // data is nullptr (a merge/GC move: the flash copies it page to page).
   Status program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data, ProgramCause cause);
   void invalidate(uint32_t lp);
   Result<uint32_t> allocate();
@@ -128,7 +130,6 @@ class FlashTranslationLayer {
   bool trims_pending_ = false;
   bool collecting_ = false;
   std::function<Status()> before_erase_;
-  std::vector<std::byte> copy_buffer_;
 };
 
 }  // namespace cardfs::sdcard

@@ -11,6 +11,8 @@ namespace cardfs::sdcard {
 namespace {
 
 constexpr unsigned kQueueDepth = 64;
+// Write batches up to this size are written synchronously (write_now).
+constexpr uint64_t kSmallWriteBytes = 128 * 1024;
 
 Status errno_status(int err, const std::string& what) {
   return Status::error(err, what + ": " + std::strerror(err));
@@ -182,10 +184,48 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
   return failure;
 }
 
-Status ImageFile::write(std::span<const IoOp> ops) { return transfer(ops, true, nullptr); }
+// Small writes go out with pwritev from the calling thread: io_uring hands
+// every buffered write on ext4 to a worker thread (no non-blocking
+// buffered writes there), and for a few pages that hand-off and the wake-up
+// back cost more than the copy, most of all on a busy machine.
+static bool small_batch(std::span<const IoOp> ops) {
+  uint64_t bytes = 0;
+  for (const IoOp& op : ops)
+    for (const iovec& v : op.iov) bytes += v.iov_len;
+  return bytes <= kSmallWriteBytes;
+}
+
+Status ImageFile::write_now(std::span<const IoOp> ops) {
+  unsynced_ = true;
+  for (const IoOp& op : ops) {
+    Pending p;
+    p.offset = op.offset;
+    p.iov.assign(op.iov.begin(), op.iov.end());
+    for (const iovec& v : op.iov) p.remaining += v.iov_len;
+    while (p.remaining > 0) {
+      const int n = int(std::min<size_t>(p.iov.size() - p.first, IOV_MAX));
+      const ssize_t done = ::pwritev(fd_, p.iov.data() + p.first, n, off_t(p.offset));
+      if (done < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (done < 0)
+        return Status::error(EIO, "write of " + path_ + " at " + std::to_string(p.offset) + ": " +
+                                      std::strerror(errno));
+      if (done == 0)
+        return Status::error(EIO, "short write of " + path_ + " at " + std::to_string(p.offset));
+      p.advance(uint64_t(done));
+    }
+  }
+  return Status::ok();
+}
+
+Status ImageFile::write(std::span<const IoOp> ops) {
+  if (small_batch(ops)) return write_now(ops);
+  return transfer(ops, true, nullptr);
+}
 Status ImageFile::read(std::span<const IoOp> ops) { return transfer(ops, false, nullptr); }
 Status ImageFile::write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile) {
-  return transfer(ops, true, meanwhile);
+  if (!small_batch(ops)) return transfer(ops, true, meanwhile);
+  CARDFS_RETURN_IF_ERROR(write_now(ops));
+  return write_now(meanwhile());
 }
 
 Status ImageFile::write_at(uint64_t offset, std::span<const std::byte> data) {
@@ -198,6 +238,41 @@ Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
   iovec v{data.data(), data.size()};
   IoOp op{offset, std::span<const iovec>(&v, 1)};
   return read(std::span<const IoOp>(&op, 1));
+}
+
+Status ImageFile::copy(uint64_t from, uint64_t to, uint64_t len) {
+  unsynced_ = true;
+  while (len > 0 && kernel_copy_) {
+    loff_t in = loff_t(from), out = loff_t(to);
+    const ssize_t n = ::copy_file_range(fd_, &in, fd_, &out, len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+      kernel_copy_ = false;  // not here: the buffer does the rest from now on
+      break;
+    }
+    if (n < 0)
+      return Status::error(EIO, "copying in " + path_ + " from " + std::to_string(from) + ": " +
+                                    std::strerror(errno));
+    if (n == 0) return Status::error(EIO, "short copy in " + path_ + " from " + std::to_string(from));
+    from += uint64_t(n);
+    to += uint64_t(n);
+    len -= uint64_t(n);
+  }
+  return len > 0 ? copy_through_buffer(from, to, len) : Status::ok();
+}
+
+Status ImageFile::copy_through_buffer(uint64_t from, uint64_t to, uint64_t len) {
+  copy_buffer_.resize(std::min<uint64_t>(len, 4u << 20));
+  for (uint64_t done = 0; done < len;) {
+    const uint64_t n = std::min<uint64_t>(copy_buffer_.size(), len - done);
+    const std::span<std::byte> chunk = std::span(copy_buffer_).first(n);
+    CARDFS_RETURN_IF_ERROR(read_at(from + done, chunk));
+    iovec v{chunk.data(), chunk.size()};
+    const IoOp op{to + done, std::span<const iovec>(&v, 1)};
+    CARDFS_RETURN_IF_ERROR(write_now(std::span<const IoOp>(&op, 1)));
+    done += n;
+  }
+  return Status::ok();
 }
 
 Status ImageFile::sync() {

@@ -5,6 +5,9 @@
 // bounded queue depth, and returns when all have completed: short
 // transfers are resubmitted for the remainder, -EAGAIN/-EINTR retried, and
 // any other failure is EIO naming the offset (never a silent success).
+// Write batches of at most 128 KiB are written with pwritev from the
+// calling thread instead (same guarantees), sparing io_uring's hand-off of
+// buffered writes to a worker thread.
 // Not thread-safe: the Card calls it under its state lock.
 //
 // Large reads of ranges the host does not cache bypass its page cache:
@@ -61,6 +64,10 @@ class ImageFile {
   static constexpr uint64_t kDirectReadMin = 64 * 1024;
   static constexpr uint64_t kDirectAlign = 4096;
   Status write_at(uint64_t offset, std::span<const std::byte> data);
+  // Copies [from, from+len) to [to, to+len) inside the file (ranges must
+  // not overlap), in the kernel where it can (copy_file_range), else
+  // through a buffer. Synchronous, from the calling thread.
+  Status copy(uint64_t from, uint64_t to, uint64_t len);
   Status read_at(uint64_t offset, std::span<std::byte> data);
 
   // fdatasync; a no-op when nothing was written, punched, allocated or
@@ -85,6 +92,8 @@ class ImageFile {
   Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
   bool should_read_direct(const IoOp& op, uint64_t bytes);
   void stop_direct_reads();
+  Status write_now(std::span<const IoOp> ops);  // pwritev from this thread
+  Status copy_through_buffer(uint64_t from, uint64_t to, uint64_t len);
 
   // An operation in flight: its own copy of the iovecs, advanced on short I/O.
   struct Pending {
@@ -106,6 +115,8 @@ class ImageFile {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool unsynced_ = true;  // changed since the last successful fdatasync
+  bool kernel_copy_ = true;  // copy_file_range works here
+  std::vector<std::byte> copy_buffer_;
 };
 
 }  // namespace cardfs::sdcard
