@@ -3,6 +3,9 @@
 
 Input files in the results folder (written by run.sh):
   raw.tsv       target <TAB> run <TAB> metric <TAB> value
+  bounds.tsv    target <TAB> run <TAB> metric <TAB> >value or <value (a step
+                that hit the time bound: the figure is only known to lie
+                beyond it)
   failures.tsv  target <TAB> run <TAB> workload <TAB> reason
   skipped.tsv   target <TAB> reason
   meta.json     machine, command, mode, sizes
@@ -84,6 +87,34 @@ def ratio(metric, cardfs, peer):
     return cardfs["median"] / peer["median"] if higher else peer["median"] / cardfs["median"]
 
 
+def bound_of(rows):
+    """The loosest of a target's bounds for one metric: ("<" or ">", value)."""
+    ops = {v[0] for v in rows}
+    if len(ops) != 1:
+        return None
+    op = ops.pop()
+    values = [float(v[1:]) for v in rows]
+    return (op, min(values) if op == ">" else max(values))
+
+
+def bounded_ratio(metric, cardfs, cardfs_bound, peer, peer_bound):
+    """cardfs's ratio to a peer when one side only has a bound: (relation, x),
+    where relation says how the true ratio stands to x (">" or "<")."""
+    higher = METRICS[metric][2]
+    if cardfs and peer_bound and cardfs["median"]:
+        op, b = peer_bound
+        # The peer's figure lies beyond b in the direction op; flip for the ratio's orientation.
+        x = cardfs["median"] / b if higher else b / cardfs["median"]
+        worse_peer = (op == "<") if higher else (op == ">")
+        return (">" if worse_peer else "<", x)
+    if peer and cardfs_bound and peer["median"]:
+        op, b = cardfs_bound
+        x = b / peer["median"] if higher else peer["median"] / b
+        worse_cardfs = (op == "<") if higher else (op == ">")
+        return ("<" if worse_cardfs else ">", x)
+    return None
+
+
 def label(metric, meta):
     text = METRICS.get(metric, (metric, "", True))[0]
     sizes = meta.get("sizes", {})
@@ -99,15 +130,28 @@ def main(folder):
         values.setdefault(metric, {}).setdefault(target, []).append(float(value))
     results = {m: {t: summarise(v) for t, v in per.items()} for m, per in values.items()}
     targets = [t for t in TARGET_ORDER if any(t in per for per in results.values())]
+    raw_bounds = {}
+    for target, _run, metric, value in read_tsv(folder / "bounds.tsv", 4):
+        raw_bounds.setdefault(metric, {}).setdefault(target, []).append(value)
+    bounds = {m: {t: b for t, rows in per.items() if (b := bound_of(rows)) and t not in results.get(m, {})}
+              for m, per in raw_bounds.items()}
+    for per in bounds.values():
+        targets += [t for t in per if t not in targets]
+    targets = [t for t in TARGET_ORDER if t in targets]
     failures = read_tsv(folder / "failures.tsv", 4)
     skipped = read_tsv(folder / "skipped.tsv", 2)
-    cardfs = "cardfs" if "cardfs" in targets else None
 
-    doc = {"meta": meta, "results": results, "ratios": {}, "failures": failures, "skipped": skipped}
-    for metric in results:
-        if cardfs:
-            doc["ratios"][metric] = {
-                p: ratio(metric, results[metric].get(cardfs), results[metric].get(p)) for p in PEERS}
+    cardfs = "cardfs" if "cardfs" in targets else None
+    doc = {"meta": meta, "results": results, "ratios": {}, "bounds": bounds, "bounded_ratios": {},
+           "failures": failures, "skipped": skipped}
+    for metric in METRICS:
+        if not cardfs or (metric not in results and metric not in bounds):
+            continue
+        got, limits = results.get(metric, {}), bounds.get(metric, {})
+        doc["ratios"][metric] = {p: ratio(metric, got.get(cardfs), got.get(p)) for p in PEERS}
+        doc["bounded_ratios"][metric] = {
+            p: r for p in PEERS
+            if (r := bounded_ratio(metric, got.get(cardfs), limits.get(cardfs), got.get(p), limits.get(p)))}
     (folder / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
 
     out = [f"# Benchmark run {meta['date']}", ""]
@@ -123,17 +167,19 @@ def main(folder):
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
     for metric in METRICS:
-        if metric not in results:
+        if metric not in results and metric not in bounds:
             continue
         row = [label(metric, meta), METRICS[metric][1]]
         for t in targets:
-            s = results[metric].get(t)
-            row.append(cell(s, int(meta['runs'])))
+            b = bounds.get(metric, {}).get(t)
+            row.append(f"{b[0]} {fmt(b[1])} (timed out)" if b else cell(results.get(metric, {}).get(t),
+                                                                           int(meta['runs'])))
         if cardfs:
             for p in PEERS:
                 if p in targets:
                     r = doc["ratios"][metric].get(p)
-                    row.append(f"{r:.2f}×" if r else "—")
+                    br = doc["bounded_ratios"][metric].get(p)
+                    row.append(f"{r:.2f}×" if r else f"{br[0]} {br[1]:.2f}×" if br else "—")
         out.append("| " + " | ".join(row) + " |")
     if skipped:
         out += ["", "Targets not measured:"] + [f"- {t}: {why}" for t, why in skipped]

@@ -40,6 +40,29 @@ def ratio(results, metric, ours, peer):
     return b / a if metric.endswith("_s") else a / b
 
 
+def bounded_ratio(run, metric, ours, peer):
+    """(relation, x) when one side timed out: the true ratio is > or < x."""
+    if ours != "cardfs":
+        return None
+    r = run.get("bounded_ratios", {}).get(metric, {}).get(peer)
+    return tuple(r) if r else None
+
+
+def judge(r, bounded, least):
+    if least is None:
+        return ""
+    if r is not None:
+        return "met" if r >= least else "**missed**"
+    if bounded is None:
+        return ""
+    op, x = bounded
+    if op == ">" and x >= least:
+        return "met (the peer timed out)"
+    if op == "<" and x < least:
+        return "**missed** (cardfs timed out)"
+    return "not settled (a side timed out)"
+
+
 def main():
     results_dir = sys.argv[1]
     with open(os.path.join(results_dir, "results.json")) as f:
@@ -48,10 +71,12 @@ def main():
     lines = ["| target | cardfs vs | asked | measured | |", "|---|---|---|---|---|"]
     for metric, what, ours, peer, least in TARGETS:
         r = ratio(results, metric, ours, peer)
+        bounded = None if r is not None else bounded_ratio(run, metric, ours, peer)
         asked = "—" if least is None else (f"≥ {least:g}×" if least >= 1 else
                                            f"≥ {least:.2f}× (≤ {1 / least:.2g}× slower)")
-        got = "not measured" if r is None else f"{r:.2f}×"
-        verdict = "" if r is None or least is None else ("met" if r >= least else "**missed**")
+        got = (f"{r:.2f}×" if r is not None else f"{bounded[0]} {bounded[1]:.2f}×" if bounded
+               else "not measured")
+        verdict = judge(r, bounded, least)
         lines.append(f"| {what.format(**sizes)} | {peer} | {asked} | {got} | {verdict} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(results_dir, "verdict.md"), "w") as f:

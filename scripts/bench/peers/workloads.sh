@@ -9,6 +9,23 @@ BENCH_WORKLOADS_ALL="seqwrite seqread_cold randread_warm randread_cold randwrite
 
 bounded() { timeout -k 10 "$BENCH_STEP_TIMEOUT" "$@"; }
 
+# timed_out RC METRIC [WORK]: after a timed step failed with RC, print the
+# bound the timeout puts on METRIC when RC says the step hit
+# $BENCH_STEP_TIMEOUT: "METRIC >BOUND" for seconds, or "METRIC <WORK/BOUND"
+# for a rate when WORK (units done in the step) is given. run.sh records
+# it as a bound, not a value. Returns RC.
+timed_out() {
+  local rc=$1 metric=$2 work=${3:-}
+  if [ "$rc" -eq 124 ]; then
+    if [ -n "$work" ]; then
+      awk -v m="$metric" -v w="$work" -v b="$BENCH_STEP_TIMEOUT" 'BEGIN { printf "%s <%.6g\n", m, w / b }'
+    else
+      echo "$metric >$BENCH_STEP_TIMEOUT"
+    fi
+  fi
+  return "$rc"
+}
+
 # Every fio run is given --fallocate=none: fio otherwise preallocates its
 # file first. cardfs used to do that by writing zeros (the file was written
 # twice on cardfs only); it now has unwritten blocks as ext4 and fuse2fs
@@ -111,23 +128,28 @@ wl_direct_write() {
   rm -f "$mnt/direct"
 }
 
+# Each figure is printed as soon as it is measured, so that the ones before
+# a step that fails or times out are kept.
 wl_meta_small() {
-  local d n=$BENCH_META_SMALL c s u; d=$(tgt_mnt "$1")/small
+  local d n=$BENCH_META_SMALL v; d=$(tgt_mnt "$1")/small
   mkdir "$d" || return
-  c=$(bounded "$FSOPS" create "$d" "$n") || return
-  s=$(bounded "$FSOPS" stat "$d" "$n") || return
-  u=$(bounded "$FSOPS" unlink "$d" "$n") || return
-  printf 'create_small_s %s\nstat_small_s %s\nunlink_small_s %s\n' "$c" "$s" "$u"
+  v=$(bounded "$FSOPS" create "$d" "$n") || { timed_out $? create_small_s; return; }
+  echo "create_small_s $v"
+  v=$(bounded "$FSOPS" stat "$d" "$n") || { timed_out $? stat_small_s; return; }
+  echo "stat_small_s $v"
+  v=$(bounded "$FSOPS" unlink "$d" "$n") || { timed_out $? unlink_small_s; return; }
+  echo "unlink_small_s $v"
   rmdir "$d"
 }
 
 wl_meta_large() {
-  local d n=$BENCH_META_LARGE c r; d=$(tgt_mnt "$1")/large
+  local d n=$BENCH_META_LARGE v; d=$(tgt_mnt "$1")/large
   mkdir "$d" || return
-  c=$(bounded "$FSOPS" create "$d" "$n") || return
+  v=$(bounded "$FSOPS" create "$d" "$n") || { timed_out $? create_large_s; return; }
+  echo "create_large_s $v"
   tgt_drop_dentries "$1"
-  r=$(bounded "$FSOPS" randstat "$d" "$n" "$BENCH_RANDSTATS" 20261121) || return
-  printf 'create_large_s %s\nrandstat_large_s %s\n' "$c" "$r"
+  v=$(bounded "$FSOPS" randstat "$d" "$n" "$BENCH_RANDSTATS" 20261121) || { timed_out $? randstat_large_s; return; }
+  echo "randstat_large_s $v"
   bounded "$FSOPS" unlink "$d" "$n" >/dev/null && rmdir "$d"
 }
 
@@ -135,16 +157,16 @@ wl_tree() {
   local mnt t0 t1 t2 t3; mnt=$(tgt_mnt "$1")
   du -s "$BENCH_TREE" >/dev/null  # the source warm in the host's cache
   t0=$(now)
-  bounded cp -a "$BENCH_TREE" "$mnt/tree" || return
+  bounded cp -a "$BENCH_TREE" "$mnt/tree" || { timed_out $? cp_a_s; return; }
   t1=$(now)
-  tgt_drop_dentries "$1"
-  t2=$(now)
-  bounded du -s "$mnt/tree" >/dev/null || return
-  t3=$(now)
   echo "cp_a_s $(elapsed "$t0" "$t1")"
-  echo "du_s $(elapsed "$t2" "$t3")"
+  tgt_drop_dentries "$1"
   t0=$(now)
-  bounded rm -rf "$mnt/tree" || return
+  bounded du -s "$mnt/tree" >/dev/null || { timed_out $? du_s; return; }
+  t1=$(now)
+  echo "du_s $(elapsed "$t0" "$t1")"
+  t0=$(now)
+  bounded rm -rf "$mnt/tree" || { timed_out $? rm_rf_s; return; }
   t1=$(now)
   echo "rm_rf_s $(elapsed "$t0" "$t1")"
 }
@@ -166,7 +188,7 @@ wl_sqlite() {
   sqlite_script "$BENCH_SQLITE_TX" "$sql"
   rm -f "$mnt/bench.db"
   t0=$(now)
-  bounded sqlite3 "$mnt/bench.db" <"$sql" >/dev/null || return
+  bounded sqlite3 "$mnt/bench.db" <"$sql" >/dev/null || { timed_out $? sqlite_tps "$BENCH_SQLITE_TX"; return; }
   t1=$(now)
   awk -v n="$BENCH_SQLITE_TX" -v a="$t0" -v b="$t1" 'BEGIN { printf "sqlite_tps %.1f\n", n / (b - a) }'
   rm -f "$mnt/bench.db"
