@@ -45,6 +45,16 @@ void BufferRef::unlock() {
   impl_->page->unlock(impl_->mask);
 }
 
+bool BufferRef::verified() const {
+  std::lock_guard lock(impl_->page->mu);
+  return (impl_->page->verified & impl_->mask) == impl_->mask;
+}
+
+void BufferRef::set_verified() {
+  std::lock_guard lock(impl_->page->mu);
+  impl_->page->verified |= impl_->mask;
+}
+
 void BufferRef::mark_dirty() { impl_->cache->mark_dirty(impl_->page.get(), impl_->mask); }
 
 void BufferRef::mark_dirty(size_t offset, size_t len) {
@@ -122,6 +132,7 @@ Result<BufferRef> PageCache::bget_zeroed(uint64_t block) {
     std::lock_guard lock(p->mu);
     std::memset(p->data + impl->offset, 0, impl->len);
     p->uptodate |= impl->mask;
+    p->verified &= uint8_t(~impl->mask);
   }
   p->unlock(impl->mask);
   impl_->mark_accessed(p);
@@ -140,6 +151,7 @@ void PageCache::bforget(uint64_t block) {
   {
     std::lock_guard lock(p->mu);
     p->uptodate &= uint8_t(~mask);
+    p->verified &= uint8_t(~mask);
     empty = p->uptodate == 0 && p->dirty == 0 && p->locks == mask;
   }
   if (empty) impl_->drop_page(p.get());

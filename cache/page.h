@@ -79,6 +79,7 @@ struct Page {
   uint8_t uptodate = 0;
   uint8_t dirty = 0;
   uint8_t locks = 0;
+  uint8_t verified = 0;        // sectors a metadata reader checked (a subset of uptodate)
   bool writeback = false;
   int wb_pending = 0;          // bios of the current write-back not yet done
   bool read_error = false;     // the last read of some sector failed

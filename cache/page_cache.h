@@ -73,6 +73,12 @@ class BufferRef {
   void unlock();
   void mark_dirty();                         // the whole block
   void mark_dirty(size_t offset, size_t len);  // only the sectors touched
+  // A reader's mark that it checked these bytes (a checksum): kept while
+  // they stay cached, gone once they are dropped or zeroed, so a block read
+  // again from the device is checked again. Whoever changes the bytes
+  // through this buffer keeps them valid (reseals) or must not mark them.
+  bool verified() const;
+  void set_verified();
   explicit operator bool() const { return impl_ != nullptr; }
   struct Impl;
 

@@ -48,6 +48,7 @@ Result<IndexNode> parse_index_node(std::span<const std::byte> in, bool root) {
   const uint32_t count = get_u16(b + at + 2);
   if (n.limit != index_limit(uint32_t(in.size()), root) || count == 0 || count > n.limit)
     return Status::error(EIO, "bad count or limit");
+  n.e.reserve(count);
   n.e.emplace_back(0, get_u32(b + at + 4));
   for (uint32_t i = 1; i < count; ++i) n.e.emplace_back(get_u32(b + at + 8 * i), get_u32(b + at + 8 * i + 4));
   return n;
@@ -77,18 +78,22 @@ Result<DirIndex::Node> DirIndex::read_node(uint64_t fb, bool root) {
   buf.lock();
   auto parsed = parse_index_node(buf.data(), root);
   buf.unlock();
-  const std::string where = "index block " + std::to_string(fb);
-  if (!parsed.is_ok()) return bad(where + ": " + parsed.status().message());
+  // Every probe reads the root: the message is built only on failure.
+  auto where = [fb](const std::string& why) {
+    return "index block " + std::to_string(fb) + ": " + why;
+  };
+  if (!parsed.is_ok()) return bad(where(parsed.status().message()));
   Node n;
   n.fb = fb;
   n.root = root;
   n.levels = parsed->levels;
   n.limit = parsed->limit;
   n.e = std::move(parsed->e);
+  const uint64_t blocks = dir_.block_count();
   for (size_t i = 0; i < n.e.size(); ++i) {
-    if (n.e[i].second == 0 || n.e[i].second >= dir_.block_count())
-      return bad(where + ": entry points outside the directory");
-    if (i > 1 && n.e[i].first < n.e[i - 1].first) return bad(where + ": hashes out of order");
+    if (n.e[i].second == 0 || n.e[i].second >= blocks)
+      return bad(where("entry points outside the directory"));
+    if (i > 1 && n.e[i].first < n.e[i - 1].first) return bad(where("hashes out of order"));
   }
   return n;
 }
@@ -105,6 +110,7 @@ Status DirIndex::write_node(const Node& n) {
 
 Result<std::vector<DirIndex::Node>> DirIndex::probe(uint32_t hash) {
   std::vector<Node> frames;
+  frames.reserve(kMaxLevels + 1);
   CARDFS_ASSIGN_OR_RETURN(Node root, read_node(0, true));
   const uint8_t levels = root.levels;
   frames.push_back(std::move(root));

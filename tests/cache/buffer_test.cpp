@@ -151,3 +151,27 @@ TEST_CASE("bforget drops a dirty freed block without writing it", "[cache][buffe
   REQUIRE(f.cache.sync_all().is_ok());
   CHECK(f.dev.count(BioOp::kWrite) == 0);
 }
+
+TEST_CASE("a verified mark lasts while the block stays cached", "[cache][buffer]") {
+  Fixture f;
+  auto mark = [&](uint64_t block) {
+    auto b = f.cache.bread(block);
+    REQUIRE(b.is_ok());
+    b->set_verified();
+  };
+  auto verified = [&](uint64_t block) {
+    auto b = f.cache.bread(block);
+    REQUIRE(b.is_ok());
+    return b->verified();
+  };
+  CHECK_FALSE(verified(5));
+  mark(5);
+  CHECK(verified(5));
+  CHECK_FALSE(verified(4));  // the page's other blocks keep their own mark
+  // Dropped: the bytes the next bread brings come from the device again.
+  f.cache.bforget(5);
+  CHECK_FALSE(verified(5));
+  mark(5);
+  REQUIRE(f.cache.bget_zeroed(5).is_ok());
+  CHECK_FALSE(verified(5));
+}

@@ -142,6 +142,22 @@ TEST_CASE("a directory block with a bad checksum is EIO, naming the block") {
   CHECK(mentions(a.status(), "directory 2 block 0"));
 }
 
+// A directory block is checked once per stay in the cache: one that
+// leaves it (here bforget; eviction alike) is checked again when read back.
+TEST_CASE("a directory block read back into the cache is checked again") {
+  TestFs t;
+  REQUIRE(t->mknod(kRootIno, "x", S_IFREG | 0644, 0, {}).is_ok());
+  REQUIRE(t->sync().is_ok());
+  const uint64_t root_block = *t->bmap(kRootIno, 0);
+  REQUIRE(t->lookup(kRootIno, "x").is_ok());  // checked, and so marked
+  flip(t, root_block * 4096 + 30);
+  REQUIRE(t->lookup(kRootIno, "x").is_ok());  // the cached copy is still good
+  t.cache().bforget(root_block);
+  auto a = t->lookup(kRootIno, "x");
+  CHECK(a.status().code() == EIO);
+  CHECK(mentions(a.status(), "directory 2 block 0"));
+}
+
 TEST_CASE("a mount with a different block size than the cache's is refused") {
   TestFs t;
   t.unmount();
