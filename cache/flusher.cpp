@@ -52,6 +52,13 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
     expire = centisecs(tun.dirty_expire_centisecs);
   }
   size_t pages = 0;
+  // The target is checked again once `slack` pages went out, not after
+  // every inode: with thousands of small dirty files, stopping right under
+  // it meant the next written page kicked another pass, and each pass
+  // walks the whole dirty list (Linux's background round likewise writes
+  // MAX_WRITEBACK_PAGES before it checks its threshold again).
+  const size_t slack = size_t(std::clamp<uint64_t>(target / 8, 1, kBackgroundChunk));
+  size_t since_check = slack;
   for (int round = 0; round < 64; ++round) {
     size_t before = pages;
     for (auto& as : dirty_inodes(*this)) {
@@ -61,11 +68,16 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
         }
         continue;
       }
-      if (uint64_t(std::max<int64_t>(counters.nr_dirty.load(), 0)) <= target) return pages;
+      if (since_check >= slack) {
+        if (uint64_t(std::max<int64_t>(counters.nr_dirty.load(), 0)) <= target) return pages;
+        since_check = 0;
+      }
       // Metadata waits for fsync, sync or its expiry unless it alone is over
       // the target: then it cannot be what pins memory.
       if (as->is_bdev() && as->dirty_count() <= target) continue;
-      pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
+      const size_t n = write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
+      pages += n;
+      since_check += n;
     }
     if (expired_only || pages == before) break;
   }
