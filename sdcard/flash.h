@@ -5,10 +5,10 @@
 // one write after the data). Merge and GC moves are queued as copies: the
 // image copies the bytes from page to page (runs of neighbouring pages at
 // once) and the new OOB record carries the data CRC of the source's, so
-// the emulator neither brings the data into its memory nor checksums it
-// again. submit() writes the queue in order and read() submits first, so
-// a read or a copy always sees every earlier program. Every operation
-// charges its device time and counts itself in the CardCounters it was given.
+// the emulator does not checksum the data again. submit() writes the
+// queue in order and read() submits first, so a read or a copy always sees
+// every earlier program. Every operation charges its device time and
+// counts itself in the CardCounters it was given.
 //
 // Power cut: once armed, only `programs_left` more page programs reach the
 // image; the next one is torn (half its data, with its OOB) or dropped,
@@ -56,8 +56,8 @@ class Flash {
   // Host reads straight into the host's buffers; `pages` flash page reads
   // are charged.
   Status read_host(std::span<const IoOp> ops, uint64_t pages);
-  // Erases an AU: its OOB records become a hole (erased pages); charges
-  // the erase time.
+  // Erases an AU: its OOB records are zeroed (erased pages); charges the
+  // erase time.
   Status erase(uint32_t physical_au);
   // The FTL is about to program this AU: its data range is allocated in
   // the image at once (filling a hole page by page costs the host file
@@ -103,6 +103,7 @@ class Flash {
   std::vector<iovec> oob_iovs_;
   std::vector<IoOp> oob_ops_;
   std::vector<uint32_t> source_crc_;
+  std::vector<std::byte> erased_oob_;  // an AU's OOB records, erased (zeros)
   std::vector<std::byte> page_scratch_;
   bool cut_armed_ = false;
   bool tear_ = false;

@@ -13,6 +13,8 @@ namespace {
 constexpr unsigned kQueueDepth = 64;
 // Write batches up to this size are written synchronously (write_now).
 constexpr uint64_t kSmallWriteBytes = 128 * 1024;
+// copy() moves data in chunks of this size.
+constexpr uint64_t kCopyChunkBytes = 1 << 20;
 
 Status errno_status(int err, const std::string& what) {
   return Status::error(err, what + ": " + std::strerror(err));
@@ -240,37 +242,43 @@ Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
   return read(std::span<const IoOp>(&op, 1));
 }
 
+// Two chunk buffers: io_uring's worker writes one chunk while this thread
+// reads the next (the ranges do not overlap). One thread doing both copies
+// in turn, or the kernel's copy_file_range on one thread, took as much
+// wall time or more when the machine was busy.
 Status ImageFile::copy(uint64_t from, uint64_t to, uint64_t len) {
-  unsynced_ = true;
-  while (len > 0 && kernel_copy_) {
-    loff_t in = loff_t(from), out = loff_t(to);
-    const ssize_t n = ::copy_file_range(fd_, &in, fd_, &out, len, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
-      kernel_copy_ = false;  // not here: the buffer does the rest from now on
-      break;
-    }
-    if (n < 0)
-      return Status::error(EIO, "copying in " + path_ + " from " + std::to_string(from) + ": " +
-                                    std::strerror(errno));
-    if (n == 0) return Status::error(EIO, "short copy in " + path_ + " from " + std::to_string(from));
-    from += uint64_t(n);
-    to += uint64_t(n);
-    len -= uint64_t(n);
+  if (len == 0) return Status::ok();
+  const uint64_t chunk = std::min<uint64_t>(len, kCopyChunkBytes);
+  copy_buffer_.resize(2 * chunk);
+  std::byte* bufs[2] = {copy_buffer_.data(), copy_buffer_.data() + chunk};
+  CARDFS_RETURN_IF_ERROR(read_now(from, std::span(bufs[0], chunk)));
+  for (uint64_t done = 0, k = 0; done < len; ++k) {
+    const uint64_t n = std::min(chunk, len - done);
+    const uint64_t next = std::min(chunk, len - done - n);
+    iovec v{bufs[k % 2], n};
+    const IoOp op{to + done, std::span<const iovec>(&v, 1)};
+    Status read_next;
+    CARDFS_RETURN_IF_ERROR(transfer(std::span<const IoOp>(&op, 1), true, [&]() -> std::span<const IoOp> {
+      if (next > 0) read_next = read_now(from + done + n, std::span(bufs[(k + 1) % 2], next));
+      return {};
+    }));
+    CARDFS_RETURN_IF_ERROR(read_next);
+    done += n;
   }
-  return len > 0 ? copy_through_buffer(from, to, len) : Status::ok();
+  return Status::ok();
 }
 
-Status ImageFile::copy_through_buffer(uint64_t from, uint64_t to, uint64_t len) {
-  copy_buffer_.resize(std::min<uint64_t>(len, 4u << 20));
-  for (uint64_t done = 0; done < len;) {
-    const uint64_t n = std::min<uint64_t>(copy_buffer_.size(), len - done);
-    const std::span<std::byte> chunk = std::span(copy_buffer_).first(n);
-    CARDFS_RETURN_IF_ERROR(read_at(from + done, chunk));
-    iovec v{chunk.data(), chunk.size()};
-    const IoOp op{to + done, std::span<const iovec>(&v, 1)};
-    CARDFS_RETURN_IF_ERROR(write_now(std::span<const IoOp>(&op, 1)));
-    done += n;
+Status ImageFile::read_now(uint64_t offset, std::span<std::byte> data) {
+  for (uint64_t done = 0; done < data.size();) {
+    const ssize_t n = ::pread(fd_, data.data() + done, data.size() - done, off_t(offset + done));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0)
+      return Status::error(EIO, "read of " + path_ + " at " + std::to_string(offset + done) + ": " +
+                                    std::strerror(errno));
+    if (n == 0)
+      return Status::error(EIO, "short read of " + path_ + " at " + std::to_string(offset + done) +
+                                    " (end of file)");
+    done += uint64_t(n);
   }
   return Status::ok();
 }
@@ -281,20 +289,6 @@ Status ImageFile::sync() {
   if (!unsynced_) return Status::ok();
   if (::fdatasync(fd_) != 0) return Status::error(EIO, "fdatasync " + path_ + ": " + std::strerror(errno));
   unsynced_ = false;
-  return Status::ok();
-}
-
-Status ImageFile::punch_hole(uint64_t offset, uint64_t len) {
-  unsynced_ = true;
-  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(len)) == 0)
-    return Status::ok();
-  if (errno != EOPNOTSUPP) return Status::error(EIO, "punching a hole in " + path_ + ": " + std::strerror(errno));
-  // No hole punching here: write zeros so the erased AU still reads as erased.
-  std::vector<std::byte> zeros(std::min<uint64_t>(len, 1 << 20));
-  for (uint64_t done = 0; done < len; done += zeros.size()) {
-    uint64_t n = std::min<uint64_t>(zeros.size(), len - done);
-    CARDFS_RETURN_IF_ERROR(write_at(offset + done, std::span(zeros).first(n)));
-  }
   return Status::ok();
 }
 

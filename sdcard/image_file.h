@@ -64,17 +64,16 @@ class ImageFile {
   static constexpr uint64_t kDirectReadMin = 64 * 1024;
   static constexpr uint64_t kDirectAlign = 4096;
   Status write_at(uint64_t offset, std::span<const std::byte> data);
-  // Copies [from, from+len) to [to, to+len) inside the file (ranges must
-  // not overlap), in the kernel where it can (copy_file_range), else
-  // through a buffer. Synchronous, from the calling thread.
+  // Copies [from, from+len) to [to, to+len) inside the file (the ranges
+  // must not overlap) through this object's buffers, reading the next
+  // chunk while the previous one is being written.
   Status copy(uint64_t from, uint64_t to, uint64_t len);
   Status read_at(uint64_t offset, std::span<std::byte> data);
 
-  // fdatasync; a no-op when nothing was written, punched, allocated or
+  // fdatasync; a no-op when nothing was written, copied, allocated or
   // resized through this object since its last successful sync (the
   // first sync after open always runs).
   Status sync();
-  Status punch_hole(uint64_t offset, uint64_t len);  // reads back as zeros
   // Allocates [offset, offset+len) in the host file system without
   // changing what it reads (zeros in holes): later writes there do not
   // allocate block by block. A no-op where fallocate is not supported.
@@ -93,7 +92,7 @@ class ImageFile {
   bool should_read_direct(const IoOp& op, uint64_t bytes);
   void stop_direct_reads();
   Status write_now(std::span<const IoOp> ops);  // pwritev from this thread
-  Status copy_through_buffer(uint64_t from, uint64_t to, uint64_t len);
+  Status read_now(uint64_t offset, std::span<std::byte> data);  // pread from this thread
 
   // An operation in flight: its own copy of the iovecs, advanced on short I/O.
   struct Pending {
@@ -115,7 +114,6 @@ class ImageFile {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool unsynced_ = true;  // changed since the last successful fdatasync
-  bool kernel_copy_ = true;  // copy_file_range works here
   std::vector<std::byte> copy_buffer_;
 };
 

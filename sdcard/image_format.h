@@ -8,7 +8,7 @@
 //
 // The OOB of a page lives in its own region rather than after the page so
 // that the flash area keeps the AU's layout (an AU is one contiguous range
-// that can be hole-punched when erased) and a power-on scan reads only the
+// of the file) and a power-on scan reads only the
 // small OOB region. An all-zero OOB record is an erased page. Pure
 // functions; thread-safe.
 #pragma once
