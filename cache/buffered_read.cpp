@@ -65,12 +65,17 @@ Result<PageRef> ReadPath::get_page(AddressSpace& as, ReadaheadState& ra, uint64_
   return p;
 }
 
-Result<size_t> PageCache::read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
-                               std::span<std::byte> out, uint64_t file_size) {
-  if (offset >= file_size || out.empty()) return size_t(0);
-  size_t len = size_t(std::min<uint64_t>(out.size(), file_size - offset));
+namespace {
+
+// The loop of read() and read_view(): each page of [offset, offset + len)
+// in turn, uptodate and pinned, handed to take(page, from, n, done).
+template <typename Take>
+Result<size_t> read_loop(PageCache::Impl& impl, AddressSpace& as, ReadaheadState& ra,
+                         uint64_t offset, size_t len, uint64_t file_size, Take take) {
+  if (offset >= file_size || len == 0) return size_t(0);
+  len = size_t(std::min<uint64_t>(len, file_size - offset));
   uint64_t last = (offset + len - 1) / kPageSize;
-  ReadPath path(*impl_);
+  ReadPath path(impl);
   size_t done = 0;
   while (done < len) {
     uint64_t pos = offset + done;
@@ -83,16 +88,39 @@ Result<size_t> PageCache::read(AddressSpace& as, ReadaheadState& ra, uint64_t of
       if (done > 0) break;
       return page.status();
     }
-    Page* p = page->get();
-    {
-      std::lock_guard lock(p->mu);
-      std::memcpy(out.data() + done, p->data + from, n);
-    }
-    impl_->mark_accessed(p);
+    impl.mark_accessed(page->get());
+    take(std::move(*page), from, n, done);
     done += n;
   }
   ra.prev_pos = offset + done;
   return done;
+}
+
+}  // namespace
+
+Result<size_t> PageCache::read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
+                               std::span<std::byte> out, uint64_t file_size) {
+  return read_loop(*impl_, as, ra, offset, out.size(), file_size,
+                   [&](PageRef p, uint32_t from, uint32_t n, size_t done) {
+                     std::lock_guard lock(p->mu);
+                     std::memcpy(out.data() + done, p->data + from, n);
+                   });
+}
+
+Result<size_t> PageCache::read_view(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
+                                    size_t len, uint64_t file_size, ReadView& view) {
+  view.clear();
+  return read_loop(*impl_, as, ra, offset, len, file_size,
+                   [&](PageRef p, uint32_t from, uint32_t n, size_t) {
+                     view.iov_.push_back({p->data + from, n});
+                     view.pins_.push_back(p.release());
+                   });
+}
+
+void ReadView::clear() {
+  for (Page* p : pins_) unpin(p);
+  pins_.clear();
+  iov_.clear();
 }
 
 }  // namespace cardfs::cache

@@ -13,12 +13,15 @@
 // cache lock held, and may call bread()/bget() on the same cache.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -88,6 +91,28 @@ class BufferRef {
   std::unique_ptr<Impl> impl_;
 };
 
+struct Page;
+
+// File data lent out of the cache (for a reply that the kernel copies
+// straight from the cache's pages): spans into the pages, each page
+// pinned, so its memory is neither freed nor reused, until clear() or
+// destruction. Not a snapshot: a write racing the reader may show through,
+// as a Linux read racing a write may see part of it.
+class ReadView {
+ public:
+  ReadView() = default;
+  ~ReadView() { clear(); }
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+  std::span<const iovec> iov() const { return iov_; }
+  void clear();  // unpins every page (the vectors keep their storage)
+
+ private:
+  friend class PageCache;
+  std::vector<iovec> iov_;
+  std::vector<Page*> pins_;
+};
+
 class PageCache {
  public:
   // block_size: the filesystem block size (1024, 2048 or 4096), the unit of
@@ -118,6 +143,10 @@ class PageCache {
   // read as zeros. Drives readahead through ra. Returns bytes read.
   Result<size_t> read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
                       std::span<std::byte> out, uint64_t file_size);
+  // As read(), but lends the pages instead of copying len bytes out: view
+  // (cleared first) gets spans covering the bytes read, in order.
+  Result<size_t> read_view(AddressSpace& as, ReadaheadState& ra, uint64_t offset, size_t len,
+                           uint64_t file_size, ReadView& view);
   // Copies data into the cache, allocating blocks through GetBlock(create),
   // marking only the touched sectors dirty. May throttle (balance dirty
   // pages). file_size is the size before the write; the caller updates it.

@@ -180,6 +180,10 @@ class Filesystem {
   // of that file are serialised).
   Result<size_t> read(Ino ino, uint64_t offset, std::span<std::byte> out,
                       cache::ReadaheadState* ra = nullptr);
+  // As read(), but lends the cache's pages (see cache::ReadView): view
+  // holds spans of the bytes read, pinned until cleared.
+  Result<size_t> read_view(Ino ino, uint64_t offset, size_t len, cache::ReadView& view,
+                           cache::ReadaheadState* ra = nullptr);
   Result<size_t> write(Ino ino, uint64_t offset, std::span<const std::byte> data);
   // O_DIRECT: the cached range is written back and invalidated, then data
   // moves between the caller's buffer and the device with no cached copy.
@@ -236,6 +240,11 @@ class Filesystem {
   bool has_errors() const { return errors_.load(); }
 
  private:
+  // The frame of read() and read_view(): `from_cache` reads with the size
+  // and readahead state to use, under the locking a buffered read needs.
+  using CacheRead = std::function<Result<size_t>(cache::AddressSpace&, cache::ReadaheadState&,
+                                                 uint64_t size)>;
+  Result<size_t> buffered_read(Ino ino, cache::ReadaheadState* ra, const CacheRead& from_cache);
   Result<size_t> write_through_cache(Ino ino, uint64_t offset, std::span<const std::byte> data,
                                      bool direct);
   Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts);

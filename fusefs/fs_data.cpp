@@ -21,17 +21,31 @@ Status require_regular(const Inode& inode) {
 
 }  // namespace
 
-Result<size_t> Filesystem::read(Ino ino, uint64_t offset, std::span<std::byte> out,
-                                cache::ReadaheadState* ra) {
+Result<size_t> Filesystem::buffered_read(Ino ino, cache::ReadaheadState* ra,
+                                         const CacheRead& from_cache) {
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::unique_lock lock(inode->mu);
   CARDFS_RETURN_IF_ERROR(require_regular(*inode));
   const uint64_t size = inode->d.size;
   if (ra) lock.unlock();  // the caller's own readahead state: no need to serialise
-  CARDFS_ASSIGN_OR_RETURN(size_t n, cache_.read(*inode->as, ra ? *ra : inode->ra, offset, out, size));
+  CARDFS_ASSIGN_OR_RETURN(size_t n, from_cache(*inode->as, ra ? *ra : inode->ra, size));
   if (!lock.owns_lock()) lock.lock();
   touch_atime_locked(*inode);
   return n;
+}
+
+Result<size_t> Filesystem::read(Ino ino, uint64_t offset, std::span<std::byte> out,
+                                cache::ReadaheadState* ra) {
+  return buffered_read(ino, ra, [&](cache::AddressSpace& as, cache::ReadaheadState& state, uint64_t size) {
+    return cache_.read(as, state, offset, out, size);
+  });
+}
+
+Result<size_t> Filesystem::read_view(Ino ino, uint64_t offset, size_t len, cache::ReadView& view,
+                                     cache::ReadaheadState* ra) {
+  return buffered_read(ino, ra, [&](cache::AddressSpace& as, cache::ReadaheadState& state, uint64_t size) {
+    return cache_.read_view(as, state, offset, len, size, view);
+  });
 }
 
 Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::byte> data) {

@@ -83,27 +83,43 @@ std::byte* read_buffer(size_t size) {
   return buf.get();
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return control_read(req, size, off, fi);
+void direct_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
   std::byte* buf = read_buffer(size);
   if (!buf) return reply_errno(req, ENOMEM);
-  OpenFile& of = *open_file(fi);
-  Result<size_t> n = 0;
-  if (of.o_direct) {
-    n = self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf, size});
-  } else {
-    cache::ReadaheadState ra;
-    {
-      std::lock_guard lock(of.ra_mu);
-      ra = of.ra;
-    }
-    n = self.fs().read(FuseFs::to_fs(ino), uint64_t(off), {buf, size}, &ra);
+  auto n = self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf, size});
+  if (!n.is_ok()) return reply_status(req, n.status());
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf), *n);
+}
+
+// A buffered READ is answered from the cache's pages themselves: the
+// kernel copies them into its page cache with no copy in between. The
+// pages stay pinned until the reply is written.
+void buffered_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                         OpenFile& of) {
+  thread_local cache::ReadView view;
+  cache::ReadaheadState ra;
+  {
+    std::lock_guard lock(of.ra_mu);
+    ra = of.ra;
+  }
+  auto n = self.fs().read_view(FuseFs::to_fs(ino), uint64_t(off), size, view, &ra);
+  {
     std::lock_guard lock(of.ra_mu);
     of.ra = ra;
   }
-  if (!n.is_ok()) return reply_status(req, n.status());
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buf), *n);
+  if (n.is_ok())
+    fuse_reply_iov(req, view.iov().data(), int(view.iov().size()));
+  else
+    reply_status(req, n.status());
+  view.clear();
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  FuseFs& self = fuse_fs(req);
+  if (self.control().owns(ino)) return control_read(req, size, off, fi);
+  OpenFile& of = *open_file(fi);
+  if (of.o_direct) return direct_read_reply(self, req, ino, size, off);
+  buffered_read_reply(self, req, ino, size, off, of);
 }
 
 Result<size_t> write_data(FuseFs& self, fusefs::Ino ino, const char* buf, size_t size, off_t off,
