@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "base/coding.h"
@@ -142,6 +143,21 @@ TEST_CASE("concurrent readers, writers, metadata and the flusher agree", "[cache
       }
     });
   }
+  threads.emplace_back([&] {  // a reader borrowing pages, holding them while reclaim runs
+    std::mt19937 rng(seed + 20);
+    ReadaheadState ra;
+    ReadView view;
+    for (int i = 0; i < 400; ++i) {
+      uint64_t off = rng() % (kShared - 8192);
+      auto n = cache.read_view(*shared, ra, off, 8192, kShared, view);
+      if (!n.is_ok() || *n != 8192) failed = true;
+      std::this_thread::yield();
+      for (const iovec& v : view.iov()) {
+        if (std::memcmp(v.iov_base, shared_data.data() + off, v.iov_len) != 0) failed = true;
+        off += v.iov_len;
+      }
+    }
+  });
   threads.emplace_back([&] {  // metadata: bitmap-like blocks counted up
     for (int i = 0; i < 400; ++i) {
       auto b = cache.bread(10 + i % 8);
