@@ -50,6 +50,14 @@ int64_t tag_of(const std::byte* s, uint64_t sector) {
   return tag;
 }
 
+uint64_t untagged_sectors(Card& card, uint64_t sector, uint64_t sectors, int64_t tag) {
+  auto back = read(card, sector, sectors);
+  if (!back.is_ok()) return sectors;
+  uint64_t wrong = 0;
+  for (uint64_t s = 0; s < sectors; ++s) wrong += tag_of(back->data() + s * 512, sector + s) != tag;
+  return wrong;
+}
+
 Status write(Card& card, uint64_t sector, const std::vector<std::byte>& data, bool fua) {
   iovec v{const_cast<std::byte*>(data.data()), data.size()};
   return card.write(sector, std::span<const iovec>(&v, 1), fua);

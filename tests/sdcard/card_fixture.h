@@ -34,6 +34,9 @@ std::vector<std::byte> pattern(uint64_t first_sector, uint64_t sectors, uint32_t
 // The tag a sector's data was written with, or -1 when it matches none
 // (0 stands for all zeros).
 int64_t tag_of(const std::byte* sector_data, uint64_t sector);
+// How many of `sectors` sectors from `sector` do not read back with `tag`
+// (all of them when the read fails): 0 when the range holds what was written.
+uint64_t untagged_sectors(Card& card, uint64_t sector, uint64_t sectors, int64_t tag);
 
 Status write(Card& card, uint64_t sector, const std::vector<std::byte>& data, bool fua = false);
 Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sectors);

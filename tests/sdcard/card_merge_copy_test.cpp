@@ -23,14 +23,6 @@ using testing::tag_of;
 constexpr uint64_t MiB = 1 << 20;
 constexpr uint64_t kAuSectors = 4 * MiB / 512;
 
-void check_tags(Card& c, uint64_t sector, uint64_t sectors, int64_t tag) {
-  auto back = testing::read(c, sector, sectors);
-  REQUIRE(back.is_ok());
-  uint64_t wrong = 0;
-  for (uint64_t s = 0; s < sectors; ++s) wrong += tag_of(back->data() + s * 512, sector + s) != tag;
-  CHECK(wrong == 0);
-}
-
 // The physical AU holding logical AU `lau`'s data (block FTL).
 int64_t data_au_of(const Card& c, int64_t lau) {
   const std::vector<AuState> aus = c.au_states();
@@ -80,8 +72,8 @@ TEST_CASE("pages moved by a merge are checked and kept at power-on", "[sdcard][m
   CHECK(after.merges == before.merges + 1);
   CHECK(after.merge_pages_copied - before.merge_pages_copied == ppa - 1);
   CHECK(data_au_of(c, 0) != data_au);
-  check_tags(c, 0, page_sectors, 3);
-  check_tags(c, page_sectors, kAuSectors - page_sectors, 1);
+  CHECK(testing::untagged_sectors(c, 0, page_sectors, 3) == 0);
+  CHECK(testing::untagged_sectors(c, page_sectors, kAuSectors - page_sectors, 1) == 0);
   // AU 0 again: opening its log takes the last free AU, so the erase queue
   // drains and the merge's source AU is erased: the moved pages are the
   // only copies left.
@@ -102,11 +94,11 @@ TEST_CASE("pages moved by a merge are checked and kept at power-on", "[sdcard][m
   auto reopened = Card::open(path, clock);
   REQUIRE(reopened.is_ok());
   CHECK_FALSE((*reopened)->opened_clean());
-  check_tags(**reopened, 0, page_sectors, 3);
-  check_tags(**reopened, page_sectors, 9 * page_sectors, 1);
-  check_tags(**reopened, 10 * page_sectors, page_sectors, 6);
-  check_tags(**reopened, 11 * page_sectors, kAuSectors - 11 * page_sectors, 1);
-  check_tags(**reopened, kAuSectors, 64, 4);
+  CHECK(testing::untagged_sectors(**reopened, 0, page_sectors, 3) == 0);
+  CHECK(testing::untagged_sectors(**reopened, page_sectors, 9 * page_sectors, 1) == 0);
+  CHECK(testing::untagged_sectors(**reopened, 10 * page_sectors, page_sectors, 6) == 0);
+  CHECK(testing::untagged_sectors(**reopened, 11 * page_sectors, kAuSectors - 11 * page_sectors, 1) == 0);
+  CHECK(testing::untagged_sectors(**reopened, kAuSectors, 64, 4) == 0);
 }
 
 }  // namespace
