@@ -76,6 +76,25 @@ bool Flash::joins(std::span<const QueuedProgram> q, size_t i, uint32_t page_byte
   return q[i].data != nullptr || q[i].from == q[i - 1].from + 1;
 }
 
+// One I/O per run of consecutive pages (q[i].*page_of) over their OOB
+// records, entry i at records + i * kOobBytes; `iovs` holds what the ops
+// point to and must outlive them.
+std::vector<IoOp> Flash::record_runs(std::span<const QueuedProgram> q, uint64_t QueuedProgram::*page_of,
+                                     std::byte* records, std::vector<iovec>& iovs) const {
+  iovs.clear();
+  iovs.reserve(q.size());  // no reallocation: the ops point into it
+  std::vector<IoOp> ops;
+  for (size_t i = 0; i < q.size(); ++i) {
+    if (i > 0 && q[i].*page_of == q[i - 1].*page_of + 1) {
+      iovs.back().iov_len += kOobBytes;
+      continue;
+    }
+    iovs.push_back({records + i * kOobBytes, kOobBytes});
+    ops.push_back({layout_.oob_offset + q[i].*page_of * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
+  }
+  return ops;
+}
+
 std::vector<IoOp> Flash::oob_ops_of(std::span<const QueuedProgram> q) {
   oob_scratch_.resize(q.size() * kOobBytes);
   for (size_t i = 0; i < q.size(); ++i) {
@@ -83,18 +102,7 @@ std::vector<IoOp> Flash::oob_ops_of(std::span<const QueuedProgram> q) {
     oob.data_crc = source_crc_[i];
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
-  oob_iovs_.clear();
-  oob_iovs_.reserve(q.size());  // the ops point into it
-  std::vector<IoOp> ops;
-  for (size_t i = 0; i < q.size(); ++i) {
-    if (i > 0 && q[i].page == q[i - 1].page + 1) {
-      oob_iovs_.back().iov_len += kOobBytes;
-      continue;
-    }
-    oob_iovs_.push_back({oob_scratch_.data() + i * kOobBytes, kOobBytes});
-    ops.push_back({layout_.oob_offset + q[i].page * kOobBytes, std::span<const iovec>(&oob_iovs_.back(), 1)});
-  }
-  return ops;
+  return record_runs(q, &QueuedProgram::page, oob_scratch_.data(), oob_iovs_);
 }
 
 Status Flash::write_programs(std::span<const QueuedProgram> q) {
@@ -129,17 +137,7 @@ Status Flash::write_programs(std::span<const QueuedProgram> q) {
 Status Flash::source_crcs(std::span<const QueuedProgram> q) {
   std::vector<std::byte> records(q.size() * kOobBytes);
   std::vector<iovec> iovs;
-  iovs.reserve(q.size());
-  std::vector<IoOp> ops;
-  for (size_t i = 0; i < q.size(); ++i) {
-    if (i > 0 && q[i].from == q[i - 1].from + 1) {
-      iovs.back().iov_len += kOobBytes;
-      continue;
-    }
-    iovs.push_back({records.data() + i * kOobBytes, kOobBytes});
-    ops.push_back({layout_.oob_offset + q[i].from * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
-  }
-  CARDFS_RETURN_IF_ERROR(file_.read(ops));
+  CARDFS_RETURN_IF_ERROR(file_.read(record_runs(q, &QueuedProgram::from, records.data(), iovs)));
   source_crc_.resize(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
     OobRecord src;

@@ -87,6 +87,8 @@ class Flash {
   Status power_cut_error() const;
   Status queue_page(const QueuedProgram& q, ProgramCause cause);
   static bool joins(std::span<const QueuedProgram> q, size_t i, uint32_t page_bytes);
+  std::vector<IoOp> record_runs(std::span<const QueuedProgram> q, uint64_t QueuedProgram::*page_of,
+                                std::byte* records, std::vector<iovec>& iovs) const;
   Status write_programs(std::span<const QueuedProgram> q);
   Status write_copies(std::span<const QueuedProgram> q);
   // The data CRCs of the copies' sources, from their OOB records.
