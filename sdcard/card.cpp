@@ -63,22 +63,21 @@ Result<uint64_t> segment_bytes(std::span<const iovec> segs) {
 }  // namespace
 
 Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h,
-                 std::unique_ptr<ImageFile> f)
+                 std::unique_ptr<PageStore> s)
     : clock(c),
       opts(std::move(o)),
       profile(p),
       header(h),
       geometry(h.geometry),
-      layout(layout_for(h.geometry)),
-      file(std::move(f)),
-      flash(*file, p, geometry, layout, counters),
+      store(std::move(s)),
+      flash(*store, p, geometry, counters),
       ftl(p, geometry, flash, counters),
       buffer(geometry.page_bytes, p.write_buffer_bytes),
       faults(opts.faults) {
   ftl.set_before_erase_hook([this] {
     if (ftl.trims_pending()) return write_checkpoint();  // syncs when durable
     CARDFS_RETURN_IF_ERROR(flash.submit());
-    return opts.durable ? file->sync() : Status::ok();
+    return opts.durable ? store->sync() : Status::ok();
   });
 }
 
@@ -137,7 +136,7 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
   // Direct reads go straight into the host's buffers, neighbours joined
   // (the vectors are members only to keep their storage between reads).
   std::vector<iovec>& iovs = read_iovs;
-  std::vector<std::pair<uint64_t, size_t>>& runs = read_runs;  // file offset, first iovec
+  std::vector<std::pair<uint64_t, size_t>>& runs = read_runs;  // flash address, first iovec
   iovs.clear();
   runs.clear();
   uint64_t run_end = 0, pages = 0;
@@ -171,7 +170,7 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
         src += len;
       });
     } else if (pp != FlashTranslationLayer::kUnmapped) {
-      const uint64_t off = flash.data_offset(pp) + uint64_t(first) * kSectorBytes;
+      const uint64_t off = flash.address(pp) + uint64_t(first) * kSectorBytes;
       if (runs.empty() || off != run_end) runs.push_back({off, iovs.size()});
       cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) { iovs.push_back({host, len}); });
       run_end = off + uint64_t(n) * kSectorBytes;
@@ -180,7 +179,7 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
       cur.walk(size_t(n) * kSectorBytes, [](char* host, size_t len) { std::memset(host, 0, len); });
     }
   }
-  std::vector<IoOp>& ops = read_ops;
+  std::vector<FlashRead>& ops = read_ops;
   ops.clear();
   for (size_t i = 0; i < runs.size(); ++i) {
     size_t end = i + 1 < runs.size() ? runs[i + 1].second : iovs.size();
@@ -244,11 +243,11 @@ Status Card::Impl::drain() {
         std::memset(dst, 0, len);
       } else {
         iovs.push_back({dst, len});
-        offsets.push_back(flash.data_offset(pp) + uint64_t(k) * kSectorBytes);
+        offsets.push_back(flash.address(pp) + uint64_t(k) * kSectorBytes);
       }
     }
   }
-  std::vector<IoOp> ops(iovs.size());
+  std::vector<FlashRead> ops(iovs.size());
   for (size_t i = 0; i < ops.size(); ++i) ops[i] = {offsets[i], std::span<const iovec>(&iovs[i], 1)};
   if (!ops.empty()) CARDFS_RETURN_IF_ERROR(flash.read_host(ops, page_reads));
   Status st;
@@ -268,7 +267,7 @@ Status Card::Impl::do_flush() {
   ++counters.flushes;
   CARDFS_RETURN_IF_ERROR(drain());
   if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
-  return opts.durable ? file->sync() : Status::ok();
+  return opts.durable ? store->sync() : Status::ok();
 }
 
 Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {
@@ -296,7 +295,7 @@ Card::Card(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Card::~Card() {
   Status st = close();
-  if (!st.is_ok()) logger("sdcard")->error("closing {}: {}", impl_->file->path(), st.to_string());
+  if (!st.is_ok()) logger("sdcard")->error("closing {}: {}", impl_->store->name(), st.to_string());
 }
 
 Status Card::read(uint64_t sector, std::span<const iovec> segments) {

@@ -15,8 +15,8 @@
 //   erase + merge on the profile's timing model. Fast mode (default) only
 //   accounts it on the card's clock; realtime mode also sleeps on the
 //   injected Clock so callers see the card's speed.
-// - The Card owns its image file; close() (or the destructor) shuts down
-//   cleanly. The Clock must outlive the Card.
+// - The Card owns its PageStore (by default the image file); close() (or
+//   the destructor) shuts down cleanly. The Clock must outlive the Card.
 #pragma once
 
 #include <sys/uio.h>
@@ -34,6 +34,7 @@ namespace cardfs::sdcard {
 
 struct Profile;   // a named card and its timing: sdcard/profiles.h
 struct Geometry;  // sizes of sectors, pages, AUs: sdcard/geometry.h
+class PageStore;  // where the pages live (image, memory, none): sdcard/page_store.h
 
 // Faults for tests (leveldb's FaultInjectionTestEnv idea, driven by index).
 struct FaultPlan {
@@ -106,6 +107,13 @@ class Card {
   // Opens an existing image; after an unclean stop the FTL map is rebuilt
   // by an out-of-band scan. A failed open never modifies the image.
   static Result<std::unique_ptr<Card>> open(const std::string& path, Clock& clock,
+                                            CardOptions opts = {});
+  // The same on any PageStore (create: an empty one; open: one holding a
+  // card). The model does not depend on the store: the same commands cost
+  // the same device time, merges, erases and wear on every store.
+  static Result<std::unique_ptr<Card>> create(std::unique_ptr<PageStore> store, const Profile& profile,
+                                              uint64_t size_bytes, Clock& clock, CardOptions opts = {});
+  static Result<std::unique_ptr<Card>> open(std::unique_ptr<PageStore> store, Clock& clock,
                                             CardOptions opts = {});
 
   ~Card();

@@ -13,8 +13,8 @@
 #include "sdcard/flash.h"
 #include "sdcard/ftl.h"
 #include "sdcard/geometry.h"
-#include "sdcard/image_file.h"
 #include "sdcard/image_format.h"
+#include "sdcard/page_store.h"
 #include "sdcard/profiles.h"
 #include "sdcard/write_buffer.h"
 
@@ -24,7 +24,7 @@ namespace cardfs::sdcard {
 inline constexpr uint64_t kCheckpointEveryPrograms = 4096;
 
 struct Card::Impl {
-  Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h, std::unique_ptr<ImageFile> f);
+  Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h, std::unique_ptr<PageStore> s);
 
   // Runs one command: counts it, applies faults, charges its device time,
   // and in realtime mode sleeps for it after releasing state_mu.
@@ -46,8 +46,7 @@ struct Card::Impl {
   const Profile& profile;
   ImageHeader header;
   const Geometry geometry;
-  const ImageLayout layout;
-  std::unique_ptr<ImageFile> file;
+  std::unique_ptr<PageStore> store;
 
   mutable std::mutex turn_mu;
   mutable std::mutex state_mu;
@@ -65,7 +64,7 @@ struct Card::Impl {
   std::vector<std::byte> scratch;  // a buffered page merged with flash, for a read
   std::vector<iovec> read_iovs;    // do_read's working storage
   std::vector<std::pair<uint64_t, size_t>> read_runs;
-  std::vector<IoOp> read_ops;
+  std::vector<FlashRead> read_ops;
 };
 
 }  // namespace cardfs::sdcard

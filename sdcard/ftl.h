@@ -31,12 +31,6 @@
 
 namespace cardfs::sdcard {
 
-// What the power-on scan found in one physical page.
-struct ScannedPage {
-  OobState state = OobState::kErased;
-  OobRecord oob;
-};
-
 class FlashTranslationLayer {
  public:
   static constexpr uint32_t kUnmapped = 0xFFFF'FFFF;

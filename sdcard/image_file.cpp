@@ -230,13 +230,13 @@ Status ImageFile::write_meanwhile(std::span<const IoOp> ops, const Meanwhile& me
   return write_now(meanwhile());
 }
 
-Status ImageFile::write_at(uint64_t offset, std::span<const std::byte> data) {
+Status Medium::write_at(uint64_t offset, std::span<const std::byte> data) {
   iovec v{const_cast<std::byte*>(data.data()), data.size()};
   IoOp op{offset, std::span<const iovec>(&v, 1)};
   return write(std::span<const IoOp>(&op, 1));
 }
 
-Status ImageFile::read_at(uint64_t offset, std::span<std::byte> data) {
+Status Medium::read_at(uint64_t offset, std::span<std::byte> data) {
   iovec v{data.data(), data.size()};
   IoOp op{offset, std::span<const iovec>(&v, 1)};
   return read(std::span<const IoOp>(&op, 1));

@@ -35,52 +35,39 @@
 #include <vector>
 
 #include "base/status.h"
+#include "sdcard/medium.h"
 
 namespace cardfs::sdcard {
 
-// One positioned transfer: iov's buffers are read from (write) or filled (read).
-struct IoOp {
-  uint64_t offset = 0;
-  std::span<const iovec> iov;
-};
-
-enum class OpenMode { kCreate, kReadWrite, kReadOnly };
-
-class ImageFile {
+class ImageFile final : public Medium {
  public:
   // kCreate refuses an existing path (EEXIST).
   static Result<std::unique_ptr<ImageFile>> open(const std::string& path, OpenMode mode);
-  ~ImageFile();
+  ~ImageFile() override;
   ImageFile(const ImageFile&) = delete;
   ImageFile& operator=(const ImageFile&) = delete;
 
-  Status write(std::span<const IoOp> ops);
-  // Starts writing `ops`, calls `meanwhile` while they are in flight, then
-  // writes the ops it returns (their iovecs must outlive the call) and
-  // waits for all: one batch whose second half is computed during the first.
-  using Meanwhile = std::function<std::span<const IoOp>()>;
-  Status write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile);
-  Status read(std::span<const IoOp> ops);
+  Status write(std::span<const IoOp> ops) override;
+  Status write_meanwhile(std::span<const IoOp> ops, const Meanwhile& meanwhile) override;
+  Status read(std::span<const IoOp> ops) override;
   static constexpr uint64_t kDirectReadMin = 64 * 1024;
   static constexpr uint64_t kDirectAlign = 4096;
-  Status write_at(uint64_t offset, std::span<const std::byte> data);
   // Copies [from, from+len) to [to, to+len) inside the file (the ranges
   // must not overlap) through this object's buffers, reading the next
   // chunk while the previous one is being written.
-  Status copy(uint64_t from, uint64_t to, uint64_t len);
-  Status read_at(uint64_t offset, std::span<std::byte> data);
+  Status copy(uint64_t from, uint64_t to, uint64_t len) override;
 
   // fdatasync; a no-op when nothing was written, copied, allocated or
   // resized through this object since its last successful sync (the
   // first sync after open always runs).
-  Status sync();
+  Status sync() override;
   // Allocates [offset, offset+len) in the host file system without
   // changing what it reads (zeros in holes): later writes there do not
   // allocate block by block. A no-op where fallocate is not supported.
-  Status preallocate(uint64_t offset, uint64_t len);
-  Result<uint64_t> size() const;
-  Status set_size(uint64_t bytes);
-  const std::string& path() const { return path_; }
+  Status preallocate(uint64_t offset, uint64_t len) override;
+  Result<uint64_t> size() const override;
+  Status set_size(uint64_t bytes) override;
+  const std::string& path() const override { return path_; }
   // Whether large uncached reads can bypass the host's cache here, and the
   // bytes read that way since open (for tests and profiles).
   bool reads_direct() const { return direct_ok_; }

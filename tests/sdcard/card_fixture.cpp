@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "base/coding.h"
+#include "sdcard/page_store.h"
 
 namespace cardfs::sdcard::testing {
 
@@ -24,6 +25,29 @@ const Profile& profile(const std::string& name) {
   Result<const Profile*> p = find_profile(name);
   if (!p.is_ok()) throw std::runtime_error(p.status().to_string());
   return **p;
+}
+
+TestStore TestStore::image(std::string path) {
+  TestStore t;
+  t.path_ = std::move(path);
+  return t;
+}
+
+TestStore TestStore::memory() {
+  TestStore t;
+  t.medium_ = std::make_shared<MemoryMedium>();
+  return t;
+}
+
+Result<std::unique_ptr<Card>> TestStore::create(const Profile& p, uint64_t bytes, Clock& clock,
+                                                CardOptions o) const {
+  if (medium_) return Card::create(memory_store(medium_), p, bytes, clock, std::move(o));
+  return Card::create(path_, p, bytes, clock, std::move(o));
+}
+
+Result<std::unique_ptr<Card>> TestStore::open(Clock& clock, CardOptions o) const {
+  if (medium_) return Card::open(memory_store(medium_), clock, std::move(o));
+  return Card::open(path_, clock, std::move(o));
 }
 
 std::vector<std::byte> pattern(uint64_t first_sector, uint64_t sectors, uint32_t tag) {

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "sdcard/card.h"
+#include "sdcard/memory_medium.h"
 #include "sdcard/profiles.h"
 
 namespace cardfs::sdcard::testing {
@@ -28,6 +29,22 @@ class ScratchDir {
 };
 
 const Profile& profile(const std::string& name);
+
+// Where a test card lives: an image file (a path in a ScratchDir) or
+// memory (the image format in a MemoryMedium, no file). Tests of the
+// card's model use memory; tests of the image itself use a file. A card
+// may be closed and opened again on the same TestStore either way.
+class TestStore {
+ public:
+  static TestStore image(std::string path);
+  static TestStore memory();
+  Result<std::unique_ptr<Card>> create(const Profile& p, uint64_t bytes, Clock& clock, CardOptions o = {}) const;
+  Result<std::unique_ptr<Card>> open(Clock& clock, CardOptions o = {}) const;
+
+ private:
+  std::string path_;                      // image, or empty
+  std::shared_ptr<MemoryMedium> medium_;  // memory
+};
 
 // Fills a buffer of `sectors` sectors; each sector holds (tag, sector).
 std::vector<std::byte> pattern(uint64_t first_sector, uint64_t sectors, uint32_t tag);

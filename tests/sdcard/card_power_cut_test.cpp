@@ -66,17 +66,18 @@ Status run(Card& card, const Command& c) {
   return Status::ok();
 }
 
-void cut_everywhere(const std::string& profile_name) {
+void cut_everywhere(const std::string& profile_name, bool on_image = false) {
   testing::ScratchDir dir("cut-" + profile_name);
   VirtualClock clock;
   std::vector<Command> cmds;
   for (uint64_t cut = 0; cut <= 48; ++cut) {
     INFO("profile " << profile_name << ", power cut after command " << cut);
-    const std::string path = dir.path("c" + std::to_string(cut) + ".img");
+    const testing::TestStore store = on_image ? testing::TestStore::image(dir.path("c" + std::to_string(cut) + ".img"))
+                                              : testing::TestStore::memory();
     CardOptions opts;
     opts.faults.power_cut_after = cut == 0 ? 1000 : cut;  // cut 0: never
     opts.faults.seed = cut * 31 + 5;
-    auto card = Card::create(path, testing::profile(profile_name), 8 * MiB, clock, opts);
+    auto card = store.create(testing::profile(profile_name), 8 * MiB, clock, opts);
     REQUIRE(card.is_ok());
     if (cmds.empty()) cmds = script((*card)->sector_count());
     Model model((*card)->sector_count());
@@ -91,7 +92,7 @@ void cut_everywhere(const std::string& profile_name) {
       else model.apply(c, true);
     }
     card->reset();  // power is gone: nothing more reaches the image
-    auto reopened = Card::open(path, clock);
+    auto reopened = store.open(clock);
     REQUIRE(reopened.is_ok());
     auto data = testing::read(**reopened, 0, (*reopened)->sector_count());
     REQUIRE(data.is_ok());
@@ -105,7 +106,7 @@ void cut_everywhere(const std::string& profile_name) {
     // The card keeps working after the power-on rebuild.
     REQUIRE(testing::write(**reopened, 100, testing::pattern(100, 500, 999)).is_ok());
     REQUIRE((*reopened)->close().is_ok());
-    reopened = Card::open(path, clock);
+    reopened = store.open(clock);
     REQUIRE(reopened.is_ok());
     auto after = testing::read(**reopened, 100, 500);
     REQUIRE(after.is_ok());
@@ -113,7 +114,7 @@ void cut_everywhere(const std::string& profile_name) {
   }
 }
 
-TEST_CASE("power cut at every command: block FTL, one open AU", "[sdcard][powercut]") { cut_everywhere("class4"); }
+TEST_CASE("power cut at every command: block FTL, one open AU", "[sdcard][powercut]") { cut_everywhere("class4", true); }
 TEST_CASE("power cut at every command: block FTL, two open AUs", "[sdcard][powercut]") { cut_everywhere("class10"); }
 TEST_CASE("power cut at every command: page FTL", "[sdcard][powercut]") { cut_everywhere("a1"); }
 

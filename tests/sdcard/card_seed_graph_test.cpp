@@ -32,9 +32,8 @@ uint64_t target(Pattern p, int i) {
 // Device time of the writes (synchronous, FUA, as flashbench issues them)
 // on a card whose AUs already hold data, as a used card's do.
 Nanos pattern_time(const std::string& profile, Pattern p) {
-  testing::ScratchDir dir("graph-" + profile);
   VirtualClock clock;
-  auto card = Card::create(dir.path("c.img"), testing::profile(profile), 16 * MiB, clock);
+  auto card = testing::TestStore::memory().create(testing::profile(profile), 16 * MiB, clock);
   REQUIRE(card.is_ok());
   const std::vector<std::byte> fill = testing::pattern(0, 2048, 1);
   for (uint64_t s = 0; s < (*card)->sector_count(); s += 2048) REQUIRE(testing::write(**card, s, fill).is_ok());

@@ -19,9 +19,8 @@ double seconds(Nanos t) { return double(t.count()) / 1e9; }
 // Device time of writing `bytes` sequentially in 64 KiB commands (a
 // 128-block CMD25, what the seed's host sent) and flushing.
 Nanos sequential_write_time(const std::string& profile, uint64_t bytes) {
-  testing::ScratchDir dir("seq-" + profile);
   VirtualClock clock;
-  auto card = Card::create(dir.path("c.img"), testing::profile(profile), bytes, clock);
+  auto card = testing::TestStore::memory().create(testing::profile(profile), bytes, clock);
   REQUIRE(card.is_ok());
   const std::vector<std::byte> chunk = testing::pattern(0, 128, 1);
   for (uint64_t off = 0; off < bytes; off += 64 * KiB)
@@ -55,9 +54,8 @@ struct Iops {
 // Random 4 KiB IOPS inside a 64 MiB area of a 128 MiB card, after the area
 // was written sequentially: enough writes that garbage collection runs.
 Iops random_iops(const std::string& profile) {
-  testing::ScratchDir dir("iops-" + profile);
   VirtualClock clock;
-  auto card = Card::create(dir.path("c.img"), testing::profile(profile), 128 * MiB, clock);
+  auto card = testing::TestStore::memory().create(testing::profile(profile), 128 * MiB, clock);
   REQUIRE(card.is_ok());
   const uint64_t area = 64 * MiB / 512;
   const std::vector<std::byte> fill = testing::pattern(0, 2048, 1);
@@ -96,10 +94,9 @@ namespace {
 
 // flashbench -a finds the AU size from reads that straddle a boundary.
 TEST_CASE("a read across an AU boundary costs more than one across a page boundary", "[sdcard][timing]") {
-  testing::ScratchDir dir("boundary");
   VirtualClock clock;
   const Profile& p = testing::profile("class10");
-  auto card = Card::create(dir.path("c.img"), p, 8 * MiB, clock);
+  auto card = testing::TestStore::memory().create(p, 8 * MiB, clock);
   REQUIRE(card.is_ok());
   REQUIRE(testing::write(**card, 0, testing::pattern(0, 16384, 1)).is_ok());
   REQUIRE((*card)->flush().is_ok());

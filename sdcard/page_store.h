@@ -1,0 +1,114 @@
+// PageStore: where the card's flash pages live — the seam between the
+// card's model and its data.
+//
+// The model (Card, FlashTranslationLayer, Flash) decides everything a card
+// decides: which physical page each program goes to, merges and garbage
+// collection, erases, wear, device time, power cuts. A store only keeps
+// (or does not keep) what the model hands it: page data with its
+// out-of-band record, the header and FTL checkpoints that let a card be
+// opened again. No decision of the model depends on the store, so the same
+// commands cost the same on every store (tests/sdcard/store_equivalence_test).
+//
+//   image_store(path)   the image file (sdcard/image_format.h), io_uring I/O
+//   memory_store(m)     the same format in a MemoryMedium (tests; reopenable)
+//   none_store()        accounting only: keeps nothing, reads return zeros;
+//                       a card on it can be created but never reopened
+//   none_store_from(s)  the same, starting from the card state s holds
+//
+// Moves (merge and GC copies) reach the store as moves, not as a read and
+// a program, so that a store may one day keep a page where it is and
+// change only its own map (issue 23). Flash addresses are
+// physical page × page_bytes + byte offset, the same for every store.
+// Not thread-safe: the Card calls it under its state lock.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "sdcard/image_format.h"
+#include "sdcard/medium.h"
+
+namespace cardfs::sdcard {
+
+class MemoryMedium;
+
+// One page program (data != nullptr, page_bytes valid until write()
+// returns) or move (data == nullptr: the bytes of physical page `from`,
+// programmed earlier). `bytes` < page_bytes: torn by a power cut (only the
+// first half reached the flash). oob.data_crc is the store's to fill.
+struct PageWrite {
+  uint64_t page = 0;
+  const std::byte* data = nullptr;
+  uint64_t from = 0;
+  uint32_t bytes = 0;
+  OobRecord oob;
+};
+
+// A read of flash bytes [address, address + iov bytes) into iov; it may
+// run over consecutive physical pages.
+struct FlashRead {
+  uint64_t address = 0;
+  std::span<const iovec> iov;
+};
+
+// What the power-on scan found in one physical page.
+struct ScannedPage {
+  OobState state = OobState::kErased;
+  OobRecord oob;
+};
+
+// What a store holds of a card it opens: the newest valid checkpoint and
+// one scanned entry per physical page (pages newer than the checkpoint
+// whose data fails its CRC are kCorrupt).
+struct StoredMap {
+  std::optional<Checkpoint> checkpoint;
+  std::vector<ScannedPage> scan;
+};
+
+class PageStore {
+ public:
+  virtual ~PageStore() = default;
+  // For messages: the image's path, "memory" or "none".
+  virtual const std::string& name() const = 0;
+  // Whether reads return what was written (false: the none store).
+  virtual bool keeps_data() const = 0;
+
+  // A new card: an empty store laid out for h (Card::create).
+  virtual Status format(const ImageHeader& h) = 0;
+  // An existing card: its header, then (geometry known) its map. Errors
+  // name what is wrong (truncated, bad magic, checksum ...); neither call
+  // changes the store.
+  virtual Result<ImageHeader> read_header() = 0;
+  virtual Result<StoredMap> read_map(const ImageHeader& h) = 0;
+  virtual Status write_header(const ImageHeader& h) = 0;
+  virtual Status write_checkpoint(const Checkpoint& c) = 0;  // into slot generation % 2
+
+  // Programs and moves, in order (a move's source may be an earlier entry).
+  virtual Status write(std::span<const PageWrite> batch) = 0;
+  virtual Status read(std::span<const FlashRead> reads) = 0;
+  // The AU's pages become erased (their data need not change).
+  virtual Status erase(uint32_t physical_au) = 0;
+  // The model is about to program this AU (a hint: nothing read changes).
+  virtual Status prepare(uint32_t physical_au) = 0;
+  // Everything written so far survives a host crash.
+  virtual Status sync() = 0;
+};
+
+// The image file at path (kCreate refuses an existing one).
+Result<std::unique_ptr<PageStore>> image_store(const std::string& path, OpenMode mode);
+// The image format in memory; the medium outlives the stores made on it,
+// so a test can close a card and open it again.
+std::unique_ptr<PageStore> memory_store(std::shared_ptr<MemoryMedium> medium);
+std::unique_ptr<PageStore> none_store();
+// A none store that opens as the card `origin` holds (its header, map and
+// wear; `origin` is only read, open it kReadOnly) and then keeps nothing:
+// a dataless copy of a card's state, to replay a trace from there.
+std::unique_ptr<PageStore> none_store_from(std::unique_ptr<PageStore> origin);
+
+}  // namespace cardfs::sdcard
