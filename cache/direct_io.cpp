@@ -40,17 +40,25 @@ void add_run(std::vector<Extent>& ext, uint64_t sector, std::byte* data, uint64_
 
 // Maps [offset, offset + len) block by block and queues the transfer to or
 // from buf; holes read as zeros; with create, fresh blocks get zeros where
-// the write does not cover them.
-static Status build_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset,
-                           std::byte* buf, uint64_t len, bool write, IoUnit* unit,
-                           std::vector<Extent>& ext) {
+// the write does not cover them. Returns the bytes queued: a write stops
+// short at the first block that cannot be mapped (ENOSPC) after the first,
+// so every block it allocated is written.
+static Result<uint64_t> build_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset,
+                                     std::byte* buf, uint64_t len, bool write, IoUnit* unit,
+                                     std::vector<Extent>& ext) {
   uint64_t bs = c.block_size, end = offset + len;
   for (uint64_t pos = offset; pos < end;) {
     uint64_t block = pos / bs, bstart = block * bs, bend = bstart + bs;
     uint64_t to = std::min(end, bend);
-    CARDFS_ASSIGN_OR_RETURN(BlockMapping m, c.get_block(as, block, write));
+    auto mapped = c.get_block(as, block, write);
+    if (mapped.is_ok() && write && !mapped->mapped)
+      mapped = Status::error(EIO, "get_block(create) returned a hole");
+    if (!mapped.is_ok()) {
+      if (!write || pos == offset) return mapped.status();
+      return pos - offset;
+    }
+    const BlockMapping& m = *mapped;
     if (!m.mapped) {
-      if (write) return Status::error(EIO, "get_block(create) returned a hole");
       std::memset(buf + (pos - offset), 0, to - pos);
     } else {
       if (write && m.fresh && pos > bstart) add_run(ext, m.sector, zero_page(), pos - bstart, unit);
@@ -61,17 +69,19 @@ static Status build_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset
     }
     pos = to;
   }
-  return Status::ok();
+  return len;
 }
 
-static Status run_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset, std::byte* buf,
-                         uint64_t len, bool write) {
+// Moves [offset, offset + len) between buf and the device: the bytes moved
+// (fewer than len only for a write that ran out of space).
+static Result<uint64_t> run_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset,
+                                   std::byte* buf, uint64_t len, bool write) {
   auto* unit = new IoUnit;
   std::vector<Extent> ext;
-  Status st = build_direct(c, as, offset, buf, len, write, unit, ext);
-  if (!st.is_ok() || ext.empty()) {
+  auto built = build_direct(c, as, offset, buf, len, write, unit, ext);
+  if (!built.is_ok() || ext.empty()) {
     delete unit;
-    return st;
+    return built;
   }
   IoWaiter waiter;
   waiter.add();
@@ -80,7 +90,7 @@ static Status run_direct(PageCache::Impl& c, AddressSpace& as, uint64_t offset, 
                  blockdev::kBioSync, std::move(ext), true, kMaxDirectBio);
   int err = waiter.wait(c.dev);
   if (err != 0) return Status::error(err, write ? "direct write failed" : "direct read failed");
-  return Status::ok();
+  return *built;
 }
 
 Result<size_t> PageCache::direct_read(AddressSpace& as, uint64_t offset,
@@ -92,7 +102,7 @@ Result<size_t> PageCache::direct_read(AddressSpace& as, uint64_t offset,
   uint64_t valid = std::min<uint64_t>(out.size(), file_size - offset);
   uint64_t len = (valid + 511) / 512 * 512;
   CARDFS_RETURN_IF_ERROR(write_back_range(as, offset, offset + len, true));
-  CARDFS_RETURN_IF_ERROR(run_direct(*impl_, as, offset, out.data(), len, false));
+  CARDFS_RETURN_IF_ERROR(run_direct(*impl_, as, offset, out.data(), len, false).status());
   Counters::inc(impl_->counters.direct_read_bytes, valid);
   return size_t(valid);
 }
@@ -109,11 +119,11 @@ Result<size_t> PageCache::direct_write(AddressSpace& as, uint64_t offset,
   impl_->drop_range(as, first, last);
   // Bio segments are writable pointers; a write only reads them.
   auto* buf = const_cast<std::byte*>(data.data());
-  Status st = run_direct(*impl_, as, offset, buf, data.size(), true);
+  auto done = run_direct(*impl_, as, offset, buf, data.size(), true);
   impl_->drop_range(as, first, last);  // pages a racing reader brought in
-  CARDFS_RETURN_IF_ERROR(st);
-  Counters::inc(impl_->counters.direct_write_bytes, data.size());
-  return data.size();
+  if (!done.is_ok()) return done.status();
+  Counters::inc(impl_->counters.direct_write_bytes, *done);
+  return size_t(*done);
 }
 
 }  // namespace cardfs::cache

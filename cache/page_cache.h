@@ -150,11 +150,16 @@ class PageCache {
   // Copies data into the cache, allocating blocks through GetBlock(create),
   // marking only the touched sectors dirty. May throttle (balance dirty
   // pages). file_size is the size before the write; the caller updates it.
+  // When GetBlock(create) fails partway (ENOSPC), the bytes before the
+  // block it failed on are written and counted (a short write, ending at
+  // that block's start); the error is returned only when nothing was.
   Result<size_t> write(AddressSpace& as, uint64_t offset, std::span<const std::byte> data,
                        uint64_t file_size);
 
   // ---- direct I/O (512-byte aligned offset, length and buffer; EINVAL otherwise)
-  // Writes back and invalidates the cached range first.
+  // Writes back and invalidates the cached range first. A direct write
+  // whose GetBlock(create) fails partway writes the blocks mapped before
+  // and returns their bytes (a short write), as write() does.
   Result<size_t> direct_read(AddressSpace& as, uint64_t offset, std::span<std::byte> out,
                              uint64_t file_size);
   Result<size_t> direct_write(AddressSpace& as, uint64_t offset, std::span<const std::byte> data);

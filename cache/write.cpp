@@ -22,25 +22,33 @@ SlotRange slots_of(const PageCache::Impl& c, uint32_t from, uint32_t to) {
 
 }  // namespace
 
-// write_begin: maps (allocating) the blocks under [from, to), zeroes fresh
+// write_begin: maps (allocating) the blocks under [from, *to), zeroes fresh
 // blocks whole and marks them dirty entirely (their old disk bytes are
 // garbage), zeroes what lies past EOF, and reads only partially covered
 // sectors that hold file data. *dirty_out: sectors to dirty besides the
-// written ones.
+// written ones. When a block after the first cannot be mapped (ENOSPC),
+// *to is cut back to its start: the write stops short there, and every
+// block mapped so far is written (never left allocated with stale bytes).
 static Status prepare_write(PageCache::Impl& c, AddressSpace& as, Page* p, uint32_t from,
-                            uint32_t to, uint64_t file_size, uint8_t* dirty_out) {
+                            uint32_t* to, uint64_t file_size, uint8_t* dirty_out) {
   uint8_t fresh = 0, touched = 0;
-  SlotRange r = slots_of(c, from, to);
+  SlotRange r = slots_of(c, from, *to);
   for (uint32_t slot = r.first; slot <= r.last; ++slot) {
-    CARDFS_ASSIGN_OR_RETURN(BlockMapping m, c.map_block(as, p, slot, true));
-    if (!m.mapped) return Status::error(EIO, "get_block(create) returned a hole");
-    if (m.fresh) fresh |= c.slot_mask(slot);
+    auto m = c.map_block(as, p, slot, true);
+    if (m.is_ok() && !m->mapped) m = Status::error(EIO, "get_block(create) returned a hole");
+    if (!m.is_ok()) {
+      if (slot == r.first) return m.status();
+      *to = slot * c.block_size;
+      break;
+    }
+    if (m->fresh) fresh |= c.slot_mask(slot);
     touched |= c.slot_mask(slot);
   }
-  uint8_t covered = sector_mask(from, to);
+  const uint32_t end = *to;
+  uint8_t covered = sector_mask(from, end);
   uint8_t partial = 0;
   if (from % 512) partial |= uint8_t(1u << (from / 512));
-  if (to % 512) partial |= uint8_t(1u << ((to - 1) / 512));
+  if (end % 512) partial |= uint8_t(1u << ((end - 1) / 512));
   uint8_t beyond = beyond_eof_mask(p->index, file_size);
   uint8_t need_read, zero;
   {
@@ -58,26 +66,30 @@ static Status prepare_write(PageCache::Impl& c, AddressSpace& as, Page* p, uint3
   return Status::ok();
 }
 
-static Status write_page(PageCache::Impl& c, AddressSpace& as, uint64_t index, uint32_t from,
-                         std::span<const std::byte> bytes, uint64_t file_size) {
+// Copies bytes into the page at index from offset `from`: the number of
+// bytes written, fewer than asked when a block could not be mapped.
+static Result<size_t> write_page(PageCache::Impl& c, AddressSpace& as, uint64_t index,
+                                 uint32_t from, std::span<const std::byte> bytes,
+                                 uint64_t file_size) {
   bool created;
   PageRef p = c.find_or_create(as, index, &created);
   if (!created) c.lock_page(p.get(), kAllSectors, true);
   uint32_t to = from + uint32_t(bytes.size());
   uint8_t fresh = 0;
-  Status st = prepare_write(c, as, p.get(), from, to, file_size, &fresh);
+  Status st = prepare_write(c, as, p.get(), from, &to, file_size, &fresh);
   if (st.is_ok()) {
     uint8_t covered = sector_mask(from, to);
     {
       std::lock_guard lock(p->mu);
-      std::memcpy(p->data + from, bytes.data(), bytes.size());
+      std::memcpy(p->data + from, bytes.data(), to - from);
       p->uptodate |= covered;
     }
     c.mark_dirty(p.get(), uint8_t(covered | fresh));
     c.mark_accessed(p.get());
   }
   p->unlock(kAllSectors);
-  return st;
+  if (!st.is_ok()) return st;
+  return size_t(to - from);
 }
 
 Result<size_t> PageCache::write(AddressSpace& as, uint64_t offset,
@@ -89,13 +101,14 @@ Result<size_t> PageCache::write(AddressSpace& as, uint64_t offset,
     size_t n = std::min<size_t>(kPageSize - from, data.size() - done);
     // The pages before this one were just written: EOF is at least here.
     uint64_t size_now = done == 0 ? file_size : std::max(file_size, pos);
-    Status st = write_page(*impl_, as, pos / kPageSize, from, data.subspan(done, n), size_now);
-    if (!st.is_ok()) {
-      if (done > 0) break;
-      return st;
+    auto w = write_page(*impl_, as, pos / kPageSize, from, data.subspan(done, n), size_now);
+    if (!w.is_ok()) {
+      if (done > 0) break;  // a short write: what was copied stays
+      return w.status();
     }
-    done += n;
+    done += *w;
     impl_->balance_dirty_pages();
+    if (*w < n) break;
   }
   return done;
 }

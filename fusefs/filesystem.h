@@ -262,6 +262,7 @@ class Filesystem {
   void touch_atime_locked(Inode& inode);
   Status truncate_locked(Inode& inode, uint64_t size);
   Status zero_range_locked(Inode& inode, uint64_t offset, uint64_t end);
+  Status drop_failed_allocation_locked(Inode& inode, uint64_t pos);
   Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);
   Status allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
   Result<uint64_t> count_holes_locked(Inode& inode, uint64_t first, uint64_t end);

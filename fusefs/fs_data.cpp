@@ -85,10 +85,13 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
                   : cache_.write(*inode->as, offset, data, inode->d.size);
   size_t written = n.is_ok() ? *n : 0;
   const Timespec t = now();
-  if (offset + written > inode->d.size) {
+  // The size grows by what was written, never to the offset of a write
+  // that wrote nothing.
+  if (written > 0 && offset + written > inode->d.size) {
     inode->d.size = offset + written;
     inode->datasync_dirty = true;
   }
+  if (written < data.size()) CARDFS_RETURN_IF_ERROR(drop_failed_allocation_locked(*inode, offset + written));
   {
     std::lock_guard map_lock(inode->map_mu);
     if (inode->map_version != map_before) inode->datasync_dirty = true;
@@ -97,6 +100,19 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
   CARDFS_RETURN_IF_ERROR(store(*inode));  // blocks may have been allocated even on error
   if (!n.is_ok()) return n.status();
   return written;
+}
+
+// A write stopped at byte pos (the cache stops at the start of the block it
+// could not map): indirect blocks allocated on the way to that block, which
+// is still a hole, point at nothing and go back to the free space, so the
+// block count and map hold exactly what was written.
+Status Filesystem::drop_failed_allocation_locked(Inode& inode, uint64_t pos) {
+  const uint64_t fb = pos / sb_.block_size();
+  std::lock_guard lock(inode.map_mu);
+  if (fb >= max_file_blocks(ctx_->ptrs)) return Status::ok();
+  CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, MapMode::kLookup));
+  if (m.block) return Status::ok();  // failed for another reason: nothing was allocated for it
+  return free_blocks_locked(*ctx_, inode, fb, fb + 1);
 }
 
 // Writes zeros over [offset, end) of written blocks through the cache

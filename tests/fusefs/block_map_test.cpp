@@ -14,12 +14,6 @@ using namespace cardfs::fusefs::testing;
 
 namespace {
 
-Ino make_file(TestFs& t, const char* name) {
-  auto a = t->mknod(kRootIno, name, S_IFREG | 0644, 0, {});
-  REQUIRE(a.is_ok());
-  return a->ino;
-}
-
 void write_at(TestFs& t, Ino ino, uint64_t off, const std::string& s) {
   auto n = t->write(ino, off, bytes_of(s));
   INFO(n.status().to_string());

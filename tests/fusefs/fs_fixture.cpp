@@ -1,5 +1,7 @@
 #include "tests/fusefs/fs_fixture.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 
@@ -126,6 +128,12 @@ void TestFs::remount() {
   Status st = try_mount();
   INFO(st.to_string());
   REQUIRE(st.is_ok());
+}
+
+Ino make_file(TestFs& t, const std::string& name) {
+  auto a = t->mknod(kRootIno, name, S_IFREG | 0644, 0, {});
+  REQUIRE(a.is_ok());
+  return a->ino;
 }
 
 std::span<const std::byte> bytes_of(const std::string& s) {

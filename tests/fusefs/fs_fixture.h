@@ -87,6 +87,9 @@ class TestFs {
   FormatSummary summary_;
 };
 
+// A new empty regular file /name (mode 0644); its lookup is kept.
+Ino make_file(TestFs& t, const std::string& name);
+
 std::span<const std::byte> bytes_of(const std::string& s);
 std::string string_of(std::span<const std::byte> b);
 
