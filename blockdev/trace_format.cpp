@@ -44,12 +44,32 @@ void encode(const Record& r, std::vector<std::byte>& out) {
   std::copy(r.pdu.begin(), r.pdu.end(), out.begin() + at + kRecordSize);
 }
 
+namespace {
+
+// A trace written on a big-endian machine: every field byte-swapped
+// (blkparse reads both orders the same way).
+void swap_fields(Record& r, uint32_t& magic, uint16_t& pdu_len) {
+  magic = __builtin_bswap32(magic);
+  r.sequence = __builtin_bswap32(r.sequence);
+  r.time = __builtin_bswap64(r.time);
+  r.sector = __builtin_bswap64(r.sector);
+  r.bytes = __builtin_bswap32(r.bytes);
+  r.action = __builtin_bswap32(r.action);
+  r.pid = __builtin_bswap32(r.pid);
+  r.device = __builtin_bswap32(r.device);
+  r.cpu = __builtin_bswap32(r.cpu);
+  r.error = __builtin_bswap16(r.error);
+  pdu_len = __builtin_bswap16(pdu_len);
+}
+
+}  // namespace
+
 Result<std::vector<Record>> decode_all(std::span<const std::byte> buf) {
   std::vector<Record> out;
   size_t pos = 0;
   while (pos < buf.size()) {
     Decoder d(buf.subspan(pos));
-    const uint32_t magic = d.u32();
+    uint32_t magic = d.u32();
     Record r;
     r.sequence = d.u32();
     r.time = d.u64();
@@ -60,8 +80,10 @@ Result<std::vector<Record>> decode_all(std::span<const std::byte> buf) {
     r.device = d.u32();
     r.cpu = d.u32();
     r.error = d.u16();
-    const uint16_t pdu_len = d.u16();
+    uint16_t pdu_len = d.u16();
     if (!d.ok()) return Status::error(EINVAL, "truncated trace record at byte " + std::to_string(pos));
+    if ((magic & 0xffffff00) != kMagic && (__builtin_bswap32(magic) & 0xffffff00) == kMagic)
+      swap_fields(r, magic, pdu_len);
     if ((magic & 0xffffff00) != kMagic || (magic & 0xff) != kVersion)
       return Status::error(EINVAL, "bad trace magic/version at byte " + std::to_string(pos));
     if (pdu_len > buf.size() - pos - kRecordSize)

@@ -89,7 +89,8 @@ struct Record {
 };
 
 void encode(const Record& r, std::vector<std::byte>& out);
-// Decodes a whole file's records; a bad magic or truncation is an error.
+// Decodes a whole file's records, in either byte order (a big-endian
+// writer's too); a bad magic or truncation is an error.
 Result<std::vector<Record>> decode_all(std::span<const std::byte> buf);
 
 // The payload of U/UT/X events: a big-endian u64.
