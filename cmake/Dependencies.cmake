@@ -35,3 +35,10 @@ if(NOT Catch2_FOUND)
 endif()
 
 find_package(Threads REQUIRED)
+
+# JSON output of the tools (`cardfs replay --json`): Debian's
+# nlohmann-json3-dev, header-only.
+find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "nlohmann_json not found: apt-get install nlohmann-json3-dev")
+endif()

@@ -22,7 +22,7 @@ packages=(
   g++ cmake make pkg-config git
   libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2
   blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
-  attr acl stress-ng
+  attr acl stress-ng nlohmann-json3-dev
   clang libclang-rt-dev
 )
 missing=()
