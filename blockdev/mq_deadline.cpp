@@ -1,7 +1,8 @@
 #include "blockdev/mq_deadline.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "base/parse.h"
 
 namespace cardfs::blockdev {
 
@@ -130,10 +131,9 @@ Result<std::string> DeadlineElevator::read_tunable(std::string_view name) const 
 Status DeadlineElevator::write_tunable(std::string_view name, std::string_view value) {
   uint32_t* v = tunable(name);
   if (!v) return Elevator::write_tunable(name, value);
-  uint32_t parsed = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-  if (ec != std::errc() || end != value.data() + value.size())
-    return Status::error(EINVAL, "iosched/" + std::string(name) + ": not a number: " + std::string(value));
+  Result<uint32_t> number = parse_u32(value);
+  if (!number.is_ok()) return number.status().with_context("iosched/" + std::string(name));
+  const uint32_t parsed = *number;
   if (name == "fifo_batch" && parsed == 0) return Status::error(EINVAL, "fifo_batch must be > 0");
   if (name == "front_merges" && parsed > 1) return Status::error(EINVAL, "front_merges is 0 or 1");
   *v = parsed;

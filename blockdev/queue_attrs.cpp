@@ -1,6 +1,5 @@
 // Queue: the sysfs-style tunables of /sys/block/DEV/queue/.
-#include <charconv>
-
+#include "base/parse.h"
 #include "blockdev/queue.h"
 
 namespace cardfs::blockdev {
@@ -11,12 +10,10 @@ constexpr std::string_view kIosched = "iosched/";
 constexpr uint32_t kMinRequests = 4;  // BLKDEV_MIN_RQ
 constexpr uint32_t kMaxRequests = 1u << 16;
 
-Result<uint32_t> parse_u32(std::string_view name, std::string_view v) {
+Result<uint32_t> attr_u32(std::string_view name, std::string_view v) {
   while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-  uint32_t out = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || end != v.data() + v.size())
-    return Status::error(EINVAL, std::string(name) + ": not a number: '" + std::string(v) + "'");
+  Result<uint32_t> out = cardfs::parse_u32(v);
+  if (!out.is_ok()) return out.status().with_context(std::string(name));
   return out;
 }
 
@@ -73,7 +70,7 @@ Status Queue::write_attr(std::string_view name, std::string_view value) {
     std::lock_guard lock(mu_);
     return elevator_->write_tunable(name.substr(kIosched.size()), value);
   }
-  auto v = parse_u32(name, value);
+  auto v = attr_u32(name, value);
   if (name == "nomerges" || name == "max_sectors_kb" || name == "nr_requests" || name == "read_ahead_kb") {
     if (!v) return v.status();
   }

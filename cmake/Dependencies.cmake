@@ -14,6 +14,11 @@ endfunction()
 
 cardfs_require_pkg(FUSE3 fuse3 libfuse3-dev)
 cardfs_require_pkg(URING liburing liburing-dev)
+# UUIDs as mke2fs parses, generates and prints them (base/uuid.h).
+cardfs_require_pkg(UUID uuid uuid-dev)
+# "Is this image or directory mounted": the mount table as util-linux
+# parses it, escapes and both formats included (base/mount_table.h).
+cardfs_require_pkg(MOUNT mount libmount-dev)
 
 find_package(spdlog QUIET)
 if(NOT spdlog_FOUND)
@@ -32,6 +37,13 @@ endif()
 find_package(Catch2 2 QUIET)
 if(NOT Catch2_FOUND)
   message(FATAL_ERROR "Catch2 v2 not found: apt-get install catch2")
+endif()
+
+# JSON output (inspect --json, card info --json): one well-kept library
+# instead of hand-written emitters that disagreed on types and escaping.
+find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  message(FATAL_ERROR "nlohmann-json not found: apt-get install nlohmann-json3-dev")
 endif()
 
 find_package(Threads REQUIRED)

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/crc32c.h"
+#include "base/uuid.h"
 #include "fusefs/bitmap.h"
 #include "fusefs/dir_block.h"
 
@@ -235,13 +236,7 @@ std::string FormatSummary::to_text() const {
   const uint32_t bs = sb.block_size();
   o << "Creating filesystem with " << sb.blocks_count << " " << bs / 1024 << "k blocks and "
     << sb.inodes_count << " inodes\n";
-  char uuid[40];
-  const auto& u = sb.uuid;
-  std::snprintf(uuid, sizeof uuid,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-                u[15]);
-  o << "Filesystem UUID: " << uuid << "\n";
+  o << "Filesystem UUID: " << uuid_text(sb.uuid) << "\n";
   std::string label(sb.label.data(), strnlen(sb.label.data(), sb.label.size()));
   if (!label.empty()) o << "Filesystem volume name: " << label << "\n";
   o << "Block size: " << bs << ", " << sb.group_count() << " block groups, "

@@ -29,28 +29,6 @@ int fail(const Status& st) {
   return 1;
 }
 
-// "2G", "512M", "64MiB", "4096": binary multiples.
-Result<uint64_t> parse_size(const std::string& text) {
-  size_t i = 0;
-  uint64_t v = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (v > (UINT64_MAX - 9) / 10) return Status::error(EINVAL, "size '" + text + "' is too large");
-    v = v * 10 + uint64_t(text[i++] - '0');
-  }
-  std::string unit = text.substr(i);
-  for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.size() > 1 && (unit.ends_with("IB") || unit.ends_with("B"))) unit = unit.substr(0, 1);
-  int shift = -1;
-  if (unit.empty() || unit == "B") shift = 0;
-  if (unit == "K") shift = 10;
-  if (unit == "M") shift = 20;
-  if (unit == "G") shift = 30;
-  if (unit == "T") shift = 40;
-  if (i == 0 || shift < 0) return Status::error(EINVAL, "cannot read size '" + text + "' (use e.g. 64M, 2G)");
-  if (v > (UINT64_MAX >> shift)) return Status::error(EINVAL, "size '" + text + "' is too large");
-  return v << shift;
-}
-
 int run_create(const std::string& image, const std::string& profile_name, const std::string& size_text) {
   Result<const sdcard::Profile*> profile = sdcard::find_profile(profile_name);
   if (!profile.is_ok()) return fail(profile.status());
@@ -90,7 +68,7 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   auto* c = card->add_subcommand("create", "Create a new card image (refuses to overwrite)");
   c->add_option("image", create->image, "Image file to create")->required();
   c->add_option("--profile", create->profile, "Card profile (see `cardfs card profiles`)");
-  c->add_option("--size", create->size, "Capacity, a multiple of the AU (e.g. 2G)")->required();
+  c->add_option("--size", create->size, "Capacity, a multiple of the AU (e.g. 2G)")->required()->check(kSize);
   c->callback([&ctx, create] { ctx.run = [create] { return run_create(create->image, create->profile, create->size); }; });
 
   struct InfoArgs {

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
@@ -23,16 +25,6 @@ std::string hex(std::span<const uint8_t> bytes) {
     out += b;
   }
   return out;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
 }
 
 struct Summary {
@@ -59,12 +51,10 @@ void print_fields(const char* name, std::span<const uint8_t> raw, const std::vec
     std::printf("    %-18s 0x%-10llx %s\n", x.name.c_str(), (unsigned long long)x.raw, x.meaning.c_str());
 }
 
-std::string json_fields(const std::vector<sdcard::RegisterField>& f) {
-  std::string out = "{";
-  for (size_t i = 0; i < f.size(); ++i)
-    out += (i ? ", " : "") + json_string(f[i].name) + ": {\"raw\": " + std::to_string(f[i].raw) +
-           ", \"meaning\": " + json_string(f[i].meaning) + "}";
-  return out + "}";
+nlohmann::ordered_json json_fields(const std::vector<sdcard::RegisterField>& f) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& x : f) out[x.name] = {{"raw", x.raw}, {"meaning", x.meaning}};
+  return out;
 }
 
 void print_text(const std::string& image, const sdcard::Card& card, const sdcard::Registers& r, const Summary& s) {
@@ -92,26 +82,26 @@ void print_text(const std::string& image, const sdcard::Card& card, const sdcard
   std::printf("power-on   %llu flash pages read by the open\n", (unsigned long long)c.flash_pages_read);
 }
 
+// The schema is in docs/sdcard.md ("card info --json"): sizes in bytes
+// under *_bytes keys, counts as numbers.
 void print_json(const std::string& image, const sdcard::Card& card, const sdcard::Registers& r, const Summary& s) {
   const sdcard::Geometry& g = card.geometry();
-  std::string out = "{\"image\": " + json_string(image) + ", \"clean\": " + (card.opened_clean() ? "true" : "false") +
-                    ", \"profile\": " + json_string(std::string(card.profile().name)) +
-                    ", \"capacity_bytes\": " + std::to_string(g.user_bytes()) +
-                    ", \"geometry\": {\"page_bytes\": " + std::to_string(g.page_bytes) +
-                    ", \"erase_block_bytes\": " + std::to_string(g.erase_block_bytes) +
-                    ", \"au_bytes\": " + std::to_string(g.au_bytes()) + ", \"user_aus\": " + std::to_string(g.user_aus) +
-                    ", \"spare_aus\": " + std::to_string(g.spare_aus) + "}" +
-                    ", \"registers\": {\"cid\": " + json_fields(sdcard::decode_cid(r.cid)) +
-                    ", \"csd\": " + json_fields(sdcard::decode_csd(r.csd)) +
-                    ", \"ssr\": " + json_fields(sdcard::decode_ssr(r.ssr)) + "}, \"ftl\": {\"roles\": {";
-  bool first = true;
-  for (auto& [role, n] : s.roles) out += (first ? "" : ", ") + json_string(role) + ": " + std::to_string(n), first = false;
-  out += "}, \"valid_pages\": " + std::to_string(s.valid_pages) + ", \"user_pages\": " + std::to_string(g.user_pages()) +
-         "}, \"wear\": {\"max_erase_count\": " + std::to_string(s.max_erase) + ", \"erase_counts\": [";
-  const auto aus = card.au_states();
-  for (size_t i = 0; i < aus.size(); ++i) out += (i ? ", " : "") + std::to_string(aus[i].erase_count);
-  out += "]}}\n";
-  std::fputs(out.c_str(), stdout);
+  nlohmann::ordered_json out;
+  out["image"] = image;
+  out["clean"] = card.opened_clean();
+  out["profile"] = std::string(card.profile().name);
+  out["capacity_bytes"] = g.user_bytes();
+  out["geometry"] = {{"page_bytes", g.page_bytes},     {"erase_block_bytes", g.erase_block_bytes},
+                     {"au_bytes", g.au_bytes()},       {"user_aus", g.user_aus},
+                     {"spare_aus", g.spare_aus}};
+  out["registers"] = {{"cid", json_fields(sdcard::decode_cid(r.cid))},
+                      {"csd", json_fields(sdcard::decode_csd(r.csd))},
+                      {"ssr", json_fields(sdcard::decode_ssr(r.ssr))}};
+  out["ftl"] = {{"roles", s.roles}, {"valid_pages", s.valid_pages}, {"user_pages", g.user_pages()}};
+  nlohmann::ordered_json erase_counts = nlohmann::ordered_json::array();
+  for (const sdcard::AuState& a : card.au_states()) erase_counts.push_back(a.erase_count);
+  out["wear"] = {{"max_erase_count", s.max_erase}, {"erase_counts", erase_counts}};
+  std::printf("%s\n", out.dump().c_str());
 }
 
 }  // namespace

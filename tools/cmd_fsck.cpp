@@ -16,14 +16,12 @@
 #include <vector>
 
 #include "tools/command.h"
-#ifdef CARDFS_HAVE_FSCK
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
 #include "tools/fsck/fsck.h"
 #include "tools/fsck/mounted.h"
 #include "tools/fsck/super.h"
-#endif
 
 namespace cardfs::tools {
 namespace {
@@ -42,7 +40,6 @@ const char* kUsage =
     "  -C  progress on this file descriptor (0: a bar on a terminal)\n"
     "  --card-only  check only the card's metadata; --fs-only  only the filesystem\n";
 
-#ifdef CARDFS_HAVE_FSCK
 struct FsckArgs {
   std::string image;
   std::optional<fsck::Mode> mode;
@@ -88,11 +85,10 @@ std::optional<int> parse(const std::vector<std::string>& argv, FsckArgs& a) {
         case 'v': a.verbose = true; break;
         case 'b': case 'C': {
           std::string value = k + 1 < arg.size() ? arg.substr(k + 1) : (i + 1 < argv.size() ? argv[++i] : "");
-          char* end = nullptr;
-          unsigned long long v = std::strtoull(value.c_str(), &end, 10);
-          if (value.empty() || *end) return usage(std::string("-") + c + " needs a number");
-          if (c == 'b') a.superblock = v;
-          else a.progress_fd = int(v);
+          auto v = parse_uint(value, IntegerSyntax::kDecimal, c == 'b' ? UINT64_MAX : INT32_MAX);
+          if (!v.is_ok()) return usage(std::string("-") + c + " needs a number: " + v.status().message());
+          if (c == 'b') a.superblock = *v;
+          else a.progress_fd = int(*v);
           k = arg.size();
           break;
         }
@@ -219,7 +215,6 @@ int run_fsck(const FsckArgs& a) {
   }
   return exit_code | report->exit_code;
 }
-#endif
 
 void add_fsck(CLI::App& app, CommandContext& ctx) {
   auto* sub = app.add_subcommand("fsck", "Check and repair a cardfs image (fsck.cardfs)");
@@ -228,14 +223,9 @@ void add_fsck(CLI::App& app, CommandContext& ctx) {
   sub->callback([&ctx, sub] {
     std::vector<std::string> args = sub->remaining();
     ctx.run = [args] {
-#ifdef CARDFS_HAVE_FSCK
       FsckArgs a;
       if (auto done = parse(args, a)) return *done;
       return run_fsck(a);
-#else
-      std::fprintf(stderr, "fsck.cardfs: this build has no filesystem layer\n");
-      return kFsckOperational;
-#endif
     };
   });
 }

@@ -14,18 +14,15 @@
 #include <vector>
 
 #include "tools/command.h"
-#ifdef CARDFS_HAVE_INSPECT
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
 #include "tools/fsck/mounted.h"
 #include "tools/inspect/inspector.h"
-#endif
 
 namespace cardfs::tools {
 namespace {
 
-#ifdef CARDFS_HAVE_INSPECT
 int print(inspect::Inspector& in, const std::vector<std::string>& words, bool json) {
   auto out = in.run(words);
   if (!out.is_ok()) {
@@ -125,7 +122,6 @@ int run_inspect(std::vector<std::string> args) {
   if (tty) std::printf("\n");
   return rc;
 }
-#endif
 
 void add_inspect(CLI::App& app, CommandContext& ctx) {
   auto* sub = app.add_subcommand("inspect", "Look inside a cardfs image (debugfs/dumpe2fs style)");
@@ -133,12 +129,7 @@ void add_inspect(CLI::App& app, CommandContext& ctx) {
   sub->callback([&ctx, sub] {
     std::vector<std::string> args = sub->remaining();
     ctx.run = [args] {
-#ifdef CARDFS_HAVE_INSPECT
       return run_inspect(args);
-#else
-      std::fprintf(stderr, "cardfs inspect: this build has no filesystem layer\n");
-      return 1;
-#endif
     };
   });
 }

@@ -14,10 +14,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 #include <string>
 
 #include "base/clock.h"
+#include "base/uuid.h"
 #include "blockdev/queue.h"
 #include "blockdev/sdcard_driver.h"
 #include "cache/page_cache.h"
@@ -45,50 +45,6 @@ int fail(const Status& st) {
   return 1;
 }
 
-// "256M", "2G", "64MiB", "4096": binary multiples.
-Result<uint64_t> parse_size(const std::string& text) {
-  size_t used = 0;
-  uint64_t v = 0;
-  try {
-    v = std::stoull(text, &used);
-  } catch (...) {
-    return Status::error(EINVAL, "cannot read size '" + text + "' (use e.g. 256M, 2G)");
-  }
-  std::string unit = text.substr(used);
-  for (char& c : unit) c = char(std::toupper(static_cast<unsigned char>(c)));
-  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
-  static const std::pair<const char*, int> kUnits[] = {{"", 0}, {"B", 0}, {"K", 10}, {"M", 20},
-                                                       {"G", 30}, {"T", 40}};
-  for (auto [name, shift] : kUnits)
-    if (unit == name && v <= (UINT64_MAX >> shift)) return v << shift;
-  return Status::error(EINVAL, "cannot read size '" + text + "' (use e.g. 256M, 2G)");
-}
-
-Result<std::array<uint8_t, 16>> parse_uuid(const std::string& text) {
-  std::array<uint8_t, 16> u{};
-  if (text.empty() || text == "random") {
-    std::random_device rd;
-    for (auto& b : u) b = uint8_t(rd());
-    u[6] = uint8_t((u[6] & 0x0f) | 0x40);  // version 4
-    u[8] = uint8_t((u[8] & 0x3f) | 0x80);
-    return u;
-  }
-  std::string hex;
-  for (char c : text)
-    if (c != '-') hex += c;
-  if (hex.size() != 32) return Status::error(EINVAL, "UUID '" + text + "' is not 32 hex digits");
-  for (size_t i = 0; i < 16; ++i) {
-    try {
-      size_t used = 0;
-      u[i] = uint8_t(std::stoul(hex.substr(2 * i, 2), &used, 16));
-      if (used != 2) throw 0;
-    } catch (...) {
-      return Status::error(EINVAL, "UUID '" + text + "' is not hexadecimal");
-    }
-  }
-  return u;
-}
-
 Result<std::unique_ptr<sdcard::Card>> open_or_create(const MkfsArgs& a, Clock& clock) {
   const bool exists = std::filesystem::exists(a.image);
   if (exists && !a.size.empty())
@@ -108,7 +64,7 @@ Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card,
   o.inode_count = a.inode_count;
   o.reserved_percent = a.reserved;
   o.label = a.label;
-  CARDFS_ASSIGN_OR_RETURN(o.uuid, parse_uuid(a.uuid));
+  CARDFS_ASSIGN_OR_RETURN(o.uuid, parse_uuid(a.uuid.empty() ? "random" : a.uuid));
   o.au_size = uint32_t(card.geometry().au_bytes());
   o.now_sec = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count());
@@ -147,14 +103,15 @@ void add_mkfs(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<MkfsArgs>();
   auto* c = app.add_subcommand("mkfs", "Make a cardfs filesystem on a card image (mkfs.cardfs)");
   c->add_option("image", a->image, "Card image (created when --size is given)")->required();
-  c->add_option("--size", a->size, "Create the card image with this capacity (e.g. 256M)");
+  c->add_option("--size", a->size, "Create the card image with this capacity (e.g. 256M)")
+      ->check(kSize);
   c->add_option("--profile", a->profile, "Card profile when creating (see `cardfs card profiles`)");
   c->add_option("-b,--block-size", a->block_size, "Block size: 1024, 2048 or 4096")
       ->check(CLI::IsMember({1024, 2048, 4096}));
   c->add_option("-i,--inode-ratio", a->inode_ratio, "Bytes per inode")->check(CLI::Range(1024u, 64u << 20));
   c->add_option("-N,--inodes", a->inode_count, "Number of inodes (overrides -i)");
   c->add_option("-L,--label", a->label, "Volume label (up to 16 bytes)");
-  c->add_option("-U,--uuid", a->uuid, "Filesystem UUID (default: random)");
+  c->add_option("-U,--uuid", a->uuid, "Filesystem UUID, or random, time, null (default: random)");
   c->add_option("-m,--reserved", a->reserved, "Percentage of blocks reserved for root")
       ->check(CLI::Range(0.0, 50.0));
   c->add_flag("-F,--force", a->force, "Overwrite an existing cardfs filesystem");

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/parse.h"
 #include "base/status.h"
 
 #include <functional>
@@ -36,6 +37,14 @@ std::vector<Command>& command_registry();
 struct CommandRegistration {
   explicit CommandRegistration(Command c) { command_registry().push_back(std::move(c)); }
 };
+
+// CLI11 validators over base/parse.h's grammar, so a bad value is a usage
+// error (exit 2) at parse time, with the same message everywhere.
+inline const CLI::Validator kSize{[](std::string& text) {
+                                    auto v = parse_size(text);
+                                    return v.is_ok() ? std::string() : v.status().message();
+                                  },
+                                  "SIZE", "size"};
 
 #define CARDFS_REGISTER_COMMAND(name, fn) \
   static const ::cardfs::tools::CommandRegistration CARDFS_CONCAT(_cmd_reg_, __LINE__){{name, fn}}

@@ -4,25 +4,27 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
-#include "base/mount_field.h"
+#include "base/mount_table.h"
 
 namespace cardfs::fuse {
 
-Result<std::string> mount_device(const std::string& mountinfo, const std::string& mountpoint) {
-  std::istringstream lines(mountinfo);
-  std::string line, found;
-  while (std::getline(lines, line)) {
-    // id parent major:minor root mountpoint ...
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
-    if (!(fields >> id >> parent >> dev >> root >> point)) continue;
-    if (unescape_mount_field(point) == mountpoint) found = dev;
-  }
+namespace {
+
+Result<std::string> device_of(const std::vector<MountEntry>& table, const std::string& mountpoint) {
+  std::string found;
+  for (const MountEntry& e : table)
+    if (e.target == mountpoint && !e.devno.empty()) found = e.devno;
   if (found.empty()) return Status::error(ENOENT, "no mount on " + mountpoint + " in mountinfo");
   return found;
+}
+
+}  // namespace
+
+Result<std::string> mount_device(const std::string& mountinfo, const std::string& mountpoint) {
+  CARDFS_ASSIGN_OR_RETURN(std::vector<MountEntry> table, parse_mount_table(mountinfo));
+  return device_of(table, mountpoint);
 }
 
 Result<std::string> resolve_mountpoint(const std::string& mountpoint) {
@@ -34,10 +36,8 @@ Result<std::string> resolve_mountpoint(const std::string& mountpoint) {
 }
 
 Status set_kernel_read_ahead(const std::string& path, uint32_t kb) {
-  std::ifstream info("/proc/self/mountinfo");
-  std::stringstream text;
-  text << info.rdbuf();
-  CARDFS_ASSIGN_OR_RETURN(std::string dev, mount_device(text.str(), path));
+  CARDFS_ASSIGN_OR_RETURN(std::vector<MountEntry> table, read_mount_table());
+  CARDFS_ASSIGN_OR_RETURN(std::string dev, device_of(table, path));
   const std::string attr = "/sys/class/bdi/" + dev + "/read_ahead_kb";
   std::ofstream out(attr);
   out << kb << '\n';

@@ -1,12 +1,13 @@
 #include "fusefs/fuse/mount_options.h"
 
 #include <algorithm>
-#include <charconv>
 #include <sstream>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "base/parse.h"
 
 namespace cardfs::fuse {
 namespace {
@@ -29,14 +30,6 @@ std::vector<std::string> split_options(const std::string& arg) {
   }
   if (!cur.empty()) items.push_back(cur);
   return items;
-}
-
-Result<uint64_t> parse_u64(const std::string& text) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
-    return invalid("'" + text + "' is not a number");
-  return v;
 }
 
 struct Item {
@@ -69,7 +62,7 @@ Handler flag(bool MountOptions::*field, bool value) {
 Handler bounded(std::optional<uint32_t> MountOptions::*field, uint64_t lo, uint64_t hi) {
   return [=](const Item& it, MountOptions& o) -> Status {
     CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
-    auto v = parse_u64(text);
+    auto v = parse_uint(text);
     if (!v.is_ok()) return v.status().with_context(it.name);
     if (*v < lo || *v > hi)
       return invalid(it.name + ": " + text + " is out of range " + std::to_string(lo) + ".." +
@@ -179,24 +172,6 @@ Status apply(const Item& it, MountOptions& o) {
 }
 
 }  // namespace
-
-Result<uint64_t> parse_size(const std::string& text) {
-  if (text.empty()) return invalid("empty size");
-  std::string digits = text;
-  uint64_t unit = 1;
-  switch (text.back()) {
-    case 'k': case 'K': unit = 1ull << 10; break;
-    case 'm': case 'M': unit = 1ull << 20; break;
-    case 'g': case 'G': unit = 1ull << 30; break;
-    case 't': case 'T': unit = 1ull << 40; break;
-    default: break;
-  }
-  if (unit != 1) digits.pop_back();
-  auto v = parse_u64(digits);
-  if (!v.is_ok()) return invalid("'" + text + "' is not a size (e.g. 4096, 512K, 64M, 1G)");
-  if (*v > UINT64_MAX / unit) return invalid("'" + text + "' is too large");
-  return *v * unit;
-}
 
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args) {
   MountOptions o;

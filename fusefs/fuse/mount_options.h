@@ -81,9 +81,6 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_
 // are the parser's own errors; base is then not changed.
 Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base);
 
-// "64M", "1G", "4096", "512k" -> bytes (binary units). EINVAL otherwise.
-Result<uint64_t> parse_size(const std::string& text);
-
 // Whether the kernel checks permissions (default_permissions is passed):
 // with allow_other, where other users reach the mount and only the kernel
 // can check every step of a path walk, or when asked for. Without both,

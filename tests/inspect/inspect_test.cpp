@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tests/inspect/inspect_fixture.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cardfs::inspect {
 namespace {
@@ -70,17 +71,14 @@ TEST_CASE("inspect: cat returns the file's bytes, holes as zeros") {
 
 TEST_CASE("inspect: dump copies a file out and never overwrites") {
   Fixed f;
-  char tmpl[] = "/tmp/cardfs-inspect-XXXXXX";
-  REQUIRE(mkdtemp(tmpl));
-  const std::string dest = std::string(tmpl) + "/big.bin";
+  cardfs::testing::ScratchDir dir("inspect-dump");
+  const std::string dest = dir.path("big.bin");
   f.run({"dump", "/big.bin", dest});
   std::ifstream in(dest, std::ios::binary);
   std::stringstream got;
   got << in.rdbuf();
   CHECK(got.str() == f.img.files().at("/big.bin"));
   CHECK(f.inspector->run({"dump", "/a.txt", dest}).status().code() == EEXIST);
-  std::remove(dest.c_str());
-  rmdir(tmpl);
 }
 
 TEST_CASE("inspect: errors name what is wrong") {
@@ -170,9 +168,16 @@ TEST_CASE("inspect: ls -l shows a hashed directory's index tree") {
 TEST_CASE("inspect: text and JSON escape what they must") {
   Value v = Value::object();
   v.add("name", "a\"b\\c\n").add("n", 3).add("none", Value());
-  CHECK(v.json() == "{\"name\":\"a\\\"b\\\\c\\u000a\",\"n\":3,\"none\":null}");
+  CHECK(v.json() == "{\"name\":\"a\\\"b\\\\c\\n\",\"n\":3,\"none\":null}");
   CHECK(human_bytes(1536) == "1.5 KiB");
   CHECK(human_bytes(100) == "100 B");
+}
+
+TEST_CASE("inspect: quantities are numbers in JSON, with the unit in the key") {
+  Value v = Value::object();
+  v.add("capacity", Value::bytes(4ull << 30)).add("fragmented_percent", Value::percent(0.125));
+  CHECK(v.json() == "{\"capacity_bytes\":4294967296,\"fragmented_percent\":0.125}");
+  CHECK(v.text() == "capacity:            4.0 GiB\nfragmented_percent:  0.1%\n");
 }
 
 TEST_CASE("inspect: blocks and bmap mark what fallocate allocated and nothing wrote") {

@@ -6,10 +6,8 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "base/mount_field.h"
+#include "base/mount_table.h"
 
 namespace cardfs::fsck {
 
@@ -24,16 +22,11 @@ std::string canonical(const std::string& p) {
 }  // namespace
 
 bool listed_as_mounted(const std::string& image, const std::string& mounts_file) {
-  std::ifstream in(mounts_file);
+  auto table = read_mount_table(mounts_file);
+  if (!table.is_ok()) return false;  // no table to read: nothing is listed
   const std::string want = canonical(image);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string source;
-    fields >> source;
-    source = unescape_mount_field(source);
-    if (!source.empty() && source[0] == '/' && canonical(source) == want) return true;
-  }
+  for (const MountEntry& e : *table)
+    if (!e.source.empty() && e.source[0] == '/' && canonical(e.source) == want) return true;
   return false;
 }
 

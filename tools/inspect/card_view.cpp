@@ -24,13 +24,13 @@ Result<Output> cmd_card(Inspector& in, const std::vector<std::string>&) {
   const sdcard::Geometry& g = card->geometry();
   const sdcard::Profile& p = card->profile();
   Value geo = Value::object();
-  geo.add("capacity", human_bytes(g.user_bytes())).add("au_size", human_bytes(g.au_bytes()));
-  geo.add("page_size", human_bytes(g.page_bytes)).add("pages_per_au", g.pages_per_au);
-  geo.add("erase_block", human_bytes(g.erase_block_bytes)).add("user_aus", g.user_aus);
+  geo.add("capacity", Value::bytes(g.user_bytes())).add("au_size", Value::bytes(g.au_bytes()));
+  geo.add("page_size", Value::bytes(g.page_bytes)).add("pages_per_au", g.pages_per_au);
+  geo.add("erase_block", Value::bytes(g.erase_block_bytes)).add("user_aus", g.user_aus);
   geo.add("spare_aus", g.spare_aus);
   Value prof = Value::object();
   prof.add("name", std::string(p.name)).add("speed_class", uint32_t(p.speed_class));
-  prof.add("open_aus", p.open_aus).add("write_buffer", human_bytes(p.write_buffer_bytes));
+  prof.add("open_aus", p.open_aus).add("write_buffer", Value::bytes(p.write_buffer_bytes));
   const auto aus = card->au_states();
   std::map<std::string, uint32_t> roles;
   std::map<uint32_t, uint32_t> wear;
@@ -55,9 +55,7 @@ Result<Output> cmd_card(Inspector& in, const std::vector<std::string>&) {
   cnt.add("commands", c.commands).add("host_sectors_read", c.host_sectors_read);
   cnt.add("host_sectors_written", c.host_sectors_written).add("flash_pages_programmed", c.flash_pages_programmed);
   cnt.add("merges", c.merges).add("erases", c.erases);
-  char wa[16];
-  std::snprintf(wa, sizeof wa, "%.2f", c.write_amplification(g.page_bytes));
-  cnt.add("write_amplification", wa);
+  cnt.add("write_amplification", Value(c.write_amplification(g.page_bytes)));
   Value v = Value::object();
   v.add("serial", card->serial()).add("geometry", geo).add("profile", prof).add("ftl_map", map);
   v.add("wear_histogram", hist).add("counters", cnt);

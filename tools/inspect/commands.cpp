@@ -9,6 +9,8 @@
 #include <ctime>
 #include <set>
 
+#include "base/parse.h"
+#include "base/uuid.h"
 #include "fusefs/directory.h"
 #include "tools/fsck/super.h"
 #include "tools/inspect/card_view.h"
@@ -28,14 +30,6 @@ constexpr uint64_t kMaxCat = 1ull << 30;  // cat and dump build the file in memo
 std::string hex32(uint32_t v) {
   char b[16];
   std::snprintf(b, sizeof b, "0x%08x", v);
-  return b;
-}
-
-std::string uuid_text(const std::array<uint8_t, 16>& u) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-                u[14], u[15]);
   return b;
 }
 
@@ -61,12 +55,8 @@ const char* type_name(uint16_t mode) {
   }
 }
 
-Result<uint64_t> number(const std::string& s) {
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (s.empty() || *end) return Status::error(EINVAL, "'" + s + "' is not a number");
-  return uint64_t(v);
-}
+// Block, inode and field values as debugfs reads them: decimal, 0x hex, 0 octal.
+Result<uint64_t> number(const std::string& s) { return parse_uint(s, IntegerSyntax::kCLiteral); }
 
 Result<Output> cmd_super(Inspector& in, const Args&) {
   const Superblock& sb = in.sb();
@@ -80,7 +70,7 @@ Result<Output> cmd_super(Inspector& in, const Args&) {
   v.add("reserved_blocks", sb.reserved_blocks).add("inodes", sb.inodes_count).add("free_inodes", sb.free_inodes);
   v.add("first_data_block", sb.first_data_block).add("blocks_per_group", sb.blocks_per_group);
   v.add("inodes_per_group", sb.inodes_per_group).add("groups", sb.group_count());
-  v.add("inode_size", uint32_t(sb.inode_size)).add("au_size", human_bytes(sb.au_size));
+  v.add("inode_size", uint32_t(sb.inode_size)).add("au_size", Value::bytes(sb.au_size));
   v.add("features_compat", hex32(sb.feature_compat)).add("features_ro_compat", hex32(sb.feature_ro_compat));
   v.add("features_incompat", hex32(sb.feature_incompat));
   v.add("mount_count", uint32_t(sb.mount_count)).add("max_mount_count", uint32_t(sb.max_mount_count));
@@ -344,15 +334,13 @@ Result<Output> cmd_frag(Inspector& in, const Args&) {
     if (extents > 1) {
       ++fragmented;
       Value r = Value::object();
-      r.add("inode", ino).add("size", human_bytes(d->size)).add("extents", extents);
+      r.add("inode", ino).add("size", Value::bytes(d->size)).add("extents", extents);
       rows.push(r);
     }
   }
   Value v = Value::object();
   v.add("files", files).add("fragmented", fragmented).add("extents", extents_total);
-  char pct[16];
-  std::snprintf(pct, sizeof pct, "%.1f%%", files ? 100.0 * double(fragmented) / double(files) : 0.0);
-  v.add("fragmented_percent", pct);
+  v.add("fragmented_percent", Value::percent(files ? 100.0 * double(fragmented) / double(files) : 0.0));
   if (!rows.items().empty()) v.add("fragmented_files", rows);
   return Output{v, {}};
 }

@@ -3,26 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 namespace cardfs::inspect {
 
 namespace {
-
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
-  }
-  return out + "\"";
-}
 
 bool is_container(const Value& v) {
   return v.kind() == Value::Kind::kObject ||
@@ -77,7 +62,12 @@ std::string Value::scalar_text() const {
   switch (kind_) {
     case Kind::kNull: return "-";
     case Kind::kBool: return i_ ? "yes" : "no";
-    case Kind::kInt: return std::to_string(i_);
+    case Kind::kInt: return unit_ == "bytes" ? human_bytes(uint64_t(i_)) : std::to_string(i_);
+    case Kind::kReal: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, unit_ == "percent" ? "%.1f%%" : "%.2f", d_);
+      return buf;
+    }
     case Kind::kString: return s_;
     case Kind::kArray: {
       std::string out;
@@ -88,26 +78,40 @@ std::string Value::scalar_text() const {
   }
 }
 
-std::string Value::json() const {
-  switch (kind_) {
-    case Kind::kNull: return "null";
-    case Kind::kBool: return i_ ? "true" : "false";
-    case Kind::kInt: return std::to_string(i_);
-    case Kind::kString: return quote(s_);
-    case Kind::kArray: {
-      std::string out = "[";
-      for (size_t i = 0; i < arr_.size(); ++i) out += (i ? "," : "") + arr_[i].json();
-      return out + "]";
+namespace {
+
+// The key a field has in JSON: with its unit, once ("size" → "size_bytes").
+std::string json_key(const std::string& key, const Value& v) {
+  if (v.unit().empty() || key.ends_with("_" + v.unit())) return key;
+  return key + "_" + v.unit();
+}
+
+}  // namespace
+
+// ordered_json keeps the fields in the order the command added them, as
+// the text rendering does.
+static nlohmann::ordered_json to_json(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: return nullptr;
+    case Value::Kind::kBool: return v.scalar_text() == "yes";
+    case Value::Kind::kInt: return v.int_value();
+    case Value::Kind::kReal: return v.real_value();
+    case Value::Kind::kString: return v.scalar_text();
+    case Value::Kind::kArray: {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const Value& item : v.items()) a.push_back(to_json(item));
+      return a;
     }
-    case Kind::kObject: {
-      std::string out = "{";
-      for (size_t i = 0; i < obj_.size(); ++i)
-        out += (i ? "," : "") + quote(obj_[i].first) + ":" + obj_[i].second.json();
-      return out + "}";
+    case Value::Kind::kObject: {
+      nlohmann::ordered_json o = nlohmann::ordered_json::object();
+      for (const auto& [k, field] : v.fields()) o[json_key(k, field)] = to_json(field);
+      return o;
     }
   }
-  return "null";
+  return nullptr;
 }
+
+std::string Value::json() const { return to_json(*this).dump(); }
 
 void Value::text_into(std::string& out, int indent) const {
   const std::string pad(size_t(indent), ' ');

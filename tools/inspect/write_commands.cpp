@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "base/crc32c.h"
+#include "base/parse.h"
 #include "fusefs/bitmap.h"
 #include "tools/inspect/inspector.h"
 
@@ -22,13 +23,8 @@ namespace {
 
 using Args = std::vector<std::string>;
 
-Result<uint64_t> number(const std::string& s) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (s.empty() || *end || errno || s[0] == '-') return Status::error(EINVAL, "'" + s + "' is not a number");
-  return uint64_t(v);
-}
+// Block, inode and field values as debugfs reads them: decimal, 0x hex, 0 octal.
+Result<uint64_t> number(const std::string& s) { return parse_uint(s, IntegerSyntax::kCLiteral); }
 
 Status not_confirmed(const std::string& what) {
   return Status::error(ECANCELED, "not written: " + what +
