@@ -15,7 +15,6 @@
 // exits it prints the same lines, taken after the card's close, on stdout.
 #define FUSE_USE_VERSION 314
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -25,11 +24,15 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
 #include "sdcard/card.h"
 #include "sdcard/counters_text.h"
 
 namespace cardfs::tools {
 namespace {
+
+using fuse::guard;
+namespace reply = fuse::reply;
 
 constexpr fuse_ino_t kCardIno = 2;
 constexpr fuse_ino_t kStatIno = 3;
@@ -72,42 +75,42 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kCardName) == 0) ino = kCardIno;
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kStatName) == 0) ino = kStatIno;
   if (ino == 0) {
-    fuse_reply_err(req, ENOENT);
+    reply::err(req, ENOENT);
     return;
   }
   fuse_entry_param e{};
   e.ino = ino;
   e.attr = attr_of(ino, self(req));
   e.attr_timeout = e.entry_timeout = 1.0;
-  fuse_reply_entry(req, &e);
+  reply::entry(req, &e);
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   if (!known(ino)) {
-    fuse_reply_err(req, ENOENT);
+    reply::err(req, ENOENT);
     return;
   }
   struct stat st = attr_of(ino, self(req));
-  fuse_reply_attr(req, &st, 1.0);
+  reply::attr(req, &st, 1.0);
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   if (ino != kCardIno) {
-    fuse_reply_err(req, EPERM);
+    reply::err(req, EPERM);
     return;
   }
   // The card's size is fixed; truncating to it (as some tools do) is fine.
   if ((to_set & FUSE_SET_ATTR_SIZE) && uint64_t(attr->st_size) != self(req).bytes) {
-    fuse_reply_err(req, EPERM);
+    reply::err(req, EPERM);
     return;
   }
   struct stat st = attr_of(ino, self(req));
-  fuse_reply_attr(req, &st, 1.0);
+  reply::attr(req, &st, 1.0);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   if (ino != FUSE_ROOT_ID) {
-    fuse_reply_err(req, ENOTDIR);
+    reply::err(req, ENOTDIR);
     return;
   }
   std::vector<char> buf(size);
@@ -120,19 +123,19 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
     if (n > size - used) break;
     used += n;
   }
-  fuse_reply_buf(req, buf.data(), used);
+  reply::buf(req, buf.data(), used);
 }
 
 // DIR/stat: the counters of this moment, kept with the open file so that
 // reads at any offset see one snapshot; op_release frees it.
 void open_stat(fuse_req_t req, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-    fuse_reply_err(req, EACCES);
+    reply::err(req, EACCES);
     return;
   }
   fi->direct_io = 1;
   fi->fh = reinterpret_cast<uint64_t>(new std::string(sdcard::counters_text(*self(req).card)));
-  if (fuse_reply_open(req, fi) != 0) delete reinterpret_cast<std::string*>(fi->fh);
+  if (reply::open(req, fi) != 0) delete reinterpret_cast<std::string*>(fi->fh);
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -141,13 +144,13 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   if (ino != kCardIno) {
-    fuse_reply_err(req, EISDIR);
+    reply::err(req, EISDIR);
     return;
   }
   fi->direct_io = 1;
   fi->keep_cache = 0;
   fi->fh = (fi->flags & (O_SYNC | O_DSYNC)) ? 1 : 0;  // 1: writes are FUA
-  fuse_reply_open(req, fi);
+  reply::open(req, fi);
 }
 
 // Reads the sector-aligned range covering [off, off+size) into buf.
@@ -159,15 +162,15 @@ Status read_aligned(sdcard::Card& card, uint64_t first, std::vector<std::byte>& 
 void read_stat(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
   const std::string& text = *reinterpret_cast<const std::string*>(fi->fh);
   if (off < 0 || uint64_t(off) >= text.size()) {
-    fuse_reply_buf(req, nullptr, 0);
+    reply::buf(req, nullptr, 0);
     return;
   }
-  fuse_reply_buf(req, text.data() + off, std::min(size, text.size() - size_t(off)));
+  reply::buf(req, text.data() + off, std::min(size, text.size() - size_t(off)));
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (ino == kStatIno) delete reinterpret_cast<std::string*>(fi->fh);
-  fuse_reply_err(req, 0);
+  reply::err(req, 0);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -177,7 +180,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   }
   Export& e = self(req);
   if (uint64_t(off) >= e.bytes) {
-    fuse_reply_buf(req, nullptr, 0);
+    reply::buf(req, nullptr, 0);
     return;
   }
   size = size_t(std::min<uint64_t>(size, e.bytes - uint64_t(off)));
@@ -186,16 +189,16 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   std::vector<std::byte> buf(end - first);
   Status st = read_aligned(*e.card, first, buf);
   if (!st.is_ok()) {
-    fuse_reply_err(req, st.code());
+    reply::err(req, st.code());
     return;
   }
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()) + (uint64_t(off) - first), size);
+  reply::buf(req, reinterpret_cast<const char*>(buf.data()) + (uint64_t(off) - first), size);
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
   Export& e = self(req);
   if (uint64_t(off) + size > e.bytes) {
-    fuse_reply_err(req, ENOSPC);
+    reply::err(req, ENOSPC);
     return;
   }
   const bool fua = fi->fh == 1;
@@ -215,27 +218,27 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t o
     }
   }
   if (!st.is_ok())
-    fuse_reply_err(req, st.code());
+    reply::err(req, st.code());
   else
-    fuse_reply_write(req, size);
+    reply::write(req, size);
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
   Status st = self(req).card->flush();
-  fuse_reply_err(req, st.is_ok() ? 0 : st.code());
+  reply::err(req, st.is_ok() ? 0 : st.code());
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fuse_file_info*) {
   // Punching a hole is the card's trim (blkdiscard on a loop device).
   const bool punch = (mode & FALLOC_FL_PUNCH_HOLE) && (mode & FALLOC_FL_KEEP_SIZE);
   if (!punch || off < 0 || len <= 0) {
-    fuse_reply_err(req, EOPNOTSUPP);
+    reply::err(req, EOPNOTSUPP);
     return;
   }
   const uint64_t first = (uint64_t(off) + kSector - 1) / kSector;
   const uint64_t end = std::min<uint64_t>(uint64_t(off + len), self(req).bytes) / kSector;
   Status st = end > first ? self(req).card->discard(first, end - first) : Status::ok();
-  fuse_reply_err(req, st.is_ok() ? 0 : st.code());
+  reply::err(req, st.is_ok() ? 0 : st.code());
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
@@ -244,22 +247,22 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   sv.f_blocks = self(req).bytes / 512;
   sv.f_files = 2;
   sv.f_namemax = 255;
-  fuse_reply_statfs(req, &sv);
+  reply::statfs(req, &sv);
 }
 
 fuse_lowlevel_ops make_ops() {
   fuse_lowlevel_ops ops{};
-  ops.lookup = op_lookup;
-  ops.getattr = op_getattr;
-  ops.setattr = op_setattr;
-  ops.readdir = op_readdir;
-  ops.open = op_open;
-  ops.read = op_read;
-  ops.release = op_release;
-  ops.write = op_write;
-  ops.fsync = op_fsync;
-  ops.fallocate = op_fallocate;
-  ops.statfs = op_statfs;
+  ops.lookup = guard<op_lookup>;
+  ops.getattr = guard<op_getattr>;
+  ops.setattr = guard<op_setattr>;
+  ops.readdir = guard<op_readdir>;
+  ops.open = guard<op_open>;
+  ops.read = guard<op_read>;
+  ops.release = guard<op_release>;
+  ops.write = guard<op_write>;
+  ops.fsync = guard<op_fsync>;
+  ops.fallocate = guard<op_fallocate>;
+  ops.statfs = guard<op_statfs>;
   return ops;
 }
 

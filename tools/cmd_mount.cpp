@@ -8,9 +8,7 @@
 #include "fusefs/fuse/image_lock.h"
 #include "fusefs/fuse/mount_request.h"
 #include "tools/command.h"
-#ifdef CARDFS_HAVE_FUSE_STACK
 #include "fusefs/fuse/mount.h"
-#endif
 
 namespace cardfs::tools {
 namespace {
@@ -39,13 +37,9 @@ int run_mount(const MountArgs& a) {
   // file), and a second mount fails here, before anything detaches.
   auto lock = fuse::ImageLock::acquire(req->image);
   if (!lock.is_ok()) return fail(lock.status());
-#ifdef CARDFS_HAVE_FUSE_STACK
   return fuse::run_daemon(req->foreground, [&](fuse::StartupReport& report) {
     return fuse::serve_mount(*req, std::move(*lock), report);
   });
-#else
-  return fail(Status::error(ENOSYS, "this build has no filesystem layer (fusefs); nothing mounted"));
-#endif
 }
 
 void add_mount(CLI::App& app, CommandContext& ctx) {

@@ -125,25 +125,25 @@ void FuseFs::invalidate_attributes(fuse_ino_t ino) {
   if (session_) (void)fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
 }
 
-void reply_status(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.code()); }
+void reply_status(fuse_req_t req, const Status& st) { reply::err(req, st.code()); }
 
 void reply_entry(fuse_req_t req, const Result<fusefs::Attr>& r) {
   if (!r.is_ok()) {
-    fuse_reply_err(req, r.status().code());
+    reply::err(req, r.status().code());
     return;
   }
   FuseFs& self = fuse_fs(req);
   fuse_entry_param e = self.entry_of(*r);
-  if (fuse_reply_entry(req, &e) != 0) self.fs().forget(r->ino, 1);
+  if (reply::entry(req, &e) != 0) self.fs().forget(r->ino, 1);
 }
 
 void reply_attr(fuse_req_t req, const Result<fusefs::Attr>& r) {
   if (!r.is_ok()) {
-    fuse_reply_err(req, r.status().code());
+    reply::err(req, r.status().code());
     return;
   }
   struct stat st = FuseFs::to_stat(*r);
-  fuse_reply_attr(req, &st, kAttrTimeout);
+  reply::attr(req, &st, kAttrTimeout);
 }
 
 Status check_name(const char* name) {

@@ -3,7 +3,7 @@
 //
 // Contract (see docs/fuse.md)
 // - The FuseFs is the session's userdata; it must outlive the session.
-// - Every op_X callback replies exactly once. The work is done by the
+// - Every op_X callback replies exactly once (op_guard.h checks it). The work is done by the
 //   Filesystem (which drops its locks before returning), so no lock is
 //   ever held across a fuse_reply_*.
 // - Inode numbers: FUSE's root (1) is the filesystem's root inode (2); all
@@ -27,10 +27,12 @@
 
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "fusefs/filesystem.h"
 #include "fusefs/fuse/control.h"
 #include "fusefs/fuse/mount_options.h"
+#include "fusefs/fuse/op_guard.h"
 #include "fusefs/fuse/permissions.h"
 
 namespace cardfs::fuse {
@@ -96,7 +98,7 @@ inline OpenFile* open_file(const fuse_file_info* fi) {
 }
 
 // Replies: each consumes the request.
-inline void reply_errno(fuse_req_t req, int err) { fuse_reply_err(req, err); }
+inline void reply_errno(fuse_req_t req, int err) { reply::err(req, err); }
 void reply_status(fuse_req_t req, const Status& st);
 // An entry; forgets the lookup again if the kernel did not take it.
 void reply_entry(fuse_req_t req, const Result<fusefs::Attr>& r);
@@ -133,11 +135,40 @@ void add_xattr_operations(fuse_lowlevel_ops& ops);
 
 // The control directory's side of each operation (ops on control inodes).
 void control_lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
-void control_getattr(fuse_req_t req, fuse_ino_t ino);
-void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set);
+// Each has the signature of the operation it stands in for, so that
+// routed<> below can pick one or the other.
+void control_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void control_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
 void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
-void control_read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
-void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size);
-void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus);
+void control_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                   fuse_file_info* fi);
+void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void control_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void control_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+// An operation on one inode, routed: the control directory's side when the
+// control tree owns the inode (the first fuse_ino_t argument), the
+// filesystem's otherwise. Control is a function with the operation's
+// signature, or the errno to answer (0: success). Goes inside guard<>:
+//   o.getattr = guard<routed<op_getattr, control_getattr>>;
+template <auto FsOp, auto Control>
+struct Routed;
+
+template <typename... A, void (*FsOp)(fuse_req_t, fuse_ino_t, A...), auto Control>
+struct Routed<FsOp, Control> {
+  static void call(fuse_req_t req, fuse_ino_t ino, A... args) {
+    if (!fuse_fs(req).control().owns(ino)) return FsOp(req, ino, args...);
+    if constexpr (std::is_integral_v<decltype(Control)>) {
+      reply::err(req, Control);
+    } else {
+      Control(req, ino, args...);
+    }
+  }
+};
+
+template <auto FsOp, auto Control>
+inline constexpr auto routed = &Routed<FsOp, Control>::call;
 
 }  // namespace cardfs::fuse

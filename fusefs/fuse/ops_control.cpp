@@ -15,23 +15,23 @@ void control_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       parent == FUSE_ROOT_ID ? ctl.stat(ctl.root_ino()) : ctl.lookup(parent, name);
   if (!e) return reply_errno(req, ENOENT);
   fuse_entry_param p = self.control_entry(*e);
-  fuse_reply_entry(req, &p);
+  reply::entry(req, &p);
 }
 
-void control_getattr(fuse_req_t req, fuse_ino_t ino) {
+void control_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   FuseFs& self = fuse_fs(req);
   auto e = self.control().stat(ino);
   if (!e) return reply_errno(req, ENOENT);
   struct stat st = self.control_stat(*e);
-  fuse_reply_attr(req, &st, 0);
+  reply::attr(req, &st, 0);
 }
 
 // Only the truncate of an O_TRUNC open ("echo 20 > file") is accepted.
-void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set) {
+void control_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
   if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_MTIME |
                  FUSE_SET_ATTR_CTIME))
     return reply_errno(req, EPERM);
-  control_getattr(req, ino);
+  control_getattr(req, ino, nullptr);
 }
 
 void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -49,23 +49,26 @@ void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fi->direct_io = 1;  // the size is unknown until read: read to EOF
   fi->nonseekable = 0;
   fi->fh = reinterpret_cast<uintptr_t>(of.release());
-  if (fuse_reply_open(req, fi) != 0) delete open_file(fi);
+  if (reply::open(req, fi) != 0) delete open_file(fi);
 }
 
-void control_read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+void control_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   const std::string& data = open_file(fi)->control_data;
-  if (off < 0 || size_t(off) >= data.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  if (off < 0 || size_t(off) >= data.size()) return (void)reply::buf(req, nullptr, 0);
   size_t n = std::min(size, data.size() - size_t(off));
-  fuse_reply_buf(req, data.data() + off, n);
+  reply::buf(req, data.data() + off, n);
 }
 
-void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size) {
+void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
+                   fuse_file_info*) {
   Status st = fuse_fs(req).control().write(ino, std::string_view(buf, size));
   if (!st.is_ok()) return reply_status(req, st);
-  fuse_reply_write(req, size);
+  reply::write(req, size);
 }
 
-void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
+namespace {
+
+void reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   FuseFs& self = fuse_fs(req);
   const ControlTree& ctl = self.control();
   auto dir = ctl.stat(ino);
@@ -83,7 +86,28 @@ void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
     if (n > size - pos) break;
     pos += n;
   }
-  fuse_reply_buf(req, buf.data(), pos);
+  reply::buf(req, buf.data(), pos);
+}
+
+}  // namespace
+
+void control_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  reply_readdir(req, ino, size, off, false);
+}
+
+void control_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  reply_readdir(req, ino, size, off, true);
+}
+
+void control_forget(fuse_req_t req, fuse_ino_t, uint64_t) { reply::none(req); }
+
+// The control files have no extended attributes.
+void control_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
+  if (size == 0) {
+    reply::xattr(req, 0);
+  } else {
+    reply::buf(req, "", 0);
+  }
 }
 
 }  // namespace cardfs::fuse

@@ -76,7 +76,7 @@ void reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
     if (n > size - pos) break;
     pos += n;
   }
-  fuse_reply_buf(req, buf.data(), pos);
+  reply::buf(req, buf.data(), pos);
 }
 
 // readdirplus hands the kernel an entry per name, each counting a lookup;
@@ -112,39 +112,35 @@ void reply_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
     pos += n;
     if (counts) counted.push_back(FuseFs::to_fs(e.ino));
   }
-  if (fuse_reply_buf(req, buf.data(), pos) != 0)
+  if (reply::buf(req, buf.data(), pos) != 0)
     for (fusefs::Ino i : counted) self.fs().forget(i, 1);
 }
 
 // opendir(2) reads the directory: read permission, when the daemon checks.
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (Status st = check_access(req, ino, kMayRead); !st.is_ok()) return reply_status(req, st);
-  fuse_reply_open(req, fi);
+  reply::open(req, fi);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  if (fuse_fs(req).control().owns(ino)) return control_readdir(req, ino, size, off, false);
   reply_readdir(req, ino, size, off);
 }
 
 void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-  if (fuse_fs(req).control().owns(ino)) return control_readdir(req, ino, size, off, true);
   reply_readdirplus(req, ino, size, off);
 }
 
 void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return reply_errno(req, 0);
-  reply_status(req, self.fs().fsync(FuseFs::to_fs(ino), datasync != 0));
+  reply_status(req, fuse_fs(req).fs().fsync(FuseFs::to_fs(ino), datasync != 0));
 }
 
 }  // namespace
 
 void add_dir_operations(fuse_lowlevel_ops& o) {
-  o.opendir = op_opendir;
-  o.readdir = op_readdir;
-  o.readdirplus = op_readdirplus;
-  o.fsyncdir = op_fsyncdir;
+  o.opendir = guard<op_opendir>;
+  o.readdir = guard<routed<op_readdir, control_readdir>>;
+  o.readdirplus = guard<routed<op_readdirplus, control_readdirplus>>;
+  o.fsyncdir = guard<routed<op_fsyncdir, 0>>;
 }
 
 }  // namespace cardfs::fuse

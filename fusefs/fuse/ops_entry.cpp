@@ -58,16 +58,15 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     // A negative entry: the kernel remembers the name is absent.
     fuse_entry_param e{};
     e.entry_timeout = kEntryTimeout;
-    fuse_reply_entry(req, &e);
+    reply::entry(req, &e);
     return;
   }
   reply_entry(req, r);
 }
 
 void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  FuseFs& self = fuse_fs(req);
-  if (!self.control().owns(ino)) self.fs().forget(FuseFs::to_fs(ino), nlookup);
-  fuse_reply_none(req);
+  fuse_fs(req).fs().forget(FuseFs::to_fs(ino), nlookup);
+  reply::none(req);
 }
 
 void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
@@ -75,13 +74,11 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   for (size_t i = 0; i < count; ++i)
     if (!self.control().owns(forgets[i].ino))
       self.fs().forget(FuseFs::to_fs(forgets[i].ino), forgets[i].nlookup);
-  fuse_reply_none(req);
+  reply::none(req);
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return control_getattr(req, ino);
-  reply_attr(req, self.fs().getattr(FuseFs::to_fs(ino)));
+  reply_attr(req, fuse_fs(req).fs().getattr(FuseFs::to_fs(ino)));
 }
 
 fusefs::SetAttr to_setattr(const struct stat* attr, int to_set) {
@@ -110,7 +107,6 @@ fusefs::SetAttr to_setattr(const struct stat* attr, int to_set) {
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                 fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return control_setattr(req, ino, attr, to_set);
   fusefs::SetAttr sa = to_setattr(attr, to_set);
   if (Status st = check_setattr(req, ino, sa, fi != nullptr); !st.is_ok())
     return reply_status(req, st);
@@ -118,11 +114,9 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
 }
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return reply_errno(req, EINVAL);
-  auto r = self.fs().readlink(FuseFs::to_fs(ino));
+  auto r = fuse_fs(req).fs().readlink(FuseFs::to_fs(ino));
   if (!r.is_ok()) return reply_status(req, r.status());
-  fuse_reply_readlink(req, r->c_str());
+  reply::readlink(req, r->c_str());
 }
 
 Result<Attr> do_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -225,27 +219,27 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   sv.f_ffree = r->free_files;
   sv.f_favail = r->free_files;
   sv.f_namemax = r->name_max;
-  fuse_reply_statfs(req, &sv);
+  reply::statfs(req, &sv);
 }
 
 }  // namespace
 
 void add_entry_operations(fuse_lowlevel_ops& o) {
-  o.lookup = op_lookup;
-  o.forget = op_forget;
-  o.forget_multi = op_forget_multi;
-  o.getattr = op_getattr;
-  o.setattr = op_setattr;
-  o.readlink = op_readlink;
-  o.mknod = op_mknod;
-  o.mkdir = op_mkdir;
-  o.symlink = op_symlink;
-  o.link = op_link;
-  o.unlink = op_unlink;
-  o.rmdir = op_rmdir;
-  o.rename = op_rename;
-  o.statfs = op_statfs;
-  o.access = op_access;
+  o.lookup = guard<op_lookup>;
+  o.forget = guard<routed<op_forget, control_forget>>;
+  o.forget_multi = guard<op_forget_multi>;
+  o.getattr = guard<routed<op_getattr, control_getattr>>;
+  o.setattr = guard<routed<op_setattr, control_setattr>>;
+  o.readlink = guard<routed<op_readlink, EINVAL>>;
+  o.mknod = guard<op_mknod>;
+  o.mkdir = guard<op_mkdir>;
+  o.symlink = guard<op_symlink>;
+  o.link = guard<op_link>;
+  o.unlink = guard<op_unlink>;
+  o.rmdir = guard<op_rmdir>;
+  o.rename = guard<op_rename>;
+  o.statfs = guard<op_statfs>;
+  o.access = guard<op_access>;
 }
 
 }  // namespace cardfs::fuse

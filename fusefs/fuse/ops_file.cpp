@@ -36,7 +36,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (Status st = check_open(req, ino, fi->flags); !st.is_ok()) return reply_status(req, st);
   if (self.control().owns(ino)) return control_open(req, ino, fi);
   setup_handle(self, fi);
-  if (fuse_reply_open(req, fi) != 0) delete open_file(fi);
+  if (reply::open(req, fi) != 0) delete open_file(fi);
 }
 
 Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
@@ -54,7 +54,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (!r.is_ok()) return reply_status(req, r.status());
   setup_handle(self, fi);
   fuse_entry_param e = self.entry_of(*r);
-  if (fuse_reply_create(req, &e, fi) != 0) {
+  if (reply::create(req, &e, fi) != 0) {
     self.fs().forget(r->ino, 1);
     delete open_file(fi);
   }
@@ -88,7 +88,7 @@ void direct_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t size
   if (!buf) return reply_errno(req, ENOMEM);
   auto n = self.fs().direct_read(FuseFs::to_fs(ino), uint64_t(off), {buf, size});
   if (!n.is_ok()) return reply_status(req, n.status());
-  fuse_reply_buf(req, reinterpret_cast<const char*>(buf), *n);
+  reply::buf(req, reinterpret_cast<const char*>(buf), *n);
 }
 
 // A buffered READ is answered from the cache's pages themselves: the
@@ -108,7 +108,7 @@ void buffered_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t si
     of.ra = ra;
   }
   if (n.is_ok())
-    fuse_reply_iov(req, view.iov().data(), int(view.iov().size()));
+    reply::iov(req, view.iov().data(), int(view.iov().size()));
   else
     reply_status(req, n.status());
   view.clear();
@@ -116,7 +116,6 @@ void buffered_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t si
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return control_read(req, size, off, fi);
   OpenFile& of = *open_file(fi);
   if (of.o_direct) return direct_read_reply(self, req, ino, size, off);
   buffered_read_reply(self, req, ino, size, off, of);
@@ -151,16 +150,15 @@ Result<size_t> do_write(FuseFs& self, fuse_ino_t ino, const char* buf, size_t si
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
               fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return control_write(req, ino, buf, size);
   auto n = do_write(self, ino, buf, size, off, *open_file(fi));
   if (!n.is_ok()) return reply_status(req, n.status());
-  fuse_reply_write(req, *n);
+  reply::write(req, *n);
 }
 
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
   // close() does not mean durable: the data sits in cardfs's cache, as in
   // the kernel's, until write-back or fsync.
-  fuse_reply_err(req, 0);
+  reply::err(req, 0);
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -169,19 +167,16 @@ void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // Hands the file's unused reservation window back to the allocator, so
   // files closed after writing do not keep blocks others must search past.
   if (!self.control().owns(ino)) self.fs().release(FuseFs::to_fs(ino));
-  fuse_reply_err(req, 0);
+  reply::err(req, 0);
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return reply_errno(req, 0);
-  reply_status(req, self.fs().fsync(FuseFs::to_fs(ino), datasync != 0));
+  reply_status(req, fuse_fs(req).fs().fsync(FuseFs::to_fs(ino), datasync != 0));
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                   fuse_file_info*) {
   FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
   // Every mode either works for any range or is refused outright.
   if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
     return reply_errno(req, EOPNOTSUPP);
@@ -207,11 +202,9 @@ Result<off_t> do_lseek(FuseFs& self, fuse_ino_t ino, off_t off, int whence) {
 }
 
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
-  FuseFs& self = fuse_fs(req);
-  if (self.control().owns(ino)) return reply_errno(req, ESPIPE);
-  auto r = do_lseek(self, ino, off, whence);
+  auto r = do_lseek(fuse_fs(req), ino, off, whence);
   if (!r.is_ok()) return reply_status(req, r.status());
-  fuse_reply_lseek(req, *r);
+  reply::lseek(req, *r);
 }
 
 // copy_file_range: the bytes go from the source's pages in cardfs's cache
@@ -255,22 +248,25 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, fuse_file_i
   if (flags != 0) return reply_errno(req, EINVAL);
   auto n = do_copy_range(self, in, uint64_t(off_in), out, uint64_t(off_out), *open_file(fi_out), len);
   if (!n.is_ok()) return reply_status(req, n.status());
-  fuse_reply_write(req, *n);
+  reply::write(req, *n);
 }
 
 }  // namespace
 
 void add_file_operations(fuse_lowlevel_ops& o) {
-  o.open = op_open;
-  o.create = op_create;
-  o.read = op_read;
-  o.write = op_write;
-  o.flush = op_flush;
-  o.release = op_release;
-  o.fsync = op_fsync;
-  o.fallocate = op_fallocate;
-  o.lseek = op_lseek;
-  o.copy_file_range = op_copy_file_range;
+  // open, release and copy_file_range see the control files themselves:
+  // open checks permissions first, release frees either kind of handle,
+  // copy_file_range has two inodes.
+  o.open = guard<op_open>;
+  o.create = guard<op_create>;
+  o.read = guard<routed<op_read, control_read>>;
+  o.write = guard<routed<op_write, control_write>>;
+  o.flush = guard<op_flush>;
+  o.release = guard<op_release>;
+  o.fsync = guard<routed<op_fsync, 0>>;
+  o.fallocate = guard<routed<op_fallocate, EOPNOTSUPP>>;
+  o.lseek = guard<routed<op_lseek, ESPIPE>>;
+  o.copy_file_range = guard<op_copy_file_range>;
 }
 
 }  // namespace cardfs::fuse

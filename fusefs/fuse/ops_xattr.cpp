@@ -13,11 +13,11 @@ namespace {
 // size 0 asks for the length; a shorter buffer than the value is ERANGE.
 void reply_sized(fuse_req_t req, const char* data, size_t len, size_t size) {
   if (size == 0) {
-    fuse_reply_xattr(req, len);
+    reply::xattr(req, len);
   } else if (len > size) {
-    fuse_reply_err(req, ERANGE);
+    reply::err(req, ERANGE);
   } else {
-    fuse_reply_buf(req, data, len);
+    reply::buf(req, data, len);
   }
 }
 
@@ -25,7 +25,6 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
                  size_t size, int flags) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
-  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
   if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   auto bytes = std::as_bytes(std::span(value, size));
   Status st = self.fs().setxattr(FuseFs::to_fs(ino), name, bytes, flags);
@@ -36,7 +35,6 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
-  if (self.control().owns(ino)) return reply_errno(req, ENODATA);
   if (Status st = check_xattr(req, ino, name, false); !st.is_ok()) return reply_status(req, st);
   auto v = self.fs().getxattr(FuseFs::to_fs(ino), name);
   if (!v.is_ok()) return reply_status(req, v.status());
@@ -46,7 +44,6 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
-  if (self.control().owns(ino)) return reply_sized(req, "", 0, size);
   auto names = self.fs().listxattr(FuseFs::to_fs(ino));
   if (!names.is_ok()) return reply_status(req, names.status());
   reply_sized(req, names->data(), names->size(), size);
@@ -55,7 +52,6 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
-  if (self.control().owns(ino)) return reply_errno(req, EOPNOTSUPP);
   if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   Status st = self.fs().removexattr(FuseFs::to_fs(ino), name);
   if (st.is_ok()) self.invalidate_attributes(ino);  // the block may be gone
@@ -65,10 +61,11 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 }  // namespace
 
 void add_xattr_operations(fuse_lowlevel_ops& ops) {
-  ops.setxattr = op_setxattr;
-  ops.getxattr = op_getxattr;
-  ops.listxattr = op_listxattr;
-  ops.removexattr = op_removexattr;
+  // The control files have none and take none.
+  ops.setxattr = guard<routed<op_setxattr, EOPNOTSUPP>>;
+  ops.getxattr = guard<routed<op_getxattr, ENODATA>>;
+  ops.listxattr = guard<routed<op_listxattr, control_listxattr>>;
+  ops.removexattr = guard<routed<op_removexattr, EOPNOTSUPP>>;
 }
 
 }  // namespace cardfs::fuse
