@@ -10,6 +10,7 @@
 #include "blockdev/queue.h"
 #include "blockdev/sdcard_driver.h"
 #include "sdcard/profiles.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::blockdev;
@@ -21,8 +22,6 @@ constexpr uint64_t kMiB = 1 << 20;
 
 struct CardQueue {
   explicit CardQueue(sdcard::CardOptions opts = {}) {
-    char tmpl[] = "/tmp/cardfs-sdq-XXXXXX";
-    dir = ::mkdtemp(tmpl);
     auto profile = sdcard::find_profile("class10");
     REQUIRE(profile.is_ok());
     auto c = sdcard::Card::create(dir + "/card.img", **profile, 16 * kMiB, clock, opts);
@@ -35,7 +34,6 @@ struct CardQueue {
     queue.reset();
     driver.reset();
     card.reset();
-    fs::remove_all(dir);
   }
 
   BioPtr bio(BioOp op, uint64_t sector, std::byte* mem, uint32_t sectors, std::atomic<int>* status) {
@@ -51,7 +49,8 @@ struct CardQueue {
     return b;
   }
 
-  std::string dir;
+  cardfs::testing::ScratchDir scratch{"sdq"};  // first: removed after the card closes
+  std::string dir = scratch.dir();
   VirtualClock clock;
   std::unique_ptr<sdcard::Card> card;
   std::unique_ptr<SdcardDriver> driver;

@@ -13,6 +13,7 @@
 #include "blockdev/trace_reader.h"
 #include "tests/blockdev/queue_harness.h"
 #include "tests/blockdev/seed_workload.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::blockdev;
@@ -21,14 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/cardfs-trace-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string path;
-};
 
 // Runs a shell command; returns its exit status and stdout.
 std::pair<int, std::string> run(const std::string& cmd) {
@@ -56,8 +49,8 @@ std::vector<std::string> event_lines(const std::string& blkparse_out) {
 }  // namespace
 
 TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the queue's") {
-  TempDir dir;
-  const std::string name = dir.path + "/mmcblk0";
+  ScratchDir dir("trace");
+  const std::string name = dir.dir() + "/mmcblk0";
   QueueOptions opts;
   opts.trace_cpu = [] { return 0; };  // deterministic: all events in file 0
   QueueHarness h(opts);
@@ -65,7 +58,7 @@ TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the 
   REQUIRE(seed_workload(h));
   REQUIRE(h.queue.stop_trace().is_ok());
 
-  auto [rc, out] = run("cd " + dir.path + " && blkparse -i mmcblk0 2>/dev/null");
+  auto [rc, out] = run("cd " + dir.dir() + " && blkparse -i mmcblk0 2>/dev/null");
   REQUIRE(rc == 0);
   INFO(out);
   TraceReader reader;
@@ -101,23 +94,23 @@ TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the 
 }
 
 TEST_CASE("btt runs on a dump of our trace") {
-  TempDir dir;
-  const std::string name = dir.path + "/mmcblk0";
+  ScratchDir dir("trace");
+  const std::string name = dir.dir() + "/mmcblk0";
   QueueHarness h;
   REQUIRE(h.queue.start_trace(name).is_ok());
   REQUIRE(seed_workload(h));
   REQUIRE(h.queue.stop_trace().is_ok());
-  auto [rc1, out1] = run("cd " + dir.path + " && blkparse -i mmcblk0 -d mmcblk0.bin -O 2>&1");
+  auto [rc1, out1] = run("cd " + dir.dir() + " && blkparse -i mmcblk0 -d mmcblk0.bin -O 2>&1");
   REQUIRE(rc1 == 0);
-  auto [rc2, out2] = run("cd " + dir.path + " && btt -i mmcblk0.bin 2>&1");
+  auto [rc2, out2] = run("cd " + dir.dir() + " && btt -i mmcblk0.bin 2>&1");
   INFO(out2);
   CHECK(rc2 == 0);
   CHECK(out2.find("Q2C") != std::string::npos);
 }
 
 TEST_CASE("events spread over CPUs: blkparse and our reader agree on order and per-CPU totals") {
-  TempDir dir;
-  const std::string name = dir.path + "/mmcblk0";
+  ScratchDir dir("trace");
+  const std::string name = dir.dir() + "/mmcblk0";
   QueueOptions opts;
   auto next = std::make_shared<std::atomic<int>>(0);
   opts.trace_cpu = [next] { return (*next)++ % 2; };  // as if threads hopped CPUs
@@ -125,7 +118,7 @@ TEST_CASE("events spread over CPUs: blkparse and our reader agree on order and p
   REQUIRE(h.queue.start_trace(name).is_ok());
   REQUIRE(seed_workload(h));
   REQUIRE(h.queue.stop_trace().is_ok());
-  auto [rc, out] = run("cd " + dir.path + " && blkparse -i mmcblk0 2>/dev/null | grep -v '^Input file'");
+  auto [rc, out] = run("cd " + dir.dir() + " && blkparse -i mmcblk0 2>/dev/null | grep -v '^Input file'");
   REQUIRE(rc == 0);
   TraceReader reader;
   REQUIRE(reader.load({name}).is_ok());
@@ -133,8 +126,8 @@ TEST_CASE("events spread over CPUs: blkparse and our reader agree on order and p
 }
 
 TEST_CASE("the reader refuses a truncated or foreign trace file") {
-  TempDir dir;
-  const std::string name = dir.path + "/t";
+  ScratchDir dir("trace");
+  const std::string name = dir.dir() + "/t";
   QueueOptions opts;
   opts.trace_cpu = [] { return 0; };
   QueueHarness h(opts);
@@ -150,13 +143,13 @@ TEST_CASE("the reader refuses a truncated or foreign trace file") {
   REQUIRE(bytes.size() > blktrace::kRecordSize);
   TraceReader whole;
   CHECK(whole.load({name}).is_ok());
-  std::ofstream(dir.path + "/cut", std::ios::binary) << bytes.substr(0, bytes.size() - 5);
+  std::ofstream(dir.dir() + "/cut", std::ios::binary) << bytes.substr(0, bytes.size() - 5);
   TraceReader cut;
-  CHECK(cut.load({dir.path + "/cut"}).code() == EINVAL);
+  CHECK(cut.load({dir.dir() + "/cut"}).code() == EINVAL);
   bytes[0] = 'x';
-  std::ofstream(dir.path + "/foreign", std::ios::binary) << bytes;
+  std::ofstream(dir.dir() + "/foreign", std::ios::binary) << bytes;
   TraceReader foreign;
-  CHECK(foreign.load({dir.path + "/foreign"}).code() == EINVAL);
+  CHECK(foreign.load({dir.dir() + "/foreign"}).code() == EINVAL);
   TraceReader missing;
-  CHECK(missing.load({dir.path + "/nothing"}).code() == ENOENT);
+  CHECK(missing.load({dir.dir() + "/nothing"}).code() == ENOENT);
 }

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "sdcard/profiles.h"
+#include "tests/support/scratch_dir.h"
 #include "tools/fsck/card_io.h"
 
 namespace cardfs::fsck {
@@ -25,9 +26,8 @@ Status write_sector(sdcard::Card& card, uint64_t sector, char fill) {
 }  // namespace
 
 TEST_CASE("check_card: a data AU and the open log rewriting it are not a conflict") {
-  char dir_template[] = "/tmp/cardfs-card-check.XXXXXX";
-  REQUIRE(mkdtemp(dir_template) != nullptr);
-  const std::string path = std::string(dir_template) + "/c.img";
+  cardfs::testing::ScratchDir dir("card-check");
+  const std::string path = dir.path("c.img");
   VirtualClock clock;
   auto profile = sdcard::find_profile("class10");
   REQUIRE(profile.is_ok());
@@ -50,8 +50,6 @@ TEST_CASE("check_card: a data AU and the open log rewriting it are not a conflic
   for (const auto& p : check_card(**card)) problems += p + "\n";
   CHECK(problems == "");
   REQUIRE((*card)->close().is_ok());
-  unlink(path.c_str());
-  rmdir(dir_template);
 }
 
 }  // namespace cardfs::fsck

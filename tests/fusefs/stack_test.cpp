@@ -12,6 +12,7 @@
 #include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
 #include "tests/fusefs/fs_fixture.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::fusefs;
@@ -29,10 +30,8 @@ struct Stack {
 }  // namespace
 
 TEST_CASE("format, write and read back through card, queue and cache") {
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("cardfs-fusefs-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string image = dir + "/card.img";
+  cardfs::testing::ScratchDir dir("fusefs-stack");
+  const std::string image = dir.path("card.img");
   VirtualClock clock;
   auto profile = sdcard::find_profile("class10");
   REQUIRE(profile.is_ok());
@@ -76,5 +75,4 @@ TEST_CASE("format, write and read back through card, queue and cache") {
     s.queue.wait_idle();
     REQUIRE((*card)->close().is_ok());
   }
-  std::filesystem::remove_all(dir);
 }

@@ -10,17 +10,6 @@
 
 namespace cardfs::sdcard::testing {
 
-ScratchDir::ScratchDir(const std::string& name) {
-  dir_ = std::filesystem::current_path() / "sdcard-test-scratch" / (name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir_);
-  std::filesystem::create_directories(dir_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
 const Profile& profile(const std::string& name) {
   Result<const Profile*> p = find_profile(name);
   if (!p.is_ok()) throw std::runtime_error(p.status().to_string());

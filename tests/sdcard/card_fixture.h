@@ -14,19 +14,11 @@
 #include "sdcard/card.h"
 #include "sdcard/memory_medium.h"
 #include "sdcard/profiles.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cardfs::sdcard::testing {
 
-// A fresh directory under the build tree, removed when the fixture ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& name);
-  ~ScratchDir();
-  std::string path(const std::string& file) const { return (dir_ / file).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using cardfs::testing::ScratchDir;
 
 const Profile& profile(const std::string& name);
 

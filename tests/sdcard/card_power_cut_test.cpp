@@ -21,12 +21,14 @@ struct Command {
   uint32_t tag = 0;
 };
 
+constexpr uint32_t kCommands = 48;
+
 // A fixed workload over two AUs of an 8 MiB card: streaming and scattered
 // writes, rewrites, trims and flushes.
 std::vector<Command> script(uint64_t sectors) {
   std::vector<Command> cmds;
   std::mt19937_64 rng(77);
-  for (uint32_t i = 1; i <= 48; ++i) {
+  for (uint32_t i = 1; i <= kCommands; ++i) {
     const int r = int(rng() % 10);
     const uint64_t count = r < 2 ? 256 + rng() % 1024 : 1 + rng() % 64;
     const uint64_t sector = rng() % (sectors - count);
@@ -70,7 +72,9 @@ void cut_everywhere(const std::string& profile_name, bool on_image = false) {
   testing::ScratchDir dir("cut-" + profile_name);
   VirtualClock clock;
   std::vector<Command> cmds;
-  for (uint64_t cut = 0; cut <= 48; ++cut) {
+  // Cut after command 1 .. 47: the next one fails (after the 48th there is
+  // no next one, which cut 0, no cut at all, already covers).
+  for (uint64_t cut = 0; cut < kCommands; ++cut) {
     INFO("profile " << profile_name << ", power cut after command " << cut);
     const testing::TestStore store = on_image ? testing::TestStore::image(dir.path("c" + std::to_string(cut) + ".img"))
                                               : testing::TestStore::memory();
@@ -91,6 +95,9 @@ void cut_everywhere(const std::string& profile_name, bool on_image = false) {
       if (c.kind == Command::kFlush) model.flush();
       else model.apply(c, true);
     }
+    // The cut must have happened (and only when asked for): a script
+    // shorter than the cut point would test nothing.
+    REQUIRE((*card)->powered_off() == (cut != 0));
     card->reset();  // power is gone: nothing more reaches the image
     auto reopened = store.open(clock);
     REQUIRE(reopened.is_ok());
