@@ -39,17 +39,11 @@ if(NOT Catch2_FOUND)
   message(FATAL_ERROR "Catch2 v2 not found: apt-get install catch2")
 endif()
 
-# JSON output (inspect --json, card info --json): one well-kept library
-# instead of hand-written emitters that disagreed on types and escaping.
-find_package(nlohmann_json 3 QUIET)
-if(NOT nlohmann_json_FOUND)
-  message(FATAL_ERROR "nlohmann-json not found: apt-get install nlohmann-json3-dev")
-endif()
-
 find_package(Threads REQUIRED)
 
-# JSON output of the tools (`cardfs replay --json`): Debian's
-# nlohmann-json3-dev, header-only.
+# JSON output of the tools (replay, inspect and card info --json): Debian's
+# nlohmann-json3-dev, header-only; one well-kept library instead of
+# hand-written emitters that disagreed on types and escaping.
 find_package(nlohmann_json 3 QUIET)
 if(NOT nlohmann_json_FOUND)
   message(FATAL_ERROR "nlohmann_json not found: apt-get install nlohmann-json3-dev")

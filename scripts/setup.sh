@@ -22,7 +22,7 @@ packages=(
   g++ cmake make pkg-config git
   libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2 nlohmann-json3-dev uuid-dev libmount-dev
   blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
-  attr acl stress-ng nlohmann-json3-dev
+  attr acl stress-ng
   clang libclang-rt-dev
 )
 missing=()

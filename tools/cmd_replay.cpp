@@ -8,7 +8,6 @@
 
 #include <cstdio>
 
-#include "fusefs/fuse/mount_options.h"
 #include "sdcard/profiles.h"
 #include "tools/command.h"
 #include "tools/replay/replayer.h"
@@ -55,7 +54,7 @@ int run_replay(const ReplayArgs& a) {
   o.from = a.from == "Q" ? replay::Stage::kQueue : replay::Stage::kDispatch;
   o.image = a.image;
   if (!a.size.empty()) {
-    Result<uint64_t> size = fuse::parse_size(a.size);
+    Result<uint64_t> size = parse_size(a.size);
     if (!size.is_ok()) return fail(size.status());
     o.size_bytes = *size;
   }
@@ -87,7 +86,8 @@ void add_replay(CLI::App& app, CommandContext& ctx) {
   sub->add_option("-p,--profile", a->profiles, "Card profiles, comma-separated (cardfs card profiles)")
       ->required()
       ->delimiter(',');
-  sub->add_option("--size", a->size, "Card capacity (default: the trace's sectors, rounded up to AUs)");
+  sub->add_option("--size", a->size, "Card capacity (default: the trace's sectors, rounded up to AUs)")
+      ->check(kSize);
   sub->add_option("--image", a->image, "Start from this card image's state (only read; its profile and size)");
   sub->add_option("--from", a->from, "D: what the device received (default); Q: queued bios through cardfs's queue")
       ->check(CLI::IsMember({"D", "Q"}));

@@ -1,6 +1,6 @@
 #include "tools/replay/text_fields.h"
 
-#include <charconv>
+#include "base/parse.h"
 
 namespace cardfs::replay::text {
 
@@ -17,9 +17,10 @@ std::vector<std::string_view> tokens(std::string_view line) {
 }
 
 bool parse_u64(std::string_view s, uint64_t& out) {
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
+  Result<uint64_t> v = parse_uint(s);  // base/parse.h's grammar
+  if (!v.is_ok()) return false;
+  out = *v;
+  return true;
 }
 
 bool parse_seconds(std::string_view s, uint64_t& ns) {
