@@ -70,6 +70,7 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
       header(h),
       geometry(h.geometry),
       store(std::move(s)),
+      dataless(!store->keeps_data()),
       flash(*store, p, geometry, counters),
       ftl(p, geometry, flash, counters),
       buffer(geometry.page_bytes, p.write_buffer_bytes),
@@ -210,7 +211,7 @@ Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bo
     } else {
       std::byte* dst = buffer.reserve(lp, first, n);
       cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
-        std::memcpy(dst, host, len);
+        if (!dataless) std::memcpy(dst, host, len);
         dst += len;
       });
     }
@@ -234,6 +235,7 @@ Status Card::Impl::drain() {
     if (p.present.none() || buffer.complete(p)) continue;
     const uint32_t pp = ftl.locate(p.lp);
     page_reads += pp != FlashTranslationLayer::kUnmapped;
+    if (dataless) continue;  // charged all the same
     for (uint32_t k = 0, end = 0; k < spp; k = end) {
       for (end = k + 1; end < spp && p.present[end] == p.present[k];) ++end;
       if (p.present[k]) continue;
@@ -249,7 +251,7 @@ Status Card::Impl::drain() {
   }
   std::vector<FlashRead> ops(iovs.size());
   for (size_t i = 0; i < ops.size(); ++i) ops[i] = {offsets[i], std::span<const iovec>(&iovs[i], 1)};
-  if (!ops.empty()) CARDFS_RETURN_IF_ERROR(flash.read_host(ops, page_reads));
+  if (!ops.empty() || page_reads > 0) CARDFS_RETURN_IF_ERROR(flash.read_host(ops, page_reads));
   Status st;
   for (WriteBuffer::Page& p : pages)
     if (p.present.any() && st.is_ok()) st = ftl.write_page(p.lp, p.bytes());

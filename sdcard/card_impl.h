@@ -47,6 +47,9 @@ struct Card::Impl {
   ImageHeader header;
   const Geometry geometry;
   std::unique_ptr<PageStore> store;
+  // The store keeps no data (none): the model runs and charges as always,
+  // but no byte is copied into the write buffer or read back for it.
+  const bool dataless;
 
   mutable std::mutex turn_mu;
   mutable std::mutex state_mu;

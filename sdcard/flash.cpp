@@ -3,7 +3,7 @@
 namespace cardfs::sdcard {
 
 Flash::Flash(PageStore& store, const Profile& profile, const Geometry& g, CardCounters& counters)
-    : store_(store), profile_(profile), geometry_(g), counters_(counters) {}
+    : store_(store), queue_writes_(store.keeps_data()), profile_(profile), geometry_(g), counters_(counters) {}
 
 Status Flash::power_cut_error() const { return Status::error(EIO, "card lost power"); }
 
@@ -15,11 +15,7 @@ Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord o
 Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {
   // A source that is itself still a queued move's destination must reach
   // the store first (its OOB record and data are read when moving).
-  for (const PageWrite& q : queue_)
-    if (q.page == from && q.data == nullptr) {
-      CARDFS_RETURN_IF_ERROR(submit());
-      break;
-    }
+  if (queued_move_targets_.count(from)) CARDFS_RETURN_IF_ERROR(submit());
   return queue_page({to, nullptr, from, geometry_.page_bytes, oob}, ProgramCause::kMerge);
 }
 
@@ -29,7 +25,7 @@ Status Flash::queue_page(const PageWrite& page, ProgramCause cause) {
   if (cut_armed_ && programs_left_ == 0) {
     // Power fails during this program: a torn page keeps its OOB but only
     // half its data, so its data CRC no longer matches.
-    if (tear_) {
+    if (tear_ && queue_writes_) {
       q.bytes = geometry_.page_bytes / 2;
       queue_.push_back(q);
     }
@@ -38,7 +34,10 @@ Status Flash::queue_page(const PageWrite& page, ProgramCause cause) {
     return power_cut_error();
   }
   if (cut_armed_) --programs_left_;
-  queue_.push_back(q);
+  if (queue_writes_) {
+    queue_.push_back(q);
+    if (q.data == nullptr) queued_move_targets_.insert(q.page);
+  }
   ++counters_.flash_pages_programmed;
   if (cause == ProgramCause::kHost) {
     counters_.time.program += profile_.page_program;
@@ -53,6 +52,7 @@ Status Flash::submit() {
   if (queue_.empty()) return Status::ok();
   Status st = store_.write(queue_);
   queue_.clear();
+  queued_move_targets_.clear();
   return st;
 }
 

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <unordered_set>
 #include <vector>
 
 #include "base/status.h"
@@ -60,6 +61,7 @@ class Flash {
   // Power fails now: queued programs are lost.
   void power_off() {
     queue_.clear();
+    queued_move_targets_.clear();
     powered_off_ = true;
   }
   bool powered_off() const { return powered_off_; }
@@ -71,10 +73,14 @@ class Flash {
   Status queue_page(const PageWrite& q, ProgramCause cause);
 
   PageStore& store_;
+  // A store that keeps nothing gets nothing: programs and moves are
+  // counted and charged, not queued (the queue only feeds the store).
+  const bool queue_writes_;
   const Profile& profile_;
   const Geometry geometry_;
   CardCounters& counters_;
   std::vector<PageWrite> queue_;
+  std::unordered_set<uint64_t> queued_move_targets_;  // pages of queue_ that are moves' destinations
   std::vector<iovec> read_iovs_;
   std::vector<FlashRead> reads_;
   bool cut_armed_ = false;
