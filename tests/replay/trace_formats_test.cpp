@@ -106,6 +106,38 @@ TEST_CASE("fio iolog v3 as fio 3.33 wrote it (randrw 4k, fsync every 8)", "[repl
   CHECK(t->end_sector() <= 4 * 1024 * 1024 / 512);
 }
 
+// tests/replay/fixtures/cardfs.*: a cardfs mount traced (two CPUs) while
+// dd wrote 4 x 64 KiB with fsync and 3 x 4 KiB O_DIRECT, a file was
+// removed and everything synced; cardfs.blkparse is Debian's blkparse
+// 1.2.0 on those files.
+TEST_CASE("cardfs's own trace and blkparse's text of it give the same events", "[replay][formats]") {
+  auto binary = read_trace({fixture("cardfs")});
+  auto text = read_trace({fixture("cardfs.blkparse")});
+  REQUIRE(binary.is_ok());
+  REQUIRE(text.is_ok());
+  CHECK(binary->format == "blktrace");
+  CHECK(text->format == "blkparse");
+  CHECK(binary->device == "179,0");
+  CHECK(text->device == "179,0");
+  REQUIRE(binary->events.size() == text->events.size());
+  CHECK(binary->count(Stage::kDispatch) == 18);
+  for (size_t i = 0; i < binary->events.size(); ++i) {
+    INFO("event " << i);
+    const TraceEvent &b = binary->events[i], &t = text->events[i];
+    CHECK(b.time_ns == t.time_ns);
+    CHECK(b.stage == t.stage);
+    CHECK(b.op == t.op);
+    CHECK(b.sector == t.sector);
+    CHECK(b.sectors == t.sectors);
+    CHECK(b.preflush == t.preflush);
+    CHECK(b.fua == t.fua);
+    CHECK(b.sync == t.sync);
+  }
+  uint64_t flushes = 0;
+  for (const TraceEvent& e : binary->events) flushes += e.op == Op::kFlush && e.stage == Stage::kDispatch;
+  CHECK(flushes > 0);  // cardfs's FNS
+}
+
 TEST_CASE("blktrace binary: per-CPU files merged by time, notify and PC events skipped", "[replay][formats]") {
   std::vector<bt::Record> cpu0 = {record(1000, bt::kActQueue, bt::kTcWrite | bt::kTcSync, 64, 4096),
                                   record(3000, bt::kActIssue, bt::kTcWrite, 64, 8192),

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs the fsck/inspect libFuzzer target for SECONDS (default 60) from the
-# seed corpus and the regression inputs, under ASan+UBSan; builds only
-# fsck_fuzz in build-fuzz/ with clang first (OSS-Fuzz's -O1
+# Runs a libFuzzer target for SECONDS (default 60) from its seed corpus and
+# regression inputs, under ASan+UBSan; builds only that target in
+# build-fuzz/ with clang first (OSS-Fuzz's -O1
 # -gline-tables-only). Exits non-zero on a crash, a sanitizer report, a
 # leak, an input taking over 20 s (a hang) or over 2 GiB. Crashing inputs
 # land in build-fuzz/fuzz-crashes/ (docs/fsck.md says what to do with them).
@@ -9,7 +9,10 @@
 #   FUZZ_SEED=N   libFuzzer's -seed (default: a random one, printed)
 #   FUZZ_TARGET=fsck_fuzz_repair  the repair to a fixpoint (fsck -y, then
 #                 fsck -n must find nothing) instead of fsck_fuzz (-n)
-# CI (.ci/run) runs FUZZ_SEED=1 tests/fsck/fuzz/run.sh 60.
+#   FUZZ_TARGET=replay_fuzz  the trace readers of `cardfs replay` (seeds:
+#                 tests/replay/fixtures, tests/replay/fuzz/regressions)
+# CI (.ci/run) runs FUZZ_SEED=1 tests/fsck/fuzz/run.sh 45, then the same
+# with FUZZ_TARGET=replay_fuzz for 15 s.
 set -eu
 cd "$(dirname "$0")/../../.."
 secs=${1:-60}
@@ -25,15 +28,15 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
 fi
 target=${FUZZ_TARGET:-fsck_fuzz}
 case "$target" in
-  fsck_fuzz|fsck_fuzz_repair) ;;
-  *) echo "run.sh: FUZZ_TARGET is fsck_fuzz or fsck_fuzz_repair" >&2; exit 2 ;;
+  fsck_fuzz|fsck_fuzz_repair) seeds="tests/fsck/fuzz/corpus/*.img tests/fsck/fuzz/regressions/*.img" ;;
+  replay_fuzz) seeds="tests/replay/fixtures/* tests/replay/fuzz/regressions/*" ;;
+  *) echo "run.sh: FUZZ_TARGET is fsck_fuzz, fsck_fuzz_repair or replay_fuzz" >&2; exit 2 ;;
 esac
 cmake --build build-fuzz -j2 --target "$target"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # New inputs go to the scratch copy; the committed corpus is only read.
-cp tests/fsck/fuzz/corpus/*.img "$work"/
-for f in tests/fsck/fuzz/regressions/*.img; do
+for f in $seeds; do
   if [ -f "$f" ]; then cp "$f" "$work"/; fi
 done
 mkdir -p build-fuzz/fuzz-crashes
@@ -47,6 +50,6 @@ cd build-fuzz
 export UBSAN_OPTIONS
 status=0
 # shellcheck disable=SC2086
-"tests/fsck/$target" $options -artifact_prefix=fuzz-crashes/ "$work" || status=$?
+"$(find tests -name "$target" -type f -perm -u+x | head -1)" $options -artifact_prefix=fuzz-crashes/ "$work" || status=$?
 [ "$status" = 0 ] || echo "run.sh: $target failed (exit $status); inputs in build-fuzz/fuzz-crashes/" >&2
 exit "$status"
