@@ -20,7 +20,8 @@
 namespace cardfs::tools {
 
 int run_card_info(const std::string& image, bool json);                            // cmd_card_info.cpp
-int run_card_export(const std::string& image, const std::string& dir, bool realtime);  // cmd_card_export.cpp
+int run_card_export(const std::string& image, const std::string& dir, bool realtime,
+                    bool foreground);  // cmd_card_export.cpp
 
 namespace {
 
@@ -87,13 +88,19 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   struct ExportArgs {
     std::string image, dir;
     bool realtime = false;
+    bool foreground = false;
   };
   auto exp = std::make_shared<ExportArgs>();
-  auto* e = card->add_subcommand("export", "Expose the raw card as DIR/card through FUSE (until unmounted)");
+  auto* e = card->add_subcommand(
+      "export", "Expose the raw card as DIR/card through FUSE (a daemon until DIR is unmounted)");
   e->add_option("image", exp->image, "Card image")->required();
   e->add_option("dir", exp->dir, "Empty directory to mount on")->required();
   e->add_flag("--realtime", exp->realtime, "Take the card's device time in real time");
-  e->callback([&ctx, exp] { ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime); }; });
+  e->add_flag("-f,--foreground", exp->foreground,
+              "Stay in the foreground; print the card's counters on exit");
+  e->callback([&ctx, exp] {
+    ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime, exp->foreground); };
+  });
 }
 
 }  // namespace

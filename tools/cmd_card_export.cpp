@@ -6,24 +6,29 @@
 // reaches the card, as O_DIRECT asks); O_SYNC/O_DSYNC writes are FUA, and
 // fsync is the card's cache flush. Requests not aligned to 512 bytes are
 // read-modify-written. One thread serves requests, one at a time, as the
-// card takes them. Runs until DIR is unmounted or SIGINT/SIGTERM, then
-// closes the card cleanly.
+// card takes them. Like `cardfs mount`, it daemonises once DIR/card is up
+// (errors before that reach the terminal; -f stays in the foreground).
+// Runs until DIR is unmounted or SIGINT/SIGTERM, then closes the card
+// cleanly.
 //
 // DIR/stat (read-only) holds the card's counters at the moment it is
 // opened, as "card.NAME VALUE" lines (sdcard/counters_text.h, the names of
 // .cardfs/stat), so a run can be sampled while it goes. When the export
-// exits it prints the same lines, taken after the card's close, on stdout.
+// exits in the foreground (-f) it prints the same lines, taken after the
+// card's close, on stdout.
 #define FUSE_USE_VERSION 314
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
+#include "fusefs/fuse/daemon.h"
 #include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
 #include "sdcard/card.h"
 #include "sdcard/counters_text.h"
@@ -39,6 +44,7 @@ constexpr fuse_ino_t kStatIno = 3;
 constexpr const char* kCardName = "card";
 constexpr const char* kStatName = "stat";
 constexpr uint64_t kSector = 512;
+constexpr const char* kWho = "cardfs card export";
 
 struct Export {
   sdcard::Card* card;
@@ -266,7 +272,7 @@ fuse_lowlevel_ops make_ops() {
   return ops;
 }
 
-int serve(Export& e, const std::string& dir) {
+int serve(Export& e, const std::string& dir, fuse::StartupReport& report) {
   std::vector<std::string> argv = {"cardfs-card", "-o", "fsname=cardfs-card,subtype=cardfs-card"};
   std::vector<char*> cargv;
   for (std::string& a : argv) cargv.push_back(a.data());
@@ -274,16 +280,17 @@ int serve(Export& e, const std::string& dir) {
   const fuse_lowlevel_ops ops = make_ops();
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &e);
   if (se == nullptr) {
-    std::fprintf(stderr, "cardfs card: cannot start a FUSE session\n");
+    report.fail(Status::error(EIO, "cannot start a FUSE session"));
     return 1;
   }
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, dir.c_str()) == 0) {
+      report.ready();  // DIR/card is there: a daemonised parent returns now
       rc = fuse_session_loop(se) == 0 ? 0 : 1;
       fuse_session_unmount(se);
     } else {
-      std::fprintf(stderr, "cardfs card: cannot mount on %s\n", dir.c_str());
+      report.fail(Status::error(EIO, "cannot mount on " + dir));
     }
     fuse_remove_signal_handlers(se);
   }
@@ -291,28 +298,45 @@ int serve(Export& e, const std::string& dir) {
   return rc;
 }
 
-}  // namespace
-
-int run_card_export(const std::string& image, const std::string& dir, bool realtime) {
+// The serving side, in the daemon (or in this process with -f).
+int export_card(const std::string& image, const std::string& dir, bool realtime,
+                fuse::StartupReport& report) {
   RealClock clock;
   sdcard::CardOptions opts;
   opts.realtime = realtime;
   auto card = sdcard::Card::open(image, clock, opts);
   if (!card.is_ok()) {
-    std::fprintf(stderr, "cardfs card: %s\n", card.status().message().c_str());
+    report.fail(card.status());
     return 1;
   }
   Export e{card->get(), (*card)->sector_count() * kSector};
-  int rc = serve(e, dir);
+  int rc = serve(e, dir, report);
   Status st = (*card)->close();
   if (!st.is_ok()) {
-    std::fprintf(stderr, "cardfs card: closing %s: %s\n", image.c_str(), st.message().c_str());
+    std::fprintf(stderr, "%s: closing %s: %s\n", kWho, image.c_str(), st.message().c_str());
     return 1;
   }
-  // What the card did while exported (the close's own programs included).
+  // What the card did while exported (the close's own programs included);
+  // a daemon's stdout is /dev/null: the counters are in DIR/stat meanwhile.
   std::fputs(sdcard::counters_text(**card).c_str(), stdout);
   std::fflush(stdout);
   return rc;
+}
+
+}  // namespace
+
+int run_card_export(const std::string& image, const std::string& dir, bool realtime,
+                    bool foreground) {
+  // The daemon moves to "/": it gets absolute paths. The card is opened in
+  // the daemon (its threads would not survive the fork); an error there
+  // still reaches this terminal through run_daemon's report.
+  std::error_code ec;
+  const std::string abs_image = std::filesystem::absolute(image, ec).string();
+  const std::string abs_dir = std::filesystem::absolute(dir, ec).string();
+  return fuse::run_daemon(
+      foreground,
+      [&](fuse::StartupReport& report) { return export_card(abs_image, abs_dir, realtime, report); },
+      kWho);
 }
 
 }  // namespace cardfs::tools

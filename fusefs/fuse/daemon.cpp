@@ -39,20 +39,22 @@ class PipeReport final : public StartupReport {
 
 class ForegroundReport final : public StartupReport {
  public:
+  explicit ForegroundReport(const std::string& who) : who_(who) {}
   void ready() override { done_ = true; }
   void fail(const Status& st) override {
     if (done_) return;
     done_ = true;
-    std::fprintf(stderr, "cardfs mount: %s\n", st.message().c_str());
+    std::fprintf(stderr, "%s: %s\n", who_.c_str(), st.message().c_str());
   }
   bool reported() const override { return done_; }
 
  private:
+  const std::string& who_;
   bool done_ = false;
 };
 
 // The parent's side: waits for the child's report.
-int wait_for_report(int fd, pid_t child) {
+int wait_for_report(int fd, pid_t child, const char* who) {
   std::string msg;
   char buf[512];
   ssize_t n;
@@ -66,36 +68,37 @@ int wait_for_report(int fd, pid_t child) {
   int status = 0;
   ::waitpid(child, &status, 0);
   if (msg.rfind("1 ", 0) == 0) {
-    std::fprintf(stderr, "cardfs mount: %s\n", msg.c_str() + 2);
+    std::fprintf(stderr, "%s: %s\n", who, msg.c_str() + 2);
   } else {
-    std::fprintf(stderr, "cardfs mount: the daemon exited before mounting (status %d)\n", status);
+    std::fprintf(stderr, "%s: the daemon exited before mounting (status %d)\n", who, status);
   }
   return 1;
 }
 
 }  // namespace
 
-int run_daemon(bool foreground, const std::function<int(StartupReport&)>& body) {
+int run_daemon(bool foreground, const std::function<int(StartupReport&)>& body,
+               const std::string& who) {
   if (foreground) {
-    ForegroundReport report;
+    ForegroundReport report(who);
     int rc = body(report);
     if (!report.reported() && rc != 0) report.fail(Status::error(EIO, "mount failed"));
     return rc;
   }
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "cardfs mount: pipe: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "%s: pipe: %s\n", who.c_str(), std::strerror(errno));
     return 1;
   }
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
-    std::fprintf(stderr, "cardfs mount: fork: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "%s: fork: %s\n", who.c_str(), std::strerror(errno));
     return 1;
   }
   if (pid > 0) {
     ::close(fds[1]);
-    return wait_for_report(fds[0], pid);
+    return wait_for_report(fds[0], pid, who.c_str());
   }
   ::close(fds[0]);
   ::setsid();

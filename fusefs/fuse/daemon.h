@@ -33,6 +33,8 @@ class StartupReport {
 
 // Returns the exit code for the calling process: in the parent, 0 or 1 by
 // the child's report; in the (possibly forked) serving process, body's.
-int run_daemon(bool foreground, const std::function<int(StartupReport&)>& body);
+// `who` starts every error line ("cardfs mount", "cardfs card export").
+int run_daemon(bool foreground, const std::function<int(StartupReport&)>& body,
+               const std::string& who = "cardfs mount");
 
 }  // namespace cardfs::fuse

@@ -75,7 +75,8 @@ cf_umount() {
 cf_export() {
   local image=$1 dir=${2%/} pid i; shift 2
   mkdir -p "$dir"
-  "$CARDFS" card export "$image" "$dir" "$@" >"$dir.counters" 2>"$dir.log" &
+  # -f: this shell holds the pid and the exit report (the counters).
+  "$CARDFS" card export -f "$image" "$dir" "$@" >"$dir.counters" 2>"$dir.log" &
   pid=$!
   CF_EXPORTS+=("$dir|$pid")
   for ((i = 0; i < 300; i++)); do

@@ -22,7 +22,7 @@ value() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 [ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; exit 77; }
 mkdir "$tmp/mnt"
 "$bin" card create "$tmp/e.img" --profile class10 --size 16M >/dev/null || exit 1
-timeout 60 "$bin" card export "$tmp/e.img" "$tmp/mnt" >"$tmp/report" 2>"$tmp/err" &
+timeout 60 "$bin" card export -f "$tmp/e.img" "$tmp/mnt" >"$tmp/report" 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 100); do [ -e "$tmp/mnt/stat" ] && break; sleep 0.1; done
 [ -e "$tmp/mnt/stat" ] || { echo "FAIL: export did not come up: $(cat "$tmp/err")"; exit 1; }

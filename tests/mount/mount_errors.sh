@@ -32,7 +32,7 @@ refused "not a card image" "not a usable card image" "$MT_TMP/zero.img"
 # serves it as DIR/card until unmounted).
 cp "$image" "$MT_TMP/bad.img"
 mkdir "$MT_TMP/raw"
-mt_bounded 60 "$CARDFS" card export "$MT_TMP/bad.img" "$MT_TMP/raw" &
+mt_bounded 60 "$CARDFS" card export -f "$MT_TMP/bad.img" "$MT_TMP/raw" &
 exporter=$!
 for _ in $(seq 100); do [ -e "$MT_TMP/raw/card" ] && break; sleep 0.1; done
 if [ -e "$MT_TMP/raw/card" ]; then

@@ -56,7 +56,7 @@ fi
 [ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; exit 0; }
 mkdir "$tmp/mnt"
 "$bin" card create "$tmp/e.img" --profile class10 --size 16M >/dev/null || exit 1
-timeout 60 "$bin" card export "$tmp/e.img" "$tmp/mnt" &
+timeout 60 "$bin" card export -f "$tmp/e.img" "$tmp/mnt" &
 pid=$!
 for _ in $(seq 50); do [ -e "$tmp/mnt/card" ] && break; sleep 0.1; done
 [ -e "$tmp/mnt/card" ]; check "export mounts DIR/card" 0 $?
@@ -68,4 +68,22 @@ cmp -s "$tmp/src" "$tmp/back"; check "reads back what was written" 0 $?
 fusermount3 -u "$tmp/mnt"; check "unmount" 0 $?
 wait $pid; check "export exits cleanly after unmount" 0 $?
 "$bin" card info "$tmp/e.img" | grep -q "(clean)"; check "image closed cleanly" 0 $?
+
+# Without -f it daemonises as `cardfs mount` does: it returns once DIR/card
+# is up, and the daemon closes the card after the unmount.
+timeout 60 "$bin" card export "$tmp/e.img" "$tmp/mnt" >"$tmp/out"; check "export daemonises" 0 $?
+[ -e "$tmp/mnt/card" ]; check "DIR/card is up when it returns" 0 $?
+[ ! -s "$tmp/out" ]; check "nothing on stdout" 0 $?
+# The process holding the image open: the daemon (no fuser in a fresh setup).
+holder() { local p; for p in /proc/[0-9]*; do ls -l "$p/fd" 2>/dev/null | grep -q " $tmp/e.img$" && echo "${p#/proc/}"; done; }
+daemon=$(holder)
+[ -n "$daemon" ] && [ "$daemon" != $$ ]; check "a daemon holds the image" 0 $?
+dd if="$tmp/src" of="$tmp/mnt/card" bs=64k oflag=direct conv=notrunc status=none; check "write to the daemon" 0 $?
+timeout 30 fusermount3 -u "$tmp/mnt"; check "unmount the daemon's export" 0 $?
+for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$daemon" 2>/dev/null; check "the daemon exits after the unmount" 0 $?
+kill -9 "$daemon" 2>/dev/null  # only if it hung
+"$bin" card info "$tmp/e.img" | grep -q "(clean)"; check "the daemon closed the card cleanly" 0 $?
+"$bin" card export "$tmp/e.img" "$tmp/no-such-dir" 2>"$tmp/err"; check "a missing DIR" 1 $?
+grep -q "^cardfs card export: " "$tmp/err"; check "the daemon's error on this terminal" 0 $?
 exit $fail
