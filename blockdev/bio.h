@@ -1,7 +1,7 @@
 // Bio: one block I/O as the page cache hands it to the block layer.
 //
-// Contract (blockdev is being built under its issue; this part is fixed so
-// the cache and the queue can be written against it):
+// Contract (the cache submits against it, the queue and the drivers
+// complete against it):
 // - sector and sizes are in 512-byte sectors; every segment length is a
 //   multiple of 512 and at most one page (4096) for bios from the cache.
 // - segment memory belongs to the submitter and must stay valid and

@@ -11,6 +11,8 @@ namespace cardfs::sdcard {
 namespace {
 
 constexpr unsigned kQueueDepth = 64;
+// The user data of a request cancelled after a failed submit (a NOP).
+constexpr uint64_t kCancelled = UINT64_MAX;
 // Write batches up to this size are written synchronously (write_now).
 constexpr uint64_t kSmallWriteBytes = 128 * 1024;
 // copy() moves data in chunks of this size.
@@ -93,6 +95,18 @@ bool ImageFile::should_read_direct(const IoOp& op, uint64_t bytes) {
 // or cannot tell what it caches: every read is buffered from now on.
 void ImageFile::stop_direct_reads() { direct_ok_ = false; }
 
+unsigned ImageFile::cancel_unsubmitted() {
+  // [khead, sqe_tail) are the entries the kernel has not consumed, whether
+  // liburing flushed them to the shared ring or not.
+  const unsigned n = io_uring_sq_ready(&ring_);
+  for (unsigned i = 0; i < n; ++i) {
+    io_uring_sqe* sqe = &ring_.sq.sqes[(ring_.sq.sqe_tail - n + i) & ring_.sq.ring_mask];
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, kCancelled);
+  }
+  return n;
+}
+
 Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile) {
   if (is_write) unsynced_ = true;
   // pending_ and queue_ keep their storage between calls (a small read
@@ -123,6 +137,7 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
   add(ops);
   unsigned in_flight = 0;
   Status failure;
+  bool submit_failed = false;
   auto fill = [&] {
     while (!queue.empty() && in_flight < kQueueDepth && failure.is_ok()) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -150,13 +165,23 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
     fill();
     if (!failure.is_ok()) queue.clear();
     if (in_flight == 0) break;
-    int rc = io_uring_submit_and_wait(&ring_, 1);
-    if (rc < 0 && rc != -EINTR && rc != -EAGAIN) return errno_status(-rc, "io_uring_submit");
+    // Once a submit has failed, only wait: every request the kernel took
+    // reads or writes the caller's buffers until its completion is seen.
     io_uring_cqe* cqe = nullptr;
+    int rc = submit_failed ? io_uring_wait_cqe(&ring_, &cqe) : submit_and_wait_(&ring_, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+      if (submit_failed) return failure;  // the ring itself is broken: nothing more to collect
+      failure = errno_status(-rc, "io_uring_submit");
+      submit_failed = true;
+      in_flight -= cancel_unsubmitted();
+      queue.clear();
+      continue;
+    }
     while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
       size_t idx = size_t(io_uring_cqe_get_data64(cqe));
       int res = cqe->res;
       io_uring_cqe_seen(&ring_, cqe);
+      if (idx == kCancelled) continue;  // a NOP left by an earlier failed submit
       --in_flight;
       Pending& p = pending[idx];
       if (res == -EAGAIN || res == -EINTR) {

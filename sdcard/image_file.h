@@ -73,11 +73,21 @@ class ImageFile final : public Medium {
   bool reads_direct() const { return direct_ok_; }
   uint64_t direct_bytes_read() const { return direct_bytes_read_; }
 
+  // Fault injection: what submits and waits (io_uring_submit_and_wait by
+  // default), so a test can make it fail after the kernel took some, all
+  // or none of the requests.
+  using SubmitAndWait = int (*)(io_uring* ring, unsigned wait_nr);
+  void set_submit_and_wait(SubmitAndWait f) { submit_and_wait_ = f; }
+
  private:
   ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
   bool should_read_direct(const IoOp& op, uint64_t bytes);
   void stop_direct_reads();
+  // After a failed submit: turns what the kernel did not take into NOPs
+  // (they would otherwise run at the next submit, after this call's
+  // buffers are gone) and returns how many.
+  unsigned cancel_unsubmitted();
   Status write_now(std::span<const IoOp> ops);  // pwritev from this thread
   Status read_now(uint64_t offset, std::span<std::byte> data);  // pread from this thread
 
@@ -100,6 +110,7 @@ class ImageFile final : public Medium {
   std::vector<size_t> queue_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  SubmitAndWait submit_and_wait_ = io_uring_submit_and_wait;
   bool unsynced_ = true;  // changed since the last successful fdatasync
   std::vector<std::byte> copy_buffer_;
 };
