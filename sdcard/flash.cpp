@@ -15,19 +15,18 @@ Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord o
 Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {
   // A source that is itself still a queued move's destination must reach
   // the store first (its OOB record and data are read when moving).
-  if (queued_move_targets_.count(from)) CARDFS_RETURN_IF_ERROR(submit());
+  if (queue_writes_ && queued_move_targets_.count(from)) CARDFS_RETURN_IF_ERROR(submit());
   return queue_page({to, nullptr, from, geometry_.page_bytes, oob}, ProgramCause::kMerge);
 }
 
-Status Flash::queue_page(const PageWrite& page, ProgramCause cause) {
+Status Flash::queue_page(const PageWrite& q, ProgramCause cause) {
   if (powered_off_) return power_cut_error();
-  PageWrite q = page;
-  if (cut_armed_ && programs_left_ == 0) {
+  if (cut_armed_ && programs_left_ == 0) [[unlikely]] {
     // Power fails during this program: a torn page keeps its OOB but only
     // half its data, so its data CRC no longer matches.
     if (tear_ && queue_writes_) {
-      q.bytes = geometry_.page_bytes / 2;
       queue_.push_back(q);
+      queue_.back().bytes = geometry_.page_bytes / 2;
     }
     (void)submit();
     powered_off_ = true;

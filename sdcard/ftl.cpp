@@ -108,11 +108,16 @@ Result<uint32_t> FlashTranslationLayer::allocate() {
 }
 
 std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
-  std::vector<uint32_t> pages;
+  // Branch-free: half the slots of a merged AU are valid, in no pattern
+  // a branch predictor learns (this scan was a fifth of a replay's time).
+  std::vector<uint32_t> pages(ppa_);
+  const uint32_t* slots = slot_.data() + page_of(au, 0);
+  size_t n = 0;
   for (uint32_t s = 0; s < ppa_; ++s) {
-    uint32_t lp = slot_[page_of(au, s)];
-    if (lp < kStale) pages.push_back(lp);
+    pages[n] = slots[s];
+    n += slots[s] < kStale;
   }
+  pages.resize(n);
   return pages;
 }
 
