@@ -4,6 +4,8 @@
 // binary traces built here; and the errors on malformed input.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "blockdev/trace_format.h"
 #include "tools/replay/trace.h"
 
@@ -73,6 +75,35 @@ TEST_CASE("ftrace blk tracer text: task names with spaces, flags, comments", "[r
   check_event(t->events[0], Stage::kQueue, Op::kWrite, 0, 2048, 8);
   check_event(t->events[1], Stage::kDispatch, Op::kWrite, 100'000, 2048, 8);
   check_event(t->events[2], Stage::kDispatch, Op::kFlush, 1'900'000, 0, 0);
+}
+
+// kernel-ext4-fsync.ftrace: the blk tracer of Linux 6.18 (ftrace,
+// /sys/kernel/tracing) on a loop device with ext4, during a small dd with
+// conv=fsync: metadata reads, the data write, the journal commit (its
+// commit block queued as FWFSM: preflush + FUA, issued as FN, WSM, FN
+// since loop has no FUA).
+TEST_CASE("ftrace blk tracer text as Linux 6.18 wrote it", "[replay][formats]") {
+  auto t = read_trace({fixture("kernel-ext4-fsync.ftrace")});
+  REQUIRE(t.is_ok());
+  CHECK(t->format == "ftrace-blk");
+  CHECK(t->device == "7,0");
+  CHECK(t->count(Stage::kQueue) == 16);
+  std::vector<TraceEvent> d;
+  for (const TraceEvent& e : t->events)
+    if (e.stage == Stage::kDispatch) d.push_back(e);
+  REQUIRE(d.size() == 11);
+  check_event(d[0], Stage::kDispatch, Op::kRead, 15'000, 8742, 2);
+  check_event(d[5], Stage::kDispatch, Op::kWrite, 2'960'000, 17410, 8);
+  check_event(d[7], Stage::kDispatch, Op::kWrite, 3'050'000, 32772, 16);
+  check_event(d[8], Stage::kDispatch, Op::kFlush, 3'075'000, 0, 0);
+  check_event(d[9], Stage::kDispatch, Op::kWrite, 6'613'000, 32788, 2);
+  check_event(d[10], Stage::kDispatch, Op::kFlush, 6'631'000, 0, 0);
+  const auto commit = std::find_if(t->events.begin(), t->events.end(),
+                                   [](const TraceEvent& e) { return e.stage == Stage::kQueue && e.sector == 32788; });
+  REQUIRE(commit != t->events.end());
+  CHECK(commit->preflush);
+  CHECK(commit->fua);
+  CHECK(commit->sync);
 }
 
 TEST_CASE("fio iolog v2: bytes to sectors, wait moves the clock, sync is a flush", "[replay][formats]") {
