@@ -124,7 +124,7 @@ void Filesystem::trim_inodes() {
 bool Filesystem::evictable(Inode& in) {
   if (in.ino == kRootIno) return false;
   std::unique_lock lock(in.mu, std::try_to_lock);
-  if (!lock.owns_lock() || in.lookups) return false;
+  if (!lock.owns_lock() || in.lookups || in.opens) return false;
   std::unique_lock map_lock(in.map_mu, std::try_to_lock);
   if (!map_lock.owns_lock()) return false;
   if (in.as && !cache_.forget_clean_address_space(*in.as)) return false;
@@ -220,17 +220,55 @@ void Filesystem::forget(Ino ino, uint64_t nlookup) {
   maybe_free_locked(in);
 }
 
+Status Filesystem::open(Ino ino) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::lock_guard lock(inode->mu);
+  if (inode->freed || inode->data_freed) return Status::error(ENOENT, "inode removed");
+  ++inode->opens;
+  return Status::ok();
+}
+
 void Filesystem::release(Ino ino) {
   auto inode = get_inode(ino);
   if (!inode.is_ok()) return;
-  std::lock_guard lock((*inode)->map_mu);
-  groups_->release((*inode)->res);
+  std::lock_guard lock((*inode)->mu);
+  Inode& in = **inode;
+  if (in.opens) --in.opens;
+  {
+    std::lock_guard map_lock(in.map_mu);
+    groups_->release(in.res);
+  }
+  maybe_free_locked(in);
 }
 
+// Called whenever a count of inode drops. Its blocks go back as soon as no
+// name and no open handle is left, not when the kernel forgets the number
+// (a FORGET comes whenever the kernel evicts its inode, often 0.1 s after
+// the unlink returned, and an `rm big; dd` would see ENOSPC meanwhile).
 void Filesystem::maybe_free_locked(Inode& inode) {
-  if (inode.freed || inode.d.links_count > 0 || inode.lookups > 0 || opts_.read_only) return;
-  if (Status st = free_inode_locked(inode); !st.is_ok())
-    logger("fusefs")->error("freeing inode {}: {}", inode.ino, st.to_string());
+  if (inode.freed || inode.d.links_count > 0 || opts_.read_only) return;
+  Status st = Status::ok();
+  if (inode.lookups == 0 && inode.opens == 0) {
+    st = free_inode_locked(inode);
+  } else if (inode.opens == 0 && S_ISREG(inode.d.mode) && !inode.data_freed) {
+    st = free_data_locked(inode);
+  }
+  if (!st.is_ok()) logger("fusefs")->error("freeing inode {}: {}", inode.ino, st.to_string());
+}
+
+// The blocks of an unlinked, closed regular file whose number the kernel
+// still holds: getattr then shows an empty file, open is ENOENT.
+Status Filesystem::free_data_locked(Inode& inode) {
+  inode.data_freed = true;
+  if (inode.as) cache_.truncate_pages(*inode.as, 0);
+  {
+    std::lock_guard lock(inode.map_mu);
+    CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, 0, max_file_blocks(ctx_->ptrs)));
+    free_xattr_block_locked(*ctx_, inode);
+    groups_->release(inode.res);
+  }
+  inode.d.size = 0;
+  return store(inode);
 }
 
 Status Filesystem::free_inode_locked(Inode& inode) {
@@ -324,7 +362,7 @@ Status Filesystem::unmount() {
   for (auto& inode : itable_->all()) {
     std::lock_guard lock(inode->mu);
     if (inode->d.links_count == 0 && !inode->freed) {
-      inode->lookups = 0;
+      inode->lookups = inode->opens = 0;
       maybe_free_locked(*inode);
     }
     std::lock_guard map_lock(inode->map_mu);

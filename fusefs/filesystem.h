@@ -9,9 +9,13 @@
 // the owner of new inodes.
 //
 // Lookup counts: lookup, mknod, mkdir, symlink and link add one to the
-// returned inode's count, forget() takes them away. An inode whose link
-// count and lookup count are both 0 is freed; unmount() frees the ones
-// whose link count is 0 whatever their lookup count.
+// returned inode's count, forget() takes them away. Open counts: open()
+// adds one, release() takes it away. A regular file whose link count and
+// open count are both 0 gives its blocks back at once (when unlink or
+// release returns the space is allocatable), though the kernel may still
+// hold its number; an inode whose link count and lookup count are both 0
+// is freed; unmount() frees the ones whose link count is 0 whatever their
+// counts.
 //
 // Data goes through the page cache: read/write use one AddressSpace per
 // regular file, with this filesystem's block map as its GetBlock; metadata
@@ -159,8 +163,13 @@ class Filesystem {
 
   Result<Attr> lookup(Ino parent, std::string_view name);
   void forget(Ino ino, uint64_t nlookup);
-  // The last open handle of ino was closed: its unused reservation window
-  // goes back to the other files (ext2's discard of the reservation).
+  // A handle on ino was opened (the FUSE adapter calls it for every open
+  // and create of a regular file): an unlinked file keeps its data while
+  // it has open handles.
+  Status open(Ino ino);
+  // A handle on ino was closed: its unused reservation window goes back
+  // to the other files (ext2's discard of the reservation); the last close
+  // of an unlinked file frees its blocks.
   void release(Ino ino);
   Result<Attr> getattr(Ino ino);
   Result<Attr> setattr(Ino ino, const SetAttr& attr);
@@ -258,6 +267,7 @@ class Filesystem {
   Status write_super();
   Status enable_unwritten();
   Status free_inode_locked(Inode& inode);
+  Status free_data_locked(Inode& inode);
   void maybe_free_locked(Inode& inode);
   void touch_atime_locked(Inode& inode);
   Status truncate_locked(Inode& inode, uint64_t size);

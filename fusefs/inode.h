@@ -46,7 +46,9 @@ struct Inode {
   uint64_t last_phys = 0;                     // map_mu
   uint64_t map_version = 0;                   // map_mu: bumped by each pointer mapping sets
   uint64_t lookups = 0;                       // mu: the kernel's lookup count
+  uint64_t opens = 0;                         // mu: open handles (Filesystem::open/release)
   bool freed = false;                         // mu: nlink and lookups reached 0
+  bool data_freed = false;                    // mu: unlinked and closed: its blocks went back
   bool datasync_dirty = false;                // mu: size or block map changed since fsync
   bool record_unwritten = false;              // mu: new, never stored (its record is dead bytes)
 };

@@ -35,8 +35,13 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
   if (Status st = check_open(req, ino, fi->flags); !st.is_ok()) return reply_status(req, st);
   if (self.control().owns(ino)) return control_open(req, ino, fi);
+  // Counted by the filesystem: an unlinked file keeps its data while open.
+  if (Status st = self.fs().open(FuseFs::to_fs(ino)); !st.is_ok()) return reply_status(req, st);
   setup_handle(self, fi);
-  if (reply::open(req, fi) != 0) delete open_file(fi);
+  if (reply::open(req, fi) != 0) {
+    delete open_file(fi);
+    self.fs().release(FuseFs::to_fs(ino));
+  }
 }
 
 Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
@@ -52,11 +57,16 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   FuseFs& self = fuse_fs(req);
   auto r = do_create(req, parent, name, mode);
   if (!r.is_ok()) return reply_status(req, r.status());
+  if (Status st = self.fs().open(r->ino); !st.is_ok()) {
+    self.fs().forget(r->ino, 1);
+    return reply_status(req, st);
+  }
   setup_handle(self, fi);
   fuse_entry_param e = self.entry_of(*r);
   if (reply::create(req, &e, fi) != 0) {
-    self.fs().forget(r->ino, 1);
     delete open_file(fi);
+    self.fs().release(r->ino);
+    self.fs().forget(r->ino, 1);
   }
 }
 

@@ -42,19 +42,52 @@ TEST_CASE("unlinking every name of a file frees its inode and blocks") {
   CHECK(t->statfs()->free_files == before.free_files);
 }
 
-TEST_CASE("an unlinked file stays readable until its last lookup is forgotten") {
+TEST_CASE("an unlinked file stays readable while open; its last close frees its blocks and "
+          "the last forget its inode") {
   TestFs t;
+  const uint64_t free0 = t->statfs()->free_blocks;
   auto a = t->mknod(kRootIno, "open", S_IFREG | 0600, 0, {});
   REQUIRE(a.is_ok());
-  REQUIRE(t->write(a->ino, 0, bytes_of("still here")).is_ok());
+  REQUIRE(t->open(a->ino).is_ok());
+  REQUIRE(t->write(a->ino, 0, bytes_of(std::string(20000, 's'))).is_ok());
   REQUIRE(t->unlink(kRootIno, "open").is_ok());
   std::vector<std::byte> buf(10);
   CHECK(*t->read(a->ino, 0, buf) == 10);
   CHECK(t->getattr(a->ino)->nlink == 0);
+  CHECK(t->statfs()->free_blocks == free0 - 5);
+  t->release(a->ino);
+  CHECK(t->statfs()->free_blocks == free0);
+  CHECK(t->getattr(a->ino)->size == 0);
+  CHECK(t->open(a->ino).code() == ENOENT);
   const uint64_t free_files = t->statfs()->free_files;
   t->forget(a->ino, 1);
   CHECK(t->statfs()->free_files == free_files + 1);
   CHECK(t->getattr(a->ino).status().code() == ENOENT);
+  REQUIRE(t->check_free_counts().is_ok());
+}
+
+TEST_CASE("freed space comes back when unlink returns, though the kernel still holds the "
+          "file's number") {
+  TestFs t(sized(8 << 20));
+  auto a = t->mknod(kRootIno, "big", S_IFREG | 0600, 0, {});
+  REQUIRE(a.is_ok());
+  std::string chunk(64 << 10, 'b');
+  uint64_t off = 0;
+  for (;;) {
+    auto n = t->write(a->ino, off, bytes_of(chunk));
+    if (!n.is_ok()) break;
+    off += *n;
+  }
+  REQUIRE(t->statfs()->free_blocks < 4);
+  // The file was written and closed, its name is removed; no FORGET yet.
+  REQUIRE(t->unlink(kRootIno, "big").is_ok());
+  auto b = t->mknod(kRootIno, "next", S_IFREG | 0600, 0, {});
+  REQUIRE(b.is_ok());
+  auto n = t->write(b->ino, 0, bytes_of(std::string(1 << 20, 'n')));
+  REQUIRE(n.is_ok());
+  CHECK(*n == 1 << 20);
+  t->forget(a->ino, 1);
+  REQUIRE(t->check_free_counts().is_ok());
 }
 
 TEST_CASE("name errors match a local filesystem") {
