@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -33,6 +34,11 @@ class AddressSpace : public std::enable_shared_from_this<AddressSpace> {
 
   uint64_t ino() const { return ino_; }
   bool is_bdev() const { return is_bdev_; }
+  // What messages call it: "inode N", or "metadata" for the block device's
+  // own space (whose ino is a sentinel, ~0, never shown).
+  std::string describe() const {
+    return is_bdev_ ? std::string("metadata") : "inode " + std::to_string(ino_);
+  }
   GetBlock get_block() const;
   void set_get_block(GetBlock gb);
 

@@ -111,7 +111,7 @@ Result<BlockMapping> PageCache::Impl::get_block(AddressSpace& as, uint64_t file_
   allocating_for() = outer;
   if (r.is_ok() && r->mapped && r->sector + sectors_per_block > dev.sector_count()) {
     return Status::error(EIO, "get_block mapped file block " + std::to_string(file_block) +
-                                  " of inode " + std::to_string(as.ino()) +
+                                  " of " + as.describe() +
                                   " past the end of the device");
   }
   return r;
@@ -176,8 +176,7 @@ Status PageCache::Impl::read_sectors(AddressSpace& as, Page* p, uint8_t mask, ui
   std::lock_guard lock(p->mu);
   if (err != 0) {
     p->read_error = true;
-    return Status::error(err, "reading page " + std::to_string(p->index) + " of inode " +
-                                  std::to_string(as.ino()));
+    return Status::error(err, "reading page " + std::to_string(p->index) + " of " + as.describe());
   }
   p->uptodate |= mask;
   return Status::ok();

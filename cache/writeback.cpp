@@ -39,7 +39,7 @@ static bool start_page_writeback(PageCache::Impl& c, AddressSpace& as, PageRef p
   };
   for (uint32_t s = 0; s < kSectorsPerPage && mask; ++s) {
     if ((mask & (1u << s)) && !as.is_bdev() && !(mapped & (1u << c.slot_of_sector(s)))) {
-      logger("cache")->error("inode {} page {}: dirty sector {} has no block", as.ino(),
+      logger("cache")->error("{} page {}: dirty sector {} has no block", as.describe(),
                              p->index, s);
       mask = 0;
     }
@@ -85,7 +85,7 @@ static bool start_page_writeback(PageCache::Impl& c, AddressSpace& as, PageRef p
     Counters::inc(c.counters.sectors_out, uint64_t(sectors_out));
     if (err != 0) {
       Counters::inc(c.counters.writeback_errors);
-      logger("cache")->error("write-back of inode {} page {} failed: errno {}", owner->ino(),
+      logger("cache")->error("write-back of {} page {} failed: errno {}", owner->describe(),
                              raw->index, err);
     }
     owner->writeback_done(1, err);
@@ -146,7 +146,7 @@ Status PageCache::Impl::flush_device() {
 
 static Status space_error(const AddressSpace& as) {
   if (as.error() == 0) return Status::ok();
-  return Status::error(as.error(), "write-back of inode " + std::to_string(as.ino()) + " failed");
+  return Status::error(as.error(), "write-back of " + as.describe() + " failed");
 }
 
 Status PageCache::write_back_range(AddressSpace& as, uint64_t start, uint64_t end, bool wait) {

@@ -57,7 +57,7 @@ Status Filesystem::load(uint32_t block_size) {
                                      " differs from the cache's " + std::to_string(block_size));
   if ((sb_.state & kStateErrors) && !opts_.read_only)
     return Status::error(EUCLEAN, "filesystem has errors: run fsck.cardfs first");
-  if (!(sb_.state & kStateClean))
+  if (!(sb_.state & kStateClean) && !opts_.probe)
     logger("fusefs")->warn("mounting a filesystem that was not cleanly unmounted");
   CARDFS_ASSIGN_OR_RETURN(groups_, BlockGroups::load(cache_, sb_));
   const std::array<uint32_t, 4> seed = sb_.hash_seed;

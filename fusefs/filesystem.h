@@ -118,6 +118,9 @@ enum class AtimePolicy { kRelatime, kStrictatime, kNoatime };
 
 struct MountOptions {
   bool read_only = false;
+  // A look before the real mount (the daemon's probe, which then mounts
+  // for real): says nothing about the image, so each warning comes once.
+  bool probe = false;
   AtimePolicy atime = AtimePolicy::kRelatime;
   // Added to clock.now() to get wall time for timestamps (the daemon passes
   // CLOCK_REALTIME - CLOCK_MONOTONIC; tests leave 0 with a VirtualClock).

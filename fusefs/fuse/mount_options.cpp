@@ -1,5 +1,7 @@
 #include "fusefs/fuse/mount_options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <sstream>
 #include <functional>
@@ -72,11 +74,24 @@ Handler bounded(std::optional<uint32_t> MountOptions::*field, uint64_t lo, uint6
   };
 }
 
+// Physical memory, in bytes (0 when the system does not say).
+uint64_t machine_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+}
+
+// A cache larger than the machine could never be filled without swapping
+// or the OOM killer ending the daemon with everything dirty in it: refused
+// (at mount, SIGHUP and vm/cache_size alike) rather than clamped, so that
+// what was asked is never silently something else.
 Status set_cache_size(const Item& it, MountOptions& o) {
   CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
   auto v = parse_size(text);
   if (!v.is_ok()) return v.status().with_context("cache_size");
   if (*v < (1u << 20)) return invalid("cache_size: " + text + " is below the minimum of 1M");
+  if (const uint64_t mem = machine_memory(); mem && *v > mem)
+    return invalid("cache_size: " + text + " is more than this machine's memory (" +
+                   std::to_string(mem >> 20) + " MiB)");
   o.cache_size = *v;
   return Status::ok();
 }

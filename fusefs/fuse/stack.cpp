@@ -82,6 +82,7 @@ Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
                                                  cache_tunables(o));
   fusefs::MountOptions fs_opts;
   fs_opts.read_only = o.read_only || probe;
+  fs_opts.probe = probe;
   fs_opts.atime = atime_policy(o);
   fs_opts.wall_offset = wall_clock_offset(s->clock_);
   auto fs = fusefs::Filesystem::mount(*s->cache_, s->clock_, block_size, fs_opts);

@@ -1,7 +1,12 @@
 // Write-back: order, merging, sub-page dirtiness, partial writes, errors.
 #include <catch2/catch.hpp>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <algorithm>
+#include <sstream>
+
+#include "base/log.h"
 
 #include "tests/cache/fake_fs.h"
 
@@ -137,6 +142,24 @@ TEST_CASE("a failed write-back is reported by fsync, and stays reported", "[cach
   CHECK(f.cache.fsync(*as, false).code() == EIO);
   CHECK(stat_of(f.cache.vmstat(), "writeback_errors") == 1);
   CHECK(stat_of(f.cache.meminfo(), "Writeback") == 0);
+}
+
+TEST_CASE("a failed metadata write-back is logged as metadata, not as inode 2^64 - 1",
+          "[cache][writeback]") {
+  Fixture f;
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto cache_log = cardfs::logger("cache");
+  cache_log->sinks().push_back(sink);
+  auto b = f.cache.bget_zeroed(9);
+  REQUIRE(b.is_ok());
+  b->mark_dirty();
+  f.dev.fail_next(1, EIO);
+  CHECK(f.cache.sync_all().code() == EIO);
+  cache_log->sinks().pop_back();
+  INFO(log.str());
+  CHECK(log.str().find("write-back of metadata page") != std::string::npos);
+  CHECK(log.str().find("18446744073709551615") == std::string::npos);
 }
 
 TEST_CASE("ENOSPC from get_block fails the write, short when some bytes went in",

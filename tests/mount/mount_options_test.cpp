@@ -98,6 +98,8 @@ TEST_CASE("unknown and malformed options are one-line errors naming the option")
   CHECK(parse_error({"cache_size="}).find("cache_size") != std::string::npos);
   CHECK(parse_error({"cache_size"}).find("needs a value") != std::string::npos);
   CHECK(parse_error({"cache_size=512K"}).find("minimum") != std::string::npos);
+  // Issue 15: more than the machine's memory was accepted silently.
+  CHECK(parse_error({"cache_size=64T"}).find("more than this machine's memory") != std::string::npos);
   CHECK(parse_error({"dirty_ratio=101"}).find("out of range") != std::string::npos);
   CHECK(parse_error({"dirty_ratio=-1"}).find("dirty_ratio") != std::string::npos);
   CHECK(parse_error({"dirty_ratio=1x"}).find("dirty_ratio") != std::string::npos);

@@ -24,6 +24,8 @@ expect_refused() {  # expect_refused "what" "text the error must contain" args..
 expect_refused "unknown option" "unknown mount option 'bogus'" "$image" "$mnt" -o bogus
 expect_refused "unknown option among good ones" "'frob'" "$image" "$mnt" -o ro,frob,cache_size=8M
 expect_refused "malformed size" "cache_size" "$image" "$mnt" -o cache_size=big
+expect_refused "cache larger than the machine's memory" "more than this machine's memory" \
+  "$image" "$mnt" -o cache_size=64T
 expect_refused "ratio out of range" "dirty_ratio" "$image" "$mnt" -o dirty_ratio=250
 expect_refused "unknown scheduler" "cfq" "$image" "$mnt" -o scheduler=cfq
 expect_refused "profile override" "belongs to the image" "$image" "$mnt" -o profile=class4
