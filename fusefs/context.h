@@ -15,6 +15,8 @@
 
 namespace cardfs::fusefs {
 
+class OrphanList;
+
 struct Context {
   cache::PageCache& cache;
   BlockGroups& groups;
@@ -26,6 +28,8 @@ struct Context {
   // kIncompatUnwritten is on: data pointers may carry kUnwrittenBit. Set
   // at mount, or once by the first fallocate (never cleared).
   std::atomic<bool> unwritten{false};
+  // Set once at mount: inode records are written through it (orphan.h).
+  OrphanList* orphans = nullptr;
 
   // An EIO naming what is corrupt, reported once here.
   Status corrupt(const std::string& what) const {

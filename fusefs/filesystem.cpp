@@ -12,6 +12,7 @@
 #include "fusefs/directory.h"
 #include "fusefs/groups.h"
 #include "fusefs/inode.h"
+#include "fusefs/orphan.h"
 #include "fusefs/xattr.h"
 
 namespace cardfs::fusefs {
@@ -71,10 +72,14 @@ Status Filesystem::load(uint32_t block_size) {
                          sb_.block_size() / 4, [this](const Status& s) { report(s); }});
   ctx_->unwritten = sb_.feature_incompat & kIncompatUnwritten;
   itable_ = std::make_unique<InodeTable>(*ctx_);
+  orphans_ = std::make_unique<OrphanList>(*ctx_);
+  ctx_->orphans = orphans_.get();
   CARDFS_ASSIGN_OR_RETURN(auto root, itable_->get(kRootIno));
   if (!S_ISDIR(root->d.mode)) return Status::error(EIO, "root inode is not a directory");
   next_generation_ = sb_.csum_seed() ^ uint32_t(sb_.mount_count) << 16;
   if (opts_.read_only) return Status::ok();
+  orphans_->load(sb_.last_orphan);
+  CARDFS_RETURN_IF_ERROR(free_orphans());
   {
     std::lock_guard lock(sb_mu_);
     sb_.mount_count++;
@@ -250,10 +255,44 @@ void Filesystem::maybe_free_locked(Inode& inode) {
   Status st = Status::ok();
   if (inode.lookups == 0 && inode.opens == 0) {
     st = free_inode_locked(inode);
-  } else if (inode.opens == 0 && S_ISREG(inode.d.mode) && !inode.data_freed) {
-    st = free_data_locked(inode);
+  } else {
+    // Still in use: on the orphan list until it is freed, so that a crash
+    // meanwhile cannot leave it for fsck to bring back.
+    st = orphan_add_locked(inode);
+    if (st.is_ok() && inode.opens == 0 && S_ISREG(inode.d.mode) && !inode.data_freed)
+      st = free_data_locked(inode);
   }
   if (!st.is_ok()) logger("fusefs")->error("freeing inode {}: {}", inode.ino, st.to_string());
+}
+
+Status Filesystem::orphan_add_locked(Inode& inode) {
+  if (orphans_->contains(inode.ino)) return Status::ok();
+  orphans_->add(inode.ino);
+  CARDFS_RETURN_IF_ERROR(store(inode));  // its record links to the previous head
+  return write_super();                  // the head names it
+}
+
+// After an unclean stop, the inodes the orphan list holds have no name and
+// nobody uses them any more: they are freed (ext4's orphan cleanup).
+Status Filesystem::free_orphans() {
+  const std::vector<uint32_t> list = orphans_->inodes();
+  if (list.empty()) return Status::ok();
+  logger("fusefs")->info("freeing {} orphan inode(s) unlinked before an unclean stop", list.size());
+  for (uint32_t ino : list) {
+    auto inode = itable_->get(ino, /*unlinked_ok=*/true);
+    if (!inode.is_ok()) {
+      CARDFS_RETURN_IF_ERROR(orphans_->remove(ino));
+      continue;
+    }
+    std::lock_guard lock((*inode)->mu);
+    if ((*inode)->d.links_count > 0) {  // linked again before the stop: only off the list
+      CARDFS_RETURN_IF_ERROR(orphans_->remove(ino));
+      CARDFS_RETURN_IF_ERROR(store(**inode));
+      continue;
+    }
+    CARDFS_RETURN_IF_ERROR(free_inode_locked(**inode));
+  }
+  return write_super();
 }
 
 // The blocks of an unlinked, closed regular file whose number the kernel
@@ -285,9 +324,11 @@ Status Filesystem::free_inode_locked(Inode& inode) {
     groups_->release(inode.res);
   }
   if (inode.as) cache_.destroy_address_space(*inode.as);
+  const bool orphan = orphans_->contains(inode.ino);
+  CARDFS_RETURN_IF_ERROR(orphans_->remove(inode.ino));  // before its record goes
   CARDFS_RETURN_IF_ERROR(itable_->erase(inode.ino));
   groups_->free_inode(inode.ino, S_ISDIR(inode.d.mode));
-  return Status::ok();
+  return orphan ? write_super() : Status::ok();
 }
 
 Result<StatFs> Filesystem::statfs() {
@@ -304,8 +345,12 @@ Result<StatFs> Filesystem::statfs() {
 Status Filesystem::write_super() {
   std::lock_guard writer(super_write_mu_);  // the cached copy and sb_record_ agree
   std::byte rec[kSuperblockSize];
+  const uint32_t orphan_head = orphans_ ? orphans_->head() : 0;  // its lock is not under sb_mu_
   {
     std::lock_guard lock(sb_mu_);
+    sb_.last_orphan = orphan_head;
+    if (orphan_head) sb_.feature_ro_compat |= kRoCompatOrphanPresent;
+    else sb_.feature_ro_compat &= ~kRoCompatOrphanPresent;
     sb_.free_blocks = groups_->free_blocks();
     sb_.free_inodes = groups_->free_inodes();
     if (errors_) sb_.state |= kStateErrors;

@@ -28,7 +28,8 @@
 // Lock order, outermost first:
 //   rename_mu_ (rename only) -> directory Inode::mu (by inode number) ->
 //   non-directory Inode::mu (by inode number) -> Inode::map_mu ->
-//   allocator locks (BlockGroups: windows -> group) -> buffer locks -> sb_mu_.
+//   allocator locks (BlockGroups: windows -> group) -> the orphan list's
+//   lock -> buffer locks -> sb_mu_.
 // The inode order is static (not "ancestor first", which renames change):
 // a child found under its parent that sorts before it (a subdirectory with
 // a smaller number) is locked by releasing the parent and taking both in
@@ -68,6 +69,7 @@ class BlockGroups;
 class Directory;
 struct DirHit;
 class InodeTable;
+class OrphanList;
 struct Inode;
 struct Context;
 
@@ -271,6 +273,8 @@ class Filesystem {
   Status enable_unwritten();
   Status free_inode_locked(Inode& inode);
   Status free_data_locked(Inode& inode);
+  Status orphan_add_locked(Inode& inode);
+  Status free_orphans();
   void maybe_free_locked(Inode& inode);
   void touch_atime_locked(Inode& inode);
   Status truncate_locked(Inode& inode, uint64_t size);
@@ -315,6 +319,7 @@ class Filesystem {
   std::unique_ptr<BlockGroups> groups_;
   std::unique_ptr<Context> ctx_;
   std::unique_ptr<InodeTable> itable_;
+  std::unique_ptr<OrphanList> orphans_;  // orphan.h: unlinked inodes still in use
   mutable std::mutex sb_mu_;
   Superblock sb_;
   std::mutex super_write_mu_;  // write_super() only; taken before buffer locks

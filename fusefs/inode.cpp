@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fusefs/orphan.h"
+
 namespace cardfs::fusefs {
 
 Result<DiskInode> InodeTable::read_record(uint32_t ino) {
@@ -19,13 +21,13 @@ Result<DiskInode> InodeTable::read_record(uint32_t ino) {
   return d;
 }
 
-Result<InodePtr> InodeTable::get(uint32_t ino) {
+Result<InodePtr> InodeTable::get(uint32_t ino, bool unlinked_ok) {
   {
     std::lock_guard lock(mu_);
     if (auto it = map_.find(ino); it != map_.end()) return it->second;
   }
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_record(ino));
-  if (d.mode == 0 || d.links_count == 0)
+  if (d.mode == 0 || (d.links_count == 0 && !unlinked_ok))
     return Status::error(ENOENT, "inode " + std::to_string(ino) + " is not in use");
   auto inode = std::make_shared<Inode>(ino);
   inode->d = d;
@@ -67,9 +69,13 @@ Status InodeTable::store(Inode& inode) {
   BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(inode.ino)), inode.ino);
   CARDFS_ASSIGN_OR_RETURN(auto buf, table_block_for_store(inode, at.block));
   inode.record_unwritten = false;
-  buf.lock();
-  std::memcpy(buf.data().data() + at.offset, rec, kInodeSize);
-  buf.unlock();
+  if (ctx_.orphans) {
+    ctx_.orphans->write_record(inode.ino, rec, buf, at.offset);  // with its orphan link
+  } else {
+    buf.lock();
+    std::memcpy(buf.data().data() + at.offset, rec, kInodeSize);
+    buf.unlock();
+  }
   buf.mark_dirty(at.offset, kInodeSize);
   return Status::ok();
 }

@@ -89,8 +89,9 @@ class InodeLocks {
 class InodeTable {
  public:
   explicit InodeTable(Context& ctx) : ctx_(ctx) {}
-  // The inode, loaded on first use. ENOENT if it is free, EIO if corrupt.
-  Result<InodePtr> get(uint32_t ino);
+  // The inode, loaded on first use. ENOENT if it is free (or, unless
+  // unlinked_ok, has no links: an orphan left by a crash), EIO if corrupt.
+  Result<InodePtr> get(uint32_t ino, bool unlinked_ok = false);
   // Registers a freshly allocated inode whose record is not written yet.
   InodePtr insert_new(uint32_t ino, const DiskInode& d);
   // Encodes inode.d into its inode table block. Caller holds inode.mu.

@@ -14,8 +14,10 @@ namespace cardfs::fusefs {
 namespace {
 
 constexpr size_t kSbCrcOffset = 1020;
+constexpr size_t kSbLastOrphanOffset = 184;
 constexpr size_t kGdCrcOffset = 60;
 constexpr size_t kInodeCrcOffset = 252;
+constexpr size_t kInodeNextOrphanOffset = 156;
 constexpr size_t kInodePointerArea = 96;
 
 Status corrupt(const std::string& what) { return Status::error(EIO, what); }
@@ -122,6 +124,7 @@ void encode_superblock(const Superblock& sb, std::span<std::byte> out) {
   for (char c : sb.label) e.u8(uint8_t(c));
   e.u32(sb.first_ino); e.u32(sb.journal_ino); e.u32(sb.lost_found_ino);
   e.u8(sb.hash_version);
+  put_u32(out.data() + kSbLastOrphanOffset, sb.last_orphan);
   put_u32(out.data() + kSbCrcOffset, crc32c(sb.csum_seed(), out.first(kSbCrcOffset)));
 }
 
@@ -155,6 +158,7 @@ Result<Superblock> decode_superblock(std::span<const std::byte> in, bool read_on
   sb.first_ino = d.u32(); sb.journal_ino = d.u32(); sb.lost_found_ino = d.u32();
   sb.hash_version = d.u8();
   if (!d.ok()) return corrupt("superblock: truncated");
+  sb.last_orphan = get_u32(in.data() + kSbLastOrphanOffset);  // range-checked where it is followed
   uint32_t want = get_u32(in.data() + kSbCrcOffset);
   uint32_t got = crc32c(sb.csum_seed(), in.first(kSbCrcOffset));
   if (want != got) return corrupt("superblock: checksum mismatch");
@@ -203,6 +207,7 @@ void encode_inode(const DiskInode& ino, uint32_t number, uint32_t seed, std::spa
   e.u32(ino.generation); e.u32(ino.rdev); e.u64(ino.xattr_block);
   for (uint32_t b : ino.block) e.u32(b);
   for (uint8_t b : ino.spare) e.u8(b);
+  e.u32(ino.next_orphan);
   put_u32(out.data() + kInodeCrcOffset, crc_with_number(seed, number, out.first(kInodeCrcOffset)));
 }
 
@@ -237,10 +242,17 @@ Result<DiskInode> decode_inode_unverified(std::span<const std::byte> in, uint32_
   ino.generation = d.u32(); ino.rdev = d.u32(); ino.xattr_block = d.u64();
   for (uint32_t& b : ino.block) b = d.u32();
   for (uint8_t& b : ino.spare) b = d.u8();
+  ino.next_orphan = d.u32();  // range-checked where it is followed
   if (!d.ok()) return corrupt("inode: truncated");
   for (const Timespec* t : {&ino.atime, &ino.mtime, &ino.ctime, &ino.crtime})
     if (t->nsec >= 1000000000u) return corrupt("inode " + std::to_string(number) + ": bad time");
   return ino;
+}
+
+void set_record_next_orphan(std::span<std::byte> rec, uint32_t number, uint32_t seed,
+                            uint32_t next) {
+  put_u32(rec.data() + kInodeNextOrphanOffset, next);
+  put_u32(rec.data() + kInodeCrcOffset, crc_with_number(seed, number, rec.first(kInodeCrcOffset)));
 }
 
 std::string inline_symlink_target(const DiskInode& ino) {

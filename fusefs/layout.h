@@ -27,7 +27,10 @@
 //  112 u32 au_size_bytes   116 u32 default_mount_opts
 //  120 u32 hash_seed[4]    136 u8 uuid[16]        152 char label[16]
 //  168 u32 first_ino       172 u32 journal_ino    176 u32 lost_found_ino
-//  180 u8 hash_version     181..1019 zero         1020 u32 crc32c
+//  180 u8 hash_version     181..183 zero          184 u32 last_orphan
+//  188..1019 zero         1020 u32 crc32c
+//  (last_orphan: the newest inode of the orphan list, 0 when it is empty;
+//  kRoCompatOrphanPresent is set exactly while it is not)
 //
 // Group descriptor (64 bytes; the table follows each superblock copy)
 //    0 u64 block_bitmap     8 u64 inode_bitmap    16 u64 inode_table
@@ -48,7 +51,9 @@
 //      (with kIncompatUnwritten, bit 31 of a data block pointer — direct or
 //      in the last indirect level — marks it unwritten: reads as zeros)
 //      bytes follow so that 96..155 (60 bytes) hold an inline symlink target
-//  156..251 zero          252 u32 crc32c
+//  156 u32 next_orphan (the next older orphan, 0 at the end of the list;
+//      meaningful only while the inode is on the orphan list)
+//  160..251 zero          252 u32 crc32c
 //
 // Directory entry (ext2's, 4-byte aligned records filling each block)
 //    0 u32 inode (0: unused)  4 u16 rec_len  6 u8 name_len  7 u8 file_type
@@ -98,6 +103,11 @@ inline constexpr uint32_t kLostFoundIno = 11;
 inline constexpr uint32_t kCompatDirIndex = 0x1;
 inline constexpr uint32_t kRoCompatSparseSuper = 0x1;
 inline constexpr uint32_t kRoCompatLargeFile = 0x2;
+// The orphan list is not empty (superblock last_orphan): inodes whose last
+// link went while they were in use wait there to be freed by the next
+// read-write mount or fsck. Code that does not know the list must not
+// mount read-write (it would leak them) — as ext4's orphan_present.
+inline constexpr uint32_t kRoCompatOrphanPresent = 0x4;
 inline constexpr uint32_t kIncompatFiletype = 0x1;
 inline constexpr uint32_t kIncompatMetadataCsum = 0x2;
 // Data block pointers may carry kUnwrittenBit: allocated (counted, owned)
@@ -105,7 +115,8 @@ inline constexpr uint32_t kIncompatMetadataCsum = 0x2;
 // below 2^31, so the superblock's blocks_count is at most kUnwrittenMaxBlocks.
 inline constexpr uint32_t kIncompatUnwritten = 0x4;
 inline constexpr uint32_t kSupportedCompat = kCompatDirIndex;
-inline constexpr uint32_t kSupportedRoCompat = kRoCompatSparseSuper | kRoCompatLargeFile;
+inline constexpr uint32_t kSupportedRoCompat =
+    kRoCompatSparseSuper | kRoCompatLargeFile | kRoCompatOrphanPresent;
 inline constexpr uint32_t kSupportedIncompat =
     kIncompatFiletype | kIncompatMetadataCsum | kIncompatUnwritten;
 inline constexpr uint32_t kUnwrittenBit = 0x80000000u;
@@ -172,6 +183,7 @@ struct Superblock {
   uint32_t journal_ino = kJournalIno;
   uint32_t lost_found_ino = kLostFoundIno;
   uint8_t hash_version = kHashVersionSeeded;
+  uint32_t last_orphan = 0;  // head of the orphan list (0: empty)
 
   uint32_t block_size() const { return 1024u << log_block_size; }
   uint32_t group_count() const;
@@ -211,6 +223,7 @@ struct DiskInode {
   uint64_t xattr_block = 0;
   std::array<uint32_t, kBlockPointers> block{};
   std::array<uint8_t, 8> spare{};  // the tail of an inline symlink target
+  uint32_t next_orphan = 0;        // on the orphan list: the next older orphan
 };
 
 // ---- encoding (buffers must be at least the structure's size)
@@ -230,6 +243,10 @@ Result<DiskInode> decode_inode(std::span<const std::byte> in, uint32_t number, u
 // every other bound is still checked.
 Result<DiskInode> decode_inode_unverified(std::span<const std::byte> in, uint32_t number);
 bool inode_checksum_ok(std::span<const std::byte> in, uint32_t number, uint32_t seed);
+// Rewrites the next_orphan field of an encoded record in place and its
+// checksum (the orphan list relinks a record it does not own).
+void set_record_next_orphan(std::span<std::byte> rec, uint32_t number, uint32_t seed,
+                            uint32_t next);
 
 // Inline symlink targets live in the pointer area (bytes 96..155).
 std::string inline_symlink_target(const DiskInode& ino);

@@ -216,6 +216,19 @@ void TestImage::add_file(const std::string& name, const std::string& data) {
   files_["/" + name] = data;
 }
 
+uint32_t TestImage::add_orphan(const std::string& name, const std::string& data) {
+  Mounted m(dev_, clock_, spec_.block_size);
+  REQUIRE(m.fs);
+  auto a = m.fs->mknod(kRootIno, name, S_IFREG | 0644, 0, Creds{});
+  REQUIRE(a.is_ok());
+  REQUIRE(m.fs->open(a->ino).is_ok());
+  REQUIRE(m.fs->write(a->ino, 0, std::as_bytes(std::span(data.data(), data.size()))).is_ok());
+  REQUIRE(m.fs->unlink(kRootIno, name).is_ok());
+  REQUIRE(m.fs->sync().is_ok());
+  m.fs.reset();  // no unmount: the open file is never closed
+  return uint32_t(a->ino);
+}
+
 void TestImage::add_preallocated_file(const std::string& name, uint64_t size, uint64_t offset,
                                       const std::string& data, uint64_t extra) {
   Mounted m(dev_, clock_, spec_.block_size);

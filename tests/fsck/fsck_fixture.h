@@ -44,6 +44,10 @@ class TestImage {
   // image consistent, e.g. rmdir /lost+found). Empty string on success.
   std::string rmdir(const std::string& parent, const std::string& name);
 
+  // A file /name written, opened, unlinked and synced, then the
+  // filesystem dropped while it was still open (a crash): its inode, which
+  // is returned, is left on the orphan list with links 0.
+  uint32_t add_orphan(const std::string& name, const std::string& data);
   // Mounts and writes a new file /name holding data; it joins files().
   void add_file(const std::string& name, const std::string& data);
   // Mounts and makes /name holding `count` files, each one with a

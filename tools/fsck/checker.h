@@ -2,6 +2,7 @@
 //
 // Pass order and what each leaves behind:
 //   super   sb_, gd_ (descriptors whose locations are trusted)
+//   orphans the orphan list's inodes cleared (-n: pending_orphans_)
 //   pass 1  ino_[] (mode, links, in use), owner_[] (who owns each block),
 //           dirs_ (directory inodes in order)
 //   pass 2  ino_[].refs, parent entries, names for paths
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -89,6 +91,9 @@ class Checker {
 
   Status check_super();
   void check_backups();
+  // The orphan list (orphans.cpp): cleared before pass 1, noted under -n.
+  Result<std::vector<uint32_t>> orphan_chain(std::string* broken);
+  Status release_orphans();
   Status write_superblocks();
   Status pass1();
   Status pass1b();
@@ -127,6 +132,7 @@ class Checker {
   };
   std::map<uint32_t, std::vector<DirLink>> dir_links_;
   uint32_t lost_found_ = 0;
+  std::set<uint32_t> pending_orphans_;  // -n: on the orphan list, freed by the next mount
   bool gdt_dirty_ = false;      // descriptors need rewriting
   bool rewrite_super_ = false;  // primary or backups need rewriting in pass 5
   bool cancelled_ = false;

@@ -172,6 +172,17 @@ Status Checker::pass4() {
     InodeState& s = ino_[ino];
     const std::string who = "Inode " + std::to_string(ino);
     if (s.refs == 0 && !S_ISDIR(s.mode)) {
+      if (s.links == 0) {
+        // Deleted while in use and not freed: its data must stay deleted,
+        // never come back in /lost+found. Pending orphans (-n) are the
+        // next mount's to free.
+        if (pending_orphans_.count(ino)) continue;
+        if (ask(Problem::kDeletedInode, who + " (" + std::to_string(s.size) +
+                                            " bytes) has no links and is in no directory.")) {
+          CARDFS_RETURN_IF_ERROR(clear_inode(ino));
+        }
+        continue;
+      }
       if (s.size > 0 || s.data_blocks > 0) {
         if (ask(Problem::kUnattachedInode, who + " (" + std::to_string(s.size) +
                                                " bytes) is in no directory.")) {

@@ -43,6 +43,9 @@ constexpr std::array<ProblemInfo, size_t(P::kCount)> kTable = {{
     {P::kInodeBitmap, "PR_5_INODE_BITMAP", 5, "Fix", true},
     {P::kGroupCounts, "PR_5_GROUP_COUNTS", 5, "Fix", true},
     {P::kDirLoop, "PR_3_DIR_LOOP", 3, "Connect to /lost+found", false},
+    {P::kOrphanInode, "PR_0_ORPHAN_CLEAR_INODE", 0, "Clear", true},
+    {P::kOrphanListBad, "PR_0_ORPHAN_LIST_BAD", 0, "Clear the list", true},
+    {P::kDeletedInode, "PR_4_DELETED_INODE", 4, "Clear", true},
 }};
 
 constexpr bool table_in_order() {

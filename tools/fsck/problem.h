@@ -46,6 +46,9 @@ enum class Problem : uint16_t {
   kInodeBitmap,
   kGroupCounts,
   kDirLoop,
+  kOrphanInode,
+  kOrphanListBad,
+  kDeletedInode,
   kCount,
 };
 

@@ -27,11 +27,12 @@ std::string summary_line(const std::string& name, const FsckStats& s, bool clean
 
 Result<FsckReport> Checker::run() {
   CARDFS_RETURN_IF_ERROR(check_super());
+  CARDFS_RETURN_IF_ERROR(release_orphans());
   auto& st = report_.stats;
   st.inodes_total = sb_.inodes_count;
   st.blocks_total = sb_.blocks_count;
   const bool marked_clean = (sb_.state & kStateClean) && !(sb_.state & kStateErrors);
-  if (!o_.force && marked_clean && report_.findings.empty()) {
+  if (!o_.force && marked_clean && report_.findings.empty() && pending_orphans_.empty()) {
     st.inodes_used = sb_.inodes_count - sb_.free_inodes;
     st.blocks_used = sb_.blocks_count - sb_.free_blocks;
     report_.skipped = true;

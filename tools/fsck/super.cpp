@@ -16,7 +16,10 @@ bool same_geometry(const Superblock& a, const Superblock& b) {
          a.inodes_count == b.inodes_count && a.log_block_size == b.log_block_size &&
          a.blocks_per_group == b.blocks_per_group && a.inodes_per_group == b.inodes_per_group &&
          a.feature_compat == b.feature_compat && a.feature_incompat == b.feature_incompat &&
-         a.feature_ro_compat == b.feature_ro_compat && a.hash_seed == b.hash_seed;
+         // orphan_present comes and goes with the list in the primary only
+         (a.feature_ro_compat & ~kRoCompatOrphanPresent) ==
+             (b.feature_ro_compat & ~kRoCompatOrphanPresent) &&
+         a.hash_seed == b.hash_seed;
 }
 
 bool same_locations(const GroupDesc& gd, const GroupLayout& l) {

@@ -77,6 +77,7 @@ Result<Output> cmd_super(Inspector& in, const Args&) {
   v.add("created", time_text(int64_t(sb.mkfs_time))).add("last_mounted", time_text(int64_t(sb.mount_time)));
   v.add("last_written", time_text(int64_t(sb.write_time))).add("last_checked", time_text(int64_t(sb.check_time)));
   v.add("lost_found_inode", sb.lost_found_ino).add("hash_version", uint32_t(sb.hash_version));
+  v.add("last_orphan", sb.last_orphan);  // head of the orphan list, 0 when empty
   return Output{v, {}};
 }
 
