@@ -47,6 +47,12 @@ Status Flash::queue_page(const PageWrite& q, ProgramCause cause) {
   return Status::ok();
 }
 
+void Flash::charge_moves(uint64_t n) {
+  counters_.flash_pages_programmed += n;
+  counters_.merge_pages_copied += n;
+  counters_.time.merge += profile_.page_move * int64_t(n);
+}
+
 Status Flash::submit() {
   if (queue_.empty()) return Status::ok();
   Status st = store_.write(queue_);

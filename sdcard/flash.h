@@ -45,6 +45,11 @@ class Flash {
   // earlier) to `to`: counted and charged as a program of cause kMerge.
   Status copy(uint64_t from, uint64_t to, OobRecord oob);
   Status submit();
+  // Whether programs and moves are only counted and charged: the store
+  // keeps nothing, no power cut is armed, power is on.
+  bool counts_only() const { return !queue_writes_ && !cut_armed_ && !powered_off_; }
+  // Counts and charges n merge moves (counts_only() must hold).
+  void charge_moves(uint64_t n);
   // Reads whole pages (charged as flash page reads unless `for_merge`,
   // whose cost is part of the page move).
   Status read(std::span<const PageRead> pages, bool for_merge);

@@ -1,6 +1,7 @@
 #include "sdcard/ftl.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace cardfs::sdcard {
 namespace {
@@ -14,6 +15,7 @@ FlashTranslationLayer::FlashTranslationLayer(const Profile& p, const Geometry& g
     : profile_(p),
       geometry_(g),
       ppa_(g.pages_per_au),
+      ppa_shift_(std::has_single_bit(g.pages_per_au) ? std::countr_zero(g.pages_per_au) : -1),
       flash_(flash),
       counters_(counters),
       map_(g.user_pages(), kUnmapped),
@@ -41,7 +43,7 @@ void FlashTranslationLayer::invalidate(uint32_t lp) {
   const uint32_t pp = map_[lp];
   if (pp == kUnmapped) return;
   slot_[pp] = kStale;
-  --aus_[pp / ppa_].valid;
+  --aus_[au_of(pp)].valid;
   map_[lp] = kUnmapped;
   seq_[lp] = 0;
 }
@@ -122,6 +124,22 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
 }
 
 Status FlashTranslationLayer::copy_pages(const std::vector<uint32_t>& pages, int64_t au) {
+  if (au >= 0 && flash_.counts_only()) {
+    // Nothing reaches a store and no power cut is armed: the same map
+    // updates and charges as program(), without a Status per page (a
+    // dataless replay of random writes on a block FTL is mostly this).
+    flash_.charge_moves(pages.size());
+    for (const uint32_t lp : pages) {
+      const uint32_t pp = uint32_t(page_of(uint32_t(au), lp % ppa_));
+      invalidate(lp);
+      slot_[pp] = lp;
+      map_[lp] = pp;
+      seq_[lp] = next_seq_++;
+    }
+    aus_[au].valid += uint32_t(pages.size());
+    aus_[au].programmed += uint32_t(pages.size());
+    return Status::ok();
+  }
   for (const uint32_t lp : pages) {
     if (au >= 0)
       CARDFS_RETURN_IF_ERROR(program(lp, uint32_t(au), lp % ppa_, nullptr, ProgramCause::kMerge));

@@ -77,6 +77,9 @@ class FlashTranslationLayer {
   static constexpr uint32_t kStale = 0xFFFF'FFFE;
 
   uint64_t page_of(uint32_t au, uint32_t slot) const { return uint64_t(au) * ppa_ + slot; }
+  // The AU of a physical page: a shift when pages per AU is a power of
+  // two (every profile's), sparing a division per page moved.
+  uint32_t au_of(uint64_t pp) const { return ppa_shift_ >= 0 ? uint32_t(pp >> ppa_shift_) : uint32_t(pp / ppa_); }
   bool slot_erased(uint32_t au, uint32_t slot) const { return slot_[page_of(au, slot)] == kErased; }
   // Programs lp at (au, slot) with `data`, or with lp's current copy when
   // data is nullptr (a merge/GC move: the flash copies it page to page).
@@ -108,6 +111,7 @@ class FlashTranslationLayer {
   const Profile& profile_;
   const Geometry geometry_;
   const uint32_t ppa_;
+  const int ppa_shift_;  // log2(ppa_), or -1
   Flash& flash_;
   CardCounters& counters_;
   std::vector<uint32_t> map_;    // logical page -> physical page
