@@ -5,36 +5,10 @@
 #include <vector>
 
 #include "base/coding.h"
+#include "fusefs/format.h"
 
 namespace cardfs::fusefs {
 namespace {
-
-// The pointer slots leading to a file block: slot[0] in the inode, then
-// one per indirect level.
-struct Path {
-  int depth = 0;
-  uint32_t slot[4] = {};
-};
-
-Result<Path> path_for(uint64_t fb, uint64_t p) {
-  Path path;
-  if (fb < kDirectBlocks) {
-    path.slot[0] = uint32_t(fb);
-    return path;
-  }
-  fb -= kDirectBlocks;
-  uint64_t span = p;
-  for (int depth = 1; depth <= 3; ++depth, span *= p) {
-    if (fb < span) {
-      path.depth = depth;
-      path.slot[0] = kDirectBlocks + depth - 1;
-      for (int level = depth; level >= 1; --level, fb /= p) path.slot[level] = uint32_t(fb % p);
-      return path;
-    }
-    fb -= span;
-  }
-  return Status::error(EFBIG, "file block beyond the triple indirect block");
-}
 
 Status check_ptr(Context& ctx, const Inode& inode, uint64_t ptr, uint64_t fb) {
   if (ctx.groups.is_data_block(ptr)) return Status::ok();
@@ -147,9 +121,9 @@ uint64_t max_file_blocks(uint32_t ptrs) {
 
 Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, MapMode mode) {
   const bool create = mode != MapMode::kLookup;
-  auto where = path_for(fb, ctx.ptrs);
+  auto where = pointer_path(fb, ctx.ptrs);
   if (!where.is_ok()) return create ? Result<Mapped>(where.status()) : Mapped{};  // past the end: a hole
-  const Path& path = *where;
+  const PointerPath& path = *where;
   const uint64_t goal = goal_for(ctx, inode, fb);
   Mapped m;
   if (path.depth == 0) {

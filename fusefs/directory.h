@@ -34,15 +34,12 @@
 #include <vector>
 
 #include "fusefs/context.h"
+#include "fusefs/format.h"
 #include "fusefs/inode.h"
 
 namespace cardfs::fusefs {
 
 using NameHash = std::function<uint32_t(std::string_view)>;
-// The filesystem's directory hash (hash version 1): 32 bits, low bit clear.
-uint32_t seeded_name_hash(const std::array<uint32_t, 4>& seed, std::string_view name);
-// The second 32 bits of the same function, for listing positions only.
-uint32_t seeded_minor_hash(const std::array<uint32_t, 4>& seed, std::string_view name);
 
 inline constexpr uint64_t kPosDot = 0, kPosDotDot = 1, kPosFirstName = 2;
 inline uint64_t name_key(uint32_t major, uint32_t minor) {

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "fusefs/format.h"
 #include "tests/fusefs/fs_fixture.h"
 
 using namespace cardfs;
@@ -336,4 +337,26 @@ TEST_CASE("an image made without unwritten blocks gets the feature at its first 
   sb->blocks_count = kUnwrittenMaxBlocks + 1;
   encode_superblock(*sb, raw);
   CHECK(decode_superblock(raw).status().code() == EIO);
+}
+
+TEST_CASE("pointer_path: the slots through direct, single, double and triple indirect blocks") {
+  const uint64_t p = 1024;  // pointers per 4 KiB block
+  auto at = [&](uint64_t fb) { return *pointer_path(fb, p); };
+  CHECK(at(9).depth == 0);
+  CHECK(at(9).slot[0] == 9);
+  CHECK(at(10).depth == 1);
+  CHECK(at(10).slot[0] == 10);
+  CHECK(at(10).slot[1] == 0);
+  CHECK(at(10 + p - 1).slot[1] == p - 1);
+  const PointerPath d = at(10 + p + p + 3);  // double: second indirect block, slot 3
+  CHECK(d.depth == 2);
+  CHECK(d.slot[0] == 11);
+  CHECK(d.slot[1] == 1);
+  CHECK(d.slot[2] == 3);
+  const PointerPath t = at(10 + p + p * p);  // the first block of the triple
+  CHECK(t.depth == 3);
+  CHECK(t.slot[0] == 12);
+  CHECK((t.slot[1] | t.slot[2] | t.slot[3]) == 0);
+  CHECK(at(10 + p + p * p + p * p * p - 1).slot[3] == p - 1);
+  CHECK(pointer_path(10 + p + p * p + p * p * p, p).status().code() == EFBIG);
 }

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "fusefs/directory.h"
+#include "fusefs/format.h"
 
 namespace cardfs::fsck {
 

@@ -8,6 +8,7 @@
 
 #include "base/coding.h"
 #include "fusefs/dir_block.h"
+#include "fusefs/format.h"
 #include "tools/fsck/checker.h"
 #include "tools/fsck/dir_map.h"
 
@@ -24,37 +25,25 @@ Result<uint64_t> Checker::zeroed_block(uint32_t ino) {
 }
 
 Status Checker::map_file_block(uint32_t ino, DiskInode& d, uint64_t fb, uint64_t disk) {
-  const uint64_t per = bs_ / 4;
   const uint64_t per_block = bs_ / 512;
-  if (fb < uint64_t(kDirectBlocks)) {
-    d.block[fb] = uint32_t(disk);
-    d.blocks += per_block;
+  CARDFS_ASSIGN_OR_RETURN(fusefs::PointerPath path, fusefs::pointer_path(fb, bs_ / 4));
+  uint32_t* top = &d.block[path.slot[0]];
+  d.blocks += per_block;
+  if (path.depth == 0) {
+    *top = uint32_t(disk);
     return Status::ok();
   }
-  // Find the top pointer and the index path below it.
-  uint64_t rel = fb - kDirectBlocks, span = per;
-  int level = 1;
-  while (level <= 3 && rel >= span) {
-    rel -= span;
-    span *= per;
-    ++level;
-  }
-  if (level > 3) return Status::error(EFBIG, "file block " + std::to_string(fb) + " is past the map");
-  uint32_t* top = &d.block[kDirectBlocks + level - 1];
-  d.blocks += per_block;
   if (*top == 0) {
     CARDFS_ASSIGN_OR_RETURN(uint64_t b, zeroed_block(ino));
     *top = uint32_t(b);
     d.blocks += per_block;
   }
   uint64_t at = *top;
-  for (int l = level; l >= 1; --l) {
-    span /= per;
-    const uint32_t slot = uint32_t(rel / span);
-    rel %= span;
+  for (int level = 1; level <= path.depth; ++level) {
+    const uint32_t slot = path.slot[level];
     CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(at));
     uint32_t next = get_u32(blk.data() + 4 * slot);
-    if (l == 1) {
+    if (level == path.depth) {
       next = uint32_t(disk);
     } else if (next == 0) {
       CARDFS_ASSIGN_OR_RETURN(uint64_t b, zeroed_block(ino));

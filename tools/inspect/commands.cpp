@@ -11,7 +11,7 @@
 
 #include "base/parse.h"
 #include "base/uuid.h"
-#include "fusefs/directory.h"
+#include "fusefs/format.h"
 #include "tools/fsck/super.h"
 #include "tools/inspect/card_view.h"
 #include "tools/inspect/index_view.h"

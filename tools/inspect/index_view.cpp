@@ -8,7 +8,7 @@
 
 #include "fusefs/dir_block.h"
 #include "fusefs/dir_index.h"
-#include "fusefs/directory.h"
+#include "fusefs/format.h"
 
 namespace cardfs::inspect {
 
