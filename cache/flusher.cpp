@@ -7,6 +7,8 @@
 // (Clock::wait_until), woken early through fl_cv by a kick (a writer over
 // the background limit, a tunables change) or stop_flusher(); an idle
 // daemon wakes once a period, not every few milliseconds.
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -112,6 +114,8 @@ void PageCache::start_flusher() {
   c.fl_running = true;
   c.next_periodic = c.clock.now() + centisecs(tunables().dirty_writeback_centisecs);
   c.fl_thread = std::thread([this] {
+    // As Linux's per-device write-back threads (flush-MAJ:MIN) are named.
+    pthread_setname_np(pthread_self(), "flush-data");
     Impl& c = *impl_;
     for (;;) {
       bool kicked;

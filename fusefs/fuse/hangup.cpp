@@ -1,6 +1,7 @@
 #include "fusefs/fuse/hangup.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,7 +45,10 @@ Result<std::unique_ptr<HangupHandler>> HangupHandler::install(std::function<void
 
 HangupHandler::HangupHandler(int read_fd, int write_fd, std::function<void()> on_hangup)
     : read_fd_(read_fd), write_fd_(write_fd), on_hangup_(std::move(on_hangup)) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sighup");
+    run();
+  });
 }
 
 HangupHandler::~HangupHandler() {

@@ -1,5 +1,6 @@
 #include "fusefs/fuse/stack.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -104,6 +105,9 @@ Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const Mount
 }
 
 void Stack::metadata_loop() {
+  // Not the cache's flusher (flush-data): this one writes the filesystem's
+  // metadata (bitmaps, group descriptors, superblock) on the same period.
+  pthread_setname_np(pthread_self(), "flush-metadata");
   while (!stopping_.load()) {
     auto period = Nanos(int64_t(cache_->tunables().dirty_writeback_centisecs) * 10'000'000);
     if (period.count() == 0) period = std::chrono::seconds(5);
