@@ -200,7 +200,10 @@ Result<Attr> Filesystem::setattr(Ino ino, const SetAttr& sa) {
   std::lock_guard lock(inode->mu);
   const Timespec t = now();
   if (sa.size) CARDFS_RETURN_IF_ERROR(truncate_locked(*inode, *sa.size));
-  if (sa.mode) inode->d.mode = uint16_t((inode->d.mode & S_IFMT) | (*sa.mode & 07777));
+  if (sa.mode) {
+    CARDFS_RETURN_IF_ERROR(chmod_acl_locked(*inode, *sa.mode));
+    inode->d.mode = uint16_t((inode->d.mode & S_IFMT) | (*sa.mode & 07777));
+  }
   if (sa.uid) inode->d.uid = *sa.uid;
   if (sa.gid) inode->d.gid = *sa.gid;
   if (sa.atime != SetAttr::Time::kKeep)

@@ -278,6 +278,8 @@ class Filesystem {
   void maybe_free_locked(Inode& inode);
   void touch_atime_locked(Inode& inode);
   Status truncate_locked(Inode& inode, uint64_t size);
+  // chmod of an inode with an access ACL: the ACL follows (fs_xattr.cpp).
+  Status chmod_acl_locked(Inode& inode, uint32_t mode);
   Status zero_range_locked(Inode& inode, uint64_t offset, uint64_t end);
   Status drop_failed_allocation_locked(Inode& inode, uint64_t pos);
   Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);

@@ -13,15 +13,23 @@ namespace {
 
 struct Namespace {
   uint8_t index;
-  std::string_view prefix;
+  std::string_view prefix;  // for the ACLs: the whole name
 };
-constexpr Namespace kNamespaces[] = {
-    {kXattrUser, "user."}, {kXattrTrusted, "trusted."}, {kXattrSecurity, "security."}};
+constexpr Namespace kNamespaces[] = {{kXattrUser, "user."},
+                                     {kXattrTrusted, "trusted."},
+                                     {kXattrSecurity, "security."},
+                                     {kXattrAclAccess, kAclAccessName},
+                                     {kXattrAclDefault, kAclDefaultName}};
 
 bool known_index(uint8_t index) {
   for (const Namespace& ns : kNamespaces)
     if (ns.index == index) return true;
   return false;
+}
+
+// An ACL's stored name is empty; every other entry has one.
+bool name_fits_index(uint8_t index, size_t name_len) {
+  return is_acl_index(index) ? name_len == 0 : name_len > 0;
 }
 
 uint32_t align4(uint32_t n) { return (n + 3) & ~3u; }
@@ -38,8 +46,10 @@ uint32_t block_crc(std::span<const std::byte> block, uint32_t seed) {
 
 Result<XattrName> parse_xattr_name(std::string_view full) {
   if (full.size() > kXattrNameMax) return Status::error(ERANGE, "attribute name too long");
+  if (full == kAclAccessName) return XattrName{kXattrAclAccess, ""};
+  if (full == kAclDefaultName) return XattrName{kXattrAclDefault, ""};
   for (const Namespace& ns : kNamespaces) {
-    if (!full.starts_with(ns.prefix)) continue;
+    if (is_acl_index(ns.index) || !full.starts_with(ns.prefix)) continue;
     full.remove_prefix(ns.prefix.size());
     if (full.empty()) return Status::error(EINVAL, "empty attribute name");
     return XattrName{ns.index, std::string(full)};
@@ -75,7 +85,8 @@ Result<XattrSet> decode_xattr_block(std::span<const std::byte> block, uint32_t o
     const uint8_t name_len = d.u8();
     d.skip(2);
     const uint32_t value_len = d.u32();
-    if (!d.ok() || name_len == 0 || value_len > used) return bad("bad entry " + std::to_string(i));
+    if (!d.ok() || !name_fits_index(e.key.index, name_len) || value_len > used)
+      return bad("bad entry " + std::to_string(i));
     const size_t at = kXattrHeaderSize + d.pos();
     d.skip(align4(name_len + value_len));
     if (!d.ok()) return bad("entry " + std::to_string(i) + " overflows");

@@ -15,9 +15,11 @@
 //        8 name (without its namespace prefix), then the value, zero-padded
 //   B-4 u32 crc32c (seeded with the filesystem's checksum seed) of bytes 0..B-5
 //
-// Namespaces (ext2's name indexes): 1 "user.", 4 "trusted.", 6 "security.".
-// "system.posix_acl_access/default" and every other "system." name, and any
-// other prefix, are refused with EOPNOTSUPP: POSIX ACLs are not supported.
+// Namespaces (ext2's name indexes): 1 "user.", 4 "trusted.", 6 "security.",
+// and the POSIX ACLs as whole names with an empty stored name, 2
+// "system.posix_acl_access", 3 "system.posix_acl_default" (their values:
+// acl.h; the FUSE layer takes them only with -o acl). Every other
+// "system." name, and any other prefix, is refused with EOPNOTSUPP.
 //
 // Errors: EOPNOTSUPP (namespace), EINVAL (empty name after the prefix, bad
 // flags), ERANGE (name over 255 bytes), EEXIST (XATTR_CREATE of an existing
@@ -44,7 +46,18 @@ inline constexpr uint32_t kXattrHeaderSize = 16;
 inline constexpr uint32_t kXattrEntryHeader = 8;
 inline constexpr uint32_t kXattrNameMax = 255;
 
-enum XattrIndex : uint8_t { kXattrUser = 1, kXattrTrusted = 4, kXattrSecurity = 6 };
+enum XattrIndex : uint8_t {
+  kXattrUser = 1,
+  kXattrAclAccess = 2,
+  kXattrAclDefault = 3,
+  kXattrTrusted = 4,
+  kXattrSecurity = 6,
+};
+inline constexpr std::string_view kAclAccessName = "system.posix_acl_access";
+inline constexpr std::string_view kAclDefaultName = "system.posix_acl_default";
+inline bool is_acl_index(uint8_t index) {
+  return index == kXattrAclAccess || index == kXattrAclDefault;
+}
 
 struct XattrName {
   uint8_t index = 0;

@@ -17,6 +17,7 @@ timespec to_timespec(const fusefs::Timespec& t) {
 }
 
 void op_init(void* userdata, fuse_conn_info* conn) {
+  const auto& opts = static_cast<FuseFs*>(userdata)->options();
   // cardfs's cache holds the dirty data: every write comes down at once.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   // The kernel clears SUID/SGID itself, with a mode change (accepted).
@@ -25,11 +26,18 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // -o acl: the kernel enforces the ACLs the daemon stores, and leaves the
+  // umask to the daemon, which skips it under a default ACL (acl_inherit.cpp).
+  if (opts.acl) {
+    if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK))
+      conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+    else
+      logger("fuse")->error("-o acl: this kernel has no FUSE POSIX ACL support");
+  }
   conn->max_write = kMaxWrite;
   conn->time_gran = 1;
   // The kernel takes the smaller of this and its bdi's read_ahead_kb, which
   // the daemon raised before serving (tune_kernel_read_ahead in mount.cpp).
-  const auto& opts = static_cast<FuseFs*>(userdata)->options();
   if (uint32_t kb = opts.kernel_read_ahead_kb.value_or(kDefaultKernelReadAheadKb); kb > 0)
     conn->max_readahead = kb * 1024;
   logger("fuse")->info("FUSE protocol {}.{}, max_write {}, max_readahead {}", conn->proto_major,

@@ -114,6 +114,20 @@ Status check_new_name(fuse_req_t req, fuse_ino_t parent, const char* name);
 // a creator outside that group loses the setgid bit of a file.
 Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_t& mode);
 
+// POSIX ACLs of a new inode (-o acl; acl_inherit.cpp). The kernel leaves
+// the umask to the daemon then (FUSE_CAP_DONT_MASK): under a directory
+// with a default ACL the new inode's access ACL is that ACL narrowed by the
+// create mode and the umask is not applied; elsewhere mode &= ~umask.
+// Directories also inherit the default ACL. Without -o acl: nothing.
+struct NewInodeAcls {
+  std::vector<std::byte> access, dflt;  // empty: none
+};
+Result<NewInodeAcls> new_inode_acls(fuse_req_t req, fuse_ino_t parent, uint32_t& mode);
+// Stores them on the created inode and returns its attributes after that;
+// on failure the new inode's lookup is dropped and the error returned.
+Result<fusefs::Attr> set_new_inode_acls(fuse_req_t req, Result<fusefs::Attr> created,
+                                        const NewInodeAcls& acls);
+
 // The daemon's permission checks (op_checks.cpp): OK at once when the
 // kernel checks; otherwise the caller against the inodes' attributes.
 Result<fusefs::Attr> attr_of(fuse_req_t req, fuse_ino_t ino);

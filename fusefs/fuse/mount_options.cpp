@@ -124,6 +124,8 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"async", flag(&MountOptions::sync, false)},
       {"xattr", flag(&MountOptions::xattr, true)},
       {"noxattr", flag(&MountOptions::xattr, false)},
+      {"acl", flag(&MountOptions::acl, true)},
+      {"noacl", flag(&MountOptions::acl, false)},
       {"realtime", flag(&MountOptions::realtime, true)},
       {"durable", flag(&MountOptions::durable, true)},
       {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
@@ -238,7 +240,9 @@ Result<MountOptions> overlay_tunables(const std::string& text, MountOptions base
 }
 
 bool kernel_checks_permissions(const MountOptions& opts) {
-  return opts.default_permissions || opts.allow_other;
+  // FUSE_CAP_POSIX_ACL turns default_permissions on in the kernel: the
+  // daemon's own checks know no ACL.
+  return opts.default_permissions || opts.allow_other || opts.acl;
 }
 
 std::string kernel_mount_options(const MountOptions& opts, const std::string& image_path) {

@@ -48,6 +48,9 @@ struct MountOptions {
   // noxattr: the xattr operations answer ENOSYS, so the kernel stops asking
   // (no security.capability round trip before every write; docs/fuse.md).
   bool xattr = true;
+  // POSIX ACLs (system.posix_acl_*), enforced by the kernel: implies
+  // default_permissions (docs/fuse.md, "Permissions").
+  bool acl = false;
 
   // ---- page cache (cache::Tunables)
   std::optional<uint64_t> cache_size;  // bytes

@@ -125,7 +125,9 @@ Result<Attr> do_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_
   CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = mode;
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
-  return fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, uint32_t(rdev), c);
+  CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
+  return set_new_inode_acls(
+      req, fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, uint32_t(rdev), c), acls);
 }
 
 void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
@@ -137,7 +139,9 @@ Result<Attr> do_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_
   CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFDIR | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
-  return fuse_fs(req).fs().mkdir(FuseFs::to_fs(parent), name, m & 07777, c);
+  CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
+  return set_new_inode_acls(
+      req, fuse_fs(req).fs().mkdir(FuseFs::to_fs(parent), name, m & 07777, c), acls);
 }
 
 void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {

@@ -49,7 +49,9 @@ Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode
   CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFREG | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
-  return fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, 0, c);
+  CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
+  return set_new_inode_acls(req, fuse_fs(req).fs().mknod(FuseFs::to_fs(parent), name, m, 0, c),
+                            acls);
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,

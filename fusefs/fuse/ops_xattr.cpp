@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fusefs/fuse/fuse_fs.h"
+#include "fusefs/xattr.h"
 
 namespace cardfs::fuse {
 namespace {
@@ -21,10 +22,20 @@ void reply_sized(fuse_req_t req, const char* data, size_t len, size_t size) {
   }
 }
 
+// system.posix_acl_* only with -o acl: without it the kernel does not
+// enforce them, and a stored ACL that nothing checks would be a lie.
+Status check_acl_name(const FuseFs& self, const char* name) {
+  const std::string_view n(name);
+  if (!self.options().acl && (n == fusefs::kAclAccessName || n == fusefs::kAclDefaultName))
+    return Status::error(EOPNOTSUPP, "POSIX ACLs need -o acl");
+  return Status::ok();
+}
+
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                  size_t size, int flags) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (Status st = check_acl_name(self, name); !st.is_ok()) return reply_status(req, st);
   if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   auto bytes = std::as_bytes(std::span(value, size));
   Status st = self.fs().setxattr(FuseFs::to_fs(ino), name, bytes, flags);
@@ -35,6 +46,7 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (Status st = check_acl_name(self, name); !st.is_ok()) return reply_status(req, st);
   if (Status st = check_xattr(req, ino, name, false); !st.is_ok()) return reply_status(req, st);
   auto v = self.fs().getxattr(FuseFs::to_fs(ino), name);
   if (!v.is_ok()) return reply_status(req, v.status());
@@ -52,6 +64,7 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   FuseFs& self = fuse_fs(req);
   if (!self.options().xattr) return reply_errno(req, ENOSYS);
+  if (Status st = check_acl_name(self, name); !st.is_ok()) return reply_status(req, st);
   if (Status st = check_xattr(req, ino, name, true); !st.is_ok()) return reply_status(req, st);
   Status st = self.fs().removexattr(FuseFs::to_fs(ino), name);
   if (st.is_ok()) self.invalidate_attributes(ino);  // the block may be gone

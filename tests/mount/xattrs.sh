@@ -58,9 +58,9 @@ check "short value buffer: ERANGE" expect ERANGE getsize f user.color 2
 check "exact value buffer" expect 0 getsize f user.color 3
 check "short list buffer: ERANGE" expect ERANGE listsize f 4
 check "unknown namespace: EOPNOTSUPP" expect EOPNOTSUPP set f other.x v 0
-check "POSIX ACLs refused: setfacl says EOPNOTSUPP" \
+check "POSIX ACLs refused without -o acl: setfacl says EOPNOTSUPP" \
   sh -c "setfacl -m u:nobody:r f 2>&1 | grep -q 'Operation not supported'"
-check "POSIX ACLs refused: getxattr EOPNOTSUPP" expect EOPNOTSUPP get f system.posix_acl_access
+check "POSIX ACLs refused without -o acl: getxattr EOPNOTSUPP" expect EOPNOTSUPP get f system.posix_acl_access
 check "POSIX ACLs refused: default ACL too" expect EOPNOTSUPP get d system.posix_acl_default
 check "getfacl still shows the mode" sh -c "getfacl -c f | grep -qx 'user::rw-'"
 check "a value larger than the block: ENOSPC or E2BIG" \
