@@ -146,6 +146,9 @@ struct FsCounters {
 // rename() flags (values of Linux's RENAME_*).
 inline constexpr uint32_t kRenameNoReplace = 1;
 inline constexpr uint32_t kRenameExchange = 2;
+// The source name is left holding a whiteout (a character device 0/0, owned
+// by the rename's caller), atomically with the rename: overlayfs's upper.
+inline constexpr uint32_t kRenameWhiteout = 4;
 
 // Reads and checks the primary superblock straight from the device (before
 // a cache exists: its block size comes from here).
@@ -186,8 +189,9 @@ class Filesystem {
   Result<Attr> link(Ino ino, Ino new_parent, std::string_view new_name);
   Status unlink(Ino parent, std::string_view name);
   Status rmdir(Ino parent, std::string_view name);
+  // whiteout_owner: the caller, owner of a kRenameWhiteout's whiteout.
   Status rename(Ino parent, std::string_view name, Ino new_parent, std::string_view new_name,
-                uint32_t flags = 0);
+                uint32_t flags = 0, Creds whiteout_owner = {});
   Result<std::string> readlink(Ino ino);
 
   // ra: the open file's readahead state (null: the inode's own, and reads
@@ -304,7 +308,10 @@ class Filesystem {
   Result<uint32_t> parent_of(uint32_t dir_ino);
   Result<std::vector<uint32_t>> ancestors(uint32_t dir_ino);
   Status rename_checked(Ino parent, std::string_view name, Ino new_parent,
-                        std::string_view new_name, uint32_t flags);
+                        std::string_view new_name, uint32_t flags, Creds whiteout_owner);
+  // A new inode's fields (create and the whiteout share them).
+  DiskInode new_disk_inode(uint32_t mode, uint32_t rdev, Creds c);
+  Result<std::shared_ptr<Inode>> new_whiteout(Inode& dir, Creds c);
   struct RenameSides;
   Result<RenameSides> rename_sides(Inode& d1, std::string_view n1, Inode& d2,
                                    std::string_view n2);

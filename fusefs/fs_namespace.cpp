@@ -151,6 +151,18 @@ Status Filesystem::init_new_inode_locked(Inode& inode, uint32_t parent, std::str
   return store(inode);
 }
 
+DiskInode Filesystem::new_disk_inode(uint32_t mode, uint32_t rdev, Creds c) {
+  DiskInode d;
+  d.mode = uint16_t(mode);
+  d.links_count = S_ISDIR(mode) ? 2 : 1;
+  d.uid = c.uid;
+  d.gid = c.gid;
+  d.rdev = rdev;
+  d.atime = d.mtime = d.ctime = d.crtime = now();
+  d.generation = next_generation_++;
+  return d;
+}
+
 Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
                                 std::string_view target, Creds c) {
   CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EEXIST));
@@ -161,15 +173,8 @@ Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode
   if (is_dir && dirp->d.links_count >= kMaxLinks)
     return Status::error(EMLINK, "too many subdirectories");
   CARDFS_ASSIGN_OR_RETURN(uint32_t ino, groups_->alloc_inode(dirp->ino, is_dir));
-  const Timespec t = now();
-  DiskInode d;
-  d.mode = uint16_t(mode);
-  d.links_count = is_dir ? 2 : 1;
-  d.uid = c.uid;
-  d.gid = c.gid;
-  d.rdev = rdev;
-  d.atime = d.mtime = d.ctime = d.crtime = t;
-  d.generation = next_generation_++;
+  const DiskInode d = new_disk_inode(mode, rdev, c);
+  const Timespec t = d.ctime;
   auto inode = itable_->insert_new(ino, d);
   // Outside the lock order: nothing else can reach a fresh inode before
   // its entry exists and the parent is unlocked, so try_lock succeeds and
@@ -314,15 +319,16 @@ Result<std::vector<uint32_t>> Filesystem::ancestors(uint32_t dir_ino) {
 }
 
 Status Filesystem::rename(Ino parent, std::string_view name, Ino new_parent,
-                          std::string_view new_name, uint32_t flags) {
+                          std::string_view new_name, uint32_t flags, Creds whiteout_owner) {
   CARDFS_RETURN_IF_ERROR(writable());
-  if ((flags & ~(kRenameNoReplace | kRenameExchange)) ||
-      flags == (kRenameNoReplace | kRenameExchange))
+  // As Linux: an exchange takes neither of the others.
+  if ((flags & ~(kRenameNoReplace | kRenameExchange | kRenameWhiteout)) ||
+      ((flags & kRenameExchange) && (flags & (kRenameNoReplace | kRenameWhiteout))))
     return Status::error(EINVAL, "bad rename flags");
   CARDFS_RETURN_IF_ERROR(check_name(name));
   CARDFS_RETURN_IF_ERROR(check_name(new_name));
   if (is_dot(name) || is_dot(new_name)) return Status::error(EINVAL, "cannot rename '.' or '..'");
-  return rename_checked(parent, name, new_parent, new_name, flags);
+  return rename_checked(parent, name, new_parent, new_name, flags, whiteout_owner);
 }
 
 }  // namespace cardfs::fusefs

@@ -1,4 +1,5 @@
-// Filesystem::rename: rename, RENAME_NOREPLACE and RENAME_EXCHANGE.
+// Filesystem::rename: rename, RENAME_NOREPLACE, RENAME_EXCHANGE and
+// RENAME_WHITEOUT.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ bool contains(const std::vector<uint32_t>& v, uint32_t x) {
 struct Filesystem::RenameSides {
   std::optional<DirHit> src, dst;
   std::shared_ptr<Inode> sin, din;  // the inodes they name (din null without dst)
+  Creds whiteout_owner;
 };
 
 // Both directories are locked: what the two names hold now.
@@ -43,7 +45,8 @@ Result<Filesystem::RenameSides> Filesystem::rename_sides(Inode& d1, std::string_
 
 // The names are legal (rename() checked them).
 Status Filesystem::rename_checked(Ino parent, std::string_view name, Ino new_parent,
-                                  std::string_view new_name, uint32_t flags) {
+                                  std::string_view new_name, uint32_t flags,
+                                  Creds whiteout_owner) {
   std::lock_guard rename_lock(rename_mu_);
   if (parent > sb_.inodes_count || new_parent > sb_.inodes_count)
     return Status::error(ENOENT, "no such inode");
@@ -58,9 +61,11 @@ Status Filesystem::rename_checked(Ino parent, std::string_view name, Ino new_par
   for (;;) {
     InodeLocks locks({d1, d2});
     CARDFS_ASSIGN_OR_RETURN(RenameSides s, rename_sides(*d1, name, *d2, new_name));
+    s.whiteout_owner = whiteout_owner;
     if (locks.add({s.sin, s.din}))
       return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2, s);
     CARDFS_ASSIGN_OR_RETURN(RenameSides again, rename_sides(*d1, name, *d2, new_name));
+    again.whiteout_owner = whiteout_owner;
     if (again.sin == s.sin && again.din == s.din)
       return rename_locked(*d1, name, *d2, new_name, flags, chain1, chain2, again);
   }
@@ -119,6 +124,11 @@ Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std:
     } else if (src_dir && moves && d2.d.links_count >= kMaxLinks) {
       return Status::error(EMLINK, "too many subdirectories");
     }
+    // Made before any entry changes, so running out of inodes changes nothing.
+    std::shared_ptr<Inode> whiteout;
+    if (flags & kRenameWhiteout) {
+      CARDFS_ASSIGN_OR_RETURN(whiteout, new_whiteout(d1, s.whiteout_owner));
+    }
     if (din) {
       CARDFS_RETURN_IF_ERROR(dir2.retarget(*dst, sin->ino, src_type));
       if (dst_dir) {
@@ -136,7 +146,9 @@ Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std:
     CARDFS_ASSIGN_OR_RETURN(auto again, dir1.find(n1));
     if (!again || again->ino != sin->ino)
       return ctx_->corrupt("rename: source entry moved unexpectedly");
-    CARDFS_RETURN_IF_ERROR(dir1.remove(*again));
+    // The whiteout takes the source's entry in place: no moment without one.
+    CARDFS_RETURN_IF_ERROR(whiteout ? dir1.retarget(*again, whiteout->ino, file_type_from_mode(S_IFCHR))
+                                    : dir1.remove(*again));
     if (src_dir && moves) {
       CARDFS_RETURN_IF_ERROR(dir_of(*sin).set_parent(d2.ino));
       --d1.d.links_count;
@@ -150,6 +162,21 @@ Status Filesystem::rename_locked(Inode& d1, std::string_view n1, Inode& d2, std:
   if (moves) CARDFS_RETURN_IF_ERROR(store(d2));
   if (din) maybe_free_locked(*din);
   return Status::ok();
+}
+
+// RENAME_WHITEOUT's character device 0/0. Outside the lock order, as in
+// create: nothing else reaches the fresh inode before its entry exists.
+Result<std::shared_ptr<Inode>> Filesystem::new_whiteout(Inode& dir, Creds c) {
+  CARDFS_ASSIGN_OR_RETURN(uint32_t ino, groups_->alloc_inode(dir.ino, false));
+  auto inode = itable_->insert_new(ino, new_disk_inode(S_IFCHR, 0, c));
+  std::unique_lock lock(inode->mu, std::try_to_lock);
+  if (!lock.owns_lock()) lock.lock();
+  if (Status st = store(*inode); !st.is_ok()) {
+    inode->d.links_count = 0;
+    (void)free_inode_locked(*inode);
+    return st;
+  }
+  return inode;
 }
 
 }  // namespace cardfs::fusefs

@@ -187,16 +187,20 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 Status do_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
                  const char* newname, unsigned flags) {
-  constexpr unsigned kKnown = fusefs::kRenameNoReplace | fusefs::kRenameExchange;
-  if ((flags & ~kKnown) != 0 || flags == kKnown)
+  constexpr unsigned kKnown =
+      fusefs::kRenameNoReplace | fusefs::kRenameExchange | fusefs::kRenameWhiteout;
+  if ((flags & ~kKnown) != 0 ||
+      ((flags & fusefs::kRenameExchange) && flags != fusefs::kRenameExchange))
     return Status::error(EINVAL, "unsupported rename flags");
   CARDFS_RETURN_IF_ERROR(check_old_name(req, parent, name));
   CARDFS_RETURN_IF_ERROR(check_old_name(req, newparent, newname));
   CARDFS_RETURN_IF_ERROR(check_create_in(req, newparent));
   CARDFS_RETURN_IF_ERROR(
       check_rename(req, parent, name, newparent, newname, flags & fusefs::kRenameExchange));
+  // The whiteout is the caller's (the kernel checked CAP_MKNOD for it).
+  const fuse_ctx* ctx = fuse_req_ctx(req);
   return fuse_fs(req).fs().rename(FuseFs::to_fs(parent), name, FuseFs::to_fs(newparent), newname,
-                                  flags);
+                                  flags, fusefs::Creds{ctx->uid, ctx->gid});
 }
 
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
