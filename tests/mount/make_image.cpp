@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/parse.h"
 #include "blockdev/queue.h"
 #include "blockdev/sdcard_driver.h"
 #include "cache/page_cache.h"
@@ -27,7 +28,10 @@ int main(int argc, char** argv) {
   std::string profile_name = argc > 3 ? argv[3] : "class10";
   auto profile = sdcard::find_profile(profile_name);
   if (!profile.is_ok()) return fail(profile.status());
-  uint64_t bytes = std::strtoull(argv[2], nullptr, 10) << 20;
+  // SIZE_MB through base/parse.h: "64x" or "-1" is an error, not 64 or 2^64-1.
+  auto mib = parse_uint(argv[2], IntegerSyntax::kDecimal, UINT64_MAX >> 20);
+  if (!mib.is_ok()) return fail(mib.status().with_context("SIZE_MB"));
+  const uint64_t bytes = *mib << 20;
   RealClock clock;
   auto card = sdcard::Card::create(argv[1], **profile, bytes, clock);
   if (!card.is_ok()) return fail(card.status());
