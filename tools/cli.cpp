@@ -35,6 +35,18 @@ bool has_subcommand(const CLI::App& app, const std::string& name) {
 int run_cli(const std::vector<std::string>& raw_argv) {
   std::vector<std::string> argv = expand_multicall_args(raw_argv);
   auto implied = subcommand_for_program_name(raw_argv.empty() ? "" : raw_argv[0]);
+  // e2fsprogs' -V: every program, and a subcommand, prints its version and
+  // exits whatever else is on the line (mke2fs -V, e2fsck -V).
+  for (size_t i = 1; i < argv.size() && argv[i] != "--"; ++i) {
+    if (argv[i] != "-V") continue;
+    const size_t slash = raw_argv[0].rfind('/');
+    const std::string name = raw_argv[0].substr(slash == std::string::npos ? 0 : slash + 1);
+    if (name == "cardfs")
+      std::printf("cardfs %s\n", CARDFS_VERSION);
+    else
+      std::printf("%s (cardfs) %s\n", name.c_str(), CARDFS_VERSION);
+    return kExitOk;
+  }
 
   CLI::App app{"cardfs: an SD card's whole storage stack in userspace", "cardfs"};
   app.set_version_flag("-V,--version", "cardfs " CARDFS_VERSION);

@@ -29,4 +29,13 @@ else
   "$tmp/mkfs.cardfs" --help 2>"$tmp/err"; check "mkfs.cardfs before mkfs exists" 2 $?
   grep -q "not available" "$tmp/err" || { echo "FAIL: unclear message"; fail=1; }
 fi
+# -V, as e2fsprogs: every name and subcommand prints the version, exit 0.
+for name in mkfs.cardfs fsck.cardfs; do
+  ln -sf "$(readlink -f "$bin")" "$tmp/$name"
+  out=$("$tmp/$name" -V 2>&1); check "$name -V" 0 $?
+  [[ $out == "$name (cardfs) "* ]] || { echo "FAIL: $name -V said: $out"; fail=1; }
+done
+out=$("$bin" mkfs -V "$tmp/v.img" 2>&1); check "cardfs mkfs -V (nothing made)" 0 $?
+[ ! -e "$tmp/v.img" ] || { echo "FAIL: mkfs -V made an image"; fail=1; }
+[ "$("$bin" -V)" = "$("$bin" --version)" ] || { echo "FAIL: cardfs -V differs from --version"; fail=1; }
 exit $fail
