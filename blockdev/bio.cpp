@@ -1,5 +1,6 @@
 #include "blockdev/bio.h"
 
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,19 +11,58 @@
 
 namespace cardfs::blockdev {
 
-void set_submitter_from_current_thread(Bio& bio) {
-  // Read once per thread: /proc is far too slow for every bio.
-  thread_local pid_t tid = 0;
-  thread_local std::array<char, 16> name{};
-  if (tid == 0) {
-    tid = static_cast<pid_t>(::syscall(SYS_gettid));
-    std::ifstream comm("/proc/self/task/" + std::to_string(tid) + "/comm");
+namespace {
+
+// The thread's own identity, read once: /proc is far too slow for every bio.
+struct ThreadIdentity {
+  pid_t tid = 0;
+  std::array<char, 16> name{};
+};
+thread_local ThreadIdentity t_self;
+thread_local pid_t t_requester = 0;
+
+const ThreadIdentity& self() {
+  if (t_self.tid == 0) {
+    t_self.tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    std::ifstream comm("/proc/self/task/" + std::to_string(t_self.tid) + "/comm");
     std::string s;
     std::getline(comm, s);
-    std::memcpy(name.data(), s.data(), std::min(s.size(), name.size() - 1));
+    std::memcpy(t_self.name.data(), s.data(), std::min(s.size(), t_self.name.size() - 1));
   }
-  bio.pid = tid;
-  bio.comm = name;
+  return t_self;
+}
+
+}  // namespace
+
+void set_submitter_from_current_thread(Bio& bio) {
+  if (t_requester != 0) {
+    bio.pid = t_requester;
+    bio.comm = {};  // resolved by the tracer, only when a trace runs
+    return;
+  }
+  const ThreadIdentity& me = self();
+  bio.pid = me.tid;
+  bio.comm = me.name;
+}
+
+RequesterScope::RequesterScope(pid_t pid) : saved_(t_requester) {
+  if (pid > 0) t_requester = pid;
+}
+
+RequesterScope::~RequesterScope() { t_requester = saved_; }
+
+std::string kernel_thread_name(KernelThread which) {
+  if (which == KernelThread::kJournal) return "jbd2/mmcblk0-8";
+  const long cpus = std::max(1L, ::sysconf(_SC_NPROCESSORS_CONF));
+  return "kworker/u" + std::to_string(2 * cpus) + ":0";
+}
+
+void name_current_thread(const std::string& name) {
+  const std::string cut = name.substr(0, 15);
+  ::pthread_setname_np(::pthread_self(), cut.c_str());
+  self();  // the tid
+  t_self.name = {};
+  std::memcpy(t_self.name.data(), cut.data(), cut.size());
 }
 
 }  // namespace cardfs::blockdev

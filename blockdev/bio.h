@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace cardfs::blockdev {
@@ -60,8 +61,37 @@ struct Bio {
 
 using BioPtr = std::unique_ptr<Bio>;
 
-// Sets bio.pid/comm from the calling thread (gettid and /proc comm), used
-// where no FUSE request context names a better submitter.
+// Who submits: sets bio.pid/comm for the calling thread. Inside a
+// RequesterScope it is the process the thread serves (a FUSE request's
+// pid, with an empty comm that the tracer reads from /proc/PID/comm once
+// per trace, as the kernel notes a task once per trace); otherwise the
+// thread itself (gettid and its name, read once per thread).
 void set_submitter_from_current_thread(Bio& bio);
+
+// While alive, I/O the calling thread submits (and the D events it
+// dispatches) is attributed to `pid`: a FUSE worker serving a request
+// sets it to the requester, as the kernel runs a read, an fsync or an
+// O_DIRECT write in the caller's context. Scopes nest; pid 0 is ignored.
+class RequesterScope {
+ public:
+  explicit RequesterScope(pid_t pid);
+  ~RequesterScope();
+  RequesterScope(const RequesterScope&) = delete;
+  RequesterScope& operator=(const RequesterScope&) = delete;
+
+ private:
+  pid_t saved_;
+};
+
+// Kernel threads cardfs's own threads stand for in traces. Linux's
+// flusher is an unbound workqueue worker, "kworker/u<pool>:<n>" (the
+// article's 8-CPU host shows kworker/u16:0; we use 2 × CPUs as the pool
+// id); `ps` adds "+flush-179:0" from the work item, but a task's comm,
+// which blktrace records, holds 15 characters and never has it. The
+// journal is jbd2's "jbd2/<dev>-8".
+enum class KernelThread { kFlusher, kJournal };
+std::string kernel_thread_name(KernelThread which);
+// Names the calling thread (pthread name, /proc comm, trace notes).
+void name_current_thread(const std::string& name);
 
 }  // namespace cardfs::blockdev

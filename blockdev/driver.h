@@ -12,8 +12,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
+#include "base/clock.h"
 #include "blockdev/bio.h"
 
 namespace cardfs::blockdev {
@@ -34,6 +36,10 @@ class Driver {
   // Commands the device accepts at once (an SD card takes one).
   virtual uint32_t queue_depth() const = 0;
   virtual void start(DriverCommand cmd, std::function<void(int status)> done) = 0;
+  // The device's modeled busy time so far, if it keeps one (the card's
+  // timing model): a command's device time is the growth between its start
+  // and its completion, which traces on the card's timeline use.
+  virtual std::optional<Nanos> device_time() const { return std::nullopt; }
 };
 
 }  // namespace cardfs::blockdev

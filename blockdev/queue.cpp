@@ -108,6 +108,7 @@ Queue::Queue(Driver& driver, const Clock& clock, QueueOptions options)
       nomerges_(std::min(options.nomerges, 2u)),
       nr_requests_(std::max(options.nr_requests, 1u)),
       read_ahead_kb_(options.read_ahead_kb),
+      trace_clock_(options.trace_clock),
       tracer_(clock, options.device, options.trace_cpu),
       elevator_(make_elevator(options.scheduler)) {
   if (!elevator_) {
@@ -209,7 +210,7 @@ void Queue::submit_one(BioPtr bio, const QueueLimits& lim) {
     if (try_elevator_merge_locked(bio, shape)) return;
   }
   Request* rq = alloc_request(std::move(bio), shape, plug);
-  if (plug) {
+  if (plug && !rq->needs_flush()) {  // flushes bypass the plug (blk_insert_flush)
     add_to_plug(*plug, rq);
     return;
   }

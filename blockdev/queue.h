@@ -51,6 +51,7 @@ struct QueueOptions {
   uint32_t read_ahead_kb = 128;
   uint32_t nomerges = 0;
   uint32_t device = blktrace::make_dev(179, 0);  // mmcblk0, as traces show it
+  TraceClock trace_clock = TraceClock::kHost;     // the "trace_clock" attribute
   std::function<int()> trace_cpu;                // default: sched_getcpu()
 };
 
@@ -81,8 +82,11 @@ class Queue final : public BlockDevice {
   Status write_attr(std::string_view name, std::string_view value);
   std::vector<std::string> attr_names() const;
 
-  // Traces to NAME.blktrace.<cpu> until stop_trace().
-  Status start_trace(const std::string& name) { return tracer_.start(name); }
+  // Traces to NAME.blktrace.<cpu> until stop_trace(), on the timeline the
+  // "trace_clock" attribute names ("card" or "host").
+  Status start_trace(const std::string& name) {
+    return tracer_.start(name, trace_clock_.load(std::memory_order_relaxed));
+  }
   Status stop_trace() { return tracer_.stop(); }
 
   ActionCount counter(blktrace::Act act) const;
@@ -107,15 +111,27 @@ class Queue final : public BlockDevice {
   Request* pick_locked();
   void release_barrier_line_locked();
   void run_dispatch();
+  void start_command(Request* rq);
   void complete(Request* rq, int status);
+  void finish(Request* rq, int status);
+  // The flush machinery (queue_flush.cpp).
+  void trace_flush_dispatch_locked(Request* rq, pid_t pid, const std::array<char, 16>& comm);
+  void start_flush(Request* rq);
+  void flush_done(Request* rq, int status);
+  void trace_final_completion(Request* rq, int status);
+  // When the command of rq that is completing now ends on the card's
+  // timeline (0: unknown, or the trace runs on host time).
+  uint64_t card_done_time(const Request* rq) const;
   void free_request(Request* rq);
   PlugList* current_plug();
   Status set_scheduler(std::string_view name);
 
   void count(blktrace::Act act, bool write, uint64_t bytes);
-  // Counts the event and, while tracing, records it.
-  void trace_io(blktrace::Act act, const IoShape& s, pid_t pid, const std::array<char, 16>& comm,
-                int error = 0, bool has_pdu = false, uint64_t pdu = 0);
+  // Counts the event (a write if its bits say so, as blkparse counts) and,
+  // while tracing, records it; returns its timestamp (0 when not tracing).
+  uint64_t emit(const TraceEvent& ev);
+  uint64_t trace_io(blktrace::Act act, const IoShape& s, pid_t pid, const std::array<char, 16>& comm,
+                    int error = 0, bool has_pdu = false, uint64_t pdu = 0);
   void trace_bare(blktrace::Act act, pid_t pid, const std::array<char, 16>& comm, bool has_pdu = false,
                   uint64_t pdu = 0);
 
@@ -127,6 +143,7 @@ class Queue final : public BlockDevice {
   std::atomic<uint32_t> nomerges_;
   std::atomic<uint32_t> nr_requests_;
   std::atomic<uint32_t> read_ahead_kb_;
+  std::atomic<TraceClock> trace_clock_;
   std::atomic<uint64_t> next_request_id_{1};
   Tracer tracer_;
   std::atomic<uint64_t> counts_[blktrace::kNumActs][2] = {};

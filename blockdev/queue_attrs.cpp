@@ -10,9 +10,14 @@ constexpr std::string_view kIosched = "iosched/";
 constexpr uint32_t kMinRequests = 4;  // BLKDEV_MIN_RQ
 constexpr uint32_t kMaxRequests = 1u << 16;
 
-Result<uint32_t> attr_u32(std::string_view name, std::string_view v) {
+// A value as `echo` writes it: without the trailing newline and spaces.
+std::string_view trimmed(std::string_view v) {
   while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-  Result<uint32_t> out = cardfs::parse_u32(v);
+  return v;
+}
+
+Result<uint32_t> attr_u32(std::string_view name, std::string_view v) {
+  Result<uint32_t> out = cardfs::parse_u32(trimmed(v));
   if (!out.is_ok()) return out.status().with_context(std::string(name));
   return out;
 }
@@ -24,7 +29,7 @@ std::vector<std::string> Queue::attr_names() const {
       "scheduler",        "nomerges",          "max_sectors_kb",   "max_hw_sectors_kb",
       "max_segments",     "max_segment_size",  "logical_block_size", "physical_block_size",
       "hw_sector_size",   "minimum_io_size",   "optimal_io_size",  "nr_requests",
-      "read_ahead_kb",    "rotational"};
+      "read_ahead_kb",    "rotational",        "trace_clock"};
   std::lock_guard lock(mu_);
   for (auto& t : elevator_->tunable_names()) names.push_back(std::string(kIosched) + t);
   return names;
@@ -54,6 +59,10 @@ Result<std::string> Queue::read_attr(std::string_view name) const {
   if (name == "nr_requests") return num(nr_requests_.load());
   if (name == "read_ahead_kb") return num(read_ahead_kb_.load());
   if (name == "rotational") return num(0);
+  // Not in sysfs: like /sys/kernel/tracing/trace_clock, the timeline the
+  // next trace uses (see Tracer).
+  if (name == "trace_clock")
+    return std::string(trace_clock_.load() == TraceClock::kCard ? "[card] host" : "card [host]");
   if (name.starts_with(kIosched)) {
     std::lock_guard lock(mu_);
     return elevator_->read_tunable(name.substr(kIosched.size()));
@@ -62,13 +71,16 @@ Result<std::string> Queue::read_attr(std::string_view name) const {
 }
 
 Status Queue::write_attr(std::string_view name, std::string_view value) {
-  if (name == "scheduler") {
-    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
-    return set_scheduler(value);
-  }
+  if (name == "scheduler") return set_scheduler(trimmed(value));
   if (name.starts_with(kIosched)) {
     std::lock_guard lock(mu_);
     return elevator_->write_tunable(name.substr(kIosched.size()), value);
+  }
+  if (name == "trace_clock") {
+    value = trimmed(value);
+    if (value != "card" && value != "host") return Status::error(EINVAL, "trace_clock is card or host");
+    trace_clock_.store(value == "card" ? TraceClock::kCard : TraceClock::kHost);
+    return Status::ok();
   }
   auto v = attr_u32(name, value);
   if (name == "nomerges" || name == "max_sectors_kb" || name == "nr_requests" || name == "read_ahead_kb") {

@@ -1,14 +1,11 @@
 // Queue: insertion into the elevator, barriers, dispatch to the driver and
 // completion. See queue.cpp for the lock rules.
 #include "blockdev/queue.h"
+#include "blockdev/queue_internal.h"
 
 #include "base/log.h"
 
 namespace cardfs::blockdev {
-
-namespace {
-
-bool is_write_op(BioOp op) { return op == BioOp::kWrite || op == BioOp::kDiscard; }
 
 uint32_t io_bits(const IoShape& s) {
   using namespace blktrace;
@@ -16,7 +13,10 @@ uint32_t io_bits(const IoShape& s) {
   switch (s.op) {
     case BioOp::kRead: c = kTcRead; break;
     case BioOp::kWrite: c = kTcWrite; break;
-    case BioOp::kFlush: c = kTcRead | kTcFlush; break;  // REQ_OP_FLUSH is not a write op
+    // A flush bio is an empty write with REQ_PREFLUSH (blkdev_issue_flush):
+    // Q and G show "FWS". The flush command itself is REQ_OP_FLUSH, a read
+    // direction op ("FN"): kFlushCommandBits.
+    case BioOp::kFlush: c = kTcWrite | kTcFlush; break;
     case BioOp::kDiscard: c = kTcWrite | kTcDiscard; break;
   }
   if (s.flags & kBioSync) c |= kTcSync;
@@ -27,16 +27,13 @@ uint32_t io_bits(const IoShape& s) {
   return category(c);
 }
 
-// The calling thread as a trace names it (D and C events).
-struct Task {
-  pid_t pid;
-  std::array<char, 16> comm;
-};
 Task current_task() {
   Bio b;
   set_submitter_from_current_thread(b);
   return {b.pid, b.comm};
 }
+
+namespace {
 
 // The request's memory as a scatter-gather list, neighbours joined.
 std::vector<iovec> map_segments(const Request& rq) {
@@ -55,19 +52,23 @@ std::vector<iovec> map_segments(const Request& rq) {
 
 }  // namespace
 
-void Queue::trace_io(blktrace::Act act, const IoShape& s, pid_t pid, const std::array<char, 16>& comm,
-                     int error, bool has_pdu, uint64_t pdu) {
-  const uint64_t bytes = s.sectors * kSectorSize;
-  count(act, is_write_op(s.op), bytes);
-  if (!tracer_.on()) return;
-  tracer_.record({act, io_bits(s), s.sector, uint32_t(bytes), pid, &comm, error, has_pdu, pdu});
+uint64_t Queue::emit(const TraceEvent& ev) {
+  count(ev.act, (ev.io_bits & blktrace::category(blktrace::kTcWrite)) != 0, ev.bytes);
+  if (!tracer_.on()) return 0;
+  return tracer_.record(ev);
 }
 
+uint64_t Queue::trace_io(blktrace::Act act, const IoShape& s, pid_t pid, const std::array<char, 16>& comm,
+                         int error, bool has_pdu, uint64_t pdu) {
+  return emit({act, io_bits(s), s.sector, uint32_t(s.sectors * kSectorSize), pid, &comm, error, has_pdu,
+               pdu});
+}
+
+// Plug and unplug events: no I/O, but __blk_add_trace still adds the
+// direction bit of op 0 (a read), so their action words match a kernel's.
 void Queue::trace_bare(blktrace::Act act, pid_t pid, const std::array<char, 16>& comm, bool has_pdu,
                        uint64_t pdu) {
-  count(act, false, 0);
-  if (!tracer_.on()) return;
-  tracer_.record({act, 0, 0, 0, pid, &comm, 0, has_pdu, pdu});
+  emit({act, blktrace::category(blktrace::kTcRead), 0, 0, pid, &comm, 0, has_pdu, pdu});
 }
 
 // A request arrives from a plug or a submitter. Behind a pending barrier
@@ -89,7 +90,9 @@ void Queue::insert_locked(Request* rq) {
     }
   }
   rq->insert_time = clock_.now();
-  trace_io(blktrace::kActInsert, rq->shape, rq->pid, rq->comm);
+  // A flush is not inserted as such (blk_insert_flush traces no I); a
+  // preflush write's data is, once its flush has completed.
+  if (!rq->needs_flush()) trace_io(blktrace::kActInsert, rq->shape, rq->pid, rq->comm);
   if (rq->is_barrier() || !barrier_line_.empty()) {
     barrier_line_.push_back(rq);
     return;
@@ -153,24 +156,61 @@ void Queue::run_dispatch() {
       break;
     }
     const Task me = tracer_.on() ? current_task() : Task{};
-    for (Request* rq : batch) trace_io(blktrace::kActIssue, rq->shape, me.pid, me.comm);
+    for (Request* rq : batch) {
+      if (rq->needs_flush()) {
+        trace_flush_dispatch_locked(rq, me.pid, me.comm);
+      } else {
+        rq->dispatch_trace_time = trace_io(blktrace::kActIssue, rq->shape, me.pid, me.comm);
+      }
+    }
     lock.unlock();
     for (Request* rq : batch) {
-      DriverCommand cmd{rq->shape.op, rq->shape.sector, rq->shape.sectors,
-                        (rq->shape.flags & kBioPreflush) != 0, (rq->shape.flags & kBioFua) != 0,
-                        map_segments(*rq)};
-      driver_.start(std::move(cmd), [this, rq](int status) { complete(rq, status); });
+      if (rq->needs_flush()) {
+        start_flush(rq);
+      } else {
+        start_command(rq);
+      }
     }
     lock.lock();
   }
   dispatching_ = false;
 }
 
+// Sends rq's data to the driver (for a preflush write: after its flush).
+void Queue::start_command(Request* rq) {
+  DriverCommand cmd{rq->shape.op, rq->shape.sector, rq->shape.sectors, false,
+                    (rq->shape.flags & kBioFua) != 0, map_segments(*rq)};
+  rq->device_at_dispatch = driver_.device_time();
+  driver_.start(std::move(cmd), [this, rq](int status) { complete(rq, status); });
+}
+
+uint64_t Queue::card_done_time(const Request* rq) const {
+  if (tracer_.clock_mode() != TraceClock::kCard || !rq->device_at_dispatch || rq->dispatch_trace_time == 0)
+    return 0;
+  const std::optional<Nanos> now = driver_.device_time();
+  if (!now) return 0;
+  return rq->dispatch_trace_time + uint64_t(std::max<int64_t>(0, (*now - *rq->device_at_dispatch).count()));
+}
+
+// The driver finished rq's data command. (A preflush write's data shows
+// without its F, as Linux's flush machinery clears REQ_PREFLUSH.)
 void Queue::complete(Request* rq, int status) {
+  const Task me = tracer_.on() ? current_task() : Task{};
+  TraceEvent ev{blktrace::kActComplete, io_bits(rq->shape) & ~blktrace::category(blktrace::kTcFlush),
+                rq->shape.sector, uint32_t(rq->shape.sectors * kSectorSize), me.pid, &me.comm, -status};
+  ev.at = card_done_time(rq);
   {
     std::lock_guard lock(mu_);
-    const Task me = tracer_.on() ? current_task() : Task{};
-    trace_io(blktrace::kActComplete, rq->shape, me.pid, me.comm, -status);
+    emit(ev);
+    if (rq->needs_flush()) trace_final_completion(rq, status);
+  }
+  finish(rq, status);
+}
+
+// rq is done: its bios complete, its slot frees, dispatch goes on.
+void Queue::finish(Request* rq, int status) {
+  {
+    std::lock_guard lock(mu_);
     --in_flight_;
     ++completing_;
     if (rq->is_barrier()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <list>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct Request {
   Nanos deadline{0};         // mq-deadline's FIFO expiry
   pid_t pid = 0;             // the submitter of its first bio
   std::array<char, 16> comm{};
+  // Tracing on the card's timeline: the last D's timestamp and the
+  // driver's device time when it was dispatched.
+  uint64_t dispatch_trace_time = 0;
+  std::optional<Nanos> device_at_dispatch;
 
   // Elevator bookkeeping (valid only while in the elevator).
   std::list<Request*>::iterator fifo_pos;
@@ -38,6 +43,9 @@ struct Request {
 
   bool is_write() const { return shape.op == BioOp::kWrite || shape.op == BioOp::kDiscard; }
   bool is_barrier() const { return !is_mergeable(shape.op, shape.flags); }
+  // Flushes and preflush writes go through Linux's flush machinery (no
+  // plug, no I, a separate flush command first): see queue_flush.cpp.
+  bool needs_flush() const { return shape.op == BioOp::kFlush || (shape.flags & kBioPreflush) != 0; }
 };
 
 inline bool BySector::operator()(const Request* a, const Request* b) const {

@@ -30,6 +30,7 @@ class SdcardDriver final : public Driver {
   uint64_t sector_count() const override { return card_.sector_count(); }
   uint32_t queue_depth() const override { return depth_; }
   void start(DriverCommand cmd, std::function<void(int status)> done) override;
+  std::optional<Nanos> device_time() const override { return card_.device_time(); }
 
  private:
   struct Pending {

@@ -5,10 +5,15 @@
 namespace cardfs::blockdev::blktrace {
 
 uint32_t action_word(Act act) {
+  // The kernel's blk_add_trace_rq() adds BLK_TC_FS to the request events
+  // (I, D, R, C) of every filesystem (non-passthrough) request; the bio
+  // events (Q, M, F, G, S, X) and plugs carry no FS bit. blkparse -t
+  // prints an elapsed time only on events with the bit.
   switch (act) {
-    case kActRequeue: return act | category(kTcRequeue);
-    case kActIssue: return act | category(kTcIssue);
-    case kActComplete: return act | category(kTcComplete);
+    case kActRequeue: return act | category(kTcRequeue | kTcFs);
+    case kActIssue: return act | category(kTcIssue | kTcFs);
+    case kActComplete: return act | category(kTcComplete | kTcFs);
+    case kActInsert: return act | category(kTcQueue | kTcFs);
     case kActSplit: return act;  // BLK_TA_SPLIT carries no category
     default: return act | category(kTcQueue);
   }

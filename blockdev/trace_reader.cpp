@@ -41,14 +41,14 @@ std::string size_cnv(uint64_t num, bool in_kb) {
 
 void account(TraceStats& s, const Record& r) {
   const int w = r.is_write() ? 1 : 0;
-  const uint64_t kb = r.bytes >> 10;
+  const uint64_t kb = r.bytes >> 10, b = r.bytes & 1023;
   switch (r.act()) {
-    case kActQueue: s.queued[w]++; s.queued_kb[w] += kb; break;
+    case kActQueue: s.queued[w]++; s.queued_kb[w] += kb; s.queued_b[w] += b; break;
     case kActBackMerge:
-    case kActFrontMerge: s.merged[w]++; s.merged_kb[w] += kb; break;
+    case kActFrontMerge: s.merged[w]++; s.merged_kb[w] += kb; s.merged_b[w] += b; break;
     case kActRequeue: s.requeued[w]++; break;
-    case kActIssue: s.dispatched[w]++; s.dispatched_kb[w] += kb; break;
-    case kActComplete: s.completed[w]++; s.completed_kb[w] += kb; break;
+    case kActIssue: s.dispatched[w]++; s.dispatched_kb[w] += kb; s.dispatched_b[w] += b; break;
+    case kActComplete: s.completed[w]++; s.completed_kb[w] += kb; s.completed_b[w] += b; break;
     case kActUnplugIo: s.io_unplugs++; break;
     case kActUnplugTimer: s.timer_unplugs++; break;
     default: break;
@@ -58,17 +58,19 @@ void account(TraceStats& s, const Record& r) {
 
 std::string stats_block(const std::string& title, const TraceStats& s, const uint32_t* depth) {
   std::string o = title + "\n";
-  auto pair = [](uint64_t n, uint64_t kb) { return size_cnv(n, false) + ", " + size_cnv(kb, true) + "iB"; };
-  o += " Reads Queued:    " + pair(s.queued[0], s.queued_kb[0]) + "\t";
-  o += " Writes Queued:    " + pair(s.queued[1], s.queued_kb[1]) + "\n";
-  o += " Read Dispatches: " + pair(s.dispatched[0], s.dispatched_kb[0]) + "\t";
-  o += " Write Dispatches: " + pair(s.dispatched[1], s.dispatched_kb[1]) + "\n";
+  auto pair = [](uint64_t n, uint64_t kb, uint64_t b) {
+    return size_cnv(n, false) + ", " + size_cnv(kb + (b >> 10), true) + "iB";
+  };
+  o += " Reads Queued:    " + pair(s.queued[0], s.queued_kb[0], s.queued_b[0]) + "\t";
+  o += " Writes Queued:    " + pair(s.queued[1], s.queued_kb[1], s.queued_b[1]) + "\n";
+  o += " Read Dispatches: " + pair(s.dispatched[0], s.dispatched_kb[0], s.dispatched_b[0]) + "\t";
+  o += " Write Dispatches: " + pair(s.dispatched[1], s.dispatched_kb[1], s.dispatched_b[1]) + "\n";
   o += " Reads Requeued:  " + size_cnv(s.requeued[0], false) + "\t\t";
   o += " Writes Requeued:  " + size_cnv(s.requeued[1], false) + "\n";
-  o += " Reads Completed: " + pair(s.completed[0], s.completed_kb[0]) + "\t";
-  o += " Writes Completed: " + pair(s.completed[1], s.completed_kb[1]) + "\n";
-  o += " Read Merges:     " + pair(s.merged[0], s.merged_kb[0]) + "\t";
-  o += " Write Merges:     " + pair(s.merged[1], s.merged_kb[1]) + "\n";
+  o += " Reads Completed: " + pair(s.completed[0], s.completed_kb[0], s.completed_b[0]) + "\t";
+  o += " Writes Completed: " + pair(s.completed[1], s.completed_kb[1], s.completed_b[1]) + "\n";
+  o += " Read Merges:     " + pair(s.merged[0], s.merged_kb[0], s.merged_b[0]) + "\t";
+  o += " Write Merges:     " + pair(s.merged[1], s.merged_kb[1], s.merged_b[1]) + "\n";
   if (depth) {
     o += printf_string(" Read depth:      %8u%8c\t", depth[0], ' ');
     o += printf_string(" Write depth:      %8u\n", depth[1]);
@@ -82,10 +84,11 @@ std::string stats_block(const std::string& title, const TraceStats& s, const uin
 
 void TraceStats::add(const TraceStats& o) {
   for (int d = 0; d < 2; ++d) {
-    queued[d] += o.queued[d], queued_kb[d] += o.queued_kb[d];
+    queued[d] += o.queued[d], queued_kb[d] += o.queued_kb[d], queued_b[d] += o.queued_b[d];
     dispatched[d] += o.dispatched[d], dispatched_kb[d] += o.dispatched_kb[d];
-    completed[d] += o.completed[d], completed_kb[d] += o.completed_kb[d];
-    merged[d] += o.merged[d], merged_kb[d] += o.merged_kb[d];
+    dispatched_b[d] += o.dispatched_b[d];
+    completed[d] += o.completed[d], completed_kb[d] += o.completed_kb[d], completed_b[d] += o.completed_b[d];
+    merged[d] += o.merged[d], merged_kb[d] += o.merged_kb[d], merged_b[d] += o.merged_b[d];
     requeued[d] += o.requeued[d];
   }
   io_unplugs += o.io_unplugs;
@@ -204,8 +207,8 @@ std::string TraceReader::summary(const std::string& dev_name) const {
   uint64_t rrate = 0, wrate = 0;
   const uint64_t msec = events_.empty() ? 0 : (events_.back().time - events_.front().time) / 1000000;
   if (msec) {
-    rrate = 1000 * total.completed_kb[0] / msec;
-    wrate = 1000 * total.completed_kb[1] / msec;
+    rrate = (1000 * total.completed_kb[0] + total.completed_b[0]) / msec;
+    wrate = (1000 * total.completed_kb[1] + total.completed_b[1]) / msec;
   }
   o += printf_string("\nThroughput (R/W): %" PRIu64 "KiB/s / %" PRIu64 "KiB/s\n", rrate, wrate);
   o += printf_string("Events (%s): %" PRIu64 " entries\n", dev_name.c_str(), total.events);

@@ -16,11 +16,15 @@
 
 namespace cardfs::blockdev {
 
+// Sizes are kept as blkparse 1.2.0 keeps them: whole KiB of each event
+// (bytes >> 10) plus the sum of the remainders (bytes & 1023), shown as
+// kb + (b >> 10); its throughput adds the remainders' bytes to 1000 × KiB
+// (so a 1.5 KiB write counts 1000 + 512 "KiB/s" over a millisecond).
 struct TraceStats {
-  uint64_t queued[2] = {}, queued_kb[2] = {};
-  uint64_t dispatched[2] = {}, dispatched_kb[2] = {};
-  uint64_t completed[2] = {}, completed_kb[2] = {};
-  uint64_t merged[2] = {}, merged_kb[2] = {};
+  uint64_t queued[2] = {}, queued_kb[2] = {}, queued_b[2] = {};
+  uint64_t dispatched[2] = {}, dispatched_kb[2] = {}, dispatched_b[2] = {};
+  uint64_t completed[2] = {}, completed_kb[2] = {}, completed_b[2] = {};
+  uint64_t merged[2] = {}, merged_kb[2] = {}, merged_b[2] = {};
   uint64_t requeued[2] = {};
   uint64_t io_unplugs = 0, timer_unplugs = 0;
   uint64_t events = 0;

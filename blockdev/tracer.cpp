@@ -3,7 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "base/log.h"
 
@@ -28,7 +30,7 @@ Tracer::~Tracer() {
   if (!st.is_ok()) logger("blockdev")->warn("closing trace: {}", st.to_string());
 }
 
-Status Tracer::start(const std::string& name) {
+Status Tracer::start(const std::string& name, TraceClock clock) {
   std::lock_guard lock(mu_);
   if (on_.load()) return Status::error(EBUSY, "a trace is already running");
   const long ncpu = std::max(1L, sysconf(_SC_NPROCESSORS_CONF));
@@ -45,8 +47,11 @@ Status Tracer::start(const std::string& name) {
   }
   cpus_ = std::move(files);
   origin_ = clock_.now();
+  mode_.store(clock);
+  card_offset_ = 0;
   last_time_ = 0;
   noted_.clear();
+  resolved_.clear();
   last_noted_pid_ = -1;
   write_error_ = Status::ok();
   on_.store(true);
@@ -75,8 +80,22 @@ Status Tracer::write_out_locked(CpuFile& f) {
   return Status::ok();
 }
 
+// A process named by its pid only (a FUSE requester): its command name,
+// read once per trace while it waits for its I/O.
+const std::array<char, 16>& Tracer::resolve_locked(pid_t pid) {
+  auto [it, fresh] = resolved_.try_emplace(pid);
+  if (fresh && pid > 0) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string s;
+    std::getline(in, s);
+    std::memcpy(it->second.data(), s.data(), std::min(s.size(), it->second.size() - 1));
+  }
+  return it->second;
+}
+
 void Tracer::note_process_locked(CpuFile& f, uint32_t cpu, uint64_t time, pid_t pid,
-                                 const std::array<char, 16>& comm) {
+                                 const std::array<char, 16>& given) {
+  const std::array<char, 16>& comm = given[0] == '\0' ? resolve_locked(pid) : given;
   if (pid == last_noted_pid_ && comm == last_noted_comm_) return;  // the common case
   last_noted_pid_ = pid;
   last_noted_comm_ = comm;
@@ -94,13 +113,19 @@ void Tracer::note_process_locked(CpuFile& f, uint32_t cpu, uint64_t time, pid_t 
   blktrace::encode(r, f.buf);
 }
 
-void Tracer::record(const TraceEvent& ev) {
+uint64_t Tracer::record(const TraceEvent& ev) {
   const int cpu = cpu_of_caller_();
   std::lock_guard lock(mu_);
-  if (!on_.load(std::memory_order_relaxed)) return;
+  if (!on_.load(std::memory_order_relaxed)) return 0;
   const uint32_t c = uint32_t(cpu) % uint32_t(cpus_.size());
   CpuFile& f = cpus_[c];
-  uint64_t t = uint64_t((clock_.now() - origin_).count());
+  const int64_t host = (clock_.now() - origin_).count();
+  uint64_t t = uint64_t(std::max<int64_t>(0, host + card_offset_));
+  if (mode_.load(std::memory_order_relaxed) == TraceClock::kCard && ev.at != 0) {
+    // The card's timeline says when this happened; what follows moves along.
+    t = ev.at;
+    card_offset_ = int64_t(ev.at) - host;
+  }
   t = std::max(t, last_time_ + 1);
   last_time_ = t;
   static const std::array<char, 16> kNoName{};
@@ -121,6 +146,7 @@ void Tracer::record(const TraceEvent& ev) {
     Status st = write_out_locked(f);
     if (!st.is_ok() && write_error_.is_ok()) write_error_ = st;
   }
+  return t;
 }
 
 }  // namespace cardfs::blockdev

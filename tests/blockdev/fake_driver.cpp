@@ -7,6 +7,7 @@ void FakeDriver::start(blockdev::DriverCommand cmd, std::function<void(int)> don
   {
     std::lock_guard lock(mu_);
     if (record_) log_.push_back({cmd.op, cmd.sector, cmd.sectors, cmd.preflush, cmd.fua, cmd.iov.size()});
+    device_time_ += per_command_ + per_sector_ * int64_t(cmd.sectors);
     if (fail_n_ > 0) {
       --fail_n_;
       status = -fail_err_;
@@ -19,6 +20,19 @@ void FakeDriver::start(blockdev::DriverCommand cmd, std::function<void(int)> don
     --outstanding_;
   }
   done(status);
+}
+
+std::optional<Nanos> FakeDriver::device_time() const {
+  std::lock_guard lock(mu_);
+  if (!timed_) return std::nullopt;
+  return device_time_;
+}
+
+void FakeDriver::model_device_time(Nanos per_command, Nanos per_sector) {
+  std::lock_guard lock(mu_);
+  timed_ = true;
+  per_command_ = per_command;
+  per_sector_ = per_sector;
 }
 
 void FakeDriver::hold(bool on) {

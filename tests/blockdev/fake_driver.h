@@ -4,7 +4,9 @@
 // inside start() (a zero-cost device); with hold(true) commands wait until
 // the test calls complete_next()/complete_all(), which is how a test keeps
 // requests pending to watch merging and scheduling. fail_next(n, err) makes
-// the next n commands complete with -err. Thread-safe.
+// the next n commands complete with -err. model_device_time() gives each
+// command a device time (per command + per sector), summed in
+// device_time() as the card's timing model does. Thread-safe.
 #pragma once
 
 #include <deque>
@@ -32,6 +34,8 @@ class FakeDriver final : public blockdev::Driver {
   uint64_t sector_count() const override { return sectors_; }
   uint32_t queue_depth() const override { return depth_; }
   void start(blockdev::DriverCommand cmd, std::function<void(int)> done) override;
+  std::optional<Nanos> device_time() const override;
+  void model_device_time(Nanos per_command, Nanos per_sector);
 
   void hold(bool on);
   void fail_next(size_t n, int err);
@@ -57,6 +61,8 @@ class FakeDriver final : public blockdev::Driver {
   std::deque<Held> held_;
   size_t outstanding_ = 0, max_outstanding_ = 0;
   std::vector<DriverLogEntry> log_;
+  bool timed_ = false;
+  Nanos per_command_{0}, per_sector_{0}, device_time_{0};
 };
 
 }  // namespace cardfs::testing

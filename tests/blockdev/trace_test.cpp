@@ -13,40 +13,13 @@
 #include "blockdev/trace_reader.h"
 #include "tests/blockdev/queue_harness.h"
 #include "tests/blockdev/seed_workload.h"
+#include "tests/blockdev/trace_tools.h"
 #include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::blockdev;
 using namespace cardfs::testing;
-namespace fs = std::filesystem;
 
-namespace {
-
-
-// Runs a shell command; returns its exit status and stdout.
-std::pair<int, std::string> run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {-1, out};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::vector<std::string> event_lines(const std::string& blkparse_out) {
-  std::vector<std::string> lines;
-  std::istringstream in(blkparse_out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("CPU", 0) == 0) break;  // the summary starts
-    lines.push_back(line + "\n");
-  }
-  return lines;
-}
-
-}  // namespace
 
 TEST_CASE("blkparse reads our trace: same lines as our reader, counts equal the queue's") {
   ScratchDir dir("trace");
