@@ -116,6 +116,7 @@ struct PageCache::Impl {
   size_t write_back_as(AddressSpace& as, uint64_t first, uint64_t last, WbMode mode, size_t max);
   void note_dirty_inode(AddressSpace& as);
   size_t background_pass(uint64_t target, bool expired_only);
+  size_t expire_pass(Nanos now, Nanos expire);  // expired inodes, data before metadata
   void balance_dirty_pages();
   Status sync_metadata(const std::vector<uint64_t>* only);
   Status flush_device();

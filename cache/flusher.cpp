@@ -46,6 +46,25 @@ static std::vector<std::shared_ptr<AddressSpace>> dirty_inodes(PageCache::Impl& 
   return out;
 }
 
+// Inodes dirtied at least dirty_expire_centisecs ago, data before metadata.
+// Linux keeps one dirtied_when per inode for its pages and its inode and
+// writes the pages first (__writeback_single_inode), so an inode's
+// metadata never reaches the disk ahead of its data. cardfs's metadata is
+// one address space (the block device) for all inodes: when it has
+// expired, every inode's dirty data goes out ahead of it, expired or not,
+// instead of the metadata going now and the data a period later.
+size_t PageCache::Impl::expire_pass(Nanos now, Nanos expire) {
+  auto inodes = dirty_inodes(*this);  // the block device last
+  const bool meta_expired =
+      !inodes.empty() && inodes.back()->is_bdev() && inodes.back()->dirtied_when() + expire <= now;
+  size_t pages = 0;
+  for (auto& as : inodes) {
+    if (meta_expired || as->dirtied_when() + expire <= now)
+      pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, SIZE_MAX);
+  }
+  return pages;
+}
+
 size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
   Nanos now = clock.now();
   Nanos expire;
@@ -53,6 +72,7 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
     std::lock_guard lock(tun_mu);
     expire = centisecs(tun.dirty_expire_centisecs);
   }
+  if (expired_only) return expire_pass(now, expire);
   size_t pages = 0;
   // The target is checked again once `slack` pages went out, not after
   // every inode: with thousands of small dirty files, stopping right under
@@ -64,12 +84,6 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
   for (int round = 0; round < 64; ++round) {
     size_t before = pages;
     for (auto& as : dirty_inodes(*this)) {
-      if (expired_only) {
-        if (as->dirtied_when() + expire <= now) {
-          pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, SIZE_MAX);
-        }
-        continue;
-      }
       if (since_check >= slack) {
         if (uint64_t(std::max<int64_t>(counters.nr_dirty.load(), 0)) <= target) return pages;
         since_check = 0;
@@ -81,7 +95,7 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
       pages += n;
       since_check += n;
     }
-    if (expired_only || pages == before) break;
+    if (pages == before) break;
   }
   return pages;
 }
@@ -117,6 +131,8 @@ void PageCache::start_flusher() {
     // As Linux's per-device write-back threads (flush-MAJ:MIN) are named.
     pthread_setname_np(pthread_self(), "flush-data");
     Impl& c = *impl_;
+    // Write-back shows in traces as Linux's flusher does (blockdev/bio.h).
+    blockdev::name_current_thread(blockdev::kernel_thread_name(blockdev::KernelThread::kFlusher));
     for (;;) {
       bool kicked;
       {
