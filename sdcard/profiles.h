@@ -45,6 +45,12 @@ struct Profile {
   Nanos page_move{0};                     // copy of one valid page during a merge/GC
   Nanos block_erase{0};                   // per erase block
   uint8_t tran_speed = 0x32;              // CSD TRAN_SPEED code (0x32: 25 MHz)
+  // The host the profile was measured on: its controller's largest command
+  // in KiB (the queue's max_hw_sectors_kb and max_sectors_kb), 0 when the
+  // timing does not depend on it (the queue's default, 512). A card timed
+  // through 64 KiB commands pays its per-command overhead per 64 KiB; the
+  // same card behind 512 KiB commands would look faster than measured.
+  uint32_t host_max_sectors_kb = 0;
 };
 
 // All profiles, in display order.

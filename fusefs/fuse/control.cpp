@@ -44,7 +44,7 @@ void ControlTree::add(ControlFile file) {
 
 ControlTree::Entry ControlTree::entry(size_t index) const {
   const Node& n = nodes_[index];
-  bool writable = n.file >= 0 && files_[size_t(n.file)].write != nullptr;
+  bool writable = n.file >= 0 && (files_[size_t(n.file)].write || files_[size_t(n.file)].write_from);
   return {base_ino_ + index, index == 0 ? kDirName : base_of(n.path), n.is_dir, writable};
 }
 
@@ -80,11 +80,12 @@ Result<std::string> ControlTree::read(uint64_t ino) const {
   return files_[size_t(nodes_[size_t(ino - base_ino_)].file)].read();
 }
 
-Status ControlTree::write(uint64_t ino, std::string_view value) const {
+Status ControlTree::write(uint64_t ino, std::string_view value, pid_t writer) const {
   auto e = stat(ino);
   if (!e) return Status::error(ENOENT, "no such control file");
   if (e->is_dir) return Status::error(EISDIR, "a control directory");
   const ControlFile& f = files_[size_t(nodes_[size_t(ino - base_ino_)].file)];
+  if (f.write_from) return f.write_from(trim_value(value), writer).with_context(f.path);
   if (!f.write) return Status::error(EACCES, f.path + " is read-only");
   return f.write(trim_value(value)).with_context(f.path);
 }

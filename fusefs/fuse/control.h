@@ -15,6 +15,8 @@
 //   are called, from any thread. Readers and writers must be thread-safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,6 +32,9 @@ struct ControlFile {
   std::string path;                                   // "queue/scheduler"
   std::function<std::string()> read;                  // the file's content
   std::function<Status(std::string_view)> write;      // null: read-only
+  // Instead of write, for a file whose value depends on who writes it:
+  // gets the writing process's pid too (0 if unknown).
+  std::function<Status(std::string_view, pid_t)> write_from = nullptr;
 };
 
 class ControlTree {
@@ -57,7 +62,8 @@ class ControlTree {
   std::vector<Entry> list(uint64_t dir_ino) const;
 
   Result<std::string> read(uint64_t ino) const;
-  Status write(uint64_t ino, std::string_view value) const;
+  // `writer` is the pid of the process writing (FUSE's request context).
+  Status write(uint64_t ino, std::string_view value, pid_t writer = 0) const;
 
  private:
   struct Node {

@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "base/log.h"
+#include "fusefs/fuse/trace_name.h"
 #include "sdcard/profiles.h"
 
 namespace cardfs::fuse {
@@ -61,16 +65,31 @@ void add_queue_attrs(ControlTree& t, Stack& s) {
 }
 
 // Starting and stopping a blktrace-format trace: "start NAME" / "stop".
-void add_trace(ControlTree& t, Stack& s) {
+// NAME is taken relative to the writer's working directory (trace_name.h);
+// reading the file back says where the files go.
+void add_trace(ControlTree& t, Stack& s, const std::string& mountpoint) {
   t.add({"trace",
          [&s] {
-           std::string name = s.trace_name();
-           return name.empty() ? std::string("off\n") : "on " + name + "\n";
+           const std::string name = s.trace_name();
+           if (name.empty()) return std::string("off\n");
+           auto clock = s.queue().read_attr("trace_clock");
+           return "on " + name + " (files " + name + ".blktrace.0 .. ." +
+                  std::to_string(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)) - 1) + ", trace_clock " +
+                  (clock.is_ok() ? *clock : "?") + ")\n";
          },
-         [&s](std::string_view v) -> Status {
+         nullptr,
+         [&s, mountpoint](std::string_view v, pid_t writer) -> Status {
            if (v == "stop") return s.stop_trace();
-           if (v.rfind("start ", 0) == 0 && v.size() > 6) return s.start_trace(std::string(v.substr(6)));
-           return Status::error(EINVAL, "write 'start NAME' or 'stop'");
+           if (v.rfind("start ", 0) != 0 || v.size() <= 6)
+             return Status::error(EINVAL, "write 'start NAME' or 'stop'");
+           auto path = resolve_trace_name(std::string(v.substr(6)), writer, mountpoint);
+           Status st = path.is_ok() ? s.start_trace(*path) : path.status();
+           if (!st.is_ok()) {  // the writer sees only EINVAL: the reason goes to the log
+             logger("fuse")->warn("trace not started: {}", st.to_string());
+             return st;
+           }
+           logger("fuse")->info("trace started: {}.blktrace.*", *path);
+           return Status::ok();
          }});
 }
 
@@ -88,7 +107,7 @@ std::string card_info(Stack& s) {
 
 }  // namespace
 
-std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino) {
+std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino, const std::string& mountpoint) {
   auto t = std::make_unique<ControlTree>(base_ino);
   t->add({"pid", [] { return std::to_string(getpid()) + "\n"; }, nullptr});
   t->add({"stat", [&s] { return s.snapshot_text(); }, nullptr});
@@ -97,7 +116,7 @@ std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino) {
   t->add({"card/info", [&s] { return card_info(s); }, nullptr});
   add_vm_tunables(*t, s);
   add_queue_attrs(*t, s);
-  add_trace(*t, s);
+  add_trace(*t, s, mountpoint);
   t->add({"sync", [] { return std::string("write 1 to write everything back\n"); },
           [&s](std::string_view v) -> Status {
             if (v != "1") return Status::error(EINVAL, "write 1");

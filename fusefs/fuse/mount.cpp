@@ -62,7 +62,7 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
     report.fail(stack.status());
     return 1;
   }
-  std::unique_ptr<ControlTree> control = make_control_tree(**stack, kControlInoBase);
+  std::unique_ptr<ControlTree> control = make_control_tree(**stack, kControlInoBase, req.mountpoint);
   FuseFs fs(stack->get()->fs(), *control, req.options);
   auto where = resolve_mountpoint(req.mountpoint);
   auto session = FuseSession::mount(req.mountpoint, kernel_mount_options(req.options, req.image),

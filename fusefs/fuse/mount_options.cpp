@@ -130,6 +130,13 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"durable", flag(&MountOptions::durable, true)},
       {"fsname", [](const Item& it, MountOptions& o) { return set_string(it, o.fsname); }},
       {"trace", [](const Item& it, MountOptions& o) { return set_string(it, o.trace_file); }},
+      {"trace_clock",
+       [](const Item& it, MountOptions& o) -> Status {
+         CARDFS_ASSIGN_OR_RETURN(std::string v, need_value(it));
+         if (v != "card" && v != "host") return invalid("trace_clock: '" + v + "' is not card or host");
+         o.trace_clock = v;
+         return Status::ok();
+       }},
       {"tunables",
        [](const Item& it, MountOptions& o) { return set_string(it, o.tunables_file); }},
       {"cache_size", set_cache_size},

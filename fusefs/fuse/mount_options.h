@@ -69,6 +69,9 @@ struct MountOptions {
   bool realtime = false;   // the card's device time is slept, not only counted
   bool durable = false;    // a card flush (fsync) also fsyncs the image file
   std::string trace_file;  // empty: no trace at mount time
+  // trace_clock=card|host: the traces' timeline (docs/blockdev.md "Times");
+  // unset: card in fast mode, host with realtime.
+  std::optional<std::string> trace_clock;
   // tunables=FILE: read at mount and at every SIGHUP (overlay_tunables).
   std::string tunables_file;
 };

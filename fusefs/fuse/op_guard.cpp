@@ -38,7 +38,8 @@ const char* op_name(const char* pretty) {
   return (new std::string(name))->c_str();
 }
 
-RequestScope::RequestScope(fuse_req_t req, const char* op) : req_(req), op_(op), outer_(t_current) {
+RequestScope::RequestScope(fuse_req_t req, const char* op)
+    : req_(req), op_(op), requester_(fuse_req_ctx(req)->pid), outer_(t_current) {
   t_current = this;
 }
 

@@ -14,7 +14,10 @@
 // - checks that the request was answered exactly once: a miss or a second
 //   answer is logged and counted (misanswered()), and aborts a debug build.
 // It is also the place that knows which request a worker is serving, for
-// whatever wants to attribute work to it (fuse_req_ctx: uid, gid, pid).
+// whatever wants to attribute work to it (fuse_req_ctx: uid, gid, pid):
+// the I/O the operation submits is the requester's in traces (a
+// blockdev::RequesterScope, as the kernel runs a read, an fsync or an
+// O_DIRECT write in its caller's context).
 //
 // Thread-safety: a scope belongs to the worker thread running the request;
 // a reply must be sent from that thread before the callback returns (no
@@ -22,6 +25,8 @@
 #pragma once
 
 #include "fusefs/fuse/session.h"  // FUSE_USE_VERSION, fuse_lowlevel.h
+
+#include "blockdev/bio.h"
 
 #include <sys/uio.h>
 
@@ -50,6 +55,7 @@ class RequestScope {
  private:
   fuse_req_t req_;
   const char* op_;
+  blockdev::RequesterScope requester_;
   int replies_ = 0;
   RequestScope* outer_;
 };

@@ -61,7 +61,7 @@ void control_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_
 
 void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
                    fuse_file_info*) {
-  Status st = fuse_fs(req).control().write(ino, std::string_view(buf, size));
+  Status st = fuse_fs(req).control().write(ino, std::string_view(buf, size), fuse_req_ctx(req)->pid);
   if (!st.is_ok()) return reply_status(req, st);
   reply::write(req, size);
 }

@@ -38,6 +38,17 @@ cache::Tunables cache_tunables(const MountOptions& o, cache::Tunables t) {
   return t;
 }
 
+// The queue as the card's profile was measured behind (its host's largest
+// command), tracing on the card's timeline in fast mode.
+blockdev::QueueOptions Stack::queue_options(const sdcard::Card& card, const MountOptions& o) {
+  blockdev::QueueOptions q;
+  if (const uint32_t kb = card.profile().host_max_sectors_kb; kb != 0)
+    q.limits.max_hw_sectors_kb = q.limits.max_sectors_kb = kb;
+  const bool card_time = o.trace_clock ? *o.trace_clock == "card" : !o.realtime;
+  q.trace_clock = card_time ? blockdev::TraceClock::kCard : blockdev::TraceClock::kHost;
+  return q;
+}
+
 Status Stack::apply_queue_options(const MountOptions& o) {
   auto set = [&](const char* name, const std::string& value) {
     return queue_->write_attr(name, value).with_context(std::string("queue ") + name);
@@ -67,7 +78,7 @@ Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
   if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");
   s->card_ = std::move(*card);
   s->driver_ = std::make_unique<blockdev::SdcardDriver>(*s->card_);
-  s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_);
+  s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_, queue_options(*s->card_, o));
   if (!probe) CARDFS_RETURN_IF_ERROR(s->apply_queue_options(o));
   if (!probe && !o.trace_file.empty())
     CARDFS_RETURN_IF_ERROR(s->start_trace(o.trace_file).with_context("starting the trace"));

@@ -64,6 +64,7 @@ class Stack {
   static Result<std::unique_ptr<Stack>> open_layers(const std::string& image,
                                                     const MountOptions& opts, bool probe);
   Status apply_queue_options(const MountOptions& opts);
+  static blockdev::QueueOptions queue_options(const sdcard::Card& card, const MountOptions& opts);
   void metadata_loop();
 
   RealClock clock_;

@@ -8,7 +8,7 @@ EX_NAME="seed 001"
 source "$(dirname "$0")/lib.sh" "${1:-}"
 ROWS=("buffered dd: queued writes" "buffered dd: merges" "buffered dd: card writes"
   "nomerges=2: card writes" "oflag=direct: synchronous writes" "oflag=direct: second queued after first completed"
-  "count=10: request sizes under max_sectors_kb=512")
+  "count=10: request sizes under max_sectors_kb=512" "dd conv=fsync: events as in kernel 6.18's trace")
 ex_need_mount "${ROWS[@]}"
 
 ex_fresh class10 256M || { ex_fail_step "fresh mount" "mkfs + mount" "see the log"; ex_end; }
@@ -69,6 +69,25 @@ if ex_trace_start direct &&
     test -n "$q2_time" -a -n "$c1_time" -a "$(awk -v a="${c1_time:-0}" -v b="${q2_time:-0}" 'BEGIN { print (b > a) }')" = 1
 else
   for r in "${ROWS[@]:4:2}"; do ex_fail_step "$r" "(trace)" "traced dd oflag=direct"; done
+fi
+
+# The same dd with conv=fsync, event by event against the kernel's own
+# trace of it (tests/blockdev/data/kernel/seed001_fsync, a loop device with
+# mq-deadline): the file's data run (Q/G/M/I/D/C, sizes, sectors from its
+# start, who queued) and the flush (Q FWS, G FWS, D FN, C FN, C WS).
+KERNEL_TRACE=$(dirname "$0")/../../tests/blockdev/data/kernel
+name="dd conv=fsync: events as in kernel 6.18's trace"
+if ex_trace_start kdd && timeout -k 5 120 dd if=/dev/zero of="$MNT/f5" bs=128K seek=1 count=2 conv=fsync status=none &&
+  ex_trace_stop && TEXT=$(ex_blkparse kdd) && RUN=$($EX_TOOL run "$TEXT") &&
+  blkparse -D "$KERNEL_TRACE" -i seed001_fsync >"$EX_TMP/kernel.txt" 2>/dev/null; then
+  set -- $RUN
+  $EX_TOOL shape "$TEXT" "$1" "$2" >"$EX_TMP/kdd.shape"
+  $EX_TOOL shape "$EX_TMP/kernel.txt" 0 512 >"$EX_TMP/kernel.shape"
+  differ=$(diff "$EX_TMP/kernel.shape" "$EX_TMP/kdd.shape" | grep -c '^[<>]')
+  ex_check "$name" "the kernel's $(wc -l <"$EX_TMP/kernel.shape") events" \
+    "$(wc -l <"$EX_TMP/kdd.shape") events, $differ lines differ" ex_eq "$differ" 0
+else
+  ex_fail_step "$name" "the kernel's events" "traced dd conv=fsync"
 fi
 
 if cf_ctl_write "$MNT" queue/max_sectors_kb 512 && traced_dd ten f4 bs=128K count=10; then

@@ -48,8 +48,8 @@ for spec in "seed-class10 17" "seed-class4 88"; do
   set -- $spec
   name="128 MB conv=fsync on $1, device time"
   if device_seconds_128m "$1"; then
-    ex_check "$name" "about $2 s (±15 %)" "$SECS s ($WHY)" \
-      ex_between "$SECS" "$(awk -v s="$2" 'BEGIN { print s * 0.85 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.15 }')"
+    ex_check "$name" "about $2 s (±5 %)" "$SECS s ($WHY)" \
+      ex_between "$SECS" "$(awk -v s="$2" 'BEGIN { print s * 0.95 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.05 }')"
   else
     ex_fail_step "$name" "about $2 s" "mount + dd"
   fi

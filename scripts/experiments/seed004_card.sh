@@ -53,8 +53,8 @@ for spec in "seed-class10 17" "seed-class4 88"; do
   set -- $spec
   name="128 MB dd conv=fsync on $1"
   if write_128m_device "$1"; then
-    ex_check "$name" "about $2 s of card time (±15 %); realtime wall ≥ it" "$OBSERVED" \
-      device_within "$(awk -v s="$2" 'BEGIN { print s * 0.85 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.15 }')"
+    ex_check "$name" "about $2 s of card time (±5 %); realtime wall ≥ it" "$OBSERVED" \
+      device_within "$(awk -v s="$2" 'BEGIN { print s * 0.95 }')" "$(awk -v s="$2" 'BEGIN { print s * 1.05 }')"
   else
     ex_fail_step "$name" "about $2 s" "dd on the exported card"
   fi

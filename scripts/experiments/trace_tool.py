@@ -9,6 +9,12 @@ blkparse or by `cardfs trace`), for the seed experiments.
       (Q W*, not flagged M for metadata) of at least N sectors: where a
       file's data went when the trace also holds metadata writes. Exit 1
       when there is none.
+  trace_tool.py shape FILE START LEN
+      the events of the data run at START (sectors relative to it) and of
+      the flushes, one per line: "action rwbs offset+n [process]" (the
+      process for Q, G, M and I only: who dispatches and completes
+      differs between kernels and cardfs by design), to compare a trace
+      with a kernel's event by event.
 Lines that are not events (P/U/UT, the summary) are left out of both.
 """
 import argparse
@@ -27,6 +33,33 @@ def events(path):
             m = EVENT.match(line)
             if m:
                 yield (float(m["time"]), m["act"], m["rwbs"], int(m["sector"]), int(m["n"]))
+
+
+FLUSH = re.compile(
+    r"^\s*\d+,\d+\s+\d+\s+\d+\s+\d+\.\d+\s+\d+\s+(?P<act>[A-Z]+)\s+(?P<rwbs>F?[A-Z]*)"
+    r"\s+(?:(?P<sector>\d+) )?\[(?P<who>[^]]*)\]")
+WHO = re.compile(r"\[(?P<who>[^]]*)\]")
+
+
+def cmd_shape(args):
+    start, length = int(args.start), int(args.len)
+    with open(args.file, errors="replace") as f:
+        for line in f:
+            m = EVENT.match(line)
+            if m:
+                sector, n = int(m["sector"]), int(m["n"])
+                if not (start <= sector < start + length):
+                    continue
+                who = WHO.search(line[m.end():])
+                name = f" [{who['who']}]" if who and m["act"] in ("Q", "G", "M", "I") else ""
+                print(f"{m['act']} {m['rwbs']} {sector - start}+{n}{name}")
+                continue
+            m = FLUSH.match(line)
+            # a flush: Q/G FWS, D/C FN, and the empty completion C WS 0
+            if m and (m["rwbs"].startswith("F") or (m["act"] == "C" and m["sector"] is not None)):
+                name = f" [{m['who']}]" if m["act"] in ("Q", "G") else ""
+                print(f"{m['act']} {m['rwbs']}{name}")
+    return 0
 
 
 def in_range(ev, rng):
@@ -80,8 +113,12 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("file")
     r.add_argument("--min", type=int, default=1)
+    h = sub.add_parser("shape")
+    h.add_argument("file")
+    h.add_argument("start")
+    h.add_argument("len")
     args = p.parse_args()
-    return cmd_select(args) if args.cmd == "select" else cmd_run(args)
+    return {"select": cmd_select, "run": cmd_run, "shape": cmd_shape}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 #include "fusefs/fuse/control.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <atomic>
+
+#include "fusefs/fuse/trace_name.h"
 
 using namespace cardfs;
 using namespace cardfs::fuse;
@@ -78,4 +82,40 @@ TEST_CASE("trim_value strips whitespace around a written value") {
   CHECK(trim_value("  mq-deadline\n") == "mq-deadline");
   CHECK(trim_value("\n\n").empty());
   CHECK(trim_value("a b") == "a b");
+}
+
+// Regression (issue 20): `echo "start dd" > MNT/.cardfs/trace` wrote
+// /dd.blktrace.0 (the daemon's working directory) and `cardfs trace dd`,
+// run where the echo was typed, found nothing.
+TEST_CASE("a trace name is the writer's: relative to its working directory, never in the mount") {
+  char cwd[4096];
+  REQUIRE(::getcwd(cwd, sizeof cwd) != nullptr);
+  const std::string here = cwd;
+  auto rel = resolve_trace_name("dd", ::getpid(), "/mnt/card");
+  REQUIRE(rel.is_ok());
+  CHECK(*rel == (here == "/" ? "" : here) + "/dd");
+  CHECK(resolve_trace_name("/tmp/x/dd", ::getpid(), "/mnt/card").value() == "/tmp/x/dd");
+  // Unknown writer: a relative name is refused with a message.
+  auto unknown = resolve_trace_name("dd", 0, "/mnt/card");
+  CHECK(unknown.status().code() == EINVAL);
+  CHECK(unknown.status().message().find("absolute") != std::string::npos);
+  // Inside the traced mount: refused, whether given so or reached from a cwd.
+  CHECK(resolve_trace_name("/mnt/card/dd", ::getpid(), "/mnt/card").status().code() == EINVAL);
+  CHECK(resolve_trace_name("dd", ::getpid(), here).status().code() == EINVAL);
+  CHECK(resolve_trace_name("/mnt/cardx/dd", ::getpid(), "/mnt/card").is_ok());
+}
+
+TEST_CASE("a file written through write_from learns the writer's pid") {
+  ControlTree tree{kBase};
+  pid_t seen = -1;
+  tree.add({"trace", [] { return std::string("off\n"); }, nullptr,
+            [&seen](std::string_view, pid_t writer) {
+              seen = writer;
+              return Status::ok();
+            }});
+  auto e = tree.lookup(kBase, "trace");
+  REQUIRE(e);
+  CHECK(e->writable);
+  CHECK(tree.write(e->ino, "start dd\n", 4242).is_ok());
+  CHECK(seen == 4242);
 }

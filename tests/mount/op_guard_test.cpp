@@ -1,7 +1,7 @@
 // The wrapper around every FUSE operation, driven without a mount: this
-// executable defines fuse_reply_err and fuse_reply_none itself, so the
-// replies land here instead of in libfuse (the executable's definitions
-// take precedence over the shared library's).
+// executable defines fuse_reply_err, fuse_reply_none and fuse_req_ctx
+// itself, so the replies land here instead of in libfuse (the
+// executable's definitions take precedence over the shared library's).
 #include "fusefs/fuse/op_guard.h"
 
 #include <catch2/catch.hpp>
@@ -28,6 +28,16 @@ extern "C" int fuse_reply_err(fuse_req_t req, int err) {
 
 extern "C" void fuse_reply_none(fuse_req_t req) { g_sent.push_back({req, -1}); }
 
+// Every fake request comes from pid 4242.
+extern "C" const struct fuse_ctx* fuse_req_ctx(fuse_req_t) {
+  static const fuse_ctx ctx = [] {
+    fuse_ctx c{};
+    c.pid = 4242;
+    return c;
+  }();
+  return &ctx;
+}
+
 namespace {
 
 using cardfs::fuse::guard;
@@ -47,6 +57,13 @@ void op_throws_after_answering(fuse_req_t req, fuse_ino_t) {
   throw std::runtime_error("late");
 }
 void op_forgets_to_answer(fuse_req_t, fuse_ino_t) {}
+pid_t g_submitter = 0;
+void op_submits(fuse_req_t req, fuse_ino_t) {
+  cardfs::blockdev::Bio bio;
+  cardfs::blockdev::set_submitter_from_current_thread(bio);
+  g_submitter = bio.pid;
+  reply::err(req, 0);
+}
 void op_answers_twice(fuse_req_t req, fuse_ino_t) {
   reply::none(req);
   reply::none(req);
@@ -113,3 +130,13 @@ TEST_CASE("a request left unanswered or answered twice is counted") {
   CHECK(g_sent.size() == 2);
 }
 #endif
+
+// Issue 20: a read, an fsync or an O_DIRECT write is the requester's in
+// traces ([dd]), not the daemon's worker's.
+TEST_CASE("I/O an operation submits is attributed to the requesting process") {
+  guard<op_submits>(fake_req(), 1);
+  CHECK(g_submitter == 4242);
+  cardfs::blockdev::Bio outside;
+  cardfs::blockdev::set_submitter_from_current_thread(outside);
+  CHECK(outside.pid != 4242);  // the scope ended with the operation
+}
