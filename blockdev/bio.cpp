@@ -1,6 +1,5 @@
 #include "blockdev/bio.h"
 
-#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,9 +56,8 @@ std::string kernel_thread_name(KernelThread which) {
   return "kworker/u" + std::to_string(2 * cpus) + ":0";
 }
 
-void name_current_thread(const std::string& name) {
-  const std::string cut = name.substr(0, 15);
-  ::pthread_setname_np(::pthread_self(), cut.c_str());
+void set_thread_trace_name(const std::string& name) {
+  const std::string cut = name.substr(0, 15);  // a task's comm: 15 characters
   self();  // the tid
   t_self.name = {};
   std::memcpy(t_self.name.data(), cut.data(), cut.size());

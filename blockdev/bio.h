@@ -91,7 +91,8 @@ class RequesterScope {
 // journal is jbd2's "jbd2/<dev>-8".
 enum class KernelThread { kFlusher, kJournal };
 std::string kernel_thread_name(KernelThread which);
-// Names the calling thread (pthread name, /proc comm, trace notes).
-void name_current_thread(const std::string& name);
+// What traces call the calling thread (its pthread name, which ps and top
+// show, stays): the flusher is "flush-data" to ps and a kworker in traces.
+void set_thread_trace_name(const std::string& name);
 
 }  // namespace cardfs::blockdev

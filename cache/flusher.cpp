@@ -132,7 +132,7 @@ void PageCache::start_flusher() {
     pthread_setname_np(pthread_self(), "flush-data");
     Impl& c = *impl_;
     // Write-back shows in traces as Linux's flusher does (blockdev/bio.h).
-    blockdev::name_current_thread(blockdev::kernel_thread_name(blockdev::KernelThread::kFlusher));
+    blockdev::set_thread_trace_name(blockdev::kernel_thread_name(blockdev::KernelThread::kFlusher));
     for (;;) {
       bool kicked;
       {
