@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "sdcard/card_impl.h"
+#include "sdcard/iov_cursor.h"
 
 namespace cardfs::sdcard {
 namespace {
@@ -15,49 +16,6 @@ uint64_t mix(uint64_t x) {  // splitmix64: a fixed, seedable choice
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
-}
-
-// Walks the host's segments as one byte stream.
-class IovCursor {
- public:
-  explicit IovCursor(std::span<const iovec> segs) : segs_(segs) {}
-  template <typename Fn>  // fn(char* host, size_t n) over the next n bytes
-  void walk(size_t n, Fn&& fn) {
-    while (n > 0) {
-      const iovec& v = segs_[idx_];
-      size_t take = std::min(n, v.iov_len - off_);
-      fn(static_cast<char*>(v.iov_base) + off_, take);
-      n -= take;
-      off_ += take;
-      if (off_ == v.iov_len) {
-        ++idx_;
-        off_ = 0;
-      }
-    }
-  }
-  // The next n bytes if they lie in one segment (and steps over them),
-  // else nullptr.
-  const std::byte* take_contiguous(size_t n) {
-    const iovec& v = segs_[idx_];
-    if (v.iov_len - off_ < n) return nullptr;
-    const auto* p = static_cast<const std::byte*>(v.iov_base) + off_;
-    walk(n, [](char*, size_t) {});
-    return p;
-  }
-
- private:
-  std::span<const iovec> segs_;
-  size_t idx_ = 0, off_ = 0;
-};
-
-Result<uint64_t> segment_bytes(std::span<const iovec> segs) {
-  uint64_t total = 0;
-  for (const iovec& v : segs) {
-    if (v.iov_len % kSectorBytes != 0)
-      return Status::error(EINVAL, "segment length " + std::to_string(v.iov_len) + " is not a multiple of 512");
-    total += v.iov_len;
-  }
-  return total;
 }
 
 }  // namespace
@@ -78,7 +36,7 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
   ftl.set_before_erase_hook([this] {
     if (ftl.trims_pending()) return write_checkpoint();  // syncs when durable
     CARDFS_RETURN_IF_ERROR(flash.submit());
-    return opts.durable ? store->sync() : Status::ok();
+    return opts.durable ? sync_store() : Status::ok();
   });
 }
 
@@ -122,71 +80,6 @@ Status Card::Impl::check_range(uint64_t sector, uint64_t sectors) const {
     return Status::error(EINVAL, "sectors [" + std::to_string(sector) + ", +" + std::to_string(sectors) +
                                      ") beyond the card's " + std::to_string(geometry.sector_count()));
   return Status::ok();
-}
-
-Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
-  CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, segment_bytes(segments));
-  const uint64_t count = bytes / kSectorBytes;
-  CARDFS_RETURN_IF_ERROR(check_range(sector, count));
-  for (uint64_t bad : faults.read_error_sectors)
-    if (bad >= sector && bad < sector + count)
-      return Status::error(EIO, "read error at sector " + std::to_string(bad));
-  counters.host_sectors_read += count;
-  counters.time.transfer += transfer_time(profile, bytes);
-  const uint32_t spp = geometry.sectors_per_page();
-  // Direct reads go straight into the host's buffers, neighbours joined
-  // (the vectors are members only to keep their storage between reads).
-  std::vector<iovec>& iovs = read_iovs;
-  std::vector<std::pair<uint64_t, size_t>>& runs = read_runs;  // flash address, first iovec
-  iovs.clear();
-  runs.clear();
-  uint64_t run_end = 0, pages = 0;
-  int64_t last_au = -1;
-  IovCursor cur(segments);
-  for (uint64_t s = sector; s < sector + count;) {
-    const uint32_t lp = uint32_t(s / spp), first = uint32_t(s % spp);
-    const uint32_t n = uint32_t(std::min<uint64_t>(spp - first, sector + count - s));
-    const uint32_t pp = ftl.locate(lp);
-    const WriteBuffer::Page* buffered = buffer.find(lp);
-    s += n;
-    // A read that runs into another AU pays for a second map lookup: the
-    // boundary flashbench -a finds.
-    if (last_au >= 0 && lp / geometry.pages_per_au != uint64_t(last_au)) counters.time.read += profile.page_read;
-    last_au = lp / geometry.pages_per_au;
-    if (buffered && buffered->present.any()) {
-      scratch.resize(geometry.page_bytes);
-      if (pp != FlashTranslationLayer::kUnmapped) {
-        PageRead r{pp, scratch.data()};
-        CARDFS_RETURN_IF_ERROR(flash.read(std::span(&r, 1), false));
-      } else {
-        std::fill(scratch.begin(), scratch.end(), std::byte{0});
-      }
-      for (uint32_t k = first; k < first + n; ++k)
-        if (buffered->present[k])
-          std::memcpy(scratch.data() + size_t(k) * kSectorBytes, buffered->bytes() + size_t(k) * kSectorBytes,
-                      kSectorBytes);
-      const std::byte* src = scratch.data() + size_t(first) * kSectorBytes;
-      cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) {
-        std::memcpy(host, src, len);
-        src += len;
-      });
-    } else if (pp != FlashTranslationLayer::kUnmapped) {
-      const uint64_t off = flash.address(pp) + uint64_t(first) * kSectorBytes;
-      if (runs.empty() || off != run_end) runs.push_back({off, iovs.size()});
-      cur.walk(size_t(n) * kSectorBytes, [&](char* host, size_t len) { iovs.push_back({host, len}); });
-      run_end = off + uint64_t(n) * kSectorBytes;
-      ++pages;
-    } else {
-      cur.walk(size_t(n) * kSectorBytes, [](char* host, size_t len) { std::memset(host, 0, len); });
-    }
-  }
-  std::vector<FlashRead>& ops = read_ops;
-  ops.clear();
-  for (size_t i = 0; i < runs.size(); ++i) {
-    size_t end = i + 1 < runs.size() ? runs[i + 1].second : iovs.size();
-    ops.push_back({runs[i].first, std::span<const iovec>(iovs).subspan(runs[i].second, end - runs[i].second)});
-  }
-  return ops.empty() ? Status::ok() : flash.read_host(ops, pages);
 }
 
 Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bool fua) {
@@ -235,6 +128,9 @@ Status Card::Impl::drain() {
     if (p.present.none() || buffer.complete(p)) continue;
     const uint32_t pp = ftl.locate(p.lp);
     page_reads += pp != FlashTranslationLayer::kUnmapped;
+    if (ftl.lost(p.lp))  // nothing to read the other sectors from
+      logger("sdcard")->warn("{}: logical page {} was unreadable; partly rewritten, its other sectors now read as zeros",
+                             store->name(), p.lp);
     if (dataless) continue;  // charged all the same
     for (uint32_t k = 0, end = 0; k < spp; k = end) {
       for (end = k + 1; end < spp && p.present[end] == p.present[k];) ++end;
@@ -269,7 +165,7 @@ Status Card::Impl::do_flush() {
   ++counters.flushes;
   CARDFS_RETURN_IF_ERROR(drain());
   if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
-  return opts.durable ? store->sync() : Status::ok();
+  return opts.durable ? sync_store() : Status::ok();
 }
 
 Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {
@@ -324,6 +220,7 @@ const Profile& Card::profile() const { return impl_->profile; }
 const Geometry& Card::geometry() const { return impl_->geometry; }
 uint32_t Card::serial() const { return impl_->header.serial; }
 bool Card::opened_clean() const { return impl_->opened_clean; }
+bool Card::checkpoint_lost() const { return impl_->checkpoint_lost; }
 
 Nanos Card::device_time() const {
   std::lock_guard state(impl_->state_mu);

@@ -7,7 +7,8 @@
 //   sleeping in realtime mode.
 // - Addresses are 512-byte sectors; every segment length is a multiple of
 //   512. Errors are Status values: EINVAL (bad range or segment), EIO
-//   (image I/O failed, injected fault, card after a power cut), ENOSPC.
+//   (image I/O failed, injected fault, card after a power cut, a flash
+//   page that fails its CRC: the card's uncorrectable ECC error), ENOSPC.
 // - write() lands in the card's volatile write buffer (the RU buffer);
 //   flush() programs it to flash, and with CardOptions::durable also
 //   fsyncs the image. A power cut loses whatever was not yet programmed.
@@ -53,6 +54,10 @@ struct CardOptions {
   bool realtime = false;  // sleep on the clock for each command's device time
   bool durable = false;   // flush() also fsyncs the image file
   bool read_only = false; // open without changing the image; writes fail (EROFS)
+  // A card marked clean whose checkpoint slots are all damaged is opened
+  // with its map rebuilt from the out-of-band scan (as after an unclean
+  // stop) instead of refused: fsck and `cardfs card repair`.
+  bool rebuild_map = false;
   FaultPlan faults;
 };
 
@@ -80,6 +85,10 @@ struct CardCounters {
   uint64_t erases = 0;  // AU erases
   uint64_t au_opens = 0;
   uint64_t au_closes = 0;
+  // Page reads that failed as a real card's uncorrectable ECC error does
+  // (damaged data or out-of-band record): each failed the read with EIO.
+  uint64_t ecc_errors = 0;
+  uint64_t store_syncs = 0;  // syncs of the image (durable mode: flushes, checkpoints, header)
   TimeByCause time;
   // Flash bytes programmed / host bytes written (0 before any write).
   double write_amplification(uint32_t page_bytes) const {
@@ -127,6 +136,11 @@ class Card {
   Status flush();
   // Trim: the sectors read back as zeros afterwards.
   Status discard(uint64_t sector, uint64_t sectors);
+  // A patrol read: reads and checks every page that holds data, as a read
+  // would, and returns the logical pages (of page_bytes each, ascending)
+  // whose reads fail with EIO. Not a host command: nothing is counted or
+  // charged, nothing logged. For fsck.
+  Result<std::vector<uint32_t>> unreadable_pages();
   // Clean shutdown: flush, checkpoint the FTL map, mark the image clean.
   // Later commands fail with EIO. Idempotent.
   Status close();
@@ -141,6 +155,16 @@ class Card {
   // Whether the image had been closed cleanly when it was opened (false:
   // the FTL map was rebuilt by the out-of-band scan).
   bool opened_clean() const;
+  // Marked clean, but no checkpoint slot was valid: the map was rebuilt
+  // from the out-of-band scan (CardOptions::rebuild_map). Pages trimmed
+  // since they were last written may read their old data again.
+  bool checkpoint_lost() const;
+  // `cardfs card repair`: what keeps the image at `path` from opening and
+  // can be put right is, and said (one sentence each; empty: nothing was
+  // wrong): a damaged header (rewritten from its backup), an image a few
+  // bytes short (extended back), no valid checkpoint (the map rebuilt from
+  // the out-of-band scan and checkpointed). The card is closed cleanly.
+  static Result<std::vector<std::string>> repair(const std::string& path, Clock& clock);
   // Faults can also be armed after open; the command count restarts at 0.
   void set_faults(const FaultPlan& faults);
   // True once an injected power cut has happened.

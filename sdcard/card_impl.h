@@ -23,6 +23,17 @@ namespace cardfs::sdcard {
 // Pages programmed between periodic checkpoints.
 inline constexpr uint64_t kCheckpointEveryPrograms = 4096;
 
+class IovCursor;
+
+// A page a host read takes only partly, or merges with the write buffer:
+// read whole into the read pool, then copied into the host's pieces.
+struct PartialRead {
+  size_t read;  // index in read_pages, or SIZE_MAX: nothing to read (zeros)
+  uint32_t first, sectors;
+  const WriteBuffer::Page* buffered;  // newer sectors on top, or nullptr
+  size_t iov_begin, iov_end;          // the host's pieces, in read_iovs
+};
+
 struct Card::Impl {
   Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h, std::unique_ptr<PageStore> s);
 
@@ -36,6 +47,12 @@ struct Card::Impl {
   Status do_flush();
   Status do_discard(uint64_t sector, uint64_t sectors);
   Status drain();  // programs the write buffer
+  // Makes everything written durable (durable mode), counted.
+  Status sync_store() {
+    ++counters.store_syncs;
+    return store->sync();
+  }
+  Result<std::vector<uint32_t>> patrol();  // Card::unreadable_pages()
   Status write_checkpoint();
   Status write_header(bool clean);
   Status close_locked();
@@ -63,11 +80,14 @@ struct Card::Impl {
   uint64_t programs_at_checkpoint = 0;
   bool closed = false;
   bool opened_clean = false;
+  bool checkpoint_lost = false;  // Card::checkpoint_lost()
   Nanos busy_until{0};
-  std::vector<std::byte> scratch;  // a buffered page merged with flash, for a read
-  std::vector<iovec> read_iovs;    // do_read's working storage
-  std::vector<std::pair<uint64_t, size_t>> read_runs;
-  std::vector<FlashRead> read_ops;
+  // do_read's working storage (members to keep their memory between reads).
+  class ReadPlan;
+  std::vector<PageRead> read_pages;
+  std::vector<PartialRead> read_partials;
+  std::vector<iovec> read_iovs;
+  std::vector<std::byte> read_pool;
 };
 
 }  // namespace cardfs::sdcard

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "sdcard/card.h"
 #include "sdcard/card_impl.h"
+#include "sdcard/image_file.h"
 
 namespace cardfs::sdcard {
 
@@ -17,6 +18,10 @@ Result<std::unique_ptr<Card>> Card::create(const std::string& path, const Profil
   Result<std::unique_ptr<PageStore>> store = image_store(path, OpenMode::kCreate);
   if (!store.is_ok()) return store.status().with_context("creating card image");
   Result<std::unique_ptr<Card>> card = create(std::move(store).value(), profile, size_bytes, clock, std::move(opts));
+  // The new file's name is durable too (format() synced its data).
+  if (card.is_ok()) {
+    if (Status st = ImageFile::sync_directory_of(path); !st.is_ok()) card = st;
+  }
   if (!card.is_ok()) ::unlink(path.c_str());
   return card;
 }
@@ -55,14 +60,16 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   if ((*profile)->page_bytes != header.geometry.page_bytes)
     return fail(Status::error(EINVAL, "page size does not match profile " + header.profile));
   CARDFS_ASSIGN_OR_RETURN(StoredMap map, store->read_map(header));
-  if (header.clean && !map.checkpoint)
-    return fail(Status::error(EINVAL, "image marked clean but no valid checkpoint"));
+  if (header.clean && !map.checkpoint && !opts.rebuild_map)
+    return fail(Status::error(EINVAL, "image marked clean but no valid checkpoint "
+                                      "(`cardfs card repair` rebuilds the map from the out-of-band scan)"));
 
   const std::string name = store->name();
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
   impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
   impl->generation = map.checkpoint ? map.checkpoint->generation : 0;
   impl->opened_clean = header.clean;
+  impl->checkpoint_lost = header.clean && !map.checkpoint;
   impl->programs_at_checkpoint = impl->ftl.programs();
   logger("sdcard")->debug("{}: opened {} card ({})", name, header.profile,
                           header.clean ? "clean" : "unclean stop: map rebuilt by OOB scan");
@@ -78,16 +85,16 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
 Status Card::Impl::write_header(bool clean) {
   header.clean = clean;
   CARDFS_RETURN_IF_ERROR(store->write_header(header));
-  return opts.durable ? store->sync() : Status::ok();
+  return opts.durable ? sync_store() : Status::ok();
 }
 
 Status Card::Impl::write_checkpoint() {
   if (flash.powered_off()) return Status::error(EIO, "card lost power");
   CARDFS_RETURN_IF_ERROR(flash.submit());
-  if (opts.durable) CARDFS_RETURN_IF_ERROR(store->sync());
+  if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   const Checkpoint c = ftl.make_checkpoint(generation + 1);
   CARDFS_RETURN_IF_ERROR(store->write_checkpoint(c));
-  if (opts.durable) CARDFS_RETURN_IF_ERROR(store->sync());
+  if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   generation = c.generation;
   programs_at_checkpoint = ftl.programs();
   ftl.checkpoint_written();

@@ -25,6 +25,8 @@ std::vector<std::pair<std::string, double>> counter_fields(const Card& card) {
       {"card.erases", double(c.erases)},
       {"card.au_opens", double(c.au_opens)},
       {"card.au_closes", double(c.au_closes)},
+      {"card.ecc_errors", double(c.ecc_errors)},
+      {"card.store_syncs", double(c.store_syncs)},
       {"card.write_amplification", std::round(c.write_amplification(page) * 1000) / 1000},
       {"card.device_time_ns", ns(card.device_time())},
       {"card.time_command_ns", ns(c.time.command)},

@@ -1,5 +1,7 @@
 #include "sdcard/flash.h"
 
+#include "base/log.h"
+
 namespace cardfs::sdcard {
 
 Flash::Flash(PageStore& store, const Profile& profile, const Geometry& g, CardCounters& counters)
@@ -61,20 +63,37 @@ Status Flash::submit() {
   return st;
 }
 
-Status Flash::read(std::span<const PageRead> pages, bool for_merge) {
+Status Flash::read(std::span<const PageRead> pages) {
   if (powered_off_) return power_cut_error();
   CARDFS_RETURN_IF_ERROR(submit());
-  read_iovs_.resize(pages.size());
-  reads_.resize(pages.size());
-  for (size_t i = 0; i < pages.size(); ++i) {
-    read_iovs_[i] = {pages[i].dest, geometry_.page_bytes};
-    reads_[i] = {address(pages[i].physical_page), std::span<const iovec>(&read_iovs_[i], 1)};
-  }
-  if (!for_merge) {
-    counters_.flash_pages_read += pages.size();
-    counters_.time.read += profile_.page_read * int64_t(pages.size());
-  }
-  return store_.read(reads_);
+  counters_.flash_pages_read += pages.size();
+  counters_.time.read += profile_.page_read * int64_t(pages.size());
+  faults_.clear();
+  CARDFS_RETURN_IF_ERROR(store_.read_checked(pages, faults_));
+  if (faults_.empty()) return Status::ok();
+  const PageRead& bad = pages[faults_.front().index];
+  return unreadable(bad.logical_page, int64_t(bad.physical_page), faults_.front().why);
+}
+
+Result<std::vector<size_t>> Flash::patrol(std::span<const PageRead> pages) {
+  if (powered_off_) return power_cut_error();
+  CARDFS_RETURN_IF_ERROR(submit());
+  faults_.clear();
+  CARDFS_RETURN_IF_ERROR(store_.read_checked(pages, faults_));
+  std::vector<size_t> bad;
+  for (const PageFault& f : faults_) bad.push_back(f.index);
+  return bad;
+}
+
+Status Flash::unreadable(uint32_t logical_page, int64_t physical_page, const std::string& why) {
+  ++counters_.ecc_errors;
+  const uint64_t first = uint64_t(logical_page) * geometry_.sectors_per_page();
+  const std::string where = "logical page " + std::to_string(logical_page) + " (sectors " + std::to_string(first) +
+                            "-" + std::to_string(first + geometry_.sectors_per_page() - 1) + ")" +
+                            (physical_page >= 0 ? ", physical page " + std::to_string(physical_page) : "");
+  if (reported_.insert(logical_page).second)
+    logger("sdcard")->error("{}: {} is unreadable: {}; reads of it fail with EIO", store_.name(), where, why);
+  return Status::error(EIO, "uncorrectable read error: " + where + ": " + why);
 }
 
 Status Flash::read_host(std::span<const FlashRead> reads, uint64_t pages) {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -30,10 +31,6 @@ namespace cardfs::sdcard {
 
 enum class ProgramCause { kHost, kMerge };
 
-struct PageRead {
-  uint64_t physical_page = 0;
-  std::byte* dest = nullptr;  // page_bytes
-};
 
 class Flash {
  public:
@@ -50,11 +47,21 @@ class Flash {
   bool counts_only() const { return !queue_writes_ && !cut_armed_ && !powered_off_; }
   // Counts and charges n merge moves (counts_only() must hold).
   void charge_moves(uint64_t n);
-  // Reads whole pages (charged as flash page reads unless `for_merge`,
-  // whose cost is part of the page move).
-  Status read(std::span<const PageRead> pages, bool for_merge);
-  // Host reads straight into the host's buffers; `pages` flash page reads
-  // are charged.
+  // Reads whole pages and checks each as a card's ECC does (the store's
+  // read_checked); charged as flash page reads. A page that fails fails the
+  // read with EIO, counted in CardCounters::ecc_errors and logged once per
+  // logical page.
+  Status read(std::span<const PageRead> pages);
+  // Reads and checks pages as read() does, but only tells which fail (their
+  // indices in `pages`): a patrol read, neither counted nor charged.
+  Result<std::vector<size_t>> patrol(std::span<const PageRead> pages);
+  // Counts an unreadable page read and logs it the first time for this
+  // logical page; the EIO to fail the read with. `physical_page` < 0: the
+  // map lost the page's copy (its OOB record was damaged).
+  Status unreadable(uint32_t logical_page, int64_t physical_page, const std::string& why);
+  // Host reads straight into the host's buffers, unchecked (the sectors a
+  // partly rewritten page keeps, read-modify-write); `pages` flash page
+  // reads are charged.
   Status read_host(std::span<const FlashRead> reads, uint64_t pages);
   // Erases an AU; charges the erase time.
   Status erase(uint32_t physical_au);
@@ -88,6 +95,8 @@ class Flash {
   std::unordered_set<uint64_t> queued_move_targets_;  // pages of queue_ that are moves' destinations
   std::vector<iovec> read_iovs_;
   std::vector<FlashRead> reads_;
+  std::vector<PageFault> faults_;
+  std::unordered_set<uint32_t> reported_;  // logical pages already logged unreadable
   bool cut_armed_ = false;
   bool tear_ = false;
   uint64_t programs_left_ = 0;

@@ -34,8 +34,9 @@ Status FlashTranslationLayer::write_page(uint32_t lp, const std::byte* data) {
 }
 
 void FlashTranslationLayer::trim_page(uint32_t lp) {
-  if (map_[lp] == kUnmapped) return;
+  if (map_[lp] == kUnmapped && seq_[lp] == 0) return;
   invalidate(lp);
+  seq_[lp] = 0;  // a lost page is forgotten too
   trims_pending_ = true;
 }
 

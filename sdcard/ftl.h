@@ -42,6 +42,11 @@ class FlashTranslationLayer {
   Status write_page(uint32_t lp, const std::byte* data);
   // The physical page holding lp, or kUnmapped.
   uint32_t locate(uint32_t lp) const { return map_[lp]; }
+  // Whether lp has data the card can no longer find: the checkpoint names
+  // a copy that no valid OOB record holds (its record was damaged). Such
+  // a page is unmapped but keeps its sequence number, so later checkpoints
+  // keep it lost; reading it fails (EIO) until it is written or trimmed.
+  bool lost(uint32_t lp) const { return map_[lp] == kUnmapped && seq_[lp] != 0; }
   // Unmaps lp (trim). Durable once a checkpoint is written.
   void trim_page(uint32_t lp);
   bool trims_pending() const { return trims_pending_; }

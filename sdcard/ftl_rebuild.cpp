@@ -30,6 +30,10 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
     }
   }
   for (uint32_t lp = 0; lp < map_.size(); ++lp) {
+    // The copy the checkpoint names is gone and nothing newer exists: its
+    // OOB record was damaged. The page stays lost (reads fail) instead of
+    // reading as zeros or as an older copy.
+    if (ckpt && ckpt->page_seq[lp] != 0 && best_seq[lp] < ckpt->page_seq[lp]) seq_[lp] = ckpt->page_seq[lp];
     if (best[lp] == kUnmapped) continue;
     // A copy the checkpoint already covers counts only if it is the one the
     // checkpoint names: otherwise the page was trimmed (or superseded by a

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 namespace cardfs::sdcard {
 namespace {
@@ -314,6 +315,17 @@ Status ImageFile::sync() {
   if (!unsynced_) return Status::ok();
   if (::fdatasync(fd_) != 0) return Status::error(EIO, "fdatasync " + path_ + ": " + std::strerror(errno));
   unsynced_ = false;
+  return Status::ok();
+}
+
+Status ImageFile::sync_directory_of(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status(errno, "opening the directory of " + path);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::error(EIO, "fsync of the directory of " + path + ": " + std::strerror(err));
   return Status::ok();
 }
 

@@ -61,6 +61,9 @@ class ImageFile final : public Medium {
   // resized through this object since its last successful sync (the
   // first sync after open always runs).
   Status sync() override;
+  // fsyncs the directory holding `path`: a file it created is then found
+  // after a host crash too.
+  static Status sync_directory_of(const std::string& path);
   // Allocates [offset, offset+len) in the host file system without
   // changing what it reads (zeros in holes): later writes there do not
   // allocate block by block. A no-op where fallocate is not supported.

@@ -11,6 +11,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'R', 'D', 'F', 'S', 'S', 'D'};
 constexpr uint32_t kOobMagic = 0x3142'4F4F;   // "OOB1"
+constexpr uint32_t kOobUncorrectable = 1;  // flags word, OobRecord::uncorrectable
 constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
 constexpr size_t kCkptHeaderBytes = 64;
 constexpr size_t kAuRecordBytes = 12;
@@ -20,7 +21,7 @@ uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
 }  // namespace
 
-ImageLayout layout_for(const Geometry& g) {
+ImageLayout layout_for(const Geometry& g, uint32_t version) {
   ImageLayout l;
   l.checkpoint_slot_bytes = round_up(
       kCkptHeaderBytes + g.user_pages() * 8 + uint64_t(g.physical_aus()) * kAuRecordBytes, 4096);
@@ -30,6 +31,10 @@ ImageLayout layout_for(const Geometry& g) {
   // The flash area starts on a page boundary so page I/O stays aligned.
   l.flash_offset = round_up(l.oob_offset + g.physical_pages() * kOobBytes, g.page_bytes);
   l.file_bytes = l.flash_offset + g.physical_pages() * g.page_bytes;
+  if (version >= 2) {
+    l.backup_header_offset = l.file_bytes;
+    l.file_bytes += kHeaderBytes;
+  }
   return l;
 }
 
@@ -37,7 +42,7 @@ void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out)
   std::fill(out.begin(), out.end(), std::byte{0});
   Encoder e(out);
   for (char c : kMagic) e.u8(uint8_t(c));
-  e.u32(kImageVersion);
+  e.u32(h.version);
   e.u32(h.geometry.page_bytes);
   e.u32(h.geometry.pages_per_au);
   e.u32(h.geometry.erase_block_bytes);
@@ -57,9 +62,10 @@ Result<ImageHeader> decode_header(std::span<const std::byte> in) {
   Decoder d(in);
   d.skip(sizeof kMagic);
   uint32_t version = d.u32();
-  if (version != kImageVersion)
+  if (version != kImageVersion && version != kImageVersionNoBackup)
     return Status::error(EINVAL, "unsupported image version " + std::to_string(version));
   ImageHeader h;
+  h.version = version;
   h.geometry.page_bytes = d.u32();
   h.geometry.pages_per_au = d.u32();
   h.geometry.erase_block_bytes = d.u32();
@@ -89,7 +95,7 @@ void encode_oob(const OobRecord& r, std::byte* out) {
   e.u64(r.seq);
   e.u32(r.erase_count);
   e.u32(r.data_crc);
-  e.u32(0);
+  e.u32(r.uncorrectable ? kOobUncorrectable : 0);
   e.u32(crc32c(s.first(28)));
 }
 
@@ -103,7 +109,7 @@ OobState decode_oob(const std::byte* in, OobRecord* out) {
   out->seq = d.u64();
   out->erase_count = d.u32();
   out->data_crc = d.u32();
-  d.skip(4);
+  out->uncorrectable = (d.u32() & kOobUncorrectable) != 0;
   if (d.u32() != crc32c(s.first(28)) || out->seq == 0) return OobState::kCorrupt;
   return OobState::kValid;
 }

@@ -5,6 +5,7 @@
 //   2 checkpoint slots     FTL map checkpoints, written alternately
 //   OOB region             32 bytes of out-of-band data per flash page
 //   flash area             physical AUs, each pages_per_au flash pages
+//   [last 4 KiB)           backup header (version 2)
 //
 // The OOB of a page lives in its own region rather than after the page so
 // that the flash area keeps the AU's layout (an AU is one contiguous range
@@ -25,7 +26,11 @@
 
 namespace cardfs::sdcard {
 
-inline constexpr uint32_t kImageVersion = 1;
+// Version 2 keeps a backup copy of the header in the image's last 4 KiB
+// (as GPT keeps one at the end of the disk); version 1 images have none
+// and still open (and stay version 1).
+inline constexpr uint32_t kImageVersion = 2;
+inline constexpr uint32_t kImageVersionNoBackup = 1;
 inline constexpr size_t kHeaderBytes = 4096;
 inline constexpr size_t kOobBytes = 32;
 inline constexpr size_t kProfileNameBytes = 32;
@@ -35,6 +40,7 @@ struct ImageHeader {
   std::string profile;  // profile name, at most kProfileNameBytes - 1 bytes
   uint32_t serial = 0;  // CID product serial number
   bool clean = false;   // closed cleanly: the newest checkpoint is complete
+  uint32_t version = kImageVersion;
 };
 
 struct ImageLayout {
@@ -42,10 +48,11 @@ struct ImageLayout {
   uint64_t checkpoint_offset[2] = {0, 0};
   uint64_t oob_offset = 0;
   uint64_t flash_offset = 0;
+  uint64_t backup_header_offset = 0;  // after the flash area; 0: none (version 1)
   uint64_t file_bytes = 0;
 };
 
-ImageLayout layout_for(const Geometry& g);
+ImageLayout layout_for(const Geometry& g, uint32_t version = kImageVersion);
 
 void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out);
 // EINVAL "bad magic" / "unsupported version" / "header checksum mismatch" /
@@ -58,6 +65,10 @@ struct OobRecord {
   uint64_t seq = 0;          // global program sequence number, from 1
   uint32_t erase_count = 0;  // of the page's AU when programmed
   uint32_t data_crc = 0;     // crc32c of the page's data
+  // Moved by a merge or GC from a page the card could not read (its record
+  // was damaged): the data is known bad and every read of it fails. Bit 0
+  // of the record's flags word (zero in images that predate it).
+  bool uncorrectable = false;
 };
 enum class OobState { kErased, kValid, kCorrupt };
 

@@ -19,13 +19,13 @@ constexpr size_t kVerifyChunk = 64;
 
 ImageStore::ImageStore(std::shared_ptr<Medium> medium) : medium_(std::move(medium)) {}
 
-void ImageStore::set_geometry(const Geometry& g) {
-  geometry_ = g;
-  layout_ = layout_for(g);
+void ImageStore::set_geometry(const ImageHeader& h) {
+  geometry_ = h.geometry;
+  layout_ = layout_for(h.geometry, h.version);
 }
 
 Status ImageStore::format(const ImageHeader& h) {
-  set_geometry(h.geometry);
+  set_geometry(h);
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
   Checkpoint c;
   c.generation = 1;
@@ -43,17 +43,62 @@ Result<ImageHeader> ImageStore::read_header() {
   std::array<std::byte, kHeaderBytes> buf;
   CARDFS_RETURN_IF_ERROR(medium_->read_at(0, buf));
   Result<ImageHeader> h = decode_header(buf);
-  if (!h.is_ok()) return h.status().with_context(name());
+  if (h.is_ok()) return h;
+  Result<ImageHeader> backup = read_backup_header(size);
+  if (!backup.is_ok()) return h.status().with_context(name());
+  // A read-write open rewrites the primary from it (Card::open writes
+  // the header).
+  logger("sdcard")->warn("{}: the header is damaged ({}); using its backup copy at the end of the image",
+                         name(), h.status().message());
+  primary_damaged_ = true;
+  return backup;
+}
+
+// The backup header of a version 2 image of `size` bytes: its last 4 KiB,
+// valid only if it describes an image of exactly that size.
+Result<ImageHeader> ImageStore::read_backup_header(uint64_t size) {
+  std::array<std::byte, kHeaderBytes> buf;
+  CARDFS_RETURN_IF_ERROR(medium_->read_at(size - kHeaderBytes, buf));
+  CARDFS_ASSIGN_OR_RETURN(ImageHeader h, decode_header(buf));
+  if (h.version < 2 || layout_for(h.geometry, h.version).file_bytes != size)
+    return Status::error(EINVAL, "no backup header");
   return h;
 }
 
+Result<std::vector<std::string>> ImageStore::repair(const ImageHeader& h) {
+  set_geometry(h);
+  std::vector<std::string> done;
+  CARDFS_ASSIGN_OR_RETURN(uint64_t size, medium_->size());
+  if (size < layout_.file_bytes) {
+    CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
+    done.push_back("the image was " + std::to_string(layout_.file_bytes - size) + " bytes short of its " +
+                   std::to_string(layout_.file_bytes) + ": extended back (the missing bytes read as zeros; "
+                   "a page among them fails its CRC and reads as an error)");
+  } else if (size > layout_.file_bytes) {
+    return Status::error(EINVAL, "the image is " + std::to_string(size - layout_.file_bytes) +
+                                     " bytes longer than its geometry needs; not repairing it")
+        .with_context(name());
+  }
+  if (primary_damaged_) done.push_back("the damaged header was rewritten from its backup copy");
+  if (h.version >= 2) {
+    std::array<std::byte, kHeaderBytes> buf;
+    CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.backup_header_offset, buf));
+    if (!decode_header(buf).is_ok()) done.push_back("the backup header was rewritten");
+  }
+  CARDFS_RETURN_IF_ERROR(write_header(h));
+  CARDFS_RETURN_IF_ERROR(medium_->sync());
+  primary_damaged_ = false;
+  return done;
+}
+
 Result<StoredMap> ImageStore::read_map(const ImageHeader& h) {
-  set_geometry(h.geometry);
+  set_geometry(h);
   CARDFS_ASSIGN_OR_RETURN(uint64_t size, medium_->size());
   if (size != layout_.file_bytes)
     return Status::error(EINVAL, std::string(size < layout_.file_bytes ? "truncated image" : "image size mismatch") +
                                      " (" + std::to_string(size) + " bytes, geometry needs " +
-                                     std::to_string(layout_.file_bytes) + ")")
+                                     std::to_string(layout_.file_bytes) +
+                                     (size < layout_.file_bytes ? "; `cardfs card repair` extends it" : "") + ")")
         .with_context(name());
   StoredMap map;
   Result<std::optional<Checkpoint>> ckpt = load_checkpoint();
@@ -93,7 +138,10 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq) {
   std::vector<uint64_t> unverified;
   for (uint64_t pp = 0; pp < n; ++pp) {
     out[pp].state = decode_oob(oob.data() + pp * kOobBytes, &out[pp].oob);
-    if (out[pp].state == OobState::kValid && out[pp].oob.seq > checkpoint_seq) unverified.push_back(pp);
+    // A page moved from an unreadable one is known bad, not torn: it stays
+    // mapped (and unreadable) rather than letting an older copy return.
+    if (out[pp].state == OobState::kValid && out[pp].oob.seq > checkpoint_seq && !out[pp].oob.uncorrectable)
+      unverified.push_back(pp);
   }
   std::vector<std::byte> data(kVerifyChunk * g.page_bytes);
   for (size_t first = 0; first < unverified.size(); first += kVerifyChunk) {
@@ -114,10 +162,14 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq) {
   return out;
 }
 
+// The primary, then the backup copy (version 2): a crash between them
+// leaves the primary newer, and it is the one an open reads first.
 Status ImageStore::write_header(const ImageHeader& h) {
   std::array<std::byte, kHeaderBytes> buf;
   encode_header(h, buf);
-  return medium_->write_at(0, buf);
+  CARDFS_RETURN_IF_ERROR(medium_->write_at(0, buf));
+  if (layout_.backup_header_offset == 0) return Status::ok();
+  return medium_->write_at(layout_.backup_header_offset, buf);
 }
 
 Status ImageStore::write_checkpoint(const Checkpoint& c) {
@@ -146,21 +198,19 @@ bool ImageStore::joins(std::span<const PageWrite> q, size_t i, uint32_t page_byt
   return q[i].data != nullptr || q[i].from == q[i - 1].from + 1;
 }
 
-// One I/O per run of consecutive pages (q[i].*page_of) over their OOB
-// records, entry i at records + i * kOobBytes; `iovs` holds what the ops
-// point to and must outlive them.
-std::vector<IoOp> ImageStore::record_runs(std::span<const PageWrite> q, uint64_t PageWrite::*page_of,
-                                          std::byte* records, std::vector<iovec>& iovs) const {
+template <typename PageAt>
+std::vector<IoOp> ImageStore::record_runs(size_t n, PageAt page_at, std::byte* records,
+                                          std::vector<iovec>& iovs) const {
   iovs.clear();
-  iovs.reserve(q.size());  // no reallocation: the ops point into it
+  iovs.reserve(n);  // no reallocation: the ops point into it
   std::vector<IoOp> ops;
-  for (size_t i = 0; i < q.size(); ++i) {
-    if (i > 0 && q[i].*page_of == q[i - 1].*page_of + 1) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && page_at(i) == page_at(i - 1) + 1) {
       iovs.back().iov_len += kOobBytes;
       continue;
     }
     iovs.push_back({records + i * kOobBytes, kOobBytes});
-    ops.push_back({layout_.oob_offset + q[i].*page_of * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
+    ops.push_back({layout_.oob_offset + page_at(i) * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
   }
   return ops;
 }
@@ -170,9 +220,10 @@ std::vector<IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
   for (size_t i = 0; i < q.size(); ++i) {
     OobRecord oob = q[i].oob;
     oob.data_crc = source_crc_[i];
+    oob.uncorrectable = source_bad_[i];
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
-  return record_runs(q, &PageWrite::page, oob_scratch_.data(), oob_iovs_);
+  return record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_iovs_);
 }
 
 Status ImageStore::write_programs(std::span<const PageWrite> q) {
@@ -197,6 +248,7 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
   // than the checkpoint.
   auto oob_ops = [&]() -> std::span<const IoOp> {
     source_crc_.resize(q.size());
+    source_bad_.assign(q.size(), false);
     for (size_t i = 0; i < q.size(); ++i) source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
     oob_ops_ = oob_ops_of(q);
     return oob_ops_;
@@ -207,20 +259,26 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
 Status ImageStore::source_crcs(std::span<const PageWrite> q) {
   std::vector<std::byte> records(q.size() * kOobBytes);
   std::vector<iovec> iovs;
-  CARDFS_RETURN_IF_ERROR(medium_->read(record_runs(q, &PageWrite::from, records.data(), iovs)));
+  CARDFS_RETURN_IF_ERROR(
+      medium_->read(record_runs(q.size(), [q](size_t i) { return q[i].from; }, records.data(), iovs)));
   source_crc_.resize(q.size());
+  source_bad_.assign(q.size(), false);
   for (size_t i = 0; i < q.size(); ++i) {
     OobRecord src;
     if (decode_oob(records.data() + i * kOobBytes, &src) == OobState::kValid &&
         src.logical_page == q[i].oob.logical_page) {
-      source_crc_[i] = src.data_crc;
+      source_crc_[i] = src.data_crc;  // a source whose data fails it keeps failing
+      source_bad_[i] = src.uncorrectable;
       continue;
     }
     // The source's record does not name the page (damaged in the image):
-    // checksum the data itself, as a program would.
+    // the copy stays as unreadable as its source (a card moving a page its
+    // ECC cannot correct does not make it good), marked as such so that
+    // the power-on scan does not take it for a torn page either.
     page_scratch_.resize(geometry_.page_bytes);
     CARDFS_RETURN_IF_ERROR(medium_->read_at(data_offset(q[i].from), page_scratch_));
     source_crc_[i] = page_crc(page_scratch_);
+    source_bad_[i] = true;
   }
   return Status::ok();
 }
@@ -242,6 +300,44 @@ Status ImageStore::read(std::span<const FlashRead> reads) {
   read_ops_.resize(reads.size());
   for (size_t i = 0; i < reads.size(); ++i) read_ops_[i] = {layout_.flash_offset + reads[i].address, reads[i].iov};
   return medium_->read(read_ops_);
+}
+
+Status ImageStore::read_checked(std::span<const PageRead> pages, std::vector<PageFault>& faults) {
+  // The records (runs of neighbouring ones as one I/O) and the data (runs
+  // of neighbouring pages as one I/O, so that large reads can still bypass
+  // the host's cache), in one batch.
+  read_records_.resize(pages.size() * kOobBytes);
+  std::vector<iovec> record_iovs;
+  read_ops_ = record_runs(pages.size(), [pages](size_t i) { return pages[i].physical_page; },
+                          read_records_.data(), record_iovs);
+  read_iovs_.resize(pages.size());
+  for (size_t i = 0; i < pages.size(); ++i) {
+    read_iovs_[i] = {pages[i].dest, geometry_.page_bytes};
+    if (i > 0 && pages[i].physical_page == pages[i - 1].physical_page + 1) {
+      IoOp& run = read_ops_.back();
+      run.iov = std::span<const iovec>(run.iov.data(), run.iov.size() + 1);
+      continue;
+    }
+    read_ops_.push_back({data_offset(pages[i].physical_page), std::span<const iovec>(&read_iovs_[i], 1)});
+  }
+  CARDFS_RETURN_IF_ERROR(medium_->read(read_ops_));
+  for (size_t i = 0; i < pages.size(); ++i)
+    if (std::string why = fault_of(pages[i], read_records_.data() + i * kOobBytes); !why.empty())
+      faults.push_back({i, std::move(why)});
+  return Status::ok();
+}
+
+std::string ImageStore::fault_of(const PageRead& r, const std::byte* record) const {
+  OobRecord oob;
+  const OobState state = decode_oob(record, &oob);
+  if (state == OobState::kErased) return "its out-of-band record was erased";
+  if (state != OobState::kValid) return "its out-of-band record is damaged";
+  if (oob.logical_page != r.logical_page)
+    return "its out-of-band record names logical page " + std::to_string(oob.logical_page);
+  if (oob.uncorrectable) return "it was moved from a page the card could not read";
+  if (page_crc(std::span<const std::byte>(r.dest, geometry_.page_bytes)) != oob.data_crc)
+    return "its data fails the CRC of its out-of-band record";
+  return "";
 }
 
 Status ImageStore::erase(uint32_t physical_au) {

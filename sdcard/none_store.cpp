@@ -15,13 +15,17 @@ class NoneStore final : public PageStore {
   explicit NoneStore(std::unique_ptr<PageStore> origin) : origin_(std::move(origin)) {}
   const std::string& name() const override { return name_; }
   bool keeps_data() const override { return false; }
-  Status format(const ImageHeader&) override { return Status::ok(); }
+  Status format(const ImageHeader& h) override {
+    page_bytes_ = h.geometry.page_bytes;
+    return Status::ok();
+  }
   Result<ImageHeader> read_header() override {
     if (!origin_) return unopenable();
     return origin_->read_header();
   }
   Result<StoredMap> read_map(const ImageHeader& h) override {
     if (!origin_) return unopenable();
+    page_bytes_ = h.geometry.page_bytes;
     return origin_->read_map(h);
   }
   Status write_header(const ImageHeader&) override { return Status::ok(); }
@@ -30,6 +34,10 @@ class NoneStore final : public PageStore {
   Status read(std::span<const FlashRead> reads) override {
     for (const FlashRead& r : reads)
       for (const iovec& v : r.iov) std::memset(v.iov_base, 0, v.iov_len);
+    return Status::ok();
+  }
+  Status read_checked(std::span<const PageRead> pages, std::vector<PageFault>&) override {
+    for (const PageRead& p : pages) std::memset(p.dest, 0, page_bytes_);
     return Status::ok();
   }
   Status erase(uint32_t) override { return Status::ok(); }
@@ -42,6 +50,7 @@ class NoneStore final : public PageStore {
   }
   std::unique_ptr<PageStore> origin_;  // where an open reads the card's state, never written
   std::string name_ = "none";
+  uint32_t page_bytes_ = 0;  // of the card formatted or opened
 };
 
 }  // namespace

@@ -57,6 +57,20 @@ struct FlashRead {
   std::span<const iovec> iov;
 };
 
+// A whole page to read and check as a card's ECC checks it: the physical
+// page, the logical page the model's map says it holds, page_bytes to fill.
+struct PageRead {
+  uint64_t physical_page = 0;
+  uint32_t logical_page = 0;
+  std::byte* dest = nullptr;
+};
+
+// A page read_checked() found unreadable: its index in the batch and why.
+struct PageFault {
+  size_t index = 0;
+  std::string why;
+};
+
 // What the power-on scan found in one physical page.
 struct ScannedPage {
   OobState state = OobState::kErased;
@@ -92,12 +106,23 @@ class PageStore {
   // Programs and moves, in order (a move's source may be an earlier entry).
   virtual Status write(std::span<const PageWrite> batch) = 0;
   virtual Status read(std::span<const FlashRead> reads) = 0;
+  // Reads whole pages with their OOB records and checks each, as a card's
+  // ECC checks a page: a damaged or erased record, a record naming another
+  // logical page or marked uncorrectable, or data that fails the record's
+  // CRC is a fault, appended to `faults` (the read itself succeeds). A
+  // store that keeps no data reads zeros and finds none.
+  virtual Status read_checked(std::span<const PageRead> pages, std::vector<PageFault>& faults) = 0;
   // The AU's pages become erased (their data need not change).
   virtual Status erase(uint32_t physical_au) = 0;
   // The model is about to program this AU (a hint: nothing read changes).
   virtual Status prepare(uint32_t physical_au) = 0;
   // Everything written so far survives a host crash.
   virtual Status sync() = 0;
+  // `cardfs card repair`: puts right what keeps a card with header h from
+  // opening at the level of the store (an image a few bytes short is
+  // extended back; a damaged header or backup header is rewritten) and
+  // says what it did, one sentence each. None for a store that keeps nothing.
+  virtual Result<std::vector<std::string>> repair(const ImageHeader&) { return std::vector<std::string>{}; }
 };
 
 // The image file at path (kCreate refuses an existing one).

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/image_claim.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
@@ -43,6 +44,19 @@ int run_create(const std::string& image, const std::string& profile_name, const 
   const sdcard::Geometry& g = (*card)->geometry();
   std::printf("%s: %s card, %llu bytes, %u AUs of %llu KiB (+%u spare)\n", image.c_str(), profile_name.c_str(),
               (unsigned long long)g.user_bytes(), g.user_aus, (unsigned long long)(g.au_bytes() >> 10), g.spare_aus);
+  return 0;
+}
+
+// `cardfs card repair IMAGE`: Card::repair, with the image claimed (never
+// one a daemon serves).
+int run_repair(const std::string& image) {
+  auto claim = ImageClaim::take_or_refuse(image, "not repairing it");
+  if (!claim.is_ok()) return fail(claim.status());
+  RealClock clock;
+  auto done = sdcard::Card::repair(image, clock);
+  if (!done.is_ok()) return fail(done.status());
+  if (done->empty()) std::printf("%s: the card's metadata is sound; nothing to repair\n", image.c_str());
+  for (const std::string& what : *done) std::printf("%s: %s.\n", image.c_str(), what.c_str());
   return 0;
 }
 
@@ -81,6 +95,12 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   i->add_option("image", info->image, "Card image")->required();
   i->add_flag("--json", info->json, "Machine-readable output");
   i->callback([&ctx, info] { ctx.run = [info] { return run_card_info(info->image, info->json); }; });
+
+  auto repair_image = std::make_shared<std::string>();
+  auto* r = card->add_subcommand("repair", "Rewrite a damaged header from its backup, extend a short image, "
+                                           "rebuild a lost map from the out-of-band records");
+  r->add_option("image", *repair_image, "Card image (not mounted)")->required();
+  r->callback([&ctx, repair_image] { ctx.run = [repair_image] { return run_repair(*repair_image); }; });
 
   auto* p = card->add_subcommand("profiles", "List the card profiles");
   p->callback([&ctx] { ctx.run = [] { return run_profiles(); }; });

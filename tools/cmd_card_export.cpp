@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/image_claim.h"
 #include "fusefs/fuse/daemon.h"
 #include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
 #include "sdcard/card.h"
@@ -330,6 +331,14 @@ int run_card_export(const std::string& image, const std::string& dir, bool realt
   // The daemon moves to "/": it gets absolute paths. The card is opened in
   // the daemon (its threads would not survive the fork); an error there
   // still reaches this terminal through run_daemon's report.
+  // Exporting writes the card: never an image a daemon serves. Taken before
+  // forking, the claim is the daemon's (flock follows the open file) for as
+  // long as the export runs, so no mount starts meanwhile.
+  auto claim = ImageClaim::take_or_refuse(image, "not exporting it");
+  if (!claim.is_ok()) {
+    std::fprintf(stderr, "%s: %s\n", kWho, claim.status().message().c_str());
+    return 1;
+  }
   std::error_code ec;
   const std::string abs_image = std::filesystem::absolute(image, ec).string();
   const std::string abs_dir = std::filesystem::absolute(dir, ec).string();

@@ -17,10 +17,10 @@
 
 #include "tools/command.h"
 #include "base/clock.h"
+#include "base/image_claim.h"
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
 #include "tools/fsck/fsck.h"
-#include "tools/fsck/mounted.h"
 #include "tools/fsck/super.h"
 
 namespace cardfs::tools {
@@ -128,6 +128,7 @@ Result<OpenImage> open_image(const std::string& path, bool read_only, Clock& clo
   OpenImage o;
   sdcard::CardOptions co;
   co.read_only = read_only;
+  co.rebuild_map = true;  // no valid checkpoint: rebuilt from the OOB scan, reported in run_fsck
   auto card = sdcard::Card::open(path, clock, co);
   if (card.is_ok()) {
     o.card = std::move(*card);
@@ -136,8 +137,8 @@ Result<OpenImage> open_image(const std::string& path, bool read_only, Clock& clo
   }
   // Not a card image: perhaps a raw filesystem image (e.g. exported).
   CARDFS_ASSIGN_OR_RETURN(auto file, fsck::FileIo::open(path, read_only));
-  if (!fsck::find_superblock(*file, 0).is_ok())
-    return Status::error(EINVAL, path + ": " + card.status().message());
+  // The card's message names the image already (Card::open's context).
+  if (!fsck::find_superblock(*file, 0).is_ok()) return Status::error(EINVAL, card.status().message());
   o.io = std::move(file);
   return o;
 }
@@ -150,15 +151,17 @@ int run_fsck(const FsckArgs& a) {
   }
   const fsck::Mode mode = a.card_only ? fsck::Mode::kNo : a.mode.value_or(fsck::Mode::kAsk);
   const bool read_only = mode == fsck::Mode::kNo;
-  std::optional<fsck::ImageGuard> guard;
-  auto taken = fsck::ImageGuard::take(a.image);
-  const bool mounted = fsck::listed_as_mounted(a.image) || taken.status().code() == EBUSY;
+  // Held while repairing: no mount starts meanwhile (base/image_claim.h).
+  std::optional<ImageClaim> guard;
+  auto taken = ImageClaim::take(a.image);
+  const bool mounted = taken.status().code() == EBUSY;
   if (mounted && !read_only) {
-    std::fprintf(stderr, "fsck.cardfs: %s is mounted; refusing to repair it (unmount it, or use -n)\n",
-                 a.image.c_str());
+    std::fprintf(stderr, "fsck.cardfs: %s; refusing to repair it (unmount it, or use -n)\n",
+                 taken.status().message().c_str());
     return kFsckOperational;
   }
-  if (mounted) std::printf("Warning: %s is mounted; the check may report changes in flight.\n", a.image.c_str());
+  if (mounted)
+    std::printf("Warning: %s; the check may report changes in flight.\n", taken.status().message().c_str());
   if (!taken.is_ok() && taken.status().code() != EBUSY) {
     std::fprintf(stderr, "fsck.cardfs: %s\n", taken.status().message().c_str());
     return kFsckOperational;
@@ -171,12 +174,22 @@ int run_fsck(const FsckArgs& a) {
     return kFsckOperational;
   }
   int exit_code = 0;
+  if (img->card && img->card->checkpoint_lost()) {
+    // The map is rebuilt from the out-of-band scan; -y/-p write it (a new
+    // checkpoint at close), -n only reads through it.
+    std::printf("Card: no checkpoint slot is valid; the map was rebuilt from the out-of-band scan%s.\n",
+                read_only ? " (fsck -y or `cardfs card repair` writes it)" : " and is written back");
+    exit_code |= read_only ? fsck::kExitUncorrected : fsck::kExitCorrected;
+  }
   if (img->card && !a.fs_only) {
-    auto problems = fsck::check_card(*img->card);
-    for (const auto& p : problems) std::printf("Card: %s\n", p.c_str());
-    if (!problems.empty()) exit_code |= fsck::kExitUncorrected;
+    bool errors = false;
+    for (const auto& p : fsck::check_card(*img->card, read_only)) {
+      std::printf("Card: %s\n", p.message.c_str());
+      errors |= !p.recovery_resolves;
+    }
+    if (errors) exit_code |= fsck::kExitUncorrected;
     if (a.card_only) {
-      std::printf("%s: card metadata %s\n", a.image.c_str(), problems.empty() ? "clean" : "has problems");
+      std::printf("%s: card metadata %s\n", a.image.c_str(), errors ? "has problems" : "clean");
       return exit_code;
     }
   } else if (a.card_only) {

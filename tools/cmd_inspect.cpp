@@ -15,9 +15,9 @@
 
 #include "tools/command.h"
 #include "base/clock.h"
+#include "base/image_claim.h"
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
-#include "tools/fsck/mounted.h"
 #include "tools/inspect/inspector.h"
 
 namespace cardfs::tools {
@@ -68,11 +68,11 @@ int run_inspect(std::vector<std::string> args) {
     return 2;
   }
   const std::string image = rest[0];
-  std::optional<fsck::ImageGuard> guard;  // held while writing: no mount starts meanwhile
+  std::optional<ImageClaim> guard;  // held while writing: no mount starts meanwhile
   if (f.write) {
-    auto taken = fsck::ImageGuard::take(image);
-    if (fsck::listed_as_mounted(image) || taken.status().code() == EBUSY) {
-      std::fprintf(stderr, "inspect: %s is mounted; refusing to write to it\n", image.c_str());
+    auto taken = ImageClaim::take(image);
+    if (taken.status().code() == EBUSY) {
+      std::fprintf(stderr, "inspect: %s; refusing to write to it\n", taken.status().message().c_str());
       return 1;
     }
     if (!taken.is_ok()) {

@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
+#include "base/image_claim.h"
 #include "base/uuid.h"
 #include "blockdev/queue.h"
 #include "blockdev/sdcard_driver.h"
@@ -37,7 +39,8 @@ struct MkfsArgs {
   uint32_t inode_ratio = 16384;
   uint64_t inode_count = 0;
   double reserved = 5.0;
-  bool force = false, quiet = false;
+  int force = 0;  // -F: overwrite a filesystem; -F -F: also an image in use
+  bool quiet = false;
 };
 
 int fail(const Status& st) {
@@ -45,16 +48,22 @@ int fail(const Status& st) {
   return 1;
 }
 
+// Durable: the card fdatasyncs the image at every flush and at close (after
+// the checkpoint, and again after the clean header, its last write), and
+// create() syncs the new file's directory: when mkfs exits 0 the new
+// filesystem survives a host crash.
 Result<std::unique_ptr<sdcard::Card>> open_or_create(const MkfsArgs& a, Clock& clock) {
+  sdcard::CardOptions durable;
+  durable.durable = true;
   const bool exists = std::filesystem::exists(a.image);
   if (exists && !a.size.empty())
     return Status::error(EEXIST, a.image + " exists: --size only applies when creating a card image");
-  if (exists) return sdcard::Card::open(a.image, clock);
+  if (exists) return sdcard::Card::open(a.image, clock, durable);
   if (a.size.empty())
     return Status::error(ENOENT, a.image + " does not exist (give --size to create the card image)");
   CARDFS_ASSIGN_OR_RETURN(const sdcard::Profile* profile, sdcard::find_profile(a.profile));
   CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, parse_size(a.size));
-  return sdcard::Card::create(a.image, *profile, bytes, clock);
+  return sdcard::Card::create(a.image, *profile, bytes, clock, durable);
 }
 
 Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card, Clock& clock) {
@@ -89,6 +98,14 @@ Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card,
 
 int run_mkfs(const MkfsArgs& a) {
   RealClock clock;
+  // An image a daemon serves is refused, as mke2fs refuses a mounted
+  // device; -F -F overrides. The claim is held while formatting.
+  std::optional<ImageClaim> claim;
+  if (std::filesystem::exists(a.image) && a.force < 2) {
+    auto taken = ImageClaim::take_or_refuse(a.image, "will not make a filesystem here (-F -F overrides)");
+    if (!taken.is_ok() && taken.status().code() == EBUSY) return fail(taken.status());
+    if (taken.is_ok()) claim.emplace(std::move(*taken));
+  }
   auto card = open_or_create(a, clock);
   if (!card.is_ok()) return fail(card.status());
   auto sum = format_card(a, **card, clock);
@@ -114,7 +131,8 @@ void add_mkfs(CLI::App& app, CommandContext& ctx) {
   c->add_option("-U,--uuid", a->uuid, "Filesystem UUID, or random, time, null (default: random)");
   c->add_option("-m,--reserved", a->reserved, "Percentage of blocks reserved for root")
       ->check(CLI::Range(0.0, 50.0));
-  c->add_flag("-F,--force", a->force, "Overwrite an existing cardfs filesystem");
+  c->add_flag("-F,--force", a->force,
+              "Overwrite an existing cardfs filesystem; twice (-F -F): even on an image in use");
   c->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");
   c->callback([&ctx, a] { ctx.run = [a] { return run_mkfs(*a); }; });
 }

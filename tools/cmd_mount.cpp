@@ -35,7 +35,7 @@ int run_mount(const MountArgs& a) {
   req->debug = a.debug;
   // Taken before forking: the daemon inherits it (flock follows the open
   // file), and a second mount fails here, before anything detaches.
-  auto lock = fuse::ImageLock::acquire(req->image);
+  auto lock = fuse::ImageLock::take(req->image);
   if (!lock.is_ok()) return fail(lock.status());
   return fuse::run_daemon(req->foreground, [&](fuse::StartupReport& report) {
     return fuse::serve_mount(*req, std::move(*lock), report);

@@ -12,11 +12,13 @@ std::optional<std::string> subcommand_for_program_name(std::string_view argv0) {
   constexpr std::string_view kSuffix = ".cardfs";
   if (base.size() <= kSuffix.size() || !base.ends_with(kSuffix)) return std::nullopt;
   std::string_view stem = base.substr(0, base.size() - kSuffix.size());
-  // The names Linux tools look for: mkfs(8), fsck(8) and mount(8) helpers.
-  constexpr std::array<std::string_view, 3> kAliases = {"mkfs", "fsck", "mount"};
+  // The names Linux tools look for: mkfs(8), fsck(8), mount(8) and
+  // umount(8) helpers.
+  constexpr std::array<std::string_view, 4> kAliases = {"mkfs", "fsck", "mount", "umount"};
   for (auto alias : kAliases)
     if (stem == alias) return std::string(alias);
-  if (stem == "mount.fuse") return std::string("mount");  // mount -t fuse.cardfs
+  if (stem == "mount.fuse") return std::string("mount");    // mount -t fuse.cardfs
+  if (stem == "umount.fuse") return std::string("umount");  // umount of a fuse.cardfs mount
   return std::nullopt;
 }
 

@@ -63,4 +63,44 @@ TEST_CASE("fsck: preen fixes safe problems and stops at the others") {
   CHECK(img.last_output().find("UNEXPECTED INCONSISTENCY") != std::string::npos);
 }
 
+TEST_CASE("fsck: -y that only marks an unclean filesystem clean exits 1 (printed MODIFIED, exited 0)") {
+  // As after a crash: the superblock says "not clean", nothing else is wrong.
+  TestImage img;
+  std::vector<std::byte> raw = img.read_bytes(1024, 1024);
+  auto sb = fusefs::decode_superblock(raw);
+  REQUIRE(sb.is_ok());
+  sb->state = uint16_t(sb->state & ~fusefs::kStateClean);
+  fusefs::encode_superblock(*sb, raw);
+  img.write_bytes(1024, raw);
+  FsckReport n = img.fsck(Mode::kNo, /*force=*/false);
+  CHECK(n.exit_code == kExitClean);  // nothing wrong: -n says so
+  FsckReport y = img.fsck(Mode::kYes, /*force=*/false);
+  INFO(describe(y) << "\n" << img.last_output());
+  CHECK(y.modified);
+  CHECK(img.last_output().find("FILE SYSTEM WAS MODIFIED") != std::string::npos);
+  CHECK(y.exit_code == kExitCorrected);  // e2fsck: changed => 1
+  FsckReport again = img.fsck(Mode::kYes, /*force=*/false);
+  CHECK(again.skipped);
+  CHECK(again.exit_code == kExitClean);
+}
+
+TEST_CASE("fsck: cleared padding of an inode bitmap is padding, not inodes past the last (printed +(N) past it)") {
+  TestImage img;
+  const uint32_t ipg = img.sb().inodes_per_group;
+  const uint32_t bits = 8 * img.sb().block_size();
+  REQUIRE(ipg < bits);
+  const uint64_t where = fusefs::group_layout(img.sb(), 0).inode_bitmap;
+  std::vector<std::byte> map = img.read_block(where);
+  for (uint32_t i = ipg; i < bits; ++i) map[i / 8] &= std::byte(~(1u << (i % 8)));
+  img.write_block(where, map);
+  FsckReport r = img.fsck(Mode::kNo);
+  INFO(img.last_output());
+  CHECK(has_finding(r, Problem::kInodeBitmap));
+  CHECK(img.last_output().find("Padding at the end of the inode bitmap of group 0 is not set.") != std::string::npos);
+  CHECK(img.last_output().find("Inode bitmap of group 0 differs") == std::string::npos);
+  FsckReport y = img.fsck(Mode::kYes);
+  CHECK(y.exit_code == kExitCorrected);
+  CHECK(img.fsck(Mode::kNo).exit_code == kExitClean);
+}
+
 }  // namespace cardfs::fsck::testing

@@ -57,4 +57,21 @@ expect 0 "inspect --write --yes set_inode_field" "$bin" inspect --write --yes im
 expect 4 "fsck finds the link count inspect wrote" ./fsck.cardfs -fn img
 expect 0 "inspect --write --yes puts it back" "$bin" inspect --write --yes img set_inode_field 11 links_count 2
 expect 0 "clean again" ./fsck.cardfs -fn img
+# Issue 15 item 10: an error names the image once ("x.img: x.img: truncated image").
+head -c 200000 img >short.img
+expect 8 "a truncated card image" ./fsck.cardfs -fn short.img
+grep -q "short.img: truncated image" out.txt && ! grep -q "short.img: short.img" out.txt \
+  && echo "ok: the image is named once" || { echo "FAIL: image named twice or not at all"; cat out.txt; fail=1; }
+# Issue 15 item 2: tools that write an image refuse one whose lock is held
+# (a mount daemon holds it; tests/mount/image_in_use.sh names the mount point).
+if command -v flock >/dev/null 2>&1; then
+  expect 1 "mkfs -F refuses an image in use" flock -n img ./mkfs.cardfs -F -q img
+  grep -q "is in use: held by process .*-F -F overrides" out.txt \
+    && echo "ok: mkfs says who holds it" || { echo "FAIL: mkfs message"; cat out.txt; fail=1; }
+  mkdir exp
+  expect 1 "card export refuses an image in use" flock -n img "$bin" card export img exp
+  grep -q "is in use" out.txt && echo "ok: export says why" || { echo "FAIL: export message"; cat out.txt; fail=1; }
+  expect 0 "mkfs -F -F overrides" flock -n img ./mkfs.cardfs -F -F -q img
+  expect 0 "and made a clean filesystem" ./fsck.cardfs -fn img
+fi
 exit $fail

@@ -44,11 +44,25 @@ if [ "${2:-}" != "--export" ]; then
   head -c 100000 "$tmp/a.img" >"$tmp/t.img"
   "$bin" card info "$tmp/t.img" 2>"$tmp/err"; check "truncated image" 1 $?
   one_line_error "$tmp/err" "truncated"
+  # Its header and the backup copy in its last 4 KiB (one alone is recovered).
   cp "$tmp/a.img" "$tmp/m.img"; printf 'XXXXXXXX' | dd of="$tmp/m.img" conv=notrunc 2>/dev/null
+  printf 'XXXXXXXX' | dd of="$tmp/m.img" bs=1 seek=$(($(stat -c %s "$tmp/m.img") - 4096)) conv=notrunc 2>/dev/null
   sum=$(md5sum <"$tmp/m.img")
   "$bin" card export "$tmp/m.img" "$tmp" 2>"$tmp/err"; check "export of a foreign image" 1 $?
   one_line_error "$tmp/err" "bad magic"
   [ "$(md5sum <"$tmp/m.img")" = "$sum" ] || { echo "FAIL: image changed"; fail=1; }
+  # card repair (issue 15, item 5): 16 bytes of the header, then 4 KiB cut off.
+  cp "$tmp/a.img" "$tmp/r.img"; printf 'XXXXXXXXXXXXXXXX' | dd of="$tmp/r.img" bs=1 seek=12 conv=notrunc 2>/dev/null
+  "$bin" card repair "$tmp/r.img" >"$tmp/out" 2>&1; check "repair of a damaged header" 0 $?
+  grep -q "rewritten from its backup copy" "$tmp/out" || { echo "FAIL: repair says:"; cat "$tmp/out"; fail=1; }
+  truncate -s -5 "$tmp/r.img"
+  "$bin" card info "$tmp/r.img" 2>"$tmp/err"; check "info of a short image" 1 $?
+  one_line_error "$tmp/err" "card repair"
+  "$bin" card repair "$tmp/r.img" >"$tmp/out" 2>&1; check "repair of a short image" 0 $?
+  grep -q "5 bytes short" "$tmp/out" || { echo "FAIL: repair says:"; cat "$tmp/out"; fail=1; }
+  "$bin" card info "$tmp/r.img" >/dev/null; check "info after repair" 0 $?
+  "$bin" card repair "$tmp/r.img" >"$tmp/out" 2>&1; check "repair of a sound image" 0 $?
+  grep -q "nothing to repair" "$tmp/out" || { echo "FAIL: repair says:"; cat "$tmp/out"; fail=1; }
   exit $fail
 fi
 

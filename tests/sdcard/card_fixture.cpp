@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "base/coding.h"
@@ -81,6 +82,20 @@ Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sector
   iovec v{out.data(), out.size()};
   CARDFS_RETURN_IF_ERROR(card.read(sector, std::span<const iovec>(&v, 1)));
   return out;
+}
+
+std::vector<char> file_bytes(const std::string& path, uint64_t offset, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(std::streamoff(offset));
+  std::vector<char> out(n);
+  in.read(out.data(), std::streamsize(n));
+  return out;
+}
+
+void poke_file(const std::string& path, uint64_t offset, const std::vector<char>& bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(std::streamoff(offset));
+  f.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
 }  // namespace cardfs::sdcard::testing

@@ -50,4 +50,8 @@ uint64_t untagged_sectors(Card& card, uint64_t sector, uint64_t sectors, int64_t
 Status write(Card& card, uint64_t sector, const std::vector<std::byte>& data, bool fua = false);
 Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sectors);
 
+// Raw bytes of an image file, and overwriting some in place (damage).
+std::vector<char> file_bytes(const std::string& path, uint64_t offset, size_t n);
+void poke_file(const std::string& path, uint64_t offset, const std::vector<char>& bytes);
+
 }  // namespace cardfs::sdcard::testing

@@ -59,12 +59,17 @@ TEST_CASE("missing, foreign, truncated and corrupt images are refused", "[sdcard
   REQUIRE_FALSE(missing.is_ok());
   CHECK(missing.status().code() == ENOENT);
 
+  // The header and its backup copy (the last 4 KiB) both damaged; one
+  // alone is recovered (card_repair_test.cpp).
+  auto backup = [](const std::string& p) { return std::filesystem::file_size(p) - kHeaderBytes; };
   std::string path = make_image(dir, "magic.img");
   poke(path, 0, {'N', 'O', 'T', 'A', 'C', 'A', 'R', 'D'});
+  poke(path, backup(path), {'N', 'O', 'T', 'A', 'C', 'A', 'R', 'D'});
   expect_refused(path, "bad magic");
 
   path = make_image(dir, "crc.img");
   poke(path, 20, {'\x7f'});
+  poke(path, backup(path) + 20, {'\x7f'});
   expect_refused(path, "checksum");
 
   path = make_image(dir, "short.img");
@@ -120,8 +125,10 @@ TEST_CASE("random damage to the metadata never crashes the open", "[sdcard][imag
     VirtualClock clock;
     auto card = Card::open(path, clock);
     if (card.is_ok()) {
+      // A damaged OOB record makes its page unreadable (EIO), as a card's
+      // ECC would; nothing else may fail.
       auto data = testing::read(**card, 0, 4096);
-      CHECK(data.is_ok());
+      CHECK((data.is_ok() || data.status().code() == EIO));
     } else {
       CHECK_FALSE(card.status().message().empty());
     }

@@ -23,6 +23,13 @@ TEST_CASE("multi-call names insert the implied subcommand") {
   CHECK(expand_multicall_args(plain) == plain);
 }
 
+TEST_CASE("umount of a fuse.cardfs mount: umount.fuse.cardfs means umount (returned before the data was written)") {
+  CHECK(subcommand_for_program_name("/sbin/umount.fuse.cardfs") == "umount");
+  CHECK(subcommand_for_program_name("umount.cardfs") == "umount");
+  CHECK(expand_multicall_args({"umount.fuse.cardfs", "/mnt/x", "-n"}) ==
+        std::vector<std::string>{"umount.fuse.cardfs", "umount", "/mnt/x", "-n"});
+}
+
 TEST_CASE("mount -t fuse.cardfs: the helper name and mount.fuse3's call both mean mount") {
   CHECK(subcommand_for_program_name("/sbin/mount.fuse.cardfs") == "mount");
   CHECK_FALSE(subcommand_for_program_name("mount.fuse"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fusefs/bitmap.h"
 #include "fusefs/format.h"
 
 namespace cardfs::fsck {
@@ -19,10 +20,32 @@ Checker::Checker(ImageIo& io, const FsckOptions& o) : io_(io), o_(o) {}
 
 Result<std::vector<std::byte>> Checker::read_block(uint64_t block) {
   if (auto it = cache_.find(block); it != cache_.end()) return it->second;
+  if (unreadable(block)) return Status::error(EIO, "block " + std::to_string(block) + " is unreadable");
   std::vector<std::byte> data(bs_);
-  CARDFS_RETURN_IF_ERROR(io_.read(block * bs_, data));
+  if (Status st = io_.read(block * bs_, data); !st.is_ok()) {
+    if (st.code() == EIO) unreadable_.insert(block);
+    return st.with_context("reading block " + std::to_string(block));
+  }
   cache_[block] = data;
   return data;
+}
+
+Result<std::vector<std::byte>> Checker::read_map_block(uint64_t block) {
+  Result<std::vector<std::byte>> data = read_block(block);
+  if (data.is_ok() || !unreadable(block)) return data;
+  unknown_subtrees_ = true;
+  return std::vector<std::byte>(bs_);
+}
+
+void Checker::report_only(Problem p, const std::string& message) {
+  if (o_.mode == Mode::kPreen && !preen_stopped_) {
+    preen_stopped_ = true;
+    say(o_.name + ": " + message);
+    say(o_.name + ": UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)");
+  } else if (o_.mode != Mode::kPreen) {
+    say(message);
+  }
+  report_.findings.push_back({p, message, false});
 }
 
 Status Checker::write_block(uint64_t block, std::span<const std::byte> data) {
@@ -104,11 +127,19 @@ bool Checker::valid_data_block(uint64_t block) const {
   return owner_.empty() || owner_[block] != kOwnerMeta;
 }
 
+bool Checker::marked_in_use(uint64_t block) {
+  const uint32_t g = uint32_t((block - sb_.first_data_block) / sb_.blocks_per_group);
+  if (g >= gd_.size()) return false;
+  auto bitmap = read_block(gd_[g].block_bitmap);
+  const GroupLayout l = group_layout(sb_, g);
+  return !bitmap.is_ok() || test_bit(*bitmap, uint32_t(block - l.first));
+}
+
 bool Checker::is_dir(uint32_t ino) const { return in_use(ino) && S_ISDIR(ino_[ino].mode); }
 
 uint64_t Checker::allocate_block(uint32_t ino) {
   for (uint64_t b = sb_.first_data_block; b < sb_.blocks_count; ++b)
-    if (owner_[b] == kOwnerFree) {
+    if (owner_[b] == kOwnerFree && !(unknown_subtrees_ && marked_in_use(b))) {
       owner_[b] = ino;
       return b;
     }
@@ -118,7 +149,7 @@ uint64_t Checker::allocate_block(uint32_t ino) {
 Status Checker::clear_inode(uint32_t ino) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(ino));
   Status st = walk_block_map(
-      d, bs_, [this](uint64_t b) { return read_block(b); },
+      d, bs_, [this](uint64_t b) { return read_map_block(b); },
       [&](const PointerRef& ref, uint32_t b) {
         if (b >= owner_.size() || owner_[b] != ino) return Visit::kSkip;
         owner_[b] = kOwnerFree;

@@ -46,7 +46,16 @@ class Checker {
   Result<FsckReport> run();
 
   // ---- used by the passes
+  // EIO for a block known to be unreadable (unreadable_), and a block
+  // whose read fails with EIO becomes known as one.
   Result<std::vector<std::byte>> read_block(uint64_t block);
+  // read_block for walks of block maps: an unreadable indirect block reads
+  // as zeros (what it pointed to is unknown: report_unreadable() names its
+  // owner, and pass 5 frees nothing that might be below it).
+  Result<std::vector<std::byte>> read_map_block(uint64_t block);
+  bool unreadable(uint64_t block) const { return unreadable_.count(block) != 0; }
+  // A finding fsck reports but never fixes (counted as left uncorrected).
+  void report_only(Problem p, const std::string& message);
   Status write_block(uint64_t block, std::span<const std::byte> data);
   Result<fusefs::DiskInode> read_inode(uint32_t ino);  // checksum not checked
   Status write_inode(uint32_t ino, const fusefs::DiskInode& d);
@@ -66,6 +75,8 @@ class Checker {
   uint64_t inode_table(uint32_t group) const { return gd_[group].inode_table; }
   // A free data block (per owner_), claimed for `ino`; 0 when none.
   uint64_t allocate_block(uint32_t ino);
+  // Whether the on-disk block bitmap marks `block` in use (or cannot say).
+  bool marked_in_use(uint64_t block);
   // Adds name -> ino to lost+found; false (with a finding) when impossible.
   Result<bool> link_into_lost_found(uint32_t ino);
   // ---- building repairs (repair.cpp); each claims blocks in owner_.
@@ -89,6 +100,10 @@ class Checker {
   // Frees an inode's blocks in owner_ and zeroes its record.
   Status clear_inode(uint32_t ino);
 
+  // The image's unreadable blocks (ImageIo::unreadable_ranges), before pass 1.
+  Status find_unreadable();
+  // After pass 3 (paths are known): who owns each unreadable block.
+  Status report_unreadable();
   Status check_super();
   void check_backups();
   // The orphan list (orphans.cpp): cleared before pass 1, noted under -n.
@@ -104,6 +119,7 @@ class Checker {
   Status pass3();
   Status pass4();
   Status pass5();
+  Status keep_unowned(uint32_t group, std::vector<std::byte>& bmap);  // pass 5, with unknown_subtrees_
 
   ImageIo& io_;
   const FsckOptions& o_;
@@ -139,6 +155,10 @@ class Checker {
   bool preen_stopped_ = false;
   FsckReport report_;
   std::unordered_map<uint64_t, std::vector<std::byte>> cache_;
+  std::set<uint64_t> unreadable_;  // blocks whose reads fail (EIO)
+  // An unreadable indirect block was met: blocks the bitmap marks in use
+  // that nothing owns may be below it, so pass 5 does not free them.
+  bool unknown_subtrees_ = false;
 };
 
 // The directory hash of the image (the filesystem's seeded hash).

@@ -34,6 +34,12 @@ class ImageIo {
   virtual Status write(uint64_t offset, std::span<const std::byte> in) = 0;
   // Makes every write durable (a cache flush on devices).
   virtual Status flush() = 0;
+  // Byte ranges [offset, offset + length) whose reads fail (a card's
+  // patrol read finds pages its ECC cannot correct); none by default.
+  struct Range {
+    uint64_t offset = 0, length = 0;
+  };
+  virtual Result<std::vector<Range>> unreadable_ranges() { return std::vector<Range>{}; }
 };
 
 class MemoryIo final : public ImageIo {

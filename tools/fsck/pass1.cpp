@@ -38,6 +38,7 @@ struct MapScan {
   bool contiguous = true;
   bool inode_changed = false;  // a pointer in block[] was cleared
   bool shared = false;         // a block it claims is claimed already (pass 1B)
+  bool partial = false;        // an indirect block is unreadable: what it maps is unknown
 };
 
 // Read as an indirect block, how many of `block`'s pointers are outside
@@ -67,7 +68,7 @@ static bool not_indirect(const PointerCensus& n) { return n.bad >= 12 && 2 * n.b
 
 static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
   uint64_t prev_data = 0;
-  auto read = [&c](uint64_t b) { return c.read_block(b); };
+  auto read = [&c](uint64_t b) { return c.read_map_block(b); };
   const std::string who = "Inode " + std::to_string(ino) + " ";
   std::vector<std::pair<PointerRef, std::string>> to_clear;
   Status st = walk_block_map(d, c.bs_, read, [&](const PointerRef& r, uint32_t b) {
@@ -83,6 +84,7 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
                                      " pointers are outside the data area: it is not an indirect block.");
         return Visit::kSkip;
       }
+      s.partial |= c.unreadable(b);
     }
     ++s.owned;
     if (r.level == 0) {
@@ -117,6 +119,9 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
 // d was changed.
 static bool check_counts(Checker& c, uint32_t ino, DiskInode& d, const MapScan& s) {
   bool changed = false;
+  // Part of the map is unreadable: counting what is left would "fix"
+  // i_blocks and size to lose the rest (report_unreadable names it).
+  if (s.partial) return false;
   const uint64_t want_blocks = s.owned * (c.bs_ / 512);
   if (d.blocks != want_blocks &&
       c.ask(Problem::kInodeBlockCount, "Inode " + std::to_string(ino) + " i_blocks is " +
@@ -142,9 +147,10 @@ Status Checker::recheck_counts(uint32_t ino) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(ino));
   MapScan s;
   Status st = walk_block_map(
-      d, bs_, [this](uint64_t b) { return read_block(b); },
+      d, bs_, [this](uint64_t b) { return read_map_block(b); },
       [&](const PointerRef& r, uint32_t b) {
         if (!valid_data_block(b) || owner_[b] != ino) return Visit::kSkip;
+        if (r.level > 0) s.partial |= unreadable(b);
         ++s.owned;
         if (r.level == 0) s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
         return Visit::kDescend;
@@ -226,6 +232,7 @@ static void mark_metadata(Checker& c) {
 Status Checker::pass1() {
   header("Pass 1: Checking inodes, blocks, and sizes");
   mark_metadata(*this);
+  CARDFS_RETURN_IF_ERROR(find_unreadable());
   ino_.assign(size_t(sb_.inodes_count) + 1, InodeState{});
   const uint32_t per_block = bs_ / kInodeSize;
   for (uint32_t g = 0; g < sb_.group_count() && !cancelled_; ++g) {

@@ -23,7 +23,7 @@ Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
   const uint64_t by_size = d.size / c.bs_;
   std::vector<std::pair<uint64_t, uint64_t>> mapped;  // (file block, disk block)
   Status st = walk_block_map(
-      d, c.bs_, [&c](uint64_t b) { return c.read_block(b); },
+      d, c.bs_, [&c](uint64_t b) { return c.read_map_block(b); },
       [&](const PointerRef& r, uint32_t b) {
         if (b >= c.owner_.size() || c.owner_[b] != dir || r.file_block >= by_size) return Visit::kSkip;
         if (r.level == 0) mapped.emplace_back(r.file_block, b);
@@ -173,7 +173,13 @@ bool DirPass::judge(uint32_t dir, uint64_t fb, size_t index, const Entry& e,
 }
 
 Status DirPass::block(uint32_t dir, uint64_t fb, uint64_t disk, std::set<std::string>& names) {
-  CARDFS_ASSIGN_OR_RETURN(auto blk, c_.read_block(disk));
+  // An unreadable block's entries are unknown: the inodes they named are
+  // found unattached in pass 4 (their data is kept); the block is named
+  // by report_unreadable().
+  if (c_.unreadable(disk)) return Status::ok();
+  auto read = c_.read_block(disk);
+  if (!read.is_ok() && c_.unreadable(disk)) return Status::ok();
+  CARDFS_ASSIGN_OR_RETURN(auto blk, std::move(read));
   const std::string what = "Directory " + where(dir) + " block #" + std::to_string(fb) +
                            " (block " + std::to_string(disk) + ")";
   bool dirty = false;

@@ -2,6 +2,8 @@
 // superblock's free counts, recomputed from what passes 1-4 found.
 #include <sys/stat.h>
 
+#include <cctype>
+
 #include "base/crc32c.h"
 #include "fusefs/bitmap.h"
 #include "tools/fsck/checker.h"
@@ -35,7 +37,36 @@ std::string differences(std::span<const std::byte> want, std::span<const std::by
   return out;
 }
 
+bool padding_set(std::span<const std::byte> map, uint32_t from, uint32_t bits) {
+  for (uint32_t i = from; i < bits; ++i)
+    if (!test_bit(map, i)) return false;
+  return true;
+}
+
+std::string lower(std::string s) {
+  s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 }  // namespace
+
+// Blocks the on-disk bitmap marks in use that no inode owns stay in use
+// while an unreadable indirect block may map them: freeing them would give
+// away a file's data that fsck merely could not see.
+Status Checker::keep_unowned(uint32_t g, std::vector<std::byte>& bmap) {
+  CARDFS_ASSIGN_OR_RETURN(auto have, read_block(gd_[g].block_bitmap));
+  const GroupLayout l = group_layout(sb_, g);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < l.count; ++i)
+    if (test_bit(have, i) && !test_bit(bmap, i)) {
+      set_bit(bmap, i);
+      ++kept;
+    }
+  if (kept)
+    say("Group " + std::to_string(g) + ": " + std::to_string(kept) +
+        " blocks in use that no inode owns are kept: an unreadable indirect block may map them.");
+  return Status::ok();
+}
 
 Status Checker::pass5() {
   header("Pass 5: Checking group summary information");
@@ -47,6 +78,7 @@ Status Checker::pass5() {
     uint32_t used_dirs = 0;
     for (uint32_t i = 0; i < bits; ++i)
       if (i >= l.count || owner_[l.first + i] != kOwnerFree) set_bit(bmap, i);
+    if (unknown_subtrees_) CARDFS_RETURN_IF_ERROR(keep_unowned(g, bmap));
     for (uint32_t i = 0; i < bits; ++i) {
       const uint32_t ino = g * sb_.inodes_per_group + i + 1;
       if (i >= sb_.inodes_per_group || ino < sb_.first_ino || in_use(ino)) set_bit(imap, i);
@@ -65,9 +97,13 @@ Status Checker::pass5() {
       const Problem p = blocks ? Problem::kBlockBitmap : Problem::kInodeBitmap;
       const std::string what = std::string(blocks ? "Block" : "Inode") + " bitmap of group " + std::to_string(g);
       const uint64_t base = blocks ? l.first : uint64_t(g) * sb_.inodes_per_group + 1;
-      std::string diff = differences(want_map, have, bits, base);
+      // Differences are shown for real blocks and inodes only; the bits
+      // past them (padding, set) are judged as a whole.
+      const uint32_t real = blocks ? l.count : sb_.inodes_per_group;
+      std::string diff = differences(want_map, have, real, base);
       bool fix = false;
       if (!diff.empty()) fix = ask(p, what + " differs: " + diff + ".");
+      else if (!padding_set(have, real, bits)) fix = ask(p, "Padding at the end of the " + lower(what) + " is not set.");
       else if (crc != crc32c(seed_, have)) fix = ask(p, what + " (block " + std::to_string(where) + ") has a bad checksum.");
       if (!fix) continue;
       CARDFS_RETURN_IF_ERROR(write_block(where, want_map));

@@ -46,6 +46,9 @@ constexpr std::array<ProblemInfo, size_t(P::kCount)> kTable = {{
     {P::kOrphanInode, "PR_0_ORPHAN_CLEAR_INODE", 0, "Clear", true},
     {P::kOrphanListBad, "PR_0_ORPHAN_LIST_BAD", 0, "Clear the list", true},
     {P::kDeletedInode, "PR_4_DELETED_INODE", 4, "Clear", true},
+    // Reported, never fixed: the data is gone and only its owner can
+    // rewrite it (fsck does not rewrite around it).
+    {P::kUnreadableBlock, "PR_1_READ_ERROR", 1, "", false},
 }};
 
 constexpr bool table_in_order() {

@@ -49,6 +49,7 @@ enum class Problem : uint16_t {
   kOrphanInode,
   kOrphanListBad,
   kDeletedInode,
+  kUnreadableBlock,
   kCount,
 };
 

@@ -41,8 +41,8 @@ Result<FsckReport> Checker::run() {
     return report_;
   }
   using PassFn = Status (Checker::*)();
-  for (PassFn pass : {&Checker::pass1, &Checker::pass2, &Checker::pass3, &Checker::pass4,
-                      &Checker::pass5}) {
+  for (PassFn pass : {&Checker::pass1, &Checker::pass2, &Checker::pass3, &Checker::report_unreadable,
+                      &Checker::pass4, &Checker::pass5}) {
     if (cancelled_) break;
     CARDFS_RETURN_IF_ERROR((this->*pass)());
   }
@@ -54,9 +54,11 @@ Result<FsckReport> Checker::run() {
   report_.cancelled = cancelled_;
   bool left = false, fixed = false;
   for (const Finding& f : report_.findings) (f.fixed ? fixed : left) = true;
-  report_.exit_code = (left ? kExitUncorrected : 0) | (fixed ? kExitCorrected : 0) |
+  // As e2fsck: anything written (a fix, or marking the filesystem clean)
+  // is exit bit 1 and "FILE SYSTEM WAS MODIFIED" (not printed when preening).
+  report_.exit_code = (left ? kExitUncorrected : 0) | (fixed || report_.modified ? kExitCorrected : 0) |
                       (cancelled_ ? kExitCancelled : 0);
-  if (report_.modified) say("\n***** FILE SYSTEM WAS MODIFIED *****");
+  if (report_.modified && o_.mode != Mode::kPreen) say("\n***** FILE SYSTEM WAS MODIFIED *****");
   if (o_.verbose) {
     say("\n" + std::to_string(st.inodes_used) + " inodes used (of " + std::to_string(st.inodes_total) + ")");
     say(std::to_string(st.noncontiguous) + " non-contiguous files");
