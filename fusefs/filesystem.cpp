@@ -41,17 +41,25 @@ Result<std::unique_ptr<Filesystem>> Filesystem::mount(cache::PageCache& cache, C
   return fs;
 }
 
-Status Filesystem::load(uint32_t block_size) {
+Result<Superblock> Filesystem::read_primary_super(uint32_t block_size) {
   Superblock probe;
   probe.log_block_size = block_size == 1024 ? 0 : block_size == 2048 ? 1 : 2;
   BlockOffset at = superblock_location(probe, 0);
-  {
-    CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bread(at.block));
-    buf.lock();
-    auto sb = decode_superblock(buf.data().subspan(at.offset, kSuperblockSize), opts_.read_only);
-    buf.unlock();
-    if (!sb.is_ok()) return sb.status();
-    sb_ = *sb;
+  CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bread(at.block));
+  buf.lock();
+  auto sb = decode_superblock(buf.data().subspan(at.offset, kSuperblockSize), opts_.read_only);
+  buf.unlock();
+  return sb;
+}
+
+Status Filesystem::load(uint32_t block_size) {
+  CARDFS_ASSIGN_OR_RETURN(sb_, read_primary_super(block_size));
+  if (sb_.block_size() == block_size) {
+    CARDFS_RETURN_IF_ERROR(recover_journal(sb_));
+    // Replay may have rewritten the superblock's own block.
+    if (recovery_.needed) {
+      CARDFS_ASSIGN_OR_RETURN(sb_, read_primary_super(block_size));
+    }
   }
   if (sb_.block_size() != block_size)
     return Status::error(EINVAL, "filesystem block size " + std::to_string(sb_.block_size()) +

@@ -57,6 +57,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "cache/page_cache.h"
+#include "fusefs/journal_recovery.h"
 #include "fusefs/layout.h"
 
 namespace cardfs::blockdev {
@@ -256,6 +257,8 @@ class Filesystem {
   Status check_free_counts() const;
   FsCounters counters() const;
   bool has_errors() const { return errors_.load(); }
+  // What mount's journal recovery did (needed false: nothing to replay).
+  journal::RecoveryStats recovery() const { return recovery_; }
 
  private:
   // The frame of read() and read_view(): `from_cache` reads with the size
@@ -267,6 +270,8 @@ class Filesystem {
                                      bool direct);
   Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts);
   Status load(uint32_t block_size);
+  Result<Superblock> read_primary_super(uint32_t block_size);
+  Status recover_journal(Superblock& sb);
   Timespec now() const;
   Result<std::shared_ptr<Inode>> get_inode(Ino ino);
   Attr attr_of(Inode& inode);
@@ -331,6 +336,8 @@ class Filesystem {
   std::unique_ptr<OrphanList> orphans_;  // orphan.h: unlinked inodes still in use
   mutable std::mutex sb_mu_;
   Superblock sb_;
+  journal::JournalExtent journal_;     // where the journal is (when it has one)
+  journal::RecoveryStats recovery_;   // set once at mount
   std::mutex super_write_mu_;  // write_super() only; taken before buffer locks
   std::array<std::byte, kSuperblockSize> sb_record_{};  // last record put in the cache (sb_mu_)
   bool sb_written_ = false;                             // sb_mu_

@@ -94,13 +94,15 @@ inline constexpr int kBlockPointers = 13;  // 10 direct + single, double, triple
 
 // Reserved inode numbers.
 inline constexpr uint32_t kRootIno = 2;
-inline constexpr uint32_t kJournalIno = 3;  // kept for a future journal
+inline constexpr uint32_t kJournalIno = 3;  // the journal (fusefs/journal_format.h)
 inline constexpr uint32_t kFirstIno = 11;   // first for ordinary files
 inline constexpr uint32_t kLostFoundIno = 11;
 
 // Feature flags. Unknown incompat bits refuse the mount, unknown ro_compat
 // bits refuse a read-write mount, unknown compat bits are ignored.
 inline constexpr uint32_t kCompatDirIndex = 0x1;
+// Inode journal_ino holds a journal (fusefs/journal_format.h, docs/journal.md).
+inline constexpr uint32_t kCompatHasJournal = 0x4;
 inline constexpr uint32_t kRoCompatSparseSuper = 0x1;
 inline constexpr uint32_t kRoCompatLargeFile = 0x2;
 // The orphan list is not empty (superblock last_orphan): inodes whose last
@@ -114,7 +116,7 @@ inline constexpr uint32_t kIncompatMetadataCsum = 0x2;
 // but never written, so it reads as zeros (fallocate). Needs block numbers
 // below 2^31, so the superblock's blocks_count is at most kUnwrittenMaxBlocks.
 inline constexpr uint32_t kIncompatUnwritten = 0x4;
-inline constexpr uint32_t kSupportedCompat = kCompatDirIndex;
+inline constexpr uint32_t kSupportedCompat = kCompatDirIndex | kCompatHasJournal;
 inline constexpr uint32_t kSupportedRoCompat =
     kRoCompatSparseSuper | kRoCompatLargeFile | kRoCompatOrphanPresent;
 inline constexpr uint32_t kSupportedIncompat =

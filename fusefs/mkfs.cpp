@@ -6,10 +6,12 @@
 #include <cstring>
 #include <sstream>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/uuid.h"
 #include "fusefs/bitmap.h"
 #include "fusefs/dir_block.h"
+#include "fusefs/journal_format.h"
 
 namespace cardfs::fusefs {
 namespace {
@@ -105,13 +107,19 @@ Status write_root_dirs(cache::PageCache& cache, const Superblock& sb, const Grou
 }
 
 // Bitmaps and zeroed inode table of one group; returns its descriptor.
-Result<GroupDesc> write_group(cache::PageCache& cache, const Superblock& sb, uint32_t g) {
+Result<GroupDesc> write_group(cache::PageCache& cache, const Superblock& sb, uint32_t g,
+                              const JournalPlan& jp) {
   const uint32_t bs = sb.block_size(), bits = 8 * bs;
   const GroupLayout l = group_layout(sb, g);
   std::vector<std::byte> bmap(bs), imap(bs);
   uint32_t used = uint32_t(l.first_data - l.first);
   if (g == 0) used += 1 + lost_found_blocks(bs);
   for (uint32_t i = 0; i < used; ++i) set_bit(bmap, i);
+  if (g == 0 && jp.blocks) {
+    for (uint64_t b = jp.map_first; b < jp.map_first + jp.map_blocks; ++b) set_bit(bmap, uint32_t(b - l.first));
+    for (uint64_t b = jp.first; b < jp.first + jp.blocks; ++b) set_bit(bmap, uint32_t(b - l.first));
+    used += jp.map_blocks + jp.blocks;
+  }
   for (uint32_t i = l.count; i < bits; ++i) set_bit(bmap, i);
   for (uint32_t i = sb.inodes_per_group; i < bits; ++i) set_bit(imap, i);
   uint32_t used_inodes = g == 0 ? kFirstIno : 0;
@@ -160,7 +168,85 @@ Status write_super_and_gdt(cache::PageCache& cache, Superblock sb,
   return Status::ok();
 }
 
+// The journal where plan_journal put it: the indirect blocks mapping it
+// (single, double, the double's children), a journal superblock saying
+// "empty" in its first block. The rest of the ring is not zeroed: a scan
+// stops at the first block whose magic, crc (seeded by this filesystem's
+// uuid) or sequence does not fit.
+Status write_journal(cache::PageCache& cache, const Superblock& sb, const JournalPlan& jp,
+                     const FormatOptions& o) {
+  const uint32_t bs = sb.block_size(), per = bs / 4, n = jp.blocks;
+  const GroupLayout g0 = group_layout(sb, 0);
+  const uint64_t first = jp.first;
+  uint64_t next_map = jp.map_first;
+  DiskInode ji;
+  ji.mode = S_IFREG | 0600;
+  ji.links_count = 1;
+  ji.size = uint64_t(n) * bs;
+  ji.blocks = uint64_t(n + journal_map_blocks(n, bs)) * (bs / 512);
+  ji.atime = ji.mtime = ji.ctime = ji.crtime = Timespec{int64_t(o.now_sec), 0};
+  uint64_t at = 0;  // journal blocks mapped so far
+  for (; at < std::min<uint64_t>(n, kDirectBlocks); ++at) ji.block[at] = uint32_t(first + at);
+  // One indirect block of up to `per` pointers to the next journal blocks.
+  auto leaf = [&](uint64_t where) {
+    std::vector<std::byte> blk(bs);
+    for (uint32_t i = 0; i < per && at < n; ++i, ++at) put_u32(blk.data() + 4 * i, uint32_t(first + at));
+    return write_block(cache, where, blk);
+  };
+  if (at < n) {
+    ji.block[kDirectBlocks] = uint32_t(next_map);
+    CARDFS_RETURN_IF_ERROR(leaf(next_map++));
+  }
+  if (at < n) {
+    const uint64_t dbl = next_map++;
+    ji.block[kDirectBlocks + 1] = uint32_t(dbl);
+    std::vector<std::byte> blk(bs);
+    for (uint32_t i = 0; i < per && at < n; ++i) {
+      put_u32(blk.data() + 4 * i, uint32_t(next_map));
+      CARDFS_RETURN_IF_ERROR(leaf(next_map++));
+    }
+    CARDFS_RETURN_IF_ERROR(write_block(cache, dbl, blk));
+  }
+  if (at < n) return Status::error(EINVAL, "mkfs: journal too large for its inode's map");
+  journal::JournalSuper js;
+  js.block_size = bs;
+  js.maxlen = n;
+  js.uuid = sb.uuid;
+  std::vector<std::byte> blk(bs);
+  journal::encode_super(js, sb.csum_seed(), blk);
+  CARDFS_RETURN_IF_ERROR(write_block(cache, first, blk));
+  return write_inode(cache, sb, g0.inode_table, kJournalIno, ji);
+}
+
 }  // namespace
+
+uint32_t journal_map_blocks(uint32_t n, uint32_t bs) {
+  const uint32_t per = bs / 4;
+  if (n <= uint32_t(kDirectBlocks)) return 0;
+  if (n <= kDirectBlocks + per) return 1;
+  return 2 + (n - kDirectBlocks - per + per - 1) / per;
+}
+
+JournalPlan plan_journal(const Superblock& sb, const FormatOptions& o) {
+  JournalPlan jp;
+  if (!o.journal) return jp;
+  const uint32_t bs = sb.block_size();
+  const GroupLayout g0 = group_layout(sb, 0);
+  const uint64_t base = g0.first_data + 1 + lost_found_blocks(bs), end = g0.first + g0.count - 16;
+  const int64_t room = int64_t(end) - int64_t(base);
+  uint64_t n = o.journal_blocks ? o.journal_blocks : journal::default_journal_blocks(sb.blocks_count);
+  if (!o.journal_blocks) n = std::min<uint64_t>(n, room / 2);
+  while (n && int64_t(n + journal_map_blocks(uint32_t(n), bs)) > room) n /= 2;
+  if (n < (o.journal_blocks ? 16 : journal::kMinBlocks)) return jp;
+  jp.blocks = uint32_t(n);
+  jp.map_first = base;
+  jp.map_blocks = journal_map_blocks(jp.blocks, bs);
+  jp.first = base + jp.map_blocks;
+  const uint64_t au = std::max<uint64_t>(o.au_size / bs, 1);
+  const uint64_t aligned = (jp.first + au - 1) / au * au;
+  if (aligned + n <= end) jp.first = aligned;
+  return jp;
+}
 
 Result<Superblock> plan_superblock(uint64_t device_bytes, const FormatOptions& o) {
   const uint32_t bs = o.block_size;
@@ -209,17 +295,21 @@ Result<Superblock> plan_superblock(uint64_t device_bytes, const FormatOptions& o
 Result<FormatSummary> format(cache::PageCache& cache, uint64_t device_bytes,
                              const FormatOptions& o) {
   CARDFS_ASSIGN_OR_RETURN(Superblock sb, plan_superblock(device_bytes, o));
+  const JournalPlan jp = plan_journal(sb, o);
+  if (jp.blocks) sb.feature_compat |= kCompatHasJournal;
   std::vector<GroupDesc> gds;
   const uint32_t groups = sb.group_count();
   for (uint32_t g = 0; g < groups; ++g) {
-    CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, write_group(cache, sb, g));
+    CARDFS_ASSIGN_OR_RETURN(GroupDesc gd, write_group(cache, sb, g, jp));
     sb.free_blocks += gd.free_blocks;
     sb.free_inodes += gd.free_inodes;
     gds.push_back(gd);
     if (o.progress) o.progress(g + 1, groups);
   }
   CARDFS_RETURN_IF_ERROR(write_root_dirs(cache, sb, group_layout(sb, 0), o));
+  if (jp.blocks) CARDFS_RETURN_IF_ERROR(write_journal(cache, sb, jp, o));
   FormatSummary sum;
+  sum.journal_blocks = jp.blocks;
   for (uint32_t g = 0; g < groups; ++g) {
     if (!group_has_super(g)) continue;
     CARDFS_RETURN_IF_ERROR(write_super_and_gdt(cache, sb, gds, g));
@@ -245,6 +335,7 @@ std::string FormatSummary::to_text() const {
   o << "Reserved blocks: " << sb.reserved_blocks << ", free blocks: " << sb.free_blocks
     << ", free inodes: " << sb.free_inodes << "\n";
   o << "Allocation unit: " << sb.au_size / 1024 << " KiB\n";
+  if (journal_blocks) o << "Journal: " << journal_blocks << " blocks\n";
   o << "Superblock backups stored on blocks:";
   for (size_t i = 1; i < backup_blocks.size(); ++i)
     o << (i == 1 ? "\n\t" : ", ") << backup_blocks[i];

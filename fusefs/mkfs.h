@@ -27,12 +27,18 @@ struct FormatOptions {
   uint32_t au_size = 4u << 20;    // the card's allocation unit, bytes
   uint64_t now_sec = 0;           // wall time for mkfs_time and root's times
   uint32_t root_uid = 0, root_gid = 0;
+  // A journal in inode kJournalIno (docs/journal.md): journal_blocks 0 picks
+  // mke2fs's size for the filesystem's size, capped to half of group 0's
+  // free blocks; filesystems too small for kMinBlocks get none.
+  bool journal = true;
+  uint32_t journal_blocks = 0;
   // Called after each group is written: (groups done, groups total).
   std::function<void(uint32_t, uint32_t)> progress;
 };
 
 struct FormatSummary {
   Superblock sb;
+  uint32_t journal_blocks = 0;  // 0: no journal
   std::vector<uint32_t> backup_groups;    // groups holding superblock copies
   std::vector<uint64_t> backup_blocks;    // where those copies are
   // mke2fs-like text: block size, groups, inodes, backup locations.
@@ -46,5 +52,17 @@ Result<FormatSummary> format(cache::PageCache& cache, uint64_t device_bytes,
 
 // The superblock a format would write, without writing (validates options).
 Result<Superblock> plan_superblock(uint64_t device_bytes, const FormatOptions& opts);
+// Where a format puts the journal in group 0: its inode's indirect blocks
+// right after lost+found (in the metadata AU), the journal itself from the
+// next AU boundary when group 0 has room (its ring then shares no AU with
+// other metadata or data), else right after them. blocks 0: no journal.
+struct JournalPlan {
+  uint64_t map_first = 0;
+  uint32_t map_blocks = 0;
+  uint64_t first = 0;
+  uint32_t blocks = 0;
+};
+JournalPlan plan_journal(const Superblock& sb, const FormatOptions& opts);
+uint32_t journal_map_blocks(uint32_t journal_blocks, uint32_t block_size);
 
 }  // namespace cardfs::fusefs

@@ -2,7 +2,7 @@
 //
 //   mkfs.cardfs IMAGE --size 256M [--profile class10]    creates the card too
 //   mkfs.cardfs [-F] [-b 4096] [-i 16384 | -N COUNT] [-L LABEL] [-U UUID]
-//               [-m 5] [-q] IMAGE                        formats an existing one
+//               [-m 5] [-O ^journal] [-J size=MiB] [-q] IMAGE  formats an existing one
 //
 // The filesystem is written through the whole stack (card, request queue,
 // page cache), exactly as a mounted filesystem writes. An image that already
@@ -34,7 +34,7 @@ namespace cardfs::tools {
 namespace {
 
 struct MkfsArgs {
-  std::string image, profile = "class10", size, label, uuid;
+  std::string image, profile = "class10", size, label, uuid, features, journal_opts;
   uint32_t block_size = 4096;
   uint32_t inode_ratio = 16384;
   uint64_t inode_count = 0;
@@ -66,8 +66,32 @@ Result<std::unique_ptr<sdcard::Card>> open_or_create(const MkfsArgs& a, Clock& c
   return sdcard::Card::create(a.image, *profile, bytes, clock, durable);
 }
 
+// -O: mke2fs's feature list; only the journal can be turned off or on.
+// -J size=N: the journal's size in MiB (mke2fs's -J size=).
+Status parse_journal_options(const MkfsArgs& a, fusefs::FormatOptions& o) {
+  std::string list = a.features;
+  for (size_t at = 0; at <= list.size();) {
+    size_t end = std::min(list.find(',', at), list.size());
+    std::string f = list.substr(at, end - at);
+    at = end + 1;
+    if (f.empty()) continue;
+    if (f == "^journal" || f == "^has_journal") o.journal = false;
+    else if (f == "journal" || f == "has_journal") o.journal = true;
+    else return Status::error(EINVAL, "unknown feature '" + f + "' (-O takes journal or ^journal)");
+  }
+  if (a.journal_opts.empty()) return Status::ok();
+  if (!a.journal_opts.starts_with("size="))
+    return Status::error(EINVAL, "-J takes size=MiB");
+  CARDFS_ASSIGN_OR_RETURN(uint64_t mib, parse_size(a.journal_opts.substr(5)));
+  const uint64_t blocks = (mib << 20) / a.block_size;
+  if (mib == 0 || blocks > (1u << 20)) return Status::error(EINVAL, "journal size out of range");
+  o.journal_blocks = uint32_t(blocks);
+  return Status::ok();
+}
+
 Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card, Clock& clock) {
   fusefs::FormatOptions o;
+  CARDFS_RETURN_IF_ERROR(parse_journal_options(a, o));
   o.block_size = a.block_size;
   o.inode_ratio = a.inode_ratio;
   o.inode_count = a.inode_count;
@@ -131,6 +155,8 @@ void add_mkfs(CLI::App& app, CommandContext& ctx) {
   c->add_option("-U,--uuid", a->uuid, "Filesystem UUID, or random, time, null (default: random)");
   c->add_option("-m,--reserved", a->reserved, "Percentage of blocks reserved for root")
       ->check(CLI::Range(0.0, 50.0));
+  c->add_option("-O,--features", a->features, "Features: ^journal makes no journal (ext2-style)");
+  c->add_option("-J,--journal", a->journal_opts, "Journal options: size=MiB (default: by filesystem size)");
   c->add_flag("-F,--force", a->force,
               "Overwrite an existing cardfs filesystem; twice (-F -F): even on an image in use");
   c->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");

@@ -12,6 +12,16 @@ out=$("$CARDFS" mkfs "$img" --size 64M -b 1024 -L cli-test) || fail "mkfs on a n
 echo "$out" | grep -q "65536 1k blocks" || fail "summary lacks the block count: $out"
 echo "$out" | grep -q "8193, 24577, 40961, 57345" || fail "summary lacks the backup locations: $out"
 echo "$out" | grep -q "volume name: cli-test" || fail "summary lacks the label: $out"
+X
+
+# Both formats stay supported: no journal with -O ^journal, a chosen size with -J.
+out=$("$CARDFS" mkfs -F -O ^journal "$img") || fail "mkfs -O ^journal"
+echo "$out" | grep -q "Journal:" && fail "-O ^journal made a journal: $out"
+"$CARDFS" fsck -fn "$img" >/dev/null || fail "fsck of a journal-less image"
+out=$("$CARDFS" mkfs -F -J size=8 "$img") || fail "mkfs -J size=8"
+echo "$out" | grep -q "Journal: 2048 blocks" || fail "-J size=8 is not 2048 4k blocks: $out"
+"$CARDFS" fsck -fn "$img" >/dev/null || fail "fsck of an image with a journal"
+"$CARDFS" mkfs -F -O ^dir_index "$img" >/dev/null 2>&1 && fail "an unknown -O feature was accepted"
 
 "$CARDFS" mkfs "$img" >/dev/null 2>"$dir/err" && fail "reformat without -F succeeded"
 grep -q "use -F" "$dir/err" || fail "refusal does not mention -F: $(cat "$dir/err")"

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fusefs/journal_format.h"
 #include "fusefs/layout.h"
 #include "tools/fsck/block_walk.h"
 #include "tools/fsck/fsck.h"
@@ -104,6 +105,12 @@ class Checker {
   Status find_unreadable();
   // After pass 3 (paths are known): who owns each unreadable block.
   Status report_unreadable();
+  // Before check_super: a dirty journal is replayed (not under -n), as
+  // e2fsck does (tools/fsck/journal.cpp).
+  Status replay_journal();
+  // After check_super: where the journal is (its blocks are metadata in
+  // pass 1), or a finding when it cannot be found.
+  Status check_journal();
   Status check_super();
   void check_backups();
   // The orphan list (orphans.cpp): cleared before pass 1, noted under -n.
@@ -136,6 +143,7 @@ class Checker {
     uint32_t block;
   };
   std::vector<DupClaim> dups_;
+  fusefs::journal::JournalExtent journal_;  // blocks 0: no journal
   // Pointers inside indirect blocks that pass 1 was told to clear; cleared
   // after pass 1B, once every block has one owner.
   std::vector<PointerRef> late_clears_;

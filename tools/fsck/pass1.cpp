@@ -227,6 +227,9 @@ static void mark_metadata(Checker& c) {
     GroupLayout l = group_layout(c.sb_, g);
     for (uint64_t b = l.first; b < l.first_data; ++b) c.owner_[b] = kOwnerMeta;
   }
+  // The journal's blocks and its inode's map (check_journal found them in range).
+  for (uint32_t i = 0; i < c.journal_.blocks; ++i) c.owner_[c.journal_.first + i] = kOwnerMeta;
+  for (uint64_t b : c.journal_.map_blocks) c.owner_[b] = kOwnerMeta;
 }
 
 Status Checker::pass1() {

@@ -49,6 +49,7 @@ constexpr std::array<ProblemInfo, size_t(P::kCount)> kTable = {{
     // Reported, never fixed: the data is gone and only its owner can
     // rewrite it (fsck does not rewrite around it).
     {P::kUnreadableBlock, "PR_1_READ_ERROR", 1, "", false},
+    {P::kJournalBad, "PR_0_JOURNAL_BAD", 0, "Clear the journal feature", false},
 }};
 
 constexpr bool table_in_order() {

@@ -50,6 +50,7 @@ enum class Problem : uint16_t {
   kOrphanListBad,
   kDeletedInode,
   kUnreadableBlock,
+  kJournalBad,
   kCount,
 };
 

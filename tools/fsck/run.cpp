@@ -26,7 +26,9 @@ std::string summary_line(const std::string& name, const FsckStats& s, bool clean
 }  // namespace
 
 Result<FsckReport> Checker::run() {
+  CARDFS_RETURN_IF_ERROR(replay_journal());
   CARDFS_RETURN_IF_ERROR(check_super());
+  CARDFS_RETURN_IF_ERROR(check_journal());
   CARDFS_RETURN_IF_ERROR(release_orphans());
   auto& st = report_.stats;
   st.inodes_total = sb_.inodes_count;
