@@ -16,7 +16,7 @@ namespace {
 thread_local RequestScope* t_current = nullptr;
 std::atomic<uint64_t> g_misanswered{0};
 
-void report_misanswered(const char* op, int replies) {
+void report_misanswered(std::string_view op, int replies) {
   g_misanswered.fetch_add(1, std::memory_order_relaxed);
   cardfs::logger("fuse")->error("{}: request answered {} times, not once", op, replies);
   assert(false && "a FUSE request must be answered exactly once");
@@ -24,21 +24,21 @@ void report_misanswered(const char* op, int replies) {
 
 }  // namespace
 
-const char* op_name(const char* pretty) {
+std::string_view op_name(const char* pretty) {
   // "... [with A = {…}; void (* Op)(fuse_req_t, A ...) = cardfs::fuse::{anonymous}::op_read]"
   std::string_view p(pretty);
   size_t at = p.rfind(" = ");
-  if (at == std::string_view::npos) return pretty;
+  if (at == std::string_view::npos) return p;
   std::string_view name = p.substr(at + 3);
   name = name.substr(0, name.find_first_of(";]"));
   // Routed<op_x, control_x>::call: the filesystem's operation names it.
   if (size_t open = name.find('<'); open != std::string_view::npos && name.ends_with("::call"))
     name = name.substr(open + 1, name.find(',', open) - open - 1);
   if (size_t colon = name.rfind("::"); colon != std::string_view::npos) name.remove_prefix(colon + 2);
-  return (new std::string(name))->c_str();
+  return name;
 }
 
-RequestScope::RequestScope(fuse_req_t req, const char* op)
+RequestScope::RequestScope(fuse_req_t req, std::string_view op)
     : req_(req), op_(op), requester_(fuse_req_ctx(req)->pid), outer_(t_current) {
   t_current = this;
 }

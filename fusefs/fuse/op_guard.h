@@ -24,6 +24,8 @@
 // operation replies asynchronously).
 #pragma once
 
+#include <string_view>
+
 #include "fusefs/fuse/session.h"  // FUSE_USE_VERSION, fuse_lowlevel.h
 
 #include "blockdev/bio.h"
@@ -37,7 +39,7 @@ namespace cardfs::fuse {
 
 class RequestScope {
  public:
-  RequestScope(fuse_req_t req, const char* op);
+  RequestScope(fuse_req_t req, std::string_view op);
   ~RequestScope();
   RequestScope(const RequestScope&) = delete;
   RequestScope& operator=(const RequestScope&) = delete;
@@ -54,7 +56,7 @@ class RequestScope {
 
  private:
   fuse_req_t req_;
-  const char* op_;
+  std::string_view op_;
   blockdev::RequesterScope requester_;
   int replies_ = 0;
   RequestScope* outer_;
@@ -77,9 +79,9 @@ int xattr(fuse_req_t req, size_t count);
 int lseek(fuse_req_t req, off_t off);
 }  // namespace reply
 
-// "op_read" out of a Guarded<op_read>::call's __PRETTY_FUNCTION__ (leaked
-// once per operation: it names the operation for the life of the process).
-const char* op_name(const char* pretty_function);
+// "op_read" out of a Guarded<op_read>::call's __PRETTY_FUNCTION__: a view
+// into that text, which lives as long as the program (nothing allocated).
+std::string_view op_name(const char* pretty_function);
 
 template <auto Op>
 struct Guarded;
@@ -87,7 +89,7 @@ struct Guarded;
 template <typename... A, void (*Op)(fuse_req_t, A...)>
 struct Guarded<Op> {
   static void call(fuse_req_t req, A... args) {
-    static const char* const name = op_name(__PRETTY_FUNCTION__);
+    static const std::string_view name = op_name(__PRETTY_FUNCTION__);
     RequestScope scope(req, name);
     try {
       Op(req, args...);

@@ -107,8 +107,10 @@ void Feed::submit(const TraceEvent& e, int64_t at) {
     bio->segments.push_back({zero_page_.data(), n});
     left -= n;
   }
-  bio->flags = (e.sync ? blockdev::kBioSync : 0) | (e.fua ? blockdev::kBioFua : 0) |
-               (e.preflush ? blockdev::kBioPreflush : 0);
+  bio->flags = 0;
+  if (e.sync) bio->flags |= blockdev::kBioSync;
+  if (e.fua) bio->flags |= blockdev::kBioFua;
+  if (e.preflush) bio->flags |= blockdev::kBioPreflush;
   bio->on_complete = [this, op = e.op, at](int status) {
     if (status == 0) timeline_.record(op, at, running_.start, running_.finish);
   };
