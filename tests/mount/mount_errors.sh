@@ -22,7 +22,7 @@ refused() {  # refused "what" "text" image: mount must fail and change nothing
 }
 
 mt_mount "$image" "$mnt" || mt_pass
-refused "an image already mounted" "already mounted" "$image"
+refused "an image already mounted" "is in use: mounted on $mnt" "$image"
 mt_umount "$mnt"
 
 head -c 64M /dev/zero >"$MT_TMP/zero.img"

@@ -37,7 +37,7 @@ expect_refused "missing mount point" "No such file" "$image" "$MT_TMP/nowhere"
 # Another daemon holds the image (flock is how cardfs daemons exclude each other).
 exec 9<"$image"
 flock -x 9
-expect_refused "image already mounted" "already mounted" "$image" "$mnt"
+expect_refused "image already mounted" "is in use: held by process" "$image" "$mnt"
 exec 9<&-
 
 [ "$(md5sum <"$image")" = "$before" ] && mt_log "ok: image unchanged" || mt_fail "image changed"
