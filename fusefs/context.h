@@ -5,7 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 
 #include "base/status.h"
@@ -16,6 +18,18 @@
 namespace cardfs::fusefs {
 
 class OrphanList;
+
+// Writes one whole block through the cache (no read of what was there)
+// and marks it dirty: mkfs's blocks and journal replay's home blocks.
+inline Status write_whole_block(cache::PageCache& cache, uint64_t block,
+                                std::span<const std::byte> bytes) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, cache.bget_zeroed(block));
+  buf.lock();
+  std::memcpy(buf.data().data(), bytes.data(), bytes.size());
+  buf.unlock();
+  buf.mark_dirty();
+  return Status::ok();
+}
 
 struct Context {
   cache::PageCache& cache;

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "fusefs/context.h"
 #include "fusefs/filesystem.h"
 #include "fusefs/journal_recovery.h"
 
@@ -18,13 +19,8 @@ journal::BlockIo cache_block_io(cache::PageCache& cache) {
     buf.unlock();
     return Status::ok();
   };
-  io.write = [&cache](uint64_t block, std::span<const std::byte> in) -> Status {
-    CARDFS_ASSIGN_OR_RETURN(auto buf, cache.bget_zeroed(block));
-    buf.lock();
-    std::memcpy(buf.data().data(), in.data(), in.size());
-    buf.unlock();
-    buf.mark_dirty();
-    return Status::ok();
+  io.write = [&cache](uint64_t block, std::span<const std::byte> in) {
+    return write_whole_block(cache, block, in);
   };
   io.flush = [&cache]() { return cache.sync_all(); };
   return io;

@@ -10,6 +10,7 @@
 #include "base/crc32c.h"
 #include "base/uuid.h"
 #include "fusefs/bitmap.h"
+#include "fusefs/context.h"
 #include "fusefs/dir_block.h"
 #include "fusefs/journal_format.h"
 
@@ -39,14 +40,6 @@ uint32_t inodes_per_group_for(const Superblock& sb, uint64_t device_bytes,
   return uint32_t(ipg);
 }
 
-Status write_block(cache::PageCache& cache, uint64_t block, std::span<const std::byte> bytes) {
-  CARDFS_ASSIGN_OR_RETURN(auto buf, cache.bget_zeroed(block));
-  buf.lock();
-  std::memcpy(buf.data().data(), bytes.data(), bytes.size());
-  buf.unlock();
-  buf.mark_dirty();
-  return Status::ok();
-}
 
 Status write_inode(cache::PageCache& cache, const Superblock& sb, uint64_t itable, uint32_t ino,
                    const DiskInode& di) {
@@ -85,7 +78,7 @@ Status write_root_dirs(cache::PageCache& cache, const Superblock& sb, const Grou
     if (auto r = dir_block::add(blk, name, ino, type); !r.is_ok() || !*r)
       return Status::error(EIO, "mkfs: root directory block overflow");
   dir_block::seal(blk, kRootIno, seed);
-  CARDFS_RETURN_IF_ERROR(write_block(cache, g0.first_data, blk));
+  CARDFS_RETURN_IF_ERROR(write_whole_block(cache, g0.first_data, blk));
 
   DiskInode root = dir_inode(0755, 3, 1, sb, o);
   root.block[0] = uint32_t(g0.first_data);
@@ -101,7 +94,7 @@ Status write_root_dirs(cache::PageCache& cache, const Superblock& sb, const Grou
     }
     dir_block::seal(blk, kLostFoundIno, seed);
     lf.block[i] = uint32_t(g0.first_data + 1 + i);
-    CARDFS_RETURN_IF_ERROR(write_block(cache, lf.block[i], blk));
+    CARDFS_RETURN_IF_ERROR(write_whole_block(cache, lf.block[i], blk));
   }
   return write_inode(cache, sb, g0.inode_table, kLostFoundIno, lf);
 }
@@ -127,9 +120,9 @@ Result<GroupDesc> write_group(cache::PageCache& cache, const Superblock& sb, uin
 
   std::vector<std::byte> zero(bs);
   for (uint32_t i = 0; i < inode_table_blocks(sb); ++i)
-    CARDFS_RETURN_IF_ERROR(write_block(cache, l.inode_table + i, zero));
-  CARDFS_RETURN_IF_ERROR(write_block(cache, l.block_bitmap, bmap));
-  CARDFS_RETURN_IF_ERROR(write_block(cache, l.inode_bitmap, imap));
+    CARDFS_RETURN_IF_ERROR(write_whole_block(cache, l.inode_table + i, zero));
+  CARDFS_RETURN_IF_ERROR(write_whole_block(cache, l.block_bitmap, bmap));
+  CARDFS_RETURN_IF_ERROR(write_whole_block(cache, l.inode_bitmap, imap));
 
   GroupDesc gd;
   gd.block_bitmap = l.block_bitmap;
@@ -163,7 +156,7 @@ Status write_super_and_gdt(cache::PageCache& cache, Superblock sb,
       encode_group_desc(gds[n], uint32_t(n), sb.csum_seed(),
                         std::span(blk).subspan(i * kDescSize, kDescSize));
     }
-    CARDFS_RETURN_IF_ERROR(write_block(cache, gdt + b, blk));
+    CARDFS_RETURN_IF_ERROR(write_whole_block(cache, gdt + b, blk));
   }
   return Status::ok();
 }
@@ -191,7 +184,7 @@ Status write_journal(cache::PageCache& cache, const Superblock& sb, const Journa
   auto leaf = [&](uint64_t where) {
     std::vector<std::byte> blk(bs);
     for (uint32_t i = 0; i < per && at < n; ++i, ++at) put_u32(blk.data() + 4 * i, uint32_t(first + at));
-    return write_block(cache, where, blk);
+    return write_whole_block(cache, where, blk);
   };
   if (at < n) {
     ji.block[kDirectBlocks] = uint32_t(next_map);
@@ -205,7 +198,7 @@ Status write_journal(cache::PageCache& cache, const Superblock& sb, const Journa
       put_u32(blk.data() + 4 * i, uint32_t(next_map));
       CARDFS_RETURN_IF_ERROR(leaf(next_map++));
     }
-    CARDFS_RETURN_IF_ERROR(write_block(cache, dbl, blk));
+    CARDFS_RETURN_IF_ERROR(write_whole_block(cache, dbl, blk));
   }
   if (at < n) return Status::error(EINVAL, "mkfs: journal too large for its inode's map");
   journal::JournalSuper js;
@@ -214,7 +207,7 @@ Status write_journal(cache::PageCache& cache, const Superblock& sb, const Journa
   js.uuid = sb.uuid;
   std::vector<std::byte> blk(bs);
   journal::encode_super(js, sb.csum_seed(), blk);
-  CARDFS_RETURN_IF_ERROR(write_block(cache, first, blk));
+  CARDFS_RETURN_IF_ERROR(write_whole_block(cache, first, blk));
   return write_inode(cache, sb, g0.inode_table, kJournalIno, ji);
 }
 
