@@ -23,6 +23,7 @@ packages=(
   libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2 nlohmann-json3-dev uuid-dev libmount-dev
   blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
   attr acl stress-ng
+  exfat-fuse exfatprogs btrfs-progs xfsprogs python3-jsonschema
   clang libclang-rt-dev
 )
 missing=()

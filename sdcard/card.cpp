@@ -232,6 +232,20 @@ CardCounters Card::counters() const {
   return impl_->counters;
 }
 
+Lifetime Card::lifetime() const {
+  std::lock_guard state(impl_->state_mu);
+  return impl_->lifetime();
+}
+
+Lifetime Card::Impl::lifetime() const {
+  Lifetime t = lifetime_at_open;
+  t.host_bytes_written += counters.host_sectors_written * 512;
+  t.host_bytes_read += counters.host_sectors_read * 512;
+  t.flash_bytes_programmed += counters.flash_pages_programmed * geometry.page_bytes;
+  t.erases += counters.erases;
+  return t;
+}
+
 std::vector<AuState> Card::au_states() const {
   std::lock_guard state(impl_->state_mu);
   return impl_->ftl.au_states();

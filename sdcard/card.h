@@ -36,6 +36,7 @@ namespace cardfs::sdcard {
 struct Profile;   // a named card and its timing: sdcard/profiles.h
 struct Geometry;  // sizes of sectors, pages, AUs: sdcard/geometry.h
 class PageStore;  // where the pages live (image, memory, none): sdcard/page_store.h
+struct Lifetime;  // counters over the card's whole life: sdcard/image_format.h
 
 // Faults for tests (leveldb's FaultInjectionTestEnv idea, driven by index).
 struct FaultPlan {
@@ -148,6 +149,10 @@ class Card {
   uint64_t sector_count() const;
   Nanos device_time() const;  // total device time on the card's clock
   CardCounters counters() const;
+  // Over the card's whole life: what earlier opens stored in the image
+  // plus this open's counters. Kept in the image at every checkpoint and
+  // at close (an unclean stop loses what came after the last of them).
+  Lifetime lifetime() const;
   std::vector<AuState> au_states() const;  // indexed by physical AU
   const Profile& profile() const;
   const Geometry& geometry() const;

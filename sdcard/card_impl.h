@@ -55,6 +55,7 @@ struct Card::Impl {
   Result<std::vector<uint32_t>> patrol();  // Card::unreadable_pages()
   Status write_checkpoint();
   Status write_header(bool clean);
+  Lifetime lifetime() const;  // lifetime_at_open + counters
   Status close_locked();
   Status check_range(uint64_t sector, uint64_t sectors) const;
 
@@ -81,6 +82,7 @@ struct Card::Impl {
   bool closed = false;
   bool opened_clean = false;
   bool checkpoint_lost = false;  // Card::checkpoint_lost()
+  Lifetime lifetime_at_open;     // as stored, with this power-on counted
   Nanos busy_until{0};
   // do_read's working storage (members to keep their memory between reads).
   class ReadPlan;

@@ -48,6 +48,7 @@ Result<std::unique_ptr<Card>> Card::create(std::unique_ptr<PageStore> store, con
   auto impl = std::make_unique<Impl>(clock, std::move(opts), profile, h, std::move(store));
   impl->generation = 1;
   impl->opened_clean = true;
+  impl->lifetime_at_open.power_cycles = 1;
   if (!impl->opts.read_only) CARDFS_RETURN_IF_ERROR(impl->write_header(false));
   return std::unique_ptr<Card>(new Card(std::move(impl)));
 }
@@ -71,10 +72,16 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   impl->opened_clean = header.clean;
   impl->checkpoint_lost = header.clean && !map.checkpoint;
   impl->programs_at_checkpoint = impl->ftl.programs();
+  impl->lifetime_at_open = header.lifetime;
+  if (header.lifetime_lost)
+    logger("sdcard")->warn("{}: the lifetime counters were damaged; they restart at zero", name);
   logger("sdcard")->debug("{}: opened {} card ({})", name, header.profile,
                           header.clean ? "clean" : "unclean stop: map rebuilt by OOB scan");
   if (!impl->opts.read_only) {
     // From here on the image may change: it is valid and will be ours.
+    // A power-on, and an unclean shutdown if it was not closed cleanly.
+    ++impl->lifetime_at_open.power_cycles;
+    if (!header.clean) ++impl->lifetime_at_open.unclean_shutdowns;
     CARDFS_RETURN_IF_ERROR(impl->write_header(false));
     CARDFS_RETURN_IF_ERROR(impl->ftl.normalize());
     CARDFS_RETURN_IF_ERROR(impl->flash.submit());
@@ -84,6 +91,8 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
 
 Status Card::Impl::write_header(bool clean) {
   header.clean = clean;
+  header.lifetime = lifetime();
+  header.lifetime_lost = false;
   CARDFS_RETURN_IF_ERROR(store->write_header(header));
   return opts.durable ? sync_store() : Status::ok();
 }
@@ -94,6 +103,10 @@ Status Card::Impl::write_checkpoint() {
   if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   const Checkpoint c = ftl.make_checkpoint(generation + 1);
   CARDFS_RETURN_IF_ERROR(store->write_checkpoint(c));
+  // The lifetime counters go with each checkpoint, so an unclean stop
+  // loses at most a checkpoint interval of them (synced with it).
+  header.lifetime = lifetime();
+  CARDFS_RETURN_IF_ERROR(store->write_header(header));
   if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   generation = c.generation;
   programs_at_checkpoint = ftl.programs();

@@ -12,6 +12,8 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'R', 'D', 'F', 'S', 'S', 'D'};
 constexpr uint32_t kOobMagic = 0x3142'4F4F;   // "OOB1"
 constexpr uint32_t kOobUncorrectable = 1;  // flags word, OobRecord::uncorrectable
+constexpr uint32_t kLifeMagic = 0x4546'494C;  // "LIFE"
+constexpr size_t kLifeBytes = 4 + 6 * 8 + 4;
 constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
 constexpr size_t kCkptHeaderBytes = 64;
 constexpr size_t kAuRecordBytes = 12;
@@ -53,7 +55,39 @@ void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out)
     e.u8(i < h.profile.size() && i + 1 < kProfileNameBytes ? uint8_t(h.profile[i]) : 0);
   e.u32(h.serial);
   e.u32(crc32c(out.first(e.pos())));
+  std::span<std::byte> life = out.subspan(kLifetimeOffset, kLifeBytes);
+  Encoder l(life);
+  l.u32(kLifeMagic);
+  for (uint64_t v : {h.lifetime.host_bytes_written, h.lifetime.host_bytes_read, h.lifetime.flash_bytes_programmed,
+                     h.lifetime.erases, h.lifetime.power_cycles, h.lifetime.unclean_shutdowns})
+    l.u64(v);
+  l.u32(crc32c(life.first(l.pos())));
 }
+
+namespace {
+
+// The lifetime section of a header block: all zero (an image made before
+// it) reads as zeros; a damaged one as zeros with `lost` set.
+Lifetime decode_lifetime(std::span<const std::byte> in, bool* lost) {
+  *lost = false;
+  if (in.size() < kLifetimeOffset + kLifeBytes) return {};
+  std::span<const std::byte> life = in.subspan(kLifetimeOffset, kLifeBytes);
+  if (std::all_of(life.begin(), life.end(), [](std::byte b) { return b == std::byte{0}; })) return {};
+  Decoder d(life);
+  Lifetime t;
+  const uint32_t magic = d.u32();
+  for (uint64_t* v : {&t.host_bytes_written, &t.host_bytes_read, &t.flash_bytes_programmed, &t.erases,
+                      &t.power_cycles, &t.unclean_shutdowns})
+    *v = d.u64();
+  const size_t covered = d.pos();
+  if (magic != kLifeMagic || d.u32() != crc32c(life.first(covered)) || !d.ok()) {
+    *lost = true;
+    return {};
+  }
+  return t;
+}
+
+}  // namespace
 
 Result<ImageHeader> decode_header(std::span<const std::byte> in) {
   if (in.size() < kHeaderFieldBytes) return Status::error(EINVAL, "truncated header");
@@ -84,6 +118,7 @@ Result<ImageHeader> decode_header(std::span<const std::byte> in) {
   if (clean > 1) return Status::error(EINVAL, "bad clean flag");
   h.clean = clean == 1;
   CARDFS_RETURN_IF_ERROR(check_geometry(h.geometry));
+  h.lifetime = decode_lifetime(in, &h.lifetime_lost);
   return h;
 }
 

@@ -35,12 +35,30 @@ inline constexpr size_t kHeaderBytes = 4096;
 inline constexpr size_t kOobBytes = 32;
 inline constexpr size_t kProfileNameBytes = 32;
 
+// What the card has done over its whole life, kept in the header block
+// after the header's own fields (a section of its own with a magic and a
+// CRC, at kLifetimeOffset): images made before it have zeros there and
+// open with every counter at zero; older readers ignore it.
+struct Lifetime {
+  uint64_t host_bytes_written = 0;
+  uint64_t host_bytes_read = 0;
+  uint64_t flash_bytes_programmed = 0;  // host pages and merge/GC copies
+  uint64_t erases = 0;                  // AU erases
+  uint64_t power_cycles = 0;            // read-write opens (the create counts)
+  uint64_t unclean_shutdowns = 0;       // opens of an image not closed cleanly
+  bool operator==(const Lifetime&) const = default;
+};
+inline constexpr size_t kLifetimeOffset = 512;
+
 struct ImageHeader {
   Geometry geometry;
   std::string profile;  // profile name, at most kProfileNameBytes - 1 bytes
   uint32_t serial = 0;  // CID product serial number
   bool clean = false;   // closed cleanly: the newest checkpoint is complete
   uint32_t version = kImageVersion;
+  Lifetime lifetime;
+  // The lifetime section was there but damaged: its counters restart at zero.
+  bool lifetime_lost = false;
 };
 
 struct ImageLayout {

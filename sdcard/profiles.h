@@ -51,6 +51,12 @@ struct Profile {
   // through 64 KiB commands pays its per-command overhead per 64 KiB; the
   // same card behind 512 KiB commands would look faster than measured.
   uint32_t host_max_sectors_kb = 0;
+  // Endurance: program/erase cycles an AU's flash is rated for, the NAND
+  // that figure assumes, and where it comes from (docs/sdcard.md
+  // "Endurance"). SD cards publish no rating; these are stated assumptions.
+  uint32_t rated_pe_cycles = 1000;
+  std::string_view nand = "TLC";
+  std::string_view endurance_source;
 };
 
 // All profiles, in display order.

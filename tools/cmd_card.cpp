@@ -3,7 +3,7 @@
 //   cardfs card create IMAGE --profile class10 --size 2G
 //   cardfs card info IMAGE [--json]
 //   cardfs card profiles
-//   cardfs card export IMAGE DIR [--realtime]     (cmd_card_export.cpp; DIR/stat: counters)
+//   cardfs card export IMAGE DIR [--realtime] [--trace NAME]  (cmd_card_export.cpp; DIR/stat: counters)
 //
 // Errors are one line on stderr and exit status 1; an image is never
 // modified by a failed command.
@@ -22,7 +22,7 @@ namespace cardfs::tools {
 
 int run_card_info(const std::string& image, bool json);                            // cmd_card_info.cpp
 int run_card_export(const std::string& image, const std::string& dir, bool realtime,
-                    bool foreground);  // cmd_card_export.cpp
+                    bool foreground, const std::string& trace);  // cmd_card_export.cpp
 
 namespace {
 
@@ -61,13 +61,15 @@ int run_repair(const std::string& image) {
 }
 
 int run_profiles() {
-  std::printf("%-13s %-5s %-4s %-3s %-8s %-6s %-8s %-5s  %s\n", "name", "class", "uhs", "app", "AU",
-              "buffer", "open AUs", "ftl", "summary");
+  std::printf("%-15s %-5s %-4s %-3s %-8s %-6s %-8s %-5s %-13s  %s\n", "name", "class", "uhs", "app", "AU",
+              "buffer", "open AUs", "ftl", "P/E (NAND)", "summary");
   for (const sdcard::Profile& p : sdcard::profiles()) {
-    std::printf("%-13s %-5u U%-3u A%-2u %-8s %-6s %-8u %-5s  %s\n", std::string(p.name).c_str(), p.speed_class,
-                p.uhs_grade, p.app_class, (std::to_string(p.au_bytes >> 20) + " MiB").c_str(),
+    std::printf("%-15s %-5u U%-3u A%-2u %-8s %-6s %-8u %-5s %-13s  %s\n", std::string(p.name).c_str(),
+                p.speed_class, p.uhs_grade, p.app_class, (std::to_string(p.au_bytes >> 20) + " MiB").c_str(),
                 (std::to_string(p.write_buffer_bytes >> 10) + "K").c_str(), p.open_aus,
-                p.ftl == sdcard::FtlKind::kBlock ? "block" : "page", std::string(p.summary).c_str());
+                p.ftl == sdcard::FtlKind::kBlock ? "block" : "page",
+                (std::to_string(p.rated_pe_cycles) + " (" + std::string(p.nand) + ")").c_str(),
+                std::string(p.summary).c_str());
   }
   return 0;
 }
@@ -106,7 +108,7 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   p->callback([&ctx] { ctx.run = [] { return run_profiles(); }; });
 
   struct ExportArgs {
-    std::string image, dir;
+    std::string image, dir, trace;
     bool realtime = false;
     bool foreground = false;
   };
@@ -118,8 +120,9 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   e->add_flag("--realtime", exp->realtime, "Take the card's device time in real time");
   e->add_flag("-f,--foreground", exp->foreground,
               "Stay in the foreground; print the card's counters on exit");
+  e->add_option("--trace", exp->trace, "Record every card command in blktrace format (NAME.blktrace.N)");
   e->callback([&ctx, exp] {
-    ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime, exp->foreground); };
+    ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime, exp->foreground, exp->trace); };
   });
 }
 

@@ -11,6 +11,10 @@
 // Runs until DIR is unmounted or SIGINT/SIGTERM, then closes the card
 // cleanly.
 //
+// With --trace NAME every card command is recorded in blktrace format
+// (NAME.blktrace.N, D when it reaches the card and C when done, on the
+// host's clock; `cardfs trace` prints it, `cardfs replay` replays it).
+//
 // DIR/stat (read-only) holds the card's counters at the moment it is
 // opened, as "card.NAME VALUE" lines (sdcard/counters_text.h, the names of
 // .cardfs/stat), so a run can be sampled while it goes. When the export
@@ -29,6 +33,7 @@
 
 #include "base/clock.h"
 #include "base/image_claim.h"
+#include "blockdev/tracer.h"
 #include "fusefs/fuse/daemon.h"
 #include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
 #include "sdcard/card.h"
@@ -50,9 +55,26 @@ constexpr const char* kWho = "cardfs card export";
 struct Export {
   sdcard::Card* card;
   uint64_t bytes;
+  blockdev::Tracer* tracer = nullptr;  // --trace
 };
 
 Export& self(fuse_req_t req) { return *static_cast<Export*>(fuse_req_userdata(req)); }
+
+// Runs one card command, recorded in the trace when there is one: the
+// requester's pid names the process (its comm read from /proc).
+template <typename Command>
+Status traced(fuse_req_t req, uint32_t tc_bits, uint64_t offset, uint64_t bytes, Command&& command) {
+  blockdev::Tracer* t = self(req).tracer;
+  if (t == nullptr || !t->on()) return command();
+  namespace bt = blockdev::blktrace;
+  static const std::array<char, 16> kByPid{};
+  const pid_t pid = fuse_req_ctx(req)->pid;
+  const uint32_t bits = bt::category(tc_bits);
+  t->record({bt::kActIssue, bits, offset / kSector, uint32_t(bytes), pid, &kByPid});
+  Status st = command();
+  t->record({bt::kActComplete, bits, offset / kSector, uint32_t(bytes), pid, &kByPid, st.is_ok() ? 0 : st.code()});
+  return st;
+}
 
 struct stat attr_of(fuse_ino_t ino, const Export& e) {
   struct stat st {};
@@ -194,7 +216,7 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   const uint64_t first = uint64_t(off) / kSector * kSector;
   const uint64_t end = (uint64_t(off) + size + kSector - 1) / kSector * kSector;
   std::vector<std::byte> buf(end - first);
-  Status st = read_aligned(*e.card, first, buf);
+  Status st = traced(req, blockdev::blktrace::kTcRead, first, buf.size(), [&] { return read_aligned(*e.card, first, buf); });
   if (!st.is_ok()) {
     reply::err(req, st.code());
     return;
@@ -209,19 +231,23 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t o
     return;
   }
   const bool fua = fi->fh == 1;
+  namespace bt = blockdev::blktrace;
+  const uint32_t bits = bt::kTcWrite | (fua ? bt::kTcFua | bt::kTcSync : 0);
   Status st;
   if (uint64_t(off) % kSector == 0 && size % kSector == 0) {
     iovec v{const_cast<char*>(data), size};
-    st = e.card->write(uint64_t(off) / kSector, std::span<const iovec>(&v, 1), fua);
+    st = traced(req, bits, uint64_t(off), size,
+                [&] { return e.card->write(uint64_t(off) / kSector, std::span<const iovec>(&v, 1), fua); });
   } else {
     const uint64_t first = uint64_t(off) / kSector * kSector;
     const uint64_t end = (uint64_t(off) + size + kSector - 1) / kSector * kSector;
     std::vector<std::byte> buf(end - first);
-    st = read_aligned(*e.card, first, buf);
+    st = traced(req, bt::kTcRead, first, buf.size(), [&] { return read_aligned(*e.card, first, buf); });
     if (st.is_ok()) {
       std::memcpy(buf.data() + (uint64_t(off) - first), data, size);
       iovec v{buf.data(), buf.size()};
-      st = e.card->write(first / kSector, std::span<const iovec>(&v, 1), fua);
+      st = traced(req, bits, first, buf.size(),
+                  [&] { return e.card->write(first / kSector, std::span<const iovec>(&v, 1), fua); });
     }
   }
   if (!st.is_ok())
@@ -231,7 +257,8 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t o
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
-  Status st = self(req).card->flush();
+  Status st = traced(req, blockdev::blktrace::kTcFlush | blockdev::blktrace::kTcWrite, 0, 0,
+                     [&] { return self(req).card->flush(); });
   reply::err(req, st.is_ok() ? 0 : st.code());
 }
 
@@ -244,7 +271,10 @@ void op_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, fu
   }
   const uint64_t first = (uint64_t(off) + kSector - 1) / kSector;
   const uint64_t end = std::min<uint64_t>(uint64_t(off + len), self(req).bytes) / kSector;
-  Status st = end > first ? self(req).card->discard(first, end - first) : Status::ok();
+  namespace bt = blockdev::blktrace;
+  Status st = end <= first ? Status::ok()
+                           : traced(req, bt::kTcDiscard | bt::kTcWrite, first * kSector, (end - first) * kSector,
+                                    [&] { return self(req).card->discard(first, end - first); });
   reply::err(req, st.is_ok() ? 0 : st.code());
 }
 
@@ -300,7 +330,7 @@ int serve(Export& e, const std::string& dir, fuse::StartupReport& report) {
 }
 
 // The serving side, in the daemon (or in this process with -f).
-int export_card(const std::string& image, const std::string& dir, bool realtime,
+int export_card(const std::string& image, const std::string& dir, bool realtime, const std::string& trace,
                 fuse::StartupReport& report) {
   RealClock clock;
   sdcard::CardOptions opts;
@@ -311,7 +341,20 @@ int export_card(const std::string& image, const std::string& dir, bool realtime,
     return 1;
   }
   Export e{card->get(), (*card)->sector_count() * kSector};
+  // The mmcblk0 device number, as a mount's queue traces it.
+  blockdev::Tracer tracer(clock, blockdev::blktrace::make_dev(179, 0));
+  if (!trace.empty()) {
+    if (Status st = tracer.start(trace); !st.is_ok()) {
+      report.fail(st.with_context("--trace"));
+      return 1;
+    }
+    e.tracer = &tracer;
+  }
   int rc = serve(e, dir, report);
+  if (Status st = tracer.stop(); !st.is_ok()) {
+    std::fprintf(stderr, "%s: writing the trace: %s\n", kWho, st.message().c_str());
+    rc = 1;
+  }
   Status st = (*card)->close();
   if (!st.is_ok()) {
     std::fprintf(stderr, "%s: closing %s: %s\n", kWho, image.c_str(), st.message().c_str());
@@ -327,7 +370,7 @@ int export_card(const std::string& image, const std::string& dir, bool realtime,
 }  // namespace
 
 int run_card_export(const std::string& image, const std::string& dir, bool realtime,
-                    bool foreground) {
+                    bool foreground, const std::string& trace) {
   // The daemon moves to "/": it gets absolute paths. The card is opened in
   // the daemon (its threads would not survive the fork); an error there
   // still reaches this terminal through run_daemon's report.
@@ -342,9 +385,10 @@ int run_card_export(const std::string& image, const std::string& dir, bool realt
   std::error_code ec;
   const std::string abs_image = std::filesystem::absolute(image, ec).string();
   const std::string abs_dir = std::filesystem::absolute(dir, ec).string();
+  const std::string abs_trace = trace.empty() ? "" : std::filesystem::absolute(trace, ec).string();
   return fuse::run_daemon(
       foreground,
-      [&](fuse::StartupReport& report) { return export_card(abs_image, abs_dir, realtime, report); },
+      [&](fuse::StartupReport& report) { return export_card(abs_image, abs_dir, realtime, abs_trace, report); },
       kWho);
 }
 

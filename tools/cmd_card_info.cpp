@@ -13,6 +13,7 @@
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
 #include "sdcard/registers.h"
+#include "tools/card_health.h"
 
 namespace cardfs::tools {
 namespace {
@@ -78,6 +79,7 @@ void print_text(const std::string& image, const sdcard::Card& card, const sdcard
   std::printf("wear       max erase count %u; AUs by erase count:", s.max_erase);
   for (auto& [bucket, n] : s.wear) std::printf(" %u+:%u", bucket, n);
   std::printf("\n");
+  print_health_text(card);
   const sdcard::CardCounters c = card.counters();
   std::printf("power-on   %llu flash pages read by the open\n", (unsigned long long)c.flash_pages_read);
 }
@@ -101,6 +103,7 @@ void print_json(const std::string& image, const sdcard::Card& card, const sdcard
   nlohmann::ordered_json erase_counts = nlohmann::ordered_json::array();
   for (const sdcard::AuState& a : card.au_states()) erase_counts.push_back(a.erase_count);
   out["wear"] = {{"max_erase_count", s.max_erase}, {"erase_counts", erase_counts}};
+  out.update(health_json(card));
   std::printf("%s\n", out.dump().c_str());
 }
 

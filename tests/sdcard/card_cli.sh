@@ -22,7 +22,7 @@ one_line_error() {  # one_line_error FILE WORDS
 
 if [ "${2:-}" != "--export" ]; then
   "$bin" card profiles >"$tmp/p"; check "profiles" 0 $?
-  for p in class2 class4 class6 class10 uhs1-u3 a1 a2 seed-class10 seed-class4; do
+  for p in class2 class4 class6 class10 uhs1-u3 a1 a2 seed-class10 seed-class4 industrial-pslc; do
     grep -q "^$p " "$tmp/p" || { echo "FAIL: profile $p not listed"; fail=1; }
   done
   "$bin" card create "$tmp/a.img" --profile class4 --size 16M >/dev/null; check "create" 0 $?
@@ -30,6 +30,12 @@ if [ "${2:-}" != "--export" ]; then
   grep -q "AU_SIZE .* 4 MiB" "$tmp/info" || { echo "FAIL: info lacks AU_SIZE"; fail=1; }
   "$bin" card info --json "$tmp/a.img" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["profile"]=="class4"'
   check "info --json parses" 0 $?
+  grep -q "life time estimate 0x01: 0-10 % .*SD has no standard health register" "$tmp/info" ||
+    { echo "FAIL: info lacks the health section"; fail=1; }
+  "$bin" card info --json "$tmp/a.img" | python3 -c 'import json,sys; d=json.load(sys.stdin); h=d["health"]
+assert h["life_time_est"]==1 and h["rated_pe_cycles"]==1000 and h["nand"]=="TLC", h
+assert d["lifetime"]["power_cycles"]==1 and d["lifetime"]["unclean_shutdowns"]==0, d["lifetime"]'
+  check "info --json: health and lifetime" 0 $?
   sum=$(md5sum <"$tmp/a.img")
   "$bin" card create "$tmp/a.img" --size 16M 2>"$tmp/err"; check "create over an existing file" 1 $?
   one_line_error "$tmp/err" "exists"
@@ -70,7 +76,7 @@ fi
 [ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; exit 0; }
 mkdir "$tmp/mnt"
 "$bin" card create "$tmp/e.img" --profile class10 --size 16M >/dev/null || exit 1
-timeout 60 "$bin" card export -f "$tmp/e.img" "$tmp/mnt" &
+timeout 60 "$bin" card export -f "$tmp/e.img" "$tmp/mnt" --trace "$tmp/t" >"$tmp/counters" &
 pid=$!
 for _ in $(seq 50); do [ -e "$tmp/mnt/card" ] && break; sleep 0.1; done
 [ -e "$tmp/mnt/card" ]; check "export mounts DIR/card" 0 $?
@@ -82,6 +88,19 @@ cmp -s "$tmp/src" "$tmp/back"; check "reads back what was written" 0 $?
 fusermount3 -u "$tmp/mnt"; check "unmount" 0 $?
 wait $pid; check "export exits cleanly after unmount" 0 $?
 "$bin" card info "$tmp/e.img" | grep -q "(clean)"; check "image closed cleanly" 0 $?
+# --trace: every card command in blktrace format; replayed on the same
+# profile from the image's state before, it costs what the card counted.
+"$bin" trace "$tmp/t" -a D --no-summary | grep -c " D " >"$tmp/n"; check "the trace prints" 0 $?
+[ "$(cat "$tmp/n")" -ge 32 ]; check "the trace has the card's commands ($(cat "$tmp/n") D events)" 0 $?
+"$bin" replay "$tmp/t" --profile class10 --size 16M --json >"$tmp/r.json"; check "the trace replays" 0 $?
+python3 - "$tmp/r.json" "$tmp/counters" <<'PY'; check "replay: 1 MiB written and read, as the card counted" 0 $?
+import json, sys
+r = json.load(open(sys.argv[1]))["profiles"][0]
+c = dict(l.split() for l in open(sys.argv[2]))
+assert r["host_bytes_written"] == 1048576 == int(c["card.host_sectors_written"]) * 512, (r, c)
+assert r["host_bytes_read"] == 1048576 == int(c["card.host_sectors_read"]) * 512, r
+assert r["commands"] == int(c["card.commands"]), (r["commands"], c["card.commands"])
+PY
 
 # Without -f it daemonises as `cardfs mount` does: it returns once DIR/card
 # is up, and the daemon closes the card after the unmount.
