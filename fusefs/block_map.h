@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "fusefs/context.h"
 #include "fusefs/inode.h"
@@ -26,6 +27,8 @@ enum class MapMode {
   kLookup,      // never changes anything
   kWrite,       // allocates a hole, clears an unwritten mark (data will be written)
   kPreallocate, // allocates a hole as unwritten; leaves mapped blocks alone
+  kZero,        // as kPreallocate, and marks a written block unwritten (its
+                // bytes stay on disk, unread): FALLOC_FL_ZERO_RANGE
 };
 
 // Maps file_block; kWrite and kPreallocate allocate it and any missing
@@ -39,6 +42,33 @@ inline Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t file
 // that become empty; the pointers to them are cleared. Pages of these
 // blocks must already be gone from the cache.
 Status free_blocks_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end);
+
+// Swaps the stored data pointer of file block fb (the unwritten mark
+// included) with raw: raw gets what was there, 0 for a hole. Allocates the
+// indirect blocks on the way only when raw is not 0; a missing path reads
+// as 0 and is left missing. On ENOSPC raw and the data pointers are as they
+// were; indirect blocks allocated on the way may stay, empty
+// (free_blocks_locked over their range frees them).
+// Moving a pointer this way is how collapse and insert shift a file's
+// blocks without touching their data.
+Status exchange_pointer_locked(Context& ctx, Inode& inode, uint64_t fb, uint32_t& raw);
+
+// The file blocks in [first, end) that map a block (written or unwritten),
+// in order, found by walking only the indirect blocks that exist.
+Result<std::vector<uint64_t>> mapped_blocks_locked(Context& ctx, Inode& inode, uint64_t first,
+                                                   uint64_t end);
+
+// Allocates the indirect blocks file block fb's pointer needs (ENOSPC),
+// leaving every data pointer as it is.
+Status make_path_locked(Context& ctx, Inode& inode, uint64_t fb);
+
+// Frees the data block of a stored pointer taken out of the map with
+// exchange_pointer_locked (0: nothing).
+Status release_pointer_locked(Context& ctx, Inode& inode, uint32_t raw);
+
+// Frees the indirect blocks below [first, end) that hold no pointer; data
+// pointers stay.
+Status prune_indirect_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end);
 
 // Number of file blocks the pointers can address.
 uint64_t max_file_blocks(uint32_t ptrs_per_block);

@@ -211,10 +211,12 @@ class Filesystem {
   Result<size_t> direct_read(Ino ino, uint64_t offset, std::span<std::byte> out);
   Result<size_t> direct_write(Ino ino, uint64_t offset, std::span<const std::byte> data);
   Status truncate(Ino ino, uint64_t size);
-  // mode: 0, FALLOC_FL_KEEP_SIZE, or FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE.
-  // Allocation writes no data: holes get blocks marked unwritten, which
-  // read as zeros until written (KEEP_SIZE: past EOF too). ENOSPC when the
-  // free blocks cannot cover the range (see allocate_locked in fs_data.cpp).
+  // mode: what kernel ext4 accepts — 0 or KEEP_SIZE (allocate), PUNCH_HOLE
+  // with KEEP_SIZE, ZERO_RANGE with or without KEEP_SIZE, COLLAPSE_RANGE,
+  // INSERT_RANGE (these two on block boundaries, EINVAL otherwise); others
+  // EOPNOTSUPP. Allocation writes no data: holes get blocks marked
+  // unwritten, which read as zeros until written (KEEP_SIZE: past EOF too).
+  // ENOSPC when the free blocks cannot cover the range (fs_fallocate.cpp).
   Status fallocate(Ino ino, int mode, uint64_t offset, uint64_t length);
 
   // ".", "..", then the names in hash order. Cookies (positions) do not
@@ -293,6 +295,12 @@ class Filesystem {
   Status drop_failed_allocation_locked(Inode& inode, uint64_t pos);
   Status punch_locked(Inode& inode, uint64_t offset, uint64_t length);
   Status allocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
+  static Status check_fallocate_mode(int mode);
+  Status fallocate_locked(Inode& inode, int mode, uint64_t offset, uint64_t length);
+  Status zero_fallocate_locked(Inode& inode, uint64_t offset, uint64_t length, bool keep_size);
+  Status settle_pages_from_locked(Inode& inode, uint64_t offset);
+  Status collapse_locked(Inode& inode, uint64_t offset, uint64_t length);
+  Status insert_locked(Inode& inode, uint64_t offset, uint64_t length);
   Result<uint64_t> count_holes_locked(Inode& inode, uint64_t first, uint64_t end);
   void attach_address_space(const std::shared_ptr<Inode>& inode);
   void trim_inodes();

@@ -1,5 +1,4 @@
 // Filesystem: file data — read, write, truncate, fallocate, fsync.
-#include <linux/falloc.h>
 #include <sys/stat.h>
 
 #include <vector>
@@ -220,17 +219,13 @@ Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t lengt
 Status Filesystem::fallocate(Ino ino, int mode, uint64_t offset, uint64_t length) {
   CARDFS_RETURN_IF_ERROR(writable());
   if (length == 0) return Status::error(EINVAL, "fallocate: zero length");
-  const bool keep = mode & FALLOC_FL_KEEP_SIZE;
-  const bool punch = mode & FALLOC_FL_PUNCH_HOLE;
-  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
-    return Status::error(EOPNOTSUPP, "fallocate: unsupported mode");
-  if (punch && !keep) return Status::error(EINVAL, "punching a hole needs KEEP_SIZE");
+  CARDFS_RETURN_IF_ERROR(check_fallocate_mode(mode));
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
   if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
   if (!S_ISREG(inode->d.mode)) return Status::error(ENODEV, "not a regular file");
-  Status st = punch ? punch_locked(*inode, offset, length)
-                    : allocate_locked(*inode, offset, length, keep);
+  Status st = fallocate_locked(*inode, mode, offset, length);  // fs_fallocate.cpp
+  if (st.code() == EINVAL || st.code() == EFBIG) return st;    // refused: nothing changed
   inode->d.mtime = inode->d.ctime = now();
   CARDFS_RETURN_IF_ERROR(store(*inode));
   return st;

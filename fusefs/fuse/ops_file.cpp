@@ -189,9 +189,9 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                   fuse_file_info*) {
   FuseFs& self = fuse_fs(req);
-  // Every mode either works for any range or is refused outright.
-  if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE && mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
-    return reply_errno(req, EOPNOTSUPP);
+  // The filesystem checks the mode as ext4 does (EOPNOTSUPP for the others).
+  // Linux's FUSE module forwards only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE:
+  // it answers COLLAPSE_RANGE and INSERT_RANGE with EOPNOTSUPP itself.
   if (offset < 0 || length <= 0) return reply_errno(req, EINVAL);
   reply_status(req, self.fs().fallocate(FuseFs::to_fs(ino), mode, uint64_t(offset),
                                         uint64_t(length)));

@@ -353,12 +353,17 @@ void TestImage::run_workload(uint32_t seed, int ops) {
         if (fs.rename(names[k].first, names[k].second, dir, name).is_ok()) names[k] = {dir, name};
         break;
       }
-      case 8: {  // holes and space past the end of file
+      case 8: {  // holes, space past the end of file, zeroed and shifted ranges
         if (names.empty()) break;
         auto a = fs.lookup(names[pick(names.size())].first, names[pick(names.size())].second);
         if (!a.is_ok() || !S_ISREG(a->mode)) break;
-        const int mode = pick(2) ? (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) : FALLOC_FL_KEEP_SIZE;
-        (void)fs.fallocate(a->ino, mode, pick(50000), 1 + pick(20000));
+        constexpr int kModes[] = {FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_KEEP_SIZE,
+                                  FALLOC_FL_ZERO_RANGE, FALLOC_FL_COLLAPSE_RANGE,
+                                  FALLOC_FL_INSERT_RANGE};
+        const int mode = kModes[pick(5)];
+        const bool shift = mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+        const uint64_t unit = shift ? fs.superblock().block_size() : 1;  // shifts: whole blocks
+        (void)fs.fallocate(a->ino, mode, pick(50000) / unit * unit, (1 + pick(20000) / unit) * unit);
         break;
       }
     }
