@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tools/command.h"
+#include "tools/program_name.h"
 #include "base/clock.h"
 #include "base/image_claim.h"
 #include "sdcard/card.h"
@@ -29,8 +30,9 @@ namespace {
 constexpr int kFsckUsage = 16;
 constexpr int kFsckOperational = 8;
 
+// After "Usage: " and the name the user typed (fsck.cardfs or cardfs fsck).
 const char* kUsage =
-    "Usage: fsck.cardfs [-n|-p|-a|-y] [-f] [-v] [-b SUPERBLOCK] [-C FD] [--card-only|--fs-only] IMAGE\n"
+    " [-n|-p|-a|-y] [-f] [-v] [-b SUPERBLOCK] [-C FD] [--card-only|--fs-only] IMAGE\n"
     "  -n  check only: open read-only, answer no to every question\n"
     "  -p  preen: fix what is safe without asking (-a is the same)\n"
     "  -y  answer yes to every question\n"
@@ -48,8 +50,14 @@ struct FsckArgs {
   int progress_fd = -1;
 };
 
+std::string name() { return invoked_as("fsck"); }
+
+// An error line naming the program as typed, e2fsck's way.
+void complain(const std::string& what) { std::fprintf(stderr, "%s: %s\n", name().c_str(), what.c_str()); }
+
 int usage(const std::string& why) {
-  std::fprintf(stderr, "fsck.cardfs: %s\n%s", why.c_str(), kUsage);
+  complain(why);
+  std::fprintf(stderr, "Usage: %s%s", name().c_str(), kUsage);
   return kFsckUsage;
 }
 
@@ -64,7 +72,7 @@ std::optional<int> parse(const std::vector<std::string>& argv, FsckArgs& a) {
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::printf("%s", kUsage);
+      std::printf("Usage: %s%s", name().c_str(), kUsage);
       return 0;
     }
     if (arg == "--card-only") { a.card_only = true; continue; }
@@ -146,7 +154,7 @@ Result<OpenImage> open_image(const std::string& path, bool read_only, Clock& clo
 int run_fsck(const FsckArgs& a) {
   const bool interactive = !a.mode && !a.card_only;
   if (interactive && !isatty(STDIN_FILENO)) {
-    std::fprintf(stderr, "fsck.cardfs: need a terminal for interactive repairs (use -n, -p or -y)\n");
+    complain("need a terminal for interactive repairs (use -n, -p or -y)");
     return kFsckOperational;
   }
   const fsck::Mode mode = a.card_only ? fsck::Mode::kNo : a.mode.value_or(fsck::Mode::kAsk);
@@ -156,21 +164,20 @@ int run_fsck(const FsckArgs& a) {
   auto taken = ImageClaim::take(a.image);
   const bool mounted = taken.status().code() == EBUSY;
   if (mounted && !read_only) {
-    std::fprintf(stderr, "fsck.cardfs: %s; refusing to repair it (unmount it, or use -n)\n",
-                 taken.status().message().c_str());
+    complain(taken.status().message() + "; refusing to repair it (unmount it, or use -n)");
     return kFsckOperational;
   }
   if (mounted)
     std::printf("Warning: %s; the check may report changes in flight.\n", taken.status().message().c_str());
   if (!taken.is_ok() && taken.status().code() != EBUSY) {
-    std::fprintf(stderr, "fsck.cardfs: %s\n", taken.status().message().c_str());
+    complain(taken.status().message());
     return kFsckOperational;
   }
   if (taken.is_ok()) guard.emplace(std::move(*taken));
   RealClock clock;
   auto img = open_image(a.image, read_only, clock);
   if (!img.is_ok()) {
-    std::fprintf(stderr, "fsck.cardfs: %s\n", img.status().message().c_str());
+    complain(img.status().message());
     return kFsckOperational;
   }
   int exit_code = 0;
@@ -193,7 +200,7 @@ int run_fsck(const FsckArgs& a) {
       return exit_code;
     }
   } else if (a.card_only) {
-    std::fprintf(stderr, "fsck.cardfs: %s is not a card image\n", a.image.c_str());
+    complain(a.image + " is not a card image");
     return kFsckOperational;
   }
   bool yes_to_all = false;
@@ -217,12 +224,12 @@ int run_fsck(const FsckArgs& a) {
   }
   auto report = fsck::check_filesystem(*img->io, o);
   if (!report.is_ok()) {
-    std::fprintf(stderr, "fsck.cardfs: %s\n", report.status().message().c_str());
+    complain(report.status().message());
     return kFsckOperational;
   }
   if (img->card && !read_only) {
     if (Status st = img->card->close(); !st.is_ok()) {
-      std::fprintf(stderr, "fsck.cardfs: closing the card: %s\n", st.message().c_str());
+      complain("closing the card: " + st.message());
       return kFsckOperational;
     }
   }

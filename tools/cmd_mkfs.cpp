@@ -3,6 +3,7 @@
 //   mkfs.cardfs IMAGE --size 256M [--profile class10]    creates the card too
 //   mkfs.cardfs [-F] [-b 4096] [-i 16384 | -N COUNT] [-L LABEL] [-U UUID]
 //               [-m 5] [-O ^journal] [-J size=MiB] [-q] IMAGE  formats an existing one
+//   mkfs.cardfs -n ...   shows what would be made and writes nothing (mke2fs -n)
 //
 // The filesystem is written through the whole stack (card, request queue,
 // page cache), exactly as a mounted filesystem writes. An image that already
@@ -27,8 +28,10 @@
 #include "fusefs/mkfs.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
+#include "sdcard/page_store.h"
 #include "sdcard/profiles.h"
 #include "tools/command.h"
+#include "tools/program_name.h"
 
 namespace cardfs::tools {
 namespace {
@@ -41,10 +44,11 @@ struct MkfsArgs {
   double reserved = 5.0;
   int force = 0;  // -F: overwrite a filesystem; -F -F: also an image in use
   bool quiet = false;
+  bool dry_run = false;  // -n
 };
 
 int fail(const Status& st) {
-  std::fprintf(stderr, "mkfs.cardfs: %s\n", st.message().c_str());
+  std::fprintf(stderr, "%s: %s\n", invoked_as("mkfs").c_str(), st.message().c_str());
   return 1;
 }
 
@@ -89,6 +93,37 @@ Status parse_journal_options(const MkfsArgs& a, fusefs::FormatOptions& o) {
   return Status::ok();
 }
 
+bool holds_cardfs(blockdev::Queue& queue) {
+  return fusefs::read_superblock(queue, true).status().code() != EINVAL;  // EINVAL: no magic at all
+}
+
+// -n: a dataless card (sdcard none_store) of the image's profile and
+// capacity, or of the one --size and --profile would create; the real
+// format then runs on it, so what is shown is what would be made. The
+// image itself is only read, and not created.
+Result<std::unique_ptr<sdcard::Card>> dataless_twin(const MkfsArgs& a, Clock& clock) {
+  if (!std::filesystem::exists(a.image)) {
+    if (a.size.empty())
+      return Status::error(ENOENT, a.image + " does not exist (give --size to create the card image)");
+    CARDFS_ASSIGN_OR_RETURN(const sdcard::Profile* profile, sdcard::find_profile(a.profile));
+    CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, parse_size(a.size));
+    return sdcard::Card::create(sdcard::none_store(), *profile, bytes, clock);
+  }
+  if (!a.size.empty())
+    return Status::error(EEXIST, a.image + " exists: --size only applies when creating a card image");
+  sdcard::CardOptions read_only;
+  read_only.read_only = true;
+  CARDFS_ASSIGN_OR_RETURN(auto card, sdcard::Card::open(a.image, clock, read_only));
+  if (!a.force && !a.quiet) {
+    blockdev::SdcardDriver driver(*card);
+    blockdev::Queue queue(driver, clock);
+    if (holds_cardfs(queue)) std::printf("%s holds a cardfs filesystem: making one needs -F\n", a.image.c_str());
+  }
+  const sdcard::Profile profile = card->profile();
+  const uint64_t bytes = card->sector_count() * blockdev::kSectorSize;
+  return sdcard::Card::create(sdcard::none_store(), profile, bytes, clock);
+}
+
 Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card, Clock& clock) {
   fusefs::FormatOptions o;
   CARDFS_RETURN_IF_ERROR(parse_journal_options(a, o));
@@ -111,8 +146,7 @@ Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card,
   };
   blockdev::SdcardDriver driver(card);
   blockdev::Queue queue(driver, clock);
-  auto existing = fusefs::read_superblock(queue, true);
-  if (!a.force && existing.status().code() != EINVAL)  // EINVAL: no cardfs magic at all
+  if (!a.force && holds_cardfs(queue))
     return Status::error(EEXIST, a.image + " already holds a cardfs filesystem (use -F to overwrite it)");
   cache::PageCache cache(queue, clock, a.block_size);
   auto sum = fusefs::format(cache, card.sector_count() * blockdev::kSectorSize, o);
@@ -120,7 +154,19 @@ Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card,
   return sum;
 }
 
+int run_dry_run(MkfsArgs a) {
+  RealClock clock;
+  auto twin = dataless_twin(a, clock);
+  if (!twin.is_ok()) return fail(twin.status());
+  a.force = 1;  // the twin holds nothing to protect
+  auto sum = format_card(a, **twin, clock);
+  if (!sum.is_ok()) return fail(sum.status());
+  if (!a.quiet) std::printf("%s", sum->to_text().c_str());
+  return 0;
+}
+
 int run_mkfs(const MkfsArgs& a) {
+  if (a.dry_run) return run_dry_run(a);
   RealClock clock;
   // An image a daemon serves is refused, as mke2fs refuses a mounted
   // device; -F -F overrides. The claim is held while formatting.
@@ -160,6 +206,7 @@ void add_mkfs(CLI::App& app, CommandContext& ctx) {
   c->add_flag("-F,--force", a->force,
               "Overwrite an existing cardfs filesystem; twice (-F -F): even on an image in use");
   c->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");
+  c->add_flag("-n,--dry-run", a->dry_run, "Show what would be made; write nothing, create no image");
   c->callback([&ctx, a] { ctx.run = [a] { return run_mkfs(*a); }; });
 }
 

@@ -8,6 +8,7 @@
 #include "fusefs/fuse/image_lock.h"
 #include "fusefs/fuse/mount_request.h"
 #include "tools/command.h"
+#include "tools/program_name.h"
 #include "fusefs/fuse/mount.h"
 
 namespace cardfs::tools {
@@ -24,7 +25,7 @@ struct MountArgs {
 };
 
 int fail(const Status& st) {
-  std::fprintf(stderr, "cardfs mount: %s\n", st.message().c_str());
+  std::fprintf(stderr, "%s: %s\n", invoked_as("mount").c_str(), st.message().c_str());
   return kExitMountFailed;
 }
 

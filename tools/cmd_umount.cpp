@@ -19,6 +19,7 @@
 #include "base/image_claim.h"
 #include "base/mount_table.h"
 #include "tools/command.h"
+#include "tools/program_name.h"
 
 extern char** environ;
 
@@ -83,7 +84,7 @@ bool daemon_done(const CardfsMount& m) {
 
 int run_umount(const UmountArgs& a) {
   auto fail = [](const std::string& why) {
-    std::fprintf(stderr, "cardfs umount: %s\n", why.c_str());
+    std::fprintf(stderr, "%s: %s\n", invoked_as("umount").c_str(), why.c_str());
     return 1;
   };
   auto m = find_mount(a.dir);

@@ -6,9 +6,26 @@
 
 namespace cardfs::tools {
 
+namespace {
+
+std::string_view base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string invocation_argv0;  // set once by run_cli (set_invocation)
+
+}  // namespace
+
+void set_invocation(std::string_view argv0) { invocation_argv0 = std::string(argv0); }
+
+std::string invoked_as(std::string_view sub) {
+  if (subcommand_for_program_name(invocation_argv0) == sub) return std::string(base_name(invocation_argv0));
+  return "cardfs " + std::string(sub);
+}
+
 std::optional<std::string> subcommand_for_program_name(std::string_view argv0) {
-  auto slash = argv0.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+  std::string_view base = base_name(argv0);
   constexpr std::string_view kSuffix = ".cardfs";
   if (base.size() <= kSuffix.size() || !base.ends_with(kSuffix)) return std::nullopt;
   std::string_view stem = base.substr(0, base.size() - kSuffix.size());

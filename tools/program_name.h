@@ -19,4 +19,13 @@ std::optional<std::string> subcommand_for_program_name(std::string_view argv0);
 // (an existing file, then an existing directory).
 std::vector<std::string> expand_multicall_args(const std::vector<std::string>& argv);
 
+// The name the user typed for subcommand `sub`, for messages and usage
+// lines, as e2fsprogs' programs name themselves by argv[0]: the multi-call
+// name when the binary ran as one for `sub` ("mkfs.cardfs"), else
+// "cardfs SUB". run_cli records argv[0] (set_invocation) before parsing;
+// it is the process's own name, set once, like glibc's
+// program_invocation_short_name.
+std::string invoked_as(std::string_view sub);
+void set_invocation(std::string_view argv0);
+
 }  // namespace cardfs::tools

@@ -12,7 +12,6 @@ out=$("$CARDFS" mkfs "$img" --size 64M -b 1024 -L cli-test) || fail "mkfs on a n
 echo "$out" | grep -q "65536 1k blocks" || fail "summary lacks the block count: $out"
 echo "$out" | grep -q "8193, 24577, 40961, 57345" || fail "summary lacks the backup locations: $out"
 echo "$out" | grep -q "volume name: cli-test" || fail "summary lacks the label: $out"
-X
 
 # Both formats stay supported: no journal with -O ^journal, a chosen size with -J.
 out=$("$CARDFS" mkfs -F -O ^journal "$img") || fail "mkfs -O ^journal"
@@ -30,4 +29,21 @@ grep -q "use -F" "$dir/err" || fail "refusal does not mention -F: $(cat "$dir/er
 "$CARDFS" mkfs -F -b 512 "$img" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a bad block size is not a usage error"
 "$CARDFS" mkfs "$dir/missing.img" >/dev/null 2>&1 && fail "mkfs of a missing image without --size"
+
+# -n (mke2fs -n): what would be made, nothing written. With a fixed UUID the
+# summary is the one the real run prints.
+uuid=3b6f7b62-3f2e-4c3a-9d1e-2f1e0c0b0a09
+dry=$("$CARDFS" mkfs -n -U $uuid --size 64M -b 2048 "$dir/new.img") || fail "mkfs -n of a new image"
+[ ! -e "$dir/new.img" ] || fail "mkfs -n created the image"
+real=$("$CARDFS" mkfs -U $uuid --size 64M -b 2048 "$dir/new.img") || fail "mkfs of the same image"
+[ "$dry" = "$real" ] || fail "mkfs -n showed something else than mkfs made: $dry // $real"
+sum=$(md5sum <"$img")
+dry=$("$CARDFS" mkfs -n -U $uuid -b 1024 "$img") || fail "mkfs -n of an existing image"
+[ "$(md5sum <"$img")" = "$sum" ] || fail "mkfs -n changed the image"
+echo "$dry" | grep -q "holds a cardfs filesystem: making one needs -F" || fail "-n does not warn of the filesystem: $dry"
+echo "$dry" | grep -q "65536 1k blocks" || fail "-n summary of the image: $dry"
+real=$("$CARDFS" mkfs -F -U $uuid -b 1024 "$img") || fail "mkfs -F"
+[ "$dry" = "$(printf '%s holds a cardfs filesystem: making one needs -F\n%s' "$img" "$real")" ] ||
+  fail "mkfs -n of the image showed something else than mkfs -F made"
+"$CARDFS" mkfs -n --size 64M "$img" >/dev/null 2>&1 && fail "mkfs -n --size of an existing image"
 echo ok

@@ -38,4 +38,25 @@ done
 out=$("$bin" mkfs -V "$tmp/v.img" 2>&1); check "cardfs mkfs -V (nothing made)" 0 $?
 [ ! -e "$tmp/v.img" ] || { echo "FAIL: mkfs -V made an image"; fail=1; }
 [ "$("$bin" -V)" = "$("$bin" --version)" ] || { echo "FAIL: cardfs -V differs from --version"; fail=1; }
+
+# Errors, usage lines and help name the program as the user typed it.
+said() {  # said DESCRIPTION EXPECTED_RC PATTERN COMMAND...: stderr+stdout matches PATTERN
+  local what=$1 rc=$2 pattern=$3 out; shift 3
+  out=$("$@" 2>&1); check "$what" "$rc" $?
+  grep -qE "$pattern" <<<"$out" || { echo "FAIL: $what said: $out"; fail=1; }
+  grep -qE "^cardfs:|'cardfs --help'" <<<"$out" && [[ $1 != "$bin" ]] &&
+    { echo "FAIL: $what names cardfs: $out"; fail=1; }
+}
+said "mkfs.cardfs with no image" 2 "^mkfs.cardfs: image is required" "$tmp/mkfs.cardfs"
+said "mkfs.cardfs's usage hint" 2 "Run 'mkfs.cardfs --help'" "$tmp/mkfs.cardfs" -b 3 x
+said "mkfs.cardfs --help" 0 "^Usage: mkfs.cardfs \[OPTIONS\] image" "$tmp/mkfs.cardfs" --help
+said "mkfs.cardfs: a failure" 1 "^mkfs.cardfs: .*does not exist" "$tmp/mkfs.cardfs" "$tmp/none.img"
+said "cardfs mkfs: a failure" 1 "^cardfs mkfs: .*does not exist" "$bin" mkfs "$tmp/none.img"
+said "cardfs mkfs --bogus" 2 "^cardfs mkfs: .*--bogus.*|Run 'cardfs mkfs --help'" "$bin" mkfs --bogus x
+said "cardfs card info" 2 "^cardfs card info: image is required" "$bin" card info
+said "fsck.cardfs with no image" 16 "^fsck.cardfs: no image given" "$tmp/fsck.cardfs"
+said "fsck.cardfs's usage" 16 "^Usage: fsck.cardfs " "$tmp/fsck.cardfs" -x
+said "cardfs fsck's usage" 16 "^Usage: cardfs fsck " "$bin" fsck -x
+ln -sf "$(readlink -f "$bin")" "$tmp/mount.cardfs"
+said "mount.cardfs: a failure" 1 "^mount.cardfs: " "$tmp/mount.cardfs" "$tmp/none.img" "$tmp"
 exit $fail
