@@ -12,8 +12,10 @@ namespace {
 
 constexpr uint64_t kProgressEvery = 1 << 14;
 
-Result<std::unique_ptr<sdcard::Card>> make_card(const Trace& trace, const sdcard::Profile& p,
-                                                const ReplayOptions& o, Clock& clock) {
+}  // namespace
+
+Result<std::unique_ptr<sdcard::Card>> dataless_card(const Trace& trace, const sdcard::Profile& p,
+                                                    const ReplayOptions& o, Clock& clock) {
   if (!o.image.empty()) {
     CARDFS_ASSIGN_OR_RETURN(auto origin, sdcard::image_store(o.image, sdcard::OpenMode::kReadOnly));
     CARDFS_ASSIGN_OR_RETURN(auto card, sdcard::Card::open(sdcard::none_store_from(std::move(origin)), clock));
@@ -32,6 +34,8 @@ Result<std::unique_ptr<sdcard::Card>> make_card(const Trace& trace, const sdcard
                                                        std::to_string(bytes) + " bytes");
   return card;
 }
+
+namespace {
 
 WearSummary wear_of(const std::vector<sdcard::AuState>& aus) {
   WearSummary w;
@@ -78,7 +82,7 @@ Status run_dispatched(const Trace& trace, const std::vector<TraceEvent>& events,
 
 Result<ProfileReport> replay(const Trace& trace, const sdcard::Profile& profile, const ReplayOptions& o) {
   VirtualClock clock;
-  CARDFS_ASSIGN_OR_RETURN(std::unique_ptr<sdcard::Card> card, make_card(trace, profile, o, clock));
+  CARDFS_ASSIGN_OR_RETURN(std::unique_ptr<sdcard::Card> card, dataless_card(trace, profile, o, clock));
   if (trace.end_sector() > card->sector_count())
     return Status::error(EINVAL, "the trace reaches sector " + std::to_string(trace.end_sector() - 1) +
                                      ", beyond the " + std::to_string(card->sector_count()) + " sectors of the " +

@@ -70,4 +70,9 @@ std::vector<TraceEvent> commands_of(const Trace& trace, Stage from, Stage* used 
 
 Result<ProfileReport> replay(const Trace& trace, const sdcard::Profile& profile, const ReplayOptions& options);
 
+// The card replay() runs on: a dataless card of `profile`, from
+// options.image's state or fresh, sized by options.size_bytes or the trace.
+Result<std::unique_ptr<sdcard::Card>> dataless_card(const Trace& trace, const sdcard::Profile& profile,
+                                                    const ReplayOptions& options, Clock& clock);
+
 }  // namespace cardfs::replay

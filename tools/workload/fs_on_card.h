@@ -1,0 +1,78 @@
+// A filesystem on a fresh emulated card, mounted for a workload, with the
+// card's commands recorded as a blktrace-format trace.
+//
+// - cardfs: `cardfs mkfs` makes the card and the filesystem, `cardfs
+//   mount -o trace=...,trace_clock=host` mounts it, `cardfs umount` waits
+//   until the daemon has written everything back and closed the card.
+// - the others (ext4, exfat, btrfs, xfs, vfat, f2fs), as embedded products
+//   run them: `cardfs card export -f --trace` shows the raw card as a file,
+//   `losetup` makes it a block device, the Debian mkfs formats it and the
+//   kernel (exFAT: exfat-fuse, as cameras and loggers format cards) mounts
+//   it. Unmounting waits for the loop device to let go of the card and for
+//   the export to close it, so every write has reached the card.
+// A filesystem the machine cannot make or mount is refused by check() with
+// the reason (no kernel support, no mkfs, not root ...). Every wait is
+// bounded; the destructor takes down whatever a failure left (mount, loop
+// device, export), so nothing outlives the object. Not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cardfs::workload {
+
+// The filesystems this knows, in display order.
+std::vector<std::string> known_filesystems();
+
+// OK when this machine can make and mount `fs`; otherwise ENOTSUP (or
+// EINVAL for a name this does not know) saying why.
+Status check_filesystem(const std::string& fs);
+
+struct CardSpec {
+  std::string cardfs;      // the cardfs binary
+  std::string fs;          // a known_filesystems() name
+  std::string profile;     // card profile
+  uint64_t size_bytes = 0; // card capacity (a multiple of the AU)
+  std::string dir;         // an existing scratch directory: image, mount points, logs
+};
+
+class FsOnCard {
+ public:
+  // A fresh card image in spec.dir with the filesystem made on it. For
+  // filesystems made through the export, setup_trace (when not empty)
+  // records the card's commands of the mkfs; cardfs's mkfs writes the
+  // image directly and records none.
+  static Result<std::unique_ptr<FsOnCard>> make(const CardSpec& spec, const std::string& setup_trace = "");
+  ~FsOnCard();
+  FsOnCard(const FsOnCard&) = delete;
+  FsOnCard& operator=(const FsOnCard&) = delete;
+
+  // Mounts on mount_point(), recording the card's commands as `trace`
+  // (NAME.blktrace.N; empty: no trace), on the host's clock.
+  Status mount(const std::string& trace = "");
+  // Syncs, unmounts and waits until everything reached the card, the card
+  // is closed and the trace is written.
+  Status unmount();
+
+  const std::string& image() const { return image_; }
+  const std::string& mount_point() const { return mnt_; }
+  bool through_export() const { return spec_.fs != "cardfs"; }
+
+ private:
+  explicit FsOnCard(const CardSpec& spec);
+  Status attach(const std::string& trace);  // export + loop device
+  Status detach();                           // loop device detached, export ended
+  void take_down();                          // after a failure: best effort, bounded
+
+  CardSpec spec_;
+  std::string image_, mnt_, export_dir_, loop_;
+  pid_t export_pid_ = -1;
+  bool mounted_ = false;
+};
+
+}  // namespace cardfs::workload
