@@ -6,8 +6,10 @@
 // Options and exit codes are e2fsck's (see docs/fsck.md). The arguments
 // are parsed here rather than by CLI11 so that usage errors exit 16 and
 // e2fsck's combined flags (-fy, -fn) work.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "sdcard/card.h"
 #include "tools/fsck/card_io.h"
 #include "tools/fsck/fsck.h"
+#include "tools/fsck/progress.h"
 #include "tools/fsck/super.h"
 
 namespace cardfs::tools {
@@ -39,7 +42,7 @@ const char* kUsage =
     "  -f  check even if the filesystem is marked clean\n"
     "  -v  verbose summary\n"
     "  -b  use the backup superblock at this block\n"
-    "  -C  progress on this file descriptor (0: a bar on a terminal)\n"
+    "  -C  progress: e2fsck's completion lines on this file descriptor (0: a bar on a terminal)\n"
     "  --card-only  check only the card's metadata; --fs-only  only the filesystem\n";
 
 struct FsckArgs {
@@ -151,7 +154,49 @@ Result<OpenImage> open_image(const std::string& path, bool read_only, Clock& clo
   return o;
 }
 
+void write_stdout(std::string_view bytes) {
+  std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+  std::fflush(stdout);
+}
+
+uint64_t steady_ms() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+// The completion protocol's reader may be slow (a pipe): short writes go on.
+void write_all(int fd, const std::string& bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the reader went away: fsck goes on without it
+    done += size_t(n);
+  }
+}
+
+// The options from the command line; -C FD > 0: e2fsck's completion lines.
+fsck::FsckOptions fsck_options(const FsckArgs& a, fsck::Mode mode) {
+  fsck::FsckOptions o;
+  o.mode = mode;
+  o.force = a.force;
+  o.verbose = a.verbose;
+  o.superblock = a.superblock;
+  o.name = a.image;
+  o.now_sec = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count());
+  if (a.progress_fd > 0) {
+    o.progress = [fd = a.progress_fd, name = a.image](int pass, uint64_t done, uint64_t total) {
+      write_all(fd, fsck::progress_protocol_line(pass, done, total, name));
+    };
+  }
+  return o;
+}
+
 int run_fsck(const FsckArgs& a) {
+  if (a.progress_fd > 0 && ::fcntl(a.progress_fd, F_GETFD) < 0) {  // e2fsck checks it too
+    complain("-C " + std::to_string(a.progress_fd) + ": not an open file descriptor");
+    return kFsckOperational;
+  }
   const bool interactive = !a.mode && !a.card_only;
   if (interactive && !isatty(STDIN_FILENO)) {
     complain("need a terminal for interactive repairs (use -n, -p or -y)");
@@ -203,26 +248,25 @@ int run_fsck(const FsckArgs& a) {
     complain(a.image + " is not a card image");
     return kFsckOperational;
   }
-  bool yes_to_all = false;
-  const bool bar = (a.progress_fd == 0 && isatty(STDERR_FILENO)) || a.progress_fd > 0;
-  fsck::FsckOptions o;
-  o.mode = mode;
-  o.force = a.force;
-  o.verbose = a.verbose;
-  o.superblock = a.superblock;
-  o.name = a.image;
-  o.now_sec = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count());
-  o.out = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
-  o.ask = [&yes_to_all](const std::string& q) { return ask_terminal(q, yes_to_all); };
-  if (bar) {
-    const int fd = a.progress_fd > 0 ? a.progress_fd : STDERR_FILENO;
-    o.progress = [fd](int pass, uint64_t done, uint64_t total) {
-      dprintf(fd, "\rPass %d: %3llu%%", pass, total ? (unsigned long long)(done * 100 / total) : 100ull);
-      if (done == total) dprintf(fd, "\r              \r");
-    };
-  }
+  // The terminal's state across the check: a bar to clear, "a" answered.
+  struct Terminal {
+    std::optional<fsck::ProgressBar> bar;
+    bool yes_to_all = false;
+  } term;
+  if (a.progress_fd == 0 && isatty(STDOUT_FILENO)) term.bar.emplace(a.image, write_stdout, steady_ms);
+  fsck::FsckOptions o = fsck_options(a, mode);
+  o.out = [&term](const std::string& line) {
+    if (term.bar) term.bar->clear();
+    std::printf("%s\n", line.c_str());
+  };
+  o.ask = [&term](const std::string& q) {
+    if (term.bar) term.bar->clear();
+    return ask_terminal(q, term.yes_to_all);
+  };
+  if (term.bar)
+    o.progress = [&term](int pass, uint64_t done, uint64_t total) { term.bar->update(pass, done, total); };
   auto report = fsck::check_filesystem(*img->io, o);
+  if (term.bar) term.bar->clear();
   if (!report.is_ok()) {
     complain(report.status().message());
     return kFsckOperational;

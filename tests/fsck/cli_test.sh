@@ -57,6 +57,26 @@ expect 0 "inspect --write --yes set_inode_field" "$bin" inspect --write --yes im
 expect 4 "fsck finds the link count inspect wrote" ./fsck.cardfs -fn img
 expect 0 "inspect --write --yes puts it back" "$bin" inspect --write --yes img set_inode_field 11 links_count 2
 expect 0 "clean again" ./fsck.cardfs -fn img
+# Issue 22 item 4: -C FD speaks e2fsck's completion protocol ("pass cur max
+# device" lines, passes in order, ending at pass 5 done), which fsck(8) and
+# systemd-fsck read; -C 0 draws e2fsck's bar, on a terminal only.
+cr=$(printf '\r')
+expect 0 "fsck -C 3" sh -c './fsck.cardfs -fn -C 3 img 3>progress.txt'
+awk -v dev=img '
+  NF != 4 || $1 !~ /^[1-5]$/ || $2 !~ /^[0-9]+$/ || $3 !~ /^[0-9]+$/ || $2 + 0 > $3 + 0 ||
+    $1 < pass || $4 != dev { bad = 1 }
+  { pass = $1; cur = $2; max = $3 }
+  END { exit bad || NR == 0 || pass != 5 || cur != max }' progress.txt \
+  && echo "ok: -C 3 lines are e2fsck's" || { echo "FAIL: -C 3 lines"; cat progress.txt; fail=1; }
+grep -q "$cr" out.txt && { echo "FAIL: -C 3 drew on stdout"; fail=1; }
+expect 0 "fsck -C 0, output not a terminal" ./fsck.cardfs -fn -C 0 img
+grep -q "$cr" out.txt && { echo "FAIL: a bar on a pipe"; cat out.txt; fail=1; }
+if command -v script >/dev/null 2>&1; then
+  script -qec "./fsck.cardfs -fn -C 0 img" /dev/null >tty.txt 2>&1 </dev/null
+  grep -q "img: |=*.*100.0%" tty.txt && grep -q "Pass 5" tty.txt \
+    && echo "ok: -C 0 draws the bar on a terminal" || { echo "FAIL: no bar on a terminal"; od -c tty.txt | head; fail=1; }
+fi
+expect 8 "fsck -C on a closed descriptor" ./fsck.cardfs -fn -C 9 img
 # Issue 15 item 10: an error names the image once ("x.img: x.img: truncated image").
 head -c 200000 img >short.img
 expect 8 "a truncated card image" ./fsck.cardfs -fn short.img
