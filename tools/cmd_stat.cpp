@@ -1,9 +1,13 @@
-// `cardfs stat MOUNTPOINT [-i SECONDS] [-c COUNT]`: the counters of a
-// mounted cardfs, read from MOUNTPOINT/.cardfs/stat. Once without -i (every
-// counter, "name value"); with -i a vmstat/iostat-style line per interval.
+// `cardfs stat MOUNTPOINT [-i SECONDS] [-c COUNT] [--json]`: the counters
+// of a mounted cardfs, read from MOUNTPOINT/.cardfs/stat. Once without -i
+// (every counter, "name value"); with -i a vmstat/iostat-style line per
+// interval. --json: one object of every counter, or with -i one object per
+// interval (JSON Lines) of the columns by their JSON names (docs/fuse.md).
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "fusefs/fuse/stat_view.h"
@@ -16,7 +20,23 @@ struct StatArgs {
   std::string mountpoint;
   double interval = 0;
   int count = 0;  // 0: until interrupted
+  bool json = false;
 };
+
+constexpr const char* kLegend =
+    "# dev/wall%: the card's device time per second of wall time (a fast-mode card accounts it without "
+    "sleeping: over 100 % the host outran the card); WAcum: write amplification since the mount, WAint: "
+    "in the interval\n";
+
+std::string json_line(const std::vector<fuse::StatColumn>& cols, const fuse::Snapshot& prev,
+                      const fuse::Snapshot& cur, double interval, double elapsed) {
+  nlohmann::ordered_json j;
+  j["t"] = elapsed;
+  const auto values = fuse::stat_values(cols, prev, cur, interval);
+  for (size_t i = 0; i < cols.size(); ++i)
+    j[cols[i].json.empty() ? cols[i].key : cols[i].json] = values[i] ? nlohmann::ordered_json(*values[i]) : nullptr;
+  return j.dump() + "\n";
+}
 
 Result<fuse::Snapshot> read_snapshot(const std::string& mountpoint) {
   std::string path = mountpoint + "/.cardfs/stat";
@@ -46,7 +66,9 @@ int run_stat(const StatArgs& a) {
     return 1;
   }
   if (a.interval <= 0) {
-    std::fputs(fuse::format_snapshot(*first).c_str(), stdout);
+    std::fputs(a.json ? (nlohmann::ordered_json(*first).dump() + "\n").c_str()
+                      : fuse::format_snapshot(*first).c_str(),
+               stdout);
     warn_if_dirty(*first, a.mountpoint);
     return 0;
   }
@@ -55,8 +77,9 @@ int run_stat(const StatArgs& a) {
   fuse::Snapshot prev = *first;
   Nanos step{int64_t(a.interval * 1e9)};
   Nanos next = clock.now() + step;
+  if (!a.json) std::fputs(kLegend, stdout);
   for (int line = 0; a.count == 0 || line < a.count; ++line) {
-    if (line % 20 == 0) std::fputs(fuse::format_stat_header(cols).c_str(), stdout);
+    if (line % 20 == 0 && !a.json) std::fputs(fuse::format_stat_header(cols).c_str(), stdout);
     clock.sleep_until(next);
     next += step;
     auto cur = read_snapshot(a.mountpoint);
@@ -64,7 +87,9 @@ int run_stat(const StatArgs& a) {
       std::fprintf(stderr, "cardfs stat: %s\n", cur.status().message().c_str());
       return 1;
     }
-    std::fputs(fuse::format_stat_line(cols, prev, *cur, a.interval).c_str(), stdout);
+    std::fputs(a.json ? json_line(cols, prev, *cur, a.interval, a.interval * (line + 1)).c_str()
+                      : fuse::format_stat_line(cols, prev, *cur, a.interval).c_str(),
+               stdout);
     std::fflush(stdout);
     prev = std::move(*cur);
   }
@@ -79,6 +104,7 @@ void add_stat(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::Range(0.01, 86400.0));
   sub->add_option("-c,--count", args->count, "Number of lines (default: until interrupted)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--json", args->json, "JSON: every counter once, or with -i a JSON line per interval");
   sub->callback([&ctx, args] { ctx.run = [args] { return run_stat(*args); }; });
 }
 

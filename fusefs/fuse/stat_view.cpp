@@ -42,18 +42,22 @@ std::string format_snapshot(const Snapshot& s) {
 
 const std::vector<StatColumn>& default_stat_columns() {
   static const std::vector<StatColumn> cols = {
-      {"cacheMB", "mem.Cached", false, 1024},
-      {"dirtyMB", "mem.Dirty", false, 1024},
-      {"wbackMB", "mem.Writeback", false, 1024},
-      {"hit/s", "vm.cache_hits", true, 1},
-      {"miss/s", "vm.cache_misses", true, 1},
-      {"rq/s", "queue.requests_completed", true, 1},
-      {"merge/s", "queue.merges", true, 1},
-      {"rMB/s", "card.host_sectors_read", true, 2048},
-      {"wMB/s", "card.host_sectors_written", true, 2048},
-      {"flashMB/s", "card.flash_bytes_programmed", true, 1 << 20},
-      {"WA", "card.write_amplification", false, 1},
-      {"busy%", "card.device_time_ns", true, 1e7},
+      {"cacheMB", "mem.Cached", false, 1024, "cache_mb"},
+      {"dirtyMB", "mem.Dirty", false, 1024, "dirty_mb"},
+      {"wbackMB", "mem.Writeback", false, 1024, "writeback_mb"},
+      {"hit/s", "vm.cache_hits", true, 1, "cache_hits_per_s"},
+      {"miss/s", "vm.cache_misses", true, 1, "cache_misses_per_s"},
+      {"rq/s", "queue.requests_completed", true, 1, "requests_per_s"},
+      {"merge/s", "queue.merges", true, 1, "queue_merges_per_s"},
+      {"rMB/s", "card.host_sectors_read", true, 2048, "read_mb_per_s"},
+      {"wMB/s", "card.host_sectors_written", true, 2048, "write_mb_per_s"},
+      {"flashMB/s", "card.flash_bytes_programmed", true, 1 << 20, "flash_mb_per_s"},
+      {"WAcum", "card.write_amplification", false, 1, "wa_cumulative"},
+      {"WAint", "card.flash_bytes_programmed", false, 1, "wa_interval", "card.host_sectors_written", 512},
+      // Device time per second of wall time: a fast-mode card accounts
+      // its device time without sleeping, so this exceeds 100 % when the
+      // host outruns what the card could do.
+      {"dev/wall%", "card.device_time_ns", true, 1e7, "device_time_per_wall_pct"},
   };
   return cols;
 }
@@ -68,23 +72,43 @@ std::string format_stat_header(const std::vector<StatColumn>& cols) {
   return line + "\n";
 }
 
-std::string format_stat_line(const std::vector<StatColumn>& cols, const Snapshot& prev,
-                             const Snapshot& cur, double interval_seconds) {
-  std::string line;
-  char buf[32];
+std::vector<std::optional<double>> stat_values(const std::vector<StatColumn>& cols, const Snapshot& prev,
+                                               const Snapshot& cur, double interval_seconds) {
+  auto change = [&](const std::string& key) -> std::optional<double> {
+    auto now = cur.find(key);
+    if (now == cur.end()) return std::nullopt;
+    auto before = prev.find(key);
+    return now->second - (before == prev.end() ? 0 : before->second);
+  };
+  std::vector<std::optional<double>> out;
   for (const auto& c : cols) {
     auto now = cur.find(c.key);
     if (now == cur.end()) {
-      std::snprintf(buf, sizeof buf, "%10s", "-");
+      out.push_back(std::nullopt);
+    } else if (!c.per.empty()) {
+      const std::optional<double> top = change(c.key), bottom = change(c.per);
+      out.push_back(top && bottom && *bottom > 0 ? std::optional(*top / (*bottom * c.per_scale) / c.scale)
+                                                 : std::nullopt);
+    } else if (c.rate) {
+      out.push_back(interval_seconds > 0 ? *change(c.key) / interval_seconds / c.scale : 0.0);
     } else {
-      double v = now->second;
-      if (c.rate) {
-        auto before = prev.find(c.key);
-        double base = before == prev.end() ? 0 : before->second;
-        v = interval_seconds > 0 ? (v - base) / interval_seconds : 0;
-      }
-      std::snprintf(buf, sizeof buf, "%10.*f", c.scale == 1 && c.rate ? 0 : 1, v / c.scale);
+      out.push_back(now->second / c.scale);
     }
+  }
+  return out;
+}
+
+std::string format_stat_line(const std::vector<StatColumn>& cols, const Snapshot& prev,
+                             const Snapshot& cur, double interval_seconds) {
+  const std::vector<std::optional<double>> values = stat_values(cols, prev, cur, interval_seconds);
+  std::string line;
+  char buf[32];
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const StatColumn& c = cols[i];
+    if (!values[i])
+      std::snprintf(buf, sizeof buf, "%10s", "-");
+    else
+      std::snprintf(buf, sizeof buf, "%10.*f", c.scale == 1 && c.rate ? 0 : (c.per.empty() ? 1 : 2), *values[i]);
     line += buf;
   }
   return line + "\n";

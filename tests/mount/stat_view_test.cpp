@@ -30,6 +30,16 @@ TEST_CASE("stat lines show gauges as they are and rates per second") {
   CHECK(format_stat_header(cols) == "   dirtyMB      rq/s      gone\n");
 }
 
+TEST_CASE("write amplification per interval is the ratio of the interval's changes") {
+  std::vector<StatColumn> cols = {{"WAint", "card.flash_bytes_programmed", false, 1, "wa_interval",
+                                   "card.host_sectors_written", 512}};
+  Snapshot prev{{"card.flash_bytes_programmed", 1 << 20}, {"card.host_sectors_written", 2048}};
+  Snapshot cur{{"card.flash_bytes_programmed", 4 << 20}, {"card.host_sectors_written", 4096}};
+  CHECK(format_stat_line(cols, prev, cur, 1.0) == "      3.00\n");  // 3 MiB programmed for 1 MiB written
+  CHECK(format_stat_line(cols, cur, cur, 1.0) == "         -\n");   // nothing written: no ratio
+  CHECK(*stat_values(cols, prev, cur, 1.0)[0] == 3.0);
+}
+
 TEST_CASE("the default columns read keys the daemon's stat file provides") {
   for (const auto& c : default_stat_columns()) {
     INFO(c.key);
