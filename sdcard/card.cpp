@@ -229,7 +229,9 @@ Nanos Card::device_time() const {
 
 CardCounters Card::counters() const {
   std::lock_guard state(impl_->state_mu);
-  return impl_->counters;
+  CardCounters c = impl_->counters;
+  c.image_bytes_written = impl_->store->bytes_written();
+  return c;
 }
 
 Lifetime Card::lifetime() const {

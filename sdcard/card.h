@@ -90,11 +90,21 @@ struct CardCounters {
   // (damaged data or out-of-band record): each failed the read with EIO.
   uint64_t ecc_errors = 0;
   uint64_t store_syncs = 0;  // syncs of the image (durable mode: flushes, checkpoints, header)
+  // Bytes the store wrote to the image (page data, out-of-band records,
+  // checkpoints, headers) since open: what the emulation costs the host's
+  // disk, not part of the model (0 on the none store).
+  uint64_t image_bytes_written = 0;
   TimeByCause time;
   // Flash bytes programmed / host bytes written (0 before any write).
   double write_amplification(uint32_t page_bytes) const {
     if (host_sectors_written == 0) return 0.0;
     return double(flash_pages_programmed) * page_bytes / (double(host_sectors_written) * 512.0);
+  }
+  // Image bytes written / host bytes written (0 before any write): the
+  // host's own write amplification, which moves no longer add to.
+  double image_bytes_per_host_byte() const {
+    if (host_sectors_written == 0) return 0.0;
+    return double(image_bytes_written) / (double(host_sectors_written) * 512.0);
   }
 };
 

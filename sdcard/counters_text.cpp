@@ -28,6 +28,8 @@ std::vector<std::pair<std::string, double>> counter_fields(const Card& card) {
       {"card.ecc_errors", double(c.ecc_errors)},
       {"card.store_syncs", double(c.store_syncs)},
       {"card.write_amplification", std::round(c.write_amplification(page) * 1000) / 1000},
+      {"card.image_bytes_written", double(c.image_bytes_written)},
+      {"card.image_bytes_per_host_byte", std::round(c.image_bytes_per_host_byte() * 1000) / 1000},
       {"card.device_time_ns", ns(card.device_time())},
       {"card.time_command_ns", ns(c.time.command)},
       {"card.time_transfer_ns", ns(c.time.transfer)},

@@ -12,6 +12,8 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'R', 'D', 'F', 'S', 'S', 'D'};
 constexpr uint32_t kOobMagic = 0x3142'4F4F;   // "OOB1"
 constexpr uint32_t kOobUncorrectable = 1;  // flags word, OobRecord::uncorrectable
+constexpr uint32_t kOobHasSlot = 2;        // flags word: bits 2-31 are OobRecord::slot
+constexpr uint32_t kOobSlotShift = 2;
 constexpr uint32_t kLifeMagic = 0x4546'494C;  // "LIFE"
 constexpr size_t kLifeBytes = 4 + 6 * 8 + 4;
 constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
@@ -96,7 +98,7 @@ Result<ImageHeader> decode_header(std::span<const std::byte> in) {
   Decoder d(in);
   d.skip(sizeof kMagic);
   uint32_t version = d.u32();
-  if (version != kImageVersion && version != kImageVersionNoBackup)
+  if (version != kImageVersion && version != kImageVersionNoSlots && version != kImageVersionNoBackup)
     return Status::error(EINVAL, "unsupported image version " + std::to_string(version));
   ImageHeader h;
   h.version = version;
@@ -130,7 +132,7 @@ void encode_oob(const OobRecord& r, std::byte* out) {
   e.u64(r.seq);
   e.u32(r.erase_count);
   e.u32(r.data_crc);
-  e.u32(r.uncorrectable ? kOobUncorrectable : 0);
+  e.u32((r.uncorrectable ? kOobUncorrectable : 0) | (r.has_slot ? kOobHasSlot | (r.slot << kOobSlotShift) : 0));
   e.u32(crc32c(s.first(28)));
 }
 
@@ -144,7 +146,10 @@ OobState decode_oob(const std::byte* in, OobRecord* out) {
   out->seq = d.u64();
   out->erase_count = d.u32();
   out->data_crc = d.u32();
-  out->uncorrectable = (d.u32() & kOobUncorrectable) != 0;
+  const uint32_t flags = d.u32();
+  out->uncorrectable = (flags & kOobUncorrectable) != 0;
+  out->has_slot = (flags & kOobHasSlot) != 0;
+  out->slot = out->has_slot ? flags >> kOobSlotShift : 0;
   if (d.u32() != crc32c(s.first(28)) || out->seq == 0) return OobState::kCorrupt;
   return OobState::kValid;
 }
@@ -164,7 +169,7 @@ std::vector<std::byte> encode_checkpoint(const Checkpoint& c) {
   }
   Encoder h{std::span<std::byte>(out).first(kCkptHeaderBytes)};
   h.u32(kCkptMagic);
-  h.u32(kImageVersion);
+  h.u32(kCheckpointVersion);
   h.u64(c.generation);
   h.u64(c.seq);
   h.u64(c.next_seq);
@@ -192,7 +197,7 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
   size_t covered = h.pos();
   uint32_t head_crc = h.u32();
   if (head_crc != crc32c(in.first(covered))) return Status::error(EINVAL, "checkpoint header checksum mismatch");
-  if (version != kImageVersion || pages != g.user_pages() || aus != g.physical_aus() ||
+  if (version != kCheckpointVersion || pages != g.user_pages() || aus != g.physical_aus() ||
       c.next_seq <= c.seq)
     return Status::error(EINVAL, "checkpoint does not match the geometry");
   const size_t payload = pages * 8 + size_t(aus) * kAuRecordBytes;

@@ -28,9 +28,21 @@ namespace cardfs::sdcard {
 
 // Version 2 keeps a backup copy of the header in the image's last 4 KiB
 // (as GPT keeps one at the end of the disk); version 1 images have none
-// and still open (and stay version 1).
-inline constexpr uint32_t kImageVersion = 2;
+// and still open (and stay version 1). Version 3 is version 2 whose OOB
+// records may name a data slot other than their own page's (a page moved
+// by a merge shares its source's data: sdcard/data_slots.h); a version 2
+// image is upgraded to 3 when opened read-write (its records, naming no
+// slot, keep their data at their own pages), and cardfs before version 3
+// refuses it ("unsupported image version 3") rather than read moved pages
+// from the wrong place.
+inline constexpr uint32_t kImageVersion = 3;
+inline constexpr uint32_t kImageVersionNoSlots = 2;
 inline constexpr uint32_t kImageVersionNoBackup = 1;
+// The checkpoint's own format version (unchanged by version 3).
+inline constexpr uint32_t kCheckpointVersion = 2;
+// Slots a record can name (30 bits of its flags word); more than a 2 TiB
+// card of 16 KiB pages has.
+inline constexpr uint64_t kMaxDataSlots = uint64_t(1) << 30;
 inline constexpr size_t kHeaderBytes = 4096;
 inline constexpr size_t kOobBytes = 32;
 inline constexpr size_t kProfileNameBytes = 32;
@@ -87,6 +99,11 @@ struct OobRecord {
   // was damaged): the data is known bad and every read of it fails. Bit 0
   // of the record's flags word (zero in images that predate it).
   bool uncorrectable = false;
+  // The data slot holding the page's data (version 3; bit 1 of the flags
+  // word says there is one, bits 2-31 hold it). Without one the data is
+  // at the page's own slot (its own place in the flash area).
+  bool has_slot = false;
+  uint32_t slot = 0;
 };
 enum class OobState { kErased, kValid, kCorrupt };
 

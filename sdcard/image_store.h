@@ -1,22 +1,27 @@
 // ImageStore: the PageStore of the image format (sdcard/image_format.h)
 // over a Medium — the image file, or memory for tests. Internal to sdcard/.
 //
-// Every program writes the page's data and its OOB record (magic, logical
-// page, sequence number, erase count, CRC-32C of the data) in one batch;
-// a move copies the bytes inside the medium (runs of neighbouring pages
-// at once) and its record carries the source record's CRC, so the data is
-// not checksummed again (a source whose record is damaged gives a copy
-// marked uncorrectable). A checked read (read_checked) reads whole pages
-// with their records and judges each as a card's ECC would. An erase
-// zeroes the AU's OOB records. Opening
-// reads the header, the newest valid checkpoint and the OOB region, and
-// checks the data CRC of every page newer than the checkpoint.
+// Every program writes the page's data into a data slot (sdcard/data_slots.h)
+// and its OOB record (magic, logical page, sequence number, erase count,
+// CRC-32C of the data, the slot) in one batch; a move writes only a record:
+// the moved page names its source's slot and carries its CRC, so the data
+// is neither copied nor checksummed again (a source whose record is
+// damaged gives a copy marked uncorrectable). A torn move (a power cut)
+// gets a slot of its own with half the data. A checked read (read_checked)
+// reads whole pages with their records and judges each as a card's ECC
+// would. An erase zeroes the AU's OOB records and frees the slots no other
+// page names. Opening reads the header, the newest valid checkpoint and
+// the OOB region (rebuilding the slot map), and checks the data CRC of
+// every page newer than the checkpoint. Version 1 images (no backup
+// header, no slots) keep every page's data at its own place: their moves
+// copy the bytes, as before version 3.
 // Not thread-safe: the Card calls it under its state lock.
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "sdcard/data_slots.h"
 #include "sdcard/medium.h"
 #include "sdcard/page_store.h"
 
@@ -42,16 +47,25 @@ class ImageStore final : public PageStore {
   Status prepare(uint32_t physical_au) override;
   Status sync() override { return medium_->sync(); }
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
+  uint64_t bytes_written() const override { return bytes_written_; }
+  // Slots holding data that some page not erased names (tests).
+  uint64_t slots_in_use() const { return slots_.slots_in_use(); }
 
  private:
   void set_geometry(const ImageHeader& h);
   Result<ImageHeader> read_backup_header(uint64_t size);
-  uint64_t data_offset(uint64_t physical_page) const {
-    return layout_.flash_offset + physical_page * geometry_.page_bytes;
-  }
+  // Where a data slot starts in the medium (slot n: the place of physical page n).
+  uint64_t slot_offset(uint64_t slot) const { return layout_.flash_offset + slot * geometry_.page_bytes; }
+  // A slot for new data of page pp: pp's own in a version 1 image.
+  uint32_t new_slot(uint64_t pp) { return indirect_ ? slots_.allocate(pp) : uint32_t(pp); }
+  Status write_counted(std::span<const IoOp> ops);
+  Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
+  static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
   Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq);
-  static bool joins(std::span<const PageWrite> q, size_t i, uint32_t page_bytes);
+  // Whether q[i] continues q[i - 1]'s run in the medium: the next slot
+  // (and, for copies, the next source slot), the previous page whole.
+  bool joins(std::span<const PageWrite> q, size_t i) const;
   // One I/O per run of consecutive pages (page_at(i), i < n) over their
   // OOB records, entry i at records + i * kOobBytes; `iovs` holds what the
   // ops point to and must outlive them.
@@ -62,6 +76,7 @@ class ImageStore final : public PageStore {
   std::vector<IoOp> oob_ops_of(std::span<const PageWrite> q);
   Status write_programs(std::span<const PageWrite> q);
   Status write_copies(std::span<const PageWrite> q);
+  Status copy_data(std::span<const PageWrite> q);  // the bytes of torn moves and version 1 moves
   // The data CRCs of the copies' sources, from their OOB records.
   Status source_crcs(std::span<const PageWrite> q);
 
@@ -78,7 +93,14 @@ class ImageStore final : public PageStore {
   std::vector<iovec> read_iovs_;
   std::vector<std::byte> erased_oob_;  // an AU's OOB records, erased (zeros)
   std::vector<std::byte> page_scratch_;
+  DataSlots slots_;
+  std::vector<uint32_t> batch_slots_;     // the slot of each entry of the batch being written
+  std::vector<uint32_t> batch_sources_;   // the slot each entry's data comes from (copies)
+  std::vector<iovec> split_iovs_;         // read(): the caller's iovecs split at page boundaries
+  bool indirect_ = true;  // moves share slots (version >= 2); false: version 1, moves copy
+  uint64_t bytes_written_ = 0;
   bool primary_damaged_ = false;  // read_header() used the backup copy
+  bool upgrade_logged_ = false;
 };
 
 }  // namespace cardfs::sdcard

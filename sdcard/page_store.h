@@ -16,8 +16,10 @@
 //   none_store_from(s)  the same, starting from the card state s holds
 //
 // Moves (merge and GC copies) reach the store as moves, not as a read and
-// a program, so that a store may one day keep a page where it is and
-// change only its own map (issue 23). Flash addresses are
+// a program, so that a store keeps a moved page's data where it is and
+// changes only its own map: the image and memory stores name the source's
+// data slot in the moved page's record (sdcard/data_slots.h); the none
+// store keeps nothing anyway. Flash addresses are
 // physical page × page_bytes + byte offset, the same for every store.
 // Not thread-safe: the Card calls it under its state lock.
 #pragma once
@@ -123,6 +125,10 @@ class PageStore {
   // extended back; a damaged header or backup header is rewritten) and
   // says what it did, one sentence each. None for a store that keeps nothing.
   virtual Result<std::vector<std::string>> repair(const ImageHeader&) { return std::vector<std::string>{}; }
+  // Bytes this store has written to its medium since it was made: page
+  // data, out-of-band records, checkpoints, headers (0: the none store).
+  // What the host pays per byte the card's host writes (CardCounters).
+  virtual uint64_t bytes_written() const { return 0; }
 };
 
 // The image file at path (kCreate refuses an existing one).

@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
 #include "base/coding.h"
+#include "sdcard/image_format.h"
 #include "sdcard/page_store.h"
 
 namespace cardfs::sdcard::testing {
@@ -96,6 +99,20 @@ void poke_file(const std::string& path, uint64_t offset, const std::vector<char>
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(std::streamoff(offset));
   f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+bool set_header_version(const std::string& path, uint32_t version, bool with_backup) {
+  const std::vector<char> raw = file_bytes(path, 0, kHeaderBytes);
+  Result<ImageHeader> h = decode_header(std::as_bytes(std::span(raw)));
+  if (!h.is_ok()) return false;
+  h->version = version;
+  std::array<std::byte, kHeaderBytes> buf;
+  encode_header(*h, buf);
+  const std::vector<char> bytes(reinterpret_cast<const char*>(buf.data()),
+                                reinterpret_cast<const char*>(buf.data()) + buf.size());
+  poke_file(path, 0, bytes);
+  if (with_backup) poke_file(path, std::filesystem::file_size(path) - kHeaderBytes, bytes);
+  return true;
 }
 
 }  // namespace cardfs::sdcard::testing

@@ -53,5 +53,8 @@ Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sector
 // Raw bytes of an image file, and overwriting some in place (damage).
 std::vector<char> file_bytes(const std::string& path, uint64_t offset, size_t n);
 void poke_file(const std::string& path, uint64_t offset, const std::vector<char>& bytes);
+// Rewrites an image's header with `version` (and its backup copy at the
+// end of the file); false when the header does not decode.
+bool set_header_version(const std::string& path, uint32_t version, bool with_backup);
 
 }  // namespace cardfs::sdcard::testing

@@ -99,14 +99,7 @@ TEST_CASE("a version 1 image (no backup header) still opens and stays version 1"
   const std::string path = make_image(dir);
   // What an image made before the backup looked like: no last 4 KiB, version 1.
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - kHeaderBytes);
-  const std::vector<char> raw = testing::file_bytes(path, 0, kHeaderBytes);
-  auto h = decode_header(std::as_bytes(std::span(raw)));
-  REQUIRE(h.is_ok());
-  h->version = kImageVersionNoBackup;
-  std::array<std::byte, kHeaderBytes> buf;
-  encode_header(*h, buf);
-  testing::poke_file(path, 0, std::vector<char>(reinterpret_cast<const char*>(buf.data()),
-                                  reinterpret_cast<const char*>(buf.data()) + buf.size()));
+  REQUIRE(testing::set_header_version(path, kImageVersionNoBackup, false));
   const uint64_t size = std::filesystem::file_size(path);
   CHECK(intact_sectors_missing(path) == 0);
   CHECK(std::filesystem::file_size(path) == size);
