@@ -1,7 +1,5 @@
 #include "sdcard/registers.h"
 
-#include <cstdio>
-
 namespace cardfs::sdcard {
 namespace {
 
@@ -14,15 +12,6 @@ void set_bits(std::span<uint8_t> bytes, unsigned msb, unsigned width, uint64_t v
     uint8_t mask = uint8_t(0x80 >> (pos % 8));
     bytes[pos / 8] = on ? uint8_t(bytes[pos / 8] | mask) : uint8_t(bytes[pos / 8] & ~mask);
   }
-}
-
-std::string size_text(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
-    std::snprintf(buf, sizeof buf, "%llu MiB", (unsigned long long)(bytes >> 20));
-  else
-    std::snprintf(buf, sizeof buf, "%llu KiB", (unsigned long long)(bytes >> 10));
-  return buf;
 }
 
 void finish_crc(std::span<uint8_t, 16> reg) {
@@ -62,8 +51,8 @@ std::array<uint8_t, 16> encode_csd(const Profile& p, const Geometry& g) {
     unsigned mult = 0;
     while (mult < 7 && bytes / (512ull << (mult + 2)) > 4096) ++mult;
     set_bits(r, 73, 12, bytes / (512ull << (mult + 2)) - 1);
-    set_bits(r, 61, 3, 7);  // VDD_R_CURR_MIN/MAX, VDD_W_CURR_MIN/MAX: 100 mA
-    set_bits(r, 58, 3, 6);
+    set_bits(r, 61, 3, 7);  // VDD_R_CURR_MIN 100 mA, VDD_R_CURR_MAX 80 mA,
+    set_bits(r, 58, 3, 6);  // VDD_W_CURR_MIN 100 mA, VDD_W_CURR_MAX 80 mA
     set_bits(r, 55, 3, 7);
     set_bits(r, 52, 3, 6);
     set_bits(r, 49, 3, mult);
@@ -105,11 +94,6 @@ std::array<uint8_t, 64> encode_ssr(const Profile& p, const Geometry& g) {
   return r;
 }
 
-std::string class_text(uint64_t code) {
-  static const char* names[] = {"class 0", "class 2", "class 4", "class 6", "class 10"};
-  return code < 5 ? names[code] : "reserved";
-}
-
 }  // namespace
 
 uint64_t register_bits(std::span<const uint8_t> bytes, unsigned msb, unsigned width) {
@@ -136,72 +120,6 @@ uint8_t crc7(std::span<const uint8_t> bytes) {
 
 Registers encode_registers(const Profile& p, const Geometry& g, uint32_t serial) {
   return Registers{encode_cid(serial), encode_csd(p, g), encode_ssr(p, g)};
-}
-
-std::vector<RegisterField> decode_cid(std::span<const uint8_t, 16> cid) {
-  std::span<const uint8_t> r(cid);
-  std::string oid{char(register_bits(r, 119, 8)), char(register_bits(r, 111, 8))};
-  std::string pnm;
-  for (int i = 0; i < 5; ++i) pnm += char(register_bits(r, 103 - 8 * i, 8));
-  uint64_t prv = register_bits(r, 63, 8), mdt = register_bits(r, 19, 12);
-  bool crc_ok = register_bits(r, 7, 7) == crc7(r.first(15));
-  return {
-      {"MID", register_bits(r, 127, 8), ""},
-      {"OID", register_bits(r, 119, 16), oid},
-      {"PNM", register_bits(r, 103, 40), pnm},
-      {"PRV", prv, std::to_string(prv >> 4) + "." + std::to_string(prv & 15)},
-      {"PSN", register_bits(r, 55, 32), ""},
-      {"MDT", mdt, std::to_string(2000 + (mdt >> 4)) + "-" + std::to_string(mdt & 15)},
-      {"CRC", register_bits(r, 7, 7), crc_ok ? "ok" : "bad"},
-  };
-}
-
-std::vector<RegisterField> decode_csd(std::span<const uint8_t, 16> csd) {
-  std::span<const uint8_t> r(csd);
-  const uint64_t structure = register_bits(r, 127, 2);
-  uint64_t capacity = 0;
-  std::vector<RegisterField> f = {
-      {"CSD_STRUCTURE", structure, structure == 1 ? "2.0 (SDHC/SDXC)" : "1.0 (SDSC)"},
-      {"TAAC", register_bits(r, 119, 8), ""},
-      {"TRAN_SPEED", register_bits(r, 103, 8), ""},
-      {"CCC", register_bits(r, 95, 12), ""},
-      {"READ_BL_LEN", register_bits(r, 83, 4), std::to_string(1u << register_bits(r, 83, 4))},
-  };
-  if (structure == 1) {
-    uint64_t c = register_bits(r, 69, 22);
-    capacity = (c + 1) * 512 * 1024;
-    f.push_back({"C_SIZE", c, ""});
-  } else {
-    uint64_t c = register_bits(r, 73, 12), m = register_bits(r, 49, 3);
-    capacity = (c + 1) << (m + 2 + register_bits(r, 83, 4));
-    f.push_back({"C_SIZE", c, ""});
-    f.push_back({"C_SIZE_MULT", m, ""});
-  }
-  f.push_back({"capacity", capacity, std::to_string(capacity) + " bytes"});
-  f.push_back({"ERASE_BLK_EN", register_bits(r, 46, 1), ""});
-  f.push_back({"SECTOR_SIZE", register_bits(r, 45, 7), ""});
-  f.push_back({"WRITE_BL_LEN", register_bits(r, 25, 4), ""});
-  f.push_back({"CRC", register_bits(r, 7, 7), register_bits(r, 7, 7) == crc7(r.first(15)) ? "ok" : "bad"});
-  return f;
-}
-
-std::vector<RegisterField> decode_ssr(std::span<const uint8_t, 64> ssr) {
-  std::span<const uint8_t> r(ssr);
-  uint64_t au = register_bits(r, 431, 4), uhs_au = register_bits(r, 395, 4);
-  uint64_t app = register_bits(r, 339, 4);
-  return {
-      {"DAT_BUS_WIDTH", register_bits(r, 511, 2), register_bits(r, 511, 2) == 2 ? "4 bit" : "1 bit"},
-      {"SPEED_CLASS", register_bits(r, 447, 8), class_text(register_bits(r, 447, 8))},
-      {"PERFORMANCE_MOVE", register_bits(r, 439, 8), std::to_string(register_bits(r, 439, 8)) + " MB/s"},
-      {"AU_SIZE", au, au ? size_text(au_bytes_from_code(uint8_t(au))) : "not defined"},
-      {"ERASE_SIZE", register_bits(r, 423, 16), "AUs per erase timing unit"},
-      {"ERASE_TIMEOUT", register_bits(r, 407, 6), std::to_string(register_bits(r, 407, 6)) + " s"},
-      {"ERASE_OFFSET", register_bits(r, 401, 2), std::to_string(register_bits(r, 401, 2)) + " s"},
-      {"UHS_SPEED_GRADE", register_bits(r, 399, 4), "U" + std::to_string(register_bits(r, 399, 4))},
-      {"UHS_AU_SIZE", uhs_au, uhs_au ? size_text(au_bytes_from_code(uint8_t(uhs_au))) : "not defined"},
-      {"VIDEO_SPEED_CLASS", register_bits(r, 391, 8), "V" + std::to_string(register_bits(r, 391, 8))},
-      {"APP_PERF_CLASS", app, app ? "A" + std::to_string(app) : "none"},
-  };
 }
 
 }  // namespace cardfs::sdcard

@@ -30,6 +30,13 @@ struct RegisterField {
   std::string meaning;  // decoded, e.g. "4 MiB"; empty when raw says it all
 };
 
+// TAAC (read access time: "1.5 ms") and TRAN_SPEED (the maximum rate
+// per data line: "50 Mbit/s per data line") as the CSD encodes them, a
+// time value (bits 6:3) times a unit (bits 2:0); "reserved" for the codes
+// the specification leaves undefined.
+std::string taac_text(uint64_t taac);
+std::string tran_speed_text(uint64_t tran_speed);
+
 std::vector<RegisterField> decode_cid(std::span<const uint8_t, 16> cid);
 std::vector<RegisterField> decode_csd(std::span<const uint8_t, 16> csd);
 std::vector<RegisterField> decode_ssr(std::span<const uint8_t, 64> ssr);

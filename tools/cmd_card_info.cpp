@@ -2,7 +2,6 @@
 // Opens the image read-only, so it works on an image in use elsewhere and
 // never changes it.
 #include <algorithm>
-#include <bit>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -13,6 +12,7 @@
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
 #include "sdcard/registers.h"
+#include "sdcard/wear.h"
 #include "tools/card_health.h"
 
 namespace cardfs::tools {
@@ -30,20 +30,32 @@ std::string hex(std::span<const uint8_t> bytes) {
 
 struct Summary {
   std::map<std::string, uint32_t> roles;  // role -> AUs
-  std::map<uint32_t, uint32_t> wear;      // erase-count bucket (0, 1, 2, 4, 8 ...) -> AUs
   uint64_t valid_pages = 0;
-  uint32_t max_erase = 0;
+  sdcard::WearStats wear;
 };
 
 Summary summarize(const std::vector<sdcard::AuState>& aus) {
   Summary s;
   for (const sdcard::AuState& a : aus) {
     ++s.roles[a.role];
-    ++s.wear[std::bit_floor(a.erase_count)];  // 0, 1, 2-3, 4-7, ...
     s.valid_pages += a.valid_pages;
-    s.max_erase = std::max(s.max_erase, a.erase_count);
   }
+  s.wear = sdcard::wear_stats(aus);
   return s;
+}
+
+// Erase counts' spread, then AUs per range of erase counts, each bar
+// scaled to the fullest range (kBarWidth characters).
+void print_wear(const sdcard::WearStats& w) {
+  constexpr uint32_t kBarWidth = 50;
+  std::printf("wear       erase counts min %u, mean %.2f, max %u over %u AUs (%u erased at least once)\n", w.min,
+              w.mean, w.max, w.aus, w.aus_erased);
+  uint32_t fullest = 0;
+  for (const auto& b : w.buckets) fullest = std::max(fullest, b.aus);
+  std::printf("           %-11s %6s\n", "erases", "AUs");
+  for (const auto& b : w.buckets)
+    std::printf("           %-11s %6u %s\n", b.range().c_str(), b.aus,
+                std::string(sdcard::bar_length(b.aus, fullest, kBarWidth), '#').c_str());
 }
 
 void print_fields(const char* name, std::span<const uint8_t> raw, const std::vector<sdcard::RegisterField>& f) {
@@ -76,9 +88,7 @@ void print_text(const std::string& image, const sdcard::Card& card, const sdcard
   std::printf("\n           valid pages %llu of %llu (%.1f %% of the capacity holds data)\n",
               (unsigned long long)s.valid_pages, (unsigned long long)g.user_pages(),
               100.0 * double(s.valid_pages) / double(g.user_pages()));
-  std::printf("wear       max erase count %u; AUs by erase count:", s.max_erase);
-  for (auto& [bucket, n] : s.wear) std::printf(" %u+:%u", bucket, n);
-  std::printf("\n");
+  print_wear(s.wear);
   print_health_text(card);
   const sdcard::CardCounters c = card.counters();
   std::printf("power-on   %llu flash pages read by the open\n", (unsigned long long)c.flash_pages_read);
@@ -102,7 +112,11 @@ void print_json(const std::string& image, const sdcard::Card& card, const sdcard
   out["ftl"] = {{"roles", s.roles}, {"valid_pages", s.valid_pages}, {"user_pages", g.user_pages()}};
   nlohmann::ordered_json erase_counts = nlohmann::ordered_json::array();
   for (const sdcard::AuState& a : card.au_states()) erase_counts.push_back(a.erase_count);
-  out["wear"] = {{"max_erase_count", s.max_erase}, {"erase_counts", erase_counts}};
+  nlohmann::ordered_json histogram = nlohmann::ordered_json::array();
+  for (const auto& b : s.wear.buckets) histogram.push_back({{"first", b.first}, {"last", b.last}, {"aus", b.aus}});
+  out["wear"] = {{"min_erase_count", s.wear.min},   {"mean_erase_count", s.wear.mean},
+                 {"max_erase_count", s.wear.max},   {"aus_erased", s.wear.aus_erased},
+                 {"histogram", histogram},          {"erase_counts", erase_counts}};
   out.update(health_json(card));
   std::printf("%s\n", out.dump().c_str());
 }

@@ -28,6 +28,15 @@ if [ "${2:-}" != "--export" ]; then
   "$bin" card create "$tmp/a.img" --profile class4 --size 16M >/dev/null; check "create" 0 $?
   "$bin" card info "$tmp/a.img" >"$tmp/info"; check "info" 0 $?
   grep -q "AU_SIZE .* 4 MiB" "$tmp/info" || { echo "FAIL: info lacks AU_SIZE"; fail=1; }
+  # Issue 22 item 6: TAAC and TRAN_SPEED decoded; the wear's spread and scaled bars.
+  grep -q "TAAC .* read access time 1 ms" "$tmp/info" || { echo "FAIL: TAAC not decoded"; fail=1; }
+  grep -q "TRAN_SPEED .* Mbit/s per data line" "$tmp/info" || { echo "FAIL: TRAN_SPEED not decoded"; fail=1; }
+  grep -q "^wear  *erase counts min 0, mean 0.00, max 0 over [0-9]* AUs" "$tmp/info" ||
+    { echo "FAIL: wear lacks min/mean/max"; cat "$tmp/info"; fail=1; }
+  grep -qE "^ +0 +[0-9]+ #{50}$" "$tmp/info" || { echo "FAIL: the fullest range's bar is not 50 wide"; fail=1; }
+  "$bin" card info --json "$tmp/a.img" | python3 -c 'import json,sys; w=json.load(sys.stdin)["wear"]
+assert w["min_erase_count"]==0 and w["max_erase_count"]==0 and w["histogram"][0]["first"]==0, w'
+  check "info --json: wear" 0 $?
   "$bin" card info --json "$tmp/a.img" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["profile"]=="class4"'
   check "info --json parses" 0 $?
   grep -q "life time estimate 0x01: 0-10 % .*SD has no standard health register" "$tmp/info" ||

@@ -1,12 +1,13 @@
 #include "tools/inspect/card_view.h"
 
-#include <bit>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
+#include "sdcard/wear.h"
 
 namespace cardfs::inspect {
 
@@ -33,23 +34,26 @@ Result<Output> cmd_card(Inspector& in, const std::vector<std::string>&) {
   prof.add("open_aus", p.open_aus).add("write_buffer", Value::bytes(p.write_buffer_bytes));
   const auto aus = card->au_states();
   std::map<std::string, uint32_t> roles;
-  std::map<uint32_t, uint32_t> wear;
   uint64_t valid = 0;
   for (const auto& a : aus) {
     ++roles[a.role];
-    ++wear[a.erase_count ? std::bit_floor(a.erase_count) : 0];
     valid += a.valid_pages;
   }
   Value map = Value::object();
   for (const auto& [role, n] : roles) map.add(role + "_aus", n);
   map.add("valid_pages", valid);
+  // Bars scaled to the fullest range of erase counts (60 characters).
+  const sdcard::WearStats w = sdcard::wear_stats(aus);
+  uint32_t fullest = 0;
+  for (const auto& b : w.buckets) fullest = std::max(fullest, b.aus);
   Value hist = Value::array();
-  for (const auto& [bucket, n] : wear) {
+  for (const auto& b : w.buckets) {
     Value r = Value::object();
-    std::string range = bucket <= 1 ? std::to_string(bucket) : std::to_string(bucket) + "-" + std::to_string(2 * bucket - 1);
-    r.add("erases", range).add("aus", n).add("bar", std::string(std::min<uint32_t>(n, 60), '#'));
+    r.add("erases", b.range()).add("aus", b.aus).add("bar", std::string(sdcard::bar_length(b.aus, fullest, 60), '#'));
     hist.push(r);
   }
+  Value wear = Value::object();
+  wear.add("min_erase_count", w.min).add("mean_erase_count", Value(w.mean)).add("max_erase_count", w.max);
   const sdcard::CardCounters c = card->counters();
   Value cnt = Value::object();
   cnt.add("commands", c.commands).add("host_sectors_read", c.host_sectors_read);
@@ -58,7 +62,7 @@ Result<Output> cmd_card(Inspector& in, const std::vector<std::string>&) {
   cnt.add("write_amplification", Value(c.write_amplification(g.page_bytes)));
   Value v = Value::object();
   v.add("serial", card->serial()).add("geometry", geo).add("profile", prof).add("ftl_map", map);
-  v.add("wear_histogram", hist).add("counters", cnt);
+  v.add("wear", wear).add("wear_histogram", hist).add("counters", cnt);
   return Output{v, {}};
 }
 

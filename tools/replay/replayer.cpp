@@ -4,6 +4,7 @@
 
 #include "sdcard/geometry.h"
 #include "sdcard/page_store.h"
+#include "sdcard/wear.h"
 #include "tools/replay/queue_feed.h"
 #include "tools/replay/timeline.h"
 
@@ -38,19 +39,9 @@ Result<std::unique_ptr<sdcard::Card>> dataless_card(const Trace& trace, const sd
 namespace {
 
 WearSummary wear_of(const std::vector<sdcard::AuState>& aus) {
-  WearSummary w;
-  w.aus = uint32_t(aus.size());
-  if (aus.empty()) return w;
-  w.min = UINT32_MAX;
-  uint64_t total = 0;
-  for (const sdcard::AuState& a : aus) {
-    w.erase_counts.push_back(a.erase_count);
-    w.min = std::min(w.min, a.erase_count);
-    w.max = std::max(w.max, a.erase_count);
-    w.aus_erased += a.erase_count > 0;
-    total += a.erase_count;
-  }
-  w.mean = double(total) / double(aus.size());
+  const sdcard::WearStats s = sdcard::wear_stats(aus);
+  WearSummary w{s.aus, s.min, s.max, s.mean, s.aus_erased, {}};
+  for (const sdcard::AuState& a : aus) w.erase_counts.push_back(a.erase_count);
   return w;
 }
 
