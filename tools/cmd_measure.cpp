@@ -5,6 +5,7 @@
 // on every profile (tools/measure/costs.h) and writes the table, advice,
 // report.md, report.json, timeseries.csv and plots (docs/measure.md).
 // Errors are one line and exit 1; usage errors exit 2.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -126,6 +127,20 @@ Status write_reports(const measure::RunInfo& run, const std::vector<measure::Pro
   return measure::write_plots(run.out_dir, costs).status();
 }
 
+// A ^C (or SIGTERM) reaches the workload, which stops; measure itself
+// carries on to unmount, detach and report what was recorded. A handler,
+// not SIG_IGN: children get the default disposition back at exec.
+volatile sig_atomic_t interrupted = 0;
+void note_interrupt(int) { interrupted = 1; }
+
+void keep_running_on_interrupt() {
+  struct sigaction sa {};
+  sa.sa_handler = note_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
 int run_measure(const MeasureArgs& a) {
   Result<std::vector<std::string>> profiles = profile_names(a);
   if (!profiles.is_ok()) return fail(profiles.status());
@@ -144,8 +159,9 @@ int run_measure(const MeasureArgs& a) {
   if (!scratch.is_ok()) return fail(scratch.status());
   Scratch guard{*scratch};
 
+  keep_running_on_interrupt();
   measure::RecordOptions ro{fs::read_symlink("/proc/self/exe").string(), a.fs, *profiles, *size, a.command,
-                            *scratch, *out, progress()};
+                            *scratch, *out, progress(), [] { return interrupted != 0; }};
   Result<measure::Recorded> rec = measure::record(ro);
   if (!rec.is_ok()) return fail(rec.status());
   rec->rec.represents_s = represents.value_or(rec->wall_s);
@@ -168,6 +184,10 @@ int run_measure(const MeasureArgs& a) {
   if (!st.is_ok()) return fail(st);
   std::printf("%s\n%s\nreport: %s/report.md (and report.json, timeseries.csv, plots/)\n",
               measure::table(costs).c_str(), measure::advice_text(costs).c_str(), out->c_str());
+  if (interrupted) {
+    std::fprintf(stderr, "cardfs measure: interrupted; the report covers the run until then\n");
+    return 130;
+  }
   if (rec->exit_status != 0) {
     std::fprintf(stderr, "cardfs measure: the command exited with %d (its output: %s/command.log)\n",
                  rec->exit_status, out->c_str());

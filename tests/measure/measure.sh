@@ -116,4 +116,22 @@ check "a failing command: exit 1" test $? = 1
 check "a failing command: said, with its log" grep -q "exited with 3" e5
 check "a failing command: its output kept" grep -q hello failing/command.log
 check "a failing command: report written" python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["exit_status"] == 3' failing/report.json
+
+# Interrupted (SIGTERM, as a ^C would be): the workload stops, the card is
+# unmounted, what was recorded is reported, exit 130.
+"$bin" measure --profile a1 --size 64M --out stopped -- sh -c 'dd if=/dev/zero of=f bs=1M count=2 conv=fsync 2>/dev/null; exec sleep 60' \
+  >/dev/null 2>e6 &
+pid=$!
+for _ in $(seq 100); do grep -q " $tmp/cardfs-measure" /proc/self/mounts && break; sleep 0.1; done
+sleep 1
+kill -TERM "$pid"
+timeout 60 tail --pid="$pid" -f /dev/null
+wait "$pid"; rc=$?
+check "interrupted: exit 130" test "$rc" = 130
+check "interrupted: said" grep -q "interrupted" e6
+check "interrupted: the 2 MiB written before are reported" python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["profiles"][0]
+assert p["host_bytes_written"] >= 2 << 20, p["host_bytes_written"]' stopped/report.json
+check "interrupted: nothing left mounted" test -z "$(awk -v t="$tmp" 'index($2, t) == 1' /proc/self/mounts)"
 exit $fail

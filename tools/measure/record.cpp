@@ -1,5 +1,7 @@
 #include "tools/measure/record.h"
 
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -34,8 +36,17 @@ Result<int> run_command(const RecordOptions& o, const std::string& mnt) {
   s.env = {{"CARDFS_MNT", mnt}};
   s.stdout_path = s.stderr_path = o.out_dir + "/command.log";
   CARDFS_ASSIGN_OR_RETURN(pid_t pid, workload::spawn(o.command, s));
-  // A workload may run for long; it is the user's to bound (no timeout).
-  return workload::wait_for(pid, std::chrono::hours(24 * 365));
+  // A workload may run for long; it is the user's to bound (no timeout)
+  // or to interrupt.
+  bool told = false;
+  for (;;) {
+    Result<int> rc = workload::wait_for(pid, std::chrono::milliseconds(200));
+    if (rc.is_ok() || rc.status().code() != ETIMEDOUT) return rc;
+    if (!told && o.interrupted && o.interrupted()) {
+      ::kill(pid, SIGTERM);
+      told = true;
+    }
+  }
 }
 
 Result<std::vector<std::string>> base_images(const RecordOptions& o) {

@@ -23,6 +23,10 @@ struct RecordOptions {
   std::string work_dir;               // scratch (images, mount points), removed by the caller
   std::string out_dir;                // trace/ and command.log go here
   std::function<void(const std::string&)> progress;  // a stage started
+  // Polled while the command runs: once true, the command gets SIGTERM
+  // (a ^C on the terminal reaches it directly) and recording goes on to
+  // the unmount.
+  std::function<bool()> interrupted;
 };
 
 struct Recorded {

@@ -153,6 +153,7 @@ Status FsOnCard::attach(const std::string& trace) {
   SpawnOptions o;
   o.stdout_path = spec_.dir + "/export-counters.txt";
   o.stderr_path = spec_.dir + "/export.log";
+  o.own_process_group = true;  // a ^C ends the workload, not the card under it
   CARDFS_ASSIGN_OR_RETURN(export_pid_, spawn(argv, o));
   const std::string card = export_dir_ + "/card";
   bool exited = false;

@@ -77,8 +77,15 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const SpawnOptions& o)
   cargv.push_back(nullptr);
   for (std::string& e : env) cenv.push_back(e.data());
   cenv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (o.own_process_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   pid_t pid = 0;
-  const int err = posix_spawnp(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), cenv.data());
+  const int err = posix_spawnp(&pid, argv[0].c_str(), &fa, &attr, cargv.data(), cenv.data());
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0) return Status::error(err, "cannot run " + argv[0] + ": " + std::strerror(err));
   return pid;

@@ -24,6 +24,10 @@ struct SpawnOptions {
   std::map<std::string, std::string> env;   // added to (or replacing in) this process's environment
   std::string stdout_path, stderr_path;     // empty: /dev/null (run() captures stderr itself)
   bool inherit_output = false;              // keep this process's stdout/stderr instead
+  // In a process group of its own, so a ^C on the terminal (SIGINT to the
+  // foreground group) does not reach it: helpers that must outlive the
+  // interrupted workload long enough to be taken down in order.
+  bool own_process_group = false;
 };
 
 // Starts argv; the child's pid.
