@@ -19,6 +19,9 @@ cardfs_require_pkg(UUID uuid uuid-dev)
 # "Is this image or directory mounted": the mount table as util-linux
 # parses it, escapes and both formats included (base/mount_table.h).
 cardfs_require_pkg(MOUNT mount libmount-dev)
+# cardfs inspect's prompt: line editing and a history, as debugfs users
+# expect (tools/inspect/line_reader.h); BSD-licensed, unlike readline.
+cardfs_require_pkg(EDIT libedit libedit-dev)
 
 find_package(spdlog QUIET)
 if(NOT spdlog_FOUND)

@@ -20,7 +20,7 @@ done
 # (clang and its runtimes: the fsck fuzzer, tests/fsck/fuzz/run.sh).
 packages=(
   g++ cmake make pkg-config git
-  libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2 nlohmann-json3-dev uuid-dev libmount-dev
+  libfuse3-dev fuse3 liburing-dev libspdlog-dev libcli11-dev catch2 nlohmann-json3-dev uuid-dev libmount-dev libedit-dev
   blktrace fio e2fsprogs fuse2fs sqlite3 util-linux kmod python3 gnuplot-nox
   attr acl stress-ng
   exfat-fuse exfatprogs btrfs-progs xfsprogs python3-jsonschema

@@ -56,6 +56,11 @@ TEST_CASE("inspect: golden text output of each command") {
     INFO(name);
     check_golden(name, f.run(words).value.text());
   }
+  // stats prints dumpe2fs's layout (raw text): the superblock, then each
+  // group with its free block and inode ranges.
+  const Output stats = f.run({"stats"});
+  REQUIRE(stats.raw);
+  check_golden("stats", *stats.raw);
 }
 
 TEST_CASE("inspect: cat returns the file's bytes, holes as zeros") {
@@ -112,6 +117,7 @@ TEST_CASE("inspect: JSON output follows the documented schema") {
       {{"ffb"}, {{"free_blocks", K::kArray}}},
       {{"ffi"}, {{"free_inodes", K::kArray}}},
       {{"frag"}, {{"files", K::kInt}, {"fragmented", K::kInt}, {"extents", K::kInt}}},
+      {{"stats"}, {{"superblock", K::kObject}, {"groups", K::kArray}}},
   };
   for (const Rule& r : rules) {
     INFO(r.words[0]);

@@ -16,6 +16,7 @@
 #include "tools/inspect/card_view.h"
 #include "tools/inspect/index_view.h"
 #include "tools/inspect/inspector.h"
+#include "tools/inspect/stats_view.h"
 
 namespace cardfs::inspect {
 
@@ -346,7 +347,11 @@ Result<Output> cmd_frag(Inspector& in, const Args&) {
   return Output{v, {}};
 }
 
-Result<Output> cmd_help(Inspector&, const Args&) {
+Result<Output> cmd_help(Inspector&, const Args&) { return Output{command_table(), {}}; }
+
+}  // namespace
+
+Value command_table() {
   Value rows = Value::array();
   for (const auto* table : {&commands(), &write_commands()})
     for (const Command& c : *table) {
@@ -355,15 +360,14 @@ Result<Output> cmd_help(Inspector&, const Args&) {
       r.add("what", std::string(table == &commands() ? "" : "(--write) ") + c.help);
       rows.push(r);
     }
-  return Output{rows, {}};
+  return rows;
 }
-
-}  // namespace
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
       {"super", "", "the superblock, decoded", 0, cmd_super},
       {"groups", "", "group descriptors: locations, free counts, backups", 0, cmd_groups},
+      {"stats", "", "superblock and every group with its free ranges (what dumpe2fs prints)", 0, cmd_stats},
       {"stat", "PATH|<INO>", "an inode, decoded", 1, cmd_stat},
       {"blocks", "PATH|<INO>", "a file's block map: extents, holes, indirect blocks", 1, cmd_blocks},
       {"bmap", "PATH|<INO> N", "the disk block of file block N", 2, cmd_bmap},

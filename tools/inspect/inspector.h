@@ -50,6 +50,8 @@ struct Command {
 };
 const std::vector<Command>& commands();
 const std::vector<Command>& write_commands();  // need a writable image
+// Every command with its usage and what it does (`help`, `inspect --help`).
+Value command_table();
 
 class Inspector {
  public:
