@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,14 @@ struct PageCache::Impl {
   void apply_tunables(const Tunables& t);
 
   std::shared_ptr<AddressSpace> bdev;
+  // A journal's hold (metadata_hold.cpp): while set, only
+  // write_back_metadata() writes the block device's pages home, and the
+  // pages dirtied since the last take_transaction_blocks() are noted.
+  std::atomic<bool> hold_metadata{false};
+  std::mutex txn_mu;
+  std::set<uint64_t> txn_pages;  // txn_mu: bdev pages of the running transaction
+  bool held(const AddressSpace& as) const { return as.is_bdev() && hold_metadata.load(); }
+  void note_transaction_page(uint64_t index);
   std::mutex reg_mu;
   std::unordered_map<uint64_t, std::shared_ptr<AddressSpace>> registry;
   std::vector<std::shared_ptr<AddressSpace>> all_spaces();

@@ -59,6 +59,7 @@ size_t PageCache::Impl::expire_pass(Nanos now, Nanos expire) {
       !inodes.empty() && inodes.back()->is_bdev() && inodes.back()->dirtied_when() + expire <= now;
   size_t pages = 0;
   for (auto& as : inodes) {
+    if (held(*as)) continue;  // the journal's checkpoint writes it
     if (meta_expired || as->dirtied_when() + expire <= now)
       pages += write_back_as(*as, 0, ~0ull, WbMode::kNoWait, SIZE_MAX);
   }
@@ -90,7 +91,8 @@ size_t PageCache::Impl::background_pass(uint64_t target, bool expired_only) {
       }
       // Metadata waits for fsync, sync or its expiry unless it alone is over
       // the target: then it cannot be what pins memory.
-      if (as->is_bdev() && as->dirty_count() <= target) continue;
+      // Held metadata is the journal's checkpoint's to write.
+      if (as->is_bdev() && (held(*as) || as->dirty_count() <= target)) continue;
       const size_t n = write_back_as(*as, 0, ~0ull, WbMode::kNoWait, kBackgroundChunk);
       pages += n;
       since_check += n;
@@ -173,9 +175,12 @@ void PageCache::stop_flusher() {
 }
 
 void PageCache::Impl::balance_dirty_pages() {
+  // Held metadata does not count: only a journal commit (which waits for
+  // this writer's operation to end) can release it.
   auto over = [&](uint64_t limit) {
     int64_t n = counters.nr_dirty.load(std::memory_order_relaxed) +
-                counters.nr_writeback.load(std::memory_order_relaxed);
+                counters.nr_writeback.load(std::memory_order_relaxed) -
+                (hold_metadata.load() ? int64_t(bdev->dirty_count()) : 0);
     return n > 0 && uint64_t(n) > limit;
   };
   if (!over(bg_limit_pages.load(std::memory_order_relaxed))) return;

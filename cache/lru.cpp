@@ -108,6 +108,7 @@ size_t PageCache::Impl::shrink(size_t want) {
       }
       if (busy) continue;
       if (is_dirty) {
+        if (held(*p->owner)) continue;  // the journal's checkpoint writes it
         auto& entry = dirty[p->owner];
         if (!entry.first) entry.first = p->owner->weak_from_this().lock();
         if (entry.first) entry.second.push_back(p->index);

@@ -197,6 +197,35 @@ class PageCache {
   // Drops a freed metadata block from the cache, dirty or not.
   void bforget(uint64_t block);
 
+  // ---- a journal's hold on metadata (metadata_hold.cpp, docs/journal.md)
+  // While held, nothing writes metadata blocks (the block device's pages)
+  // home but write_back_metadata(): not the flusher, reclaim, fsync,
+  // sync_range or sync_all, which still write file data and flush. The
+  // journal's checkpoint calls it once the blocks' transactions committed;
+  // the home locations then only ever hold committed bytes (jbd2's rule).
+  void set_metadata_hold(bool hold);
+  struct BlockCopy {
+    uint64_t block = 0;
+    std::vector<std::byte> bytes;  // block_size bytes
+  };
+  // Copies of the metadata blocks dirtied while held since the last call
+  // and still dirty: the running transaction. The caller keeps every
+  // writer of metadata away meanwhile (the copies are then consistent).
+  std::vector<BlockCopy> take_transaction_blocks();
+  // Metadata pages dirtied since the last take_transaction_blocks().
+  size_t transaction_pages();
+  // Dirty metadata pages (all of them held while a journal is on).
+  size_t dirty_metadata_pages();
+  // Checkpoint: every dirty metadata block home, waited for; no flush.
+  Status write_back_metadata();
+  // Ordered data: the dirty pages of these files written and waited for
+  // (the first error is returned); no flush.
+  Status write_back_files(std::span<const std::shared_ptr<AddressSpace>> files);
+  // A cache flush of the device (kFlush), waited for.
+  Status flush_device();
+  // The device this cache reads and writes (a journal writes its log there).
+  blockdev::BlockDevice& device();
+
   // ---- tunables and counters
   Tunables tunables() const;
   void set_tunables(const Tunables& t);

@@ -122,7 +122,13 @@ void PageCache::Impl::note_dirty_inode(AddressSpace& as) {
   dirty_list.push_back(as.shared_from_this());
 }
 
+// Held metadata (a journal's) is made durable by the journal's commit, not
+// here: fsync and sync_all then write and flush file data only.
 Status PageCache::Impl::sync_metadata(const std::vector<uint64_t>* only) {
+  if (hold_metadata.load()) {
+    dev.plug_flush();
+    return Status::ok();
+  }
   if (only) {
     write_pages(*bdev, *only, WbMode::kSync);
   } else {
@@ -182,7 +188,8 @@ Status PageCache::sync_range(AddressSpace& as, uint64_t start, uint64_t end, boo
 
 Status PageCache::sync_all() {
   auto spaces = impl_->all_spaces();  // the block device's last: data before metadata
-  for (auto& as : spaces) impl_->write_back_as(*as, 0, ~0ull, WbMode::kSync, SIZE_MAX);
+  for (auto& as : spaces)
+    if (!impl_->held(*as)) impl_->write_back_as(*as, 0, ~0ull, WbMode::kSync, SIZE_MAX);
   impl_->dev.plug_flush();
   Status first = Status::ok();
   for (auto& as : spaces) {

@@ -60,6 +60,7 @@ Status Filesystem::load(uint32_t block_size) {
     if (recovery_.needed) {
       CARDFS_ASSIGN_OR_RETURN(sb_, read_primary_super(block_size));
     }
+    if (probe_needs_recovery_) return Status::ok();  // nothing more to check before replay
   }
   if (sb_.block_size() != block_size)
     return Status::error(EINVAL, "filesystem block size " + std::to_string(sb_.block_size()) +
@@ -86,6 +87,8 @@ Status Filesystem::load(uint32_t block_size) {
   if (!S_ISDIR(root->d.mode)) return Status::error(EIO, "root inode is not a directory");
   next_generation_ = sb_.csum_seed() ^ uint32_t(sb_.mount_count) << 16;
   if (opts_.read_only) return Status::ok();
+  CARDFS_RETURN_IF_ERROR(open_journal());  // mount's own changes are journaled too
+  Handle txn(*this);
   orphans_->load(sb_.last_orphan);
   CARDFS_RETURN_IF_ERROR(free_orphans());
   {
@@ -109,6 +112,8 @@ void Filesystem::report(const Status& s) {
 
 Status Filesystem::writable() const {
   if (opts_.read_only) return Status::error(EROFS, "mounted read-only");
+  if (journal_log_ && journal_log_->aborted())
+    return Status::error(EROFS, "the journal was aborted by a write error: remount after fsck.cardfs");
   return Status::ok();
 }
 
@@ -161,7 +166,10 @@ void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
       });
 }
 
-Status Filesystem::store(Inode& inode) { return itable_->store(inode); }
+Status Filesystem::store(Inode& inode) {
+  inode.sync_tid = running_tid_.load();  // what fsync must see committed
+  return itable_->store(inode);
+}
 
 Attr Filesystem::attr_of(Inode& inode) {
   Attr a;
@@ -203,6 +211,7 @@ Result<Attr> Filesystem::getattr(Ino ino) {
 }
 
 Result<Attr> Filesystem::setattr(Ino ino, const SetAttr& sa) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
@@ -224,6 +233,7 @@ Result<Attr> Filesystem::setattr(Ino ino, const SetAttr& sa) {
 }
 
 void Filesystem::forget(Ino ino, uint64_t nlookup) {
+  Handle txn(*this);  // the last forget of an unlinked inode frees it
   auto inode = get_inode(ino);
   if (!inode.is_ok()) return;
   std::lock_guard lock((*inode)->mu);
@@ -245,6 +255,7 @@ Status Filesystem::open(Ino ino) {
 }
 
 void Filesystem::release(Ino ino) {
+  Handle txn(*this);  // the last close of an unlinked file frees its blocks
   auto inode = get_inode(ino);
   if (!inode.is_ok()) return;
   std::lock_guard lock((*inode)->mu);
@@ -346,7 +357,9 @@ Result<StatFs> Filesystem::statfs() {
   StatFs s;
   s.block_size = sb_.block_size();
   s.blocks = sb_.blocks_count;
-  s.free_blocks = groups_->free_blocks();
+  // Blocks freed by the running transaction count as free, as ext4 counts
+  // them: an allocation that needs them commits first (retry_after_commit).
+  s.free_blocks = groups_->free_blocks() + groups_->deferred_free_count();
   s.avail_blocks = s.free_blocks > sb_.reserved_blocks ? s.free_blocks - sb_.reserved_blocks : 0;
   s.files = sb_.inodes_count;
   s.free_files = groups_->free_inodes();
@@ -403,31 +416,35 @@ Status Filesystem::enable_unwritten() {
 }
 
 Status Filesystem::flush_metadata() {
-  if (opts_.read_only) return Status::ok();
+  // With a journal, metadata reaches the cache and the card by commits.
+  if (opts_.read_only || journal_log_) return Status::ok();
   CARDFS_RETURN_IF_ERROR(groups_->flush());
   return write_super();
 }
 
 Status Filesystem::sync() {
+  if (journal_log_) return sync_journaled();
   CARDFS_RETURN_IF_ERROR(flush_metadata());
   return cache_.sync_all();
 }
 
 Status Filesystem::unmount() {
   if (opts_.read_only) return Status::ok();
-  for (auto& inode : itable_->all()) {
-    std::lock_guard lock(inode->mu);
-    if (inode->d.links_count == 0 && !inode->freed) {
-      inode->lookups = inode->opens = 0;
-      maybe_free_locked(*inode);
-    }
-    std::lock_guard map_lock(inode->map_mu);
-    groups_->release(inode->res);
-  }
   {
+    Handle txn(*this);
+    for (auto& inode : itable_->all()) {
+      std::lock_guard lock(inode->mu);
+      if (inode->d.links_count == 0 && !inode->freed) {
+        inode->lookups = inode->opens = 0;
+        maybe_free_locked(*inode);
+      }
+      std::lock_guard map_lock(inode->map_mu);
+      groups_->release(inode->res);
+    }
     std::lock_guard lock(sb_mu_);
     sb_.state |= kStateClean;
   }
+  if (journal_log_) return close_journal();
   return sync();
 }
 

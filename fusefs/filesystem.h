@@ -24,9 +24,16 @@
 // in memory and copied into the cache by sync(), fsync(), unmount() and
 // flush_metadata() (which a daemon calls periodically).
 //
+// Journal (when the image has one, docs/journal.md): every operation that
+// may change metadata runs inside a handle on the running transaction, and
+// a commit waits until none is open, so an operation lands in one
+// transaction whole. Metadata reaches its home blocks only through a
+// checkpoint, after its commit.
+//
 // Thread-safety: every method may be called from any thread concurrently.
 // Lock order, outermost first:
-//   rename_mu_ (rename only) -> directory Inode::mu (by inode number) ->
+//   commit_mu_ (a commit) -> the transaction gate (a handle, or a commit
+//   closing it) -> rename_mu_ (rename only) -> directory Inode::mu (by inode number) ->
 //   non-directory Inode::mu (by inode number) -> Inode::map_mu ->
 //   allocator locks (BlockGroups: windows -> group) -> the orphan list's
 //   lock -> buffer locks -> sb_mu_.
@@ -46,6 +53,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +65,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "cache/page_cache.h"
+#include "fusefs/journal.h"
 #include "fusefs/journal_recovery.h"
 #include "fusefs/layout.h"
 
@@ -262,6 +271,13 @@ class Filesystem {
   // What mount's journal recovery did (needed false: nothing to replay).
   journal::RecoveryStats recovery() const { return recovery_; }
 
+  // ---- the journal (fs_commit.cpp); without one (or read-only) these do
+  // nothing. Commits the running transaction (ordered data, log, commit
+  // block); what the journal thread does every commit= seconds.
+  Status commit();
+  bool journaled() const { return journal_log_ != nullptr; }
+  JournalCounters journal_counters() const;
+
  private:
   // The frame of read() and read_view(): `from_cache` reads with the size
   // and readahead state to use, under the locking a buffered read needs.
@@ -272,6 +288,37 @@ class Filesystem {
                                      bool direct);
   Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts);
   Status load(uint32_t block_size);
+  // A handle on the running transaction (jbd2's handle_t), held for a
+  // whole operation that may change metadata: declare it first, so that
+  // it ends after every lock of the operation. A no-op without a journal.
+  // Ending one commits when the running transaction outgrew its share of
+  // the ring. Never nested (TransactionGate).
+  class Handle {
+   public:
+    explicit Handle(Filesystem& fs);
+    ~Handle();
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+   private:
+    Filesystem& fs_;
+  };
+  Status open_journal();
+  // Commits unless transaction `tid` already has; true when this call
+  // wrote a commit block (whose preflush made earlier writes durable).
+  Result<bool> commit_through(uint64_t tid, bool checkpoint);
+  Result<bool> commit_transaction(bool checkpoint);  // the gate closed
+  Status sync_journaled();
+  Status checkpoint_locked();                  // the gate closed, after a commit
+  Status close_journal();
+  Status fsync_journaled(Inode& inode, bool datasync);
+  // Ordered mode: the file's data goes to the card before the commit of
+  // the transaction that allocated its blocks.
+  void note_ordered_locked(Inode& inode);
+  // ENOSPC while blocks freed by the running transaction wait for its
+  // commit: commit (they become free) and try once more, as ext4 does.
+  // The caller then runs the operation again (its handle ended).
+  bool retry_after_commit(const Status& st);
   Result<Superblock> read_primary_super(uint32_t block_size);
   Status recover_journal(Superblock& sb);
   Timespec now() const;
@@ -301,12 +348,16 @@ class Filesystem {
   Status settle_pages_from_locked(Inode& inode, uint64_t offset);
   Status collapse_locked(Inode& inode, uint64_t offset, uint64_t length);
   Status insert_locked(Inode& inode, uint64_t offset, uint64_t length);
+  Status fallocate_once(Ino ino, int mode, uint64_t offset, uint64_t length);
+  Status setxattr_once(Ino ino, std::string_view name, std::span<const std::byte> value, int flags);
   Result<uint64_t> count_holes_locked(Inode& inode, uint64_t first, uint64_t end);
   void attach_address_space(const std::shared_ptr<Inode>& inode);
   void trim_inodes();
   bool evictable(Inode& inode);
   Result<Attr> create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
                       std::string_view target, Creds c);
+  Result<Attr> create_once(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
+                           std::string_view target, Creds c);
   Status init_new_inode_locked(Inode& inode, uint32_t parent, std::string_view target);
   Directory dir_of(Inode& inode);
   // A directory locked for adding or removing `name`: the checks every
@@ -346,10 +397,18 @@ class Filesystem {
   Superblock sb_;
   journal::JournalExtent journal_;     // where the journal is (when it has one)
   journal::RecoveryStats recovery_;   // set once at mount
+  bool probe_needs_recovery_ = false;  // a probe mount met a journal needing replay
   std::mutex super_write_mu_;  // write_super() only; taken before buffer locks
   std::array<std::byte, kSuperblockSize> sb_record_{};  // last record put in the cache (sb_mu_)
   bool sb_written_ = false;                             // sb_mu_
   std::mutex rename_mu_;
+  std::unique_ptr<Journal> journal_log_;  // the writing side; null without a journal or read-only
+  TransactionGate gate_;
+  std::mutex commit_mu_;                  // one commit or checkpoint at a time
+  std::atomic<uint64_t> running_tid_{1};  // the transaction handles join
+  std::atomic<uint64_t> committed_tid_{0};
+  std::mutex ordered_mu_;                 // a leaf
+  std::map<uint32_t, std::shared_ptr<cache::AddressSpace>> ordered_;  // ordered_mu_: by inode
   std::atomic<bool> errors_{false};
   std::atomic<uint32_t> next_generation_{1};
   std::atomic<uint64_t> dir_blocks_read_{0};

@@ -22,6 +22,7 @@ Status require_regular(const Inode& inode) {
 
 Result<size_t> Filesystem::buffered_read(Ino ino, cache::ReadaheadState* ra,
                                          const CacheRead& from_cache) {
+  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::unique_lock lock(inode->mu);
   CARDFS_RETURN_IF_ERROR(require_regular(*inode));
@@ -48,15 +49,22 @@ Result<size_t> Filesystem::read_view(Ino ino, uint64_t offset, size_t len, cache
 }
 
 Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::byte> data) {
-  return write_through_cache(ino, offset, data, /*direct=*/false);
+  auto n = write_through_cache(ino, offset, data, /*direct=*/false);
+  if (!n.is_ok() && retry_after_commit(n.status()))
+    n = write_through_cache(ino, offset, data, /*direct=*/false);
+  return n;
 }
 
 Result<size_t> Filesystem::direct_write(Ino ino, uint64_t offset,
                                         std::span<const std::byte> data) {
-  return write_through_cache(ino, offset, data, /*direct=*/true);
+  auto n = write_through_cache(ino, offset, data, /*direct=*/true);
+  if (!n.is_ok() && retry_after_commit(n.status()))
+    n = write_through_cache(ino, offset, data, /*direct=*/true);
+  return n;
 }
 
 Result<size_t> Filesystem::direct_read(Ino ino, uint64_t offset, std::span<std::byte> out) {
+  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
   CARDFS_RETURN_IF_ERROR(require_regular(*inode));
@@ -67,6 +75,7 @@ Result<size_t> Filesystem::direct_read(Ino ino, uint64_t offset, std::span<std::
 
 Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
                                                std::span<const std::byte> data, bool direct) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
@@ -95,6 +104,7 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
     std::lock_guard map_lock(inode->map_mu);
     if (inode->map_version != map_before) inode->datasync_dirty = true;
   }
+  if (inode->map_version != map_before && !direct) note_ordered_locked(*inode);
   if (written) inode->d.mtime = inode->d.ctime = t;
   CARDFS_RETURN_IF_ERROR(store(*inode));  // blocks may have been allocated even on error
   if (!n.is_ok()) return n.status();
@@ -217,6 +227,13 @@ Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t lengt
 }
 
 Status Filesystem::fallocate(Ino ino, int mode, uint64_t offset, uint64_t length) {
+  Status st = fallocate_once(ino, mode, offset, length);
+  if (retry_after_commit(st)) st = fallocate_once(ino, mode, offset, length);
+  return st;
+}
+
+Status Filesystem::fallocate_once(Ino ino, int mode, uint64_t offset, uint64_t length) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   if (length == 0) return Status::error(EINVAL, "fallocate: zero length");
   CARDFS_RETURN_IF_ERROR(check_fallocate_mode(mode));
@@ -233,6 +250,7 @@ Status Filesystem::fallocate(Ino ino, int mode, uint64_t offset, uint64_t length
 
 Status Filesystem::fsync(Ino ino, bool datasync) {
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  if (journal_log_) return fsync_journaled(*inode, datasync);
   std::lock_guard lock(inode->mu);
   // fdatasync still needs the metadata that finds the data (size, block map).
   const bool full = !datasync || inode->datasync_dirty;

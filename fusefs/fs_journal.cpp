@@ -10,6 +10,7 @@ namespace cardfs::fusefs {
 
 // Recovery's block I/O through the page cache: what it writes home is what
 // the filesystem then reads, and sync_all() is the device flush.
+// Recovery's and the commit path's block I/O through the page cache.
 journal::BlockIo cache_block_io(cache::PageCache& cache) {
   journal::BlockIo io;
   io.read = [&cache](uint64_t block, std::span<std::byte> out) -> Status {
@@ -35,6 +36,12 @@ Status Filesystem::recover_journal(Superblock& sb) {
   CARDFS_ASSIGN_OR_RETURN(journal_, journal::locate(sb, io.read));
   CARDFS_ASSIGN_OR_RETURN(journal::JournalSuper js, journal::read_super(sb, journal_, io.read));
   if (js.start == 0) return Status::ok();
+  // The daemon's read-only probe cannot check what replay will change:
+  // the real (read-write) mount replays and checks.
+  if (opts_.read_only && opts_.probe) {
+    probe_needs_recovery_ = true;
+    return Status::ok();
+  }
   if (opts_.read_only)
     return Status::error(EROFS, "the journal needs recovery: mount read-write or run fsck.cardfs");
   CARDFS_ASSIGN_OR_RETURN(journal::RecoveryStats st, journal::recover(sb, journal_, io));

@@ -165,6 +165,15 @@ DiskInode Filesystem::new_disk_inode(uint32_t mode, uint32_t rdev, Creds c) {
 
 Result<Attr> Filesystem::create(Ino parent, std::string_view name, uint32_t mode, uint32_t rdev,
                                 std::string_view target, Creds c) {
+  auto a = create_once(parent, name, mode, rdev, target, c);
+  if (!a.is_ok() && retry_after_commit(a.status()))
+    a = create_once(parent, name, mode, rdev, target, c);
+  return a;
+}
+
+Result<Attr> Filesystem::create_once(Ino parent, std::string_view name, uint32_t mode,
+                                     uint32_t rdev, std::string_view target, Creds c) {
+  Handle txn(*this);
   CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(parent, name, EEXIST));
   if (nc.hit) return Status::error(EEXIST, "name exists");
   Inode* dirp = nc.dir.get();
@@ -220,6 +229,7 @@ Result<Attr> Filesystem::symlink(Ino parent, std::string_view name, std::string_
 }
 
 Result<std::string> Filesystem::readlink(Ino ino) {
+  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
   if (!S_ISLNK(inode->d.mode)) return Status::error(EINVAL, "not a symlink");
@@ -243,6 +253,7 @@ Result<std::string> Filesystem::readlink(Ino ino) {
 }
 
 Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name) {
+  Handle txn(*this);
   CARDFS_ASSIGN_OR_RETURN(NameChange nc, begin_name_change(new_parent, new_name, EEXIST));
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   if (inode->type == S_IFDIR) return Status::error(EPERM, "hard link to a directory");
@@ -269,6 +280,7 @@ Result<Attr> Filesystem::link(Ino ino, Ino new_parent, std::string_view new_name
 }
 
 Status Filesystem::unlink(Ino parent, std::string_view name) {
+  Handle txn(*this);
   NameChange nc;
   CARDFS_ASSIGN_OR_RETURN(auto inode, lock_named(nc, parent, name, EISDIR));
   if (S_ISDIR(inode->d.mode)) return Status::error(EISDIR, "is a directory");
@@ -276,6 +288,7 @@ Status Filesystem::unlink(Ino parent, std::string_view name) {
 }
 
 Status Filesystem::rmdir(Ino parent, std::string_view name) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_RETURN_IF_ERROR(check_name(name));
   if (name == ".") return Status::error(EINVAL, "cannot remove '.'");
@@ -290,6 +303,7 @@ Status Filesystem::rmdir(Ino parent, std::string_view name) {
 
 Status Filesystem::readdir(Ino ino, uint64_t cookie,
                            const std::function<bool(const DirEntry&)>& fill) {
+  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(ino));
   std::lock_guard lock(dirp->mu);
   if (!S_ISDIR(dirp->d.mode)) return Status::error(ENOTDIR, "not a directory");
@@ -320,6 +334,7 @@ Result<std::vector<uint32_t>> Filesystem::ancestors(uint32_t dir_ino) {
 
 Status Filesystem::rename(Ino parent, std::string_view name, Ino new_parent,
                           std::string_view new_name, uint32_t flags, Creds whiteout_owner) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   // As Linux: an exchange takes neither of the others.
   if ((flags & ~(kRenameNoReplace | kRenameExchange | kRenameWhiteout)) ||

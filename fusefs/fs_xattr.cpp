@@ -33,6 +33,14 @@ Result<std::vector<std::byte>> take_acl(const XattrName& key, std::span<const st
 
 Status Filesystem::setxattr(Ino ino, std::string_view name, std::span<const std::byte> value,
                             int flags) {
+  Status st = setxattr_once(ino, name, value, flags);
+  if (retry_after_commit(st)) st = setxattr_once(ino, name, value, flags);
+  return st;
+}
+
+Status Filesystem::setxattr_once(Ino ino, std::string_view name,
+                                 std::span<const std::byte> value, int flags) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_ASSIGN_OR_RETURN(XattrName key, parse_xattr_name(name));
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
@@ -90,6 +98,7 @@ Result<std::string> Filesystem::listxattr(Ino ino) {
 }
 
 Status Filesystem::removexattr(Ino ino, std::string_view name) {
+  Handle txn(*this);
   CARDFS_RETURN_IF_ERROR(writable());
   CARDFS_ASSIGN_OR_RETURN(XattrName key, parse_xattr_name(name));
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));

@@ -378,6 +378,15 @@ size_t BlockGroups::window_count() const {
 
 void BlockGroups::free_block(uint64_t block) {
   if (block < sb_.first_data_block || block >= sb_.blocks_count) return;
+  if (defer_frees_) {
+    std::lock_guard lock(deferred_mu_);
+    deferred_.push_back(block);
+    return;
+  }
+  free_now(block);
+}
+
+void BlockGroups::free_now(uint64_t block) {
   Group& grp = *groups_[(block - sb_.first_data_block) / bpg_];
   std::lock_guard lock(grp.mu);
   uint32_t bit = uint32_t(block - grp.layout.first);
@@ -389,6 +398,21 @@ void BlockGroups::free_block(uint64_t block) {
   ++grp.gd.free_blocks;
   grp.dirty = true;
   ++free_blocks_;
+}
+
+std::vector<uint64_t> BlockGroups::release_deferred_frees() {
+  std::vector<uint64_t> blocks;
+  {
+    std::lock_guard lock(deferred_mu_);
+    blocks.swap(deferred_);
+  }
+  for (uint64_t b : blocks) free_now(b);
+  return blocks;
+}
+
+uint64_t BlockGroups::deferred_free_count() const {
+  std::lock_guard lock(deferred_mu_);
+  return deferred_.size();
 }
 
 // ---- accessors and flush

@@ -74,7 +74,17 @@ class BlockGroups {
   // True when block lies in a metadata AU (and the data/metadata split is on).
   bool in_meta_au(uint64_t block) const;
   bool splits_metadata() const { return !meta_au_.empty(); }
+  // With deferred frees on (a journal), the block only joins a list and
+  // stays allocated until release_deferred_frees().
   void free_block(uint64_t block);
+  // Blocks freed while a journal transaction runs must not be reused
+  // before it commits: file data written into one would overwrite what the
+  // committed filesystem still has there (ext4 keeps them busy until the
+  // commit likewise). The commit calls release_deferred_frees(), with
+  // every operation excluded and before flush(); it returns them.
+  void set_defer_frees(bool on) { defer_frees_ = on; }
+  std::vector<uint64_t> release_deferred_frees();
+  uint64_t deferred_free_count() const;
   // Gives the window's unused blocks back to everybody.
   void release(Reservation& res);
   size_t window_count() const;
@@ -117,6 +127,7 @@ class BlockGroups {
   // End of the other file's window holding block, or 0 if none does.
   uint64_t foreign_window_end_locked(uint64_t block) const;
   Result<uint64_t> take_from_window(Reservation& res);
+  void free_now(uint64_t block);
   void open_window(Reservation& res, uint64_t first);
 
   cache::PageCache& cache_;
@@ -133,6 +144,9 @@ class BlockGroups {
   mutable std::mutex windows_mu_;
   std::map<uint64_t, uint64_t> windows_;  // start -> end of every active window
   std::deque<uint64_t> window_order_;      // starts, oldest first (bounds their number)
+  std::atomic<bool> defer_frees_{false};
+  mutable std::mutex deferred_mu_;         // a leaf
+  std::vector<uint64_t> deferred_;         // deferred_mu_
 };
 
 }  // namespace cardfs::fusefs

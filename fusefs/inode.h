@@ -50,6 +50,7 @@ struct Inode {
   bool freed = false;                         // mu: nlink and lookups reached 0
   bool data_freed = false;                    // mu: unlinked and closed: its blocks went back
   bool datasync_dirty = false;                // mu: size or block map changed since fsync
+  uint64_t sync_tid = 0;                      // mu: journal transaction that last stored it
   bool record_unwritten = false;              // mu: new, never stored (its record is dead bytes)
 };
 

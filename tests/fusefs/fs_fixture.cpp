@@ -90,6 +90,7 @@ TestFs::TestFs(FsOptions o) : o_(std::move(o)), dev_(o_.bytes) {
   FormatOptions f;
   f.block_size = o_.block_size;
   f.inode_count = o_.inode_count;
+  f.journal = o_.journal;
   f.label = "test";
   for (int i = 0; i < 16; ++i) f.uuid[i] = uint8_t(i * 7 + 1);
   f.now_sec = 1700000000;

@@ -50,6 +50,7 @@ struct FsOptions {
   uint64_t bytes = 64ull << 20;
   uint32_t block_size = 4096;
   uint64_t inode_count = 0;
+  bool journal = true;  // false: -O ^journal, the ext2-style format
   MountOptions mount;
 };
 
