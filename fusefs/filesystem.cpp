@@ -32,7 +32,7 @@ Result<Superblock> read_superblock(blockdev::BlockDevice& dev, bool read_only) {
 Filesystem::Filesystem(cache::PageCache& cache, Clock& clock, MountOptions opts)
     : cache_(cache), clock_(clock), opts_(std::move(opts)) {}
 
-Filesystem::~Filesystem() = default;
+Filesystem::~Filesystem() { stop_journal_thread(); }
 
 Result<std::unique_ptr<Filesystem>> Filesystem::mount(cache::PageCache& cache, Clock& clock,
                                                       uint32_t block_size, MountOptions opts) {

@@ -51,6 +51,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -60,6 +61,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -277,6 +279,11 @@ class Filesystem {
   Status commit();
   bool journaled() const { return journal_log_ != nullptr; }
   JournalCounters journal_counters() const;
+  // The journal thread ("jbd2/mmcblk0-8", journal_thread.cpp): commits
+  // every `interval` (the commit= mount option) and whenever an fsync or
+  // a full transaction asks. unmount() stops it.
+  void start_journal_thread(Nanos interval);
+  void stop_journal_thread();
 
  private:
   // The frame of read() and read_view(): `from_cache` reads with the size
@@ -309,6 +316,9 @@ class Filesystem {
   Result<bool> commit_through(uint64_t tid, bool checkpoint);
   Result<bool> commit_transaction(bool checkpoint);  // the gate closed
   Status sync_journaled();
+  void journal_loop();
+  Result<bool> wait_for_commit(uint64_t tid);
+  void start_commit();
   Status checkpoint_locked();                  // the gate closed, after a commit
   Status close_journal();
   Status fsync_journaled(Inode& inode, bool datasync);
@@ -407,6 +417,14 @@ class Filesystem {
   std::mutex commit_mu_;                  // one commit or checkpoint at a time
   std::atomic<uint64_t> running_tid_{1};  // the transaction handles join
   std::atomic<uint64_t> committed_tid_{0};
+  std::mutex jt_mu_;                      // the journal thread's state; before commit_mu_
+  std::condition_variable jt_cv_;
+  std::thread jt_thread_;
+  Nanos jt_interval_{0};
+  bool jt_stop_ = false;
+  uint64_t jt_requested_ = 0;     // jt_mu_: a commit through this transaction is wanted
+  uint64_t jt_wrote_through_ = 0; // jt_mu_: the last commit that wrote a commit block
+  Status jt_error_;               // jt_mu_: the last commit's
   std::mutex ordered_mu_;                 // a leaf
   std::map<uint32_t, std::shared_ptr<cache::AddressSpace>> ordered_;  // ordered_mu_: by inode
   std::atomic<bool> errors_{false};

@@ -23,8 +23,7 @@ Filesystem::Handle::~Handle() {
   fs_.gate_.leave();
   const uint64_t per_page = std::max<uint32_t>(1, cache::kPageSize / fs_.sb_.block_size());
   if (fs_.cache_.transaction_pages() * per_page < fs_.journal_log_->max_transaction_blocks()) return;
-  auto r = fs_.commit_through(fs_.running_tid_.load(), false);
-  if (!r.is_ok()) logger("fusefs")->error("journal commit: {}", r.status().to_string());
+  fs_.start_commit();
 }
 
 // After mount's recovery, before anything is changed: from here on the
@@ -124,7 +123,7 @@ Status Filesystem::fsync_journaled(Inode& inode, bool datasync) {
   }
   if (tid) {
     const Nanos start = clock_.now();
-    Result<bool> r = commit_through(tid, false);
+    Result<bool> r = wait_for_commit(tid);
     journal_log_->add_wait(uint64_t((clock_.now() - start).count()));
     if (!r.is_ok()) {
       std::lock_guard lock(inode.mu);
@@ -146,6 +145,7 @@ Status Filesystem::sync_journaled() {
 // Unmount: the last commit and checkpoint leave the journal empty; the
 // cache then writes metadata as it would without a journal.
 Status Filesystem::close_journal() {
+  stop_journal_thread();
   CARDFS_RETURN_IF_ERROR(sync_journaled());
   groups_->set_defer_frees(false);
   cache_.set_metadata_hold(false);

@@ -139,6 +139,7 @@ const std::unordered_map<std::string, Handler>& handlers() {
        }},
       {"tunables",
        [](const Item& it, MountOptions& o) { return set_string(it, o.tunables_file); }},
+      {"commit", bounded(&MountOptions::commit, 0, 86400)},
       {"cache_size", set_cache_size},
       {"dirty_ratio", bounded(&MountOptions::dirty_ratio, 1, 100)},
       {"dirty_background_ratio", bounded(&MountOptions::dirty_background_ratio, 0, 100)},

@@ -51,6 +51,9 @@ struct MountOptions {
   // POSIX ACLs (system.posix_acl_*), enforced by the kernel: implies
   // default_permissions (docs/fuse.md, "Permissions").
   bool acl = false;
+  // Seconds between the journal thread's commits (ext4's commit=; 0 or
+  // unset: 5). Images without a journal ignore it.
+  std::optional<uint32_t> commit;
 
   // ---- page cache (cache::Tunables)
   std::optional<uint64_t> cache_size;  // bytes

@@ -111,6 +111,10 @@ Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const Mount
   }
   CARDFS_ASSIGN_OR_RETURN(auto s, open_layers(image, o, false));
   s->cache_->start_flusher();
+  if (!o.read_only) {
+    const uint32_t commit = o.commit.value_or(0) ? *o.commit : 5;  // ext4's default
+    s->fs_->start_journal_thread(std::chrono::seconds(commit));
+  }
   if (!o.read_only) s->metadata_thread_ = std::thread([p = s.get()] { p->metadata_loop(); });
   return s;
 }
@@ -208,6 +212,15 @@ std::string Stack::snapshot_text() {
   fusefs::FsCounters f = fs_->counters();
   s["fs.lookups"] = double(f.lookups);
   s["fs.dir_blocks_read"] = double(f.dir_blocks_read);
+  if (fs_->journaled()) {
+    fusefs::JournalCounters j = fs_->journal_counters();
+    s["journal.commits"] = double(j.commits);
+    s["journal.blocks_logged"] = double(j.blocks_logged);
+    s["journal.log_blocks"] = double(j.log_blocks);
+    s["journal.revokes"] = double(j.revokes);
+    s["journal.checkpoints"] = double(j.checkpoints);
+    s["journal.wait_ms"] = double(j.wait_ns) / 1e6;
+  }
   return format_snapshot(s);
 }
 

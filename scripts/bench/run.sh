@@ -197,7 +197,7 @@ meta_only() { [[ ,$1, == *,meta_small,* ]] && echo meta_small; }
 for ((r = 1; r <= runs; r++)); do
   for t in "${active[@]}"; do
     case $t in
-      cardfs-durable) wl_list=sqlite ;;
+      cardfs-durable*) wl_list=sqlite ;;
       *-dio) wl_list=randread_warm ;;
       passthrough*) wl_list=$(meta_only "$workloads") ;;
       *) wl_list=$workloads ;;

@@ -36,9 +36,10 @@ METRICS = {
     "rm_rf_s": ("rm -rf of the tree", "s", False),
     "sqlite_tps": ("sqlite3 single-row transactions (DELETE, FULL)", "tx/s", True),
 }
-TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-base", "cardfs-durable", "cardfs-dio", "passthrough-dio",
-                "passthrough", "passthrough-dp"]
-PEERS = ["ext4", "fuse2fs", "passthrough", "passthrough-dp", "cardfs-base"]
+TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-base", "cardfs-nojournal", "cardfs-durable",
+                "cardfs-durable-nojournal", "cardfs-dio", "passthrough-dio", "passthrough", "passthrough-dp"]
+PEERS = ["ext4", "fuse2fs", "passthrough", "passthrough-dp", "cardfs-base", "cardfs-nojournal",
+         "cardfs-durable-nojournal"]
 
 
 def read_tsv(path, width):

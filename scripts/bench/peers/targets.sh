@@ -104,11 +104,14 @@ daemon_umount() {
 # ---- cardfs through cardfs_lib.sh
 cardfs_opts() {
   case $1 in
-    cardfs-durable) echo "-o $CARDFS_DURABLE_OPTION" ;;
+    cardfs-durable | cardfs-durable-nojournal) echo "-o $CARDFS_DURABLE_OPTION" ;;
     cardfs-dio) echo "-o direct_io" ;;
     *) echo "" ;;
   esac
 }
+
+# -nojournal: the ext2-style format (mkfs -O ^journal), the journal's peer.
+cardfs_mkfs_args() { case $1 in *-nojournal) echo "-O ^journal" ;; esac; }
 
 cardfs_bin() { if [ "$1" = cardfs-base ]; then echo "$CARDFS_BASE"; else echo "$CARDFS"; fi; }
 
@@ -127,7 +130,8 @@ tgt_make() {
       rm -rf "$BENCH_WORK/$name.src"
       passthrough_mount "$name" ;;
     cardfs*)
-      CARDFS=$(cardfs_bin "$name") cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" || return 1
+      CARDFS=$(cardfs_bin "$name") cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" \
+        $(cardfs_mkfs_args "$name") || return 1
       CARDFS=$(cardfs_bin "$name") cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
   esac
 }
@@ -176,10 +180,10 @@ tgt_unavailable() {
         gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
     cardfs-base) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
-    cardfs | cardfs-dio)
+    cardfs | cardfs-dio | cardfs-nojournal)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
       cf_mount_probe "$BENCH_WORK/probe" ;;
-    cardfs-durable)
+    cardfs-durable | cardfs-durable-nojournal)
       local why
       why=$(tgt_unavailable cardfs) && [ -z "$why" ] || { echo "$why"; return; }
       cf_mkfs "$BENCH_WORK/durable.img" 64M "$BENCH_CARD_PROFILE" 2>/dev/null &&

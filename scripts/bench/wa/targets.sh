@@ -2,6 +2,7 @@
 # wa/targets.sh: the filesystems of the write-amplification study, each on
 # a fresh emulated card (sourced by wa_study.sh after cardfs_lib.sh).
 # A target is "FS:PROFILE" — cardfs:class10, ext4:class10, and
+# cardfs-nojournal:class10 (mkfs -O ^journal, the ext2-style format), and
 # cardfs-base:class10 for cardfs built from another commit ($WA_BASE_CARDFS,
 # e.g. before an allocator change) — and has
 #   wa_make T       card image + filesystem, mounted at $(wa_mnt T)
@@ -28,13 +29,14 @@ wa_make() {
   img=$(wa_img "$t"); mnt=$(wa_mnt "$t")
   rm -f "$img"; mkdir -p "$mnt"
   case $(wa_fs "$t") in
-    cardfs | cardfs-base)
-      local CARDFS=$CARDFS  # cf_mkfs and cf_mount run this binary
+    cardfs | cardfs-base | cardfs-nojournal)
+      local CARDFS=$CARDFS mkfs_args=()  # cf_mkfs and cf_mount run this binary
       if [ "$(wa_fs "$t")" = cardfs-base ]; then
         [ -n "${WA_BASE_CARDFS:-}" ] || { echo "wa_study: $t needs --base-cardfs PATH" >&2; return 1; }
         CARDFS=$WA_BASE_CARDFS
       fi
-      cf_mkfs "$img" "$WA_CARD_SIZE" "$(wa_profile "$t")" || return 1
+      [ "$(wa_fs "$t")" = cardfs-nojournal ] && mkfs_args=(-O ^journal)  # the ext2-style format
+      cf_mkfs "$img" "$WA_CARD_SIZE" "$(wa_profile "$t")" "${mkfs_args[@]}" || return 1
       cf_mount "$img" "$mnt" ;;
     ext4)
       "$CARDFS" card create "$img" --profile "$(wa_profile "$t")" --size "$WA_CARD_SIZE" >/dev/null || return 1
@@ -43,7 +45,7 @@ wa_make() {
       WA_LOOPS+=("$t|$dev")
       timeout -k 5 600 mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dev" || return 1
       mount -t ext4 "$dev" "$mnt" ;;
-    *) echo "wa_study: unknown filesystem in target '$t' (cardfs, cardfs-base or ext4)" >&2; return 1 ;;
+    *) echo "wa_study: unknown filesystem in target '$t' (cardfs, cardfs-base, cardfs-nojournal or ext4)" >&2; return 1 ;;
   esac
 }
 
