@@ -101,6 +101,8 @@ class ImageStore final : public PageStore {
   uint64_t bytes_written_ = 0;
   bool primary_damaged_ = false;  // read_header() used the backup copy
   bool upgrade_logged_ = false;
+  static constexpr size_t kCheckpointBlock = 4096;
+  std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
 };
 
 }  // namespace cardfs::sdcard

@@ -237,5 +237,49 @@ TEST_CASE("a record naming a slot beyond the data area is damaged, not followed"
   CHECK(testing::untagged_sectors(**card, 3 * 32, 32, 1) == 0);
 }
 
+// A checkpoint rewrites only the blocks of its slot that changed since the
+// store last wrote that slot (it was the whole slot, 1 MiB for 2 GiB, at
+// every 4096 programs), and what is on disk is still a whole checkpoint.
+// The trimmed pages' sequence numbers live past the slot's first block, so
+// that block changes only in the checkpoint's header, which ends with its
+// own CRC: block sums that were CRCs saw no change there and left the old
+// header on disk (the card then found no valid checkpoint).
+TEST_CASE("a checkpoint writes the blocks that changed, its header's too, and the card opens with it",
+          "[sdcard][copy-free]") {
+  testing::ScratchDir dir("copy-free-ckpt");
+  const testing::TestStore store = testing::TestStore::image(dir.path("c.img"));
+  VirtualClock clock;
+  auto card = store.create(testing::profile("class10"), 256 * MiB, clock);
+  REQUIRE(card.is_ok());
+  Card& c = **card;
+  const uint64_t slot_bytes = layout_for(c.geometry()).checkpoint_slot_bytes;
+  REQUIRE(slot_bytes >= 32 * 4096);
+  REQUIRE(testing::write(c, 0, testing::pattern(0, 1024 * 32, 1)).is_ok());
+  // A trim flushed is checkpointed: twice, so that both slots were written once.
+  for (uint64_t page = 600; page < 602; ++page) {
+    REQUIRE(c.discard(page * 32, 32).is_ok());
+    REQUIRE(c.flush().is_ok());
+  }
+  const uint64_t before = c.counters().image_bytes_written;
+  REQUIRE(c.discard(602 * 32, 32).is_ok());
+  REQUIRE(c.flush().is_ok());
+  const uint64_t written = c.counters().image_bytes_written - before;
+  CHECK(written > 4096);  // the header's block and the trimmed page's
+  CHECK(written <= 4 * 4096);
+  // Power fails at the next command: no close, power-on from that checkpoint.
+  FaultPlan cut;
+  cut.power_cut_after = 1;
+  c.set_faults(cut);
+  REQUIRE(c.flush().is_ok());
+  CHECK(!c.flush().is_ok());
+  REQUIRE(c.powered_off());
+  card = store.open(clock);
+  REQUIRE(card.is_ok());
+  CHECK(!(*card)->opened_clean());
+  CHECK(testing::untagged_sectors(**card, 0, 600 * 32, 1) == 0);
+  CHECK(testing::untagged_sectors(**card, 600 * 32, 3 * 32, 0) == 0);
+  CHECK(testing::untagged_sectors(**card, 603 * 32, 421 * 32, 1) == 0);
+}
+
 }  // namespace
 }  // namespace cardfs::sdcard
