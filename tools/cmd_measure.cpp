@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "sdcard/profiles.h"
 #include "tools/command.h"
@@ -141,6 +142,36 @@ void keep_running_on_interrupt() {
   ::sigaction(SIGTERM, &sa, nullptr);
 }
 
+// The recording replayed on each profile (cardfs: from that profile's
+// freshly made card).
+Result<std::vector<measure::ProfileCost>> costs_of(const measure::Recorded& rec,
+                                                   const std::vector<std::string>& profiles,
+                                                   const std::function<void(const std::string&)>& progress) {
+  std::vector<measure::ProfileCost> costs;
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    if (progress) progress("replaying on " + profiles[i]);
+    measure::Recording r = rec.rec;
+    if (!rec.base_images.empty()) r.base_image = rec.base_images[i];
+    CARDFS_ASSIGN_OR_RETURN(measure::ProfileCost c, measure::cost_on(r, **sdcard::find_profile(profiles[i])));
+    costs.push_back(std::move(c));
+  }
+  return costs;
+}
+
+// 130 when interrupted, 1 when the command failed (said), else 0.
+int exit_code(int command_status, const std::string& out) {
+  if (interrupted) {
+    std::fprintf(stderr, "cardfs measure: interrupted; the report covers the run until then\n");
+    return 130;
+  }
+  if (command_status != 0) {
+    std::fprintf(stderr, "cardfs measure: the command exited with %d (its output: %s/command.log)\n",
+                 command_status, out.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int run_measure(const MeasureArgs& a) {
   Result<std::vector<std::string>> profiles = profile_names(a);
   if (!profiles.is_ok()) return fail(profiles.status());
@@ -166,34 +197,18 @@ int run_measure(const MeasureArgs& a) {
   if (!rec.is_ok()) return fail(rec.status());
   rec->rec.represents_s = represents.value_or(rec->wall_s);
 
-  std::vector<measure::ProfileCost> costs;
-  for (size_t i = 0; i < profiles->size(); ++i) {
-    if (ro.progress) ro.progress("replaying on " + (*profiles)[i]);
-    measure::Recording r = rec->rec;
-    if (!rec->base_images.empty()) r.base_image = rec->base_images[i];
-    Result<measure::ProfileCost> c = measure::cost_on(r, **sdcard::find_profile((*profiles)[i]));
-    if (!c.is_ok()) return fail(c.status());
-    costs.push_back(std::move(c).value());
-  }
+  Result<std::vector<measure::ProfileCost>> costs = costs_of(*rec, *profiles, ro.progress);
+  if (!costs.is_ok()) return fail(costs.status());
   measure::RunInfo run{a.command, rec->exit_status, a.fs, profiles->front(), *out, *size, rec->wall_s,
                        rec->rec.represents_s, represents.has_value(), rec->rec.run.events.size(),
                        rec->rec.setup.events.size()};
   if (ro.progress) ro.progress("writing the report");
-  Status st = write_reports(run, costs);
+  Status st = write_reports(run, *costs);
   if (ro.progress) std::fputs("\r\033[K", stderr);
   if (!st.is_ok()) return fail(st);
   std::printf("%s\n%s\nreport: %s/report.md (and report.json, timeseries.csv, plots/)\n",
-              measure::table(costs).c_str(), measure::advice_text(costs).c_str(), out->c_str());
-  if (interrupted) {
-    std::fprintf(stderr, "cardfs measure: interrupted; the report covers the run until then\n");
-    return 130;
-  }
-  if (rec->exit_status != 0) {
-    std::fprintf(stderr, "cardfs measure: the command exited with %d (its output: %s/command.log)\n",
-                 rec->exit_status, out->c_str());
-    return 1;
-  }
-  return 0;
+              measure::table(*costs).c_str(), measure::advice_text(*costs).c_str(), out->c_str());
+  return exit_code(rec->exit_status, *out);
 }
 
 void add_measure(CLI::App& app, CommandContext& ctx) {

@@ -60,6 +60,20 @@ Result<std::vector<std::string>> base_images(const RecordOptions& o) {
   return out;
 }
 
+// The traces into r; command_end_ns: when the command ended, since the
+// mount was started. The tracer started just after that: the command's
+// end on the trace's clock, to within the mount's start-up (docs/measure.md).
+Status read_traces(const std::string& setup_trace, const std::string& run_trace, int64_t command_end_ns,
+                   Recorded& r) {
+  CARDFS_ASSIGN_OR_RETURN(r.rec.run, replay::read_trace({run_trace}, "blktrace"));
+  if (!setup_trace.empty()) {
+    CARDFS_ASSIGN_OR_RETURN(r.rec.setup, replay::read_trace({setup_trace}, "blktrace"));
+  }
+  CARDFS_ASSIGN_OR_RETURN(int64_t first, first_event_ns(run_trace));
+  r.rec.command_end_ns = std::max<int64_t>(0, command_end_ns - first);
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Recorded> record(const RecordOptions& o) {
@@ -89,14 +103,7 @@ Result<Recorded> record(const RecordOptions& o) {
   r.wall_s = double(ns_between(start, end)) / 1e9;
   r.rec.card_bytes = o.size_bytes;
   say("reading the trace");
-  CARDFS_ASSIGN_OR_RETURN(r.rec.run, replay::read_trace({run_trace}, "blktrace"));
-  if (spec.fs != "cardfs") {
-    CARDFS_ASSIGN_OR_RETURN(r.rec.setup, replay::read_trace({setup_trace}, "blktrace"));
-  }
-  // The tracer started just after `launch`: the command's end on the
-  // trace's clock, to within the mount's start-up (docs/measure.md).
-  CARDFS_ASSIGN_OR_RETURN(int64_t first, first_event_ns(run_trace));
-  r.rec.command_end_ns = std::max<int64_t>(0, ns_between(launch, end) - first);
+  CARDFS_RETURN_IF_ERROR(read_traces(spec.fs == "cardfs" ? "" : setup_trace, run_trace, ns_between(launch, end), r));
   if (spec.fs == "cardfs") {
     say("making the other profiles' cards");
     CARDFS_ASSIGN_OR_RETURN(r.base_images, base_images(o));

@@ -13,7 +13,8 @@ json latency_json(const Latency& l) {
   return {{"count", l.count}, {"p50_ns", l.p50}, {"p99_ns", l.p99}, {"max_ns", l.max}};
 }
 
-json profile_json(const ProfileCost& c) {
+// The card: what the profile and geometry say.
+json card_json(const ProfileCost& c) {
   json j;
   j["profile"] = c.profile;
   j["ftl"] = c.ftl;
@@ -24,6 +25,22 @@ json profile_json(const ProfileCost& c) {
   j["ru_bytes"] = c.ru_bytes;
   j["au_bytes"] = c.au_bytes;
   j["aus"] = c.aus;
+  return j;
+}
+
+json phases_json(const ProfileCost& c) {
+  json phases = json::array();
+  for (const Phase& p : c.phases)
+    phases.push_back({{"name", p.name},
+                      {"host_bytes_written", p.host_written},
+                      {"flash_bytes_programmed", p.flash_programmed},
+                      {"write_amplification", p.wa()},
+                      {"device_time_ns", p.device_ns}});
+  return phases;
+}
+
+json profile_json(const ProfileCost& c) {
+  json j = card_json(c);
   j["host_bytes_written"] = c.host_written;
   j["host_bytes_read"] = c.host_read;
   j["flash_bytes_programmed"] = c.flash_programmed;
@@ -44,14 +61,7 @@ json profile_json(const ProfileCost& c) {
   j["wear_spread"] = c.spread;
   j["projected_lifetime_hours"] = std::isinf(c.lifetime_hours) ? json(nullptr) : json(c.lifetime_hours);
   j["life_used"] = c.life_used;
-  json phases = json::array();
-  for (const Phase& p : c.phases)
-    phases.push_back({{"name", p.name},
-                      {"host_bytes_written", p.host_written},
-                      {"flash_bytes_programmed", p.flash_programmed},
-                      {"write_amplification", p.wa()},
-                      {"device_time_ns", p.device_ns}});
-  j["phases"] = phases;
+  j["phases"] = phases_json(c);
   json advice = json::array();
   for (const Advice& a : c.advice)
     advice.push_back({{"rule", a.rule}, {"value", a.value}, {"limit", a.limit}, {"device_share", a.device_share},

@@ -12,9 +12,15 @@ namespace {
 double mib(uint64_t b) { return double(b) / 1048576.0; }
 double ms(int64_t ns) { return double(ns) / 1e6; }
 
+// Three significant-ish digits, so seconds-long latencies fit the column.
+std::string millis(int64_t ns) {
+  const double v = ms(ns);
+  return format(v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
+}
+
 std::string latency(const Latency& l) {
   if (l.count == 0) return "-";
-  return format("%.2f/%.2f/%.1f", ms(l.p50), ms(l.p99), ms(l.max));
+  return millis(l.p50) + "/" + millis(l.p99) + "/" + millis(l.max);
 }
 
 std::string percent(double share) {
@@ -30,6 +36,23 @@ std::string shell_words(const std::vector<std::string>& argv) {
     s += (s.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
   }
   return s;
+}
+
+std::string phase_table(const std::vector<ProfileCost>& costs) {
+  std::string o = "## Write amplification by phase\n\n| profile |";
+  if (!costs.empty())
+    for (const Phase& p : costs[0].phases) o += " " + p.name + " |";
+  o += "\n| --- |";
+  if (!costs.empty())
+    for (size_t i = 0; i < costs[0].phases.size(); ++i) o += " --- |";
+  o += "\n";
+  for (const ProfileCost& c : costs) {
+    o += "| " + c.profile + " |";
+    for (const Phase& p : c.phases)
+      o += p.host_written ? format(" %.2f (%.1f MiB) |", p.wa(), mib(p.host_written)) : std::string(" - |");
+    o += "\n";
+  }
+  return o;
 }
 
 }  // namespace
@@ -97,19 +120,7 @@ std::string markdown(const RunInfo& r, const std::vector<ProfileCost>& costs) {
     for (const Advice& a : c.advice) o += "- " + a.text + "\n";
     o += "\n";
   }
-  o += "## Write amplification by phase\n\n| profile |";
-  if (!costs.empty())
-    for (const Phase& p : costs[0].phases) o += " " + p.name + " |";
-  o += "\n| --- |";
-  if (!costs.empty())
-    for (size_t i = 0; i < costs[0].phases.size(); ++i) o += " --- |";
-  o += "\n";
-  for (const ProfileCost& c : costs) {
-    o += "| " + c.profile + " |";
-    for (const Phase& p : c.phases)
-      o += p.host_written ? format(" %.2f (%.1f MiB) |", p.wa(), mib(p.host_written)) : std::string(" - |");
-    o += "\n";
-  }
+  o += phase_table(costs);
   o += "\n## Plots\n\n![device time](plots/device_time.svg)\n![WA by phase](plots/wa_by_phase.svg)\n"
        "![erases per AU](plots/au_erases.svg)\n![write latency CDF](plots/write_latency_cdf.svg)\n";
   return o;
