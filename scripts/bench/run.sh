@@ -11,7 +11,8 @@
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
 #              also passthrough,passthrough-dp: libfuse's passthrough_ll, meta_small only;
-#              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run)
+#              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run;
+#              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --work) work_parent=$2; shift ;;
-    -h | --help) sed -n '2,19p' "$0" | cut -c3-; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -193,6 +194,12 @@ run_workload() {
 # a descriptor per cached inode, and the large directory needs more than
 # the hard limit of open files allows on some machines (20 000 here).
 meta_only() { [[ ,$1, == *,meta_small,* ]] && echo meta_small; }
+# The floor keeps nothing but names: the metadata workloads only.
+floor_only() {
+  local w out=""
+  for w in meta_small meta_large; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
+  echo "$out"
+}
 
 for ((r = 1; r <= runs; r++)); do
   for t in "${active[@]}"; do
@@ -200,6 +207,7 @@ for ((r = 1; r <= runs; r++)); do
       cardfs-durable*) wl_list=sqlite ;;
       *-dio) wl_list=randread_warm ;;
       passthrough*) wl_list=$(meta_only "$workloads") ;;
+      floor) wl_list=$(floor_only "$workloads") ;;
       *) wl_list=$workloads ;;
     esac
     if ! tgt_make "$t" 2>>"$RESULTS/log"; then

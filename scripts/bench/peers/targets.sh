@@ -17,13 +17,17 @@
 # round trips a metadata operation needs and little else, the bound for
 # create/stat/unlink with and without the kernel's permission checks;
 # cardfs-base: cardfs from the binary $CARDFS_BASE (another build, for a
-# before/after comparison within one run).
+# before/after comparison within one run); floor: peers/floor_ll.c, a
+# low-level FUSE daemon keeping names in memory and nothing else (cardfs's
+# timeouts and worker threads): the FUSE transport's own cost, the floor
+# of create/stat/unlink and lookups on this machine.
 # Every mount, loop device and daemon is recorded so that tgt_cleanup_all
 # (run from run.sh's EXIT trap) undoes it; every wait is bounded.
 
 TGT_LOOPS=()     # "name|/dev/loopN"
 TGT_DAEMONS=()   # "name|pid" of fuse2fs and passthrough_ll
 PASSTHROUGH_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+FLOOR_SRC=$(dirname "${BASH_SOURCE[0]}")/floor_ll.c
 
 tgt_mnt() { echo "$BENCH_WORK/$1.mnt"; }
 tgt_img() { echo "$BENCH_WORK/$1.img"; }
@@ -86,6 +90,8 @@ passthrough_mount() {
     -o source="$BENCH_WORK/$1.src",$opts "$(tgt_mnt "$1")"
 }
 
+floor_mount() { daemon_start "$1" "$BENCH_WORK/floor_ll" -f "$(tgt_mnt "$1")"; }
+
 daemon_umount() {
   local name=$1 pid="" i
   pid=$(mnt_field TGT_DAEMONS "$name" 2)
@@ -129,6 +135,7 @@ tgt_make() {
     passthrough*)
       rm -rf "$BENCH_WORK/$name.src"
       passthrough_mount "$name" ;;
+    floor) floor_mount "$name" ;;
     cardfs*)
       CARDFS=$(cardfs_bin "$name") cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" \
         $(cardfs_mkfs_args "$name") || return 1
@@ -139,7 +146,7 @@ tgt_make() {
 tgt_unmount() {
   case $1 in
     ext4) ext4_umount "$1" ;;
-    fuse2fs | passthrough*) daemon_umount "$1" ;;
+    fuse2fs | passthrough* | floor) daemon_umount "$1" ;;
     cardfs*) cf_umount "$(tgt_mnt "$1")" ;;
   esac
 }
@@ -152,6 +159,7 @@ tgt_cold() {
   case $name in
     ext4 | fuse2fs) "${name}_mount" "$name" ;;
     passthrough*) passthrough_mount "$name" ;;
+    floor) floor_mount "$name" ;;  # names in memory: a cold mount is an empty one
     cardfs*) CARDFS=$(cardfs_bin "$name") cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
   esac
 }
@@ -179,6 +187,10 @@ tgt_unavailable() {
       [ -x "$BENCH_WORK/passthrough_ll" ] ||
         gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
+    floor)
+      [ -x "$BENCH_WORK/floor_ll" ] ||
+        gcc -O2 -o "$BENCH_WORK/floor_ll" "$FLOOR_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
+        echo "cannot build $FLOOR_SRC (needs libfuse3-dev)" ;;
     cardfs-base) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
     cardfs | cardfs-dio | cardfs-nojournal)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
