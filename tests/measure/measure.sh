@@ -78,7 +78,7 @@ assert r["represents_seconds"] == 600, r["represents_seconds"]
 for x in p.values():
     assert x["host_bytes_written"] >= 600 * 4096 and x["flushes"] >= 60, x
     small = [a for a in x["advice"] if a["rule"] == "small_writes"][0]
-    assert small["value"] > 0.5, small          # the 4 KiB records
+    assert small["value"] > 0.2, small          # the 4 KiB records (the journal's commits are larger)
 c, a = p["class10"], p["a1"]
 assert c["write_amplification"] > 1.5 and a["write_amplification"] > 1.2, (c["write_amplification"], a["write_amplification"])
 assert c["merges"] > 0 and a["merges"] == 0, (c["merges"], a["merges"])
