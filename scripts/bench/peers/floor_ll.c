@@ -77,7 +77,8 @@ static void fill_attr(const struct node *n, struct stat *st) {
   st->st_blksize = 4096;
 }
 
-static void reply_entry(fuse_req_t req, struct node *n) {
+/* The entry the kernel is told of; it counts as one more lookup of n. */
+static struct fuse_entry_param entry_of(struct node *n) {
   struct fuse_entry_param e;
   memset(&e, 0, sizeof e);
   e.ino = n->ino;
@@ -85,6 +86,11 @@ static void reply_entry(fuse_req_t req, struct node *n) {
   e.entry_timeout = TIMEOUT;
   fill_attr(n, &e.attr);
   n->lookups++;
+  return e;
+}
+
+static void reply_entry(fuse_req_t req, struct node *n) {
+  struct fuse_entry_param e = entry_of(n);
   fuse_reply_entry(req, &e);
 }
 
@@ -175,13 +181,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   by_ino[n->ino & (buckets - 1)] = n;
   n->sibling = dir->child;
   dir->child = n;
-  struct fuse_entry_param e;
-  memset(&e, 0, sizeof e);
-  e.ino = n->ino;
-  e.attr_timeout = TIMEOUT;
-  e.entry_timeout = TIMEOUT;
-  fill_attr(n, &e.attr);
-  n->lookups++;
+  struct fuse_entry_param e = entry_of(n);
   pthread_mutex_unlock(&mu);
   if (fi)
     fuse_reply_create(req, &e, fi);
