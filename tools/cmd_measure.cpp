@@ -214,8 +214,10 @@ int run_measure(const MeasureArgs& a) {
 void add_measure(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<MeasureArgs>();
   auto* sub = app.add_subcommand("measure", "What a workload costs each card: run it on a fresh card, replay on profiles");
-  sub->add_option("-p,--profile", a->profiles, "Card profiles, comma-separated (default: class10,a1)")->delimiter(',');
-  sub->add_flag("--all", a->all, "Every profile (cardfs card profiles)");
+  auto* profile =
+      sub->add_option("-p,--profile", a->profiles, "Card profiles, comma-separated (default: class10,a1)")
+          ->delimiter(',');
+  sub->add_flag("--all", a->all, "Every profile (cardfs card profiles)")->excludes(profile);
   sub->add_option("--fs", a->fs, "Filesystem: cardfs (default), ext4, exfat, btrfs, xfs, vfat, f2fs");
   sub->add_option("--size", a->size, "Card capacity, a multiple of the AU (default 512M)")->check(kSize);
   sub->add_option("--represents", a->represents, "Real operation the command stands for (e.g. 1h; default: its wall time)");

@@ -109,6 +109,7 @@ check "unknown profile: one line" one_line e1 "unknown profile"
 check "--out not empty: one line" one_line e2 "not empty"
 "$bin" measure --represents soon -- true 2>e3; check "bad --represents: exit 1" test $? = 1
 check "bad --represents: one line" one_line e3 "not a duration"
+"$bin" measure --all --profile a1 -- true 2>/dev/null; check "--all with --profile: a usage error" test $? = 2
 "$bin" measure --fs zfs -- true 2>e4; check "unknown --fs: exit 1" test $? = 1
 check "unknown --fs: names the known ones" one_line e4 "known: cardfs, ext4, exfat"
 "$bin" measure --profile a1 --size 64M --out failing -- sh -c 'echo hello; exit 3' >/dev/null 2>e5
