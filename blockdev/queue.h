@@ -88,6 +88,8 @@ class Queue final : public BlockDevice {
     return tracer_.start(name, trace_clock_.load(std::memory_order_relaxed));
   }
   Status stop_trace() { return tracer_.stop(); }
+  // A message note in the running trace (.cardfs/mark); nothing when off.
+  void trace_message(std::string_view text, pid_t pid) { tracer_.message(text, pid); }
 
   ActionCount counter(blktrace::Act act) const;
   QueueLimits limits() const;

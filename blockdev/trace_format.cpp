@@ -69,33 +69,39 @@ void swap_fields(Record& r, uint32_t& magic, uint16_t& pdu_len) {
 
 }  // namespace
 
+Result<size_t> decode_at(std::span<const std::byte> buf, size_t pos, Record& r,
+                         std::span<const std::byte>* pdu_out) {
+  Decoder d(buf.subspan(pos));
+  uint32_t magic = d.u32();
+  r.sequence = d.u32();
+  r.time = d.u64();
+  r.sector = d.u64();
+  r.bytes = d.u32();
+  r.action = d.u32();
+  r.pid = d.u32();
+  r.device = d.u32();
+  r.cpu = d.u32();
+  r.error = d.u16();
+  uint16_t pdu_len = d.u16();
+  if (!d.ok()) return Status::error(EINVAL, "truncated trace record at byte " + std::to_string(pos));
+  if ((magic & 0xffffff00) != kMagic && (__builtin_bswap32(magic) & 0xffffff00) == kMagic)
+    swap_fields(r, magic, pdu_len);
+  if ((magic & 0xffffff00) != kMagic || (magic & 0xff) != kVersion)
+    return Status::error(EINVAL, "bad trace magic/version at byte " + std::to_string(pos));
+  if (pdu_len > buf.size() - pos - kRecordSize)
+    return Status::error(EINVAL, "truncated trace payload at byte " + std::to_string(pos));
+  auto pdu = buf.subspan(pos + kRecordSize, pdu_len);
+  if (pdu_out) *pdu_out = pdu;
+  else r.pdu.assign(pdu.begin(), pdu.end());
+  return kRecordSize + pdu_len;
+}
+
 Result<std::vector<Record>> decode_all(std::span<const std::byte> buf) {
   std::vector<Record> out;
-  size_t pos = 0;
-  while (pos < buf.size()) {
-    Decoder d(buf.subspan(pos));
-    uint32_t magic = d.u32();
+  for (size_t pos = 0; pos < buf.size();) {
     Record r;
-    r.sequence = d.u32();
-    r.time = d.u64();
-    r.sector = d.u64();
-    r.bytes = d.u32();
-    r.action = d.u32();
-    r.pid = d.u32();
-    r.device = d.u32();
-    r.cpu = d.u32();
-    r.error = d.u16();
-    uint16_t pdu_len = d.u16();
-    if (!d.ok()) return Status::error(EINVAL, "truncated trace record at byte " + std::to_string(pos));
-    if ((magic & 0xffffff00) != kMagic && (__builtin_bswap32(magic) & 0xffffff00) == kMagic)
-      swap_fields(r, magic, pdu_len);
-    if ((magic & 0xffffff00) != kMagic || (magic & 0xff) != kVersion)
-      return Status::error(EINVAL, "bad trace magic/version at byte " + std::to_string(pos));
-    if (pdu_len > buf.size() - pos - kRecordSize)
-      return Status::error(EINVAL, "truncated trace payload at byte " + std::to_string(pos));
-    auto pdu = buf.subspan(pos + kRecordSize, pdu_len);
-    r.pdu.assign(pdu.begin(), pdu.end());
-    pos += kRecordSize + pdu_len;
+    CARDFS_ASSIGN_OR_RETURN(size_t n, decode_at(buf, pos, r, nullptr));
+    pos += n;
     out.push_back(std::move(r));
   }
   return out;

@@ -59,10 +59,14 @@ enum Act : uint32_t {
 };
 inline constexpr uint32_t kNumActs = 14;  // index 0 unused
 inline constexpr uint32_t kNotifyProcess = 0;  // __BLK_TN_PROCESS
+inline constexpr uint32_t kNotifyMessage = 2;  // __BLK_TN_MESSAGE: blk_add_trace_msg's text
+inline constexpr uint32_t kActDriverData = 17; // __BLK_TA_DRV_DATA: a driver's payload
 
 // The full action word of an event (BLK_TA_*), without the I/O's own bits.
 uint32_t action_word(Act act);
 inline constexpr uint32_t kProcessNote = kNotifyProcess | (kTcNotify << kCategoryShift);
+inline constexpr uint32_t kMessageNote = kNotifyMessage | (kTcNotify << kCategoryShift);
+inline constexpr uint32_t kDriverData = kActDriverData | (kTcDrvData << kCategoryShift);
 
 // Linux's dev_t as the kernel puts it in traces (MINORBITS 20).
 constexpr uint32_t make_dev(uint32_t major, uint32_t minor) { return major << 20 | minor; }
@@ -92,6 +96,12 @@ void encode(const Record& r, std::vector<std::byte>& out);
 // Decodes a whole file's records, in either byte order (a big-endian
 // writer's too); a bad magic or truncation is an error.
 Result<std::vector<Record>> decode_all(std::span<const std::byte> buf);
+
+// Decodes the one record at `pos`; returns its length with the payload.
+// With pdu_out the payload is not copied into r.pdu but pointed at in buf
+// (a command log's data, read in place).
+Result<size_t> decode_at(std::span<const std::byte> buf, size_t pos, Record& r,
+                         std::span<const std::byte>* pdu_out = nullptr);
 
 // The payload of U/UT/X events: a big-endian u64.
 std::vector<std::byte> be64_pdu(uint64_t v);

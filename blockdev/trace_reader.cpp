@@ -111,6 +111,7 @@ Status TraceReader::load_file(const std::string& path) {
       }
       continue;
     }
+    if (r.action == kDriverData) continue;  // a command log's data (command_log.h)
     events_.push_back(std::move(r));
   }
   return Status::ok();

@@ -113,21 +113,43 @@ void Tracer::note_process_locked(CpuFile& f, uint32_t cpu, uint64_t time, pid_t 
   blktrace::encode(r, f.buf);
 }
 
+uint64_t Tracer::stamp_locked(uint64_t at) {
+  const int64_t host = (clock_.now() - origin_).count();
+  uint64_t t = uint64_t(std::max<int64_t>(0, host + card_offset_));
+  if (mode_.load(std::memory_order_relaxed) == TraceClock::kCard && at != 0) {
+    // The card's timeline says when this happened; what follows moves along.
+    t = at;
+    card_offset_ = int64_t(at) - host;
+  }
+  t = std::max(t, last_time_ + 1);
+  last_time_ = t;
+  return t;
+}
+
+void Tracer::message(std::string_view text, pid_t pid) {
+  const int cpu = cpu_of_caller_();
+  std::lock_guard lock(mu_);
+  if (!on_.load(std::memory_order_relaxed)) return;
+  const uint32_t c = uint32_t(cpu) % uint32_t(cpus_.size());
+  blktrace::Record r;
+  r.sequence = ++cpus_[c].sequence;
+  r.time = stamp_locked(0);
+  r.action = blktrace::kMessageNote;
+  r.pid = uint32_t(pid);
+  r.device = device_;
+  r.cpu = c;
+  r.pdu.assign(reinterpret_cast<const std::byte*>(text.data()),
+               reinterpret_cast<const std::byte*>(text.data()) + text.size());
+  blktrace::encode(r, cpus_[c].buf);
+}
+
 uint64_t Tracer::record(const TraceEvent& ev) {
   const int cpu = cpu_of_caller_();
   std::lock_guard lock(mu_);
   if (!on_.load(std::memory_order_relaxed)) return 0;
   const uint32_t c = uint32_t(cpu) % uint32_t(cpus_.size());
   CpuFile& f = cpus_[c];
-  const int64_t host = (clock_.now() - origin_).count();
-  uint64_t t = uint64_t(std::max<int64_t>(0, host + card_offset_));
-  if (mode_.load(std::memory_order_relaxed) == TraceClock::kCard && ev.at != 0) {
-    // The card's timeline says when this happened; what follows moves along.
-    t = ev.at;
-    card_offset_ = int64_t(ev.at) - host;
-  }
-  t = std::max(t, last_time_ + 1);
-  last_time_ = t;
+  const uint64_t t = stamp_locked(ev.at);
   static const std::array<char, 16> kNoName{};
   note_process_locked(f, c, t, ev.pid, ev.comm ? *ev.comm : kNoName);
   blktrace::Record r;

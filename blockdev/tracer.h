@@ -30,6 +30,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -67,6 +68,9 @@ class Tracer {
   bool on() const { return on_.load(std::memory_order_relaxed); }
   // Records ev; returns its timestamp (0 when off).
   uint64_t record(const TraceEvent& ev);
+  // A text message (blk_add_trace_msg's notify event), e.g. a user's
+  // marker; nothing when off.
+  void message(std::string_view text, pid_t pid);
   TraceClock clock_mode() const { return mode_.load(std::memory_order_relaxed); }
   uint32_t device() const { return device_; }
 
@@ -79,6 +83,7 @@ class Tracer {
   void note_process_locked(CpuFile& f, uint32_t cpu, uint64_t time, pid_t pid,
                            const std::array<char, 16>& comm);
   Status write_out_locked(CpuFile& f);
+  uint64_t stamp_locked(uint64_t at);  // the next event's time (see TraceClock)
   const std::array<char, 16>& resolve_locked(pid_t pid);
 
   const Clock& clock_;

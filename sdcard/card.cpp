@@ -40,8 +40,18 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
   });
 }
 
+// Where in command N+1 the power fails (FaultPlan::Cut).
+void Card::Impl::arm_cut() {
+  const uint64_t h = mix(faults.seed ^ mix(faults.power_cut_after));
+  switch (faults.cut) {
+    case FaultPlan::Cut::kSeeded: flash.arm_power_cut(h % 48, (h >> 8) & 1); break;
+    case FaultPlan::Cut::kBetween: flash.arm_power_cut(0, false); break;
+    case FaultPlan::Cut::kTorn: flash.arm_power_cut(faults.torn_after.value_or(h % 4), true); break;
+  }
+}
+
 template <typename Body>
-Status Card::Impl::command(Body&& body) {
+Status Card::Impl::command(const CommandView& view, Body&& body) {
   std::lock_guard turn(turn_mu);
   Status st;
   Nanos cost{0};
@@ -51,14 +61,18 @@ Status Card::Impl::command(Body&& body) {
     if (flash.powered_off()) return Status::error(EIO, "card lost power");
     ++counters.commands;
     ++commands_since_faults;
-    const bool cut = faults.power_cut_after != 0 && commands_since_faults == faults.power_cut_after + 1;
-    if (cut) {
-      uint64_t h = mix(faults.seed ^ mix(faults.power_cut_after));
-      flash.arm_power_cut(h % 48, (h >> 8) & 1);
+    if (opts.recorder) {
+      CommandView v = view;
+      v.index = counters.commands;
+      v.device_time = counters.time.total();
+      opts.recorder->record(v);
     }
+    const bool cut = faults.power_cut_after != 0 && commands_since_faults == faults.power_cut_after + 1;
+    if (cut) arm_cut();
     const Nanos before = counters.time.total();
     counters.time.command += profile.command_overhead;
-    st = body();
+    // A cut between commands: this one never starts.
+    st = cut && faults.cut == FaultPlan::Cut::kBetween ? Status::ok() : body();
     if (cut) {
       flash.power_off();
       st = Status::error(EIO, "card lost power during command " + std::to_string(commands_since_faults));
@@ -196,17 +210,29 @@ Card::~Card() {
   if (!st.is_ok()) logger("sdcard")->error("closing {}: {}", impl_->store->name(), st.to_string());
 }
 
+namespace {
+uint64_t sectors_of(std::span<const iovec> segments) {
+  uint64_t bytes = 0;
+  for (const iovec& v : segments) bytes += v.iov_len;
+  return bytes / kSectorBytes;
+}
+}  // namespace
+
 Status Card::read(uint64_t sector, std::span<const iovec> segments) {
-  return impl_->command([&] { return impl_->do_read(sector, segments); });
+  const CommandView v{.kind = CommandKind::kRead, .sector = sector, .sectors = sectors_of(segments)};
+  return impl_->command(v, [&] { return impl_->do_read(sector, segments); });
 }
 Status Card::write(uint64_t sector, std::span<const iovec> segments, bool fua) {
-  return impl_->command([&] { return impl_->do_write(sector, segments, fua); });
+  const CommandView v{
+      .kind = CommandKind::kWrite, .sector = sector, .sectors = sectors_of(segments), .data = segments, .fua = fua};
+  return impl_->command(v, [&] { return impl_->do_write(sector, segments, fua); });
 }
 Status Card::flush() {
-  return impl_->command([&] { return impl_->do_flush(); });
+  return impl_->command(CommandView{.kind = CommandKind::kFlush}, [&] { return impl_->do_flush(); });
 }
 Status Card::discard(uint64_t sector, uint64_t sectors) {
-  return impl_->command([&] { return impl_->do_discard(sector, sectors); });
+  const CommandView v{.kind = CommandKind::kDiscard, .sector = sector, .sectors = sectors};
+  return impl_->command(v, [&] { return impl_->do_discard(sector, sectors); });
 }
 
 Status Card::close() {
@@ -262,6 +288,17 @@ void Card::set_faults(const FaultPlan& faults) {
 bool Card::powered_off() const {
   std::lock_guard state(impl_->state_mu);
   return impl_->flash.powered_off();
+}
+
+void Card::cut_power() {
+  std::lock_guard state(impl_->state_mu);  // a command in flight finishes first
+  impl_->buffer.clear();
+  impl_->flash.power_off();
+}
+
+Card::FaultState Card::fault_state() const {
+  std::lock_guard state(impl_->state_mu);
+  return {impl_->faults, impl_->commands_since_faults, impl_->flash.powered_off()};
 }
 
 }  // namespace cardfs::sdcard

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,8 +48,35 @@ struct FaultPlan {
   uint64_t power_cut_after = 0;
   // Chooses how far the interrupted command gets and whether a page tears.
   uint64_t seed = 1;
+  // How the cut falls in command N+1: kSeeded as above; kBetween: before it
+  // does anything (nothing of it reaches flash); kTorn: it programs
+  // `torn_after` pages (default: a seeded 0-3) and the next one is torn,
+  // if it programs that many.
+  enum class Cut : uint8_t { kSeeded, kBetween, kTorn };
+  Cut cut = Cut::kSeeded;
+  std::optional<uint64_t> torn_after;
   // A read that covers any of these sectors fails with EIO.
   std::vector<uint64_t> read_error_sectors;
+};
+
+// One host command as the card receives it, for a recorder (CardOptions).
+enum class CommandKind : uint8_t { kRead, kWrite, kFlush, kDiscard };
+struct CommandView {
+  CommandKind kind = CommandKind::kRead;
+  uint64_t sector = 0;
+  uint64_t sectors = 0;  // 0 for a flush
+  std::span<const iovec> data = {};  // a write's bytes (valid during record())
+  bool fua = false;
+  uint64_t index = 0;                // 1 for the first command since open
+  Nanos device_time{0};              // the card's clock when it starts
+};
+// Sees every command in the card's order, before it runs (a crashtest's
+// recording, blockdev/command_log.h). Called with the card's locks held:
+// it must not call the card.
+class CommandRecorder {
+ public:
+  virtual ~CommandRecorder() = default;
+  virtual void record(const CommandView& command) = 0;
 };
 
 struct CardOptions {
@@ -60,6 +88,7 @@ struct CardOptions {
   // stop) instead of refused: fsck and `cardfs card repair`.
   bool rebuild_map = false;
   FaultPlan faults;
+  CommandRecorder* recorder = nullptr;  // not owned; outlives the card
 };
 
 // Device time split by what the card spent it on.
@@ -184,6 +213,15 @@ class Card {
   void set_faults(const FaultPlan& faults);
   // True once an injected power cut has happened.
   bool powered_off() const;
+  // The power fails now, between commands: the write buffer is lost and
+  // every later command fails with EIO (a user's `echo now > powercut`).
+  void cut_power();
+  struct FaultState {
+    FaultPlan plan;
+    uint64_t commands_since_armed = 0;
+    bool powered_off = false;
+  };
+  FaultState fault_state() const;
 
   struct Impl;
 

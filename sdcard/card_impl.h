@@ -40,7 +40,8 @@ struct Card::Impl {
   // Runs one command: counts it, applies faults, charges its device time,
   // and in realtime mode sleeps for it after releasing state_mu.
   template <typename Body>
-  Status command(Body&& body);
+  Status command(const CommandView& view, Body&& body);
+  void arm_cut();  // the FaultPlan's cut, in the command about to run
 
   Status do_read(uint64_t sector, std::span<const iovec> segments);
   Status do_write(uint64_t sector, std::span<const iovec> segments, bool fua);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "fusefs/fuse/control_powercut.h"
 #include "fusefs/fuse/trace_name.h"
 #include "sdcard/profiles.h"
 
@@ -117,6 +118,7 @@ std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino, cons
   add_vm_tunables(*t, s);
   add_queue_attrs(*t, s);
   add_trace(*t, s, mountpoint);
+  add_powercut_files(*t, s);
   t->add({"sync", [] { return std::string("write 1 to write everything back\n"); },
           [&s](std::string_view v) -> Status {
             if (v != "1") return Status::error(EINVAL, "write 1");

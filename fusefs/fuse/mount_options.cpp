@@ -140,6 +140,17 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"tunables",
        [](const Item& it, MountOptions& o) { return set_string(it, o.tunables_file); }},
       {"commit", bounded(&MountOptions::commit, 0, 86400)},
+      {"record", [](const Item& it, MountOptions& o) { return set_string(it, o.record_file); }},
+      {"powercut_torn", flag(&MountOptions::powercut_torn, true)},
+      {"powercut_after",
+       [](const Item& it, MountOptions& o) -> Status {
+         CARDFS_ASSIGN_OR_RETURN(std::string text, need_value(it));
+         auto v = parse_uint(text);
+         if (!v.is_ok()) return v.status().with_context(it.name);
+         if (*v == 0) return invalid("powercut_after: the card's commands count from 1");
+         o.powercut_after = *v;
+         return Status::ok();
+       }},
       {"cache_size", set_cache_size},
       {"dirty_ratio", bounded(&MountOptions::dirty_ratio, 1, 100)},
       {"dirty_background_ratio", bounded(&MountOptions::dirty_background_ratio, 0, 100)},
@@ -210,6 +221,7 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_
     }
   }
   CARDFS_RETURN_IF_ERROR(check_dirty_ratios(o));
+  if (o.powercut_torn && !o.powercut_after) return invalid("powercut_torn needs powercut_after=N");
   return o;
 }
 

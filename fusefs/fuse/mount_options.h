@@ -77,6 +77,15 @@ struct MountOptions {
   std::optional<std::string> trace_clock;
   // tunables=FILE: read at mount and at every SIGHUP (overlay_tunables).
   std::string tunables_file;
+
+  // ---- faults and recording (docs/fuse.md "Power cuts")
+  // powercut_after=N: the card loses power after its Nth command since the
+  // mount (between commands, or inside command N+1 with powercut_torn).
+  std::optional<uint64_t> powercut_after;
+  bool powercut_torn = false;
+  // record=NAME: every card command with its data to NAME.blktrace.0
+  // (blockdev/command_log.h), what `cardfs crashtest` records.
+  std::string record_file;
 };
 
 inline constexpr uint32_t kDefaultKernelReadAheadKb = 1024;

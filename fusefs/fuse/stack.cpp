@@ -66,6 +66,19 @@ Status Stack::apply_tunables(const MountOptions& o) {
   return apply_queue_options(o);
 }
 
+// powercut_after= arms the card's fault plan, record= its command log;
+// both count the card's commands from this open on.
+Status Stack::prepare_faults_and_record(const MountOptions& o, sdcard::CardOptions& card_opts) {
+  if (o.powercut_after) {
+    card_opts.faults.power_cut_after = *o.powercut_after;
+    card_opts.faults.cut = o.powercut_torn ? sdcard::FaultPlan::Cut::kTorn : sdcard::FaultPlan::Cut::kBetween;
+  }
+  if (o.record_file.empty()) return Status::ok();
+  CARDFS_ASSIGN_OR_RETURN(record_, blockdev::CommandLog::create(o.record_file));
+  card_opts.recorder = record_.get();
+  return Status::ok();
+}
+
 Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
                                                  const MountOptions& o, bool probe) {
   std::unique_ptr<Stack> s(new Stack());
@@ -74,6 +87,7 @@ Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
   card_opts.realtime = o.realtime && !probe;
   card_opts.read_only = o.read_only || probe;
   card_opts.durable = o.durable;
+  if (!probe) CARDFS_RETURN_IF_ERROR(s->prepare_faults_and_record(o, card_opts));
   auto card = sdcard::Card::open(image, s->clock_, card_opts);
   if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");
   s->card_ = std::move(*card);
@@ -163,7 +177,13 @@ Status Stack::shutdown() {
     queue_->wait_idle();
     if (!trace_name().empty()) keep_first(stop_trace(), "stopping the trace");
   }
-  if (card_) keep_first(card_->close(), "closing the card");
+  if (card_) {
+    if (card_->powered_off())  // powercut: nothing more reaches the card
+      logger("fuse")->warn("the card lost power (powercut); what it had not stored is lost; "
+                           "the next mount powers it on");
+    keep_first(card_->close(), "closing the card");
+  }
+  if (record_) keep_first(record_->close(), "writing the command log");
   return result;
 }
 
@@ -222,6 +242,16 @@ std::string Stack::snapshot_text() {
     s["journal.wait_ms"] = double(j.wait_ns) / 1e6;
   }
   return format_snapshot(s);
+}
+
+}  // namespace cardfs::fuse
+
+namespace cardfs::fuse {
+
+void Stack::mark(std::string_view text, pid_t writer) {
+  queue_->trace_message(text, writer);
+  if (record_) record_->mark(text);
+  logger("fuse")->info("mark: {}", text);
 }
 
 }  // namespace cardfs::fuse

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "blockdev/command_log.h"
 #include "blockdev/queue.h"
 #include "blockdev/sdcard_driver.h"
 #include "cache/page_cache.h"
@@ -58,16 +59,22 @@ class Stack {
   // Every layer's counters, "layer.name value" per line (.cardfs/stat).
   std::string snapshot_text();
 
+  // A user's marker (.cardfs/mark): a message in the running trace and in
+  // the card's command log (record=), and a line in the log.
+  void mark(std::string_view text, pid_t writer);
+
  private:
   Stack() = default;
   // probe: everything read-only, to check the image before changing it.
   static Result<std::unique_ptr<Stack>> open_layers(const std::string& image,
                                                     const MountOptions& opts, bool probe);
   Status apply_queue_options(const MountOptions& opts);
+  Status prepare_faults_and_record(const MountOptions& opts, sdcard::CardOptions& card_opts);
   static blockdev::QueueOptions queue_options(const sdcard::Card& card, const MountOptions& opts);
   void metadata_loop();
 
   RealClock clock_;
+  std::unique_ptr<blockdev::CommandLog> record_;  // record=; outlives the card
   std::unique_ptr<sdcard::Card> card_;
   std::unique_ptr<blockdev::SdcardDriver> driver_;
   std::unique_ptr<blockdev::Queue> queue_;
