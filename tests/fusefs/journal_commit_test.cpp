@@ -27,7 +27,7 @@ std::string read_file(TestFs& t, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("fdatasync of an overwrite commits nothing; fsync of a grown file commits once",
+TEST_CASE("fdatasync of an overwrite commits nothing, fsync of a grown file commits once",
           "[fusefs][journal]") {
   TestFs t;
   REQUIRE(t->journaled());
@@ -67,7 +67,7 @@ TEST_CASE("a committed rename over a name is replayed whole after a crash, an un
   CHECK(t->check_free_counts().is_ok());
 }
 
-TEST_CASE("the ring fills, is checkpointed and reused; every commit survives a crash",
+TEST_CASE("the ring fills, is checkpointed and reused, and every commit survives a crash",
           "[fusefs][journal]") {
   TestFs t;
   const JournalCounters before = t->journal_counters();

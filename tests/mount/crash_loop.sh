@@ -2,7 +2,9 @@
 # Issue 15's crash loop: kill -9 of the daemon at a random moment under a
 # workload that records what it fsync'd (crash_workload.py), then fsck -y,
 # fsck -n (clean, exit 0), a remount, and every fsync'd file intact (its
-# SHA-256) and every fsync'd directory there. CARDFS_CRASH_ITERATIONS
+# SHA-256) and every fsync'd directory there. Every other round mounts
+# straight after the kill (the journal's replay) and runs fsck -n after
+# that: nothing to repair. CARDFS_CRASH_ITERATIONS
 # (default 3) rounds on one image; CARDFS_CRASH_SEED repeats a run (the
 # seed is printed).
 source "$(dirname "$0")/lib.sh" "$@"
@@ -53,10 +55,15 @@ for ((i = 1; i <= iterations; i++)); do
   mt_kill9 "$mnt"
   mt_bounded 30 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
   wait "$pid"
-  check "iteration $i: fsck -y" fsck_y
-  check "iteration $i: fsck -n is clean afterwards" "$CARDFS" fsck -n "$image"
+  if ((i % 2)); then
+    check "iteration $i: fsck -y" fsck_y
+    check "iteration $i: fsck -n is clean afterwards" "$CARDFS" fsck -n "$image"
+  fi
+  # Even iterations: the mount alone replays the journal (issue 16), and
+  # fsck -n after it finds nothing to repair.
   mt_mount "$image" "$mnt" || break
   check "iteration $i: every fsync'd file and directory is intact" verify_record
   mt_umount "$mnt"
+  ((i % 2)) || check "iteration $i: fsck -n after the mount's replay is clean" "$CARDFS" fsck -n "$image"
 done
 mt_pass
