@@ -12,7 +12,8 @@
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
 #              also passthrough,passthrough-dp: libfuse's passthrough_ll, meta_small only;
 #              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run;
-#              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only)
+#              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only;
+#              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
