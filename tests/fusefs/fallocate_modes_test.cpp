@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "fusefs/format.h"
@@ -163,4 +164,60 @@ TEST_CASE("insert past the maximum size is EFBIG; collapse and insert of a direc
   CHECK(t->getattr(f)->size == max_file_size(4096) - 4096);
   CHECK(t->fallocate(kRootIno, FALLOC_FL_COLLAPSE_RANGE, 0, 4096).code() == EISDIR);
   CHECK(t->fallocate(kRootIno, FALLOC_FL_INSERT_RANGE, 0, 4096).code() == EISDIR);
+}
+
+// fsx's idea, in-process (fsx itself finds collapse and insert refused
+// through FUSE): random writes, truncates and every fallocate mode against a
+// byte model of the file, the whole file compared after each operation.
+TEST_CASE("fsx-style: random operations with every fallocate mode keep the file equal to a model",
+          "[fusefs][fallocate]") {
+  for (uint32_t bs : {1024u, 4096u}) {
+    INFO("block size " << bs);
+    TestFs t(sized(64 << 20, bs));
+    Ino f = make_file(t, "f");
+    std::string model;
+    std::mt19937 rng(20261207 + bs);
+    auto pick = [&](uint64_t n) { return n ? rng() % n : 0; };
+    const uint64_t span = 600 * uint64_t(bs);  // past the direct and into the single indirect pointers
+    for (int op = 0; op < 400; ++op) {
+      const uint64_t off = pick(span), len = 1 + pick(span / 4);
+      const uint64_t aoff = off / bs * bs, alen = (len + bs - 1) / bs * bs;
+      const int kind = int(pick(7));
+      INFO("op " << op << " kind " << kind << " off " << off << " len " << len);
+      if (kind == 0) {
+        std::string data(len, char('a' + op % 26));
+        REQUIRE(t->write(f, off, bytes_of(data)).is_ok());
+        if (model.size() < off + len) model.resize(off + len, '\0');
+        model.replace(off, len, data);
+      } else if (kind == 1) {
+        REQUIRE(t->truncate(f, off).is_ok());
+        model.resize(off, '\0');
+      } else if (kind == 2) {
+        REQUIRE(t->fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len).is_ok());
+        if (off < model.size()) model.replace(off, std::min(len, model.size() - off), std::min(len, model.size() - off), '\0');
+      } else if (kind == 3) {
+        const bool keep = pick(2);
+        REQUIRE(t->fallocate(f, FALLOC_FL_ZERO_RANGE | (keep ? FALLOC_FL_KEEP_SIZE : 0), off, len).is_ok());
+        if (!keep && off + len > model.size()) model.resize(off + len, '\0');
+        if (off < model.size()) model.replace(off, std::min(len, model.size() - off), std::min(len, model.size() - off), '\0');
+      } else if (kind == 4) {
+        const int rc = t->fallocate(f, FALLOC_FL_COLLAPSE_RANGE, aoff, alen).code();
+        CHECK(rc == (aoff + alen < model.size() ? 0 : EINVAL));
+        if (rc == 0) model.erase(aoff, alen);
+      } else if (kind == 5) {
+        const int rc = t->fallocate(f, FALLOC_FL_INSERT_RANGE, aoff, alen).code();
+        CHECK(rc == (aoff < model.size() ? 0 : EINVAL));
+        if (rc == 0) model.insert(aoff, alen, '\0');
+      } else {
+        const bool keep = pick(2);
+        REQUIRE(t->fallocate(f, keep ? FALLOC_FL_KEEP_SIZE : 0, off, len).is_ok());
+        if (!keep && off + len > model.size()) model.resize(off + len, '\0');
+      }
+      REQUIRE(t->getattr(f)->size == model.size());
+      REQUIRE(read_all(t, f) == model);
+    }
+    CHECK(t->check_free_counts().is_ok());
+    t.remount();
+    CHECK(read_all(t, f) == model);
+  }
 }
