@@ -1,6 +1,7 @@
 // The journal's promise, swept: a metadata-heavy workload on an emulated
 // card (memory store) whose power is cut after card command N, for every N
-// of a range, twice: the card tearing the page it is programming, and not.
+// of a range, twice: before command N+1 does anything, and with N+1
+// programming a few pages and tearing the next (FaultPlan::Cut).
 // After each cut: mount replays the journal, every name that was fsync'd
 // holds its content, each rename is wholly done or not done (the "write
 // tmp, fsync, rename over the target, fsync the directory" idiom never
@@ -250,33 +251,18 @@ std::shared_ptr<sdcard::MemoryMedium> copy_of(sdcard::MemoryMedium& base) {
   return copy;
 }
 
-// Whether the card tears the page it is programming when a power cut
-// after command n comes with fault seed `seed`: card.cpp's choice
-// (splitmix64 of seed ^ splitmix64(n), bit 8), copied so that each cut
-// runs once torn and once not. Should the card choose otherwise, the
-// sweep still runs under two seeds, only not that pair.
-uint64_t splitmix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-uint64_t seed_that_tears(uint64_t n, bool tear) {
-  uint64_t seed = 1;
-  while (((splitmix(seed ^ splitmix(n)) >> 8) & 1) != uint64_t(tear) && seed < 64) ++seed;
-  return seed;
-}
-
 // One run with the power cut after command n (0: none). Returns whether
 // the cut happened (false: the workload ended before command n).
-bool run_with_cut(sdcard::MemoryMedium& base, uint64_t n, uint64_t seed, Clock& clock) {
+bool run_with_cut(sdcard::MemoryMedium& base, uint64_t n, sdcard::FaultPlan::Cut how,
+                  Clock& clock) {
   auto medium = copy_of(base);
   Promises p;
   bool cut;
   {
     sdcard::CardOptions opts;
     opts.faults.power_cut_after = n;
-    opts.faults.seed = seed;
+    opts.faults.cut = how;
+    opts.faults.seed = n;
     auto card = sdcard::Card::open(sdcard::memory_store(medium), clock, opts);
     REQUIRE(card.is_ok());
     CardStack s(std::move(*card), clock);
@@ -291,7 +277,8 @@ bool run_with_cut(sdcard::MemoryMedium& base, uint64_t n, uint64_t seed, Clock& 
     }
     cut = s.card->powered_off();
   }
-  INFO("power cut after card command " << n << " (fault seed " << seed << ")");
+  INFO("power cut after card command " << n
+                                       << (how == sdcard::FaultPlan::Cut::kTorn ? ", torn" : ""));
   check_after_cut(medium, p, clock);
   return cut;
 }
@@ -305,13 +292,13 @@ TEST_CASE("journal sweep: a power cut after any card command needs no repair and
   const bool all = std::getenv("CARDFS_SWEEP_ALL") != nullptr;
   uint64_t n = 1;
   for (; n < 100000; n += (all || n < 150) ? 1 : 3) {
-    const bool cut = run_with_cut(*base, n, seed_that_tears(n, false), clock);
-    (void)run_with_cut(*base, n, seed_that_tears(n, true), clock);
+    const bool cut = run_with_cut(*base, n, sdcard::FaultPlan::Cut::kBetween, clock);
+    (void)run_with_cut(*base, n, sdcard::FaultPlan::Cut::kTorn, clock);
     if (!cut) break;
   }
   CHECK(n > 80);  // the workload is long enough for the sweep to mean something
   WARN("the workload took " << n << " card commands");
-  run_with_cut(*base, 0, 1, clock);  // and without a cut it all holds too
+  run_with_cut(*base, 0, sdcard::FaultPlan::Cut::kSeeded, clock);  // no cut: it all holds too
   set_log_level(level);
 }
 
