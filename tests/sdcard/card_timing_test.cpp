@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "sdcard/card.h"
+#include "sdcard/page_store.h"
 #include "tests/sdcard/card_fixture.h"
 
 namespace cardfs::sdcard {
@@ -51,39 +52,65 @@ struct Iops {
   double read = 0, write = 0;
 };
 
-// Random 4 KiB IOPS inside a 64 MiB area of a 128 MiB card, after the area
-// was written sequentially: enough writes that garbage collection runs.
-Iops random_iops(const std::string& profile) {
+// Random 4 KiB IOPS by device time as the SD specification's application
+// test takes them: the whole card written sequentially first (512 KiB
+// commands), then random 4 KiB writes and reads inside the first
+// `area` bytes. The first `warmup` writes bring GC to its steady state
+// and are not counted. Dataless card (none store): only the model runs.
+Iops random_iops(const std::string& profile, uint64_t card_bytes, uint64_t area, int warmup) {
   VirtualClock clock;
-  auto card = testing::TestStore::memory().create(testing::profile(profile), 128 * MiB, clock);
+  auto card = Card::create(none_store(), testing::profile(profile), card_bytes, clock);
   REQUIRE(card.is_ok());
-  const uint64_t area = 64 * MiB / 512;
-  const std::vector<std::byte> fill = testing::pattern(0, 2048, 1);
-  for (uint64_t s = 0; s < area; s += 2048) REQUIRE(testing::write(**card, s, fill).is_ok());
+  const std::vector<std::byte> fill(512 * KiB);
+  for (uint64_t s = 0; s < card_bytes / 512; s += fill.size() / 512)
+    REQUIRE(testing::write(**card, s, fill).is_ok());
   REQUIRE((*card)->flush().is_ok());
   std::mt19937_64 rng(42);
-  const int n = 8000;
+  const uint64_t slots = area / (4 * KiB);
+  const std::vector<std::byte> four_k(4 * KiB);
+  for (int i = 0; i < warmup; ++i) REQUIRE(testing::write(**card, (rng() % slots) * 8, four_k).is_ok());
+  const int n = 50000;
   Nanos start = (*card)->device_time();
-  const std::vector<std::byte> four_k = testing::pattern(0, 8, 2);
-  for (int i = 0; i < n; ++i) REQUIRE(testing::write(**card, (rng() % (area / 8)) * 8, four_k).is_ok());
+  for (int i = 0; i < n; ++i) REQUIRE(testing::write(**card, (rng() % slots) * 8, four_k).is_ok());
   REQUIRE((*card)->flush().is_ok());
   Iops r;
   r.write = n / seconds((*card)->device_time() - start);
   start = (*card)->device_time();
-  for (int i = 0; i < n; ++i) REQUIRE(testing::read(**card, (rng() % (area / 8)) * 8, 8).is_ok());
+  for (int i = 0; i < n; ++i) REQUIRE(testing::read(**card, (rng() % slots) * 8, 8).is_ok());
   r.read = n / seconds((*card)->device_time() - start);
   return r;
 }
 
-TEST_CASE("A1 and A2 cards meet their random IOPS", "[sdcard][timing]") {
-  const Iops a1 = random_iops("a1");
-  INFO("a1: " << a1.read << " read / " << a1.write << " write IOPS");
-  CHECK(a1.read >= 1500);
-  CHECK(a1.write >= 500);
-  const Iops a2 = random_iops("a2");
-  INFO("a2: " << a2.read << " read / " << a2.write << " write IOPS");
-  CHECK(a2.read >= 4000);
-  CHECK(a2.write >= 2000);
+void check_class(const Iops& r, int app_class) {
+  CHECK(r.read >= (app_class == 2 ? 4000 : 1500));
+  CHECK(r.write >= (app_class == 2 ? 2000 : 500));
+}
+
+// Issue 20 item 9: on a full card a2 fell to 1 075 write IOPS and a1 to
+// 394, because the page FTL's spare (user/8) let greedy GC copy about
+// three pages per page written. Cards smaller than the test area are
+// tested over the whole card, as their test area is the card.
+TEST_CASE("A1 and A2 cards meet their random IOPS when full, in the spec's test area", "[sdcard][timing]") {
+  const std::pair<const char*, int> cards[] = {{"a1", 1}, {"a2", 2}};
+  for (auto [name, app_class] : cards) {
+    for (uint64_t size : {128 * MiB, 1024 * MiB}) {
+      const Iops r = random_iops(name, size, size, int(3 * size / (16 * KiB)));
+      INFO(name << " full " << size / MiB << " MiB card: " << r.read << " read / " << r.write << " write IOPS");
+      check_class(r, app_class);
+    }
+    const Iops r = random_iops(name, 4096 * MiB, 1024 * MiB, 200000);
+    INFO(name << " full 4 GiB card, 1 GiB test area: " << r.read << " read / " << r.write << " write IOPS");
+    check_class(r, app_class);
+  }
+}
+
+// Outside the conditions: random writes spread over 4 GiB of a full
+// 4 GiB card meet only the card's user/8 spare, and GC copies more.
+TEST_CASE("random writes over a whole large full A2 card fall below the class", "[sdcard][timing]") {
+  const Iops r = random_iops("a2", 4096 * MiB, 4096 * MiB, 400000);
+  INFO("a2 full 4 GiB card, writes over all of it: " << r.write << " write IOPS");
+  CHECK(r.write < 2000);
+  CHECK(r.read >= 4000);  // reads do not depend on GC
 }
 
 }  // namespace
