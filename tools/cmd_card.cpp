@@ -3,7 +3,7 @@
 //   cardfs card create IMAGE --profile class10 --size 2G
 //   cardfs card info IMAGE [--json]
 //   cardfs card profiles
-//   cardfs card export IMAGE DIR [--realtime] [--trace NAME]  (cmd_card_export.cpp; DIR/stat: counters)
+//   cardfs card export IMAGE DIR [--realtime] [--trace NAME] [--record NAME]  (cmd_card_export.cpp; DIR/stat: counters)
 //
 // Errors are one line on stderr and exit status 1; an image is never
 // modified by a failed command.
@@ -22,7 +22,7 @@ namespace cardfs::tools {
 
 int run_card_info(const std::string& image, bool json);                            // cmd_card_info.cpp
 int run_card_export(const std::string& image, const std::string& dir, bool realtime,
-                    bool foreground, const std::string& trace);  // cmd_card_export.cpp
+                    bool foreground, const std::string& trace, const std::string& record);  // cmd_card_export.cpp
 
 namespace {
 
@@ -108,7 +108,7 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   p->callback([&ctx] { ctx.run = [] { return run_profiles(); }; });
 
   struct ExportArgs {
-    std::string image, dir, trace;
+    std::string image, dir, trace, record;
     bool realtime = false;
     bool foreground = false;
   };
@@ -121,8 +121,9 @@ void add_card(CLI::App& app, CommandContext& ctx) {
   e->add_flag("-f,--foreground", exp->foreground,
               "Stay in the foreground; print the card's counters on exit");
   e->add_option("--trace", exp->trace, "Record every card command in blktrace format (NAME.blktrace.N)");
+  e->add_option("--record", exp->record, "Every card command with its data, and DIR/mark's lines, to NAME.blktrace.0 (crashtest)");
   e->callback([&ctx, exp] {
-    ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime, exp->foreground, exp->trace); };
+    ctx.run = [exp] { return run_card_export(exp->image, exp->dir, exp->realtime, exp->foreground, exp->trace, exp->record); };
   });
 }
 

@@ -15,6 +15,10 @@
 // (NAME.blktrace.N, D when it reaches the card and C when done, on the
 // host's clock; `cardfs trace` prints it, `cardfs replay` replays it).
 //
+// With --record NAME every card command and the data it wrote go to
+// NAME.blktrace.0 (blockdev/command_log.h), and a line written to DIR/mark
+// goes there as a marker: what `cardfs crashtest --fs ext4` records.
+//
 // DIR/stat (read-only) holds the card's counters at the moment it is
 // opened, as "card.NAME VALUE" lines (sdcard/counters_text.h, the names of
 // .cardfs/stat), so a run can be sampled while it goes. When the export
@@ -33,6 +37,7 @@
 
 #include "base/clock.h"
 #include "base/image_claim.h"
+#include "blockdev/command_log.h"
 #include "blockdev/tracer.h"
 #include "fusefs/fuse/daemon.h"
 #include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
@@ -47,8 +52,10 @@ namespace reply = fuse::reply;
 
 constexpr fuse_ino_t kCardIno = 2;
 constexpr fuse_ino_t kStatIno = 3;
+constexpr fuse_ino_t kMarkIno = 4;
 constexpr const char* kCardName = "card";
 constexpr const char* kStatName = "stat";
+constexpr const char* kMarkName = "mark";
 constexpr uint64_t kSector = 512;
 constexpr const char* kWho = "cardfs card export";
 
@@ -56,6 +63,7 @@ struct Export {
   sdcard::Card* card;
   uint64_t bytes;
   blockdev::Tracer* tracer = nullptr;  // --trace
+  blockdev::CommandLog* log = nullptr; // --record
 };
 
 Export& self(fuse_req_t req) { return *static_cast<Export*>(fuse_req_userdata(req)); }
@@ -82,8 +90,8 @@ struct stat attr_of(fuse_ino_t ino, const Export& e) {
   if (ino == FUSE_ROOT_ID) {
     st.st_mode = S_IFDIR | 0755;
     st.st_nlink = 2;
-  } else if (ino == kStatIno) {
-    st.st_mode = S_IFREG | 0444;  // size 0: its text is made at open (direct_io)
+  } else if (ino == kStatIno || ino == kMarkIno) {
+    st.st_mode = S_IFREG | (ino == kStatIno ? 0444 : 0200);  // size 0: made at open / written only
     st.st_nlink = 1;
   } else {
     st.st_mode = S_IFREG | 0644;
@@ -97,12 +105,13 @@ struct stat attr_of(fuse_ino_t ino, const Export& e) {
   return st;
 }
 
-bool known(fuse_ino_t ino) { return ino == FUSE_ROOT_ID || ino == kCardIno || ino == kStatIno; }
+bool known(fuse_ino_t ino) { return ino == FUSE_ROOT_ID || ino == kCardIno || ino == kStatIno || ino == kMarkIno; }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_ino_t ino = 0;
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kCardName) == 0) ino = kCardIno;
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kStatName) == 0) ino = kStatIno;
+  if (parent == FUSE_ROOT_ID && std::strcmp(name, kMarkName) == 0) ino = kMarkIno;
   if (ino == 0) {
     reply::err(req, ENOENT);
     return;
@@ -124,7 +133,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 }
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
-  if (ino != kCardIno) {
+  if (ino != kCardIno && ino != kMarkIno) {
     reply::err(req, EPERM);
     return;
   }
@@ -144,9 +153,9 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   }
   std::vector<char> buf(size);
   size_t used = 0;
-  const char* names[] = {".", "..", kCardName, kStatName};
-  const fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kCardIno, kStatIno};
-  for (off_t i = off; i < 4; ++i) {
+  const char* names[] = {".", "..", kCardName, kStatName, kMarkName};
+  const fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kCardIno, kStatIno, kMarkIno};
+  for (off_t i = off; i < 5; ++i) {
     struct stat st = attr_of(inos[i], self(req));
     size_t n = fuse_add_direntry(req, buf.data() + used, size - used, names[i], &st, i + 1);
     if (n > size - used) break;
@@ -170,6 +179,11 @@ void open_stat(fuse_req_t req, fuse_file_info* fi) {
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (ino == kStatIno) {
     open_stat(req, fi);
+    return;
+  }
+  if (ino == kMarkIno) {
+    fi->direct_io = 1;
+    reply::open(req, fi);
     return;
   }
   if (ino != kCardIno) {
@@ -224,8 +238,15 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   reply::buf(req, reinterpret_cast<const char*>(buf.data()) + (uint64_t(off) - first), size);
 }
 
-void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+void op_write(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_t off, fuse_file_info* fi) {
   Export& e = self(req);
+  if (ino == kMarkIno) {  // a marker line, into the command log (if any)
+    std::string_view text(data, size);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    if (e.log) e.log->mark(text);
+    reply::write(req, size);
+    return;
+  }
   if (uint64_t(off) + size > e.bytes) {
     reply::err(req, ENOSPC);
     return;
@@ -331,16 +352,26 @@ int serve(Export& e, const std::string& dir, fuse::StartupReport& report) {
 
 // The serving side, in the daemon (or in this process with -f).
 int export_card(const std::string& image, const std::string& dir, bool realtime, const std::string& trace,
-                fuse::StartupReport& report) {
+                const std::string& record, fuse::StartupReport& report) {
   RealClock clock;
   sdcard::CardOptions opts;
   opts.realtime = realtime;
+  std::unique_ptr<blockdev::CommandLog> log;  // outlives the card
+  if (!record.empty()) {
+    auto created = blockdev::CommandLog::create(record);
+    if (!created.is_ok()) {
+      report.fail(created.status().with_context("--record"));
+      return 1;
+    }
+    log = std::move(*created);
+    opts.recorder = log.get();
+  }
   auto card = sdcard::Card::open(image, clock, opts);
   if (!card.is_ok()) {
     report.fail(card.status());
     return 1;
   }
-  Export e{card->get(), (*card)->sector_count() * kSector};
+  Export e{card->get(), (*card)->sector_count() * kSector, nullptr, log.get()};
   // The mmcblk0 device number, as a mount's queue traces it.
   blockdev::Tracer tracer(clock, blockdev::blktrace::make_dev(179, 0));
   if (!trace.empty()) {
@@ -356,6 +387,7 @@ int export_card(const std::string& image, const std::string& dir, bool realtime,
     rc = 1;
   }
   Status st = (*card)->close();
+  if (st.is_ok() && log) st = log->close().with_context("--record");
   if (!st.is_ok()) {
     std::fprintf(stderr, "%s: closing %s: %s\n", kWho, image.c_str(), st.message().c_str());
     return 1;
@@ -370,7 +402,7 @@ int export_card(const std::string& image, const std::string& dir, bool realtime,
 }  // namespace
 
 int run_card_export(const std::string& image, const std::string& dir, bool realtime,
-                    bool foreground, const std::string& trace) {
+                    bool foreground, const std::string& trace, const std::string& record) {
   // The daemon moves to "/": it gets absolute paths. The card is opened in
   // the daemon (its threads would not survive the fork); an error there
   // still reaches this terminal through run_daemon's report.
@@ -386,9 +418,10 @@ int run_card_export(const std::string& image, const std::string& dir, bool realt
   const std::string abs_image = std::filesystem::absolute(image, ec).string();
   const std::string abs_dir = std::filesystem::absolute(dir, ec).string();
   const std::string abs_trace = trace.empty() ? "" : std::filesystem::absolute(trace, ec).string();
+  const std::string abs_record = record.empty() ? "" : std::filesystem::absolute(record, ec).string();
   return fuse::run_daemon(
       foreground,
-      [&](fuse::StartupReport& report) { return export_card(abs_image, abs_dir, realtime, abs_trace, report); },
+      [&](fuse::StartupReport& report) { return export_card(abs_image, abs_dir, realtime, abs_trace, abs_record, report); },
       kWho);
 }
 

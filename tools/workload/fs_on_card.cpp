@@ -131,8 +131,10 @@ Result<std::unique_ptr<FsOnCard>> FsOnCard::make(const CardSpec& spec, const std
   if (ec) return Status::error(ec.value(), "creating " + f->mnt_ + ": " + ec.message());
   const std::string size = std::to_string(spec.size_bytes);
   if (spec.fs == "cardfs") {
-    CARDFS_RETURN_IF_ERROR(
-        run({spec.cardfs, "mkfs", "--profile", spec.profile, "--size", size, f->image_}, seconds(300)));
+    std::vector<std::string> mkfs = {spec.cardfs, "mkfs", "--profile", spec.profile, "--size", size};
+    mkfs.insert(mkfs.end(), spec.mkfs_args.begin(), spec.mkfs_args.end());
+    mkfs.push_back(f->image_);
+    CARDFS_RETURN_IF_ERROR(run(mkfs, seconds(300)));
     return f;
   }
   CARDFS_RETURN_IF_ERROR(
@@ -141,15 +143,33 @@ Result<std::unique_ptr<FsOnCard>> FsOnCard::make(const CardSpec& spec, const std
   const Kind& k = *kind_of(spec.fs);
   std::vector<std::string> mkfs = {k.mkfs};
   mkfs.insert(mkfs.end(), k.mkfs_args.begin(), k.mkfs_args.end());
+  mkfs.insert(mkfs.end(), spec.mkfs_args.begin(), spec.mkfs_args.end());
   mkfs.push_back(f->loop_);
   CARDFS_RETURN_IF_ERROR(run(mkfs, seconds(600)));
   CARDFS_RETURN_IF_ERROR(f->detach());
   return f;
 }
 
-Status FsOnCard::attach(const std::string& trace) {
+Result<std::unique_ptr<FsOnCard>> FsOnCard::adopt(const CardSpec& spec) {
+  CARDFS_RETURN_IF_ERROR(check_filesystem(spec.fs));
+  std::unique_ptr<FsOnCard> f(new FsOnCard(spec));
+  if (!exists(f->image_)) return Status::error(ENOENT, f->image_ + ": no card image");
+  std::error_code ec;
+  fs::create_directories(f->mnt_, ec);
+  fs::create_directories(f->export_dir_, ec);
+  if (ec) return Status::error(ec.value(), "creating " + f->mnt_ + ": " + ec.message());
+  return f;
+}
+
+std::string FsOnCard::mark_file() const {
+  if (!mounted_) return "";
+  return spec_.fs == "cardfs" ? mnt_ + "/.cardfs/mark" : export_dir_ + "/mark";
+}
+
+Status FsOnCard::attach(const std::string& trace, const std::string& record) {
   std::vector<std::string> argv = {spec_.cardfs, "card", "export", "-f", image_, export_dir_};
   if (!trace.empty()) argv.insert(argv.end(), {"--trace", trace});
+  if (!record.empty()) argv.insert(argv.end(), {"--record", record});
   SpawnOptions o;
   o.stdout_path = spec_.dir + "/export-counters.txt";
   o.stderr_path = spec_.dir + "/export.log";
@@ -193,20 +213,22 @@ Status FsOnCard::detach() {
   return st;
 }
 
-Status FsOnCard::mount(const std::string& trace) {
+Status FsOnCard::mount(const std::string& trace, const std::string& record) {
   if (spec_.fs == "cardfs") {
     std::string opts = "trace_clock=host";
     if (!trace.empty()) opts += ",trace=" + trace;
+    if (!record.empty()) opts += ",record=" + record;
+    if (!spec_.mount_options.empty()) opts += "," + spec_.mount_options;
     CARDFS_RETURN_IF_ERROR(run({spec_.cardfs, "mount", image_, mnt_, "-o", opts}, seconds(120)));
     mounted_ = true;
     return Status::ok();
   }
-  CARDFS_RETURN_IF_ERROR(attach(trace));
+  CARDFS_RETURN_IF_ERROR(attach(trace, record));
   const Kind& k = *kind_of(spec_.fs);
-  if (!k.fuse_mount.empty())
-    CARDFS_RETURN_IF_ERROR(run({k.fuse_mount, loop_, mnt_}, seconds(120)));
-  else
-    CARDFS_RETURN_IF_ERROR(run({"mount", "-t", k.kernel_type, loop_, mnt_}, seconds(120)));
+  std::vector<std::string> argv = {"mount", "-t", k.kernel_type, loop_, mnt_};
+  if (!k.fuse_mount.empty()) argv = {k.fuse_mount, loop_, mnt_};
+  if (!spec_.mount_options.empty()) argv.insert(argv.end(), {"-o", spec_.mount_options});
+  CARDFS_RETURN_IF_ERROR(run(argv, seconds(120)));
   mounted_ = true;
   return Status::ok();
 }

@@ -39,6 +39,8 @@ struct CardSpec {
   std::string profile;     // card profile
   uint64_t size_bytes = 0; // card capacity (a multiple of the AU)
   std::string dir;         // an existing scratch directory: image, mount points, logs
+  std::vector<std::string> mkfs_args = {};  // added to the filesystem's mkfs (cardfs: `-O ^journal` ...)
+  std::string mount_options = {};      // added to the mount's -o (ext4: data=writeback ...)
 };
 
 class FsOnCard {
@@ -48,13 +50,21 @@ class FsOnCard {
   // records the card's commands of the mkfs; cardfs's mkfs writes the
   // image directly and records none.
   static Result<std::unique_ptr<FsOnCard>> make(const CardSpec& spec, const std::string& setup_trace = "");
+  // The card image already in spec.dir (card.img: a copy, a crash state),
+  // with its filesystem, to be mounted as make()'s would be.
+  static Result<std::unique_ptr<FsOnCard>> adopt(const CardSpec& spec);
   ~FsOnCard();
   FsOnCard(const FsOnCard&) = delete;
   FsOnCard& operator=(const FsOnCard&) = delete;
 
   // Mounts on mount_point(), recording the card's commands as `trace`
   // (NAME.blktrace.N; empty: no trace), on the host's clock.
-  Status mount(const std::string& trace = "");
+  // `record` (NAME, when not empty): every card command with its data in
+  // NAME.blktrace.0 (blockdev/command_log.h), for crashtest.
+  Status mount(const std::string& trace = "", const std::string& record = "");
+  // Where a workload writes its markers (.cardfs/mark, or the export's mark
+  // file): "" before mount().
+  std::string mark_file() const;
   // Syncs, unmounts and waits until everything reached the card, the card
   // is closed and the trace is written.
   Status unmount();
@@ -65,7 +75,7 @@ class FsOnCard {
 
  private:
   explicit FsOnCard(const CardSpec& spec);
-  Status attach(const std::string& trace);  // export + loop device
+  Status attach(const std::string& trace, const std::string& record = "");  // export + loop device
   Status detach();                           // loop device detached, export ended
   void take_down();                          // after a failure: best effort, bounded
 

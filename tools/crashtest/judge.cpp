@@ -1,0 +1,109 @@
+#include "tools/crashtest/judge.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "tools/workload/process.h"
+
+namespace cardfs::crashtest {
+namespace {
+
+using std::chrono::seconds;
+
+std::string tail_of(const std::string& path, size_t max = 4096) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  return text.size() > max ? "…" + text.substr(text.size() - max) : text;
+}
+
+// Runs argv (bounded), its output to `out`; the exit status, or ETIMEDOUT.
+Result<int> run_logged(const std::vector<std::string>& argv, const std::string& cwd, const std::string& out,
+                       seconds timeout, std::map<std::string, std::string> env = {}) {
+  workload::SpawnOptions s;
+  s.cwd = cwd;
+  s.env = std::move(env);
+  s.stdout_path = s.stderr_path = out;
+  s.own_process_group = true;
+  CARDFS_ASSIGN_OR_RETURN(pid_t pid, workload::spawn(argv, s));
+  Result<int> rc = workload::wait_for(pid, timeout);
+  if (!rc.is_ok() && rc.status().code() == ETIMEDOUT) workload::terminate(pid, seconds(2));
+  return rc;
+}
+
+Verdict error(Outcome o, const std::string& detail) {
+  Verdict v;
+  v.outcome = o;
+  v.detail = detail;
+  return v;
+}
+
+// cardfs's fsck: -p before a journal-less mount, -n after the unmount.
+Result<int> fsck(const JudgeOptions& o, const char* mode, const std::string& out) {
+  return run_logged({o.spec.cardfs, "fsck", mode, o.spec.dir + "/card.img"}, o.spec.dir, out, seconds(300));
+}
+
+// Mounted: CHECK, then the unmount.
+Verdict check_in_mount(const JudgeOptions& o, workload::FsOnCard& card) {
+  Verdict v;
+  const std::string out = o.spec.dir + "/check.out";
+  Result<int> rc = run_logged({"sh", "-c", o.check}, card.mount_point(), out, o.timeout,
+                              {{"CARDFS_MNT", card.mount_point()}, {"CARDFS_LAST_MARK", o.last_mark}});
+  v.check_output = tail_of(out);
+  Status down = card.unmount();
+  if (!rc.is_ok()) {
+    v.outcome = rc.status().code() == ETIMEDOUT ? Outcome::kTimeout : Outcome::kError;
+    v.detail = rc.status().code() == ETIMEDOUT ? "CHECK still ran after " + std::to_string(o.timeout.count()) + " s"
+                                                : rc.status().message();
+    return v;
+  }
+  v.check_exit = *rc;
+  v.outcome = *rc == 0 ? Outcome::kPass : Outcome::kCheckFailed;
+  if (!down.is_ok()) {
+    v.outcome = Outcome::kError;
+    v.detail = "unmounting: " + down.message();
+  }
+  return v;
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kPass: return "pass";
+    case Outcome::kCheckFailed: return "check failed";
+    case Outcome::kFsInconsistent: return "filesystem inconsistent";
+    case Outcome::kMountFailed: return "mount failed";
+    case Outcome::kTimeout: return "timeout";
+    case Outcome::kError: return "error";
+  }
+  return "?";
+}
+
+Verdict judge_state(const JudgeOptions& o) {
+  const bool cardfs = o.spec.fs == "cardfs";
+  if (cardfs && !o.journal) {
+    Result<int> p = fsck(o, "-p", o.spec.dir + "/fsck-p.out");
+    if (!p.is_ok()) return error(Outcome::kError, "fsck -p: " + p.status().message());
+    if (*p >= 4)
+      return error(Outcome::kFsInconsistent, "fsck -p could not repair it (exit " + std::to_string(*p) + "):\n" +
+                                                 tail_of(o.spec.dir + "/fsck-p.out", 2048));
+  }
+  Result<std::unique_ptr<workload::FsOnCard>> card = workload::FsOnCard::adopt(o.spec);
+  if (!card.is_ok()) return error(Outcome::kError, card.status().message());
+  if (Status st = (*card)->mount(); !st.is_ok()) return error(Outcome::kMountFailed, st.message());
+  Verdict v = check_in_mount(o, **card);
+  card->reset();  // whatever a failure left mounted is taken down
+  if (!cardfs || v.outcome == Outcome::kError || v.outcome == Outcome::kTimeout) return v;
+  Result<int> n = fsck(o, "-n", o.spec.dir + "/fsck-n.out");
+  if (!n.is_ok()) return error(Outcome::kError, "fsck -n: " + n.status().message());
+  if (*n != 0 && v.outcome == Outcome::kPass) {
+    v.outcome = Outcome::kFsInconsistent;
+    v.detail = "fsck -n after recovery (exit " + std::to_string(*n) + "):\n" + tail_of(o.spec.dir + "/fsck-n.out", 2048);
+  }
+  return v;
+}
+
+}  // namespace cardfs::crashtest
