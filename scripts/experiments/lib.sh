@@ -102,7 +102,7 @@ ex_between() { ex_ge "$1" "$2" && ex_le "$1" "$3"; }
 ex_fresh() {
   local profile=$1 size=$2; shift 2
   [ ! -d "$MNT" ] || ! cf_is_mounted "$MNT" || cf_umount "$MNT"
-  cf_mkfs "$IMG" "$size" "$profile" || { cf_log "mkfs of a $size $profile card failed"; return 1; }
+  cf_mkfs "$IMG" "$size" "$profile" ${EX_MKFS_ARGS[@]+"${EX_MKFS_ARGS[@]}"} || { cf_log "mkfs of a $size $profile card failed"; return 1; }
   EX_MOUNT_ARGS=("$@")
   cf_mount "$IMG" "$MNT" "$@"
 }

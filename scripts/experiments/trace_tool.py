@@ -4,11 +4,13 @@ blkparse or by `cardfs trace`), for the seed experiments.
 
   trace_tool.py select FILE [-a ACTION] [--rwbs REGEX] [--range START LEN]
       one line per matching event: "time action rwbs sector nsectors"
-  trace_tool.py run FILE [--min N]
+  trace_tool.py run FILE [--min N] [--not-from REGEX]
       "start length" of the longest run of contiguous queued data writes
       (Q W*, not flagged M for metadata) of at least N sectors: where a
-      file's data went when the trace also holds metadata writes. Exit 1
-      when there is none.
+      file's data went when the trace also holds metadata writes. Writes
+      queued by a process matching REGEX are left out (--not-from '^jbd2/':
+      the journal's log writes, which are not flagged M, as in the kernel).
+      Exit 1 when there is none.
   trace_tool.py shape FILE START LEN
       the events of the data run at START (sectors relative to it) and of
       the flushes, one per line: "action rwbs offset+n [process]" (the
@@ -82,9 +84,22 @@ def cmd_select(args):
     return 0
 
 
+def queued_by(path, not_from):
+    """The (sector, n) of data writes queued by a process not matching not_from."""
+    skip = re.compile(not_from) if not_from else None
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = EVENT.match(line)
+            if not m or m["act"] != "Q" or not m["rwbs"].startswith("W") or "M" in m["rwbs"]:
+                continue
+            who = WHO.search(line[m.end():])
+            if skip and who and skip.search(who["who"]):
+                continue
+            yield int(m["sector"]), int(m["n"])
+
+
 def cmd_run(args):
-    spans = sorted({(ev[3], ev[4]) for ev in events(args.file)
-                    if ev[1] == "Q" and ev[2].startswith("W") and "M" not in ev[2]})
+    spans = sorted(set(queued_by(args.file, args.not_from)))
     best = (0, 0)
     start = end = None
     for s, n in spans:
@@ -113,6 +128,7 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("file")
     r.add_argument("--min", type=int, default=1)
+    r.add_argument("--not-from", dest="not_from")
     h = sub.add_parser("shape")
     h.add_argument("file")
     h.add_argument("start")
