@@ -70,7 +70,7 @@ TEST_CASE("an inode with no links that is on no list is cleared, not reconnected
   check_gone(img, ino);
 }
 
-TEST_CASE("a damaged orphan list is reported and cleared; its inodes are still freed") {
+TEST_CASE("a damaged orphan list is reported and cleared - its inodes are still freed") {
   TestImage img;
   const uint32_t ino = img.add_orphan("loop", std::string(9000, 'o'));
   DiskInode d = img.inode(ino);

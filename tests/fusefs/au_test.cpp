@@ -23,7 +23,7 @@ using namespace cardfs;
 using namespace cardfs::fusefs;
 using namespace cardfs::fusefs::testing;
 
-TEST_CASE("file data fills data AUs in order; indirect and directory blocks go to metadata AUs",
+TEST_CASE("file data fills data AUs in order - indirect and directory blocks go to metadata AUs",
           "[fusefs][au]") {
   TestFs t(sized(256ull << 20));  // 2 groups of 128 MiB, 4 MiB AUs: metadata AUs 0 and 32
   const uint64_t au = t->superblock().au_size / 4096;

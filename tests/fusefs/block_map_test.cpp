@@ -60,7 +60,7 @@ DiskInode inode_of(TestFs& t, Ino ino) {
 
 }  // namespace
 
-TEST_CASE("10 blocks use no indirect block; the 11th allocates the single indirect one") {
+TEST_CASE("10 blocks use no indirect block - the 11th allocates the single indirect one") {
   TestFs t(sized(32 << 20, 1024));
   Ino f = make_file(t, "f");
   const uint64_t free0 = t->statfs()->free_blocks;
@@ -254,7 +254,7 @@ TEST_CASE("fdatasync after writing into an unwritten block keeps the data across
   CHECK(read_at(t, f, 4096, 7) == "durable");
 }
 
-TEST_CASE("KEEP_SIZE allocates past EOF; the size grows only with writes", "[fusefs][unwritten]") {
+TEST_CASE("KEEP_SIZE allocates past EOF - the size grows only with writes", "[fusefs][unwritten]") {
   TestFs t(sized(32 << 20));
   Ino f = make_file(t, "f");
   write_at(t, f, 0, "abc");
@@ -294,7 +294,7 @@ TEST_CASE("punching a hole over unwritten blocks frees them", "[fusefs][unwritte
   CHECK(t->check_free_counts().is_ok());
 }
 
-TEST_CASE("fallocate beyond the free space is ENOSPC and allocates nothing; EFBIG past the "
+TEST_CASE("fallocate beyond the free space is ENOSPC and allocates nothing - EFBIG past the "
           "maximum size", "[fusefs][unwritten]") {
   TestFs t(sized(16 << 20));
   Ino f = make_file(t, "f");

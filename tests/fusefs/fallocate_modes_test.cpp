@@ -154,7 +154,7 @@ TEST_CASE("insert on a full filesystem is ENOSPC and leaves the file as it was",
   CHECK(t->check_free_counts().is_ok());
 }
 
-TEST_CASE("insert past the maximum size is EFBIG; collapse and insert of a directory EISDIR",
+TEST_CASE("insert past the maximum size is EFBIG - collapse and insert of a directory EISDIR",
           "[fusefs][fallocate]") {
   TestFs t(sized(16 << 20));
   Ino f = make_file(t, "f");

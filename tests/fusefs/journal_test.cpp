@@ -140,7 +140,7 @@ struct JournalFs {
   }
 };
 
-TEST_CASE("mkfs lays a contiguous journal whose blocks are in use; -O ^journal has none") {
+TEST_CASE("mkfs lays a contiguous journal whose blocks are in use - with -O ^journal there is none") {
   JournalFs j;
   CHECK(j.ext.blocks == 1024);
   CHECK(j.super().start == 0);

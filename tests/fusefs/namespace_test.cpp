@@ -42,7 +42,7 @@ TEST_CASE("unlinking every name of a file frees its inode and blocks") {
   CHECK(t->statfs()->free_files == before.free_files);
 }
 
-TEST_CASE("an unlinked file stays readable while open; its last close frees its blocks and "
+TEST_CASE("an unlinked file stays readable while open - its last close frees its blocks and "
           "the last forget its inode") {
   TestFs t;
   const uint64_t free0 = t->statfs()->free_blocks;

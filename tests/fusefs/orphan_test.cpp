@@ -87,7 +87,7 @@ TEST_CASE("taking an orphan from the middle of the list relinks the one before i
   CHECK(disk_superblock(t).last_orphan == a);
 }
 
-TEST_CASE("after a crash the next mount frees the orphans; their space comes back") {
+TEST_CASE("after a crash the next mount frees the orphans - their space comes back") {
   TestFs t(sized(16 << 20));
   const uint64_t free_blocks = t->statfs()->free_blocks, free_files = t->statfs()->free_files;
   Ino a = open_file(t, "a", 300000), b = open_file(t, "b", 5000);
@@ -106,7 +106,7 @@ TEST_CASE("after a crash the next mount frees the orphans; their space comes bac
   CHECK(t->statfs()->free_blocks == free_blocks);
 }
 
-TEST_CASE("a file linked again is not an orphan; a damaged list marks the filesystem") {
+TEST_CASE("a file linked again is not an orphan - a damaged list marks the filesystem") {
   TestFs t;
   Ino f = open_file(t, "f", 100);
   REQUIRE(t->link(f, kRootIno, "g").is_ok());

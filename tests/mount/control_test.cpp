@@ -62,7 +62,7 @@ TEST_CASE("listing a control directory gives its direct children in order") {
   CHECK_FALSE(vm[1].writable);
 }
 
-TEST_CASE("writes go to the tunable, trimmed; read-only files refuse") {
+TEST_CASE("writes go to the tunable, trimmed - read-only files refuse") {
   Fixture f;
   auto vm = f.tree.lookup(kBase, "vm");
   auto ratio = f.tree.lookup(vm->ino, "dirty_ratio");

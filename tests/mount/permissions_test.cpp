@@ -36,7 +36,7 @@ fusefs::Attr attr(uint32_t mode, uint32_t uid = 0, uint32_t gid = 0) {
 
 int code(const Status& s) { return s.code(); }
 
-TEST_CASE("owner, group and other classes decide; the owner class is not widened") {
+TEST_CASE("owner, group and other classes decide - the owner class is not widened") {
   FakeCaller c;
   CHECK(code(may_access(c, attr(S_IFREG | 0600, 1000), kMayRead | kMayWrite)) == 0);
   CHECK(code(may_access(c, attr(S_IFREG | 0066, 1000), kMayRead)) == EACCES);  // owner: ---
@@ -139,7 +139,7 @@ TEST_CASE("setattr: times and truncation") {
   CHECK(code(may_setattr(c, open, trunc, false)) == 0);
 }
 
-TEST_CASE("hard links are protected; user.* attributes need read or write") {
+TEST_CASE("hard links are protected - user.* attributes need read or write") {
   FakeCaller c;
   CHECK(code(may_link(c, attr(S_IFREG | 0600, 5))) == EPERM);
   CHECK(code(may_link(c, attr(S_IFREG | 0666, 5))) == 0);

@@ -83,7 +83,7 @@ TEST_CASE("the trace's timing: idle gaps stay idle, a busy card makes commands w
   CHECK(r->flushes.queue_max > Nanos(0));  // behind the write that arrived with it
 }
 
-TEST_CASE("a page-FTL card under random writes collects garbage; wear is summed per AU", "[replay]") {
+TEST_CASE("a page-FTL card under random writes collects garbage - wear is summed per AU", "[replay]") {
   Trace t;
   uint64_t x = 12345;
   for (int i = 0; i < 20000; ++i) {

@@ -43,7 +43,7 @@ std::vector<std::byte> encode_all(const std::vector<bt::Record>& rs) {
 
 }  // namespace
 
-TEST_CASE("blkparse text: Q and D events, flush, FUA, discard, preflush; summary ignored", "[replay][formats]") {
+TEST_CASE("blkparse text: Q and D events, flush, FUA, discard, preflush - summary ignored", "[replay][formats]") {
   auto t = read_trace({fixture("synthetic.blkparse")});
   REQUIRE(t.is_ok());
   CHECK(t->format == "blkparse");
@@ -191,7 +191,7 @@ TEST_CASE("blktrace binary: per-CPU files merged by time, notify and PC events s
   CHECK(t->skipped == 4);  // C, the "N" issue, PC, the process note
 }
 
-TEST_CASE("blktrace binary: cardfs's old flush (FNS) and preflush writes; big-endian files", "[replay][formats]") {
+TEST_CASE("blktrace binary: cardfs's old flush (FNS) and preflush writes - big-endian files", "[replay][formats]") {
   std::vector<bt::Record> rs = {record(10, bt::kActIssue, bt::kTcFlush | bt::kTcSync, 0, 0),
                                 record(20, bt::kActIssue, bt::kTcWrite | bt::kTcFlush | bt::kTcFua, 8, 4096),
                                 record(30, bt::kActIssue, bt::kTcWrite | bt::kTcDiscard, 1024, 1 << 20)};

@@ -89,7 +89,7 @@ TEST_CASE("out-of-range and misaligned commands are refused", "[sdcard]") {
 namespace cardfs::sdcard {
 namespace {
 
-TEST_CASE("commands from several threads are serialised; counters read meanwhile", "[sdcard][threads]") {
+TEST_CASE("commands from several threads are serialised - counters read meanwhile", "[sdcard][threads]") {
   testing::ScratchDir dir("threads");
   VirtualClock clock;  // auto-advancing: realtime sleeps cost nothing
   CardOptions opts;
