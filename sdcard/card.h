@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -89,6 +90,10 @@ struct CardOptions {
   bool rebuild_map = false;
   FaultPlan faults;
   CommandRecorder* recorder = nullptr;  // not owned; outlives the card
+  // The power-on scan's progress (open only): done of total physical pages
+  // scanned, increasing, called once per chunk of out-of-band records
+  // (4096 pages) and with done == total once the map is rebuilt.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // Device time split by what the card spent it on.

@@ -60,7 +60,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   if (!profile.is_ok()) return fail(profile.status());
   if ((*profile)->page_bytes != header.geometry.page_bytes)
     return fail(Status::error(EINVAL, "page size does not match profile " + header.profile));
-  CARDFS_ASSIGN_OR_RETURN(StoredMap map, store->read_map(header));
+  CARDFS_ASSIGN_OR_RETURN(StoredMap map, store->read_map(header, opts.progress));
   if (header.clean && !map.checkpoint && !opts.rebuild_map)
     return fail(Status::error(EINVAL, "image marked clean but no valid checkpoint "
                                       "(`cardfs card repair` rebuilds the map from the out-of-band scan)"));
@@ -68,6 +68,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   const std::string name = store->name();
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
   impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
+  if (impl->opts.progress) impl->opts.progress(map.scan.size(), map.scan.size());
   impl->generation = map.checkpoint ? map.checkpoint->generation : 0;
   impl->opened_clean = header.clean;
   impl->checkpoint_lost = header.clean && !map.checkpoint;

@@ -15,6 +15,7 @@ namespace {
 // Pages whose data is read per batch when verifying programs newer than
 // the checkpoint.
 constexpr size_t kVerifyChunk = 64;
+constexpr uint64_t kScanChunk = 4096;  // OOB records (128 KiB) per read of the power-on scan
 
 // A 64-bit sum of a block that changes when the block does. Not a CRC: a
 // CRC is linear, and the checkpoint's first block ends its header with the
@@ -132,7 +133,7 @@ Result<std::vector<std::string>> ImageStore::repair(const ImageHeader& h) {
   return done;
 }
 
-Result<StoredMap> ImageStore::read_map(const ImageHeader& h) {
+Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress& progress) {
   set_geometry(h);
   CARDFS_ASSIGN_OR_RETURN(uint64_t size, medium_->size());
   if (size != layout_.file_bytes)
@@ -145,7 +146,7 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h) {
   Result<std::optional<Checkpoint>> ckpt = load_checkpoint();
   if (!ckpt.is_ok()) return ckpt.status().with_context(name());
   map.checkpoint = std::move(ckpt).value();
-  Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? map.checkpoint->seq : 0);
+  Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? map.checkpoint->seq : 0, progress);
   if (!scanned.is_ok()) return scanned.status().with_context(name());
   map.scan = std::move(scanned).value();
   return map;
@@ -170,14 +171,21 @@ Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
 
 // Reads every page's OOB record; pages programmed after the checkpoint have
 // their data checked against the recorded CRC (a torn page fails it).
-Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq) {
+Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const ScanProgress& progress) {
   const Geometry& g = geometry_;
   const uint64_t n = g.physical_pages();
   std::vector<std::byte> oob(n * kOobBytes);
-  CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.oob_offset, oob));
   std::vector<ScannedPage> out(n);
   std::vector<uint64_t> unverified;
   for (uint64_t pp = 0; pp < n; ++pp) {
+    // The records are read a chunk at a time, so a large card's scan can
+    // report its progress (a 64 GiB card has 4 Mi records, 128 MiB).
+    if (pp % kScanChunk == 0) {
+      if (progress) progress(pp, n);
+      const uint64_t count = std::min<uint64_t>(kScanChunk, n - pp);
+      CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.oob_offset + pp * kOobBytes,
+                                              std::span(oob).subspan(pp * kOobBytes, count * kOobBytes)));
+    }
     ScannedPage& s = out[pp];
     s.state = decode_oob(oob.data() + pp * kOobBytes, &s.oob);
     if (s.state == OobState::kErased) continue;

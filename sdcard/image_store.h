@@ -37,7 +37,7 @@ class ImageStore final : public PageStore {
   bool keeps_data() const override { return true; }
   Status format(const ImageHeader& h) override;
   Result<ImageHeader> read_header() override;
-  Result<StoredMap> read_map(const ImageHeader& h) override;
+  Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) override;
   Status write_header(const ImageHeader& h) override;
   Status write_checkpoint(const Checkpoint& c) override;
   Status write(std::span<const PageWrite> batch) override;
@@ -62,7 +62,7 @@ class ImageStore final : public PageStore {
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
-  Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq);
+  Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq, const ScanProgress& progress);
   // Whether q[i] continues q[i - 1]'s run in the medium: the next slot
   // (and, for copies, the next source slot), the previous page whole.
   bool joins(std::span<const PageWrite> q, size_t i) const;

@@ -23,10 +23,10 @@ class NoneStore final : public PageStore {
     if (!origin_) return unopenable();
     return origin_->read_header();
   }
-  Result<StoredMap> read_map(const ImageHeader& h) override {
+  Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) override {
     if (!origin_) return unopenable();
     page_bytes_ = h.geometry.page_bytes;
-    return origin_->read_map(h);
+    return origin_->read_map(h, progress);
   }
   Status write_header(const ImageHeader&) override { return Status::ok(); }
   Status write_checkpoint(const Checkpoint&) override { return Status::ok(); }

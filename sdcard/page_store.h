@@ -26,6 +26,7 @@
 
 #include <sys/uio.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -82,6 +83,9 @@ struct ScannedPage {
 // What a store holds of a card it opens: the newest valid checkpoint and
 // one scanned entry per physical page (pages newer than the checkpoint
 // whose data fails its CRC are kCorrupt).
+// (done, total) pages of a power-on scan; may be empty.
+using ScanProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 struct StoredMap {
   std::optional<Checkpoint> checkpoint;
   std::vector<ScannedPage> scan;
@@ -101,7 +105,8 @@ class PageStore {
   // name what is wrong (truncated, bad magic, checksum ...); neither call
   // changes the store.
   virtual Result<ImageHeader> read_header() = 0;
-  virtual Result<StoredMap> read_map(const ImageHeader& h) = 0;
+  // progress (if set) is called as the scan reads the records, done < total.
+  virtual Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) = 0;
   virtual Status write_header(const ImageHeader& h) = 0;
   virtual Status write_checkpoint(const Checkpoint& c) = 0;  // into slot generation % 2
 

@@ -43,6 +43,7 @@
 #include "fusefs/fuse/op_guard.h"  // fuse_lowlevel.h
 #include "sdcard/card.h"
 #include "sdcard/counters_text.h"
+#include "tools/fsck/progress.h"
 
 namespace cardfs::tools {
 namespace {
@@ -356,6 +357,7 @@ int export_card(const std::string& image, const std::string& dir, bool realtime,
   RealClock clock;
   sdcard::CardOptions opts;
   opts.realtime = realtime;
+  opts.progress = fsck::scan_progress_on_terminal(image);
   std::unique_ptr<blockdev::CommandLog> log;  // outlives the card
   if (!record.empty()) {
     auto created = blockdev::CommandLog::create(record);

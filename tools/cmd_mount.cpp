@@ -8,6 +8,7 @@
 #include "fusefs/fuse/image_lock.h"
 #include "fusefs/fuse/mount_request.h"
 #include "tools/command.h"
+#include "tools/fsck/progress.h"
 #include "tools/program_name.h"
 #include "fusefs/fuse/mount.h"
 
@@ -34,6 +35,9 @@ int run_mount(const MountArgs& a) {
   if (!req.is_ok()) return fail(req.status());
   req->foreground = a.foreground || a.debug;
   req->debug = a.debug;
+  // The daemon keeps this terminal until the mount is up, so it draws the
+  // scan's bar itself.
+  req->options.scan_progress = fsck::scan_progress_on_terminal(req->image);
   // Taken before forking: the daemon inherits it (flock follows the open
   // file), and a second mount fails here, before anything detaches.
   auto lock = fuse::ImageLock::take(req->image);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +87,9 @@ struct MountOptions {
   // record=NAME: every card command with its data to NAME.blktrace.0
   // (blockdev/command_log.h), what `cardfs crashtest` records.
   std::string record_file;
+  // Not an -o option: the card's power-on scan progress for a terminal
+  // (sdcard::CardOptions::progress), set by `cardfs mount` before it forks.
+  std::function<void(uint64_t done, uint64_t total)> scan_progress;
 };
 
 inline constexpr uint32_t kDefaultKernelReadAheadKb = 1024;

@@ -87,6 +87,7 @@ Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
   card_opts.realtime = o.realtime && !probe;
   card_opts.read_only = o.read_only || probe;
   card_opts.durable = o.durable;
+  card_opts.progress = o.scan_progress;
   if (!probe) CARDFS_RETURN_IF_ERROR(s->prepare_faults_and_record(o, card_opts));
   auto card = sdcard::Card::open(image, s->clock_, card_opts);
   if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");

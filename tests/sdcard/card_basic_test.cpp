@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <utility>
+#include <vector>
 #include <thread>
 
 #include "base/clock.h"
@@ -56,6 +58,33 @@ TEST_CASE("data survives close and reopen", "[sdcard]") {
   auto more = testing::read(**card, 9000, 33);
   REQUIRE(more.is_ok());
   for (uint64_t s = 0; s < 33; ++s) CHECK(tag_of(more->data() + s * 512, 9000 + s) == 2);
+}
+
+TEST_CASE("open reports the power-on scan's progress, increasing up to every page", "[sdcard]") {
+  testing::ScratchDir dir("scan_progress");
+  VirtualClock clock;
+  const std::string path = dir.path("c.img");
+  {
+    // Large enough for several chunks of records; the image file is sparse.
+    auto card = Card::create(path, testing::profile("class10"), 256 * MiB, clock);
+    REQUIRE(card.is_ok());
+    REQUIRE(testing::write(**card, 0, pattern(0, 64, 1)).is_ok());
+    REQUIRE((*card)->close().is_ok());
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  CardOptions o;
+  o.progress = [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  auto card = Card::open(path, clock, o);
+  REQUIRE(card.is_ok());
+  const uint64_t pages = (*card)->geometry().physical_pages();
+  REQUIRE(calls.size() >= 3);
+  CHECK(calls.front().first == 0);
+  CHECK(calls.back() == std::pair<uint64_t, uint64_t>{pages, pages});
+  for (size_t i = 0; i < calls.size(); ++i) {
+    CHECK(calls[i].second == pages);
+    if (i > 0) CHECK(calls[i].first > calls[i - 1].first);
+  }
+  CHECK(testing::untagged_sectors(**card, 0, 64, 1) == 0);
 }
 
 TEST_CASE("create refuses an existing file and bad sizes", "[sdcard]") {

@@ -78,6 +78,17 @@ assert d["lifetime"]["power_cycles"]==1 and d["lifetime"]["unclean_shutdowns"]==
   "$bin" card info "$tmp/r.img" >/dev/null; check "info after repair" 0 $?
   "$bin" card repair "$tmp/r.img" >"$tmp/out" 2>&1; check "repair of a sound image" 0 $?
   grep -q "nothing to repair" "$tmp/out" || { echo "FAIL: repair says:"; cat "$tmp/out"; fail=1; }
+  # Issue 22: the power-on scan's bar on a terminal (script(1)'s pty), none
+  # on a pipe; a missing DIR / no filesystem fail after the scan, unmounted.
+  scan_bar="a.img (power-on scan): |=*| 100.0%"
+  "$bin" card export "$tmp/a.img" "$tmp/no-such-dir" >"$tmp/out" 2>&1
+  "$bin" mount "$tmp/a.img" "$tmp" >>"$tmp/out" 2>&1
+  ! grep -q "power-on scan" "$tmp/out"; check "no scan progress on a pipe" 0 $?
+  script -qec "$bin card export $tmp/a.img $tmp/no-such-dir" /dev/null </dev/null >"$tmp/tty" 2>&1
+  grep -q "$scan_bar" "$tmp/tty"; check "card export draws the scan's bar on a terminal" 0 $?
+  script -qec "$bin mount $tmp/a.img $tmp" /dev/null </dev/null >"$tmp/tty" 2>&1
+  grep -q "$scan_bar" "$tmp/tty" && grep -q "no mountable cardfs" "$tmp/tty"
+  check "mount draws the scan's bar on a terminal" 0 $?
   exit $fail
 fi
 

@@ -1,7 +1,11 @@
 #include "tools/fsck/progress.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <memory>
 
 namespace cardfs::fsck {
 namespace {
@@ -42,7 +46,10 @@ ProgressBar::ProgressBar(std::string label, std::function<void(std::string_view)
     : label_(std::move(label)), write_(std::move(write)), now_ms_(std::move(now_ms)) {}
 
 void ProgressBar::update(int pass, uint64_t current, uint64_t max) {
-  const double percent = overall_percent(pass, current, max);
+  show(overall_percent(pass, current, max));
+}
+
+void ProgressBar::show(double percent) {
   const int tenths = int(percent * 10 + 0.5);
   if (tenths == last_tenths_) return;
   // At most one frame per 1/8 s, except the first and the last.
@@ -61,6 +68,20 @@ void ProgressBar::clear() {
   write_(std::string(kClearWidth, ' ') + "\r");
   shown_ = false;
   last_tenths_ = -1;  // drawn again at the next update
+}
+
+std::function<void(uint64_t, uint64_t)> scan_progress_on_terminal(const std::string& image) {
+  if (!::isatty(STDERR_FILENO)) return nullptr;
+  auto write = [](std::string_view bytes) {
+    std::fwrite(bytes.data(), 1, bytes.size(), stderr);
+    std::fflush(stderr);
+  };
+  auto now_ms = [] {
+    return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count());
+  };
+  auto bar = std::make_shared<ProgressBar>(image + " (power-on scan)", write, now_ms);
+  return [bar](uint64_t done, uint64_t total) { bar->show(total ? 100.0 * double(done) / double(total) : 100.0); };
 }
 
 }  // namespace cardfs::fsck

@@ -35,6 +35,8 @@ class ProgressBar {
   ProgressBar(std::string label, std::function<void(std::string_view)> write,
               std::function<uint64_t()> now_ms);
   void update(int pass, uint64_t current, uint64_t max);
+  // The same bar for one step that is not a check (a card's power-on scan).
+  void show(double percent);
   // Erases the bar if it is on the screen (before a line, and at the end).
   void clear();
 
@@ -47,5 +49,10 @@ class ProgressBar {
   unsigned spin_ = 0;
   bool shown_ = false;
 };
+
+// The bar "IMAGE (power-on scan)" on stderr for sdcard::CardOptions::progress
+// (`card export`, `mount`), gone at 100 %; nullptr when stderr is not a
+// terminal, so nothing is written on a pipe.
+std::function<void(uint64_t done, uint64_t total)> scan_progress_on_terminal(const std::string& image);
 
 }  // namespace cardfs::fsck
