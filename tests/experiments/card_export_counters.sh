@@ -41,7 +41,7 @@ awk -v p="$(value "$tmp/s1" card.flash_bytes_programmed)" 'BEGIN { exit !(p >= 1
 awk -v a="$(value "$tmp/s0" card.device_time_ns)" -v b="$(value "$tmp/s1" card.device_time_ns)" \
   'BEGIN { exit !(b > a && a >= 0) }' && ok "device time grows with the write" || bad "device time did not grow"
 if echo x 2>/dev/null >"$tmp/mnt/stat"; then bad "DIR/stat took a write"; else ok "DIR/stat is read-only"; fi
-ls "$tmp/mnt" | sort | tr '\n' ' ' | grep -qx "card stat " && ok "readdir lists card and stat" ||
+ls "$tmp/mnt" | sort | tr '\n' ' ' | grep -qx "card mark stat " && ok "readdir lists card, mark and stat" ||
   bad "readdir: $(ls "$tmp/mnt" | tr '\n' ' ')"
 
 fusermount3 -u "$tmp/mnt" || bad "unmount"
