@@ -8,7 +8,8 @@
 //   (exit 4 or more: it could not repair), then the mount, and `fsck -n`
 //   after the unmount;
 // - the others (ext4 over the card's export and a loop device): the
-//   kernel's own recovery at mount (ext4's journal).
+//   kernel's own recovery at mount (ext4's journal); for ext4, `e2fsck
+//   -fn` on the card's device after the unmount must find it clean.
 // CHECK runs through `sh -c` in the mount point (CARDFS_MNT set, and
 // CARDFS_LAST_MARK: the last marker the workload wrote before the cut, so
 // it can ask for everything committed by then), bounded
@@ -32,6 +33,8 @@ struct Verdict {
   int check_exit = -1;      // CHECK's exit status (-1: not run)
   std::string check_output; // what CHECK printed (stdout and stderr, the last 4 KiB)
   std::string detail;       // the recovery's or the fsck's message when that failed
+  std::string fsck;         // the checker run after the recovery ("e2fsck -fn"; "": none for this fs)
+  int fsck_exit = -1;       // its exit status (0: clean; -1: not run)
 };
 
 struct JudgeOptions {

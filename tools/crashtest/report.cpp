@@ -32,6 +32,12 @@ std::string fenced(const std::string& text) {
   return "```\n" + (t.empty() ? "(no output)" : t) + "\n```\n";
 }
 
+// The checker's verdict: "clean", "exit 4", or "" when none ran.
+std::string fsck_cell(const Verdict& v) {
+  if (v.fsck_exit < 0) return "";
+  return v.fsck_exit == 0 ? "clean" : "exit " + std::to_string(v.fsck_exit);
+}
+
 std::string failure_md(const RunOptions& o, const RunResult& r, const StateResult& s) {
   std::string md = "### State " + s.state.key() + ": " + outcome_name(s.verdict.outcome) + "\n\n";
   md += "- power cut " + s.cut_command + " (command " + std::to_string(s.state.after + 1) + " of " +
@@ -40,6 +46,7 @@ std::string failure_md(const RunOptions& o, const RunResult& r, const StateResul
   md += "- chosen as: " + s.state.why + "\n";
   md += "- markers before it: " + (s.marks_before.empty() ? "none" : "`" + joined(s.marks_before, "`, `") + "`") + "\n";
   if (s.verdict.check_exit >= 0) md += "- CHECK exited with " + std::to_string(s.verdict.check_exit) + "\n";
+  if (s.verdict.fsck_exit >= 0) md += "- " + s.verdict.fsck + " after the recovery: " + fsck_cell(s.verdict) + "\n";
   md += "- rebuild: `" + rebuild_command(o, r.work_dir, s.state.key()) + "`\n\n";
   if (!s.verdict.detail.empty()) md += fenced(s.verdict.detail) + "\n";
   if (s.verdict.check_exit >= 0) md += "CHECK's output:\n\n" + fenced(s.verdict.check_output) + "\n";
@@ -72,11 +79,11 @@ std::string markdown_report(const RunOptions& o, const RunResult& r) {
     for (const StateResult& s : r.states)
       if (s.judged && s.verdict.outcome != Outcome::kPass) md += failure_md(o, r, s);
   }
-  md += "## All states\n\n| state | cut | chosen as | time (s) | last marker | verdict |\n| --- | --- | --- | --- | --- | --- |\n";
+  md += "## All states\n\n| state | cut | chosen as | time (s) | last marker | verdict | fsck |\n| --- | --- | --- | --- | --- | --- | --- |\n";
   for (const StateResult& s : r.states)
     md += "| " + s.state.key() + " | " + s.cut_command + " | " + s.state.why + " | " + seconds_of(s.time_ns) + " | " +
           (s.marks_before.empty() ? "" : cell(s.marks_before.back())) + " | " +
-          (s.judged ? outcome_name(s.verdict.outcome) : "not judged") + " |\n";
+          (s.judged ? outcome_name(s.verdict.outcome) : "not judged") + " | " + fsck_cell(s.verdict) + " |\n";
   return md;
 }
 
@@ -117,6 +124,8 @@ std::string json_report(const RunOptions& o, const RunResult& r) {
       e["check_exit"] = s.verdict.check_exit;
       e["check_output"] = s.verdict.check_output;
       e["detail"] = s.verdict.detail;
+      e["fsck"] = s.verdict.fsck;            // the checker after the recovery ("" for none)
+      e["fsck_exit"] = s.verdict.fsck_exit;  // 0 clean, -1 not run
     }
     states.push_back(std::move(e));
   }

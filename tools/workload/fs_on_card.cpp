@@ -246,6 +246,21 @@ Status FsOnCard::unmount() {
   return detach();
 }
 
+Result<int> FsOnCard::run_on_device(std::vector<std::string> argv, const std::string& out, seconds timeout) {
+  if (!through_export() || mounted_) return Status::error(EINVAL, "run_on_device needs the unmounted card's export");
+  CARDFS_RETURN_IF_ERROR(attach(""));
+  argv.push_back(loop_);
+  SpawnOptions o;
+  o.stdout_path = o.stderr_path = out;
+  o.own_process_group = true;
+  Result<pid_t> pid = spawn(argv, o);
+  Result<int> rc = pid.is_ok() ? wait_for(*pid, timeout) : Result<int>(pid.status());
+  if (pid.is_ok() && !rc.is_ok() && rc.status().code() == ETIMEDOUT) terminate(*pid);
+  Status down = detach();  // a checker's failure still lets go of the device
+  if (rc.is_ok() && !down.is_ok()) return down;
+  return rc;
+}
+
 void FsOnCard::take_down() {
   if (mounted_) {
     const bool fuse = spec_.fs == "cardfs" || !kind_of(spec_.fs)->fuse_mount.empty();

@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,6 +69,10 @@ class FsOnCard {
   // Syncs, unmounts and waits until everything reached the card, the card
   // is closed and the trace is written.
   Status unmount();
+  // Unmounted, through the export: argv run on the card's block device
+  // (appended to argv), output to `out`; its exit status (ETIMEDOUT past
+  // `timeout`). How crashtest runs e2fsck -fn after ext4's recovery.
+  Result<int> run_on_device(std::vector<std::string> argv, const std::string& out, std::chrono::seconds timeout);
 
   const std::string& image() const { return image_; }
   const std::string& mount_point() const { return mnt_; }
