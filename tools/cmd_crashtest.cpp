@@ -67,11 +67,14 @@ int run(CrashtestArgs& a) {
   Result<crashtest::RunResult> r = crashtest::run_crashtest(o);
   if (!r.is_ok()) return fail(r.status());
   if (o.progress) std::fputs("\r\033[K", stderr);
+  // Printed before the files are written: on a host disk that filled up,
+  // the states already judged still reach the user.
   const std::string md = crashtest::markdown_report(o, *r);
+  std::fputs(md.c_str(), stdout);
+  std::fflush(stdout);
   Status st = write_file(r->work_dir + "/report.md", md);
   if (st.is_ok()) st = write_file(r->work_dir + "/report.json", crashtest::json_report(o, *r));
   if (!st.is_ok()) return fail(st);
-  std::fputs(md.c_str(), stdout);
   // A temporary work directory goes, unless a failure's image is in it.
   std::error_code ec;
   if (!o.keep && r->failed() == 0) fs::remove_all(r->work_dir, ec);

@@ -15,18 +15,10 @@ for p in sqlite3 e2fsck losetup; do
   command -v $p >/dev/null || { ct_log "$p is not installed (scripts/setup.sh installs it)"; exit 1; }
 done
 
-setup='sqlite3 app.db "PRAGMA journal_mode=WAL; CREATE TABLE log(id INTEGER PRIMARY KEY, v TEXT);" >/dev/null'
-sqlite_workload() {  # $1: OFF or FULL
-  echo 'for i in $(seq 1 10); do sqlite3 app.db "PRAGMA synchronous='"$1"'; INSERT INTO log VALUES($i, hex(randomblob(2000)));" || exit 1; echo "committed $i" > "$CARDFS_MARK"; done'
-}
-check='ok=$(sqlite3 app.db "PRAGMA integrity_check;" 2>&1); [ "$ok" = ok ] || { echo "integrity_check: $ok"; exit 1; }
-last=$(sqlite3 app.db "SELECT coalesce(max(id), 0) FROM log;"); want=${CARDFS_LAST_MARK#committed }; want=${want:-0}
-[ "$last" -ge "$want" ] || { echo "last row $last, but $want was committed before the power cut"; exit 1; }
-echo "ok: rows up to $last, $want committed"'
-common=(--fs ext4 --size 64M --points 4 --seed 5 --jobs 2 --timeout 60 --setup "$setup" --check "$check")
-ct_run off "${common[@]}" -- sh -c "$(sqlite_workload OFF)"
+common=(--fs ext4 --size 64M --points 4 --seed 5 --jobs 2 --timeout 60 --setup "$CT_SQLITE_SETUP" --check "$CT_SQLITE_CHECK")
+ct_run off "${common[@]}" -- sh -c "$(ct_sqlite_workload OFF 10)"
 ct_expect_failures off "ext4, synchronous=OFF loses committed rows"
-ct_run full "${common[@]}" -- sh -c "$(sqlite_workload FULL)"
+ct_run full "${common[@]}" -- sh -c "$(ct_sqlite_workload FULL 10)"
 ct_expect_none full "ext4, synchronous=FULL"
 [ "$(ct_json full 'sorted({(s["fsck"], s["fsck_exit"]) for s in j["states"]})')" = "[('e2fsck -fn', 0)]" ] &&
   ct_log "ok: e2fsck -fn found every state of the FULL run clean" ||

@@ -45,6 +45,18 @@ ct_expect_none() {  # NAME WHAT
   fi
 }
 
+# sqlite3 in WAL mode, one row per transaction, each commit marked
+# ("committed N"); the check wants PRAGMA integrity_check = ok and every
+# row committed before the cut (CARDFS_LAST_MARK).
+CT_SQLITE_SETUP='sqlite3 app.db "PRAGMA journal_mode=WAL; CREATE TABLE log(id INTEGER PRIMARY KEY, v TEXT);" >/dev/null'
+CT_SQLITE_CHECK='ok=$(sqlite3 app.db "PRAGMA integrity_check;" 2>&1); [ "$ok" = ok ] || { echo "integrity_check: $ok"; exit 1; }
+last=$(sqlite3 app.db "SELECT coalesce(max(id), 0) FROM log;"); want=${CARDFS_LAST_MARK#committed }; want=${want:-0}
+[ "$last" -ge "$want" ] || { echo "last row $last, but $want was committed before the power cut"; exit 1; }
+echo "ok: rows up to $last, $want committed"'
+ct_sqlite_workload() {  # SYNCHRONOUS ROWS
+  echo 'for i in $(seq 1 '"$2"'); do sqlite3 app.db "PRAGMA synchronous='"$1"'; INSERT INTO log VALUES($i, hex(randomblob(2000)));" || exit 1; echo "committed $i" > "$CARDFS_MARK"; done'
+}
+
 ct_pass() {
   if [ "$CT_FAILS" -ne 0 ]; then ct_log "$CT_FAILS step(s) failed"; exit 1; fi
   ct_log "all steps passed"
