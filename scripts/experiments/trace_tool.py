@@ -30,11 +30,14 @@ EVENT = re.compile(
 
 
 def events(path):
+    """(time, action, rwbs, sector, n, process or "") per event line."""
     with open(path, errors="replace") as f:
         for line in f:
             m = EVENT.match(line)
             if m:
-                yield (float(m["time"]), m["act"], m["rwbs"], int(m["sector"]), int(m["n"]))
+                who = WHO.search(line[m.end():])
+                yield (float(m["time"]), m["act"], m["rwbs"], int(m["sector"]), int(m["n"]),
+                       who["who"] if who else "")
 
 
 FLUSH = re.compile(
@@ -84,22 +87,11 @@ def cmd_select(args):
     return 0
 
 
-def queued_by(path, not_from):
-    """The (sector, n) of data writes queued by a process not matching not_from."""
-    skip = re.compile(not_from) if not_from else None
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = EVENT.match(line)
-            if not m or m["act"] != "Q" or not m["rwbs"].startswith("W") or "M" in m["rwbs"]:
-                continue
-            who = WHO.search(line[m.end():])
-            if skip and who and skip.search(who["who"]):
-                continue
-            yield int(m["sector"]), int(m["n"])
-
-
 def cmd_run(args):
-    spans = sorted(set(queued_by(args.file, args.not_from)))
+    skip = re.compile(args.not_from) if args.not_from else None
+    spans = sorted({(ev[3], ev[4]) for ev in events(args.file)
+                    if ev[1] == "Q" and ev[2].startswith("W") and "M" not in ev[2]
+                    and not (skip and skip.search(ev[5]))})
     best = (0, 0)
     start = end = None
     for s, n in spans:
