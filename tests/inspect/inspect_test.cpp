@@ -209,4 +209,11 @@ TEST_CASE("inspect: blocks and bmap mark what fallocate allocated and nothing wr
   CHECK(*f.run({"cat", "/pre"}).raw == f.img.files().at("/pre"));
 }
 
+TEST_CASE("inspect: a 64-bit unsigned value above INT64_MAX stays unsigned in text and JSON") {
+  Value v = Value::object();
+  v.add("max", uint64_t(UINT64_MAX)).add("neg", int64_t(-1));
+  CHECK(v.json() == "{\"max\":18446744073709551615,\"neg\":-1}");
+  CHECK(v.text() == "max:  18446744073709551615\nneg:  -1\n");
+}
+
 }  // namespace cardfs::inspect

@@ -62,7 +62,9 @@ std::string Value::scalar_text() const {
   switch (kind_) {
     case Kind::kNull: return "-";
     case Kind::kBool: return i_ ? "yes" : "no";
-    case Kind::kInt: return unit_ == "bytes" ? human_bytes(uint64_t(i_)) : std::to_string(i_);
+    case Kind::kInt:
+      if (unit_ == "bytes") return human_bytes(uint64_t(i_));
+      return unsigned_ ? std::to_string(uint64_t(i_)) : std::to_string(i_);
     case Kind::kReal: {
       char buf[32];
       std::snprintf(buf, sizeof buf, unit_ == "percent" ? "%.1f%%" : "%.2f", d_);
@@ -94,7 +96,9 @@ static nlohmann::ordered_json to_json(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNull: return nullptr;
     case Value::Kind::kBool: return v.scalar_text() == "yes";
-    case Value::Kind::kInt: return v.int_value();
+    case Value::Kind::kInt:
+      if (v.is_unsigned()) return v.uint_value();
+      return v.int_value();
     case Value::Kind::kReal: return v.real_value();
     case Value::Kind::kString: return v.scalar_text();
     case Value::Kind::kArray: {

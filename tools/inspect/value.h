@@ -26,7 +26,8 @@ class Value {
   Value(bool b) : kind_(Kind::kBool), i_(b) {}
   Value(int v) : kind_(Kind::kInt), i_(v) {}
   Value(int64_t v) : kind_(Kind::kInt), i_(v) {}
-  Value(uint64_t v) : kind_(Kind::kInt), i_(int64_t(v)) {}
+  // Kept as its bits with a flag, so values above INT64_MAX print unsigned.
+  Value(uint64_t v) : kind_(Kind::kInt), i_(int64_t(v)), unsigned_(true) {}
   Value(uint32_t v) : kind_(Kind::kInt), i_(v) {}
   Value(double d) : kind_(Kind::kReal), d_(d) {}  // two decimals as text
   Value(const char* s) : kind_(Kind::kString), s_(s) {}
@@ -58,6 +59,8 @@ class Value {
   }
   Kind kind() const { return kind_; }
   int64_t int_value() const { return i_; }
+  bool is_unsigned() const { return unsigned_; }
+  uint64_t uint_value() const { return uint64_t(i_); }
   double real_value() const { return d_; }
   const std::vector<Value>& items() const { return arr_; }
   const std::vector<std::pair<std::string, Value>>& fields() const { return obj_; }
@@ -73,6 +76,7 @@ class Value {
   void text_into(std::string& out, int indent) const;
   Kind kind_ = Kind::kNull;
   int64_t i_ = 0;
+  bool unsigned_ = false;
   double d_ = 0;
   std::string unit_;
   std::string s_;
