@@ -43,57 +43,24 @@ uint64_t goal_for(Context& ctx, const Inode& inode, uint64_t fb) {
   return ctx.groups.group_start_block(ctx.groups.group_of_inode(inode.ino));
 }
 
-// The p entries of an indirect block.
-std::vector<uint32_t> entries_of(cache::BufferRef& buf, uint64_t p) {
-  std::vector<uint32_t> e(p);
+// An indirect block's bytes, for the walks (a copy taken under its lock).
+Result<std::vector<std::byte>> read_pointers(Context& ctx, uint64_t block) {
+  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(block));
   buf.lock();
-  for (uint64_t i = 0; i < p; ++i) e[i] = get_u32(buf.data().data() + 4 * i);
+  std::vector<std::byte> out(buf.data().begin(), buf.data().end());
   buf.unlock();
-  return e;
+  return out;
 }
 
-Result<std::vector<uint32_t>> read_entries(Context& ctx, uint64_t block) {
-  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(block));
-  return entries_of(buf, ctx.ptrs);
-}
-
-// Frees what [first, end) covers below indirect block `block` of `level`
-// (1: its entries are data blocks) whose first file block is `base`; the
-// data blocks only when `data`, else just the indirect blocks left empty.
-// Returns true when the block is left with no pointers.
-Result<bool> free_tree(Context& ctx, Inode& inode, uint64_t block, int level, uint64_t base,
-                       uint64_t first, uint64_t end, bool data) {
-  const uint64_t p = ctx.ptrs;
-  uint64_t span = 1;
-  for (int i = 1; i < level; ++i) span *= p;
-  CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(block));
-  std::vector<uint32_t> e = entries_of(buf, p);
-  bool changed = false;
-  for (uint64_t i = 0; i < p; ++i) {
-    uint64_t lo = base + i * span, hi = lo + span;
-    if (!e[i] || hi <= first || lo >= end || (level == 1 && !data)) continue;
-    // Entries of the last level are data pointers, perhaps marked unwritten.
-    const uint64_t child = level == 1 ? decode_data_pointer(e[i], ctx.unwritten).block : e[i];
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, lo));
-    bool empty = true;
-    if (level > 1) {
-      CARDFS_ASSIGN_OR_RETURN(empty, free_tree(ctx, inode, child, level - 1, lo, first, end, data));
-    }
-    if (empty) {
-      release_block(ctx, inode, child);
-      e[i] = 0;
-      changed = true;
-    }
-  }
-  if (changed) {
-    buf.lock();
-    for (uint64_t i = 0; i < p; ++i) put_u32(buf.data().data() + 4 * i, e[i]);
-    buf.unlock();
-    buf.mark_dirty();
-  }
-  for (uint32_t x : e)
-    if (x) return false;
-  return true;
+PointerTreeWalk tree_walk(Context& ctx, uint64_t first, uint64_t end) {
+  PointerTreeWalk w;
+  w.ptrs_per_block = uint32_t(ctx.ptrs);
+  w.unwritten_feature = ctx.unwritten;
+  w.in_bounds = [&ctx](uint64_t b) { return ctx.groups.is_data_block(b); };
+  w.first = first;
+  w.end = end;
+  w.read = [&ctx](uint64_t b) { return read_pointers(ctx, b); };
+  return w;
 }
 
 // The data pointer `raw` (stored form) of file block fb: fills m and applies
@@ -130,97 +97,74 @@ Result<bool> map_leaf(Context& ctx, Inode& inode, uint32_t& raw, uint64_t goal, 
   return true;
 }
 
-// Appends to out the file blocks of [first, end) mapped below indirect
-// block `block` of `level` (1: its entries are data pointers) whose first
-// file block is `base`.
-Status collect_mapped(Context& ctx, Inode& inode, uint64_t block, int level, uint64_t base,
-                      uint64_t first, uint64_t end, std::vector<uint64_t>& out) {
-  const uint64_t p = ctx.ptrs;
-  uint64_t span = 1;
-  for (int i = 1; i < level; ++i) span *= p;
-  CARDFS_ASSIGN_OR_RETURN(std::vector<uint32_t> e, read_entries(ctx, block));
-  for (uint64_t i = 0; i < p; ++i) {
-    const uint64_t lo = base + i * span;
-    if (!e[i] || lo + span <= first || lo >= end) continue;
-    const uint64_t child = level == 1 ? decode_data_pointer(e[i], ctx.unwritten).block : e[i];
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, lo));
-    if (level == 1) {
-      out.push_back(lo);
-    } else {
-      CARDFS_RETURN_IF_ERROR(collect_mapped(ctx, inode, child, level - 1, lo, first, end, out));
-    }
+// walk_pointer_path's access to indirect blocks: through the cache,
+// allocating into the inode (metadata AUs), dirtying only the 4 bytes set.
+struct CacheNode {
+  cache::BufferRef buf;
+  size_t size() const { return buf.data().size(); }
+  uint32_t get(uint32_t slot) {
+    buf.lock();
+    const uint32_t v = get_u32(buf.data().data() + 4 * slot);
+    buf.unlock();
+    return v;
   }
-  return Status::ok();
-}
+  Status set(uint32_t slot, uint32_t v) {
+    buf.lock();
+    put_u32(buf.data().data() + 4 * slot, v);
+    buf.unlock();
+    buf.mark_dirty(4 * slot, 4);
+    return Status::ok();
+  }
+};
 
-// Walks the pointer path of file block fb to its stored data pointer and
-// calls leaf(raw) on it, storing raw back when leaf returns true. Missing
-// indirect blocks are allocated (zeroed) when create; without it a missing
-// path ends the walk: false, leaf not called. Returns whether leaf ran.
+struct CacheIo {
+  Context& ctx;
+  Inode& inode;
+  uint64_t goal;
+  Status check(uint64_t ptr, uint64_t fb) { return check_ptr(ctx, inode, ptr, fb); }
+  Result<uint64_t> allocate() { return fusefs::allocate(ctx, inode, goal, true); }
+  Result<CacheNode> read(uint64_t b) {
+    CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(b));
+    return CacheNode{std::move(buf)};
+  }
+};
+
 template <class Leaf>
 Result<bool> walk_to_leaf(Context& ctx, Inode& inode, const PointerPath& path, uint64_t fb,
                           bool create, uint64_t goal, Leaf&& leaf) {
-  uint32_t& top = inode.d.block[path.slot[0]];
-  if (path.depth == 0) {
-    CARDFS_RETURN_IF_ERROR(leaf(top).status());
-    return true;
-  }
-  if (top == 0) {
-    if (!create) return false;
-    CARDFS_ASSIGN_OR_RETURN(uint64_t b, allocate(ctx, inode, goal, true));
-    top = uint32_t(b);
-  } else {
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, top, fb));
-  }
-  uint64_t ptr = top;
-  for (int level = 1; level <= path.depth; ++level) {
-    CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(ptr));
-    const uint32_t off = 4 * path.slot[level];
-    buf.lock();
-    uint32_t child = get_u32(buf.data().data() + off);
-    buf.unlock();
-    bool changed = false;
-    if (level == path.depth) {
-      CARDFS_ASSIGN_OR_RETURN(changed, leaf(child));
-    } else if (child == 0) {
-      if (!create) return false;
-      CARDFS_ASSIGN_OR_RETURN(uint64_t b, allocate(ctx, inode, goal, true));
-      child = uint32_t(b);
-      changed = true;
-    } else {
-      CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, child, fb));
-    }
-    if (changed) {
-      buf.lock();
-      put_u32(buf.data().data() + off, child);
-      buf.unlock();
-      buf.mark_dirty(off, 4);
-    }
-    ptr = child;
-  }
-  return true;
+  CacheIo io{ctx, inode, goal};
+  return walk_pointer_path(inode.d.block[path.slot[0]], path, fb, create, io, std::forward<Leaf>(leaf));
 }
 
+// Frees what [first, end) covers: the data blocks only when `data`, and
+// the indirect blocks left empty. Each indirect block changed is written
+// once, after its children, as a whole.
 Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool data) {
-  for (uint64_t i = first; data && i < std::min<uint64_t>(end, kDirectBlocks); ++i) {
-    if (!inode.d.block[i]) continue;
-    const uint64_t b = decode_data_pointer(inode.d.block[i], ctx.unwritten).block;
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, b, i));
+  PointerTreeWalk w = tree_walk(ctx, first, end);
+  w.enter = [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (r.level == 0 && !data) return Visit::kSkip;
+    if (!r.in_bounds) return check_ptr(ctx, inode, b, r.file_block);
+    if (r.level > 0) return Visit::kDescend;
     release_block(ctx, inode, b);
-    inode.d.block[i] = 0;
-  }
-  const uint64_t p = ctx.ptrs;
-  uint64_t base = kDirectBlocks, span = p;
-  for (int level = 1; level <= 3; ++level, base += span, span *= p) {
-    uint32_t& top = inode.d.block[kDirectBlocks + level - 1];
-    if (!top || base + span <= first || base >= end) continue;
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, top, base));
-    CARDFS_ASSIGN_OR_RETURN(bool empty, free_tree(ctx, inode, top, level, base, first, end, data));
-    if (empty) {
-      release_block(ctx, inode, top);
-      top = 0;
+    if (r.container == 0) inode.d.block[r.slot] = 0;
+    return Visit::kCleared;
+  };
+  w.leave = [&](const PointerRef& r, uint64_t b, std::span<const uint32_t> e,
+                bool changed) -> Result<Visit> {
+    if (changed) {
+      CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(b));
+      buf.lock();
+      for (size_t i = 0; i < e.size(); ++i) put_u32(buf.data().data() + 4 * i, e[i]);
+      buf.unlock();
+      buf.mark_dirty();
     }
-  }
+    for (uint32_t x : e)
+      if (x) return Visit::kSkip;
+    release_block(ctx, inode, b);
+    if (r.container == 0) inode.d.block[r.slot] = 0;
+    return Visit::kCleared;
+  };
+  CARDFS_RETURN_IF_ERROR(walk_pointer_tree(inode.d.block, w));
   inode.last_file_block = ~0ull;
   return Status::ok();
 }
@@ -263,16 +207,13 @@ namespace cardfs::fusefs {
 Result<std::vector<uint64_t>> mapped_blocks_locked(Context& ctx, Inode& inode, uint64_t first,
                                                    uint64_t end) {
   std::vector<uint64_t> out;
-  for (uint64_t i = first; i < std::min<uint64_t>(end, kDirectBlocks); ++i)
-    if (inode.d.block[i]) out.push_back(i);
-  const uint64_t p = ctx.ptrs;
-  uint64_t base = kDirectBlocks, span = p;
-  for (int level = 1; level <= 3; ++level, base += span, span *= p) {
-    const uint32_t top = inode.d.block[kDirectBlocks + level - 1];
-    if (!top || base + span <= first || base >= end) continue;
-    CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, top, base));
-    CARDFS_RETURN_IF_ERROR(collect_mapped(ctx, inode, top, level, base, first, end, out));
-  }
+  PointerTreeWalk w = tree_walk(ctx, first, end);
+  w.enter = [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds) return check_ptr(ctx, inode, b, r.file_block);
+    if (r.level == 0) out.push_back(r.file_block);
+    return Visit::kDescend;
+  };
+  CARDFS_RETURN_IF_ERROR(walk_pointer_tree(inode.d.block, w));
   return out;
 }
 

@@ -146,16 +146,24 @@ uint64_t Checker::allocate_block(uint32_t ino) {
   return 0;
 }
 
+Status Checker::walk_map(const DiskInode& d,
+                         const std::function<Result<Visit>(const PointerRef&, uint64_t block)>& enter) {
+  fusefs::PointerTreeWalk w;
+  w.ptrs_per_block = bs_ / 4;
+  w.unwritten_feature = unwritten();
+  w.in_bounds = [this](uint64_t b) { return valid_data_block(b); };
+  w.read = [this](uint64_t b) { return read_map_block(b); };
+  w.enter = enter;
+  return fusefs::walk_pointer_tree(d.block, w);
+}
+
 Status Checker::clear_inode(uint32_t ino) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(ino));
-  Status st = walk_block_map(
-      d, bs_, [this](uint64_t b) { return read_map_block(b); },
-      [&](const PointerRef& ref, uint32_t b) {
-        if (b >= owner_.size() || owner_[b] != ino) return Visit::kSkip;
-        owner_[b] = kOwnerFree;
-        return Visit::kDescend;
-      }, unwritten());
-  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds || owner_[b] != ino) return Visit::kSkip;
+    owner_[b] = kOwnerFree;
+    return Visit::kDescend;
+  }));
   ino_[ino] = InodeState{};
   return write_inode(ino, DiskInode{});
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -21,10 +22,13 @@
 
 #include "fusefs/journal_format.h"
 #include "fusefs/layout.h"
-#include "tools/fsck/block_walk.h"
+#include "fusefs/format.h"
 #include "tools/fsck/fsck.h"
 
 namespace cardfs::fsck {
+
+using fusefs::PointerRef;
+using fusefs::Visit;
 
 inline constexpr uint32_t kOwnerFree = 0;
 inline constexpr uint32_t kOwnerMeta = 0xFFFFFFFFu;
@@ -70,6 +74,10 @@ class Checker {
   std::string path_of(uint32_t ino) const;
   bool valid_data_block(uint64_t block) const;
   bool is_dir(uint32_t ino) const;
+  // Walks d's pointer tree (fusefs::walk_pointer_tree) over
+  // read_map_block, bounded by valid_data_block.
+  Status walk_map(const fusefs::DiskInode& d,
+                  const std::function<Result<Visit>(const PointerRef&, uint64_t block)>& enter);
   // Data pointers may be marked unwritten (kIncompatUnwritten).
   bool unwritten() const { return sb_.feature_incompat & fusefs::kIncompatUnwritten; }
   bool in_use(uint32_t ino) const { return ino >= 1 && ino <= sb_.inodes_count && ino_[ino].mode; }

@@ -68,11 +68,10 @@ static bool not_indirect(const PointerCensus& n) { return n.bad >= 12 && 2 * n.b
 
 static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
   uint64_t prev_data = 0;
-  auto read = [&c](uint64_t b) { return c.read_map_block(b); };
   const std::string who = "Inode " + std::to_string(ino) + " ";
   std::vector<std::pair<PointerRef, std::string>> to_clear;
-  Status st = walk_block_map(d, c.bs_, read, [&](const PointerRef& r, uint32_t b) {
-    if (!c.valid_data_block(b)) {
+  Status st = c.walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds) {
       to_clear.emplace_back(r, who + pointer_name(r) + " points to block " + std::to_string(b) +
                                    ", outside the data area.");
       return Visit::kSkip;
@@ -93,13 +92,13 @@ static Status scan_map(Checker& c, uint32_t ino, DiskInode& d, MapScan& s) {
       s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
     }
     if (c.owner_[b] != kOwnerFree) {
-      c.dups_.push_back({ino, r, b});
+      c.dups_.push_back({ino, r, uint32_t(b)});
       s.shared = true;
       return Visit::kSkip;
     }
     c.owner_[b] = ino;
     return Visit::kDescend;
-  }, c.unwritten());
+  });
   CARDFS_RETURN_IF_ERROR(st);
   for (auto& [r, message] : to_clear) {
     if (!c.ask(Problem::kInodeBadPointer, message)) continue;
@@ -146,16 +145,13 @@ static bool check_counts(Checker& c, uint32_t ino, DiskInode& d, const MapScan& 
 Status Checker::recheck_counts(uint32_t ino) {
   CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(ino));
   MapScan s;
-  Status st = walk_block_map(
-      d, bs_, [this](uint64_t b) { return read_map_block(b); },
-      [&](const PointerRef& r, uint32_t b) {
-        if (!valid_data_block(b) || owner_[b] != ino) return Visit::kSkip;
-        if (r.level > 0) s.partial |= unreadable(b);
-        ++s.owned;
-        if (r.level == 0) s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
-        return Visit::kDescend;
-      }, unwritten());
-  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds || owner_[b] != ino) return Visit::kSkip;
+    if (r.level > 0) s.partial |= unreadable(b);
+    ++s.owned;
+    if (r.level == 0) s.last_file_block = std::max<int64_t>(s.last_file_block, int64_t(r.file_block));
+    return Visit::kDescend;
+  }));
   if (d.xattr_block && valid_data_block(d.xattr_block) && owner_[d.xattr_block] == ino) ++s.owned;
   ino_[ino].data_blocks = s.owned;
   if (check_counts(*this, ino, d, s)) {

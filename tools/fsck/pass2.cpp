@@ -22,14 +22,11 @@ Result<std::vector<uint64_t>> directory_blocks(Checker& c, uint32_t dir) {
   // stays, and it may be anything.
   const uint64_t by_size = d.size / c.bs_;
   std::vector<std::pair<uint64_t, uint64_t>> mapped;  // (file block, disk block)
-  Status st = walk_block_map(
-      d, c.bs_, [&c](uint64_t b) { return c.read_map_block(b); },
-      [&](const PointerRef& r, uint32_t b) {
-        if (b >= c.owner_.size() || c.owner_[b] != dir || r.file_block >= by_size) return Visit::kSkip;
-        if (r.level == 0) mapped.emplace_back(r.file_block, b);
-        return Visit::kDescend;
-      }, c.unwritten());
-  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(c.walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds || c.owner_[b] != dir || r.file_block >= by_size) return Visit::kSkip;
+    if (r.level == 0) mapped.emplace_back(r.file_block, b);
+    return Visit::kDescend;
+  }));
   std::vector<uint64_t> blocks(mapped.empty() ? 0 : std::min(by_size, mapped.back().first + 1), 0);
   for (auto [fb, b] : mapped) blocks[fb] = b;
   return blocks;

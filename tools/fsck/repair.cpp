@@ -24,40 +24,53 @@ Result<uint64_t> Checker::zeroed_block(uint32_t ino) {
   return b;
 }
 
+namespace {
+
+// walk_pointer_path's access to the image: each block set is written back
+// at once; the blocks it adds are claimed for the inode and counted in d.
+struct RepairNode {
+  Checker& c;
+  uint64_t block;
+  std::vector<std::byte> data;
+  size_t size() const { return data.size(); }
+  uint32_t get(uint32_t slot) const { return get_u32(data.data() + 4 * slot); }
+  Status set(uint32_t slot, uint32_t v) {
+    put_u32(data.data() + 4 * slot, v);
+    return c.write_block(block, data);
+  }
+};
+
+struct RepairIo {
+  Checker& c;
+  uint32_t ino;
+  DiskInode& d;
+  Status check(uint64_t ptr, uint64_t fb) {
+    if (c.valid_data_block(ptr)) return Status::ok();
+    return Status::error(EIO, "inode " + std::to_string(ino) + ": block pointer " + std::to_string(ptr) +
+                                  " (near file block " + std::to_string(fb) + ") is outside the data area");
+  }
+  Result<uint64_t> allocate() {
+    CARDFS_ASSIGN_OR_RETURN(uint64_t b, c.zeroed_block(ino));
+    d.blocks += c.bs_ / 512;
+    return b;
+  }
+  Result<RepairNode> read(uint64_t b) {
+    CARDFS_ASSIGN_OR_RETURN(auto data, c.read_block(b));
+    return RepairNode{c, b, std::move(data)};
+  }
+};
+
+}  // namespace
+
 Status Checker::map_file_block(uint32_t ino, DiskInode& d, uint64_t fb, uint64_t disk) {
-  const uint64_t per_block = bs_ / 512;
   CARDFS_ASSIGN_OR_RETURN(fusefs::PointerPath path, fusefs::pointer_path(fb, bs_ / 4));
-  uint32_t* top = &d.block[path.slot[0]];
-  d.blocks += per_block;
-  if (path.depth == 0) {
-    *top = uint32_t(disk);
-    return Status::ok();
-  }
-  if (*top == 0) {
-    CARDFS_ASSIGN_OR_RETURN(uint64_t b, zeroed_block(ino));
-    *top = uint32_t(b);
-    d.blocks += per_block;
-  }
-  uint64_t at = *top;
-  for (int level = 1; level <= path.depth; ++level) {
-    const uint32_t slot = path.slot[level];
-    CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(at));
-    uint32_t next = get_u32(blk.data() + 4 * slot);
-    if (level == path.depth) {
-      next = uint32_t(disk);
-    } else if (next == 0) {
-      CARDFS_ASSIGN_OR_RETURN(uint64_t b, zeroed_block(ino));
-      next = uint32_t(b);
-      d.blocks += per_block;
-    } else {
-      at = next;  // an existing indirect block: nothing to write here
-      continue;
-    }
-    put_u32(blk.data() + 4 * slot, next);
-    CARDFS_RETURN_IF_ERROR(write_block(at, blk));
-    at = next;
-  }
-  return Status::ok();
+  d.blocks += bs_ / 512;
+  RepairIo io{*this, ino, d};
+  return fusefs::walk_pointer_path(d.block[path.slot[0]], path, fb, true, io, [&](uint32_t& raw) -> Result<bool> {
+           raw = uint32_t(disk);
+           return true;
+         })
+      .status();
 }
 
 Result<uint64_t> Checker::new_dir_block(uint32_t dir, DiskInode& d, uint64_t fb, uint32_t parent) {

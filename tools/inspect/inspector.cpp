@@ -8,7 +8,7 @@
 
 #include "fusefs/bitmap.h"
 #include "fusefs/dir_block.h"
-#include "tools/fsck/block_walk.h"
+#include "fusefs/format.h"
 #include "tools/fsck/super.h"
 
 namespace cardfs::inspect {
@@ -111,6 +111,17 @@ Status Inspector::put_super() {
   return io_.write(kSuperblockOffset, raw);
 }
 
+Status Inspector::walk_map(const DiskInode& d,
+                           const std::function<Result<Visit>(const PointerRef&, uint64_t)>& enter) {
+  PointerTreeWalk w;
+  w.ptrs_per_block = block_size() / 4;
+  w.unwritten_feature = unwritten_feature();
+  w.in_bounds = [this](uint64_t b) { return b < sb_.blocks_count; };
+  w.read = [this](uint64_t b) { return block(b); };
+  w.enter = enter;
+  return walk_pointer_tree(d.block, w);
+}
+
 // Each indirect block is followed once: a corrupt map may point many
 // times at the same one (or at itself), and the walk must stay bounded.
 Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d, std::vector<bool>* unwritten) {
@@ -119,15 +130,12 @@ Result<std::vector<uint64_t>> Inspector::file_map(const DiskInode& d, std::vecto
   std::vector<std::pair<uint64_t, uint64_t>> mapped;
   std::unordered_set<uint64_t> marked;  // file blocks
   std::unordered_set<uint32_t> followed;
-  Status st = fsck::walk_block_map(
-      d, block_size(), [this](uint64_t b) { return block(b); },
-      [&](const fsck::PointerRef& r, uint32_t b) {
-        if (b >= sb_.blocks_count || r.file_block >= by_size) return fsck::Visit::kSkip;
-        if (r.level == 0) mapped.emplace_back(r.file_block, b);
-        if (r.unwritten) marked.insert(r.file_block);
-        return r.level == 0 || followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
-      }, unwritten_feature());
-  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds || r.file_block >= by_size) return Visit::kSkip;
+    if (r.level == 0) mapped.emplace_back(r.file_block, b);
+    if (r.unwritten) marked.insert(r.file_block);
+    return r.level == 0 || followed.insert(b).second ? Visit::kDescend : Visit::kSkip;
+  }));
   // Up to the last mapped block: a hole at the end is not listed.
   std::vector<uint64_t> map(mapped.empty() ? 0 : mapped.back().first + 1, 0);
   for (auto [fb, b] : mapped) map[fb] = b;
@@ -142,15 +150,12 @@ Result<std::vector<uint64_t>> Inspector::indirect_blocks(const DiskInode& d) {
   std::vector<uint64_t> out;
   if (S_ISLNK(d.mode) && d.size <= kInlineSymlinkMax) return out;
   std::unordered_set<uint32_t> followed;
-  Status st = fsck::walk_block_map(
-      d, block_size(), [this](uint64_t b) { return block(b); },
-      [&](const fsck::PointerRef& r, uint32_t b) {
-        if (b >= sb_.blocks_count) return fsck::Visit::kSkip;
-        if (r.level == 0) return fsck::Visit::kDescend;
-        out.push_back(b);
-        return followed.insert(b).second ? fsck::Visit::kDescend : fsck::Visit::kSkip;
-      }, unwritten_feature());
-  CARDFS_RETURN_IF_ERROR(st);
+  CARDFS_RETURN_IF_ERROR(walk_map(d, [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds) return Visit::kSkip;
+    if (r.level == 0) return Visit::kDescend;
+    out.push_back(b);
+    return followed.insert(b).second ? Visit::kDescend : Visit::kSkip;
+  }));
   return out;
 }
 

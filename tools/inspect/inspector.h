@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fusefs/format.h"
 #include "fusefs/layout.h"
 #include "tools/fsck/image_io.h"
 #include "tools/inspect/value.h"
@@ -73,6 +74,9 @@ class Inspector {
   Result<std::vector<uint64_t>> file_map(const fusefs::DiskInode& d,
                                          std::vector<bool>* unwritten = nullptr);
   bool unwritten_feature() const { return sb_.feature_incompat & fusefs::kIncompatUnwritten; }
+  // Walks d's pointer tree over the image, bounded by its size.
+  Status walk_map(const fusefs::DiskInode& d,
+                  const std::function<Result<fusefs::Visit>(const fusefs::PointerRef&, uint64_t)>& enter);
   // Indirect blocks of the inode, in file order.
   Result<std::vector<uint64_t>> indirect_blocks(const fusefs::DiskInode& d);
   bool block_in_use(uint64_t b);
