@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
 
 namespace cardfs::sdcard {
@@ -28,6 +29,7 @@ std::vector<std::pair<std::string, double>> counter_fields(const Card& card) {
       {"card.ecc_errors", double(c.ecc_errors)},
       {"card.store_syncs", double(c.store_syncs)},
       {"card.write_amplification", std::round(c.write_amplification(page) * 1000) / 1000},
+      {"card.host_bytes_written", double(c.host_sectors_written) * kSectorBytes},
       {"card.image_bytes_written", double(c.image_bytes_written)},
       {"card.image_bytes_per_host_byte", std::round(c.image_bytes_per_host_byte() * 1000) / 1000},
       {"card.device_time_ns", ns(card.device_time())},

@@ -30,19 +30,32 @@ namespace cardfs::sdcard {
 // (as GPT keeps one at the end of the disk); version 1 images have none
 // and still open (and stay version 1). Version 3 is version 2 whose OOB
 // records may name a data slot other than their own page's (a page moved
-// by a merge shares its source's data: sdcard/data_slots.h); a version 2
-// image is upgraded to 3 when opened read-write (its records, naming no
-// slot, keep their data at their own pages), and cardfs before version 3
-// refuses it ("unsupported image version 3") rather than read moved pages
-// from the wrong place.
-inline constexpr uint32_t kImageVersion = 3;
+// by a merge shares its source's data: sdcard/data_slots.h). Version 4
+// adds, after the flash area, an erase table (an erase writes one 8-byte
+// entry instead of zeroing an AU's records: a record belongs to the AU's
+// erase generation it names) and a unit table (a page may name 4 KiB data
+// units of its own: a partly rewritten page stores only what changed).
+// Versions 2 and 3 are upgraded to 4 when opened read-write (the file
+// grows by the two tables, their records stay valid), and cardfs before
+// version 4 refuses it ("unsupported image version 4") rather than read
+// erased pages as data.
+inline constexpr uint32_t kImageVersion = 4;
+inline constexpr uint32_t kImageVersionSlots = 3;
 inline constexpr uint32_t kImageVersionNoSlots = 2;
 inline constexpr uint32_t kImageVersionNoBackup = 1;
-// The checkpoint's own format version (unchanged by version 3).
+// The checkpoint's own format version (unchanged by versions 3 and 4).
 inline constexpr uint32_t kCheckpointVersion = 2;
 // Slots a record can name (30 bits of its flags word); more than a 2 TiB
 // card of 16 KiB pages has.
 inline constexpr uint64_t kMaxDataSlots = uint64_t(1) << 30;
+// Version 4 records keep their AU's erase generation in the top bits of
+// the sequence number's field (2^40 programs: 16 PiB of 16 KiB pages).
+inline constexpr int kSeqBits = 40;
+inline constexpr uint32_t kGenerationMask = (uint32_t(1) << (64 - kSeqBits)) - 1;
+inline constexpr size_t kEraseEntryBytes = 8;
+// Data units: the grain at which a version 4 page names its data (a page
+// of 16 KiB has 4); pages smaller than this are one unit.
+inline constexpr uint32_t kUnitBytes = 4096;
 inline constexpr size_t kHeaderBytes = 4096;
 inline constexpr size_t kOobBytes = 32;
 inline constexpr size_t kProfileNameBytes = 32;
@@ -78,11 +91,15 @@ struct ImageLayout {
   uint64_t checkpoint_offset[2] = {0, 0};
   uint64_t oob_offset = 0;
   uint64_t flash_offset = 0;
+  uint64_t erase_table_offset = 0;    // version 4: an entry per physical AU; 0: none
+  uint64_t unit_table_offset = 0;     // version 4: units_per_page u32s per physical page; 0: none
   uint64_t backup_header_offset = 0;  // after the flash area; 0: none (version 1)
   uint64_t file_bytes = 0;
 };
 
 ImageLayout layout_for(const Geometry& g, uint32_t version = kImageVersion);
+// Data units per page (version 4): page_bytes / kUnitBytes, at least 1.
+uint32_t units_per_page(const Geometry& g);
 
 void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out);
 // EINVAL "bad magic" / "unsupported version" / "header checksum mismatch" /
@@ -104,11 +121,24 @@ struct OobRecord {
   // at the page's own slot (its own place in the flash area).
   bool has_slot = false;
   uint32_t slot = 0;
+  // The page's data units are listed in the unit table (version 4, bit 2
+  // of the flags word; has_slot is then clear): a partly rewritten page.
+  bool has_units = false;
+  // The erase generation of the page's AU when programmed (version 4;
+  // kGenerationMask bits): the record is erased once the erase table says
+  // the AU was erased since.
+  uint32_t generation = 0;
 };
 enum class OobState { kErased, kValid, kCorrupt };
 
 void encode_oob(const OobRecord& r, std::byte* out);  // kOobBytes bytes
 OobState decode_oob(const std::byte* in, OobRecord* out);
+
+// An erase table entry (version 4): the AU's erase generation, which
+// counts the erases the image has seen of it, with a CRC binding it to
+// the AU. All zero: generation 0 (never erased since version 4).
+void encode_erase_entry(uint32_t au, uint32_t generation, std::byte* out);  // kEraseEntryBytes
+OobState decode_erase_entry(uint32_t au, const std::byte* in, uint32_t* generation);
 
 // Role of a physical AU, as checkpointed.
 enum class AuRole : uint8_t { kFree = 0, kLog = 1, kData = 2, kErasing = 3 };

@@ -44,6 +44,9 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   geometry_ = h.geometry;
   layout_ = layout_for(h.geometry, h.version);
   indirect_ = h.version >= kImageVersionNoSlots && h.geometry.physical_pages() <= kMaxDataSlots;
+  version_ = h.version;
+  erase_table_ = h.version >= 4;
+  erase_generations_.assign(h.geometry.physical_aus(), 0);
   slots_.reset(h.geometry.physical_pages());
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
@@ -116,7 +119,7 @@ Result<std::vector<std::string>> ImageStore::repair(const ImageHeader& h) {
     done.push_back("the image was " + std::to_string(layout_.file_bytes - size) + " bytes short of its " +
                    std::to_string(layout_.file_bytes) + ": extended back (the missing bytes read as zeros; "
                    "a page among them fails its CRC and reads as an error)");
-  } else if (size > layout_.file_bytes) {
+  } else if (size > layout_.file_bytes && !upgrade_interrupted(size)) {
     return Status::error(EINVAL, "the image is " + std::to_string(size - layout_.file_bytes) +
                                      " bytes longer than its geometry needs; not repairing it")
         .with_context(name());
@@ -136,7 +139,7 @@ Result<std::vector<std::string>> ImageStore::repair(const ImageHeader& h) {
 Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress& progress) {
   set_geometry(h);
   CARDFS_ASSIGN_OR_RETURN(uint64_t size, medium_->size());
-  if (size != layout_.file_bytes)
+  if (size != layout_.file_bytes && !upgrade_interrupted(size))
     return Status::error(EINVAL, std::string(size < layout_.file_bytes ? "truncated image" : "image size mismatch") +
                                      " (" + std::to_string(size) + " bytes, geometry needs " +
                                      std::to_string(layout_.file_bytes) +
@@ -186,8 +189,11 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
       CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.oob_offset + pp * kOobBytes,
                                               std::span(oob).subspan(pp * kOobBytes, count * kOobBytes)));
     }
+    out[pp].state = decode_oob(oob.data() + pp * kOobBytes, &out[pp].oob);
+  }
+  if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out));
+  for (uint64_t pp = 0; pp < n; ++pp) {
     ScannedPage& s = out[pp];
-    s.state = decode_oob(oob.data() + pp * kOobBytes, &s.oob);
     if (s.state == OobState::kErased) continue;
     // Where the page's data is: the slot its record names, else its own
     // (a version 2 record, or a damaged one: its data is unreadable anyway).
@@ -224,18 +230,16 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
 
 // The primary, then the backup copy (version 2): a crash between them
 // leaves the primary newer, and it is the one an open reads first.
-// A version 2 image becomes version 3 with its first header written: from
-// then on its records may name slots, which cardfs before version 3 would
-// not follow (it refuses the version instead).
+// A version 2 or 3 image becomes version 4 with its first header written
+// (upgrade()): from then on its records may name erase generations and
+// data units, which cardfs before version 4 would not follow (it refuses
+// the version instead).
 Status ImageStore::write_header(const ImageHeader& h) {
   std::array<std::byte, kHeaderBytes> buf;
   ImageHeader out = h;
-  if (out.version == kImageVersionNoSlots && indirect_) {
-    if (!upgrade_logged_)
-      logger("sdcard")->info("{}: image version 2 upgraded to 3 (moved pages share their data)", name());
-    upgrade_logged_ = true;
-    out.version = kImageVersion;
-  }
+  if ((version_ == kImageVersionNoSlots || version_ == kImageVersionSlots) && indirect_)
+    CARDFS_RETURN_IF_ERROR(upgrade());
+  out.version = version_;
   encode_header(out, buf);
   CARDFS_RETURN_IF_ERROR(write_counted_at(0, buf));
   if (layout_.backup_header_offset == 0) return Status::ok();

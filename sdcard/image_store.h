@@ -9,8 +9,9 @@
 // damaged gives a copy marked uncorrectable). A torn move (a power cut)
 // gets a slot of its own with half the data. A checked read (read_checked)
 // reads whole pages with their records and judges each as a card's ECC
-// would. An erase zeroes the AU's OOB records and frees the slots no other
-// page names. Opening reads the header, the newest valid checkpoint and
+// would. An erase writes the AU's next erase generation (version 4,
+// image_erase_table.cpp; earlier versions zero the AU's OOB records) and
+// frees the slots no other page names. Opening reads the header, the newest valid checkpoint and
 // the OOB region (rebuilding the slot map), and checks the data CRC of
 // every page newer than the checkpoint. Version 1 images (no backup
 // header, no slots) keep every page's data at its own place: their moves
@@ -63,6 +64,25 @@ class ImageStore final : public PageStore {
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
   Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq, const ScanProgress& progress);
+  // The erase table (version 4, image_erase_table.cpp): reads it into
+  // erase_generations_ and marks erased the scanned records of an older
+  // generation than their AU's.
+  Status apply_erase_table(std::vector<ScannedPage>& scan);
+  uint32_t generation_of_page(uint64_t pp) const {
+    return erase_generations_[pp / geometry_.pages_per_au] & kGenerationMask;
+  }
+  // Whether a record of physical page pp belongs to an erase of its AU
+  // since it was programmed (version 4; earlier versions zero the record).
+  bool erased_since(uint64_t pp, const OobRecord& r) const {
+    return erase_table_ && r.generation != generation_of_page(pp);
+  }
+  Status erase_by_generation(uint32_t physical_au);
+  // Version 2 or 3 to 4: the file grows by the erase and unit tables (all
+  // zero: generation 0, which the records carry) and the backup header
+  // moves to the new end. A version 2 or 3 header over a file of version
+  // 4's size is such an upgrade cut short: it opens, and is redone.
+  Status upgrade();
+  bool upgrade_interrupted(uint64_t size) const;
   // Whether q[i] continues q[i - 1]'s run in the medium: the next slot
   // (and, for copies, the next source slot), the previous page whole.
   bool joins(std::span<const PageWrite> q, size_t i) const;
@@ -98,9 +118,11 @@ class ImageStore final : public PageStore {
   std::vector<uint32_t> batch_sources_;   // the slot each entry's data comes from (copies)
   std::vector<iovec> split_iovs_;         // read(): the caller's iovecs split at page boundaries
   bool indirect_ = true;  // moves share slots (version >= 2); false: version 1, moves copy
+  uint32_t version_ = kImageVersion;
+  bool erase_table_ = true;  // version 4: erases write generations, not zeroed records
+  std::vector<uint32_t> erase_generations_;  // per physical AU (version 4)
   uint64_t bytes_written_ = 0;
   bool primary_damaged_ = false;  // read_header() used the backup copy
-  bool upgrade_logged_ = false;
   static constexpr size_t kCheckpointBlock = 4096;
   std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
 };

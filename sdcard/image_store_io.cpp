@@ -51,6 +51,7 @@ std::vector<IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
     oob.uncorrectable = source_bad_[i];
     oob.has_slot = indirect_;
     oob.slot = indirect_ ? batch_slots_[i] : 0;
+    oob.generation = erase_table_ ? generation_of_page(q[i].page) : 0;
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
   return record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_iovs_);
@@ -239,7 +240,8 @@ Status ImageStore::read_checked(std::span<const PageRead> pages, std::vector<Pag
 std::string ImageStore::fault_of(const PageRead& r, const std::byte* record) const {
   OobRecord oob;
   const OobState state = decode_oob(record, &oob);
-  if (state == OobState::kErased) return "its out-of-band record was erased";
+  if (state == OobState::kErased || (state == OobState::kValid && erased_since(r.physical_page, oob)))
+    return "its out-of-band record was erased";
   if (state != OobState::kValid) return "its out-of-band record is damaged";
   if (oob.logical_page != r.logical_page)
     return "its out-of-band record names logical page " + std::to_string(oob.logical_page);
@@ -250,16 +252,18 @@ std::string ImageStore::fault_of(const PageRead& r, const std::byte* record) con
 }
 
 Status ImageStore::erase(uint32_t physical_au) {
-  // Clearing the OOB records is what makes the pages erased (the scan and
-  // the FTL go by them; an all-zero record is an erased page), and each
-  // page's slot loses a name (its data stays until a program reuses it).
-  // The records are overwritten with zeros rather than punched out, and
+  // A new erase generation (version 4), or clearing the OOB records
+  // (versions 1-3), is what makes the pages erased (the scan and the FTL
+  // go by them; an all-zero record is an erased page), and each page's
+  // slot loses a name (its data stays until a program reuses it). The
+  // records are overwritten with zeros rather than punched out, and
   // the data bytes stay as they are: overwriting allocated blocks is much
   // cheaper for the host file system than freeing them (with
   // `-o discard`, a synchronous discard of the host's disk) and allocating
   // them again page by page.
   const uint64_t first = uint64_t(physical_au) * geometry_.pages_per_au;
   for (uint64_t pp = first; pp < first + geometry_.pages_per_au; ++pp) slots_.release(pp);
+  if (erase_table_) return erase_by_generation(physical_au);
   erased_oob_.resize(uint64_t(geometry_.pages_per_au) * kOobBytes);  // zeros
   return write_counted_at(layout_.oob_offset + first * kOobBytes, erased_oob_);
 }

@@ -168,6 +168,25 @@ record_figures() {
   done <"$BENCH_WORK/out"
 }
 
+# image_ratios W AFTER: the image's bytes per byte the card's host wrote
+# during workload W (since card_mark, $BENCH_WORK/card_before), and per
+# byte its application wrote (when the workload says: app_bytes), as the
+# figures "image_per_host_W" and "image_per_app_W". Counters start again at each mount: a workload that
+# remounts (the cold reads) counts from its last mount. Nothing under 1 MiB
+# written (the read-only workloads: a ratio of a few metadata blocks).
+image_ratios() {
+  local w=$1 before after=$2 app
+  before=$(cat "$BENCH_WORK/card_before")
+  app=$(cat "$BENCH_WORK/app_bytes" 2>/dev/null)
+  awk -v w="$w" -v b="$before" -v a="$after" -v app="${app:-0}" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    if (y[2] + 0 < x[2] + 0) { x[1] = 0; x[2] = 0 }
+    img = y[1] - x[1]; host = y[2] - x[2]
+    if (host >= 1048576) printf "image_per_host_%s %.3f\n", w, img / host
+    if (app >= 1048576 && host >= 1048576) printf "image_per_app_%s %.3f\n", w, img / app
+  }'
+}
+
 run_workload() {
   local t=$1 r=$2 w=$3 rc
   if [ -n "${timed_out_in[$t $w]:-}" ]; then
@@ -175,9 +194,12 @@ run_workload() {
     return 0
   fi
   log "run $r/$runs $t $w (load $(cut -d" " -f1-3 /proc/loadavg))"
+  rm -f "$BENCH_WORK/app_bytes"
+  card_mark "$t"
   # In this shell, not $(...): a cold remount must update the mount records.
   "wl_$w" "$t" >"$BENCH_WORK/out" 2>"$BENCH_WORK/err"
   rc=$?
+  [ $rc -eq 0 ] && [ -s "$BENCH_WORK/card_before" ] && image_ratios "$w" "$(card_bytes "$t")" >>"$BENCH_WORK/out"
   record_figures "$t" "$r"
   [ $rc -eq 0 ] && [ -s "$BENCH_WORK/out" ] && return 0
   local why

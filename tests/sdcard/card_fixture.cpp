@@ -105,6 +105,9 @@ bool set_header_version(const std::string& path, uint32_t version, bool with_bac
   const std::vector<char> raw = file_bytes(path, 0, kHeaderBytes);
   Result<ImageHeader> h = decode_header(std::as_bytes(std::span(raw)));
   if (!h.is_ok()) return false;
+  // An older version's file ends where its layout does (version 4 adds
+  // the erase and unit tables after the flash area).
+  if (version < h->version) std::filesystem::resize_file(path, layout_for(h->geometry, version).file_bytes);
   h->version = version;
   std::array<std::byte, kHeaderBytes> buf;
   encode_header(*h, buf);

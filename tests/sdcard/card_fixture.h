@@ -54,7 +54,9 @@ Result<std::vector<std::byte>> read(Card& card, uint64_t sector, uint64_t sector
 std::vector<char> file_bytes(const std::string& path, uint64_t offset, size_t n);
 void poke_file(const std::string& path, uint64_t offset, const std::vector<char>& bytes);
 // Rewrites an image's header with `version` (and its backup copy at the
-// end of the file); false when the header does not decode.
+// end of the file), the file cut to that version's layout when it is
+// older; false when the header does not decode. Only for images whose
+// records the older version reads alike (no erase, whole pages).
 bool set_header_version(const std::string& path, uint32_t version, bool with_backup);
 
 }  // namespace cardfs::sdcard::testing

@@ -116,6 +116,16 @@ def bounded_ratio(metric, cardfs, cardfs_bound, peer, peer_bound):
     return None
 
 
+def add_image_metrics(metrics):
+    """cardfs's image bytes per byte written (run.sh's image_ratios), one
+    figure per workload that wrote: lower is better, no peer has one."""
+    for m in metrics:
+        for prefix, whose in (("image_per_host_", "the card's host (the filesystem)"),
+                              ("image_per_app_", "the application")):
+            if m.startswith(prefix) and m not in METRICS:
+                METRICS[m] = (f"image bytes per byte {whose} wrote: {m[len(prefix):]}", "B/B", False)
+
+
 def label(metric, meta):
     text = METRICS.get(metric, (metric, "", True))[0]
     sizes = meta.get("sizes", {})
@@ -130,6 +140,7 @@ def main(folder):
     for target, _run, metric, value in read_tsv(folder / "raw.tsv", 4):
         values.setdefault(metric, {}).setdefault(target, []).append(float(value))
     results = {m: {t: summarise(v) for t, v in per.items()} for m, per in values.items()}
+    add_image_metrics(sorted(results))
     targets = [t for t in TARGET_ORDER if any(t in per for per in results.values())]
     raw_bounds = {}
     for target, _run, metric, value in read_tsv(folder / "bounds.tsv", 4):

@@ -32,10 +32,24 @@ timed_out() {
 # have unwritten extents, and the flag stays so that runs remain comparable
 # with earlier ones. The workloads are plain writes, as the issue names.
 
+# card_bytes TARGET: "IMAGE_BYTES HOST_BYTES" from a cardfs mount's
+# .cardfs/stat (the bytes written to the image file, and by the card's
+# host, the filesystem, since the mount), nothing for other targets.
+card_bytes() {
+  case $1 in cardfs*) ;; *) return 0 ;; esac
+  awk '$1 == "card.image_bytes_written" { i = $2 } $1 == "card.host_sectors_written" { h = $2 * 512 }
+       END { if (i != "" && h != "") printf "%d %d\n", i, h }' "$(tgt_mnt "$1")/.cardfs/stat" 2>/dev/null
+}
+
+# card_mark TARGET: the workload's writes start here (after what it
+# prepares): run.sh reports the image's bytes per byte written since.
+card_mark() { card_bytes "$1" >"$BENCH_WORK/card_before"; }
+
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f\n", b - a }'; }
 
-# fio with JSON output; prints the chosen field of the first job.
+# fio with JSON output; prints the chosen field of the first job. The
+# bytes fio wrote go to $BENCH_WORK/app_bytes (app_bytes below).
 fio_json() {
   local field=$1; shift
   local out
@@ -45,8 +59,14 @@ import json, sys
 text = sys.stdin.read()
 job = json.loads(text[text.find("{"):])["jobs"][0]
 rw, key = sys.argv[1].split(".")
-print("%.1f" % job[rw][key])' "$field"
+open(sys.argv[2], "w").write("%d\n" % job["write"]["io_bytes"])
+print("%.1f" % job[rw][key])' "$field" "$BENCH_WORK/app_bytes"
 }
+
+# app_bytes N: the workload's application wrote N bytes (run.sh divides the
+# image's bytes by them on cardfs targets; workloads that do not know
+# their application's bytes leave it unset).
+app_bytes() { echo "$1" >"$BENCH_WORK/app_bytes"; }
 
 # Throughput of a whole fio run by wall time (includes end_fsync).
 fio_mbps() {
@@ -64,6 +84,7 @@ wl_seqwrite() {
   local mnt v; mnt=$(tgt_mnt "$1")
   v=$(fio_mbps "$(size_bytes "$BENCH_SEQ_SIZE")" --name=seqw --rw=write --bs=1M \
     --size="$BENCH_SEQ_SIZE" --end_fsync=1 --filename="$mnt/seq") || return
+  app_bytes "$(size_bytes "$BENCH_SEQ_SIZE")"
   echo "seq_write_MBps $v"
 }
 
@@ -113,6 +134,7 @@ wl_randread_cold() {
 wl_randwrite_fsync() {
   local mnt v; mnt=$(tgt_mnt "$1")
   rand_prepare "$mnt" || return
+  card_mark "$1"
   v=$(fio_json write.iops --name=randw --rw=randwrite --bs=4k --size="$BENCH_RAND_SIZE" \
     --fsync=32 --filename="$mnt/rand" --time_based --runtime="$BENCH_RUNTIME" \
     --randseed=20261121) || return
@@ -124,6 +146,7 @@ wl_direct_write() {
   local mnt v; mnt=$(tgt_mnt "$1")
   v=$(fio_mbps "$(size_bytes "$BENCH_DIRECT_SIZE")" --name=directw --rw=write --bs=128k \
     --direct=1 --size="$BENCH_DIRECT_SIZE" --filename="$mnt/direct") || return
+  app_bytes "$(size_bytes "$BENCH_DIRECT_SIZE")"
   echo "direct_write_MBps $v"
   rm -f "$mnt/direct"
 }
