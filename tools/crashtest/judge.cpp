@@ -46,8 +46,7 @@ Result<int> fsck(const JudgeOptions& o, const char* mode, const std::string& out
 }
 
 // Mounted: CHECK, then the unmount.
-Verdict check_in_mount(const JudgeOptions& o, workload::FsOnCard& card) {
-  Verdict v;
+void check_in_mount(const JudgeOptions& o, workload::FsOnCard& card, Verdict& v) {
   const std::string out = o.spec.dir + "/check.out";
   Result<int> rc = run_logged({"sh", "-c", o.check}, card.mount_point(), out, o.timeout,
                               {{"CARDFS_MNT", card.mount_point()}, {"CARDFS_LAST_MARK", o.last_mark}});
@@ -57,7 +56,7 @@ Verdict check_in_mount(const JudgeOptions& o, workload::FsOnCard& card) {
     v.outcome = rc.status().code() == ETIMEDOUT ? Outcome::kTimeout : Outcome::kError;
     v.detail = rc.status().code() == ETIMEDOUT ? "CHECK still ran after " + std::to_string(o.timeout.count()) + " s"
                                                 : rc.status().message();
-    return v;
+    return;
   }
   v.check_exit = *rc;
   v.outcome = *rc == 0 ? Outcome::kPass : Outcome::kCheckFailed;
@@ -65,20 +64,51 @@ Verdict check_in_mount(const JudgeOptions& o, workload::FsOnCard& card) {
     v.outcome = Outcome::kError;
     v.detail = "unmounting: " + down.message();
   }
-  return v;
+}
+
+std::string joined(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+// The boot-time repair before the mount, where the filesystem has one
+// (workload::FsTools; cardfs -O ^journal: its fsck -p on the image). Its
+// verdict goes into v.repair and v.repair_exit; false when it ends the
+// state's judging (it failed to run, or exit 4 or more: it could not
+// repair, the fsck convention e2fsck, fsck.exfat and fsck.cardfs share).
+bool repair(const JudgeOptions& o, workload::FsOnCard& card, Verdict& v) {
+  const bool cardfs = o.spec.fs == "cardfs";
+  const std::vector<std::string> argv = cardfs ? std::vector<std::string>{} : workload::fs_tools(o.spec.fs).repair;
+  if (cardfs ? o.journal : argv.empty()) return true;  // the mount recovers it
+  const std::string out = o.spec.dir + "/repair.out";
+  v.repair = cardfs ? "cardfs fsck -p" : joined(argv);
+  Result<int> rc = cardfs ? fsck(o, "-p", out) : card.run_on_device(argv, out, seconds(300));
+  if (!rc.is_ok()) {
+    v = error(Outcome::kError, v.repair + ": " + rc.status().message());
+    return false;
+  }
+  v.repair_exit = *rc;
+  if (*rc < 4) return true;
+  v.outcome = Outcome::kFsInconsistent;
+  v.detail = v.repair + " could not repair it (exit " + std::to_string(*rc) + "):\n" + tail_of(out, 2048);
+  return false;
 }
 
 // The filesystem's own checker, after the recovery and the unmount, on the
-// state as CHECK left it: cardfs's fsck -n on the image; e2fsck -fn
-// through the export (-f: ext4 marks itself clean at the unmount, so
-// e2fsck would otherwise trust it). Its verdict goes into v.fsck and
-// v.fsck_exit; a filesystem it finds damaged fails a state CHECK passed.
+// state as CHECK left it: cardfs's fsck -n on the image; for the others
+// their read-only checker on the card's device through the export
+// (workload::FsTools: e2fsck -fn, -f since ext4 marks itself clean at the
+// unmount; fsck.exfat -n; btrfs check --readonly; xfs_repair -n). Its
+// verdict goes into v.fsck and v.fsck_exit; a filesystem it finds damaged
+// fails a state CHECK passed.
 void check_fs(const JudgeOptions& o, workload::FsOnCard& card, Verdict& v) {
-  if (o.spec.fs != "cardfs" && o.spec.fs != "ext4") return;  // exFAT and the others: not checked yet
-  const std::string out = o.spec.dir + "/fsck-n.out";
   const bool cardfs = o.spec.fs == "cardfs";
-  v.fsck = cardfs ? "cardfs fsck -n" : "e2fsck -fn";
-  Result<int> n = cardfs ? fsck(o, "-n", out) : card.run_on_device({"e2fsck", "-fn"}, out, seconds(300));
+  const std::vector<std::string> argv = cardfs ? std::vector<std::string>{} : workload::fs_tools(o.spec.fs).check;
+  if (!cardfs && argv.empty()) return;  // no checker known for it
+  const std::string out = o.spec.dir + "/fsck-n.out";
+  v.fsck = cardfs ? "cardfs fsck -n" : joined(argv);
+  Result<int> n = cardfs ? fsck(o, "-n", out) : card.run_on_device(argv, out, seconds(300));
   if (!n.is_ok()) {
     v.outcome = Outcome::kError;
     v.detail = v.fsck + ": " + n.status().message();
@@ -106,18 +136,16 @@ const char* outcome_name(Outcome o) {
 }
 
 Verdict judge_state(const JudgeOptions& o) {
-  const bool cardfs = o.spec.fs == "cardfs";
-  if (cardfs && !o.journal) {
-    Result<int> p = fsck(o, "-p", o.spec.dir + "/fsck-p.out");
-    if (!p.is_ok()) return error(Outcome::kError, "fsck -p: " + p.status().message());
-    if (*p >= 4)
-      return error(Outcome::kFsInconsistent, "fsck -p could not repair it (exit " + std::to_string(*p) + "):\n" +
-                                                 tail_of(o.spec.dir + "/fsck-p.out", 2048));
-  }
   Result<std::unique_ptr<workload::FsOnCard>> card = workload::FsOnCard::adopt(o.spec);
   if (!card.is_ok()) return error(Outcome::kError, card.status().message());
-  if (Status st = (*card)->mount(); !st.is_ok()) return error(Outcome::kMountFailed, st.message());
-  Verdict v = check_in_mount(o, **card);
+  Verdict v;
+  if (!repair(o, **card, v)) return v;
+  if (Status st = (*card)->mount(); !st.is_ok()) {
+    v.outcome = Outcome::kMountFailed;
+    v.detail = st.message();
+    return v;
+  }
+  check_in_mount(o, **card, v);
   if (v.outcome != Outcome::kError && v.outcome != Outcome::kTimeout) check_fs(o, **card, v);
   card->reset();  // whatever a failure left mounted is taken down
   return v;

@@ -7,9 +7,13 @@
 // - cardfs without one (-O ^journal): `fsck -p` first, as a boot does
 //   (exit 4 or more: it could not repair), then the mount, and `fsck -n`
 //   after the unmount;
-// - the others (ext4 over the card's export and a loop device): the
-//   kernel's own recovery at mount (ext4's journal); for ext4, `e2fsck
-//   -fn` on the card's device after the unmount must find it clean.
+// - the others (over the card's export and a loop device): exFAT (and
+//   FAT) get their checker's automatic repair first (`fsck.exfat -p`,
+//   exit 4 or more: it could not repair), as a boot does; ext4, xfs,
+//   btrfs recover at mount (journal, log, last commit). After the unmount
+//   their read-only checker on the card's device (`e2fsck -fn`,
+//   `fsck.exfat -n`, `xfs_repair -n`, `btrfs check --readonly`:
+//   workload::FsTools) must find it clean.
 // CHECK runs through `sh -c` in the mount point (CARDFS_MNT set, and
 // CARDFS_LAST_MARK: the last marker the workload wrote before the cut, so
 // it can ask for everything committed by then), bounded
@@ -33,6 +37,8 @@ struct Verdict {
   int check_exit = -1;      // CHECK's exit status (-1: not run)
   std::string check_output; // what CHECK printed (stdout and stderr, the last 4 KiB)
   std::string detail;       // the recovery's or the fsck's message when that failed
+  std::string repair;       // the repair run before the mount ("fsck.exfat -p"; "": none, the mount recovers)
+  int repair_exit = -1;     // its exit status (0: nothing to do; 1: repaired; 4+: could not; -1: not run)
   std::string fsck;         // the checker run after the recovery ("e2fsck -fn"; "": none for this fs)
   int fsck_exit = -1;       // its exit status (0: clean; -1: not run)
 };

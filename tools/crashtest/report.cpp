@@ -32,10 +32,14 @@ std::string fenced(const std::string& text) {
   return "```\n" + (t.empty() ? "(no output)" : t) + "\n```\n";
 }
 
-// The checker's verdict: "clean", "exit 4", or "" when none ran.
+// The checkers' verdicts: the repair's before the mount when one ran
+// ("repaired, " for exit 1-3, "repair exit 4" when it could not), then the
+// checker's after it: "clean", "exit 4", or "" when none ran.
 std::string fsck_cell(const Verdict& v) {
-  if (v.fsck_exit < 0) return "";
-  return v.fsck_exit == 0 ? "clean" : "exit " + std::to_string(v.fsck_exit);
+  std::string out;
+  if (v.repair_exit > 0) out = v.repair_exit < 4 ? "repaired" : "repair exit " + std::to_string(v.repair_exit);
+  if (v.fsck_exit >= 0) out += (out.empty() ? "" : ", ") + (v.fsck_exit == 0 ? "clean" : "exit " + std::to_string(v.fsck_exit));
+  return out;
 }
 
 std::string failure_md(const RunOptions& o, const RunResult& r, const StateResult& s) {
@@ -46,7 +50,11 @@ std::string failure_md(const RunOptions& o, const RunResult& r, const StateResul
   md += "- chosen as: " + s.state.why + "\n";
   md += "- markers before it: " + (s.marks_before.empty() ? "none" : "`" + joined(s.marks_before, "`, `") + "`") + "\n";
   if (s.verdict.check_exit >= 0) md += "- CHECK exited with " + std::to_string(s.verdict.check_exit) + "\n";
-  if (s.verdict.fsck_exit >= 0) md += "- " + s.verdict.fsck + " after the recovery: " + fsck_cell(s.verdict) + "\n";
+  if (s.verdict.repair_exit >= 0)
+    md += "- " + s.verdict.repair + " before the mount: exit " + std::to_string(s.verdict.repair_exit) + "\n";
+  if (s.verdict.fsck_exit >= 0)
+    md += "- " + s.verdict.fsck + " after the recovery: " +
+          (s.verdict.fsck_exit == 0 ? "clean" : "exit " + std::to_string(s.verdict.fsck_exit)) + "\n";
   md += "- rebuild: `" + rebuild_command(o, r.work_dir, s.state.key()) + "`\n\n";
   if (!s.verdict.detail.empty()) md += fenced(s.verdict.detail) + "\n";
   if (s.verdict.check_exit >= 0) md += "CHECK's output:\n\n" + fenced(s.verdict.check_output) + "\n";
@@ -126,6 +134,8 @@ std::string json_report(const RunOptions& o, const RunResult& r) {
       e["detail"] = s.verdict.detail;
       e["fsck"] = s.verdict.fsck;            // the checker after the recovery ("" for none)
       e["fsck_exit"] = s.verdict.fsck_exit;  // 0 clean, -1 not run
+      e["repair"] = s.verdict.repair;            // the repair before the mount ("" for none)
+      e["repair_exit"] = s.verdict.repair_exit;  // 0 nothing to do, 1 repaired, 4+ could not, -1 not run
     }
     states.push_back(std::move(e));
   }

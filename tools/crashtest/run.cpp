@@ -167,6 +167,7 @@ std::string rebuild_command(const RunOptions& o, const std::string& work_dir, co
 Result<RunResult> run_crashtest(const RunOptions& o) {
   auto say = [&](const std::string& s) { if (o.progress) o.progress(s); };
   RunResult r;
+  CARDFS_RETURN_IF_ERROR(workload::check_fs_tools(o.fs));  // before anything is recorded
   CARDFS_ASSIGN_OR_RETURN(r.work_dir, work_dir_of(o));
   const std::string rec = r.work_dir + "/recording";
   r.reused_recording = exists(rec + "/snapshot.img") && exists(rec + "/log.blktrace.0");

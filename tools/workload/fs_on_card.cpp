@@ -17,23 +17,34 @@ namespace {
 using std::chrono::seconds;
 namespace fs = std::filesystem;
 
-// How each filesystem is made and mounted. fuse_mount: a FUSE helper
-// (mount.exfat-fuse) instead of the kernel's driver.
+// How each filesystem is made, mounted, repaired and checked. fuse_mount:
+// a FUSE helper (mount.exfat-fuse) instead of the kernel's driver. The
+// repair and the checker come from the mkfs's package (FsTools).
 struct Kind {
   std::string name, mkfs, package;
   std::vector<std::string> mkfs_args;  // before the device
   std::string kernel_type, fuse_mount, fuse_package;
+  FsTools tools;
+  // Always given to its mount: xfs refuses a second mount of a filesystem
+  // UUID, and crashtest mounts states of one recording (copies of one
+  // filesystem) side by side.
+  std::string mount_options = {};
 };
 
 const std::vector<Kind>& kinds() {
   static const std::vector<Kind> k = {
-      {"cardfs", "", "", {}, "", "", ""},
-      {"ext4", "mkfs.ext4", "e2fsprogs", {"-q", "-F"}, "ext4", "", ""},
-      {"exfat", "mkfs.exfat", "exfatprogs", {}, "", "mount.exfat-fuse", "exfat-fuse"},
-      {"btrfs", "mkfs.btrfs", "btrfs-progs", {"-q", "-f"}, "btrfs", "", ""},
-      {"xfs", "mkfs.xfs", "xfsprogs", {"-q", "-f"}, "xfs", "", ""},
-      {"vfat", "mkfs.vfat", "dosfstools", {}, "vfat", "", ""},
-      {"f2fs", "mkfs.f2fs", "f2fs-tools", {"-q", "-f"}, "f2fs", "", ""},
+      {"cardfs", "", "", {}, "", "", "", {}},
+      // ext4 and f2fs recover at mount (journal, roll-forward), as do xfs
+      // and btrfs (log, tree of the last commit): no repair before it.
+      {"ext4", "mkfs.ext4", "e2fsprogs", {"-q", "-F"}, "ext4", "", "", {{}, {"e2fsck", "-fn"}}},
+      // exFAT and FAT have no log: a boot runs the checker's automatic
+      // repair before mounting (fstab's fsck pass; cameras do the same).
+      {"exfat", "mkfs.exfat", "exfatprogs", {}, "", "mount.exfat-fuse", "exfat-fuse",
+       {{"fsck.exfat", "-p"}, {"fsck.exfat", "-n"}}},
+      {"btrfs", "mkfs.btrfs", "btrfs-progs", {"-q", "-f"}, "btrfs", "", "", {{}, {"btrfs", "check", "--readonly"}}},
+      {"xfs", "mkfs.xfs", "xfsprogs", {"-q", "-f"}, "xfs", "", "", {{}, {"xfs_repair", "-n"}}, "nouuid"},
+      {"vfat", "mkfs.vfat", "dosfstools", {}, "vfat", "", "", {{"fsck.vfat", "-a"}, {"fsck.vfat", "-n"}}},
+      {"f2fs", "mkfs.f2fs", "f2fs-tools", {"-q", "-f"}, "f2fs", "", "", {{}, {"fsck.f2fs", "--dry-run"}}},
   };
   return k;
 }
@@ -114,6 +125,20 @@ Status check_filesystem(const std::string& fs) {
                   " (not in /proc/filesystems, no module)");
   }
   if (!find_program(k->mkfs)) return refuse("no " + k->mkfs + " (Debian package " + k->package + ")");
+  return Status::ok();
+}
+
+FsTools fs_tools(const std::string& fs) {
+  const Kind* k = kind_of(fs);
+  return k == nullptr ? FsTools{} : k->tools;
+}
+
+Status check_fs_tools(const std::string& fs) {
+  const Kind* k = kind_of(fs);
+  if (k == nullptr) return check_filesystem(fs);
+  for (const std::vector<std::string>* argv : {&k->tools.repair, &k->tools.check})
+    if (!argv->empty() && !find_program(argv->front()))
+      return Status::error(ENOTSUP, fs + ": no " + argv->front() + " (Debian package " + k->package + ")");
   return Status::ok();
 }
 
@@ -227,7 +252,9 @@ Status FsOnCard::mount(const std::string& trace, const std::string& record) {
   const Kind& k = *kind_of(spec_.fs);
   std::vector<std::string> argv = {"mount", "-t", k.kernel_type, loop_, mnt_};
   if (!k.fuse_mount.empty()) argv = {k.fuse_mount, loop_, mnt_};
-  if (!spec_.mount_options.empty()) argv.insert(argv.end(), {"-o", spec_.mount_options});
+  std::string opts = k.mount_options;
+  if (!spec_.mount_options.empty()) opts += (opts.empty() ? "" : ",") + spec_.mount_options;
+  if (!opts.empty()) argv.insert(argv.end(), {"-o", opts});
   CARDFS_RETURN_IF_ERROR(run(argv, seconds(120)));
   mounted_ = true;
   return Status::ok();

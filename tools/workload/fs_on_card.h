@@ -34,6 +34,20 @@ std::vector<std::string> known_filesystems();
 // EINVAL for a name this does not know) saying why.
 Status check_filesystem(const std::string& fs);
 
+// A filesystem's own tools, each run on the card's block device (argv, the
+// device appended): `repair`, what a boot runs before mounting one without
+// a log (exFAT: fsck.exfat -p; empty when the mount recovers it), and
+// `check`, the read-only checker (e2fsck -fn, fsck.exfat -n, btrfs check
+// --readonly, xfs_repair -n ...; exit 0: clean). Both empty for cardfs,
+// whose fsck reads the image itself.
+struct FsTools {
+  std::vector<std::string> repair, check;
+};
+FsTools fs_tools(const std::string& fs);
+// OK when this machine has fs's repair and checker; else ENOTSUP naming
+// the program and its Debian package.
+Status check_fs_tools(const std::string& fs);
+
 struct CardSpec {
   std::string cardfs;      // the cardfs binary
   std::string fs;          // a known_filesystems() name

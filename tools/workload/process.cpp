@@ -108,9 +108,17 @@ Result<int> wait_for(pid_t pid, std::chrono::milliseconds timeout) {
 
 void terminate(pid_t pid, std::chrono::milliseconds grace) {
   if (pid <= 0) return;
-  ::kill(pid, SIGTERM);
-  if (wait_for(pid, grace).is_ok()) return;
-  ::kill(pid, SIGKILL);
+  // A group leader (SpawnOptions::own_process_group) takes its group along:
+  // a shell's children (a CHECK's `sleep`) would otherwise outlive it, in
+  // the mount they keep busy.
+  const bool group = ::getpgid(pid) == pid;
+  const pid_t target = group ? -pid : pid;
+  ::kill(target, SIGTERM);
+  if (wait_for(pid, grace).is_ok()) {
+    if (group) ::kill(target, SIGKILL);  // members that ignored SIGTERM (ESRCH when none is left)
+    return;
+  }
+  ::kill(target, SIGKILL);
   (void)wait_for(pid, std::chrono::seconds(10));
 }
 

@@ -37,7 +37,8 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const SpawnOptions& o 
 // by one). ETIMEDOUT when it is still running (it is left running).
 Result<int> wait_for(pid_t pid, std::chrono::milliseconds timeout);
 
-// Ends pid: SIGTERM, up to `grace`, then SIGKILL; reaps it.
+// Ends pid: SIGTERM, up to `grace`, then SIGKILL; reaps it. A process
+// group leader (own_process_group) is ended with its whole group.
 void terminate(pid_t pid, std::chrono::milliseconds grace = std::chrono::seconds(5));
 
 // Runs argv to completion: OK when it exits 0, otherwise an error naming
