@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstring>
+
 #include "blockdev/trace_format.h"
 
 namespace cardfs::blockdev {
@@ -34,7 +37,30 @@ Result<std::unique_ptr<CommandLog>> CommandLog::create(const std::string& name) 
   const std::string path = name + ".blktrace.0";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return Status::error(errno ? errno : EIO, "creating the command log " + path);
-  return std::unique_ptr<CommandLog>(new CommandLog(f, path));
+  std::unique_ptr<CommandLog> log(new CommandLog(f, path));
+  log->note_recorder();
+  return log;
+}
+
+// Names the recording process, as the kernel's process note names a pid
+// before its first event: blkparse and `cardfs trace` then show the
+// commands as "[cardfs]" instead of "[(null)]". Sequence 0, as the
+// tracer's process notes: it is no event and takes no number.
+void CommandLog::note_recorder() {
+  pid_ = uint32_t(::getpid());
+  std::array<char, 16> comm{};
+  if (std::FILE* in = std::fopen("/proc/self/comm", "r")) {
+    if (std::fgets(comm.data(), int(comm.size()), in) == nullptr) comm[0] = '\0';
+    std::fclose(in);
+  }
+  comm[strcspn(comm.data(), "\n")] = '\0';
+  Record r;
+  r.action = kProcessNote;
+  r.pid = pid_;
+  r.device = kCardDevice;
+  r.pdu.resize(comm.size());
+  std::memcpy(r.pdu.data(), comm.data(), comm.size());
+  encode(r, buf_);
 }
 
 CommandLog::~CommandLog() { (void)close(); }
@@ -60,13 +86,13 @@ void CommandLog::put(uint32_t action, uint64_t sector, uint32_t bytes, uint32_t 
 void CommandLog::record(const sdcard::CommandView& c) {
   std::lock_guard lock(mu_);
   last_time_ = uint64_t(c.device_time.count());
-  put(issue_action(c), c.sector, uint32_t(c.sectors * 512), 0, {});
+  put(issue_action(c), c.sector, uint32_t(c.sectors * 512), pid_, {});
   if (c.kind != CommandKind::kWrite) return;
   // The data in driver-data records of at most kChunkBytes (pdu_len is 16 bits).
   uint64_t sector = c.sector;
   std::vector<std::byte> chunk;
   auto emit = [&] {
-    put(kDriverData, sector, uint32_t(chunk.size()), 0, chunk);
+    put(kDriverData, sector, uint32_t(chunk.size()), pid_, chunk);
     sector += chunk.size() / 512;
     chunk.clear();
   };
@@ -84,7 +110,7 @@ void CommandLog::record(const sdcard::CommandView& c) {
 
 void CommandLog::mark(std::string_view text) {
   std::lock_guard lock(mu_);
-  put(kMessageNote, 0, 0, 0, std::as_bytes(std::span(text.data(), text.size())));
+  put(kMessageNote, 0, 0, pid_, std::as_bytes(std::span(text.data(), text.size())));
 }
 
 Status CommandLog::close() {

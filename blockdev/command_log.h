@@ -3,10 +3,11 @@
 // (`cardfs trace`, `cardfs replay`, blkparse).
 //
 // Format (one file, NAME.blktrace.0, little-endian as cardfs's traces):
+// - first, a process note naming the recording process (its pid and
+//   comm, "cardfs"), whose pid every record carries;
 // - each card command is a D (issue) record on device 179,0 with the
 //   category bits blockdev gives a request (read, write, flush, discard,
-//   FUA), its sector and byte count, its index since the card was opened in
-//   `pid` (a card command has no process) and the card's clock in `time`;
+//   FUA), its sector and byte count and the card's clock in `time`;
 // - a write's data follows it in driver-data records (__BLK_TA_DRV_DATA,
 //   as blk_add_driver_data writes them), at most kChunkBytes each, in order;
 // - a text marker (`.cardfs/mark`) is a message note (__BLK_TN_MESSAGE, as
@@ -49,6 +50,7 @@ class CommandLog final : public sdcard::CommandRecorder {
   CommandLog(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
   void put(uint32_t action, uint64_t sector, uint32_t bytes, uint32_t pid,
            std::span<const std::byte> pdu);
+  void note_recorder();
 
   std::mutex mu_;
   std::FILE* file_;
@@ -56,6 +58,7 @@ class CommandLog final : public sdcard::CommandRecorder {
   std::vector<std::byte> buf_;
   uint32_t sequence_ = 0;
   uint64_t last_time_ = 0;
+  uint32_t pid_ = 0;  // the recording process
   Status error_;
 };
 

@@ -15,6 +15,14 @@ using namespace blktrace;
 
 namespace {
 
+// Time, then CPU and sequence (the tracer makes times unique, so ties are
+// foreign traces, or a command log's notes at their command's time).
+bool by_time(const Record& a, const Record& b) {
+  if (a.time != b.time) return a.time < b.time;
+  if (a.cpu != b.cpu) return a.cpu < b.cpu;
+  return a.sequence < b.sequence;
+}
+
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -108,10 +116,16 @@ Status TraceReader::load_file(const std::string& path) {
         std::string name(reinterpret_cast<const char*>(r.pdu.data()), r.pdu.size());
         name.resize(strnlen(name.c_str(), name.size()));
         names_.emplace(r.pid, name);
+      } else if ((r.action & 0xffff) == kNotifyMessage) {
+        messages_.push_back(std::move(r));
       }
       continue;
     }
-    if (r.action == kDriverData) continue;  // a command log's data (command_log.h)
+    if (r.action == kDriverData) {  // a command log's data (command_log.h)
+      r.pdu.clear();
+      unprinted_.push_back(std::move(r));
+      continue;
+    }
     events_.push_back(std::move(r));
   }
   return Status::ok();
@@ -129,16 +143,16 @@ Status TraceReader::load(const std::vector<std::string>& inputs) {
       CARDFS_RETURN_IF_ERROR(load_file(in + ".blktrace." + std::to_string(n)));
     if (n == 0) return Status::error(ENOENT, "no trace file " + in + " or " + in + ".blktrace.0");
   }
-  // Times ascend within a CPU's file; order all by time, then CPU and
-  // sequence (the tracer makes times unique, so ties are foreign traces).
-  std::stable_sort(events_.begin(), events_.end(), [](const Record& a, const Record& b) {
-    if (a.time != b.time) return a.time < b.time;
-    if (a.cpu != b.cpu) return a.cpu < b.cpu;
-    return a.sequence < b.sequence;
-  });
-  if (!events_.empty()) {
-    const uint64_t genesis = events_.front().time;
+  // Times ascend within a CPU's file; order all by time.
+  std::stable_sort(events_.begin(), events_.end(), by_time);
+  std::stable_sort(messages_.begin(), messages_.end(), by_time);
+  // Times relative to the first record printed (a note before any event too).
+  if (!events_.empty() || !messages_.empty()) {
+    uint64_t genesis = UINT64_MAX;
+    if (!events_.empty()) genesis = events_.front().time;
+    if (!messages_.empty()) genesis = std::min(genesis, messages_.front().time);
     for (auto& r : events_) r.time -= genesis;
+    for (auto& r : messages_) r.time -= genesis;
   }
   return Status::ok();
 }
@@ -150,6 +164,12 @@ const std::string& TraceReader::process_name(uint32_t pid) const {
 }
 
 std::string TraceReader::format_event(const Record& r) const {
+  if (r.is_notify()) {  // a message note, as blkparse prints one: sequence and pid 0, action "m", RWBS "N"
+    const std::string text(reinterpret_cast<const char*>(r.pdu.data()), r.pdu.size());
+    return printf_string("%3d,%-3d %2d %8s %5d.%09lu %5u %2s %3s %s\n", dev_major(r.device), dev_minor(r.device),
+                         r.cpu, "0", int(r.time / 1000000000), (unsigned long)(r.time % 1000000000), 0u, "m", "N",
+                         text.c_str());
+  }
   const char* act = act_name(r.act());
   std::string o = printf_string("%3d,%-3d %2d %8d %5d.%09lu %5u %2s %3s ", dev_major(r.device),
                                 dev_minor(r.device), r.cpu, r.sequence, int(r.time / 1000000000),
@@ -212,10 +232,14 @@ std::string TraceReader::summary(const std::string& dev_name) const {
     wrate = (1000 * total.completed_kb[1] + total.completed_b[1]) / msec;
   }
   o += printf_string("\nThroughput (R/W): %" PRIu64 "KiB/s / %" PRIu64 "KiB/s\n", rrate, wrate);
-  o += printf_string("Events (%s): %" PRIu64 " entries\n", dev_name.c_str(), total.events);
+  // blkparse counts the message notes and a command log's data records
+  // too (not process notes), and they take sequence numbers.
+  const uint64_t entries = total.events + messages_.size() + unprinted_.size();
+  o += printf_string("Events (%s): %" PRIu64 " entries\n", dev_name.c_str(), entries);
   // Gaps in a CPU's sequence numbers are events the tracer lost.
   std::map<uint32_t, std::vector<uint32_t>> seqs;
-  for (const auto& r : events_) seqs[r.cpu].push_back(r.sequence);
+  for (const auto* v : {&events_, &messages_, &unprinted_})
+    for (const auto& r : *v) seqs[r.cpu].push_back(r.sequence);
   uint64_t skips = 0, seq_skips = 0;
   for (auto& [cpu, v] : seqs) {
     std::sort(v.begin(), v.end());
@@ -226,20 +250,26 @@ std::string TraceReader::summary(const std::string& dev_name) const {
       }
     }
   }
-  const double ratio =
-      total.events + seq_skips == 0 ? 0.0 : 100.0 * double(seq_skips) / double(total.events + seq_skips);
+  const double ratio = entries + seq_skips == 0 ? 0.0 : 100.0 * double(seq_skips) / double(entries + seq_skips);
   o += printf_string("Skips: %" PRIu64 " forward (%" PRIu64 " - %5.1lf%%)\n", skips, seq_skips, ratio);
+  if (!unprinted_.empty())  // blkparse's own words for a command log's data
+    o += "\ndiscarded traces containing low-level device driver specific data (only available in binary output)\n";
   return o;
 }
 
 std::string TraceReader::render(const std::vector<std::string>& actions, bool with_summary,
                                 const std::string& dev_name) const {
   std::string out;
+  // The message notes between the events, by time; an action filter
+  // leaves them out, as `grep " C "` on blkparse's output does.
+  auto note = messages_.begin();
   for (const auto& r : events_) {
+    for (; actions.empty() && note != messages_.end() && by_time(*note, r); ++note) out += format_event(*note);
     const char* act = act_name(r.act());
     if (actions.empty() || std::find(actions.begin(), actions.end(), act) != actions.end())
       out += format_event(r);
   }
+  for (; actions.empty() && note != messages_.end(); ++note) out += format_event(*note);
   if (with_summary) out += summary(dev_name);
   return out;
 }

@@ -37,6 +37,9 @@ class TraceReader {
 
   // Trace events (notes excluded), by time, times relative to the first.
   const std::vector<blktrace::Record>& events() const { return events_; }
+  // Message notes (blk_add_trace_msg's; `.cardfs/mark`), the same way.
+  const std::vector<blktrace::Record>& messages() const { return messages_; }
+  // blkparse's line for an event, or for a message note ("m   N TEXT").
   std::string format_event(const blktrace::Record& r) const;
   // What blkparse prints after the events, for the device name `dev_name`.
   std::string summary(const std::string& dev_name) const;
@@ -56,6 +59,10 @@ class TraceReader {
   const std::string& process_name(uint32_t pid) const;
 
   std::vector<blktrace::Record> events_;
+  std::vector<blktrace::Record> messages_;
+  // The other records blkparse counts (and whose sequence numbers it
+  // checks for gaps) without printing them: a command log's data.
+  std::vector<blktrace::Record> unprinted_;
   std::map<uint32_t, std::string> names_;  // pid → comm, first note wins
 };
 
