@@ -142,6 +142,7 @@ Status Card::Impl::drain() {
     if (p.present.none() || buffer.complete(p)) continue;
     const uint32_t pp = ftl.locate(p.lp);
     page_reads += pp != FlashTranslationLayer::kUnmapped;
+    note_partial(p, pp != FlashTranslationLayer::kUnmapped);
     if (ftl.lost(p.lp))  // nothing to read the other sectors from
       logger("sdcard")->warn("{}: logical page {} was unreadable; partly rewritten, its other sectors now read as zeros",
                              store->name(), p.lp);
@@ -168,10 +169,23 @@ Status Card::Impl::drain() {
   // Even after a failure: the queued programs point into the buffer (or
   // the host's memory) and the map already names them.
   Status submitted = flash.submit();
+  flash.forget_partial_writes();
   CARDFS_RETURN_IF_ERROR(st);
   CARDFS_RETURN_IF_ERROR(submitted);
   buffer.clear();
   return Status::ok();
+}
+
+// Which 4 KiB parts of a partly rewritten page hold sectors the host
+// wrote: the store keeps only those (the rest is the page's current data,
+// `mapped`, or zeros), so a 4 KiB write costs the image 4 KiB, not a page.
+void Card::Impl::note_partial(const WriteBuffer::Page& p, bool mapped) {
+  const uint32_t spp = geometry.sectors_per_page();
+  const uint32_t per_unit = std::max<uint32_t>(1, kUnitBytes / kSectorBytes);
+  uint32_t fresh = 0;
+  for (uint32_t s = 0; s < spp; ++s)
+    if (p.present[s]) fresh |= 1u << (s / per_unit);
+  flash.note_partial_write(p.lp, fresh, mapped);
 }
 
 Status Card::Impl::do_flush() {

@@ -48,6 +48,7 @@ struct Card::Impl {
   Status do_flush();
   Status do_discard(uint64_t sector, uint64_t sectors);
   Status drain();  // programs the write buffer
+  void note_partial(const WriteBuffer::Page& p, bool mapped);
   // Makes everything written durable (durable mode), counted.
   Status sync_store() {
     ++counters.store_syncs;

@@ -4,47 +4,90 @@
 
 namespace cardfs::sdcard {
 
-void DataSlots::reset(uint64_t n) {
-  slot_of_.assign(n, kNone);
-  refs_.assign(n, 0);
+void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
+  upp_ = upp;
+  shared_ = shared;
+  units_.assign(n * upp, kNone);
+  refs_.assign(n * upp, 0);
+  scratch_.resize(upp);
   cursor_ = 0;
   in_use_ = 0;
 }
 
-void DataSlots::assign(uint64_t pp, uint32_t slot) {
+void DataSlots::ref(uint32_t unit) {
+  if (unit < refs_.size() && refs_[unit]++ == 0) ++in_use_;
+}
+
+void DataSlots::unref(uint32_t unit) {
+  if (unit < refs_.size() && --refs_[unit] == 0) --in_use_;
+}
+
+uint32_t DataSlots::page_slot(uint64_t pp) const {
+  const uint32_t first = units_[pp * upp_];
+  if (first >= refs_.size() || first % upp_ != 0) return kNone;
+  for (uint32_t k = 1; k < upp_; ++k)
+    if (units_[pp * upp_ + k] != first + k) return kNone;
+  return first / upp_;
+}
+
+void DataSlots::assign(uint64_t pp, std::span<const uint32_t> units) {
+  for (uint32_t u : units) ref(u);  // before the release: units may be pp's own names
   release(pp);
-  slot_of_[pp] = slot;
-  if (refs_[slot]++ == 0) ++in_use_;
+  std::copy(units.begin(), units.end(), units_.begin() + pp * upp_);
 }
 
 void DataSlots::release(uint64_t pp) {
-  const uint32_t slot = slot_of_[pp];
-  if (slot == kNone) return;
-  slot_of_[pp] = kNone;
-  if (--refs_[slot] == 0) --in_use_;
+  for (uint32_t k = 0; k < upp_; ++k) {
+    uint32_t& u = units_[pp * upp_ + k];
+    if (u != kNone) unref(u);
+    u = kNone;
+  }
 }
 
-uint32_t DataSlots::allocate(uint64_t pp) {
-  if (refs_[pp] == 0) return uint32_t(pp);
-  // Best is a free slot whose own page is programmed (its data lives in
-  // another slot): that page will not want it back before it is erased,
-  // whereas taking an erased page's own slot would push that page, when
-  // programmed, out of its own place too. Such slots are plentiful after
-  // merges (a fold's log pages keep their sources' slots), so the search
-  // for one is bounded; past the bound any free slot will do. A program
-  // always targets an erased page, so fewer slots are in use than there
-  // are pages: the search ends. It resumes where the last one stopped.
+std::span<const uint32_t> DataSlots::program(uint64_t pp, uint32_t fresh, std::span<const uint32_t> base) {
+  release(pp);  // programs target erased pages; a stale name must not pin a unit
+  for (uint32_t k = 0; k < upp_; ++k) {
+    if ((fresh >> k & 1) == 0) {
+      scratch_[k] = base.empty() ? kZero : base[k];
+      continue;
+    }
+    // Referenced at once, so the next part does not take the same unit.
+    scratch_[k] = allocate(pp, k);
+    if (scratch_[k] == kNone) {
+      for (uint32_t j = 0; j < k; ++j)
+        if (fresh >> j & 1) unref(scratch_[j]);
+      return {};
+    }
+    ref(scratch_[k]);
+  }
+  for (uint32_t k = 0; k < upp_; ++k)
+    if ((fresh >> k & 1) == 0) ref(scratch_[k]);
+  std::copy(scratch_.begin(), scratch_.end(), units_.begin() + pp * upp_);
+  return units_of(pp);
+}
+
+uint32_t DataSlots::allocate(uint64_t pp, uint32_t k) {
+  const uint64_t own = pp * upp_ + k;
+  if (refs_[own] == 0 || !shared_) return uint32_t(own);
+  // Best is a free unit whose own page is programmed (its data lives in
+  // other units): that page will not want it back before it is erased,
+  // whereas taking an erased page's own unit would push that page, when
+  // programmed, out of its own place too. Such units are plentiful after
+  // merges (a fold's log pages keep their sources' units), so the search
+  // for one is bounded; past the bound any free unit will do. A program
+  // always targets an erased page, so fewer units are in use than there
+  // are: the search ends. It resumes where the last one stopped.
   constexpr uint64_t kPreferredWindow = 4096;
   const uint64_t n = refs_.size();
   uint32_t any = kNone;
   for (uint64_t i = 0; i < n; ++i) {
-    const uint64_t s = cursor_ + i < n ? cursor_ + i : cursor_ + i - n;
-    if (refs_[s] != 0) continue;
-    if (slot_of_[s] != kNone || (any != kNone && i >= kPreferredWindow)) {
-      cursor_ = s + 1 < n ? s + 1 : 0;
-      return uint32_t(s);
+    const uint64_t u = cursor_ + i < n ? cursor_ + i : cursor_ + i - n;
+    if (refs_[u] != 0) continue;
+    if (!erased(u / upp_) || (any != kNone && i >= kPreferredWindow)) {
+      cursor_ = u + 1 < n ? u + 1 : 0;
+      return uint32_t(u);
     }
-    if (any == kNone) any = uint32_t(s);
+    if (any == kNone) any = uint32_t(u);
     if (i >= kPreferredWindow) break;
   }
   if (any != kNone) cursor_ = any + 1 < n ? any + 1 : 0;

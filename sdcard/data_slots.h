@@ -1,45 +1,71 @@
 // DataSlots: where each physical page's data lives in the image's data
 // area — the indirection that lets a merge or GC move be a change of a
-// map rather than a copy of bytes (issue 23). Internal to ImageStore.
+// map rather than a copy of bytes, and a partly rewritten page store only
+// what changed (issue 23). Internal to ImageStore.
 //
-// The data area has one page-sized slot per physical page. A page
-// programmed with new data takes a slot of its own (its own-numbered slot
-// when that one is free, so an image written sequentially keeps the
-// layout it always had); a page moved by a merge or GC shares its source's
-// slot. A slot is free again when no page that is not erased names it, so
-// the image keeps one copy of each page's data however often it moves.
-// The map is persisted in the pages' OOB records (OobRecord::slot) and
-// rebuilt from them by the power-on scan, as the FTL's map is.
+// The data area is cut into units (kUnitBytes, 4 KiB: a 16 KiB page has
+// 4), numbered so that physical page n's own units are n*upp .. n*upp +
+// upp - 1 (upp: units per page), slot n's place as before version 4. Each
+// page names one unit per part of it: a page programmed whole takes units
+// of its own (its own-numbered ones when free, so an image written in
+// order keeps the layout it always had); a page partly rewritten takes new
+// units for the parts the host wrote and names the previous copy's units
+// (or kZero, a unit of zeros that has no data) for the rest; a page moved
+// by a merge or GC names its source's units. A unit is free again when no
+// page that is not erased names it, so the image keeps one copy of each
+// unit of data however often the card moves it.
+// The map is persisted in the pages' OOB records (a page slot when the
+// units are a page's own run, else the unit table) and rebuilt from them
+// by the power-on scan, as the FTL's map is.
+// Memory: 8 bytes per unit (32 per 16 KiB page: 8 MiB for 4 GiB).
 // Not thread-safe: the Card calls the store under its state lock.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace cardfs::sdcard {
 
 class DataSlots {
  public:
-  static constexpr uint32_t kNone = 0xFFFF'FFFF;
+  static constexpr uint32_t kNone = 0xFFFF'FFFF;  // the page is erased
+  static constexpr uint32_t kZero = 0xFFFF'FFFE;  // a unit of zeros, no data
 
-  // n physical pages (and slots), every page erased.
-  void reset(uint64_t n);
-  // The slot holding physical page pp's data, or kNone (erased).
-  uint32_t slot_of(uint64_t pp) const { return slot_of_[pp]; }
-  // pp (erased) now names `slot`.
-  void assign(uint64_t pp, uint32_t slot);
-  // pp is erased: its slot loses one reference.
+  // n physical pages of upp units each, every page erased. With `shared`
+  // false (version 1 images) a page only ever names its own units.
+  void reset(uint64_t n, uint32_t upp, bool shared);
+  uint32_t units_per_page() const { return upp_; }
+  uint64_t units() const { return refs_.size(); }
+  bool erased(uint64_t pp) const { return units_[pp * upp_] == kNone; }
+  // Page pp's units (erased: kNone each).
+  std::span<const uint32_t> units_of(uint64_t pp) const { return {units_.data() + pp * upp_, upp_}; }
+  // The slot s when pp's units are s's own run (s*upp + k), else kNone.
+  uint32_t page_slot(uint64_t pp) const;
+  // pp now names `units` (upp entries; kZero allowed), its old names released.
+  void assign(uint64_t pp, std::span<const uint32_t> units);
+  // pp now names new units where `fresh` has bit k set, `base`'s k-th
+  // unit elsewhere (kZero when base is empty); returns its units, or an
+  // empty span when no unit is free (the invariant broke).
+  std::span<const uint32_t> program(uint64_t pp, uint32_t fresh, std::span<const uint32_t> base);
+  // pp is erased: its units lose one reference each.
   void release(uint64_t pp);
-  // A slot for new data of page pp (which must be erased): pp's own
-  // when free, else the next free one. Not yet assigned.
-  uint32_t allocate(uint64_t pp);
-  uint64_t slots_in_use() const { return in_use_; }
+  uint64_t units_in_use() const { return in_use_; }
 
  private:
-  std::vector<uint32_t> slot_of_;  // physical page -> slot, kNone: erased
-  std::vector<uint32_t> refs_;     // slot -> pages naming it
-  uint64_t cursor_ = 0;            // where the search for a free slot resumes
-  uint64_t in_use_ = 0;            // slots with refs_ > 0
+  // A free unit for part k of page pp: pp's own k-th when free, else the
+  // next free one. Not yet referenced.
+  uint32_t allocate(uint64_t pp, uint32_t k);
+  void ref(uint32_t unit);
+  void unref(uint32_t unit);
+
+  uint32_t upp_ = 1;
+  bool shared_ = true;
+  std::vector<uint32_t> units_;  // page pp's k-th unit at pp * upp_ + k
+  std::vector<uint32_t> refs_;   // unit -> pages naming it
+  std::vector<uint32_t> scratch_;
+  uint64_t cursor_ = 0;          // where the search for a free unit resumes
+  uint64_t in_use_ = 0;          // units with refs_ > 0
 };
 
 }  // namespace cardfs::sdcard

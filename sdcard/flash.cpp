@@ -11,7 +11,19 @@ Status Flash::power_cut_error() const { return Status::error(EIO, "card lost pow
 
 Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord oob,
                       ProgramCause cause) {
-  return queue_page({physical_page, data, 0, geometry_.page_bytes, oob}, cause);
+  PageWrite w{physical_page, data, 0, geometry_.page_bytes, oob};
+  if (cause == ProgramCause::kHost && !partial_.empty()) {
+    if (auto it = partial_.find(oob.logical_page); it != partial_.end()) {
+      w.fresh_units = it->second.fresh_units;
+      w.keeps_old = it->second.keeps_old;
+      partial_.erase(it);
+    }
+  }
+  return queue_page(w, cause);
+}
+
+void Flash::note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old) {
+  if (queue_writes_) partial_[lp] = {fresh_units, keeps_old};
 }
 
 Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {

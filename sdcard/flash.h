@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -38,6 +39,12 @@ class Flash {
 
   // Queues a program of page_bytes at `data` (valid until submit()).
   Status program(uint64_t physical_page, const std::byte* data, OobRecord oob, ProgramCause cause);
+  // The next host program of logical page lp is of a page the host only
+  // partly rewrote (PageWrite::fresh_units, keeps_old): the store may keep
+  // only its fresh parts. Said by the Card before the FTL programs the
+  // page; forgotten by forget_partial_writes() (after each drain).
+  void note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old);
+  void forget_partial_writes() { partial_.clear(); }
   // Queues a merge/GC move of physical page `from` (valid, programmed
   // earlier) to `to`: counted and charged as a program of cause kMerge.
   Status copy(uint64_t from, uint64_t to, OobRecord oob);
@@ -97,6 +104,11 @@ class Flash {
   std::vector<FlashRead> reads_;
   std::vector<PageFault> faults_;
   std::unordered_set<uint32_t> reported_;  // logical pages already logged unreadable
+  struct Partial {
+    uint32_t fresh_units;
+    bool keeps_old;
+  };
+  std::unordered_map<uint32_t, Partial> partial_;  // by logical page: note_partial_write
   bool cut_armed_ = false;
   bool tear_ = false;
   uint64_t programs_left_ = 0;

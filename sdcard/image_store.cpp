@@ -12,10 +12,6 @@
 namespace cardfs::sdcard {
 namespace {
 
-// Pages whose data is read per batch when verifying programs newer than
-// the checkpoint.
-constexpr size_t kVerifyChunk = 64;
-constexpr uint64_t kScanChunk = 4096;  // OOB records (128 KiB) per read of the power-on scan
 
 // A 64-bit sum of a block that changes when the block does. Not a CRC: a
 // CRC is linear, and the checkpoint's first block ends its header with the
@@ -47,7 +43,10 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   version_ = h.version;
   erase_table_ = h.version >= 4;
   erase_generations_.assign(h.geometry.physical_aus(), 0);
-  slots_.reset(h.geometry.physical_pages());
+  const uint32_t upp = units_per_page(h.geometry);
+  unit_bytes_ = h.geometry.page_bytes / upp;
+  slots_.reset(h.geometry.physical_pages(), upp, indirect_);
+  latest_.assign(h.geometry.user_pages(), DataSlots::kNone);
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
 }
@@ -172,62 +171,6 @@ Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
   return newest;
 }
 
-// Reads every page's OOB record; pages programmed after the checkpoint have
-// their data checked against the recorded CRC (a torn page fails it).
-Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const ScanProgress& progress) {
-  const Geometry& g = geometry_;
-  const uint64_t n = g.physical_pages();
-  std::vector<std::byte> oob(n * kOobBytes);
-  std::vector<ScannedPage> out(n);
-  std::vector<uint64_t> unverified;
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    // The records are read a chunk at a time, so a large card's scan can
-    // report its progress (a 64 GiB card has 4 Mi records, 128 MiB).
-    if (pp % kScanChunk == 0) {
-      if (progress) progress(pp, n);
-      const uint64_t count = std::min<uint64_t>(kScanChunk, n - pp);
-      CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.oob_offset + pp * kOobBytes,
-                                              std::span(oob).subspan(pp * kOobBytes, count * kOobBytes)));
-    }
-    out[pp].state = decode_oob(oob.data() + pp * kOobBytes, &out[pp].oob);
-  }
-  if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out));
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    ScannedPage& s = out[pp];
-    if (s.state == OobState::kErased) continue;
-    // Where the page's data is: the slot its record names, else its own
-    // (a version 2 record, or a damaged one: its data is unreadable anyway).
-    uint64_t slot = pp;
-    if (s.state == OobState::kValid && s.oob.has_slot) {
-      if (s.oob.slot < n)
-        slot = s.oob.slot;
-      else
-        s.state = OobState::kCorrupt;  // names a slot beyond the data area
-    }
-    slots_.assign(pp, uint32_t(slot));
-    // A page moved from an unreadable one is known bad, not torn: it stays
-    // mapped (and unreadable) rather than letting an older copy return.
-    if (s.state == OobState::kValid && s.oob.seq > checkpoint_seq && !s.oob.uncorrectable) unverified.push_back(pp);
-  }
-  std::vector<std::byte> data(kVerifyChunk * g.page_bytes);
-  for (size_t first = 0; first < unverified.size(); first += kVerifyChunk) {
-    const size_t count = std::min(kVerifyChunk, unverified.size() - first);
-    std::vector<iovec> iovs(count);
-    std::vector<IoOp> ops(count);
-    for (size_t i = 0; i < count; ++i) {
-      iovs[i] = {data.data() + i * g.page_bytes, g.page_bytes};
-      ops[i] = {slot_offset(slots_.slot_of(unverified[first + i])), std::span<const iovec>(&iovs[i], 1)};
-    }
-    CARDFS_RETURN_IF_ERROR(medium_->read(ops));
-    for (size_t i = 0; i < count; ++i) {
-      ScannedPage& s = out[unverified[first + i]];
-      if (page_crc(std::span(data).subspan(i * g.page_bytes, g.page_bytes)) != s.oob.data_crc)
-        s.state = OobState::kCorrupt;
-    }
-  }
-  return out;
-}
-
 // The primary, then the backup copy (version 2): a crash between them
 // leaves the primary newer, and it is the one an open reads first.
 // A version 2 or 3 image becomes version 4 with its first header written
@@ -285,7 +228,8 @@ Status ImageStore::write_checkpoint(const Checkpoint& c) {
 
 Status ImageStore::prepare(uint32_t physical_au) {
   const uint64_t au_bytes = uint64_t(geometry_.pages_per_au) * geometry_.page_bytes;
-  return medium_->preallocate(slot_offset(uint64_t(physical_au) * geometry_.pages_per_au), au_bytes);
+  return medium_->preallocate(unit_offset(uint64_t(physical_au) * geometry_.pages_per_au * slots_.units_per_page()),
+                              au_bytes);
 }
 
 Result<std::unique_ptr<PageStore>> image_store(const std::string& path, OpenMode mode) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "sdcard/data_slots.h"
+#include "sdcard/io_plan.h"
 #include "sdcard/medium.h"
 #include "sdcard/page_store.h"
 
@@ -49,16 +50,27 @@ class ImageStore final : public PageStore {
   Status sync() override { return medium_->sync(); }
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
   uint64_t bytes_written() const override { return bytes_written_; }
-  // Slots holding data that some page not erased names (tests).
-  uint64_t slots_in_use() const { return slots_.slots_in_use(); }
+  // Data units holding data that some page not erased names (tests).
+  uint64_t units_in_use() const { return slots_.units_in_use(); }
 
  private:
   void set_geometry(const ImageHeader& h);
   Result<ImageHeader> read_backup_header(uint64_t size);
-  // Where a data slot starts in the medium (slot n: the place of physical page n).
-  uint64_t slot_offset(uint64_t slot) const { return layout_.flash_offset + slot * geometry_.page_bytes; }
-  // A slot for new data of page pp: pp's own in a version 1 image.
-  uint32_t new_slot(uint64_t pp) { return indirect_ ? slots_.allocate(pp) : uint32_t(pp); }
+  // Where a data unit starts in the medium (unit n: a page's own units follow its place).
+  uint64_t unit_offset(uint64_t unit) const { return layout_.flash_offset + unit * unit_bytes_; }
+  // The pieces of physical page pp's first `bytes` bytes into dest, as
+  // reads of its units (erased and zero units: zeros at once).
+  void plan_page_read(IoPlan& plan, uint64_t pp, std::byte* dest, uint32_t bytes);
+  Status read_page(uint64_t pp, std::byte* dest);
+  // Programs, moves: the data units physical page pp names after it was
+  // written with `w` (a program), and their bytes into `plan`.
+  Status place_program(const PageWrite& w, IoPlan& plan);
+  Status place_copy(const PageWrite& w);
+  // The unit table entry of pp (version 4), when its units are not one
+  // slot's own run: appended to `records` with its op.
+  void plan_unit_entry(uint64_t pp, IoPlan& plan, std::byte* entry);
+  // pp's record names a slot, units or neither (version 1), per its units.
+  void name_data(uint64_t pp, OobRecord& oob) const;
   Status write_counted(std::span<const IoOp> ops);
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
@@ -83,20 +95,20 @@ class ImageStore final : public PageStore {
   // 4's size is such an upgrade cut short: it opens, and is redone.
   Status upgrade();
   bool upgrade_interrupted(uint64_t size) const;
-  // Whether q[i] continues q[i - 1]'s run in the medium: the next slot
-  // (and, for copies, the next source slot), the previous page whole.
-  bool joins(std::span<const PageWrite> q, size_t i) const;
   // One I/O per run of consecutive pages (page_at(i), i < n) over their
-  // OOB records, entry i at records + i * kOobBytes; `iovs` holds what the
-  // ops point to and must outlive them.
+  // OOB records, entry i at records + i * kOobBytes.
   template <typename PageAt>
-  std::vector<IoOp> record_runs(size_t n, PageAt page_at, std::byte* records, std::vector<iovec>& iovs) const;
+  void record_runs(size_t n, PageAt page_at, std::byte* records, IoPlan& plan) const;
+  // The data units the records of a scan name (unit table entries read
+  // for those that list them); a record naming a unit beyond the data
+  // area is damaged.
+  Status assign_scanned_units(std::vector<ScannedPage>& scan);
+  Status verify_scanned(std::vector<ScannedPage>& scan, uint64_t checkpoint_seq);
   // Why a page read with its record fails the card's check, or "".
   std::string fault_of(const PageRead& r, const std::byte* record) const;
-  std::vector<IoOp> oob_ops_of(std::span<const PageWrite> q);
+  std::span<const IoOp> oob_ops_of(std::span<const PageWrite> q);
   Status write_programs(std::span<const PageWrite> q);
   Status write_copies(std::span<const PageWrite> q);
-  Status copy_data(std::span<const PageWrite> q);  // the bytes of torn moves and version 1 moves
   // The data CRCs of the copies' sources, from their OOB records.
   Status source_crcs(std::span<const PageWrite> q);
 
@@ -104,19 +116,21 @@ class ImageStore final : public PageStore {
   Geometry geometry_;
   ImageLayout layout_;
   std::vector<std::byte> oob_scratch_;
-  std::vector<iovec> oob_iovs_;
-  std::vector<IoOp> oob_ops_;
-  std::vector<IoOp> read_ops_;
+  std::vector<std::byte> unit_scratch_;  // unit table entries of the batch being written
+  IoPlan oob_plan_;
+  IoPlan data_plan_;
+  IoPlan read_plan_;
   std::vector<uint32_t> source_crc_;
   std::vector<bool> source_bad_;  // the copy's record gets OobRecord::uncorrectable
   std::vector<std::byte> read_records_;  // read_checked's working storage
-  std::vector<iovec> read_iovs_;
   std::vector<std::byte> erased_oob_;  // an AU's OOB records, erased (zeros)
   std::vector<std::byte> page_scratch_;
+  std::vector<std::byte> zeros_;  // a unit of zeros (torn moves of zero units)
   DataSlots slots_;
-  std::vector<uint32_t> batch_slots_;     // the slot of each entry of the batch being written
-  std::vector<uint32_t> batch_sources_;   // the slot each entry's data comes from (copies)
-  std::vector<iovec> split_iovs_;         // read(): the caller's iovecs split at page boundaries
+  uint32_t unit_bytes_ = kUnitBytes;
+  // Logical page -> the physical page of its latest program or move: the
+  // copy a partly rewritten page takes its other units from.
+  std::vector<uint32_t> latest_;
   bool indirect_ = true;  // moves share slots (version >= 2); false: version 1, moves copy
   uint32_t version_ = kImageVersion;
   bool erase_table_ = true;  // version 4: erases write generations, not zeroed records

@@ -1,8 +1,9 @@
 // ImageStore's page I/O: programs, moves, reads and erases through the
-// data slot map (sdcard/data_slots.h).
+// data unit map (sdcard/data_slots.h).
 #include <algorithm>
 #include <cstring>
 
+#include "base/coding.h"
 #include "sdcard/image_store.h"
 #include "sdcard/page_crc.h"
 
@@ -21,65 +22,105 @@ Status ImageStore::write(std::span<const PageWrite> all) {
   return st;
 }
 
-bool ImageStore::joins(std::span<const PageWrite> q, size_t i) const {
-  if (i == 0 || batch_slots_[i] != batch_slots_[i - 1] + 1 || q[i - 1].bytes != geometry_.page_bytes) return false;
-  return q[i].data != nullptr || batch_sources_[i] == batch_sources_[i - 1] + 1;
-}
-
 template <typename PageAt>
-std::vector<IoOp> ImageStore::record_runs(size_t n, PageAt page_at, std::byte* records,
-                                          std::vector<iovec>& iovs) const {
-  iovs.clear();
-  iovs.reserve(n);  // no reallocation: the ops point into it
-  std::vector<IoOp> ops;
-  for (size_t i = 0; i < n; ++i) {
-    if (i > 0 && page_at(i) == page_at(i - 1) + 1) {
-      iovs.back().iov_len += kOobBytes;
-      continue;
-    }
-    iovs.push_back({records + i * kOobBytes, kOobBytes});
-    ops.push_back({layout_.oob_offset + page_at(i) * kOobBytes, std::span<const iovec>(&iovs.back(), 1)});
-  }
-  return ops;
+void ImageStore::record_runs(size_t n, PageAt page_at, std::byte* records, IoPlan& plan) const {
+  for (size_t i = 0; i < n; ++i) plan.add(layout_.oob_offset + page_at(i) * kOobBytes, records + i * kOobBytes, kOobBytes);
 }
 
-std::vector<IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
+void ImageStore::plan_page_read(IoPlan& plan, uint64_t pp, std::byte* dest, uint32_t bytes) {
+  const std::span<const uint32_t> units = slots_.units_of(pp);
+  for (uint32_t k = 0; k < units.size() && k * unit_bytes_ < bytes; ++k) {
+    const uint32_t len = std::min(unit_bytes_, bytes - k * unit_bytes_);
+    if (units[k] == DataSlots::kNone || units[k] == DataSlots::kZero)
+      std::memset(dest + k * unit_bytes_, 0, len);
+    else
+      plan.add(unit_offset(units[k]), dest + k * unit_bytes_, len);
+  }
+}
+
+Status ImageStore::read_page(uint64_t pp, std::byte* dest) {
+  read_plan_.clear();
+  plan_page_read(read_plan_, pp, dest, geometry_.page_bytes);
+  return medium_->read(read_plan_.ops());
+}
+
+// A record names one slot when the page's units are that slot's own run
+// (every page of versions 2 and 3, a page programmed whole); else, in
+// version 4, the unit table lists them; version 1 names nothing.
+void ImageStore::name_data(uint64_t pp, OobRecord& oob) const {
+  oob.has_slot = false;
+  oob.has_units = false;
+  oob.slot = 0;
+  if (!indirect_) return;
+  const uint32_t slot = slots_.page_slot(pp);
+  oob.has_slot = slot != DataSlots::kNone;
+  oob.slot = oob.has_slot ? slot : 0;
+  oob.has_units = !oob.has_slot;
+}
+
+void ImageStore::plan_unit_entry(uint64_t pp, IoPlan& plan, std::byte* entry) {
+  const std::span<const uint32_t> units = slots_.units_of(pp);
+  for (size_t k = 0; k < units.size(); ++k) put_u32(entry + 4 * k, units[k]);
+  plan.add(layout_.unit_table_offset + pp * units.size() * 4, entry, units.size() * 4);
+}
+
+std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
+  const uint32_t upp = slots_.units_per_page();
   oob_scratch_.resize(q.size() * kOobBytes);
+  unit_scratch_.resize(q.size() * upp * 4);
+  oob_plan_.clear();
   for (size_t i = 0; i < q.size(); ++i) {
     OobRecord oob = q[i].oob;
     oob.data_crc = source_crc_[i];
     oob.uncorrectable = source_bad_[i];
-    oob.has_slot = indirect_;
-    oob.slot = indirect_ ? batch_slots_[i] : 0;
+    name_data(q[i].page, oob);
     oob.generation = erase_table_ ? generation_of_page(q[i].page) : 0;
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
-  return record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_iovs_);
+  record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_plan_);
+  // The unit table entries after the records: a run of moves' entries is
+  // one run in the table as their records are in the OOB region.
+  for (size_t i = 0; i < q.size(); ++i)
+    if (indirect_ && slots_.page_slot(q[i].page) == DataSlots::kNone)
+      plan_unit_entry(q[i].page, oob_plan_, unit_scratch_.data() + i * upp * 4);
+  return oob_plan_.ops();
+}
+
+// New units for the parts the host wrote; the rest names the units of the
+// logical page's latest copy (the write buffer read those bytes from it)
+// or zeros. A torn program (power cut) and a version 1 image write all of
+// the page's units, as whole pages were.
+Status ImageStore::place_program(const PageWrite& w, IoPlan& plan) {
+  const uint32_t upp = slots_.units_per_page();
+  const uint32_t all = upp >= 32 ? ~0u : (1u << upp) - 1;
+  uint32_t fresh = all;
+  std::span<const uint32_t> base;
+  const uint32_t lp = w.oob.logical_page;
+  if (erase_table_ && w.bytes == geometry_.page_bytes) {
+    fresh = w.fresh_units & all;
+    if (w.keeps_old) {
+      const uint32_t old = lp < latest_.size() ? latest_[lp] : DataSlots::kNone;
+      if (old != DataSlots::kNone && !slots_.erased(old))
+        base = slots_.units_of(old);
+      else
+        fresh = all;  // the copy is not known here: keep the whole page
+    }
+  }
+  const std::span<const uint32_t> units = slots_.program(w.page, fresh, base);
+  if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
+  for (uint32_t k = 0; k < upp && k * unit_bytes_ < w.bytes; ++k) {
+    if ((fresh >> k & 1) == 0) continue;
+    const uint32_t len = std::min(unit_bytes_, w.bytes - k * unit_bytes_);
+    plan.add(unit_offset(units[k]), w.data + k * unit_bytes_, len);
+    bytes_written_ += len;
+  }
+  if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
+  return Status::ok();
 }
 
 Status ImageStore::write_programs(std::span<const PageWrite> q) {
-  batch_slots_.resize(q.size());
-  for (size_t i = 0; i < q.size(); ++i) {
-    slots_.release(q[i].page);  // programs target erased pages; a stale name must not pin a slot
-    const uint32_t slot = new_slot(q[i].page);
-    if (slot == DataSlots::kNone) return Status::error(EIO, "no free data slot").with_context(name());
-    slots_.assign(q[i].page, slot);
-    batch_slots_[i] = slot;
-  }
-  std::vector<iovec> iovs;
-  iovs.reserve(q.size());
-  std::vector<IoOp> ops;
-  std::vector<std::pair<size_t, size_t>> data_runs;  // [first, last) in q
-  for (size_t i = 0; i < q.size(); ++i) {
-    iovs.push_back({const_cast<std::byte*>(q[i].data), q[i].bytes});
-    bytes_written_ += q[i].bytes;
-    if (joins(q, i))
-      data_runs.back().second = i + 1;
-    else
-      data_runs.push_back({i, i + 1});
-  }
-  for (auto [first, last] : data_runs)
-    ops.push_back({slot_offset(batch_slots_[first]), std::span<const iovec>(iovs).subspan(first, last - first)});
+  data_plan_.clear();
+  for (const PageWrite& w : q) CARDFS_RETURN_IF_ERROR(place_program(w, data_plan_));
   // The data CRCs are computed while the kernel copies the data; the OOB
   // records join the same batch. Their order within it does not matter:
   // an emulated power cut strikes between batches, and across a host crash
@@ -90,18 +131,18 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
     source_crc_.resize(q.size());
     source_bad_.assign(q.size(), false);
     for (size_t i = 0; i < q.size(); ++i) source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
-    oob_ops_ = oob_ops_of(q);
-    bytes_written_ += bytes_of(oob_ops_);
-    return oob_ops_;
+    const std::span<const IoOp> ops = oob_ops_of(q);
+    bytes_written_ += oob_plan_.bytes();
+    return ops;
   };
-  return medium_->write_meanwhile(ops, oob_ops);
+  return medium_->write_meanwhile(data_plan_.ops(), oob_ops);
 }
 
 Status ImageStore::source_crcs(std::span<const PageWrite> q) {
   std::vector<std::byte> records(q.size() * kOobBytes);
-  std::vector<iovec> iovs;
-  CARDFS_RETURN_IF_ERROR(
-      medium_->read(record_runs(q.size(), [q](size_t i) { return q[i].from; }, records.data(), iovs)));
+  read_plan_.clear();
+  record_runs(q.size(), [q](size_t i) { return q[i].from; }, records.data(), read_plan_);
+  CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
   source_crc_.resize(q.size());
   source_bad_.assign(q.size(), false);
   for (size_t i = 0; i < q.size(); ++i) {
@@ -117,120 +158,87 @@ Status ImageStore::source_crcs(std::span<const PageWrite> q) {
     // ECC cannot correct does not make it good), marked as such so that
     // the power-on scan does not take it for a torn page either.
     page_scratch_.resize(geometry_.page_bytes);
-    CARDFS_RETURN_IF_ERROR(medium_->read_at(slot_offset(batch_sources_[i]), page_scratch_));
+    CARDFS_RETURN_IF_ERROR(read_page(q[i].from, page_scratch_.data()));
     source_crc_[i] = page_crc(page_scratch_);
     source_bad_[i] = true;
   }
   return Status::ok();
 }
 
-// A whole move names its source's slot: no byte of data moves. A torn
-// move (power cut) gets a slot of its own holding the half that reached
+// A whole move names its source's units: no byte of data moves. A torn
+// move (power cut) gets units of its own holding the half that reached
 // the flash; in a version 1 image every moved page keeps its data at its
 // own place, so its bytes are copied there.
-Status ImageStore::write_copies(std::span<const PageWrite> q) {
-  batch_slots_.resize(q.size());
-  batch_sources_.resize(q.size());
-  for (size_t i = 0; i < q.size(); ++i) {
-    const uint32_t source = slots_.slot_of(q[i].from);
-    if (source == DataSlots::kNone)
-      return Status::error(EIO, "moving erased page " + std::to_string(q[i].from)).with_context(name());
-    batch_sources_[i] = source;
-    slots_.release(q[i].page);
-    const uint32_t slot = indirect_ && q[i].bytes == geometry_.page_bytes ? source : new_slot(q[i].page);
-    if (slot == DataSlots::kNone) return Status::error(EIO, "no free data slot").with_context(name());
-    slots_.assign(q[i].page, slot);
-    batch_slots_[i] = slot;
+Status ImageStore::place_copy(const PageWrite& w) {
+  if (slots_.erased(w.from))
+    return Status::error(EIO, "moving erased page " + std::to_string(w.from)).with_context(name());
+  const std::vector<uint32_t> source(slots_.units_of(w.from).begin(), slots_.units_of(w.from).end());
+  const uint32_t lp = w.oob.logical_page;
+  if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
+  if (indirect_ && w.bytes == geometry_.page_bytes) {
+    slots_.assign(w.page, source);
+    return Status::ok();
   }
-  CARDFS_RETURN_IF_ERROR(source_crcs(q));
-  CARDFS_RETURN_IF_ERROR(copy_data(q));
-  const std::vector<IoOp> ops = oob_ops_of(q);
-  return write_counted(ops);
-}
-
-Status ImageStore::copy_data(std::span<const PageWrite> q) {
-  for (size_t first = 0; first < q.size();) {
-    if (batch_slots_[first] == batch_sources_[first]) {  // shared: nothing to copy
-      ++first;
-      continue;
+  const std::span<const uint32_t> units = slots_.program(w.page, ~0u, {});
+  if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
+  for (uint32_t k = 0; k < units.size() && k * unit_bytes_ < w.bytes; ++k) {
+    const uint32_t len = std::min(unit_bytes_, w.bytes - k * unit_bytes_);
+    if (source[k] == DataSlots::kZero) {
+      zeros_.resize(unit_bytes_);
+      CARDFS_RETURN_IF_ERROR(medium_->write_at(unit_offset(units[k]), std::span(zeros_).first(len)));
+    } else {
+      CARDFS_RETURN_IF_ERROR(medium_->copy(unit_offset(source[k]), unit_offset(units[k]), len));
     }
-    uint64_t bytes = q[first].bytes;
-    size_t last = first + 1;
-    for (; last < q.size() && batch_slots_[last] != batch_sources_[last] && joins(q, last); ++last)
-      bytes += q[last].bytes;
-    CARDFS_RETURN_IF_ERROR(medium_->copy(slot_offset(batch_sources_[first]), slot_offset(batch_slots_[first]), bytes));
-    bytes_written_ += bytes;
-    first = last;
+    bytes_written_ += len;
   }
   return Status::ok();
 }
 
-// Each page's part of a read comes from its slot (an erased page reads as
-// zeros); neighbouring slots join one I/O, so that a large read of pages
-// written in order stays one read (and may bypass the host's cache).
+Status ImageStore::write_copies(std::span<const PageWrite> q) {
+  CARDFS_RETURN_IF_ERROR(source_crcs(q));
+  for (const PageWrite& w : q) CARDFS_RETURN_IF_ERROR(place_copy(w));
+  const std::span<const IoOp> ops = oob_ops_of(q);
+  return write_counted(ops);
+}
+
+// Each page's part of a read comes from its units (an erased page and a
+// unit of zeros read as zeros); neighbouring units join one I/O, so that a
+// large read of pages written in order stays one read (and may bypass the
+// host's cache).
 Status ImageStore::read(std::span<const FlashRead> reads) {
-  struct Run {
-    uint64_t offset, end;
-    size_t first, count;
-  };
-  std::vector<Run> runs;
-  split_iovs_.clear();
+  read_plan_.clear();
   const uint64_t page = geometry_.page_bytes;
   for (const FlashRead& r : reads) {
     uint64_t address = r.address;
     for (const iovec& v : r.iov) {
       for (uint64_t done = 0; done < v.iov_len;) {
         const uint64_t pp = address / page, in_page = address % page;
-        const uint64_t n = std::min<uint64_t>(v.iov_len - done, page - in_page);
+        const uint64_t k = in_page / unit_bytes_, in_unit = in_page % unit_bytes_;
+        const uint64_t n = std::min<uint64_t>(v.iov_len - done, unit_bytes_ - in_unit);
         char* dest = static_cast<char*>(v.iov_base) + done;
-        const uint32_t slot = slots_.slot_of(pp);
-        if (slot == DataSlots::kNone) {
+        const uint32_t unit = slots_.units_of(pp)[k];
+        if (unit == DataSlots::kNone || unit == DataSlots::kZero)
           std::memset(dest, 0, n);
-        } else {
-          const uint64_t at = slot_offset(slot) + in_page;
-          if (!runs.empty() && runs.back().end == at) {
-            ++runs.back().count;
-            runs.back().end += n;
-          } else {
-            runs.push_back({at, at + n, split_iovs_.size(), 1});
-          }
-          split_iovs_.push_back({dest, n});
-        }
+        else
+          read_plan_.add(unit_offset(unit) + in_unit, dest, n);
         done += n;
         address += n;
       }
     }
   }
-  read_ops_.resize(runs.size());
-  for (size_t i = 0; i < runs.size(); ++i)
-    read_ops_[i] = {runs[i].offset, std::span<const iovec>(split_iovs_).subspan(runs[i].first, runs[i].count)};
-  return medium_->read(read_ops_);
+  return medium_->read(read_plan_.ops());
 }
 
 Status ImageStore::read_checked(std::span<const PageRead> pages, std::vector<PageFault>& faults) {
   // The records (runs of neighbouring ones as one I/O) and the data (runs
-  // of neighbouring slots as one I/O, so that large reads can still bypass
+  // of neighbouring units as one I/O, so that large reads can still bypass
   // the host's cache), in one batch.
   read_records_.resize(pages.size() * kOobBytes);
-  std::vector<iovec> record_iovs;
-  read_ops_ = record_runs(pages.size(), [pages](size_t i) { return pages[i].physical_page; },
-                          read_records_.data(), record_iovs);
-  read_iovs_.resize(pages.size());
-  uint32_t last_slot = DataSlots::kNone;
-  for (size_t i = 0; i < pages.size(); ++i) {
-    read_iovs_[i] = {pages[i].dest, geometry_.page_bytes};
-    const uint32_t slot = slots_.slot_of(pages[i].physical_page);
-    if (slot == DataSlots::kNone) {  // erased: its record says so, and the read fails
-      std::memset(pages[i].dest, 0, geometry_.page_bytes);
-    } else if (last_slot != DataSlots::kNone && slot == last_slot + 1) {
-      IoOp& run = read_ops_.back();
-      run.iov = std::span<const iovec>(run.iov.data(), run.iov.size() + 1);
-    } else {
-      read_ops_.push_back({slot_offset(slot), std::span<const iovec>(&read_iovs_[i], 1)});
-    }
-    last_slot = slot;
-  }
-  CARDFS_RETURN_IF_ERROR(medium_->read(read_ops_));
+  read_plan_.clear();
+  record_runs(pages.size(), [pages](size_t i) { return pages[i].physical_page; }, read_records_.data(), read_plan_);
+  // An erased page's record says so, and the read fails.
+  for (const PageRead& r : pages) plan_page_read(read_plan_, r.physical_page, r.dest, geometry_.page_bytes);
+  CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
   for (size_t i = 0; i < pages.size(); ++i)
     if (std::string why = fault_of(pages[i], read_records_.data() + i * kOobBytes); !why.empty())
       faults.push_back({i, std::move(why)});
@@ -255,7 +263,7 @@ Status ImageStore::erase(uint32_t physical_au) {
   // A new erase generation (version 4), or clearing the OOB records
   // (versions 1-3), is what makes the pages erased (the scan and the FTL
   // go by them; an all-zero record is an erased page), and each page's
-  // slot loses a name (its data stays until a program reuses it). The
+  // units lose a name (their data stays until a program reuses them). The
   // records are overwritten with zeros rather than punched out, and
   // the data bytes stay as they are: overwriting allocated blocks is much
   // cheaper for the host file system than freeing them (with

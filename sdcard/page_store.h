@@ -45,12 +45,19 @@ class MemoryMedium;
 // returns) or move (data == nullptr: the bytes of physical page `from`,
 // programmed earlier). `bytes` < page_bytes: torn by a power cut (only the
 // first half reached the flash). oob.data_crc is the store's to fill.
+// A program of a page the host only partly rewrote says which 4 KiB parts
+// (kUnitBytes) hold sectors the host wrote (`fresh_units`, bit k for part
+// k) and whether the rest is the logical page's current data
+// (`keeps_old`: the write buffer read it from there) or zeros: a store may
+// keep only the fresh parts' bytes. `data` is still the whole page.
 struct PageWrite {
   uint64_t page = 0;
   const std::byte* data = nullptr;
   uint64_t from = 0;
   uint32_t bytes = 0;
   OobRecord oob;
+  uint32_t fresh_units = ~0u;
+  bool keeps_old = false;
 };
 
 // A read of flash bytes [address, address + iov bytes) into iov; it may

@@ -1,0 +1,119 @@
+// ImageStore's power-on scan: every page's OOB record, the erase table
+// (version 4), the data units each record names, and the data CRC of every
+// page programmed after the checkpoint (a torn page fails it).
+#include <algorithm>
+
+#include "base/coding.h"
+#include "sdcard/image_store.h"
+#include "sdcard/page_crc.h"
+
+namespace cardfs::sdcard {
+namespace {
+
+constexpr uint64_t kScanChunk = 4096;  // OOB records (128 KiB) per read of the power-on scan
+// Pages whose data is read per batch when verifying programs newer than
+// the checkpoint.
+constexpr size_t kVerifyChunk = 64;
+
+}  // namespace
+
+Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const ScanProgress& progress) {
+  const uint64_t n = geometry_.physical_pages();
+  std::vector<std::byte> oob(kScanChunk * kOobBytes);
+  std::vector<ScannedPage> out(n);
+  for (uint64_t first = 0; first < n; first += kScanChunk) {
+    // The records are read a chunk at a time, so a large card's scan can
+    // report its progress (a 64 GiB card has 4 Mi records, 128 MiB).
+    if (progress) progress(first, n);
+    const uint64_t count = std::min<uint64_t>(kScanChunk, n - first);
+    CARDFS_RETURN_IF_ERROR(
+        medium_->read_at(layout_.oob_offset + first * kOobBytes, std::span(oob).first(count * kOobBytes)));
+    for (uint64_t i = 0; i < count; ++i) out[first + i].state = decode_oob(oob.data() + i * kOobBytes, &out[first + i].oob);
+  }
+  if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out));
+  CARDFS_RETURN_IF_ERROR(assign_scanned_units(out));
+  CARDFS_RETURN_IF_ERROR(verify_scanned(out, checkpoint_seq));
+  // The copy a partly rewritten page takes its other units from: the
+  // newest valid one, as the FTL's map chooses.
+  std::vector<uint64_t> newest(latest_.size(), 0);
+  for (uint64_t pp = 0; pp < n; ++pp) {
+    const ScannedPage& s = out[pp];
+    if (s.state != OobState::kValid || s.oob.logical_page >= latest_.size()) continue;
+    if (s.oob.seq > newest[s.oob.logical_page]) {
+      newest[s.oob.logical_page] = s.oob.seq;
+      latest_[s.oob.logical_page] = uint32_t(pp);
+    }
+  }
+  return out;
+}
+
+// Where each page's data is: the slot its record names, the units the
+// unit table lists for it, else its own (a version 2 record, or a damaged
+// one: its data is unreadable anyway).
+Status ImageStore::assign_scanned_units(std::vector<ScannedPage>& scan) {
+  const uint64_t n = scan.size();
+  const uint32_t upp = slots_.units_per_page();
+  std::vector<uint32_t> units(upp);
+  std::vector<std::byte> table;
+  for (uint64_t first = 0; first < n; first += kScanChunk) {
+    const uint64_t count = std::min<uint64_t>(kScanChunk, n - first);
+    const bool listed = std::any_of(scan.begin() + first, scan.begin() + first + count, [](const ScannedPage& s) {
+      return s.state == OobState::kValid && s.oob.has_units;
+    });
+    if (listed && layout_.unit_table_offset != 0) {
+      table.resize(count * upp * 4);
+      CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.unit_table_offset + first * upp * 4, table));
+    }
+    for (uint64_t pp = first; pp < first + count; ++pp) {
+      ScannedPage& s = scan[pp];
+      if (s.state == OobState::kErased) continue;
+      uint64_t slot = pp;
+      if (s.state == OobState::kValid && s.oob.has_slot) {
+        if (s.oob.slot < n)
+          slot = s.oob.slot;
+        else
+          s.state = OobState::kCorrupt;  // names a slot beyond the data area
+      }
+      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
+      if (s.state == OobState::kValid && s.oob.has_units) {
+        bool ok = listed && layout_.unit_table_offset != 0;
+        for (uint32_t k = 0; k < upp && ok; ++k) {
+          const uint32_t u = get_u32(table.data() + ((pp - first) * upp + k) * 4);
+          ok = u < slots_.units() || u == DataSlots::kZero;
+          if (ok) units[k] = u;
+        }
+        if (!ok) {
+          s.state = OobState::kCorrupt;  // names a unit beyond the data area
+          for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(pp * upp + k);
+        }
+      }
+      slots_.assign(pp, units);
+    }
+  }
+  return Status::ok();
+}
+
+Status ImageStore::verify_scanned(std::vector<ScannedPage>& scan, uint64_t checkpoint_seq) {
+  // A page moved from an unreadable one is known bad, not torn: it stays
+  // mapped (and unreadable) rather than letting an older copy return.
+  std::vector<uint64_t> unverified;
+  for (uint64_t pp = 0; pp < scan.size(); ++pp) {
+    const ScannedPage& s = scan[pp];
+    if (s.state == OobState::kValid && s.oob.seq > checkpoint_seq && !s.oob.uncorrectable) unverified.push_back(pp);
+  }
+  const uint32_t page = geometry_.page_bytes;
+  std::vector<std::byte> data(kVerifyChunk * page);
+  for (size_t first = 0; first < unverified.size(); first += kVerifyChunk) {
+    const size_t count = std::min(kVerifyChunk, unverified.size() - first);
+    read_plan_.clear();
+    for (size_t i = 0; i < count; ++i) plan_page_read(read_plan_, unverified[first + i], data.data() + i * page, page);
+    CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
+    for (size_t i = 0; i < count; ++i) {
+      ScannedPage& s = scan[unverified[first + i]];
+      if (page_crc(std::span(data).subspan(i * page, page)) != s.oob.data_crc) s.state = OobState::kCorrupt;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace cardfs::sdcard
