@@ -29,6 +29,9 @@ class BlockDevice {
   // from max_sectors_kb): a read larger than the readahead window may read
   // ahead up to this much. 0: no more than read_ahead_kb.
   virtual uint32_t io_kb() const { return 0; }
+  // A completed discard leaves its sectors reading as zeros (Driver's
+  // discard_zeroes_data; false unless the device promises it).
+  virtual bool discard_zeroes_data() const { return false; }
 
   // Per-thread plugging (blk_start_plug / blk_finish_plug). Use Plug below.
   virtual void plug_start() = 0;

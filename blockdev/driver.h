@@ -40,6 +40,10 @@ class Driver {
   // timing model): a command's device time is the growth between its start
   // and its completion, which traces on the card's timeline use.
   virtual std::optional<Nanos> device_time() const { return std::nullopt; }
+  // Whether a completed discard makes its sectors read back as zeros
+  // (Linux's old discard_zeroes_data): mkfs then need not write zeroed
+  // tables over a range it has discarded.
+  virtual bool discard_zeroes_data() const { return false; }
 };
 
 }  // namespace cardfs::blockdev

@@ -72,6 +72,7 @@ class Queue final : public BlockDevice {
   uint64_t sector_count() const override { return driver_.sector_count(); }
   uint32_t read_ahead_kb() const override { return read_ahead_kb_.load(std::memory_order_relaxed); }
   uint32_t io_kb() const override { return max_sectors_kb_.load(std::memory_order_relaxed); }
+  bool discard_zeroes_data() const override { return driver_.discard_zeroes_data(); }
   void plug_start() override;
   void plug_finish() override;
   void plug_flush() override;

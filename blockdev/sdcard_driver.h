@@ -31,6 +31,8 @@ class SdcardDriver final : public Driver {
   uint32_t queue_depth() const override { return depth_; }
   void start(DriverCommand cmd, std::function<void(int status)> done) override;
   std::optional<Nanos> device_time() const override { return card_.device_time(); }
+  // Card::discard's contract: trimmed sectors read back as zeros.
+  bool discard_zeroes_data() const override { return true; }
 
  private:
   struct Pending {

@@ -1,8 +1,12 @@
 // format(): lays a fresh cardfs filesystem onto a device through its cache.
 //
-// Writes every group's bitmaps, zeroed inode table, the root directory and
-// lost+found, the primary superblock and descriptor table and their sparse
-// backups, then sync_all(). Not thread-safe with other users of the device.
+// Discards the whole device first (FormatOptions::discard, as mke2fs does);
+// writes every group's bitmaps, zeroed inode table (not when the discard
+// left the device reading as zeros: BlockDevice::discard_zeroes_data), the
+// root directory and lost+found, the primary superblock and descriptor
+// table and their sparse backups, then sync_all(). Either way the device
+// ends up holding the same bytes. Not thread-safe with other users of the
+// device; the cache must hold none of its blocks when format() starts.
 #pragma once
 
 #include <array>
@@ -32,6 +36,9 @@ struct FormatOptions {
   // free blocks; filesystems too small for kMinBlocks get none.
   bool journal = true;
   uint32_t journal_blocks = 0;
+  // Discard the whole device before writing (mke2fs's -E discard, its
+  // default); false (-E nodiscard) writes the zeroed inode tables instead.
+  bool discard = true;
   // Called after each group is written: (groups done, groups total).
   std::function<void(uint32_t, uint32_t)> progress;
 };

@@ -2,11 +2,14 @@
 //
 //   mkfs.cardfs IMAGE --size 256M [--profile class10]    creates the card too
 //   mkfs.cardfs [-F] [-b 4096] [-i 16384 | -N COUNT] [-L LABEL] [-U UUID]
-//               [-m 5] [-O ^journal] [-J size=MiB] [-q] IMAGE  formats an existing one
+//               [-m 5] [-O ^journal] [-J size=MiB] [-E nodiscard] [-q] IMAGE
+//                                                      formats an existing one
 //   mkfs.cardfs -n ...   shows what would be made and writes nothing (mke2fs -n)
 //
 // The filesystem is written through the whole stack (card, request queue,
-// page cache), exactly as a mounted filesystem writes. An image that already
+// page cache), exactly as a mounted filesystem writes, after one discard of
+// the whole card (as mke2fs does; -E nodiscard writes the zeroed inode
+// tables instead). An image that already
 // holds a cardfs filesystem is refused without -F. Errors are one line on
 // stderr and exit status 1; usage errors exit 2.
 #include <unistd.h>
@@ -37,7 +40,7 @@ namespace cardfs::tools {
 namespace {
 
 struct MkfsArgs {
-  std::string image, profile = "class10", size, label, uuid, features, journal_opts;
+  std::string image, profile = "class10", size, label, uuid, features, journal_opts, extended;
   uint32_t block_size = 4096;
   uint32_t inode_ratio = 16384;
   uint64_t inode_count = 0;
@@ -71,8 +74,8 @@ Result<std::unique_ptr<sdcard::Card>> open_or_create(const MkfsArgs& a, Clock& c
 }
 
 // -O: mke2fs's feature list; only the journal can be turned off or on.
-// -J size=N: the journal's size in MiB (mke2fs's -J size=).
-Status parse_journal_options(const MkfsArgs& a, fusefs::FormatOptions& o) {
+// -J size=N: the journal's size in MiB (mke2fs's -J size=). -E: discard or nodiscard.
+Status parse_format_options(const MkfsArgs& a, fusefs::FormatOptions& o) {
   std::string list = a.features;
   for (size_t at = 0; at <= list.size();) {
     size_t end = std::min(list.find(',', at), list.size());
@@ -82,6 +85,14 @@ Status parse_journal_options(const MkfsArgs& a, fusefs::FormatOptions& o) {
     if (f == "^journal" || f == "^has_journal") o.journal = false;
     else if (f == "journal" || f == "has_journal") o.journal = true;
     else return Status::error(EINVAL, "unknown feature '" + f + "' (-O takes journal or ^journal)");
+  }
+  for (size_t at = 0; at <= a.extended.size();) {  // -E: mke2fs's extended options
+    size_t end = std::min(a.extended.find(',', at), a.extended.size());
+    std::string e = a.extended.substr(at, end - at);
+    at = end + 1;
+    if (e == "discard") o.discard = true;
+    else if (e == "nodiscard") o.discard = false;
+    else if (!e.empty()) return Status::error(EINVAL, "unknown extended option '" + e + "' (-E takes discard or nodiscard)");
   }
   if (a.journal_opts.empty()) return Status::ok();
   if (!a.journal_opts.starts_with("size="))
@@ -126,7 +137,7 @@ Result<std::unique_ptr<sdcard::Card>> dataless_twin(const MkfsArgs& a, Clock& cl
 
 Result<fusefs::FormatSummary> format_card(const MkfsArgs& a, sdcard::Card& card, Clock& clock) {
   fusefs::FormatOptions o;
-  CARDFS_RETURN_IF_ERROR(parse_journal_options(a, o));
+  CARDFS_RETURN_IF_ERROR(parse_format_options(a, o));
   o.block_size = a.block_size;
   o.inode_ratio = a.inode_ratio;
   o.inode_count = a.inode_count;
@@ -203,6 +214,8 @@ void add_mkfs(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::Range(0.0, 50.0));
   c->add_option("-O,--features", a->features, "Features: ^journal makes no journal (ext2-style)");
   c->add_option("-J,--journal", a->journal_opts, "Journal options: size=MiB (default: by filesystem size)");
+  c->add_option("-E,--extended", a->extended,
+                 "Extended options: nodiscard writes the inode tables instead of discarding the card first");
   c->add_flag("-F,--force", a->force,
               "Overwrite an existing cardfs filesystem; twice (-F -F): even on an image in use");
   c->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");

@@ -6,6 +6,7 @@
 #include "fusefs/dir_block.h"
 #include "fusefs/layout.h"
 #include "tests/fusefs/fs_fixture.h"
+#include "tests/support/ram_device.h"
 
 using namespace cardfs;
 using namespace cardfs::fusefs;
@@ -207,5 +208,65 @@ TEST_CASE("fsync writes the superblock when its counts change, and an idle fsync
     REQUIRE(sb.is_ok());
     CHECK(sb->free_blocks == st->free_blocks + 3);
     CHECK(sb->free_inodes == st->free_files + 1);
+  }
+}
+
+namespace {
+// Formats a RAM device whose every byte is `fill` first; returns its bytes.
+constexpr uint64_t kDiscardBytes = 24ull << 20;  // 3 groups of 1k blocks
+FormatOptions discard_options(bool discard) {
+  FormatOptions f;
+  f.block_size = 1024;
+  f.discard = discard;
+  f.now_sec = 1700000000;
+  for (int i = 0; i < 16; ++i) f.uuid[i] = uint8_t(i * 5 + 3);
+  return f;
+}
+
+std::vector<std::byte> formatted_bytes(uint64_t bytes, std::byte fill, bool discard, uint64_t* sectors_written) {
+  cardfs::testing::RamDevice dev(bytes / 512);
+  dev.poke(0, std::vector<std::byte>(bytes, fill));
+  VirtualClock clock;
+  {
+    cache::PageCache cache(dev, clock, 1024);
+    REQUIRE(format(cache, bytes, discard_options(discard)).is_ok());
+  }
+  *sectors_written = 0;
+  for (const auto& b : dev.log())
+    if (b.op == blockdev::BioOp::kWrite) *sectors_written += b.sectors;
+  std::vector<std::byte> out(bytes);
+  dev.peek(0, out);
+  return out;
+}
+}  // namespace
+
+// mkfs discards the device instead of writing the zeroed inode tables
+// (mke2fs's discard). Over a device full of old bytes, the discarding
+// format must leave exactly what writing every table leaves over zeros.
+TEST_CASE("mkfs's discard leaves the bytes writing the inode tables leaves, and writes less") {
+  const uint64_t bytes = kDiscardBytes;
+  uint64_t discarding = 0, writing = 0;
+  auto a = formatted_bytes(bytes, std::byte{0xA5}, true, &discarding);
+  auto b = formatted_bytes(bytes, std::byte{0}, false, &writing);
+  CHECK(a == b);
+  Superblock sb = *plan_superblock(bytes, discard_options(true));
+  REQUIRE(sb.group_count() == 3);
+  const uint64_t table_sectors = uint64_t(sb.group_count()) * inode_table_blocks(sb) * 2;
+  // All but the sectors of the three inodes mkfs fills (root, the journal,
+  // lost+found), which both write.
+  CHECK(writing - discarding == table_sectors - 3);
+}
+
+TEST_CASE("mkfs without discard writes the tables over whatever the device held") {
+  const uint64_t bytes = kDiscardBytes;
+  uint64_t writing = 0, zeroed = 0;
+  auto over_old = formatted_bytes(bytes, std::byte{0xA5}, false, &writing);
+  auto over_zeros = formatted_bytes(bytes, std::byte{0}, false, &zeroed);
+  Superblock sb = *plan_superblock(bytes, discard_options(false));
+  CHECK(writing == zeroed);
+  for (uint32_t g = 0; g < sb.group_count(); ++g) {
+    const GroupLayout l = group_layout(sb, g);
+    const size_t at = l.inode_table * 1024, len = size_t(inode_table_blocks(sb)) * 1024;
+    CHECK(std::equal(over_old.begin() + at, over_old.begin() + at + len, over_zeros.begin() + at));
   }
 }

@@ -21,6 +21,11 @@ out=$("$CARDFS" mkfs -F -J size=8 "$img") || fail "mkfs -J size=8"
 echo "$out" | grep -q "Journal: 2048 blocks" || fail "-J size=8 is not 2048 4k blocks: $out"
 "$CARDFS" fsck -fn "$img" >/dev/null || fail "fsck of an image with a journal"
 "$CARDFS" mkfs -F -O ^dir_index "$img" >/dev/null 2>&1 && fail "an unknown -O feature was accepted"
+# -E nodiscard writes the inode tables instead of discarding the card first.
+"$CARDFS" mkfs -F -q -E nodiscard "$img" || fail "mkfs -E nodiscard"
+"$CARDFS" fsck -fn "$img" >/dev/null || fail "fsck of an image made with -E nodiscard"
+"$CARDFS" mkfs -F -q -E discard "$img" || fail "mkfs -E discard"
+"$CARDFS" mkfs -F -E lazy_itable_init "$img" >/dev/null 2>&1 && fail "an unknown -E option was accepted"
 
 "$CARDFS" mkfs "$img" >/dev/null 2>"$dir/err" && fail "reformat without -F succeeded"
 grep -q "use -F" "$dir/err" || fail "refusal does not mention -F: $(cat "$dir/err")"

@@ -32,6 +32,7 @@ class RamDevice final : public blockdev::BlockDevice {
   uint64_t sector_count() const override { return sectors_; }
   uint32_t read_ahead_kb() const override { return read_ahead_kb_; }
   uint32_t io_kb() const override { return io_kb_; }
+  bool discard_zeroes_data() const override { return true; }  // submit() zeroes them
   void set_io_kb(uint32_t kb) { io_kb_ = kb; }  // the largest request (max_sectors_kb)
   void plug_start() override {}
   void plug_finish() override {}
