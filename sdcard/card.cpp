@@ -32,7 +32,8 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
       flash(*store, p, geometry, counters),
       ftl(p, geometry, flash, counters),
       buffer(geometry.page_bytes, p.write_buffer_bytes),
-      faults(opts.faults) {
+      faults(opts.faults),
+      recorder(opts.recorder) {
   ftl.set_before_erase_hook([this] {
     if (ftl.trims_pending()) return write_checkpoint();  // syncs when durable
     CARDFS_RETURN_IF_ERROR(flash.submit());
@@ -61,11 +62,11 @@ Status Card::Impl::command(const CommandView& view, Body&& body) {
     if (flash.powered_off()) return Status::error(EIO, "card lost power");
     ++counters.commands;
     ++commands_since_faults;
-    if (opts.recorder) {
+    if (recorder) {
       CommandView v = view;
       v.index = counters.commands;
       v.device_time = counters.time.total();
-      opts.recorder->record(v);
+      recorder->record(v);
     }
     const bool cut = faults.power_cut_after != 0 && commands_since_faults == faults.power_cut_after + 1;
     if (cut) arm_cut();
@@ -89,6 +90,12 @@ Status Card::Impl::command(const CommandView& view, Body&& body) {
   return st;
 }
 
+Status Card::Impl::check_writable() const {
+  if (opts.read_only) return Status::error(EROFS, "card opened read-only");
+  if (writes_held) return Status::error(EROFS, "card opened with its writes held (begin_writes)");
+  return Status::ok();
+}
+
 Status Card::Impl::check_range(uint64_t sector, uint64_t sectors) const {
   if (sector > geometry.sector_count() || sectors > geometry.sector_count() - sector)
     return Status::error(EINVAL, "sectors [" + std::to_string(sector) + ", +" + std::to_string(sectors) +
@@ -97,7 +104,7 @@ Status Card::Impl::check_range(uint64_t sector, uint64_t sectors) const {
 }
 
 Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bool fua) {
-  if (opts.read_only) return Status::error(EROFS, "card opened read-only");
+  CARDFS_RETURN_IF_ERROR(check_writable());
   CARDFS_ASSIGN_OR_RETURN(uint64_t bytes, segment_bytes(segments));
   const uint64_t count = bytes / kSectorBytes;
   CARDFS_RETURN_IF_ERROR(check_range(sector, count));
@@ -189,7 +196,7 @@ void Card::Impl::note_partial(const WriteBuffer::Page& p, bool mapped) {
 }
 
 Status Card::Impl::do_flush() {
-  if (opts.read_only) return Status::ok();
+  if (opts.read_only || writes_held) return Status::ok();
   ++counters.flushes;
   CARDFS_RETURN_IF_ERROR(drain());
   if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
@@ -197,7 +204,7 @@ Status Card::Impl::do_flush() {
 }
 
 Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {
-  if (opts.read_only) return Status::error(EROFS, "card opened read-only");
+  CARDFS_RETURN_IF_ERROR(check_writable());
   CARDFS_RETURN_IF_ERROR(check_range(sector, sectors));
   counters.host_sectors_discarded += sectors;
   const uint32_t spp = geometry.sectors_per_page();
@@ -297,6 +304,11 @@ void Card::set_faults(const FaultPlan& faults) {
   std::lock_guard state(impl_->state_mu);
   impl_->faults = faults;
   impl_->commands_since_faults = 0;
+}
+
+void Card::set_recorder(CommandRecorder* recorder) {
+  std::lock_guard state(impl_->state_mu);
+  impl_->recorder = recorder;
 }
 
 bool Card::powered_off() const {

@@ -84,6 +84,12 @@ struct CardOptions {
   bool realtime = false;  // sleep on the clock for each command's device time
   bool durable = false;   // flush() also fsyncs the image file
   bool read_only = false; // open without changing the image; writes fail (EROFS)
+  // Open read-write but change nothing in the image until begin_writes():
+  // until then writes and discards fail (EROFS), flushes do nothing and
+  // close() writes nothing. A mount looks at the filesystem on the card
+  // first, so an image it refuses is left as it was, without a second
+  // power-on scan (a 64 GiB card's scan reads 137 MiB).
+  bool hold_writes = false;
   // A card marked clean whose checkpoint slots are all damaged is opened
   // with its map rebuilt from the out-of-band scan (as after an unclean
   // stop) instead of refused: fsck and `cardfs card repair`.
@@ -214,8 +220,15 @@ class Card {
   // bytes short (extended back), no valid checkpoint (the map rebuilt from
   // the out-of-band scan and checkpointed). The card is closed cleanly.
   static Result<std::vector<std::string>> repair(const std::string& path, Clock& clock);
+  // After an open with CardOptions::hold_writes: what a read-write open
+  // does at once (the header marked in use, a power cycle counted, a
+  // logical AU left scattered by a power cut merged), and from then on the
+  // card takes writes. Idempotent; nothing to do after other opens.
+  Status begin_writes();
   // Faults can also be armed after open; the command count restarts at 0.
   void set_faults(const FaultPlan& faults);
+  // Records every later command (CardOptions::recorder), or stops (null).
+  void set_recorder(CommandRecorder* recorder);
   // True once an injected power cut has happened.
   bool powered_off() const;
   // The power fails now, between commands: the write buffer is lost and

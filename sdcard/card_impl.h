@@ -59,6 +59,8 @@ struct Card::Impl {
   Status write_header(bool clean);
   Lifetime lifetime() const;  // lifetime_at_open + counters
   Status close_locked();
+  Status check_writable() const;  // EROFS: read-only, or writes held
+  Status start_writes();  // what a read-write open does (begin_writes())
   Status check_range(uint64_t sector, uint64_t sectors) const;
 
   Clock& clock;
@@ -79,10 +81,12 @@ struct Card::Impl {
   WriteBuffer buffer;
   FaultPlan faults;
   uint64_t commands_since_faults = 0;
+  CommandRecorder* recorder = nullptr;  // opts.recorder, or set_recorder()'s (state_mu)
   uint64_t generation = 0;
   uint64_t programs_at_checkpoint = 0;
   bool closed = false;
   bool opened_clean = false;
+  bool writes_held = false;  // CardOptions::hold_writes until begin_writes()
   bool checkpoint_lost = false;  // Card::checkpoint_lost()
   Lifetime lifetime_at_open;     // as stored, with this power-on counted
   Nanos busy_until{0};

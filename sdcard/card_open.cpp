@@ -78,16 +78,36 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
     logger("sdcard")->warn("{}: the lifetime counters were damaged; they restart at zero", name);
   logger("sdcard")->debug("{}: opened {} card ({})", name, header.profile,
                           header.clean ? "clean" : "unclean stop: map rebuilt by OOB scan");
-  if (!impl->opts.read_only) {
-    // From here on the image may change: it is valid and will be ours.
-    // A power-on, and an unclean shutdown if it was not closed cleanly.
-    ++impl->lifetime_at_open.power_cycles;
-    if (!header.clean) ++impl->lifetime_at_open.unclean_shutdowns;
-    CARDFS_RETURN_IF_ERROR(impl->write_header(false));
-    CARDFS_RETURN_IF_ERROR(impl->ftl.normalize());
-    CARDFS_RETURN_IF_ERROR(impl->flash.submit());
-  }
+  impl->writes_held = !impl->opts.read_only;
+  if (!impl->opts.hold_writes) CARDFS_RETURN_IF_ERROR(impl->start_writes());
   return std::unique_ptr<Card>(new Card(std::move(impl)));
+}
+
+// From here on the image may change: it is valid and will be ours. A
+// power-on, and an unclean shutdown if it was not closed cleanly. After a
+// hold the counters (and device time) start again from zero: the reads of
+// the look before belong to no workload, as when the look had its own
+// read-only open, and a command log started now numbers its commands
+// from 1 as a replay of it will.
+Status Card::Impl::start_writes() {
+  if (!writes_held) return Status::ok();
+  writes_held = false;
+  if (opts.hold_writes) {
+    counters = CardCounters{};
+    commands_since_faults = 0;
+  }
+  ++lifetime_at_open.power_cycles;
+  if (!opened_clean) ++lifetime_at_open.unclean_shutdowns;
+  CARDFS_RETURN_IF_ERROR(write_header(false));
+  CARDFS_RETURN_IF_ERROR(ftl.normalize());
+  return flash.submit();
+}
+
+Status Card::begin_writes() {
+  std::lock_guard turn(impl_->turn_mu);
+  std::lock_guard state(impl_->state_mu);
+  if (impl_->closed) return Status::error(EIO, "card is closed");
+  return impl_->start_writes();
 }
 
 Status Card::Impl::write_header(bool clean) {
@@ -118,7 +138,7 @@ Status Card::Impl::write_checkpoint() {
 Status Card::Impl::close_locked() {
   if (closed) return Status::ok();
   closed = true;
-  if (opts.read_only || flash.powered_off()) return Status::ok();
+  if (opts.read_only || writes_held || flash.powered_off()) return Status::ok();
   CARDFS_RETURN_IF_ERROR(drain());
   CARDFS_RETURN_IF_ERROR(write_checkpoint());  // syncs first when durable
   return write_header(true);

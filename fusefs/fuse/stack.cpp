@@ -67,64 +67,83 @@ Status Stack::apply_tunables(const MountOptions& o) {
 }
 
 // powercut_after= arms the card's fault plan, record= its command log;
-// both count the card's commands from this open on.
-Status Stack::prepare_faults_and_record(const MountOptions& o, sdcard::CardOptions& card_opts) {
+// both count the card's commands from the start of writes on.
+Status Stack::arm_faults_and_record(const MountOptions& o) {
   if (o.powercut_after) {
-    card_opts.faults.power_cut_after = *o.powercut_after;
-    card_opts.faults.cut = o.powercut_torn ? sdcard::FaultPlan::Cut::kTorn : sdcard::FaultPlan::Cut::kBetween;
+    sdcard::FaultPlan plan;
+    plan.power_cut_after = *o.powercut_after;
+    plan.cut = o.powercut_torn ? sdcard::FaultPlan::Cut::kTorn : sdcard::FaultPlan::Cut::kBetween;
+    card_->set_faults(plan);
   }
   if (o.record_file.empty()) return Status::ok();
   CARDFS_ASSIGN_OR_RETURN(record_, blockdev::CommandLog::create(o.record_file));
-  card_opts.recorder = record_.get();
+  card_->set_recorder(record_.get());
   return Status::ok();
 }
 
-Result<std::unique_ptr<Stack>> Stack::open_layers(const std::string& image,
-                                                 const MountOptions& o, bool probe) {
+// The card, its driver and queue, opened once (one power-on scan: 137 MiB
+// of records on a 64 GiB card). A read-write card holds its writes until
+// start_card(), so the look at the filesystem changes nothing.
+Result<std::unique_ptr<Stack>> Stack::open_card(const std::string& image, const MountOptions& o) {
   std::unique_ptr<Stack> s(new Stack());
-  s->probe_ = probe;
   sdcard::CardOptions card_opts;
-  card_opts.realtime = o.realtime && !probe;
-  card_opts.read_only = o.read_only || probe;
+  card_opts.realtime = o.realtime;
+  card_opts.read_only = o.read_only;
+  card_opts.hold_writes = !o.read_only;
   card_opts.durable = o.durable;
   card_opts.progress = o.scan_progress;
-  if (!probe) CARDFS_RETURN_IF_ERROR(s->prepare_faults_and_record(o, card_opts));
   auto card = sdcard::Card::open(image, s->clock_, card_opts);
   if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");
   s->card_ = std::move(*card);
   s->driver_ = std::make_unique<blockdev::SdcardDriver>(*s->card_);
   s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_, queue_options(*s->card_, o));
-  if (!probe) CARDFS_RETURN_IF_ERROR(s->apply_queue_options(o));
-  if (!probe && !o.trace_file.empty())
-    CARDFS_RETURN_IF_ERROR(s->start_trace(o.trace_file).with_context("starting the trace"));
+  return s;
+}
 
-  auto sb = fusefs::read_superblock(*s->queue_, o.read_only);
+// The card takes writes; faults, the command log, the queue's options and
+// the trace apply from here (the look before is not traced or counted).
+Status Stack::start_card(const MountOptions& o) {
+  CARDFS_RETURN_IF_ERROR(card_->begin_writes());
+  CARDFS_RETURN_IF_ERROR(arm_faults_and_record(o));
+  CARDFS_RETURN_IF_ERROR(apply_queue_options(o));
+  if (!o.trace_file.empty()) CARDFS_RETURN_IF_ERROR(start_trace(o.trace_file).with_context("starting the trace"));
+  return Status::ok();
+}
+
+// Cache and filesystem over the queue; probe: both read-only.
+Status Stack::mount_fs(const std::string& image, const MountOptions& o, bool probe) {
+  auto sb = fusefs::read_superblock(*queue_, o.read_only);
   if (!sb.is_ok())
     return sb.status().with_context(image + " holds no mountable cardfs filesystem (mkfs.cardfs "
                                             "makes one, fsck.cardfs repairs one)");
   if (!o.read_only && (sb->state & fusefs::kStateErrors))
     return Status::error(EUCLEAN, image + " is marked as having errors: run fsck.cardfs " + image);
   uint32_t block_size = sb->block_size();
-  s->cache_ = std::make_unique<cache::PageCache>(*s->queue_, s->clock_, block_size,
-                                                 cache_tunables(o));
+  cache_ = std::make_unique<cache::PageCache>(*queue_, clock_, block_size, cache_tunables(o));
   fusefs::MountOptions fs_opts;
   fs_opts.read_only = o.read_only || probe;
   fs_opts.probe = probe;
   fs_opts.atime = atime_policy(o);
-  fs_opts.wall_offset = wall_clock_offset(s->clock_);
-  auto fs = fusefs::Filesystem::mount(*s->cache_, s->clock_, block_size, fs_opts);
+  fs_opts.wall_offset = wall_clock_offset(clock_);
+  auto fs = fusefs::Filesystem::mount(*cache_, clock_, block_size, fs_opts);
   if (!fs.is_ok()) return fs.status().with_context("mounting " + image);
-  s->fs_ = std::move(*fs);
-  return s;
+  fs_ = std::move(*fs);
+  return Status::ok();
 }
 
 Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const MountOptions& o) {
-  // A read-only look first, so an image we refuse is left exactly as it was.
+  CARDFS_ASSIGN_OR_RETURN(auto s, open_card(image, o));
   if (!o.read_only) {
-    CARDFS_ASSIGN_OR_RETURN(auto probe, open_layers(image, o, true));
-    CARDFS_RETURN_IF_ERROR(probe->shutdown());
+    // A read-only look first, so an image we refuse is left exactly as it was.
+    s->probe_ = true;
+    CARDFS_RETURN_IF_ERROR(s->mount_fs(image, o, true));
+    s->fs_.reset();
+    s->cache_.reset();
+    s->queue_->wait_idle();
+    s->probe_ = false;
   }
-  CARDFS_ASSIGN_OR_RETURN(auto s, open_layers(image, o, false));
+  CARDFS_RETURN_IF_ERROR(s->start_card(o));
+  CARDFS_RETURN_IF_ERROR(s->mount_fs(image, o, false));
   s->cache_->start_flusher();
   if (!o.read_only) {
     const uint32_t commit = o.commit.value_or(0) ? *o.commit : 5;  // ext4's default
@@ -161,7 +180,8 @@ Status Stack::shutdown() {
     if (result.is_ok() && !st.is_ok()) result = st.with_context(what);
   };
   if (probe_) {
-    // Nothing was changed and nothing may be written: just let go.
+    // Nothing was changed and nothing may be written (the card holds its
+    // writes, its close writes nothing): just let go.
     fs_.reset();
     cache_.reset();
     queue_.reset();

@@ -65,11 +65,12 @@ class Stack {
 
  private:
   Stack() = default;
-  // probe: everything read-only, to check the image before changing it.
-  static Result<std::unique_ptr<Stack>> open_layers(const std::string& image,
-                                                    const MountOptions& opts, bool probe);
+  static Result<std::unique_ptr<Stack>> open_card(const std::string& image, const MountOptions& opts);
+  Status start_card(const MountOptions& opts);
+  // probe: cache and filesystem read-only, to check the image before changing it.
+  Status mount_fs(const std::string& image, const MountOptions& opts, bool probe);
   Status apply_queue_options(const MountOptions& opts);
-  Status prepare_faults_and_record(const MountOptions& opts, sdcard::CardOptions& card_opts);
+  Status arm_faults_and_record(const MountOptions& opts);
   static blockdev::QueueOptions queue_options(const sdcard::Card& card, const MountOptions& opts);
   void metadata_loop();
 
