@@ -40,6 +40,7 @@ struct node {
   struct node *inext;  /* in the inode table */
   struct node *child;  /* a directory's entries, a list (readdir only) */
   struct node *sibling;
+  struct node **sprev; /* what points at this node in that list: unlinks in O(1) */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -108,9 +109,10 @@ static void unlink_name(struct node *n) {
   struct node **p = &by_name[name_hash(n->parent, n->name)];
   while (*p != n) p = &(*p)->hnext;
   *p = n->hnext;
-  struct node *dir = find_ino(n->parent);
-  for (p = &dir->child; *p != n; p = &(*p)->sibling) {}
-  *p = n->sibling;
+  /* Not a walk of the directory's list: unlinking 100 000 files in the
+   * order they were made walked the whole list each time (O(n^2)). */
+  *n->sprev = n->sibling;
+  if (n->sibling) n->sibling->sprev = n->sprev;
   n->linked = 0;
 }
 
@@ -180,6 +182,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   n->inext = by_ino[n->ino & (buckets - 1)];
   by_ino[n->ino & (buckets - 1)] = n;
   n->sibling = dir->child;
+  if (n->sibling) n->sibling->sprev = &n->sibling;
+  n->sprev = &dir->child;
   dir->child = n;
   struct fuse_entry_param e = entry_of(n);
   pthread_mutex_unlock(&mu);
