@@ -10,7 +10,7 @@
 #                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
-#              also passthrough,passthrough-dp: libfuse's passthrough_ll, meta_small only;
+#              also passthrough,passthrough-dp: libfuse's passthrough_ll, meta_small and tree only;
 #              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run;
 #              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only;
 #              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)
@@ -213,10 +213,16 @@ run_workload() {
   return 1
 }
 
-# The passthrough metadata peers run meta_small only: passthrough_ll holds
-# a descriptor per cached inode, and the large directory needs more than
-# the hard limit of open files allows on some machines (20 000 here).
-meta_only() { [[ ,$1, == *,meta_small,* ]] && echo meta_small; }
+# The passthrough metadata peers run meta_small and tree only: passthrough_ll
+# holds a descriptor per cached inode, and the large directory needs more
+# than the hard limit of open files allows on some machines (20 000 here;
+# /usr/include has about 9 000 entries). In tree it is the FUSE round trips
+# of cp -a without a filesystem of the daemon's own.
+meta_only() {
+  local w out=""
+  for w in meta_small tree; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
+  echo "$out"
+}
 # The floor keeps nothing but names: the metadata workloads only.
 floor_only() {
   local w out=""
