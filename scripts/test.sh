@@ -19,8 +19,24 @@ scripts/build.sh ${sanitize:+--sanitize=$sanitize}
 dir=build
 [ "$sanitize" = address ] && dir=build-asan
 [ "$sanitize" = thread ] && dir=build-tsan
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# A daemon's stderr is /dev/null once it detaches: sanitizer reports go to
+# files (log_path, one per process) that are printed, and fail the run, at
+# the end. A third-party race would be suppressed in scripts/tsan.supp.
+reports=$PWD/$dir/sanitizer-reports
+rm -rf "$reports"
+[ -n "$sanitize" ] && mkdir -p "$reports"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:log_path=$reports/asan}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan}
 cd "$dir"
-ctest --output-on-failure --timeout 600 -j "$(nproc)" "${ctest_args[@]}"
+rc=0
+ctest --output-on-failure --timeout 600 -j "$(nproc)" "${ctest_args[@]}" || rc=$?
+if [ -n "$sanitize" ] && [ -n "$(ls -A "$reports")" ]; then
+  for f in "$reports"/*; do
+    echo "=== $f"
+    cat "$f"
+  done
+  echo "test.sh: the sanitizer reported (above, and in $reports)" >&2
+  rc=1
+fi
+exit "$rc"
