@@ -3,7 +3,7 @@
 // Cached 4 KiB reads and writes per second through the PageCache API with
 // 1 and 2 threads (16 MiB per file, all cached), and sequential 128 KiB
 // read/write bandwidth streaming 64 MiB through a 16 MiB cache (readahead,
-// reclaim, write-back, throttling) against a zero-latency in-memory device;
+// reclaim, write-back, throttling) against a zero-latency FakeDevice;
 // each as a ratio to memcpy of the same bytes in the same run. Medians of 5.
 #include <algorithm>
 #include <chrono>
@@ -18,39 +18,12 @@
 #include <vector>
 
 #include "cache/page_cache.h"
+#include "tests/support/fake_device.h"
 
 using namespace cardfs;
 using namespace cardfs::cache;
 
 namespace {
-
-// Zero-latency device: memcpy and complete inside submit().
-class MemDevice final : public blockdev::BlockDevice {
- public:
-  // Touched once here, so that no timed run pays the kernel's first-touch
-  // page faults for the device's memory; one device serves every run.
-  explicit MemDevice(uint64_t bytes) : data_(new std::byte[bytes]), size_(bytes) {
-    std::memset(data_.get(), 0, bytes);
-  }
-  void submit(blockdev::BioPtr bio) override {
-    std::byte* at = data_.get() + bio->sector * 512;
-    for (auto& s : bio->segments) {
-      if (bio->op == blockdev::BioOp::kRead) std::memcpy(s.data, at, s.len);
-      if (bio->op == blockdev::BioOp::kWrite) std::memcpy(at, s.data, s.len);
-      at += s.len;
-    }
-    bio->on_complete(0);
-  }
-  uint64_t sector_count() const override { return size_ / 512; }
-  uint32_t read_ahead_kb() const override { return 128; }
-  void plug_start() override {}
-  void plug_finish() override {}
-  void plug_flush() override {}
-
- private:
-  std::unique_ptr<std::byte[]> data_;
-  uint64_t size_;
-};
 
 // Files are laid out contiguously: file ino's block b at ino * 2^14 + b.
 GetBlock linear(uint64_t ino) {
@@ -99,13 +72,16 @@ void report(const char* name, std::vector<Ratio> runs, const char* unit) {
               median(peer), unit, median(ratio));
 }
 
-MemDevice& device() {
-  static MemDevice dev(256ull << 20);
+// Zero latency: bios complete inside submit(). Dense storage is touched
+// once at creation, so no timed run pays the kernel's first-touch page
+// faults; no log, so none grows with the bios; one device serves every run.
+cardfs::testing::FakeDevice& device() {
+  static cardfs::testing::FakeDevice dev({.sectors = (256ull << 20) / 512, .record = false});
   return dev;
 }
 
 Ratio cached_ops(int threads, bool write) {
-  MemDevice& dev = device();
+  cardfs::testing::FakeDevice& dev = device();
   RealClock clock;
   PageCache cache(dev, clock, 4096);
   std::vector<std::shared_ptr<AddressSpace>> files;
@@ -145,7 +121,7 @@ Ratio cached_ops(int threads, bool write) {
 // Streaming through a cache of a quarter of the transfer: after a warm-up
 // pass (another file), every page comes from reclaim, as in steady state.
 Ratio sequential(bool write, bool multipage) {
-  MemDevice& dev = device();
+  cardfs::testing::FakeDevice& dev = device();
   RealClock clock;
   Tunables t;
   t.cache_size = kSeq / 4;

@@ -7,12 +7,12 @@ using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
 using blockdev::BioOp;
-using cardfs::testing::RamDevice;
+using cardfs::testing::FakeDevice;
 
 namespace {
 struct Fixture {
   explicit Fixture(uint32_t bs = 1024) : fs(bs), cache(dev, clock, bs) {}
-  RamDevice dev{1 << 14};
+  FakeDevice dev{1 << 14};
   VirtualClock clock;
   FakeFs fs;
   PageCache cache;
@@ -22,7 +22,7 @@ struct Fixture {
 TEST_CASE("bread reads a block once, then serves it from memory", "[cache][buffer]") {
   Fixture f;
   auto bytes = pattern(1024, 1);
-  f.dev.poke(5 * 2, bytes);
+  f.dev.poke_bytes(5 * 1024, bytes);
   {
     auto b = f.cache.bread(5);
     REQUIRE(b.is_ok());
@@ -54,14 +54,14 @@ TEST_CASE("bget_zeroed reads nothing and mark_dirty writes only touched sectors"
   CHECK(w[0].sectors == 1);
   CHECK((w[0].flags & blockdev::kBioMeta) != 0);
   std::vector<std::byte> disk(512);
-  f.dev.peek(19, disk);
+  f.dev.peek_bytes(19 * 512, disk);
   CHECK(disk[600 - 512] == std::byte{0x5a});
 }
 
 TEST_CASE("bget_cached_or_zeroed zero-fills an uncached block without reading it",
           "[cache][buffer]") {
   Fixture f;
-  f.dev.poke(7 * 2, pattern(1024, 3));  // stale bytes on the device
+  f.dev.poke_bytes(7 * 1024, pattern(1024, 3));  // stale bytes on the device
   auto b = f.cache.bget_cached_or_zeroed(7);
   REQUIRE(b.is_ok());
   CHECK(f.dev.log().empty());
@@ -74,7 +74,7 @@ TEST_CASE("bget_cached_or_zeroed zero-fills an uncached block without reading it
 TEST_CASE("bget_cached_or_zeroed keeps a cached block's dirty content", "[cache][buffer]") {
   Fixture f;
   auto bytes = pattern(1024, 4);
-  f.dev.poke(7 * 2, bytes);
+  f.dev.poke_bytes(7 * 1024, bytes);
   {
     auto b = f.cache.bread(7);
     REQUIRE(b.is_ok());
@@ -89,7 +89,7 @@ TEST_CASE("bget_cached_or_zeroed keeps a cached block's dirty content", "[cache]
   CHECK(b->data()[900] == bytes[900]);
   REQUIRE(f.cache.sync_all().is_ok());
   std::vector<std::byte> disk(1024);
-  f.dev.peek(7 * 2, disk);
+  f.dev.peek_bytes(7 * 1024, disk);
   CHECK(disk[100] == std::byte{0xa5});
   CHECK(only(f.dev.log(), BioOp::kRead).size() == 1);  // the bread, once
 }

@@ -69,12 +69,12 @@ TEST_CASE("a direct write into a hole allocates and zeroes the rest of the block
   Aligned buf(1024);
   auto data = pattern(1024, 4);
   std::copy(data.begin(), data.end(), buf.mem);
-  f.dev.poke(64 * 8, pattern(4096, 99));  // garbage where the block will land
+  f.dev.poke_bytes(64 * 4096, pattern(4096, 99));  // garbage where the block will land
   REQUIRE(*f.cache.direct_write(*f.as, 8192 + 1024, buf.span()) == 1024);
   REQUIRE(f.fs.block_of(1, 2) != ~0ull);
   std::vector<std::byte> disk(4096), want(4096);
   std::copy(data.begin(), data.end(), want.begin() + 1024);
-  f.dev.peek(f.fs.block_of(1, 2) * 8, disk);
+  f.dev.peek_bytes(f.fs.block_of(1, 2) * 4096, disk);
   CHECK(disk == want);
   // Beyond EOF: the caller extends the size; reading back through the cache works.
   std::vector<std::byte> out(4096);

@@ -14,7 +14,7 @@
 
 #include "base/clock.h"
 #include "cache/page_cache.h"
-#include "tests/support/ram_device.h"
+#include "tests/support/fake_device.h"
 
 namespace cardfs::cache::testing {
 
@@ -101,63 +101,12 @@ inline std::vector<cardfs::testing::RecordedBio> only(
   return out;
 }
 
-// A RamDevice whose bios complete `per_bio` after the previous one, on the
-// test's clock: a StepClock's sleeps complete what has become due.
-class SlowDevice final : public blockdev::BlockDevice {
- public:
-  SlowDevice(uint64_t sectors, Nanos per_bio) : ram_(sectors), per_bio_(per_bio) {
-    ram_.set_hold_completions(true);
-  }
-  void submit(blockdev::BioPtr bio) override {
-    std::lock_guard lock(mu_);
-    Nanos start = std::max(now_, busy_until_);
-    busy_until_ = start + per_bio_;
-    due_.push_back(busy_until_);
-    ram_.submit(std::move(bio));
-  }
-  uint64_t sector_count() const override { return ram_.sector_count(); }
-  uint32_t read_ahead_kb() const override { return 128; }
-  // From now on every bio completes at once (to sync at a test's end).
-  void drain() {
-    {
-      std::lock_guard lock(mu_);
-      due_.clear();
-    }
-    ram_.set_hold_completions(false);
-    ram_.complete_held();
-  }
-  void plug_start() override {}
-  void plug_finish() override {}
-  void plug_flush() override {}
-  // Completes every bio due at or before t.
-  void advance_to(Nanos t) {
-    size_t n = 0;
-    {
-      std::lock_guard lock(mu_);
-      now_ = t;
-      while (!due_.empty() && due_.front() <= t) {
-        due_.pop_front();
-        ++n;
-      }
-    }
-    ram_.complete_held(n);
-  }
-  cardfs::testing::RamDevice& ram() { return ram_; }
-
- private:
-  cardfs::testing::RamDevice ram_;
-  const Nanos per_bio_;
-  std::mutex mu_;
-  Nanos now_{0};
-  Nanos busy_until_{0};
-  std::deque<Nanos> due_;
-};
-
-// A clock whose sleeps move time forward and let a SlowDevice complete
-// what became due (single-threaded tests of throttling).
+// A clock whose sleeps move time forward and let a slow FakeDevice
+// (FakeDeviceOptions::per_bio) complete what became due (single-threaded
+// tests of throttling).
 class StepClock final : public Clock {
  public:
-  explicit StepClock(SlowDevice& dev) : dev_(dev) {}
+  explicit StepClock(cardfs::testing::FakeDevice& dev) : dev_(dev) {}
   Nanos now() const override {
     std::lock_guard lock(mu_);
     return now_;
@@ -172,7 +121,7 @@ class StepClock final : public Clock {
   }
 
  private:
-  SlowDevice& dev_;
+  cardfs::testing::FakeDevice& dev_;
   mutable std::mutex mu_;
   Nanos now_{0};
 };

@@ -1,4 +1,4 @@
-// One file's address space in a PageCache over a RamDevice and a FakeFs:
+// One file's address space in a PageCache over a FakeDevice and a FakeFs:
 // the fixture of the cache tests that drive a single file (direct I/O,
 // truncate and punch, seed 000).
 #pragma once
@@ -15,7 +15,7 @@ namespace cardfs::cache::testing {
 
 struct FileFixture {
   static constexpr uint64_t kIno = 1;
-  cardfs::testing::RamDevice dev{1 << 16};
+  cardfs::testing::FakeDevice dev{1 << 16};
   VirtualClock clock;
   FakeFs fs{4096};
   PageCache cache{dev, clock, 4096};

@@ -18,9 +18,9 @@ constexpr uint64_t kFileSize = kFilePages * 4096 - 1000;  // ends inside a page
 struct Fixture {
   Fixture() {
     for (uint64_t i = 0; i < kFilePages; ++i) fs.place(1, i, 1000 + i);
-    dev.poke(1000 * 8, pattern(kFilePages * 4096, 21));
+    dev.poke_bytes(1000 * 4096, pattern(kFilePages * 4096, 21));
   }
-  cardfs::testing::RamDevice dev{1 << 16};
+  cardfs::testing::FakeDevice dev{1 << 16};
   VirtualClock clock;
   FakeFs fs{4096};
   PageCache cache{dev, clock, 4096};

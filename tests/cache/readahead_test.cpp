@@ -7,17 +7,17 @@ using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
 using blockdev::BioOp;
-using cardfs::testing::RamDevice;
+using cardfs::testing::FakeDevice;
 
 namespace {
 constexpr uint64_t kFilePages = 256;  // 1 MiB, laid out contiguously from block 1000
 
 struct Fixture {
-  explicit Fixture(uint32_t ra_kb = 128) : dev(1 << 16, ra_kb) {
+  explicit Fixture(uint32_t ra_kb = 128) : dev({.sectors = 1 << 16, .read_ahead_kb = ra_kb}) {
     for (uint64_t i = 0; i < kFilePages; ++i) fs.place(1, i, 1000 + i);
-    dev.poke(1000 * 8, pattern(kFilePages * 4096, 11));
+    dev.poke_bytes(1000 * 4096, pattern(kFilePages * 4096, 11));
   }
-  RamDevice dev;
+  FakeDevice dev;
   VirtualClock clock;
   FakeFs fs{4096};
   PageCache cache{dev, clock, 4096};
@@ -25,7 +25,7 @@ struct Fixture {
 };
 
 // Pages read by each readahead bio, in order.
-std::vector<uint64_t> ra_windows(const RamDevice& dev) {
+std::vector<uint64_t> ra_windows(const FakeDevice& dev) {
   std::vector<uint64_t> out;
   for (auto& b : dev.log()) {
     if (b.op == BioOp::kRead && (b.flags & blockdev::kBioReadahead)) out.push_back(b.sectors / 8);
@@ -116,7 +116,7 @@ TEST_CASE("read_ahead_kb 0 disables readahead and reads stop at EOF", "[cache][r
 }
 
 TEST_CASE("a hole reads as zeros without device I/O", "[cache][readahead]") {
-  RamDevice dev(1 << 14);
+  FakeDevice dev(1 << 14);
   VirtualClock clock;
   FakeFs fs(4096);
   PageCache cache(dev, clock, 4096);

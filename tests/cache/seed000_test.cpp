@@ -53,7 +53,7 @@ TEST_CASE("dirty data reaches the device after dirty_expire plus one period", "[
   f.cache.run_flusher_once();
   CHECK(f.dev.count(BioOp::kWrite) == 1);
   std::vector<std::byte> disk(4096);
-  f.dev.peek(f.fs.block_of(Fixture::kIno, 0) * 8, disk);
+  f.dev.peek_bytes(f.fs.block_of(Fixture::kIno, 0) * 4096, disk);
   CHECK(disk == data);
   CHECK(stat_of(f.cache.meminfo(), "Dirty") == 0);
 }
@@ -98,7 +98,7 @@ TEST_CASE("after eviction a read issues one device read", "[cache][seed000]") {
 }
 
 TEST_CASE("flusher thread writes expired data on its own", "[cache][seed000][flusher]") {
-  cardfs::testing::RamDevice dev{1 << 14};
+  cardfs::testing::FakeDevice dev{1 << 14};
   VirtualClock clock(false);
   FakeFs fs{4096};
   PageCache cache{dev, clock, 4096};

@@ -14,7 +14,7 @@
 using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
-using cardfs::testing::RamDevice;
+using cardfs::testing::FakeDevice;
 using namespace std::chrono_literals;
 
 namespace {
@@ -43,7 +43,7 @@ TEST_CASE("memory limit holds under a 4x working set, nothing lost or stale", "[
   std::mt19937 rng(seed);
   for (uint32_t bs : {1024u, 4096u}) {
     INFO("block size " << bs);
-    RamDevice dev(1 << 16);
+    FakeDevice dev(1 << 16);
     VirtualClock clock;
     FakeFs fs(bs);
     Tunables t;
@@ -97,7 +97,7 @@ TEST_CASE("memory limit holds under a 4x working set, nothing lost or stale", "[
 TEST_CASE("concurrent readers, writers, metadata and the flusher agree", "[cache][stress][threads]") {
   const uint32_t seed = 7;
   INFO("seed " << seed);
-  RamDevice dev(1 << 16);
+  FakeDevice dev(1 << 16);
   RealClock clock;
   FakeFs fs(1024);
   Tunables t;
@@ -177,7 +177,7 @@ TEST_CASE("concurrent readers, writers, metadata and the flusher agree", "[cache
   REQUIRE(cache.sync_all().is_ok());
   for (int blk = 10; blk < 18; ++blk) {
     std::vector<std::byte> disk(512);
-    dev.peek(blk * 2, disk);
+    dev.peek_bytes(blk * 1024, disk);
     CHECK(get_u32(disk.data()) == 50);
   }
   // Threads that pass the limit check together may each add pages (a

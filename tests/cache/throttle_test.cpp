@@ -13,7 +13,7 @@ using blockdev::BioOp;
 using namespace std::chrono_literals;
 
 TEST_CASE("a writer outpacing a slow device is held near dirty_ratio", "[cache][throttle]") {
-  SlowDevice dev(1 << 16, 10ms);  // 100 pages a second
+  cardfs::testing::FakeDevice dev({.sectors = 1 << 16, .per_bio = 10ms});  // 100 pages a second
   StepClock clock(dev);
   FakeFs fs(4096);
   Tunables t;
@@ -40,14 +40,14 @@ TEST_CASE("a writer outpacing a slow device is held near dirty_ratio", "[cache][
   REQUIRE(cache.sync_all().is_ok());
   for (int i = 0; i < kPages; i += 97) {
     std::vector<std::byte> disk(4096);
-    dev.ram().peek(fs.block_of(1, uint64_t(i)) * 8, disk);
+    dev.peek_bytes(fs.block_of(1, uint64_t(i)) * 4096, disk);
     INFO("page " << i);
     CHECK(disk == pattern(4096, uint32_t(i)));
   }
 }
 
 TEST_CASE("throttle pauses double from 1 ms up to 100 ms", "[cache][throttle]") {
-  SlowDevice dev(1 << 16, 1000ms);  // a very slow device: long pauses
+  cardfs::testing::FakeDevice dev({.sectors = 1 << 16, .per_bio = 1000ms});  // very slow: long pauses
   StepClock clock(dev);
   FakeFs fs(4096);
   Tunables t;
@@ -66,7 +66,7 @@ TEST_CASE("throttle pauses double from 1 ms up to 100 ms", "[cache][throttle]") 
 
 TEST_CASE("the flusher thread starts background write-back above the background ratio",
           "[cache][throttle][flusher]") {
-  cardfs::testing::RamDevice dev(1 << 14);
+  cardfs::testing::FakeDevice dev(1 << 14);
   VirtualClock clock(false);  // time stands still: only the kick can start it
   FakeFs fs(4096);
   Tunables t;

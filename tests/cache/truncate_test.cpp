@@ -24,7 +24,7 @@ TEST_CASE("truncate drops pages past EOF and zeroes the partial last page", "[ca
   // The tail of block 1 is zero on disk too, once written back.
   REQUIRE(f.cache.fsync(*f.as, false).is_ok());
   std::vector<std::byte> disk(4096);
-  f.dev.peek(f.fs.block_of(1, 1) * 8, disk);
+  f.dev.peek_bytes(f.fs.block_of(1, 1) * 4096, disk);
   CHECK(std::equal(disk.begin(), disk.end(), want.begin() + 4096));
 }
 
@@ -33,12 +33,12 @@ TEST_CASE("truncate of an uncached file zeroes the on-disk tail of the last bloc
   FileFixture f;
   f.fs.place(1, 0, 500);
   auto old = pattern(4096, 2);
-  f.dev.poke(500 * 8, old);
+  f.dev.poke_bytes(500 * 4096, old);
   f.cache.truncate_pages(*f.as, 700);
   REQUIRE(f.cache.fsync(*f.as, false).is_ok());
   std::vector<std::byte> disk(4096), want(4096);
   std::copy(old.begin(), old.begin() + 700, want.begin());
-  f.dev.peek(500 * 8, disk);
+  f.dev.peek_bytes(500 * 4096, disk);
   CHECK(disk == want);
   // Only the sector holding EOF was read.
   auto r = only(f.dev.log(), BioOp::kRead);
@@ -57,7 +57,7 @@ TEST_CASE("punch zeroes partial pages and drops whole ones", "[cache][truncate]"
   REQUIRE(f.cache.fsync(*f.as, false).is_ok());
   for (uint64_t b : {0, 2}) {
     std::vector<std::byte> disk(4096);
-    f.dev.peek(f.fs.block_of(1, b) * 8, disk);
+    f.dev.peek_bytes(f.fs.block_of(1, b) * 4096, disk);
     CHECK(std::equal(disk.begin(), disk.end(), data.begin() + b * 4096));
   }
 }

@@ -14,12 +14,12 @@ using namespace cardfs;
 using namespace cardfs::cache;
 using namespace cardfs::cache::testing;
 using blockdev::BioOp;
-using cardfs::testing::RamDevice;
+using cardfs::testing::FakeDevice;
 
 namespace {
 struct Fixture {
   explicit Fixture(uint32_t bs = 4096, Tunables t = {}) : fs(bs), cache(dev, clock, bs, t) {}
-  RamDevice dev{1 << 16};
+  FakeDevice dev{1 << 16};
   VirtualClock clock;
   FakeFs fs;
   PageCache cache;
@@ -52,7 +52,7 @@ TEST_CASE("write-back reaches the device sorted by sector, one bio per page", "[
   CHECK(runs == 3);
   for (uint64_t i = 0; i < 8; ++i) {
     std::vector<std::byte> disk(4096);
-    f.dev.peek(f.fs.block_of(1, i) * 8, disk);
+    f.dev.peek_bytes(f.fs.block_of(1, i) * 4096, disk);
     CHECK(disk == pattern(4096, uint32_t(i)));
   }
 }
@@ -93,7 +93,7 @@ TEST_CASE("a partial write to an uncached page reads only the partial sectors", 
   auto as = f.cache.create_address_space(1, f.fs.getter(1));
   f.fs.place(1, 0, 300);
   auto old = pattern(4096, 3);
-  f.dev.poke(300 * 8, old);
+  f.dev.poke_bytes(300 * 4096, old);
   // 700 bytes from 100: sector 0 and 1 partially covered.
   auto patch = pattern(700, 4);
   REQUIRE(f.cache.write(*as, 100, patch, 4096).is_ok());
@@ -104,7 +104,7 @@ TEST_CASE("a partial write to an uncached page reads only the partial sectors", 
   REQUIRE(f.cache.fsync(*as, true).is_ok());
   std::copy(patch.begin(), patch.end(), old.begin() + 100);
   std::vector<std::byte> disk(4096);
-  f.dev.peek(300 * 8, disk);
+  f.dev.peek_bytes(300 * 4096, disk);
   CHECK(disk == old);
   // And the whole page reads back right (the rest read on demand).
   std::vector<std::byte> out(4096);
@@ -128,7 +128,7 @@ TEST_CASE("writes into holes and past EOF read nothing and fresh blocks are writ
   std::vector<std::byte> disk(1024), want(1024);
   auto p = pattern(100, 5);
   std::copy(p.begin(), p.end(), want.begin() + 476);
-  f.dev.peek(f.fs.block_of(1, 1) * 2, disk);
+  f.dev.peek_bytes(f.fs.block_of(1, 1) * 1024, disk);
   CHECK(disk == want);
 }
 
@@ -246,7 +246,7 @@ TEST_CASE("a write past EOF leaves zeros in the gap, on disk too", "[cache][writ
   f.cache.destroy_address_space(*as);
   as = f.cache.create_address_space(1, f.fs.getter(1));
   uint64_t blk = f.fs.block_of(1, 0);
-  f.dev.poke(blk * 8 + 1, pattern(1024, 2));  // stale bytes in sectors 1 and 2
+  f.dev.poke_bytes(blk * 4096 + 512, pattern(1024, 2));  // stale bytes in sectors 1 and 2
   f.dev.clear_log();
   REQUIRE(f.cache.write(*as, 2000, pattern(100, 3), 100).is_ok());
   CHECK(f.dev.count(BioOp::kRead) == 0);
@@ -256,7 +256,7 @@ TEST_CASE("a write past EOF leaves zeros in the gap, on disk too", "[cache][writ
   CHECK(std::all_of(out.begin() + 100, out.begin() + 2000, [](std::byte b) { return b == std::byte{0}; }));
   REQUIRE(f.cache.fsync(*as, false).is_ok());
   std::vector<std::byte> disk(4096);
-  f.dev.peek(blk * 8, disk);
+  f.dev.peek_bytes(blk * 4096, disk);
   CHECK(std::equal(disk.begin(), disk.begin() + 2100, out.begin()));
 }
 

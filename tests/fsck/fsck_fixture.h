@@ -1,4 +1,4 @@
-// A small cardfs image made in-process on a RamDevice, with known files,
+// A small cardfs image made in-process on a FakeDevice, with known files,
 // and helpers to damage it and to run fsck over it (tests only).
 #pragma once
 
@@ -11,7 +11,7 @@
 
 #include "base/clock.h"
 #include "fusefs/layout.h"
-#include "tests/support/ram_device.h"
+#include "tests/support/fake_device.h"
 #include "tools/fsck/fsck.h"
 
 namespace cardfs::fsck::testing {
@@ -25,7 +25,7 @@ struct ImageSpec {
 class TestImage {
  public:
   explicit TestImage(ImageSpec spec = {});
-  cardfs::testing::RamDevice& dev() { return dev_; }
+  cardfs::testing::FakeDevice& dev() { return dev_; }
   const fusefs::Superblock& sb() const { return sb_; }
   // path -> contents of every regular file written.
   const std::map<std::string, std::string>& files() const { return files_; }
@@ -76,7 +76,7 @@ class TestImage {
  private:
   void populate();
   ImageSpec spec_;
-  cardfs::testing::RamDevice dev_;
+  cardfs::testing::FakeDevice dev_;
   VirtualClock clock_;
   fusefs::Superblock sb_;
   std::map<std::string, std::string> files_;

@@ -12,7 +12,7 @@
 #include "cache/page_cache.h"
 #include "fusefs/filesystem.h"
 #include "fusefs/mkfs.h"
-#include "tests/support/ram_device.h"
+#include "tests/support/fake_device.h"
 
 using namespace cardfs;
 using namespace cardfs::fusefs;
@@ -22,7 +22,7 @@ namespace {
 constexpr uint64_t kBytes = 256 << 10;
 constexpr uint32_t kBlock = 1024;
 
-Status populate(testing::RamDevice& dev, VirtualClock& clock, int files) {
+Status populate(testing::FakeDevice& dev, VirtualClock& clock, int files) {
   cache::PageCache cache(dev, clock, kBlock);
   CARDFS_ASSIGN_OR_RETURN(auto fs, Filesystem::mount(cache, clock, kBlock));
   Creds c;
@@ -41,7 +41,7 @@ Status populate(testing::RamDevice& dev, VirtualClock& clock, int files) {
 }
 
 Status make_seed(const std::string& path, int files) {
-  testing::RamDevice dev(kBytes / 512);
+  testing::FakeDevice dev(kBytes / 512);
   VirtualClock clock;
   {
     cache::PageCache cache(dev, clock, kBlock);
@@ -54,7 +54,7 @@ Status make_seed(const std::string& path, int files) {
   }
   if (files) CARDFS_RETURN_IF_ERROR(populate(dev, clock, files));
   std::vector<std::byte> bytes(kBytes);
-  dev.peek(0, bytes);
+  dev.peek_bytes(0, bytes);
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), long(bytes.size()));
   return Status::ok();
 }

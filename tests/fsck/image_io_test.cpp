@@ -1,12 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include "tests/support/ram_device.h"
+#include "tests/support/fake_device.h"
 #include "tools/fsck/image_io.h"
 
 namespace cardfs::fsck {
 
 TEST_CASE("image io: unaligned writes through a device keep neighbouring bytes") {
-  cardfs::testing::RamDevice dev(64);
+  cardfs::testing::FakeDevice dev(64);
   DeviceIo io(dev, false);
   std::vector<std::byte> ones(700, std::byte{1}), twos(10, std::byte{2});
   REQUIRE(io.write(100, ones).is_ok());
@@ -24,7 +24,7 @@ TEST_CASE("image io: unaligned writes through a device keep neighbouring bytes")
 }
 
 TEST_CASE("image io: read-only sources refuse writes") {
-  cardfs::testing::RamDevice dev(8);
+  cardfs::testing::FakeDevice dev(8);
   DeviceIo ro(dev, true);
   std::vector<std::byte> b(16);
   CHECK(ro.write(0, b).code() == EROFS);

@@ -15,13 +15,13 @@ struct Blocks {
   uint32_t bs() const { return img.sb().block_size(); }
   std::vector<std::byte> get(uint64_t b) {
     std::vector<std::byte> out(bs());
-    img.dev().peek(b * bs() / 512, out);
+    img.dev().peek_bytes(b * bs(), out);
     return out;
   }
-  void put(uint64_t b, std::span<const std::byte> in) { img.dev().poke(b * bs() / 512, in); }
+  void put(uint64_t b, std::span<const std::byte> in) { img.dev().poke_bytes(b * bs(), in); }
   journal::ReadBlock reader() {
     return [this](uint64_t b, std::span<std::byte> out) {
-      img.dev().peek(b * bs() / 512, out);
+      img.dev().peek_bytes(b * bs(), out);
       return Status::ok();
     };
   }

@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
 #include "blockdev/queue.h"
@@ -15,38 +14,19 @@
 #include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
 #include "tests/fusefs/fs_fixture.h"
+#include "tests/support/fake_device.h"
 #include "tests/support/scratch_dir.h"
 
 namespace cardfs::fusefs::testing {
 namespace {
 
-// Forwards to the queue and records every write bio (sector, sectors) in
-// submission order.
-class RecordingDevice final : public blockdev::BlockDevice {
- public:
-  explicit RecordingDevice(blockdev::BlockDevice& inner) : inner_(inner) {}
-  void submit(blockdev::BioPtr bio) override {
-    if (bio->op == blockdev::BioOp::kWrite) {
-      std::lock_guard lock(mu_);
-      writes_.push_back({bio->sector, bio->sectors()});
-    }
-    inner_.submit(std::move(bio));
-  }
-  uint64_t sector_count() const override { return inner_.sector_count(); }
-  uint32_t read_ahead_kb() const override { return inner_.read_ahead_kb(); }
-  void plug_start() override { inner_.plug_start(); }
-  void plug_finish() override { inner_.plug_finish(); }
-  void plug_flush() override { inner_.plug_flush(); }
-  std::vector<std::pair<uint64_t, uint64_t>> writes() const {
-    std::lock_guard lock(mu_);
-    return writes_;
-  }
-
- private:
-  blockdev::BlockDevice& inner_;
-  mutable std::mutex mu_;
-  std::vector<std::pair<uint64_t, uint64_t>> writes_;
-};
+// Every write bio the cache sent the queue, in submission order.
+std::vector<cardfs::testing::RecordedBio> writes(const cardfs::testing::FakeDevice& rec) {
+  std::vector<cardfs::testing::RecordedBio> out;
+  for (const auto& b : rec.log())
+    if (b.op == blockdev::BioOp::kWrite) out.push_back(b);
+  return out;
+}
 
 }  // namespace
 
@@ -62,7 +42,7 @@ StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uin
   {
     blockdev::SdcardDriver driver(**card);
     blockdev::Queue queue(driver, clock);
-    RecordingDevice rec(queue);
+    cardfs::testing::FakeDevice rec({.forward_to = &queue});  // records, passes on
     cache::PageCache cache(rec, clock, 4096, tun);
     FormatOptions o;
     o.au_size = uint32_t((*card)->geometry().au_bytes());
@@ -73,7 +53,7 @@ StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uin
     REQUIRE(f.is_ok());
     REQUIRE((*fs)->sync().is_ok());
     queue.wait_idle();
-    const size_t before = rec.writes().size();
+    const size_t before = writes(rec).size();
     const auto c0 = (*card)->counters();
     std::vector<std::byte> chunk(128 << 10);
     Nanos next_pass = clock.now() + std::chrono::seconds(5);
@@ -100,11 +80,11 @@ StreamResult stream_file(const std::string& profile_name, uint64_t card_mib, uin
     r.card.time.command = total;  // the whole device time, in one field
     r.wa = r.card.write_amplification((*card)->geometry().page_bytes);
     const uint64_t au_sectors = (*card)->geometry().au_bytes() / 512;
-    auto w = rec.writes();
+    auto w = writes(rec);
     std::set<uint64_t> seen;
     uint64_t cur = ~0ull;
     for (size_t i = before; i < w.size(); ++i) {
-      for (uint64_t au = w[i].first / au_sectors; au <= (w[i].first + w[i].second - 1) / au_sectors;
+      for (uint64_t au = w[i].sector / au_sectors; au <= (w[i].sector + w[i].sectors - 1) / au_sectors;
            ++au) {
         if (au != cur) ++r.au_entries;
         cur = au;

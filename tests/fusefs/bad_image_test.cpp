@@ -14,9 +14,9 @@ namespace {
 
 void flip(TestFs& t, uint64_t byte) {
   std::byte b[1];
-  t.dev().peek(byte, b);
+  t.dev().peek_bytes(byte, b);
   b[0] ^= std::byte{0x10};
-  t.dev().poke(byte, b);
+  t.dev().poke_bytes(byte, b);
 }
 
 uint64_t inode_byte(const Superblock& sb, uint32_t ino) {
@@ -26,12 +26,12 @@ uint64_t inode_byte(const Superblock& sb, uint32_t ino) {
 
 void rewrite_superblock(TestFs& t, const std::function<void(Superblock&)>& change) {
   std::vector<std::byte> raw(kSuperblockSize);
-  t.dev().peek(kSuperblockOffset, raw);
+  t.dev().peek_bytes(kSuperblockOffset, raw);
   auto sb = decode_superblock(raw);
   REQUIRE(sb.is_ok());
   change(*sb);
   encode_superblock(*sb, raw);
-  t.dev().poke(kSuperblockOffset, raw);
+  t.dev().poke_bytes(kSuperblockOffset, raw);
 }
 
 bool mentions(const Status& st, const std::string& word) {
@@ -112,12 +112,12 @@ TEST_CASE("an out-of-range block pointer is reported, never followed") {
   // Point block[1] far past the end, with a valid inode checksum.
   const uint64_t at = inode_byte(sb, uint32_t(f->ino));
   std::vector<std::byte> rec(kInodeSize);
-  t.dev().peek(at, rec);
+  t.dev().peek_bytes(at, rec);
   auto d = decode_inode(rec, uint32_t(f->ino), sb.csum_seed());
   REQUIRE(d.is_ok());
   d->block[1] = uint32_t(sb.blocks_count + 1000);
   encode_inode(*d, uint32_t(f->ino), sb.csum_seed(), rec);
-  t.dev().poke(at, rec);
+  t.dev().poke_bytes(at, rec);
   REQUIRE(t.try_mount().is_ok());
   std::vector<std::byte> buf(4096);
   auto n = t->read(f->ino, 4096, buf);  // file block 1: the bad pointer

@@ -39,7 +39,7 @@ void stain_blocks(TestFs& t, Ino f, uint64_t first, uint64_t end) {
     auto b = t->bmap(f, fb);
     REQUIRE(b.is_ok());
     REQUIRE(*b != 0);
-    t.dev().poke(*b * bs, stale);
+    t.dev().poke_bytes(*b * bs, stale);
   }
 }
 
@@ -201,12 +201,12 @@ TEST_CASE("fallocate writes no data: its blocks read as zeros without a device r
   Ino f = make_file(t, "f");
   const uint64_t free0 = t->statfs()->free_blocks;
   REQUIRE(t->sync().is_ok());
-  const uint64_t writes0 = t.dev().writes();
+  const uint64_t writes0 = t.dev().count(blockdev::BioOp::kWrite);
   REQUIRE(t->fallocate(f, 0, 0, 300 * 4096).is_ok());  // direct, single indirect
   REQUIRE(t->sync().is_ok());
   // inode, indirect block, bitmap, descriptors, superblock: logged and
   // written home; the journal's descriptor, commit block and superblock
-  CHECK(t.dev().writes() - writes0 < 20);
+  CHECK(t.dev().count(blockdev::BioOp::kWrite) - writes0 < 20);
   CHECK(t->getattr(f)->size == 300 * 4096);
   CHECK(inode_of(t, f).blocks == (300 + 1) * 8);  // st_blocks counts them
   CHECK(t->statfs()->free_blocks == free0 - 301);
@@ -318,12 +318,12 @@ TEST_CASE("an image made without unwritten blocks gets the feature at its first 
   TestFs t(sized(16 << 20));
   t.unmount();
   std::vector<std::byte> raw(kSuperblockSize);
-  t.dev().peek(kSuperblockOffset, raw);
+  t.dev().peek_bytes(kSuperblockOffset, raw);
   auto sb = decode_superblock(raw);
   REQUIRE(sb.is_ok());
   sb->feature_incompat &= ~kIncompatUnwritten;  // as mkfs made it before
   encode_superblock(*sb, raw);
-  t.dev().poke(kSuperblockOffset, raw);
+  t.dev().poke_bytes(kSuperblockOffset, raw);
   REQUIRE(t.try_mount().is_ok());
   CHECK((t->superblock().feature_incompat & kIncompatUnwritten) == 0);
   Ino f = make_file(t, "f");

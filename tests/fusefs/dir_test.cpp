@@ -86,10 +86,10 @@ double blocks_per_lookup(TestFs& t, Ino dir, const std::map<std::string, Ino>& r
     t.remount();  // a cold cache
     const std::string& name = names[rng() % names.size()];
     REQUIRE(t->getattr(dir).is_ok());  // brings the directory's inode in
-    uint64_t v0 = t->counters().dir_blocks_read, r0 = t.dev().reads();
+    uint64_t v0 = t->counters().dir_blocks_read, r0 = t.dev().count(blockdev::BioOp::kRead);
     REQUIRE(t->lookup(dir, name).is_ok());
     visits += t->counters().dir_blocks_read - v0;
-    reads += t.dev().reads() - r0;
+    reads += t.dev().count(blockdev::BioOp::kRead) - r0;
   }
   *device_reads = double(reads) / samples;
   return double(visits) / samples;
@@ -203,11 +203,11 @@ TEST_CASE("an invalid index is dropped and the directory keeps working linearly"
   t.unmount();
   // Unknown hash version in the root, with a valid block checksum.
   std::vector<std::byte> blk(1024);
-  t.dev().peek(root_block * 1024, blk);
+  t.dev().peek_bytes(root_block * 1024, blk);
   blk[28] = std::byte{77};
   const Superblock sb = t.summary().sb;
   dir_block::seal(blk, uint32_t(d), sb.csum_seed());
-  t.dev().poke(root_block * 1024, blk);
+  t.dev().poke_bytes(root_block * 1024, blk);
   REQUIRE(t.try_mount().is_ok());
   check_all(t, d, ref, 300);
   CHECK(t->has_errors());

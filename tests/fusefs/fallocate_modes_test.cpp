@@ -91,10 +91,10 @@ TEST_CASE("zeroing a range writes no data: its whole blocks become unwritten in 
   REQUIRE(t->write(f, 0, bytes_of(std::string(200 * 4096, 'd'))).is_ok());
   REQUIRE(t->sync().is_ok());
   const uint64_t free0 = t->statfs()->free_blocks, b5 = *t->bmap(f, 5);
-  const uint64_t writes0 = t.dev().writes();
+  const uint64_t writes0 = t.dev().count(blockdev::BioOp::kWrite);
   REQUIRE(t->fallocate(f, FALLOC_FL_ZERO_RANGE, 4096 + 100, 150 * 4096).is_ok());
   REQUIRE(t->sync().is_ok());
-  CHECK(t.dev().writes() - writes0 < 12);  // two edge blocks, the indirect block, the inode
+  CHECK(t.dev().count(blockdev::BioOp::kWrite) - writes0 < 12);  // two edge blocks, the indirect block, the inode
   CHECK(t->statfs()->free_blocks == free0);
   CHECK(*t->bmap(f, 5) == b5);  // the same block, marked
   CHECK((t->inspect_inode(f)->block[5] & kUnwrittenBit) != 0);

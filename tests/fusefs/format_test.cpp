@@ -6,7 +6,7 @@
 #include "fusefs/dir_block.h"
 #include "fusefs/layout.h"
 #include "tests/fusefs/fs_fixture.h"
-#include "tests/support/ram_device.h"
+#include "tests/support/fake_device.h"
 
 using namespace cardfs;
 using namespace cardfs::fusefs;
@@ -138,7 +138,7 @@ TEST_CASE("mkfs writes backups exactly in the sparse groups of a 1 KiB-block fil
   const Superblock sb = t->superblock();
   for (uint32_t g = 1; g < sb.group_count(); ++g) {
     std::vector<std::byte> raw(kSuperblockSize);
-    t.dev().peek(group_first_block(sb, g) * 1024, raw);
+    t.dev().peek_bytes(group_first_block(sb, g) * 1024, raw);
     auto copy = decode_superblock(raw);
     CHECK(copy.is_ok() == group_has_super(g));
     if (copy.is_ok()) CHECK(copy->block_group_nr == g);
@@ -195,11 +195,11 @@ TEST_CASE("fsync writes the superblock when its counts change, and an idle fsync
       CHECK(sb->free_inodes == st->free_files);
     }
     // Nothing changed since: a second fsync and a metadata flush write no block.
-    const uint64_t writes = t.dev().writes();
+    const uint64_t writes = t.dev().count(blockdev::BioOp::kWrite);
     REQUIRE(t->fsync(f->ino, false).is_ok());
     REQUIRE(t->flush_metadata().is_ok());
     REQUIRE(t->fsync(f->ino, false).is_ok());
-    CHECK(t.dev().writes() == writes);
+    CHECK(t.dev().count(blockdev::BioOp::kWrite) == writes);
     // An unlink frees an inode and blocks: the next sync writes the new counts.
     REQUIRE(t->unlink(kRootIno, "f").is_ok());
     t->forget(f->ino, 1);
@@ -224,8 +224,8 @@ FormatOptions discard_options(bool discard) {
 }
 
 std::vector<std::byte> formatted_bytes(uint64_t bytes, std::byte fill, bool discard, uint64_t* sectors_written) {
-  cardfs::testing::RamDevice dev(bytes / 512);
-  dev.poke(0, std::vector<std::byte>(bytes, fill));
+  cardfs::testing::FakeDevice dev(bytes / 512);
+  dev.poke_bytes(0, std::vector<std::byte>(bytes, fill));
   VirtualClock clock;
   {
     cache::PageCache cache(dev, clock, 1024);
@@ -235,7 +235,7 @@ std::vector<std::byte> formatted_bytes(uint64_t bytes, std::byte fill, bool disc
   for (const auto& b : dev.log())
     if (b.op == blockdev::BioOp::kWrite) *sectors_written += b.sectors;
   std::vector<std::byte> out(bytes);
-  dev.peek(0, out);
+  dev.peek_bytes(0, out);
   return out;
 }
 }  // namespace

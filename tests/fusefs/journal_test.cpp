@@ -111,13 +111,13 @@ struct JournalFs {
   }
   journal::ReadBlock read_fn() {
     return [this](uint64_t b, std::span<std::byte> out) {
-      t.dev().peek(b * bs, out);
+      t.dev().peek_bytes(b * bs, out);
       return Status::ok();
     };
   }
   std::vector<std::byte> home(uint64_t block) {
     std::vector<std::byte> b(bs);
-    t.dev().peek(block * bs, b);
+    t.dev().peek_bytes(block * bs, b);
     return b;
   }
   journal::JournalSuper super() {
@@ -126,7 +126,7 @@ struct JournalFs {
   void log(uint32_t at, uint32_t seq, std::vector<journal::TransactionImage> txns) {
     cardfs::testing::log_transactions(
         sb, ext, read_fn(),
-        [this](uint64_t b, std::span<const std::byte> in) { t.dev().poke(b * bs, in); }, at, seq,
+        [this](uint64_t b, std::span<const std::byte> in) { t.dev().poke_bytes(b * bs, in); }, at, seq,
         txns);
   }
   journal::TransactionImage txn(uint32_t seq, std::vector<journal::LoggedBlock> blocks,
@@ -241,7 +241,7 @@ TEST_CASE("a power cut during replay: replaying again gives the same filesystem"
   io.read = j.read_fn();
   io.write = [&](uint64_t block, std::span<const std::byte> in) -> Status {
     if (++writes > 1) return Status::error(EIO, "power cut");
-    j.t.dev().poke(block * j.bs, in);
+    j.t.dev().poke_bytes(block * j.bs, in);
     return Status::ok();
   };
   io.flush = [] { return Status::ok(); };
@@ -271,7 +271,7 @@ TEST_CASE("replaying a session's changed blocks over the old image gives the new
   for (uint64_t b = 0; b < nblocks; ++b) {
     auto now = j.home(b);
     if (now == before[b] || (b >= j.ext.first && b < j.ext.first + j.ext.blocks)) continue;
-    j.t.dev().poke(b * j.bs, before[b]);  // back to the old image
+    j.t.dev().poke_bytes(b * j.bs, before[b]);  // back to the old image
     changed.emplace_back(b, std::move(now));
   }
   REQUIRE(changed.size() > 3);  // inode table, bitmaps, directory, data, superblock

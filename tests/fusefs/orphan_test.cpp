@@ -25,7 +25,7 @@ Ino open_file(TestFs& t, const std::string& name, size_t bytes) {
 // The superblock and an inode record as the device holds them.
 Superblock disk_superblock(TestFs& t) {
   std::vector<std::byte> raw(kSuperblockSize);
-  t.dev().peek(kSuperblockOffset, raw);
+  t.dev().peek_bytes(kSuperblockOffset, raw);
   auto sb = decode_superblock(raw, true);
   REQUIRE(sb.is_ok());
   return *sb;
@@ -36,7 +36,7 @@ DiskInode disk_inode(TestFs& t, Ino ino) {
   const uint32_t group = uint32_t(ino - 1) / sb.inodes_per_group;
   const BlockOffset at = inode_location(sb, group_layout(sb, group).inode_table, uint32_t(ino));
   std::vector<std::byte> raw(kInodeSize);
-  t.dev().peek(at.block * sb.block_size() + at.offset, raw);
+  t.dev().peek_bytes(at.block * sb.block_size() + at.offset, raw);
   auto d = decode_inode(raw, uint32_t(ino), sb.csum_seed());
   REQUIRE(d.is_ok());
   return *d;
@@ -120,7 +120,7 @@ TEST_CASE("a file linked again is not an orphan - a damaged list marks the files
   sb.feature_ro_compat |= kRoCompatOrphanPresent;
   std::vector<std::byte> raw(kSuperblockSize);
   encode_superblock(sb, raw);
-  t.dev().poke(kSuperblockOffset, raw);
+  t.dev().poke_bytes(kSuperblockOffset, raw);
   REQUIRE(t.try_mount().is_ok());
   CHECK(t->has_errors());
   CHECK(t->superblock().last_orphan == 0);

@@ -264,10 +264,10 @@ TEST_CASE("a listing continues across its directory's index being dropped") {
   const uint64_t root_block = *t->bmap(d.ino, 0);
   t.unmount();
   std::vector<std::byte> blk(1024);
-  t.dev().peek(root_block * 1024, blk);
+  t.dev().peek_bytes(root_block * 1024, blk);
   blk[28] = std::byte{77};
   dir_block::seal(blk, uint32_t(d.ino), t.summary().sb.csum_seed());
-  t.dev().poke(root_block * 1024, blk);
+  t.dev().poke_bytes(root_block * 1024, blk);
   REQUIRE(t.try_mount().is_ok());
 
   for (auto& e : list_from(t, d.ino, b.next, 50)) CHECK(seen.insert(e.name).second);
