@@ -88,8 +88,11 @@ static bool start_page_writeback(PageCache::Impl& c, AddressSpace& as, PageRef p
       logger("cache")->error("write-back of {} page {} failed: errno {}", owner->describe(),
                              raw->index, err);
     }
-    owner->writeback_done(1, err);
+    // Unpinned first: once writeback_done() wakes a waiter, the cache may
+    // be destroyed (~PageCache waits for nothing more), and a last unpin
+    // after that returned the frame to a freed pool (found by TSan).
     unpin(raw);
+    owner->writeback_done(1, err);
   };
   return true;
 }
