@@ -21,13 +21,14 @@ dir=build
 [ "$sanitize" = thread ] && dir=build-tsan
 # A daemon's stderr is /dev/null once it detaches: sanitizer reports go to
 # files (log_path, one per process) that are printed, and fail the run, at
-# the end. A third-party race would be suppressed in scripts/tsan.supp.
+# the end. Races in third-party code are suppressed in scripts/tsan.supp.
 reports=$PWD/$dir/sanitizer-reports
+suppressions=$PWD/scripts/tsan.supp
 rm -rf "$reports"
 [ -n "$sanitize" ] && mkdir -p "$reports"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:log_path=$reports/asan}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan:suppressions=$suppressions}
 cd "$dir"
 rc=0
 ctest --output-on-failure --timeout 600 -j "$(nproc)" "${ctest_args[@]}" || rc=$?
