@@ -145,6 +145,7 @@ Status Card::Impl::drain() {
   std::vector<iovec> iovs;
   std::vector<uint64_t> offsets;
   uint64_t page_reads = 0;
+  flash.forget_partial_writes();  // a drain that failed before programming may have left some
   for (WriteBuffer::Page& p : pages) {
     if (p.present.none() || buffer.complete(p)) continue;
     const uint32_t pp = ftl.locate(p.lp);

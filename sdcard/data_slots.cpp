@@ -10,6 +10,9 @@ void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
   units_.assign(n * upp, kNone);
   refs_.assign(n * upp, 0);
   scratch_.resize(upp);
+  list_of_.assign(n, kNone);
+  list_refs_.assign(n, 0);
+  list_cursor_ = 0;
   cursor_ = 0;
   in_use_ = 0;
 }
@@ -36,7 +39,31 @@ void DataSlots::assign(uint64_t pp, std::span<const uint32_t> units) {
   std::copy(units.begin(), units.end(), units_.begin() + pp * upp_);
 }
 
+void DataSlots::set_list(uint64_t pp, uint32_t id) {
+  if (id < list_refs_.size()) ++list_refs_[id];
+  if (list_of_[pp] != kNone) --list_refs_[list_of_[pp]];
+  list_of_[pp] = id;
+}
+
+uint32_t DataSlots::allocate_list(uint64_t pp) {
+  if (list_refs_[pp] == 0) return uint32_t(pp);
+  // Fewer pages name lists than there are pages: the search ends.
+  const uint64_t n = list_refs_.size();
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t id = list_cursor_ + i < n ? list_cursor_ + i : list_cursor_ + i - n;
+    if (list_refs_[id] == 0) {
+      list_cursor_ = id + 1 < n ? id + 1 : 0;
+      return uint32_t(id);
+    }
+  }
+  return kNone;
+}
+
 void DataSlots::release(uint64_t pp) {
+  if (list_of_[pp] != kNone) {
+    --list_refs_[list_of_[pp]];
+    list_of_[pp] = kNone;
+  }
   for (uint32_t k = 0; k < upp_; ++k) {
     uint32_t& u = units_[pp * upp_ + k];
     if (u != kNone) unref(u);

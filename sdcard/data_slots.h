@@ -17,7 +17,8 @@
 // The map is persisted in the pages' OOB records (a page slot when the
 // units are a page's own run, else the unit table) and rebuilt from them
 // by the power-on scan, as the FTL's map is.
-// Memory: 8 bytes per unit (32 per 16 KiB page: 8 MiB for 4 GiB).
+// Memory: 8 bytes per unit and 8 per page (40 per 16 KiB page: 10 MiB
+// for 4 GiB).
 // Not thread-safe: the Card calls the store under its state lock.
 #pragma once
 
@@ -48,9 +49,21 @@ class DataSlots {
   // unit elsewhere (kZero when base is empty); returns its units, or an
   // empty span when no unit is free (the invariant broke).
   std::span<const uint32_t> program(uint64_t pp, uint32_t fresh, std::span<const uint32_t> base);
-  // pp is erased: its units lose one reference each.
+  // pp is erased: its units lose one reference each, its unit list one.
   void release(uint64_t pp);
   uint64_t units_in_use() const { return in_use_; }
+
+  // Unit lists: where in the unit table the units of a page that is not
+  // one slot's run are listed. A list is written once, by the program that
+  // made the page, and shared by every page moved from it; it is free
+  // again when no page that is not erased names it (as a unit is), so an
+  // entry is never rewritten while a page names it. kNone: none.
+  uint32_t list_of(uint64_t pp) const { return list_of_[pp]; }
+  // pp (not erased) names list `id`.
+  void set_list(uint64_t pp, uint32_t id);
+  // A free list for page pp: pp's own index when free, else the next
+  // free one. Not yet named.
+  uint32_t allocate_list(uint64_t pp);
 
  private:
   // A free unit for part k of page pp: pp's own k-th when free, else the
@@ -64,6 +77,9 @@ class DataSlots {
   std::vector<uint32_t> units_;  // page pp's k-th unit at pp * upp_ + k
   std::vector<uint32_t> refs_;   // unit -> pages naming it
   std::vector<uint32_t> scratch_;
+  std::vector<uint32_t> list_of_;    // physical page -> unit list, kNone: none
+  std::vector<uint32_t> list_refs_;  // unit list -> pages naming it
+  uint64_t list_cursor_ = 0;
   uint64_t cursor_ = 0;          // where the search for a free unit resumes
   uint64_t in_use_ = 0;          // units with refs_ > 0
 };

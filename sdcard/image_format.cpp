@@ -14,7 +14,8 @@ constexpr char kMagic[8] = {'C', 'A', 'R', 'D', 'F', 'S', 'S', 'D'};
 constexpr uint32_t kOobMagic = 0x3142'4F4F;   // "OOB1"
 constexpr uint32_t kOobUncorrectable = 1;  // flags word, OobRecord::uncorrectable
 constexpr uint32_t kOobHasSlot = 2;        // flags word: bits 2-31 are OobRecord::slot
-constexpr uint32_t kOobHasUnits = 4;      // flags word: OobRecord::has_units
+constexpr uint32_t kOobHasUnits = 4;      // flags word: OobRecord::has_units, bits 3-31 the unit list
+constexpr uint32_t kOobListShift = 3;
 constexpr uint32_t kOobSlotShift = 2;
 constexpr uint32_t kLifeMagic = 0x4546'494C;  // "LIFE"
 constexpr size_t kLifeBytes = 4 + 6 * 8 + 4;
@@ -163,7 +164,7 @@ void encode_oob(const OobRecord& r, std::byte* out) {
   e.u64(r.seq | uint64_t(r.generation & kGenerationMask) << kSeqBits);
   e.u32(r.erase_count);
   e.u32(r.data_crc);
-  e.u32((r.uncorrectable ? kOobUncorrectable : 0) | (r.has_units ? kOobHasUnits : 0) |
+  e.u32((r.uncorrectable ? kOobUncorrectable : 0) | (r.has_units ? kOobHasUnits | (r.slot << kOobListShift) : 0) |
         (r.has_slot ? kOobHasSlot | (r.slot << kOobSlotShift) : 0));
   e.u32(crc32c(s.first(28)));
 }
@@ -184,7 +185,7 @@ OobState decode_oob(const std::byte* in, OobRecord* out) {
   out->uncorrectable = (flags & kOobUncorrectable) != 0;
   out->has_slot = (flags & kOobHasSlot) != 0;
   out->has_units = !out->has_slot && (flags & kOobHasUnits) != 0;
-  out->slot = out->has_slot ? flags >> kOobSlotShift : 0;
+  out->slot = out->has_slot ? flags >> kOobSlotShift : out->has_units ? flags >> kOobListShift : 0;
   if (d.u32() != crc32c(s.first(28)) || out->seq == 0) return OobState::kCorrupt;
   return OobState::kValid;
 }

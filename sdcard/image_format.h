@@ -48,6 +48,8 @@ inline constexpr uint32_t kCheckpointVersion = 2;
 // Slots a record can name (30 bits of its flags word); more than a 2 TiB
 // card of 16 KiB pages has.
 inline constexpr uint64_t kMaxDataSlots = uint64_t(1) << 30;
+// Unit lists a record can name (29 bits); a larger card lists none.
+inline constexpr uint64_t kMaxUnitLists = uint64_t(1) << 29;
 // Version 4 records keep their AU's erase generation in the top bits of
 // the sequence number's field (2^40 programs: 16 PiB of 16 KiB pages).
 inline constexpr int kSeqBits = 40;
@@ -123,6 +125,8 @@ struct OobRecord {
   uint32_t slot = 0;
   // The page's data units are listed in the unit table (version 4, bit 2
   // of the flags word; has_slot is then clear): a partly rewritten page.
+  // `slot` (bits 3-31) is then the list's index in the table: a moved page
+  // names its source's list, as it names its source's units.
   bool has_units = false;
   // The erase generation of the page's AU when programmed (version 4;
   // kGenerationMask bits): the record is erased once the erase table says

@@ -47,48 +47,56 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
   return out;
 }
 
-// Where each page's data is: the slot its record names, the units the
-// unit table lists for it, else its own (a version 2 record, or a damaged
-// one: its data is unreadable anyway).
+// Where each page's data is: the slot its record names, the units its
+// unit list names, else its own (a version 2 record, or a damaged one: its
+// data is unreadable anyway). The lists are read a table chunk at a time,
+// only the chunks some record names.
 Status ImageStore::assign_scanned_units(std::vector<ScannedPage>& scan) {
   const uint64_t n = scan.size();
   const uint32_t upp = slots_.units_per_page();
   std::vector<uint32_t> units(upp);
-  std::vector<std::byte> table;
-  for (uint64_t first = 0; first < n; first += kScanChunk) {
-    const uint64_t count = std::min<uint64_t>(kScanChunk, n - first);
-    const bool listed = std::any_of(scan.begin() + first, scan.begin() + first + count, [](const ScannedPage& s) {
-      return s.state == OobState::kValid && s.oob.has_units;
-    });
-    if (listed && layout_.unit_table_offset != 0) {
-      table.resize(count * upp * 4);
-      CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.unit_table_offset + first * upp * 4, table));
+  std::vector<std::pair<uint32_t, uint64_t>> listed;  // (list, page)
+  for (uint64_t pp = 0; pp < n; ++pp) {
+    ScannedPage& s = scan[pp];
+    if (s.state == OobState::kErased) continue;
+    uint64_t slot = pp;
+    if (s.state == OobState::kValid && s.oob.has_slot) {
+      if (s.oob.slot < n)
+        slot = s.oob.slot;
+      else
+        s.state = OobState::kCorrupt;  // names a slot beyond the data area
     }
-    for (uint64_t pp = first; pp < first + count; ++pp) {
-      ScannedPage& s = scan[pp];
-      if (s.state == OobState::kErased) continue;
-      uint64_t slot = pp;
-      if (s.state == OobState::kValid && s.oob.has_slot) {
-        if (s.oob.slot < n)
-          slot = s.oob.slot;
-        else
-          s.state = OobState::kCorrupt;  // names a slot beyond the data area
+    if (s.state == OobState::kValid && s.oob.has_units) {
+      if (s.oob.slot < n && layout_.unit_table_offset != 0) {
+        listed.push_back({s.oob.slot, pp});
+        continue;
       }
-      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
-      if (s.state == OobState::kValid && s.oob.has_units) {
-        bool ok = listed && layout_.unit_table_offset != 0;
-        for (uint32_t k = 0; k < upp && ok; ++k) {
-          const uint32_t u = get_u32(table.data() + ((pp - first) * upp + k) * 4);
-          ok = u < slots_.units() || u == DataSlots::kZero;
-          if (ok) units[k] = u;
-        }
-        if (!ok) {
-          s.state = OobState::kCorrupt;  // names a unit beyond the data area
-          for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(pp * upp + k);
-        }
-      }
-      slots_.assign(pp, units);
+      s.state = OobState::kCorrupt;  // names a list beyond the table
     }
+    for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
+    slots_.assign(pp, units);
+  }
+  std::sort(listed.begin(), listed.end());
+  std::vector<std::byte> table(kScanChunk * upp * 4);
+  uint64_t chunk = ~uint64_t(0);
+  for (auto [list, pp] : listed) {
+    if (list / kScanChunk != chunk) {
+      chunk = list / kScanChunk;
+      const uint64_t count = std::min<uint64_t>(kScanChunk, n - chunk * kScanChunk);
+      CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.unit_table_offset + chunk * kScanChunk * upp * 4,
+                                              std::span(table).first(count * upp * 4)));
+    }
+    bool ok = true;
+    for (uint32_t k = 0; k < upp && ok; ++k) {
+      units[k] = get_u32(table.data() + ((list - chunk * kScanChunk) * upp + k) * 4);
+      ok = units[k] < slots_.units() || units[k] == DataSlots::kZero;
+    }
+    if (!ok) {
+      scan[pp].state = OobState::kCorrupt;  // names a unit beyond the data area
+      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(pp * upp + k);
+    }
+    slots_.assign(pp, units);
+    if (ok) slots_.set_list(pp, list);
   }
   return Status::ok();
 }

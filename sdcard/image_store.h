@@ -64,10 +64,11 @@ class ImageStore final : public PageStore {
   Status read_page(uint64_t pp, std::byte* dest);
   // Programs, moves: the data units physical page pp names after it was
   // written with `w` (a program), and their bytes into `plan`.
-  Status place_program(const PageWrite& w, IoPlan& plan);
-  Status place_copy(const PageWrite& w);
-  // The unit table entry of pp (version 4), when its units are not one
-  // slot's own run: appended to `records` with its op.
+  // `entry`: pp got a new unit list, to be written with its record.
+  Status place_program(const PageWrite& w, IoPlan& plan, bool& entry);
+  Status place_copy(const PageWrite& w, bool& entry);
+  Status list_units(uint64_t pp, bool& write_entry);
+  // pp's unit list (version 4) into the unit table, from `entry`.
   void plan_unit_entry(uint64_t pp, IoPlan& plan, std::byte* entry);
   // pp's record names a slot, units or neither (version 1), per its units.
   void name_data(uint64_t pp, OobRecord& oob) const;
@@ -117,6 +118,7 @@ class ImageStore final : public PageStore {
   ImageLayout layout_;
   std::vector<std::byte> oob_scratch_;
   std::vector<std::byte> unit_scratch_;  // unit table entries of the batch being written
+  std::vector<bool> batch_entries_;      // which entries of the batch got a new unit list
   IoPlan oob_plan_;
   IoPlan data_plan_;
   IoPlan read_plan_;

@@ -54,14 +54,28 @@ void ImageStore::name_data(uint64_t pp, OobRecord& oob) const {
   if (!indirect_) return;
   const uint32_t slot = slots_.page_slot(pp);
   oob.has_slot = slot != DataSlots::kNone;
-  oob.slot = oob.has_slot ? slot : 0;
   oob.has_units = !oob.has_slot;
+  oob.slot = oob.has_slot ? slot : slots_.list_of(pp);
+}
+
+// A page whose units are not one slot's run gets a unit list: a program
+// a new one, written with its record; a move its source's (nothing to
+// write: moves of partly rewritten pages cost their 32-byte records only).
+Status ImageStore::list_units(uint64_t pp, bool& write_entry) {
+  write_entry = false;
+  if (!indirect_ || slots_.page_slot(pp) != DataSlots::kNone || slots_.list_of(pp) != DataSlots::kNone)
+    return Status::ok();
+  const uint32_t id = slots_.allocate_list(pp);
+  if (id == DataSlots::kNone) return Status::error(EIO, "no free unit list").with_context(name());
+  slots_.set_list(pp, id);
+  write_entry = true;
+  return Status::ok();
 }
 
 void ImageStore::plan_unit_entry(uint64_t pp, IoPlan& plan, std::byte* entry) {
   const std::span<const uint32_t> units = slots_.units_of(pp);
   for (size_t k = 0; k < units.size(); ++k) put_u32(entry + 4 * k, units[k]);
-  plan.add(layout_.unit_table_offset + pp * units.size() * 4, entry, units.size() * 4);
+  plan.add(layout_.unit_table_offset + uint64_t(slots_.list_of(pp)) * units.size() * 4, entry, units.size() * 4);
 }
 
 std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
@@ -78,11 +92,9 @@ std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
   record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_plan_);
-  // The unit table entries after the records: a run of moves' entries is
-  // one run in the table as their records are in the OOB region.
+  // The new unit lists after the records.
   for (size_t i = 0; i < q.size(); ++i)
-    if (indirect_ && slots_.page_slot(q[i].page) == DataSlots::kNone)
-      plan_unit_entry(q[i].page, oob_plan_, unit_scratch_.data() + i * upp * 4);
+    if (batch_entries_[i]) plan_unit_entry(q[i].page, oob_plan_, unit_scratch_.data() + i * upp * 4);
   return oob_plan_.ops();
 }
 
@@ -90,7 +102,7 @@ std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
 // logical page's latest copy (the write buffer read those bytes from it)
 // or zeros. A torn program (power cut) and a version 1 image write all of
 // the page's units, as whole pages were.
-Status ImageStore::place_program(const PageWrite& w, IoPlan& plan) {
+Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) {
   const uint32_t upp = slots_.units_per_page();
   const uint32_t all = upp >= 32 ? ~0u : (1u << upp) - 1;
   uint32_t fresh = all;
@@ -108,6 +120,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan) {
   }
   const std::span<const uint32_t> units = slots_.program(w.page, fresh, base);
   if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
+  CARDFS_RETURN_IF_ERROR(list_units(w.page, entry));
   for (uint32_t k = 0; k < upp && k * unit_bytes_ < w.bytes; ++k) {
     if ((fresh >> k & 1) == 0) continue;
     const uint32_t len = std::min(unit_bytes_, w.bytes - k * unit_bytes_);
@@ -120,7 +133,12 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan) {
 
 Status ImageStore::write_programs(std::span<const PageWrite> q) {
   data_plan_.clear();
-  for (const PageWrite& w : q) CARDFS_RETURN_IF_ERROR(place_program(w, data_plan_));
+  batch_entries_.assign(q.size(), false);
+  for (size_t i = 0; i < q.size(); ++i) {
+    bool entry = false;
+    CARDFS_RETURN_IF_ERROR(place_program(q[i], data_plan_, entry));
+    batch_entries_[i] = entry;
+  }
   // The data CRCs are computed while the kernel copies the data; the OOB
   // records join the same batch. Their order within it does not matter:
   // an emulated power cut strikes between batches, and across a host crash
@@ -169,15 +187,18 @@ Status ImageStore::source_crcs(std::span<const PageWrite> q) {
 // move (power cut) gets units of its own holding the half that reached
 // the flash; in a version 1 image every moved page keeps its data at its
 // own place, so its bytes are copied there.
-Status ImageStore::place_copy(const PageWrite& w) {
+Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
+  entry = false;
   if (slots_.erased(w.from))
     return Status::error(EIO, "moving erased page " + std::to_string(w.from)).with_context(name());
   const std::vector<uint32_t> source(slots_.units_of(w.from).begin(), slots_.units_of(w.from).end());
   const uint32_t lp = w.oob.logical_page;
   if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
   if (indirect_ && w.bytes == geometry_.page_bytes) {
+    const uint32_t list = slots_.list_of(w.from);
     slots_.assign(w.page, source);
-    return Status::ok();
+    if (list != DataSlots::kNone) slots_.set_list(w.page, list);
+    return list_units(w.page, entry);
   }
   const std::span<const uint32_t> units = slots_.program(w.page, ~0u, {});
   if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
@@ -191,12 +212,17 @@ Status ImageStore::place_copy(const PageWrite& w) {
     }
     bytes_written_ += len;
   }
-  return Status::ok();
+  return list_units(w.page, entry);
 }
 
 Status ImageStore::write_copies(std::span<const PageWrite> q) {
   CARDFS_RETURN_IF_ERROR(source_crcs(q));
-  for (const PageWrite& w : q) CARDFS_RETURN_IF_ERROR(place_copy(w));
+  batch_entries_.assign(q.size(), false);
+  for (size_t i = 0; i < q.size(); ++i) {
+    bool entry = false;
+    CARDFS_RETURN_IF_ERROR(place_copy(q[i], entry));
+    batch_entries_[i] = entry;
+  }
   const std::span<const IoOp> ops = oob_ops_of(q);
   return write_counted(ops);
 }
