@@ -35,6 +35,7 @@
 #include "base/clock.h"
 #include "base/image_claim.h"
 #include "fusefs/fuse/daemon.h"
+#include "fusefs/fuse/serve.h"
 #include "sdcard/counters_text.h"
 #include "tools/cmd_card_export.h"
 #include "tools/fsck/progress.h"
@@ -45,30 +46,14 @@ namespace {
 using card_export::Export;
 constexpr const char* kWho = "cardfs card export";
 
+// The FUSE side, as every cardfs daemon's (fusefs/fuse/serve.h): one
+// thread, so requests reach the card one at a time, as it takes them.
 int serve(Export& e, const std::string& dir, fuse::StartupReport& report) {
-  std::vector<std::string> argv = {"cardfs-card", "-o", "fsname=cardfs-card,subtype=cardfs-card"};
-  std::vector<char*> cargv;
-  for (std::string& a : argv) cargv.push_back(a.data());
-  fuse_args args = FUSE_ARGS_INIT(int(cargv.size()), cargv.data());
-  const fuse_lowlevel_ops ops = card_export::make_ops();
-  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &e);
-  if (se == nullptr) {
-    report.fail(Status::error(EIO, "cannot start a FUSE session"));
-    return 1;
-  }
-  int rc = 1;
-  if (fuse_set_signal_handlers(se) == 0) {
-    if (fuse_session_mount(se, dir.c_str()) == 0) {
-      report.ready();  // DIR/card is there: a daemonised parent returns now
-      rc = fuse_session_loop(se) == 0 ? 0 : 1;
-      fuse_session_unmount(se);
-    } else {
-      report.fail(Status::error(EIO, "cannot mount on " + dir));
-    }
-    fuse_remove_signal_handlers(se);
-  }
-  fuse_session_destroy(se);
-  return rc;
+  fuse::ServeOptions o;
+  o.mountpoint = dir;
+  o.kernel_options = "fsname=cardfs-card,subtype=cardfs-card";
+  o.threads = 1;
+  return fuse::serve_fuse(o, card_export::make_ops(), &e, report).is_ok() ? 0 : 1;
 }
 
 struct ExportArgs {

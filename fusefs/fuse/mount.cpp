@@ -6,9 +6,8 @@
 #include "base/log.h"
 #include "fusefs/fuse/control_files.h"
 #include "fusefs/fuse/fuse_fs.h"
-#include "fusefs/fuse/hangup.h"
 #include "fusefs/fuse/kernel_readahead.h"
-#include "fusefs/fuse/session.h"
+#include "fusefs/fuse/serve.h"
 #include "fusefs/fuse/stack.h"
 
 namespace cardfs::fuse {
@@ -57,39 +56,36 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
     report.fail(opts.status());
     return 1;
   }
-  auto stack = Stack::open(req.image, *opts);
-  if (!stack.is_ok()) {
-    report.fail(stack.status());
+  // The layers and their threads: mmcqd/0, flush-data, jbd2, flush-metadata.
+  auto opened = Stack::open(req.image, *opts);
+  if (!opened.is_ok()) {
+    report.fail(opened.status());
     return 1;
   }
-  std::unique_ptr<ControlTree> control = make_control_tree(**stack, kControlInoBase, req.mountpoint);
-  FuseFs fs(stack->get()->fs(), *control, req.options);
+  Stack& stack = **opened;
+  std::unique_ptr<ControlTree> control = make_control_tree(stack, kControlInoBase, req.mountpoint);
+  FuseFs fs(stack.fs(), *control, req.options);
   auto where = resolve_mountpoint(req.mountpoint);
-  auto session = FuseSession::mount(req.mountpoint, kernel_mount_options(req.options, req.image),
-                                    FuseFs::operations(), &fs, req.debug);
-  if (!session.is_ok()) {
-    report.fail(session.status());
-    Status down = stack->get()->shutdown();
-    if (!down.is_ok()) log->error("closing {}: {}", req.image, down.to_string());
-    return 1;
-  }
-  fs.set_session((*session)->raw());
-  tune_kernel_read_ahead(where, req.options);
-  auto hangup = HangupHandler::install([&] { reload_tunables(req.options, **stack); });
-  if (!hangup.is_ok()) log->warn("SIGHUP will end the daemon: {}", hangup.status().to_string());
-  log->info("{} mounted on {}", req.image, req.mountpoint);
-  report.ready();
-  Status served = (*session)->serve(kMaxFuseThreads);
-  if (hangup.is_ok()) hangup->reset();  // a SIGHUP from here on is ignored
-  session->reset();  // unmounts if a signal ended the loop
-  Status down = stack->get()->shutdown();
-  if (!served.is_ok()) log->error("{}", served.to_string());
+  ServeOptions serve;
+  serve.mountpoint = req.mountpoint;
+  serve.kernel_options = kernel_mount_options(req.options, req.image);
+  serve.threads = kMaxFuseThreads;
+  serve.debug = req.debug;
+  serve.on_hangup = [&] { reload_tunables(req.options, stack); };
+  serve.on_mounted = [&](fuse_session* se) {
+    fs.set_session(se);
+    tune_kernel_read_ahead(where, req.options);
+    log->info("{} mounted on {}", req.image, req.mountpoint);
+  };
+  Status served = serve_fuse(serve, FuseFs::operations(), &fs, report);
+  Status down = stack.shutdown();
   if (!down.is_ok()) {
     log->error("{} was not closed cleanly: {}", req.image, down.to_string());
     return 1;
   }
+  if (!served.is_ok()) return 1;
   log->info("{} unmounted cleanly", req.image);
-  return served.is_ok() ? 0 : 1;
+  return 0;
 }
 
 }  // namespace cardfs::fuse

@@ -1,11 +1,14 @@
-// serve_mount: the life of a cardfs daemon, from the image to unmount.
+// serve_mount: the life of a `cardfs mount` daemon, from the image to
+// unmount (the steps every daemon shares are in serve.h).
 //
-// Opens the stack (refusing, image untouched, what cannot be mounted),
-// mounts it with FUSE, reports to the waiting parent (StartupReport), serves
-// on a pool of threads until the filesystem is unmounted (fusermount3 -u,
-// umount) or SIGTERM/SIGINT/SIGHUP arrives, then writes everything back,
-// marks the filesystem clean and closes the card. The image lock is held
-// until the very end. Returns the process exit code (0 after a clean stop).
+// Opens the Stack (refusing, image untouched, what cannot be mounted; its
+// threads start), then serve_fuse(): mounted, reported to the waiting
+// parent, served on up to kMaxFuseThreads FUSE workers with SIGHUP
+// re-reading the tunables, until the filesystem is unmounted (fusermount3
+// -u, umount) or SIGTERM/SIGINT arrives; then the Stack writes everything
+// back, marks the filesystem clean and closes the card. The image lock is
+// held until the very end. Returns the process exit code (0 after a clean
+// stop).
 #pragma once
 
 #include "fusefs/fuse/daemon.h"

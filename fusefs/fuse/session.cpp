@@ -34,11 +34,16 @@ FuseSession::~FuseSession() {
 }
 
 Status FuseSession::serve(unsigned max_threads) {
-  fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_max_threads(cfg, max_threads);
-  fuse_loop_cfg_set_idle_threads(cfg, max_threads / 2 > 0 ? max_threads / 2 : 1);
-  int rc = fuse_session_loop_mt(se_, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  int rc;
+  if (max_threads <= 1) {
+    rc = fuse_session_loop(se_);  // on this thread, one request at a time
+  } else {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, max_threads);
+    fuse_loop_cfg_set_idle_threads(cfg, max_threads / 2);
+    rc = fuse_session_loop_mt(se_, cfg);
+    fuse_loop_cfg_destroy(cfg);
+  }
   fuse_session_reset(se_);
   // libfuse returns the signal number when a signal ended the loop.
   if (rc < 0) return Status::error(-rc, "the FUSE session loop failed");

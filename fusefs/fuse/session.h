@@ -6,8 +6,10 @@
 //   kernel_mount_options()), mounts it and installs libfuse's handlers
 //   for SIGTERM, SIGINT and SIGHUP, which end serve(). Errors: EIO with
 //   what libfuse said (it logs details to stderr itself).
-// - serve() runs fuse_session_loop_mt until the filesystem is unmounted
+// - serve() runs libfuse's loop until the filesystem is unmounted
 //   (fusermount3 -u, umount) or a signal arrives; exit() ends it too.
+//   More than one thread: fuse_session_loop_mt's workers; one: each
+//   request on the calling thread, in turn (fuse_session_loop).
 // - The destructor removes the signal handlers, unmounts (if still
 //   mounted) and destroys the session. userdata must outlive it.
 #pragma once
@@ -33,6 +35,7 @@ class FuseSession {
   FuseSession& operator=(const FuseSession&) = delete;
 
   // Serves requests on up to max_threads threads until unmount or signal.
+  // Most callers want serve_fuse() (serve.h), the whole FUSE side.
   Status serve(unsigned max_threads);
   // Makes serve() return (from any thread).
   void exit();

@@ -144,16 +144,21 @@ Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const Mount
   }
   CARDFS_RETURN_IF_ERROR(s->start_card(o));
   CARDFS_RETURN_IF_ERROR(s->mount_fs(image, o, false));
-  s->cache_->start_flusher();
-  if (!o.read_only) {
-    const uint32_t commit = o.commit.value_or(0) ? *o.commit : 5;  // ext4's default
-    s->fs_->start_journal_thread(std::chrono::seconds(commit));
-  }
-  if (!o.read_only) s->metadata_thread_ = std::thread([p = s.get()] { p->metadata_loop(); });
+  s->start_threads(o);
   return s;
 }
 
-void Stack::metadata_loop() {
+// The threads of a mounted stack beyond the driver's mmcqd/0 (started with
+// the driver); shutdown() stops them in reverse. Read-only: no writers.
+void Stack::start_threads(const MountOptions& o) {
+  cache_->start_flusher();  // flush-data
+  if (o.read_only) return;
+  const uint32_t commit = o.commit.value_or(0) ? *o.commit : 5;  // ext4's default
+  fs_->start_journal_thread(std::chrono::seconds(commit));  // jbd2/mmcblk0-8
+  flush_metadata_thread_ = std::thread([this] { flush_metadata_loop(); });
+}
+
+void Stack::flush_metadata_loop() {
   // Not the cache's flusher (flush-data): this one writes the filesystem's
   // metadata (bitmaps, group descriptors, superblock) on the same period.
   pthread_setname_np(pthread_self(), "flush-metadata");
@@ -173,7 +178,7 @@ Status Stack::shutdown() {
   if (shut_down_) return Status::ok();
   shut_down_ = true;
   stopping_ = true;
-  if (metadata_thread_.joinable()) metadata_thread_.join();
+  if (flush_metadata_thread_.joinable()) flush_metadata_thread_.join();
   Status result;
   auto keep_first = [&](Status st, const char* what) {
     if (!st.is_ok()) logger("fuse")->error("{}: {}", what, st.to_string());

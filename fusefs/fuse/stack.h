@@ -6,12 +6,18 @@
 //   cleanly: not a card image, not a cardfs filesystem, an unsupported
 //   incompatible feature, a filesystem marked with errors (the message
 //   says to run fsck.cardfs). Mount options become the layers' tunables.
-// - While open, a metadata thread copies the filesystem's allocation state
-//   into the cache every dirty_writeback_centisecs, so the page cache's
-//   flusher writes it back like any dirty block.
-// - shutdown() writes every dirty page and metadata block back, marks the
-//   filesystem clean, flushes and closes the card. Idempotent; the
-//   destructor calls it if nobody did.
+// - While open (read-write), four threads run besides the FUSE workers:
+//   `mmcqd/0` (the driver: one command at a time to the card),
+//   `flush-data` (the cache's write-back), `jbd2/mmcblk0-8` (the journal's
+//   commits, every commit= seconds) and `flush-metadata` (this class: it
+//   copies the filesystem's allocation state into the cache every
+//   dirty_writeback_centisecs, so flush-data writes it back like any dirty
+//   block). Read-only: mmcqd/0 and flush-data only.
+// - shutdown() stops flush-metadata, unmounts the filesystem (its last
+//   commit; jbd2 stops), writes every dirty page back and stops
+//   flush-data, waits for the queue and closes the card (mmcqd/0 stops
+//   when the Stack goes). Idempotent; the destructor calls it if nobody
+//   did.
 // - Accessors are thread-safe as the layers themselves are.
 #pragma once
 
@@ -72,7 +78,8 @@ class Stack {
   Status apply_queue_options(const MountOptions& opts);
   Status arm_faults_and_record(const MountOptions& opts);
   static blockdev::QueueOptions queue_options(const sdcard::Card& card, const MountOptions& opts);
-  void metadata_loop();
+  void start_threads(const MountOptions& opts);
+  void flush_metadata_loop();  // the flush-metadata thread
 
   RealClock clock_;
   std::unique_ptr<blockdev::CommandLog> record_;  // record=; outlives the card
@@ -81,7 +88,7 @@ class Stack {
   std::unique_ptr<blockdev::Queue> queue_;
   std::unique_ptr<cache::PageCache> cache_;
   std::unique_ptr<fusefs::Filesystem> fs_;
-  std::thread metadata_thread_;
+  std::thread flush_metadata_thread_;
   std::atomic<bool> stopping_{false};
   std::mutex trace_mu_;
   std::string trace_name_;  // trace_mu_
