@@ -4,11 +4,14 @@
 #include <bit>
 
 namespace cardfs::sdcard {
-namespace {
-// The page FTL collects garbage while fewer AUs than this are free or
-// waiting for erase: one for the write point, one for GC's copies.
-constexpr uint32_t kGcReserve = 3;
-}  // namespace
+
+std::unique_ptr<FtlPolicy> make_ftl_policy(FtlKind kind, FlashTranslationLayer& ftl) {
+  switch (kind) {
+    case FtlKind::kBlock: return make_block_ftl(ftl);
+    case FtlKind::kPage: return make_page_ftl(ftl);
+  }
+  return make_block_ftl(ftl);
+}
 
 FlashTranslationLayer::FlashTranslationLayer(const Profile& p, const Geometry& g, Flash& flash,
                                              CardCounters& counters)
@@ -22,16 +25,14 @@ FlashTranslationLayer::FlashTranslationLayer(const Profile& p, const Geometry& g
       seq_(g.user_pages(), 0),
       slot_(g.physical_pages(), kErased),
       aus_(g.physical_aus()),
-      data_of_(g.user_aus, -1),
-      log_of_(g.user_aus, -1),
-      free_count_(g.physical_aus()) {
+      free_count_(g.physical_aus()),
+      policy_(make_ftl_policy(p.ftl, *this)) {
   for (PhysAu& a : aus_) a.spill = ppa_ - 1;
 }
 
-Status FlashTranslationLayer::write_page(uint32_t lp, const std::byte* data) {
-  if (profile_.ftl == FtlKind::kBlock) return write_block(lp, data);
-  return write_paged(lp, data);
-}
+FlashTranslationLayer::~FlashTranslationLayer() = default;
+
+Status FlashTranslationLayer::write_page(uint32_t lp, const std::byte* data) { return policy_->write(lp, data); }
 
 void FlashTranslationLayer::trim_page(uint32_t lp) {
   if (map_[lp] == kUnmapped && seq_[lp] == 0) return;
@@ -124,14 +125,14 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
   return pages;
 }
 
-Status FlashTranslationLayer::copy_pages(const std::vector<uint32_t>& pages, int64_t au) {
-  if (au >= 0 && flash_.counts_only()) {
+Status FlashTranslationLayer::copy_in_place(const std::vector<uint32_t>& pages, uint32_t au) {
+  if (flash_.counts_only()) {
     // Nothing reaches a store and no power cut is armed: the same map
     // updates and charges as program(), without a Status per page (a
     // dataless replay of random writes on a block FTL is mostly this).
     flash_.charge_moves(pages.size());
     for (const uint32_t lp : pages) {
-      const uint32_t pp = uint32_t(page_of(uint32_t(au), lp % ppa_));
+      const uint32_t pp = uint32_t(page_of(au, lp % ppa_));
       invalidate(lp);
       slot_[pp] = lp;
       map_[lp] = pp;
@@ -141,53 +142,9 @@ Status FlashTranslationLayer::copy_pages(const std::vector<uint32_t>& pages, int
     aus_[au].programmed += uint32_t(pages.size());
     return Status::ok();
   }
-  for (const uint32_t lp : pages) {
-    if (au >= 0)
-      CARDFS_RETURN_IF_ERROR(program(lp, uint32_t(au), lp % ppa_, nullptr, ProgramCause::kMerge));
-    else
-      CARDFS_RETURN_IF_ERROR(append_paged(lp, nullptr, ProgramCause::kMerge));
-  }
+  for (const uint32_t lp : pages)
+    CARDFS_RETURN_IF_ERROR(program(lp, au, lp % ppa_, nullptr, ProgramCause::kMerge));
   return flash_.submit();
-}
-
-Status FlashTranslationLayer::write_paged(uint32_t lp, const std::byte* data) {
-  if (free_count_ + erase_queue_.size() < kGcReserve) CARDFS_RETURN_IF_ERROR(collect_garbage());
-  return append_paged(lp, data, ProgramCause::kHost);
-}
-
-Status FlashTranslationLayer::append_paged(uint32_t lp, const std::byte* data, ProgramCause cause) {
-  if (write_point_ >= 0 && aus_[write_point_].programmed == ppa_) {
-    set_role(uint32_t(write_point_), AuRole::kData);
-    write_point_ = -1;
-  }
-  if (write_point_ < 0) {
-    CARDFS_ASSIGN_OR_RETURN(uint32_t au, allocate());
-    set_role(au, AuRole::kLog);
-    write_point_ = au;
-    ++counters_.au_opens;
-  }
-  const uint32_t wp = uint32_t(write_point_);
-  return program(lp, wp, aus_[wp].programmed, data, cause);
-}
-
-Status FlashTranslationLayer::collect_garbage() {
-  collecting_ = true;
-  Status st;
-  while (st.is_ok() && free_count_ + erase_queue_.size() < kGcReserve) {
-    int64_t victim = -1;
-    for (uint32_t au = 0; au < aus_.size(); ++au) {
-      if (aus_[au].role != AuRole::kData) continue;
-      if (victim < 0 || aus_[au].valid < aus_[victim].valid ||
-          (aus_[au].valid == aus_[victim].valid && aus_[au].erase_count < aus_[victim].erase_count))
-        victim = au;
-    }
-    if (victim < 0 || aus_[victim].valid == ppa_) break;  // nothing to gain
-    ++counters_.merges;
-    st = copy_pages(valid_pages_of(uint32_t(victim)), -1);
-    if (st.is_ok()) retire(uint32_t(victim));
-  }
-  collecting_ = false;
-  return st;
 }
 
 Checkpoint FlashTranslationLayer::make_checkpoint(uint64_t generation) const {
@@ -205,7 +162,7 @@ std::vector<AuState> FlashTranslationLayer::au_states() const {
   std::vector<AuState> out;
   out.reserve(aus_.size());
   for (const PhysAu& a : aus_) {
-    bool owned = profile_.ftl == FtlKind::kBlock && (a.role == AuRole::kLog || a.role == AuRole::kData);
+    bool owned = policy_->owns_aus() && (a.role == AuRole::kLog || a.role == AuRole::kData);
     static const char* kRoles[] = {"free", "open", "data", "erasing"};
     out.push_back({a.erase_count, a.valid, owned ? int64_t(a.owner) : -1, kRoles[int(a.role)]});
   }

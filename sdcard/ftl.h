@@ -2,7 +2,7 @@
 // decides where each program goes, as an SD card's firmware does.
 //
 // The map is page-granular (so reads and the power-on scan are uniform);
-// the placement policy is the profile's:
+// where writes go is an FtlPolicy's (sdcard/ftl_policy.h), the profile's:
 // - Block FTL (cheap cards, seed 004): each logical AU has at most one data
 //   AU and, while open, one log AU taking its writes. At most
 //   profile.open_aus logs exist; writing elsewhere closes the least
@@ -10,8 +10,10 @@
 //   own offset, the data AU's still-valid pages are copied into the log's
 //   free slots (the SD performance model's "move" of Nu used units);
 //   otherwise every valid page is copied into a fresh AU.
+//   (ftl_block.cpp)
 // - Page FTL (A1/A2): one write point takes all writes; greedy garbage
 //   collection copies the valid pages of the AU with the fewest.
+//   (ftl_page.cpp)
 // Retired AUs wait in an erase queue; fresh AUs are the free ones with the
 // lowest erase count (wear levelling).
 // Not thread-safe: the Card calls it under its state lock.
@@ -19,12 +21,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "base/status.h"
 #include "sdcard/card.h"
 #include "sdcard/flash.h"
+#include "sdcard/ftl_policy.h"
 #include "sdcard/geometry.h"
 #include "sdcard/image_format.h"
 #include "sdcard/profiles.h"
@@ -36,6 +40,7 @@ class FlashTranslationLayer {
   static constexpr uint32_t kUnmapped = 0xFFFF'FFFF;
 
   FlashTranslationLayer(const Profile& p, const Geometry& g, Flash& flash, CardCounters& counters);
+  ~FlashTranslationLayer();
 
   // Programs logical page lp with page_bytes at data (valid until the next
   // flash submit()). May close AUs, merge, collect garbage and erase.
@@ -68,7 +73,7 @@ class FlashTranslationLayer {
   uint64_t programs() const { return next_seq_ - 1; }
   std::vector<AuState> au_states() const;
 
- private:
+  // ---- For placement policies (ftl_policy.h): the shared mechanism.
   struct PhysAu {
     AuRole role = AuRole::kFree;
     uint32_t owner = 0;  // logical AU (block FTL)
@@ -78,6 +83,31 @@ class FlashTranslationLayer {
     uint32_t spill = 0;   // block log: next slot to try, counting down
     bool in_place = true;
   };
+  const Profile& profile() const { return profile_; }
+  const Geometry& geometry() const { return geometry_; }
+  uint32_t pages_per_au() const { return ppa_; }
+  Flash& flash() { return flash_; }
+  CardCounters& counters() { return counters_; }
+  std::vector<PhysAu>& aus() { return aus_; }
+  uint32_t free_count() const { return free_count_; }
+  size_t erasing_count() const { return erase_queue_.size(); }
+  bool slot_erased(uint32_t au, uint32_t slot) const { return slot_[page_of(au, slot)] == kErased; }
+  // Programs lp at (au, slot) with `data`, or with lp's current copy when
+  // data is nullptr (a merge/GC move: the flash copies it page to page).
+  Status program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data, ProgramCause cause);
+  // A free AU with the lowest erase count, prepared for programs
+  // (draining the erase queue when one free AU is left); ENOSPC.
+  Result<uint32_t> allocate();
+  void set_role(uint32_t au, AuRole role);
+  // Queues au for erase (its pages must be stale).
+  void retire(uint32_t au);
+  // Moves the valid `pages` (logical page numbers) each to its own offset
+  // in `au` (kMerge), then submits.
+  Status copy_in_place(const std::vector<uint32_t>& pages, uint32_t au);
+  // The logical pages au holds a valid copy of, in slot order.
+  std::vector<uint32_t> valid_pages_of(uint32_t au) const;
+
+ private:
   static constexpr uint32_t kErased = 0xFFFF'FFFF;
   static constexpr uint32_t kStale = 0xFFFF'FFFE;
 
@@ -85,31 +115,10 @@ class FlashTranslationLayer {
   // The AU of a physical page: a shift when pages per AU is a power of
   // two (every profile's), sparing a division per page moved.
   uint32_t au_of(uint64_t pp) const { return ppa_shift_ >= 0 ? uint32_t(pp >> ppa_shift_) : uint32_t(pp / ppa_); }
-  bool slot_erased(uint32_t au, uint32_t slot) const { return slot_[page_of(au, slot)] == kErased; }
-  // Programs lp at (au, slot) with `data`, or with lp's current copy when
-  // data is nullptr (a merge/GC move: the flash copies it page to page).
-  Status program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data, ProgramCause cause);
   void invalidate(uint32_t lp);
-  Result<uint32_t> allocate();
-  void set_role(uint32_t au, AuRole role);
   Status drain_erase_queue();
-  void retire(uint32_t au);
-  // Copies the valid pages of `pages` (logical page numbers) to (au, slot_for(lp)).
-  // (block FTL: at their own offset in `au`; page FTL: at the write point).
-  Status copy_pages(const std::vector<uint32_t>& pages, int64_t au);
-  std::vector<uint32_t> valid_pages_of(uint32_t au) const;
-
-  // Block FTL (ftl_block.cpp).
-  Status write_block(uint32_t lp, const std::byte* data);
-  Result<uint32_t> open_log(uint32_t lau);
-  Status close_log(uint32_t lau);
-  Status merge_all(uint32_t lau);
-  int find_spill(uint32_t au);
-  // Page FTL.
-  Status write_paged(uint32_t lp, const std::byte* data);
-  Status append_paged(uint32_t lp, const std::byte* data, ProgramCause cause);
-  Status collect_garbage();
   // Rebuild helpers (ftl_rebuild.cpp).
+  void reset_roles();
   bool restore_roles(const Checkpoint& ckpt);
   void derive_roles();
 
@@ -123,16 +132,12 @@ class FlashTranslationLayer {
   std::vector<uint64_t> seq_;    // logical page -> seq of its valid copy (0: none)
   std::vector<uint32_t> slot_;   // physical page -> logical page, kErased, kStale
   std::vector<PhysAu> aus_;
-  std::vector<int32_t> data_of_;  // logical AU -> data AU (block FTL), -1: none
-  std::vector<int32_t> log_of_;   // logical AU -> open log AU, -1: closed
-  std::vector<uint32_t> lru_;     // open logical AUs, least recently used first
   std::vector<uint32_t> erase_queue_;
-  int64_t write_point_ = -1;      // page FTL
   uint32_t free_count_ = 0;
   uint64_t next_seq_ = 1;
   bool trims_pending_ = false;
-  bool collecting_ = false;
   std::function<Status()> before_erase_;
+  std::unique_ptr<FtlPolicy> policy_;  // last: it refers to the state above
 };
 
 }  // namespace cardfs::sdcard

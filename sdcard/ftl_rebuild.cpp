@@ -50,34 +50,25 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
     for (size_t i = 0; i < aus_.size(); ++i)
       aus_[i].erase_count = std::max(aus_[i].erase_count, ckpt->aus[i].erase_count);
   }
-  std::fill(data_of_.begin(), data_of_.end(), -1);
-  std::fill(log_of_.begin(), log_of_.end(), -1);
-  lru_.clear();
-  erase_queue_.clear();
-  write_point_ = -1;
-  free_count_ = uint32_t(aus_.size());
-  for (PhysAu& a : aus_) a.role = AuRole::kFree;
+  reset_roles();
   // The checkpoint's roles hold only if nothing was programmed after it.
   if (!(ckpt && max_seq <= ckpt->seq && restore_roles(*ckpt))) derive_roles();
 }
 
+// Every AU free, the erase queue and the policy's placement forgotten.
+void FlashTranslationLayer::reset_roles() {
+  policy_->reset();
+  erase_queue_.clear();
+  free_count_ = uint32_t(aus_.size());
+  for (PhysAu& a : aus_) a.role = AuRole::kFree;
+}
+
 bool FlashTranslationLayer::restore_roles(const Checkpoint& ckpt) {
-  const bool block = profile_.ftl == FtlKind::kBlock;
   for (uint32_t au = 0; au < aus_.size(); ++au) {
     const AuRecord& r = ckpt.aus[au];
     if (r.role == AuRole::kFree && aus_[au].programmed != 0) return false;
-    for (uint32_t lp : valid_pages_of(au))
-      if (r.role == AuRole::kFree || r.role == AuRole::kErasing || (block && lp / ppa_ != r.owner))
-        return false;
-    if (r.role == AuRole::kLog) {
-      if (block ? log_of_[r.owner] >= 0 : write_point_ >= 0) return false;
-      if (block) log_of_[r.owner] = int32_t(au);
-      if (!block) write_point_ = au;
-    }
-    if (r.role == AuRole::kData && block) {
-      if (data_of_[r.owner] >= 0) return false;
-      data_of_[r.owner] = int32_t(au);
-    }
+    if ((r.role == AuRole::kFree || r.role == AuRole::kErasing) && aus_[au].valid != 0) return false;
+    if (!policy_->restore(au, r)) return false;
   }
   for (uint32_t au = 0; au < aus_.size(); ++au) {
     const AuRecord& r = ckpt.aus[au];
@@ -85,20 +76,12 @@ bool FlashTranslationLayer::restore_roles(const Checkpoint& ckpt) {
     aus_[au].owner = r.owner;
     aus_[au].in_place = r.in_place;
     if (r.role == AuRole::kErasing) erase_queue_.push_back(au);
-    if (r.role == AuRole::kLog && block) lru_.push_back(r.owner);
   }
-  if (lru_.size() > (block ? profile_.open_aus : 0)) return false;
-  return true;
+  return policy_->restored();
 }
 
 void FlashTranslationLayer::derive_roles() {
-  std::fill(data_of_.begin(), data_of_.end(), -1);
-  std::fill(log_of_.begin(), log_of_.end(), -1);
-  lru_.clear();
-  erase_queue_.clear();
-  write_point_ = -1;
-  free_count_ = uint32_t(aus_.size());
-  for (PhysAu& a : aus_) a.role = AuRole::kFree;
+  reset_roles();
   for (uint32_t au = 0; au < aus_.size(); ++au) {
     PhysAu& a = aus_[au];
     if (a.programmed == 0) continue;
@@ -108,28 +91,10 @@ void FlashTranslationLayer::derive_roles() {
     }
     set_role(au, AuRole::kData);
     a.owner = valid_pages_of(au).front() / ppa_;
-    if (profile_.ftl == FtlKind::kBlock && data_of_[a.owner] < 0) data_of_[a.owner] = int32_t(au);
+    policy_->derived(au, a.owner);
   }
 }
 
-Status FlashTranslationLayer::normalize() {
-  if (profile_.ftl != FtlKind::kBlock) return Status::ok();
-  // A logical AU whose pages sit outside its data and log AUs (a merge cut
-  // short, a log closed by the power cut) is merged into one AU now.
-  for (uint32_t lau = 0; lau < data_of_.size(); ++lau) {
-    bool scattered = false;
-    for (uint32_t k = 0; k < ppa_ && !scattered; ++k) {
-      const uint32_t pp = map_[lau * ppa_ + k];
-      if (pp == kUnmapped) continue;
-      const int32_t au = int32_t(pp / ppa_);
-      scattered = au != data_of_[lau] && au != log_of_[lau];
-    }
-    if (scattered) {
-      if (log_of_[lau] >= 0) lru_.erase(std::find(lru_.begin(), lru_.end(), lau));
-      CARDFS_RETURN_IF_ERROR(merge_all(lau));
-    }
-  }
-  return Status::ok();
-}
+Status FlashTranslationLayer::normalize() { return policy_->normalize(); }
 
 }  // namespace cardfs::sdcard
