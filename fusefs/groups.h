@@ -19,15 +19,19 @@
 // is free. The split is off when metadata AUs would be more than a quarter
 // of the AUs (small AU-sized groups, 1 KiB blocks).
 //
+// Where it lives: the group table (load, counts, flush) in groups.cpp,
+// inode placement in group_inodes.cpp, the block search and frees in
+// group_blocks.cpp; the windows are a ReservationWindows
+// (fusefs/reservation.h) and the metadata AUs a MetadataAus
+// (fusefs/meta_aus.h).
+//
 // Thread-safety: every method may be called from any thread. Lock order:
 // flush_mu_ -> windows_mu_ -> one Group::mu at a time. No lock is held
 // across device I/O except flush_mu_ (flushers only).
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -35,17 +39,10 @@
 #include "base/status.h"
 #include "cache/page_cache.h"
 #include "fusefs/layout.h"
+#include "fusefs/meta_aus.h"
+#include "fusefs/reservation.h"
 
 namespace cardfs::fusefs {
-
-// A file's reservation window [start, end); next is where to allocate next.
-// size starts small and doubles each time a sequential writer uses a whole
-// window, up to 256 KiB.
-struct Reservation {
-  uint64_t start = 0, end = 0, next = 0;
-  uint32_t size = 0;
-  bool active() const { return end > start; }
-};
 
 struct GroupCounts {
   uint32_t free_blocks = 0, free_inodes = 0, used_dirs = 0;
@@ -72,8 +69,8 @@ class BlockGroups {
   // metadata AU, from the group's own on; elsewhere when they are full.
   Result<uint64_t> alloc_meta_block(uint32_t group);
   // True when block lies in a metadata AU (and the data/metadata split is on).
-  bool in_meta_au(uint64_t block) const;
-  bool splits_metadata() const { return !meta_au_.empty(); }
+  bool in_meta_au(uint64_t block) const { return meta_.contains(block); }
+  bool splits_metadata() const { return meta_.on(); }
   // With deferred frees on (a journal), the block only joins a list and
   // stays allocated until release_deferred_frees().
   void free_block(uint64_t block);
@@ -123,27 +120,24 @@ class BlockGroups {
   uint64_t search_data(uint64_t goal, bool claim);
   // First free block of [from, to) outside metadata AUs.
   uint64_t find_outside_meta(uint64_t from, uint64_t to, bool claim);
-  void plan_meta_aus();
-  // End of the other file's window holding block, or 0 if none does.
-  uint64_t foreign_window_end_locked(uint64_t block) const;
+  // Claims the next free block of res's window (windows_mu_ held).
   Result<uint64_t> take_from_window(Reservation& res);
   void free_now(uint64_t block);
-  void open_window(Reservation& res, uint64_t first);
 
   cache::PageCache& cache_;
   const Superblock sb_;  // geometry only; counts live here
   const uint32_t bs_, bpg_, ipg_, seed_;
   const uint64_t au_blocks_;
-  const uint32_t min_window_, max_window_;
-  std::vector<bool> meta_au_;  // per AU; empty when the split is off
+  MetadataAus meta_;  // planned once every group is loaded
   std::vector<std::unique_ptr<Group>> groups_;
   std::atomic<uint64_t> free_blocks_{0};
   std::atomic<uint32_t> free_inodes_{0};
   std::atomic<uint32_t> orlov_rotor_{0};
   std::mutex flush_mu_;
+  // Held across a search and the window opened from it, so two files
+  // never open windows over the same blocks.
   mutable std::mutex windows_mu_;
-  std::map<uint64_t, uint64_t> windows_;  // start -> end of every active window
-  std::deque<uint64_t> window_order_;      // starts, oldest first (bounds their number)
+  ReservationWindows windows_;  // windows_mu_
   std::atomic<bool> defer_frees_{false};
   mutable std::mutex deferred_mu_;         // a leaf
   std::vector<uint64_t> deferred_;         // deferred_mu_
