@@ -16,43 +16,11 @@ uint32_t name_hash(const Superblock& sb, std::string_view name) {
   return seeded_name_hash(sb.hash_seed, name);
 }
 
-Checker::Checker(ImageIo& io, const FsckOptions& o) : io_(io), o_(o) {}
-
-Result<std::vector<std::byte>> Checker::read_block(uint64_t block) {
-  if (auto it = cache_.find(block); it != cache_.end()) return it->second;
-  if (unreadable(block)) return Status::error(EIO, "block " + std::to_string(block) + " is unreadable");
-  std::vector<std::byte> data(bs_);
-  if (Status st = io_.read(block * bs_, data); !st.is_ok()) {
-    if (st.code() == EIO) unreadable_.insert(block);
-    return st.with_context("reading block " + std::to_string(block));
-  }
-  cache_[block] = data;
-  return data;
-}
-
-Result<std::vector<std::byte>> Checker::read_map_block(uint64_t block) {
-  Result<std::vector<std::byte>> data = read_block(block);
-  if (data.is_ok() || !unreadable(block)) return data;
-  unknown_subtrees_ = true;
-  return std::vector<std::byte>(bs_);
-}
-
-void Checker::report_only(Problem p, const std::string& message) {
-  if (o_.mode == Mode::kPreen && !preen_stopped_) {
-    preen_stopped_ = true;
-    say(o_.name + ": " + message);
-    say(o_.name + ": UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)");
-  } else if (o_.mode != Mode::kPreen) {
-    say(message);
-  }
-  report_.findings.push_back({p, message, false});
-}
+Checker::Checker(ImageIo& io, const FsckOptions& o) : io_(io), o_(o), blocks_(io, o.mode), findings_(o) {}
 
 Status Checker::write_block(uint64_t block, std::span<const std::byte> data) {
-  if (o_.mode == Mode::kNo) return Status::error(EROFS, "fsck -n never writes");
-  CARDFS_RETURN_IF_ERROR(io_.write(block * bs_, data));
-  cache_[block].assign(data.begin(), data.end());
-  report_.modified = true;
+  CARDFS_RETURN_IF_ERROR(blocks_.write(block, data));
+  report().modified = true;
   return Status::ok();
 }
 
@@ -71,41 +39,6 @@ Status Checker::write_inode(uint32_t ino, const DiskInode& d) {
   else
     encode_inode(d, ino, seed_, std::span(blk).subspan(at.offset, kInodeSize));
   return write_block(at.block, blk);
-}
-
-void Checker::say(const std::string& line) {
-  if (o_.out) o_.out(line);
-}
-
-bool Checker::ask(Problem p, const std::string& message) {
-  const ProblemInfo& info = problem_info(p);
-  bool fix = false;
-  switch (o_.mode) {
-    case Mode::kNo: break;
-    case Mode::kYes: fix = true; break;
-    case Mode::kPreen:
-      fix = info.preen && !preen_stopped_;
-      if (!info.preen && !preen_stopped_) {
-        preen_stopped_ = true;
-        say(o_.name + ": " + message);
-        say(o_.name + ": UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)");
-      }
-      break;
-    case Mode::kAsk:
-      if (!cancelled_ && o_.ask) {
-        auto answer = o_.ask(message + "  " + info.fix + "<y>? ");
-        if (!answer) cancelled_ = true;
-        fix = answer.value_or(false);
-      }
-      break;
-  }
-  if (o_.mode == Mode::kPreen) {
-    if (fix) say(o_.name + ": " + message + " FIXED.");
-  } else if (o_.mode != Mode::kAsk) {
-    say(message + "  " + info.fix + "? " + (fix ? "yes" : "no"));
-  }
-  report_.findings.push_back({p, message, fix});
-  return fix;
 }
 
 std::string Checker::path_of(uint32_t ino) const {
@@ -139,7 +72,7 @@ bool Checker::is_dir(uint32_t ino) const { return in_use(ino) && S_ISDIR(ino_[in
 
 uint64_t Checker::allocate_block(uint32_t ino) {
   for (uint64_t b = sb_.first_data_block; b < sb_.blocks_count; ++b)
-    if (owner_[b] == kOwnerFree && !(unknown_subtrees_ && marked_in_use(b))) {
+    if (owner_[b] == kOwnerFree && !(blocks_.unknown_subtrees() && marked_in_use(b))) {
       owner_[b] = ino;
       return b;
     }

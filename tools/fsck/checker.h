@@ -10,6 +10,12 @@
 //   pass 4  link counts equal refs
 //   pass 5  bitmaps and counts rewritten from owner_[] and ino_[]
 // Fixes are written through write_block() at once (never under Mode::kNo).
+//
+// Checker runs the passes (one file each) over two parts that keep their
+// own state: ImageBlocks (reads, the block cache, unreadable blocks,
+// writes refused under -n) and Findings (asking, preening, the report).
+// What the passes hand each other is the public state below the pass
+// list: each pass reads what the ones before it left (the table above).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +29,9 @@
 #include "fusefs/journal_format.h"
 #include "fusefs/layout.h"
 #include "fusefs/format.h"
+#include "tools/fsck/findings.h"
 #include "tools/fsck/fsck.h"
+#include "tools/fsck/image_blocks.h"
 
 namespace cardfs::fsck {
 
@@ -50,27 +58,28 @@ class Checker {
   Checker(ImageIo& io, const FsckOptions& o);
   Result<FsckReport> run();
 
-  // ---- used by the passes
-  // EIO for a block known to be unreadable (unreadable_), and a block
-  // whose read fails with EIO becomes known as one.
-  Result<std::vector<std::byte>> read_block(uint64_t block);
+  // ---- blocks and inodes (ImageBlocks)
+  // EIO for a block known to be unreadable, and a block whose read fails
+  // with EIO becomes known as one.
+  Result<std::vector<std::byte>> read_block(uint64_t block) { return blocks_.read(block); }
   // read_block for walks of block maps: an unreadable indirect block reads
   // as zeros (what it pointed to is unknown: report_unreadable() names its
   // owner, and pass 5 frees nothing that might be below it).
-  Result<std::vector<std::byte>> read_map_block(uint64_t block);
-  bool unreadable(uint64_t block) const { return unreadable_.count(block) != 0; }
-  // A finding fsck reports but never fixes (counted as left uncorrected).
-  void report_only(Problem p, const std::string& message);
+  Result<std::vector<std::byte>> read_map_block(uint64_t block) { return blocks_.read_map(block); }
+  bool unreadable(uint64_t block) const { return blocks_.unreadable(block); }
   Status write_block(uint64_t block, std::span<const std::byte> data);
   Result<fusefs::DiskInode> read_inode(uint32_t ino);  // checksum not checked
   Status write_inode(uint32_t ino, const fusefs::DiskInode& d);
+  // ---- findings (Findings)
   // Records the finding; true when it should be fixed now.
-  bool ask(Problem p, const std::string& message);
-  void say(const std::string& line);
-  // A pass's title (not printed when preening, as e2fsck).
-  void header(const std::string& title) {
-    if (o_.mode != Mode::kPreen) say(title);
-  }
+  bool ask(Problem p, const std::string& message) { return findings_.ask(p, message); }
+  // A finding fsck reports but never fixes (counted as left uncorrected).
+  void report_only(Problem p, const std::string& message) { findings_.report_only(p, message); }
+  void say(const std::string& line) { findings_.say(line); }
+  void header(const std::string& title) { findings_.header(title); }
+  bool cancelled() const { return findings_.cancelled(); }
+  FsckReport& report() { return findings_.report(); }
+  // ---- used by the passes
   std::string path_of(uint32_t ino) const;
   bool valid_data_block(uint64_t block) const;
   bool is_dir(uint32_t ino) const;
@@ -134,8 +143,9 @@ class Checker {
   Status pass3();
   Status pass4();
   Status pass5();
-  Status keep_unowned(uint32_t group, std::vector<std::byte>& bmap);  // pass 5, with unknown_subtrees_
+  Status keep_unowned(uint32_t group, std::vector<std::byte>& bmap);  // pass 5, after unknown subtrees
 
+  // ---- the state the passes share
   ImageIo& io_;
   const FsckOptions& o_;
   fusefs::Superblock sb_;
@@ -167,14 +177,10 @@ class Checker {
   std::set<uint32_t> pending_orphans_;  // -n: on the orphan list, freed by the next mount
   bool gdt_dirty_ = false;      // descriptors need rewriting
   bool rewrite_super_ = false;  // primary or backups need rewriting in pass 5
-  bool cancelled_ = false;
-  bool preen_stopped_ = false;
-  FsckReport report_;
-  std::unordered_map<uint64_t, std::vector<std::byte>> cache_;
-  std::set<uint64_t> unreadable_;  // blocks whose reads fail (EIO)
-  // An unreadable indirect block was met: blocks the bitmap marks in use
-  // that nothing owns may be below it, so pass 5 does not free them.
-  bool unknown_subtrees_ = false;
+
+ private:
+  ImageBlocks blocks_;
+  Findings findings_;
 };
 
 // The directory hash of the image (the filesystem's seeded hash).

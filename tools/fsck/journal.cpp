@@ -44,7 +44,7 @@ Status Checker::replay_journal() {
     say("Journal: " + std::to_string(st.transactions) + " transactions, " +
         std::to_string(st.replayed) + " blocks replayed, " + std::to_string(st.revoked) +
         " revoked, " + std::to_string(st.bad_copies) + " bad copies");
-  cache_.clear();  // replay wrote home blocks behind the checker's cache
+  blocks_.forget_cached();  // replay wrote home blocks behind the checker's cache
   return Status::ok();
 }
 

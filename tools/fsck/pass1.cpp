@@ -202,7 +202,7 @@ static Status check_inode(Checker& c, uint32_t ino, std::span<const std::byte> r
   st.data_blocks = s.owned;
   st.has_index = S_ISDIR(d.mode) && (d.flags & kInodeFlagIndex);
   if (S_ISDIR(d.mode)) c.dirs_.push_back(ino);
-  auto& stats = c.report_.stats;
+  auto& stats = c.report().stats;
   if (S_ISREG(d.mode)) {
     ++stats.regular;
     if (!s.contiguous) ++stats.noncontiguous;
@@ -234,7 +234,7 @@ Status Checker::pass1() {
   CARDFS_RETURN_IF_ERROR(find_unreadable());
   ino_.assign(size_t(sb_.inodes_count) + 1, InodeState{});
   const uint32_t per_block = bs_ / kInodeSize;
-  for (uint32_t g = 0; g < sb_.group_count() && !cancelled_; ++g) {
+  for (uint32_t g = 0; g < sb_.group_count() && !cancelled(); ++g) {
     for (uint32_t i = 0; i < sb_.inodes_per_group; i += per_block) {
       const uint64_t tb = inode_table(g) + i / per_block;
       CARDFS_ASSIGN_OR_RETURN(auto blk, read_block(tb));
@@ -269,7 +269,7 @@ static bool holds_root_entries(Checker& c, const DiskInode& d) {
 // the old top-level directories to lost+found).
 Status Checker::check_root() {
   if (is_dir(kRootIno)) return Status::ok();
-  auto& stats = report_.stats;
+  auto& stats = report().stats;
   if (in_use(kRootIno)) {
     CARDFS_ASSIGN_OR_RETURN(DiskInode d, read_inode(kRootIno));
     char mode[16];

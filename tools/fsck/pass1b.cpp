@@ -121,7 +121,7 @@ Status Checker::pass1b() {
       const uint32_t mark = copy && dup.ref.unwritten ? kUnwrittenBit : 0;
       CARDFS_RETURN_IF_ERROR(set_pointer(*this, ino, dup.ref, copy | mark));
     }
-    if (!all) report_.findings.back().fixed = false;
+    if (!all) report().findings.back().fixed = false;
     if (cl.copied > claims.size() || cl.cleared)
       say("Copied " + std::to_string(cl.copied) + " blocks for inode " + std::to_string(ino) +
           (cl.cleared ? "; " + std::to_string(cl.cleared) + " pointers in them cleared" : "") + ".");

@@ -97,7 +97,7 @@ Status DirPass::fill_holes(uint32_t dir, std::vector<uint64_t>& blocks) {
     auto b = c_.new_dir_block(dir, d, fb, parent);
     if (!b.is_ok()) {
       c_.say(b.status().message());
-      c_.report_.findings.back().fixed = false;
+      c_.report().findings.back().fixed = false;
       continue;
     }
     blocks[fb] = *b;
@@ -235,7 +235,7 @@ Status resolve_dir_links(Checker& c) {
         continue;
       CARDFS_ASSIGN_OR_RETURN(bool removed, c.remove_entry(l.dir, l.name, d));
       if (removed) --c.ino_[d].refs;
-      else c.report_.findings.back().fixed = false;
+      else c.report().findings.back().fixed = false;
     }
   }
   return Status::ok();
@@ -261,7 +261,7 @@ Status Checker::pass2() {
       if (ino_[child].parent == d && !done[child]) queue.push_back(child);
     return Status::ok();
   };
-  while (!queue.empty() && !cancelled_) {
+  while (!queue.empty() && !cancelled()) {
     uint32_t d = queue.front();
     queue.pop_front();
     CARDFS_RETURN_IF_ERROR(run(d));

@@ -64,19 +64,19 @@ static Status make_lost_found(Checker& c) {
   CARDFS_ASSIGN_OR_RETURN(bool unlinked, unlink_non_dir_lost_found(c));
   if (!unlinked) {
     c.say("/lost+found is not a directory and its entry could not be removed: it is not recreated.");
-    c.report_.findings.back().fixed = false;
+    c.report().findings.back().fixed = false;
     return Status::ok();
   }
   const uint32_t ino = c.free_inode(c.sb_.lost_found_ino);
   if (!ino) {
     c.say("No free inode for /lost+found.");
-    c.report_.findings.back().fixed = false;
+    c.report().findings.back().fixed = false;
     return Status::ok();
   }
   CARDFS_RETURN_IF_ERROR(c.make_directory(ino, kRootIno, 0700));
   CARDFS_ASSIGN_OR_RETURN(bool added, c.add_entry(kRootIno, "lost+found", ino));
   if (!added) {
-    c.report_.findings.back().fixed = false;
+    c.report().findings.back().fixed = false;
     return Status::ok();
   }
   InodeState& s = c.ino_[ino];
@@ -139,14 +139,14 @@ Status Checker::pass3() {
     if (loop) {
       CARDFS_ASSIGN_OR_RETURN(bool removed, remove_entry(ino_[top].parent, ino_[top].name, top));
       if (!removed) {
-        report_.findings.back().fixed = false;
+        report().findings.back().fixed = false;
         continue;
       }
       --ino_[top].refs;
       ino_[top].parent = 0;
     }
     CARDFS_ASSIGN_OR_RETURN(bool linked, link_into_lost_found(top));
-    if (!linked) report_.findings.back().fixed = false;
+    if (!linked) report().findings.back().fixed = false;
     mark_reached(*this, top, reached);
   }
   for (uint32_t d : dirs_) {
@@ -167,7 +167,7 @@ Status Checker::pass3() {
 
 Status Checker::pass4() {
   header("Pass 4: Checking reference counts");
-  for (uint32_t ino = 1; ino < ino_.size() && !cancelled_; ++ino) {
+  for (uint32_t ino = 1; ino < ino_.size() && !cancelled(); ++ino) {
     if (!in_use(ino)) continue;
     InodeState& s = ino_[ino];
     const std::string who = "Inode " + std::to_string(ino);
@@ -187,7 +187,7 @@ Status Checker::pass4() {
         if (ask(Problem::kUnattachedInode, who + " (" + std::to_string(s.size) +
                                                " bytes) is in no directory.")) {
           CARDFS_ASSIGN_OR_RETURN(bool linked, link_into_lost_found(ino));
-          if (!linked) report_.findings.back().fixed = false;
+          if (!linked) report().findings.back().fixed = false;
         }
       } else if (ask(Problem::kUnattachedEmpty, who + " is empty and in no directory.")) {
         CARDFS_RETURN_IF_ERROR(clear_inode(ino));

@@ -78,7 +78,7 @@ Status Checker::pass5() {
     uint32_t used_dirs = 0;
     for (uint32_t i = 0; i < bits; ++i)
       if (i >= l.count || owner_[l.first + i] != kOwnerFree) set_bit(bmap, i);
-    if (unknown_subtrees_) CARDFS_RETURN_IF_ERROR(keep_unowned(g, bmap));
+    if (blocks_.unknown_subtrees()) CARDFS_RETURN_IF_ERROR(keep_unowned(g, bmap));
     for (uint32_t i = 0; i < bits; ++i) {
       const uint32_t ino = g * sb_.inodes_per_group + i + 1;
       if (i >= sb_.inodes_per_group || ino < sb_.first_ino || in_use(ino)) set_bit(imap, i);
@@ -135,8 +135,8 @@ Status Checker::pass5() {
     sb_.free_inodes = uint32_t(free_inodes);
     rewrite_super_ = true;
   }
-  report_.stats.blocks_used = sb_.blocks_count - free_blocks;
-  report_.stats.inodes_used = sb_.inodes_count - free_inodes;
+  report().stats.blocks_used = sb_.blocks_count - free_blocks;
+  report().stats.inodes_used = sb_.inodes_count - free_inodes;
   return Status::ok();
 }
 

@@ -112,7 +112,7 @@ Status Checker::make_directory(uint32_t ino, uint32_t parent, uint16_t perm) {
   ino_[ino].dotdot = parent;
   ino_[ino].refs = 1;  // its '.'; the entry naming it adds one, pass 3 its '..'
   dirs_.insert(std::lower_bound(dirs_.begin(), dirs_.end(), ino), ino);
-  ++report_.stats.directories;
+  ++report().stats.directories;
   return write_inode(ino, d);
 }
 

@@ -30,37 +30,37 @@ Result<FsckReport> Checker::run() {
   CARDFS_RETURN_IF_ERROR(check_super());
   CARDFS_RETURN_IF_ERROR(check_journal());
   CARDFS_RETURN_IF_ERROR(release_orphans());
-  auto& st = report_.stats;
+  auto& st = report().stats;
   st.inodes_total = sb_.inodes_count;
   st.blocks_total = sb_.blocks_count;
   const bool marked_clean = (sb_.state & kStateClean) && !(sb_.state & kStateErrors);
-  if (!o_.force && marked_clean && report_.findings.empty() && pending_orphans_.empty()) {
+  if (!o_.force && marked_clean && report().findings.empty() && pending_orphans_.empty()) {
     st.inodes_used = sb_.inodes_count - sb_.free_inodes;
     st.blocks_used = sb_.blocks_count - sb_.free_blocks;
-    report_.skipped = true;
-    report_.summary = summary_line(o_.name, st, true);
-    say(report_.summary);
-    return report_;
+    report().skipped = true;
+    report().summary = summary_line(o_.name, st, true);
+    say(report().summary);
+    return report();
   }
   using PassFn = Status (Checker::*)();
   for (PassFn pass : {&Checker::pass1, &Checker::pass2, &Checker::pass3, &Checker::report_unreadable,
                       &Checker::pass4, &Checker::pass5}) {
-    if (cancelled_) break;
+    if (cancelled()) break;
     CARDFS_RETURN_IF_ERROR((this->*pass)());
   }
-  const bool any_fixed = report_.modified || gdt_dirty_ || rewrite_super_;
-  if (o_.mode != Mode::kNo && !cancelled_ && (any_fixed || !marked_clean)) {
+  const bool any_fixed = report().modified || gdt_dirty_ || rewrite_super_;
+  if (o_.mode != Mode::kNo && !cancelled() && (any_fixed || !marked_clean)) {
     CARDFS_RETURN_IF_ERROR(write_superblocks());
     CARDFS_RETURN_IF_ERROR(io_.flush());
   }
-  report_.cancelled = cancelled_;
+  report().cancelled = cancelled();
   bool left = false, fixed = false;
-  for (const Finding& f : report_.findings) (f.fixed ? fixed : left) = true;
+  for (const Finding& f : report().findings) (f.fixed ? fixed : left) = true;
   // As e2fsck: anything written (a fix, or marking the filesystem clean)
   // is exit bit 1 and "FILE SYSTEM WAS MODIFIED" (not printed when preening).
-  report_.exit_code = (left ? kExitUncorrected : 0) | (fixed || report_.modified ? kExitCorrected : 0) |
-                      (cancelled_ ? kExitCancelled : 0);
-  if (report_.modified && o_.mode != Mode::kPreen) say("\n***** FILE SYSTEM WAS MODIFIED *****");
+  report().exit_code = (left ? kExitUncorrected : 0) | (fixed || report().modified ? kExitCorrected : 0) |
+                      (cancelled() ? kExitCancelled : 0);
+  if (report().modified && o_.mode != Mode::kPreen) say("\n***** FILE SYSTEM WAS MODIFIED *****");
   if (o_.verbose) {
     say("\n" + std::to_string(st.inodes_used) + " inodes used (of " + std::to_string(st.inodes_total) + ")");
     say(std::to_string(st.noncontiguous) + " non-contiguous files");
@@ -69,9 +69,9 @@ Result<FsckReport> Checker::run() {
         " directories\n" + std::to_string(st.symlinks) + " symbolic links\n" +
         std::to_string(st.specials) + " device files, fifos and sockets");
   }
-  report_.summary = summary_line(o_.name, st, false);
-  say(report_.summary);
-  return report_;
+  report().summary = summary_line(o_.name, st, false);
+  say(report().summary);
+  return report();
 }
 
 Result<FsckReport> check_filesystem(ImageIo& io, const FsckOptions& opts) {

@@ -82,6 +82,7 @@ Status Checker::check_super() {
   sb_ = found.sb;
   sb_block_ = found.block;
   bs_ = sb_.block_size();
+  blocks_.set_block_size(bs_);
   seed_ = sb_.csum_seed();
   if (sb_.blocks_count * bs_ > io_.size())
     return Status::error(EINVAL, "the filesystem has " + std::to_string(sb_.blocks_count) +

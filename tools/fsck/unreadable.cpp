@@ -36,14 +36,14 @@ Status Checker::find_unreadable() {
   for (const ImageIo::Range& r : ranges) {
     if (r.length == 0) continue;
     for (uint64_t b = r.offset / bs_; b <= (r.offset + r.length - 1) / bs_ && b < sb_.blocks_count; ++b)
-      unreadable_.insert(b);
+      blocks_.mark_unreadable(b);
   }
   return Status::ok();
 }
 
 Status Checker::report_unreadable() {
   std::map<uint32_t, std::vector<uint64_t>> by_owner;  // kOwnerMeta: metadata
-  for (uint64_t b : unreadable_)
+  for (uint64_t b : blocks_.unreadable_blocks())
     if (b < owner_.size() && owner_[b] != kOwnerFree) by_owner[owner_[b]].push_back(b);  // a free one is rewritten before use
   for (const auto& [owner, blocks] : by_owner) {
     if (owner == kOwnerMeta) {
