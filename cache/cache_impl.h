@@ -131,8 +131,4 @@ struct PageCache::Impl {
   Status flush_device();
 };
 
-// The thread-local "allocating for" address space: metadata dirtied during
-// a GetBlock(create) call belongs to that file's fdatasync.
-AddressSpace*& allocating_for();
-
 }  // namespace cardfs::cache

@@ -10,11 +10,6 @@
 
 namespace cardfs::cache {
 
-AddressSpace*& allocating_for() {
-  thread_local AddressSpace* as = nullptr;
-  return as;
-}
-
 PageCache::Impl::Impl(blockdev::BlockDevice& d, Clock& c, uint32_t bs, const Tunables& t)
     : dev(d),
       clock(c),
@@ -70,7 +65,6 @@ void PageCache::Impl::drop_page(Page* p) {
 
 void PageCache::Impl::mark_dirty(Page* p, uint8_t mask) {
   AddressSpace& as = *p->owner;
-  if (as.is_bdev() && allocating_for()) allocating_for()->add_assoc(p->index);
   if (held(as)) note_transaction_page(p->index);
   bool inode_dirtied = false;
   {
@@ -106,11 +100,11 @@ Result<BlockMapping> PageCache::Impl::get_block(AddressSpace& as, uint64_t file_
                                                 bool create) {
   GetBlock gb = as.get_block();
   if (!gb) return Status::error(EIO, "address space has no get_block");
-  AddressSpace* outer = allocating_for();
-  if (create) allocating_for() = &as;
   Result<BlockMapping> r = gb(file_block, create);
-  allocating_for() = outer;
-  if (r.is_ok() && r->mapped && r->sector + sectors_per_block > dev.sector_count()) {
+  if (!r.is_ok()) return r;
+  // What the mapping dirtied is this file's metadata: its fdatasync writes it.
+  for (uint64_t block : r->metadata) as.add_assoc(block / blocks_per_page);
+  if (r->mapped && r->sector + sectors_per_block > dev.sector_count()) {
     return Status::error(EIO, "get_block mapped file block " + std::to_string(file_block) +
                                   " of " + as.describe() +
                                   " past the end of the device");

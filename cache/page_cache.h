@@ -36,10 +36,15 @@ struct BlockMapping {
   bool mapped = false;  // false: a hole (reads as zeros)
   uint64_t sector = 0;  // first 512-byte sector of the block, when mapped
   bool fresh = false;   // just allocated by this call: never read it from disk
+  // The metadata blocks (device blocks, through bread/bget) this call
+  // dirtied to map the block, e.g. the indirect blocks of its path: the
+  // cache makes them the file's, so its fdatasync writes them too.
+  std::vector<uint64_t> metadata;
 };
 
 // The filesystem's get_block: file block number (in the address space's
-// block size) to its location; with create, allocates (ENOSPC, EFBIG...).
+// block size) to its location; with create, allocates (ENOSPC, EFBIG...)
+// and names in BlockMapping::metadata what it dirtied on the way.
 using GetBlock = std::function<Result<BlockMapping>(uint64_t file_block, bool create)>;
 
 // Linux's vm and queue tunables, all changeable at run time.

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "base/coding.h"
@@ -97,10 +98,17 @@ Result<bool> map_leaf(Context& ctx, Inode& inode, uint32_t& raw, uint64_t goal, 
   return true;
 }
 
+void note_dirtied(std::vector<uint64_t>* dirtied, uint64_t block) {
+  if (dirtied && std::find(dirtied->begin(), dirtied->end(), block) == dirtied->end())
+    dirtied->push_back(block);
+}
+
 // walk_pointer_path's access to indirect blocks: through the cache,
 // allocating into the inode (metadata AUs), dirtying only the 4 bytes set.
 struct CacheNode {
   cache::BufferRef buf;
+  uint64_t block;
+  std::vector<uint64_t>* dirtied;  // null: nobody asks
   size_t size() const { return buf.data().size(); }
   uint32_t get(uint32_t slot) {
     buf.lock();
@@ -113,6 +121,7 @@ struct CacheNode {
     put_u32(buf.data().data() + 4 * slot, v);
     buf.unlock();
     buf.mark_dirty(4 * slot, 4);
+    note_dirtied(dirtied, block);
     return Status::ok();
   }
 };
@@ -122,17 +131,22 @@ struct CacheIo {
   Inode& inode;
   uint64_t goal;
   Status check(uint64_t ptr, uint64_t fb) { return check_ptr(ctx, inode, ptr, fb); }
-  Result<uint64_t> allocate() { return fusefs::allocate(ctx, inode, goal, true); }
+  std::vector<uint64_t>* dirtied;
+  Result<uint64_t> allocate() {
+    CARDFS_ASSIGN_OR_RETURN(uint64_t b, fusefs::allocate(ctx, inode, goal, true));
+    note_dirtied(dirtied, b);
+    return b;
+  }
   Result<CacheNode> read(uint64_t b) {
     CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bread(b));
-    return CacheNode{std::move(buf)};
+    return CacheNode{std::move(buf), b, dirtied};
   }
 };
 
 template <class Leaf>
 Result<bool> walk_to_leaf(Context& ctx, Inode& inode, const PointerPath& path, uint64_t fb,
-                          bool create, uint64_t goal, Leaf&& leaf) {
-  CacheIo io{ctx, inode, goal};
+                          bool create, uint64_t goal, Leaf&& leaf, std::vector<uint64_t>* dirtied = nullptr) {
+  CacheIo io{ctx, inode, goal, dirtied};
   return walk_pointer_path(inode.d.block[path.slot[0]], path, fb, create, io, std::forward<Leaf>(leaf));
 }
 
@@ -182,9 +196,11 @@ Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, MapMode
   if (!where.is_ok()) return create ? Result<Mapped>(where.status()) : Mapped{};  // past the end: a hole
   const uint64_t goal = goal_for(ctx, inode, fb);
   Mapped m;
-  CARDFS_RETURN_IF_ERROR(walk_to_leaf(ctx, inode, *where, fb, create, goal, [&](uint32_t& raw) {
-                           return map_leaf(ctx, inode, raw, goal, fb, mode, m);
-                         }).status());
+  CARDFS_RETURN_IF_ERROR(walk_to_leaf(
+                             ctx, inode, *where, fb, create, goal,
+                             [&](uint32_t& raw) { return map_leaf(ctx, inode, raw, goal, fb, mode, m); },
+                             &m.metadata)
+                             .status());
   if (create && m.block) {
     inode.last_file_block = fb;
     inode.last_phys = m.block;

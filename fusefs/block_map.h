@@ -21,6 +21,9 @@ struct Mapped {
   uint64_t block = 0;      // 0: a hole (only with kLookup)
   bool fresh = false;      // its disk bytes are garbage: allocated or unmarked by this call
   bool unwritten = false;  // allocated but reads as zeros (kLookup, kPreallocate)
+  // Indirect blocks this call allocated or changed (dirty in the cache),
+  // without repeats: the file's fdatasync must write them.
+  std::vector<uint64_t> metadata;
 };
 
 enum class MapMode {

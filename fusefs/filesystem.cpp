@@ -162,7 +162,8 @@ void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
         std::lock_guard lock(in->map_mu);
         CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx, *in, fb, create));
         // An unwritten block reads as a hole: zeros, no device read.
-        return cache::BlockMapping{m.block != 0 && !m.unwritten, m.block * (ctx->bs / 512), m.fresh};
+        return cache::BlockMapping{m.block != 0 && !m.unwritten, m.block * (ctx->bs / 512), m.fresh,
+                                   std::move(m.metadata)};
       });
 }
 
