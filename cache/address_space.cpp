@@ -5,12 +5,12 @@
 namespace cardfs::cache {
 
 GetBlock AddressSpace::get_block() const {
-  std::lock_guard lock(gb_mu_);
+  MutexLock lock(gb_mu_);
   return get_block_;
 }
 
 void AddressSpace::set_get_block(GetBlock gb) {
-  std::lock_guard lock(gb_mu_);
+  MutexLock lock(gb_mu_);
   get_block_ = std::move(gb);
 }
 
@@ -89,7 +89,7 @@ std::vector<PageRef> AddressSpace::pages_in(uint64_t first, uint64_t last) {
 }
 
 bool AddressSpace::add_dirty(uint64_t index, Nanos now) {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   bool was_clean = dirty_.empty();
   dirty_.insert(index);
   if (was_clean) dirtied_when_ = now;
@@ -97,12 +97,12 @@ bool AddressSpace::add_dirty(uint64_t index, Nanos now) {
 }
 
 void AddressSpace::remove_dirty(uint64_t index) {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   dirty_.erase(index);
 }
 
 std::vector<uint64_t> AddressSpace::dirty_in(uint64_t first, uint64_t last, size_t max) {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   std::vector<uint64_t> out;
   for (auto it = dirty_.lower_bound(first); it != dirty_.end() && *it <= last; ++it) {
     if (out.size() >= max) break;
@@ -112,17 +112,17 @@ std::vector<uint64_t> AddressSpace::dirty_in(uint64_t first, uint64_t last, size
 }
 
 bool AddressSpace::has_dirty() {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   return !dirty_.empty();
 }
 
 size_t AddressSpace::dirty_count() {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   return dirty_.size();
 }
 
 Nanos AddressSpace::dirtied_when() {
-  std::lock_guard lock(dirty_mu_);
+  MutexLock lock(dirty_mu_);
   return dirtied_when_;
 }
 
@@ -149,12 +149,12 @@ void AddressSpace::wait_writeback_idle() {
 }
 
 void AddressSpace::add_assoc(uint64_t bdev_index) {
-  std::lock_guard lock(assoc_mu_);
+  MutexLock lock(assoc_mu_);
   assoc_.insert(bdev_index);
 }
 
 std::vector<uint64_t> AddressSpace::take_assoc() {
-  std::lock_guard lock(assoc_mu_);
+  MutexLock lock(assoc_mu_);
   std::vector<uint64_t> out(assoc_.begin(), assoc_.end());
   assoc_.clear();
   return out;

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "cache/lru.h"
 #include "cache/page.h"
 #include "cache/page_cache.h"
@@ -92,22 +93,22 @@ class AddressSpace : public std::enable_shared_from_this<AddressSpace> {
 
   const uint64_t ino_;
   const bool is_bdev_;
-  mutable std::mutex gb_mu_;
-  GetBlock get_block_;
+  mutable Mutex gb_mu_;
+  GetBlock get_block_ CARDFS_GUARDED_BY(gb_mu_);
   std::array<Shard, kShards> shards_;
   std::atomic<size_t> nr_pages_{0};
 
-  std::mutex dirty_mu_;
-  std::set<uint64_t> dirty_;
-  Nanos dirtied_when_{0};
+  Mutex dirty_mu_;
+  std::set<uint64_t> dirty_ CARDFS_GUARDED_BY(dirty_mu_);
+  Nanos dirtied_when_ CARDFS_GUARDED_BY(dirty_mu_){0};
 
   std::mutex wb_mu_;
   std::condition_variable wb_cv_;
   int nr_writeback_ = 0;
   std::atomic<int> error_{0};
 
-  std::mutex assoc_mu_;
-  std::set<uint64_t> assoc_;
+  Mutex assoc_mu_;
+  std::set<uint64_t> assoc_ CARDFS_GUARDED_BY(assoc_mu_);
 };
 
 }  // namespace cardfs::cache

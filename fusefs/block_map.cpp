@@ -38,7 +38,7 @@ void release_block(Context& ctx, Inode& inode, uint64_t b) {
   inode.d.blocks -= std::min<uint64_t>(inode.d.blocks, ctx.bs / 512);
 }
 
-uint64_t goal_for(Context& ctx, const Inode& inode, uint64_t fb) {
+uint64_t goal_for(Context& ctx, const Inode& inode, uint64_t fb) CARDFS_REQUIRES(inode.map_mu) {
   if (inode.last_phys && inode.last_file_block + 1 == fb) return inode.last_phys + 1;
   if (inode.last_phys) return inode.last_phys;
   return ctx.groups.group_start_block(ctx.groups.group_of_inode(inode.ino));
@@ -68,7 +68,7 @@ PointerTreeWalk tree_walk(Context& ctx, uint64_t first, uint64_t end) {
 // mode — allocates a hole (unwritten unless kWrite), marks a written block
 // unwritten for kZero, or clears the unwritten mark for kWrite. Returns true when raw changed.
 Result<bool> map_leaf(Context& ctx, Inode& inode, uint32_t& raw, uint64_t goal, uint64_t fb,
-                      MapMode mode, Mapped& m) {
+                      MapMode mode, Mapped& m) CARDFS_REQUIRES(inode.map_mu) {
   const DataPointer dp = decode_data_pointer(raw, ctx.unwritten);
   if (dp.block) CARDFS_RETURN_IF_ERROR(check_ptr(ctx, inode, dp.block, fb));
   m.block = dp.block;
@@ -153,7 +153,8 @@ Result<bool> walk_to_leaf(Context& ctx, Inode& inode, const PointerPath& path, u
 // Frees what [first, end) covers: the data blocks only when `data`, and
 // the indirect blocks left empty. Each indirect block changed is written
 // once, after its children, as a whole.
-Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool data) {
+Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool data)
+    CARDFS_REQUIRES(inode.map_mu) {
   PointerTreeWalk w = tree_walk(ctx, first, end);
   w.enter = [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
     if (r.level == 0 && !data) return Visit::kSkip;
@@ -198,7 +199,11 @@ Result<Mapped> map_block_locked(Context& ctx, Inode& inode, uint64_t fb, MapMode
   Mapped m;
   CARDFS_RETURN_IF_ERROR(walk_to_leaf(
                              ctx, inode, *where, fb, create, goal,
-                             [&](uint32_t& raw) { return map_leaf(ctx, inode, raw, goal, fb, mode, m); },
+                             // The walk calls it here, under this function's map_mu; clang
+                             // does not follow a lock into a callback.
+                             [&](uint32_t& raw) CARDFS_NO_THREAD_SAFETY_ANALYSIS {
+                               return map_leaf(ctx, inode, raw, goal, fb, mode, m);
+                             },
                              &m.metadata)
                              .status());
   if (create && m.block) {

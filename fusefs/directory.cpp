@@ -10,7 +10,7 @@ namespace cardfs::fusefs {
 Status Directory::init(Context& ctx, Inode& dir, uint32_t parent) {
   Mapped m;
   {
-    std::lock_guard lock(dir.map_mu);
+    MutexLock lock(dir.map_mu);
     CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx, dir, 0, true));
   }
   CARDFS_ASSIGN_OR_RETURN(auto buf, ctx.cache.bget_zeroed(m.block));
@@ -31,7 +31,7 @@ Result<cache::BufferRef> Directory::read_block(uint64_t fb) {
                         std::to_string(fb) + " past its size");
   Mapped m;
   {
-    std::lock_guard lock(dir_.map_mu);
+    MutexLock lock(dir_.map_mu);
     CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx_, dir_, fb, false));
   }
   if (!m.block)
@@ -60,7 +60,7 @@ Result<std::pair<uint64_t, cache::BufferRef>> Directory::append_block() {
   const uint64_t fb = block_count();
   Mapped m;
   {
-    std::lock_guard lock(dir_.map_mu);
+    MutexLock lock(dir_.map_mu);
     CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(ctx_, dir_, fb, true));
   }
   CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bget_zeroed(m.block));

@@ -143,15 +143,15 @@ bool Filesystem::evictable(Inode& in) {
   if (in.ino == kRootIno) return false;
   std::unique_lock lock(in.mu, std::try_to_lock);
   if (!lock.owns_lock() || in.lookups || in.opens) return false;
-  std::unique_lock map_lock(in.map_mu, std::try_to_lock);
-  if (!map_lock.owns_lock()) return false;
-  if (in.as && !cache_.forget_clean_address_space(*in.as)) return false;
-  groups_->release(in.res);
-  return true;
+  if (!in.map_mu.try_lock()) return false;
+  const bool forgotten = !in.as || cache_.forget_clean_address_space(*in.as);
+  if (forgotten) groups_->release(in.res);
+  in.map_mu.unlock();
+  return forgotten;
 }
 
 void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
-  std::lock_guard lock(inode->map_mu);
+  MutexLock lock(inode->map_mu);
   if (inode->as) return;
   std::weak_ptr<Inode> weak = inode;
   Context* ctx = ctx_.get();
@@ -159,7 +159,7 @@ void Filesystem::attach_address_space(const std::shared_ptr<Inode>& inode) {
       inode->ino, [ctx, weak](uint64_t fb, bool create) -> Result<cache::BlockMapping> {
         auto in = weak.lock();
         if (!in) return Status::error(EIO, "inode gone");
-        std::lock_guard lock(in->map_mu);
+        MutexLock lock(in->map_mu);
         CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx, *in, fb, create));
         // An unwritten block reads as a hole: zeros, no device read.
         return cache::BlockMapping{m.block != 0 && !m.unwritten, m.block * (ctx->bs / 512), m.fresh,
@@ -182,7 +182,7 @@ Attr Filesystem::attr_of(Inode& inode) {
   a.rdev = inode.d.rdev;
   a.size = inode.d.size;
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     a.blocks = inode.d.blocks;
   }
   a.blksize = sb_.block_size();
@@ -241,7 +241,7 @@ void Filesystem::forget(Ino ino, uint64_t nlookup) {
   Inode& in = **inode;
   in.lookups -= std::min(in.lookups, nlookup);
   if (in.lookups == 0) {
-    std::lock_guard map_lock(in.map_mu);
+    MutexLock map_lock(in.map_mu);
     groups_->release(in.res);
   }
   maybe_free_locked(in);
@@ -263,7 +263,7 @@ void Filesystem::release(Ino ino) {
   Inode& in = **inode;
   if (in.opens) --in.opens;
   {
-    std::lock_guard map_lock(in.map_mu);
+    MutexLock map_lock(in.map_mu);
     groups_->release(in.res);
   }
   maybe_free_locked(in);
@@ -324,7 +324,7 @@ Status Filesystem::free_data_locked(Inode& inode) {
   inode.data_freed = true;
   if (inode.as) cache_.truncate_pages(*inode.as, 0);
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, 0, max_file_blocks(ctx_->ptrs)));
     free_xattr_block_locked(*ctx_, inode);
     groups_->release(inode.res);
@@ -338,11 +338,11 @@ Status Filesystem::free_inode_locked(Inode& inode) {
   if (inode.as) cache_.truncate_pages(*inode.as, 0);
   const bool inline_link = S_ISLNK(inode.d.mode) && inode.d.size <= kInlineSymlinkMax;
   if (!inline_link) {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, 0, max_file_blocks(ctx_->ptrs)));
   }
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     free_xattr_block_locked(*ctx_, inode);
     groups_->release(inode.res);
   }
@@ -439,7 +439,7 @@ Status Filesystem::unmount() {
         inode->lookups = inode->opens = 0;
         maybe_free_locked(*inode);
       }
-      std::lock_guard map_lock(inode->map_mu);
+      MutexLock map_lock(inode->map_mu);
       groups_->release(inode->res);
     }
     std::lock_guard lock(sb_mu_);
@@ -452,13 +452,13 @@ Status Filesystem::unmount() {
 Result<DiskInode> Filesystem::inspect_inode(Ino ino) {
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
   std::lock_guard lock(inode->mu);
-  std::lock_guard map_lock(inode->map_mu);
+  MutexLock map_lock(inode->map_mu);
   return inode->d;
 }
 
 Result<uint64_t> Filesystem::bmap(Ino ino, uint64_t file_block) {
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
-  std::lock_guard lock(inode->map_mu);
+  MutexLock lock(inode->map_mu);
   CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, *inode, file_block, false));
   return m.block;
 }

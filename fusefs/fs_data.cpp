@@ -86,7 +86,7 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
   if (data.empty()) return size_t(0);
   uint64_t map_before;  // allocating or unmarking changes what fdatasync must write
   {
-    std::lock_guard map_lock(inode->map_mu);
+    MutexLock map_lock(inode->map_mu);
     map_before = inode->map_version;
   }
   auto n = direct ? cache_.direct_write(*inode->as, offset, data)
@@ -100,11 +100,13 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
     inode->datasync_dirty = true;
   }
   if (written < data.size()) CARDFS_RETURN_IF_ERROR(drop_failed_allocation_locked(*inode, offset + written));
+  bool remapped = false;
   {
-    std::lock_guard map_lock(inode->map_mu);
-    if (inode->map_version != map_before) inode->datasync_dirty = true;
+    MutexLock map_lock(inode->map_mu);  // write-back's GetBlock may map meanwhile
+    remapped = inode->map_version != map_before;
   }
-  if (inode->map_version != map_before && !direct) note_ordered_locked(*inode);
+  if (remapped) inode->datasync_dirty = true;
+  if (remapped && !direct) note_ordered_locked(*inode);
   if (written) inode->d.mtime = inode->d.ctime = t;
   CARDFS_RETURN_IF_ERROR(store(*inode));  // blocks may have been allocated even on error
   if (!n.is_ok()) return n.status();
@@ -117,7 +119,7 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
 // block count and map hold exactly what was written.
 Status Filesystem::drop_failed_allocation_locked(Inode& inode, uint64_t pos) {
   const uint64_t fb = pos / sb_.block_size();
-  std::lock_guard lock(inode.map_mu);
+  MutexLock lock(inode.map_mu);
   if (fb >= max_file_blocks(ctx_->ptrs)) return Status::ok();
   CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, MapMode::kLookup));
   if (m.block) return Status::ok();  // failed for another reason: nothing was allocated for it
@@ -134,7 +136,7 @@ Status Filesystem::zero_range_locked(Inode& inode, uint64_t offset, uint64_t end
     uint64_t stop = std::min<uint64_t>(end, (fb + 1) * bs);
     uint64_t block;
     {
-      std::lock_guard lock(inode.map_mu);
+      MutexLock lock(inode.map_mu);
       CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, false));
       block = m.unwritten ? 0 : m.block;
     }
@@ -159,7 +161,7 @@ Status Filesystem::truncate_locked(Inode& inode, uint64_t size) {
     // The block holding the new end keeps no stale bytes past it.
     if (size % bs) CARDFS_RETURN_IF_ERROR(zero_range_locked(inode, size, std::min(old, (size / bs + 1) * bs)));
     cache_.truncate_pages(*inode.as, size);
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, (size + bs - 1) / bs, max_file_blocks(ctx_->ptrs)));
   }
   inode.d.size = size;
@@ -187,7 +189,7 @@ Status Filesystem::punch_locked(Inode& inode, uint64_t offset, uint64_t length) 
   }
   cache_.punch_pages(*inode.as, offset, end - offset);
   if (first_full < end_full) {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(free_blocks_locked(*ctx_, inode, first_full, end_full));
   }
   return Status::ok();
@@ -197,7 +199,7 @@ Status Filesystem::punch_locked(Inode& inode, uint64_t offset, uint64_t length) 
 Result<uint64_t> Filesystem::count_holes_locked(Inode& inode, uint64_t first, uint64_t end) {
   uint64_t holes = 0;
   for (uint64_t fb = first; fb < end; ++fb) {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, MapMode::kLookup));
     holes += m.block == 0;
   }
@@ -218,7 +220,7 @@ Status Filesystem::allocate_locked(Inode& inode, uint64_t offset, uint64_t lengt
   CARDFS_ASSIGN_OR_RETURN(uint64_t holes, count_holes_locked(inode, first_fb, end_fb));
   if (holes > groups_->free_blocks()) return Status::error(ENOSPC, "fallocate: not enough free blocks");
   for (uint64_t fb = first_fb; fb < end_fb; ++fb) {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_RETURN_IF_ERROR(map_block_locked(*ctx_, inode, fb, MapMode::kPreallocate).status());
   }
   if (!keep_size && end > inode.d.size) inode.d.size = end;

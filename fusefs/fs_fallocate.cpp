@@ -25,16 +25,19 @@ uint64_t page_floor(uint64_t offset) { return offset / cache::kPageSize * cache:
 // order that never lands on a pointer not yet moved (ascending for a
 // negative delta). Every destination's indirect blocks exist already
 // (make_path_locked), so nothing here allocates.
-Status move_pointers(Context& ctx, Inode& inode, const std::vector<uint64_t>& from, int64_t delta) {
-  auto move = [&](uint64_t fb) {
-    uint32_t raw = 0;
-    CARDFS_RETURN_IF_ERROR(exchange_pointer_locked(ctx, inode, fb, raw));
-    return exchange_pointer_locked(ctx, inode, uint64_t(int64_t(fb) + delta), raw);
-  };
+Status move_pointer(Context& ctx, Inode& inode, uint64_t fb, int64_t delta) CARDFS_REQUIRES(inode.map_mu) {
+  uint32_t raw = 0;
+  CARDFS_RETURN_IF_ERROR(exchange_pointer_locked(ctx, inode, fb, raw));
+  return exchange_pointer_locked(ctx, inode, uint64_t(int64_t(fb) + delta), raw);
+}
+
+Status move_pointers(Context& ctx, Inode& inode, const std::vector<uint64_t>& from, int64_t delta)
+    CARDFS_REQUIRES(inode.map_mu) {
   if (delta < 0) {
-    for (uint64_t fb : from) CARDFS_RETURN_IF_ERROR(move(fb));
+    for (uint64_t fb : from) CARDFS_RETURN_IF_ERROR(move_pointer(ctx, inode, fb, delta));
   } else {
-    for (auto it = from.rbegin(); it != from.rend(); ++it) CARDFS_RETURN_IF_ERROR(move(*it));
+    for (auto it = from.rbegin(); it != from.rend(); ++it)
+      CARDFS_RETURN_IF_ERROR(move_pointer(ctx, inode, *it, delta));
   }
   return Status::ok();
 }
@@ -42,7 +45,7 @@ Status move_pointers(Context& ctx, Inode& inode, const std::vector<uint64_t>& fr
 // Makes the indirect blocks every destination needs before anything moves:
 // ENOSPC then changes no data pointer, and those made meanwhile are freed.
 Status make_paths(Context& ctx, Inode& inode, const std::vector<uint64_t>& from, int64_t delta,
-                  uint64_t first) {
+                  uint64_t first) CARDFS_REQUIRES(inode.map_mu) {
   for (uint64_t fb : from) {
     Status st = make_path_locked(ctx, inode, uint64_t(int64_t(fb) + delta));
     if (!st.is_ok()) {
@@ -100,7 +103,7 @@ Status Filesystem::zero_fallocate_locked(Inode& inode, uint64_t offset, uint64_t
     const uint64_t lo = std::max(offset, fb * bs), hi = std::min(end, (fb + 1) * bs);
     bool zero_bytes;
     {
-      std::lock_guard lock(inode.map_mu);
+      MutexLock lock(inode.map_mu);
       CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, inode, fb, MapMode::kLookup));
       zero_bytes = m.block && !m.unwritten && hi - lo < bs;
       if (!zero_bytes) CARDFS_RETURN_IF_ERROR(map_block_locked(*ctx_, inode, fb, MapMode::kZero).status());
@@ -136,7 +139,7 @@ Status Filesystem::collapse_locked(Inode& inode, uint64_t offset, uint64_t lengt
   const uint64_t first = offset / bs, n = length / bs, max = max_file_blocks(ctx_->ptrs);
   CARDFS_RETURN_IF_ERROR(settle_pages_from_locked(inode, offset));
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_ASSIGN_OR_RETURN(auto removed, mapped_blocks_locked(*ctx_, inode, first, first + n));
     CARDFS_ASSIGN_OR_RETURN(auto moving, mapped_blocks_locked(*ctx_, inode, first + n, max));
     CARDFS_RETURN_IF_ERROR(make_paths(*ctx_, inode, moving, -int64_t(n), first));
@@ -166,7 +169,7 @@ Status Filesystem::insert_locked(Inode& inode, uint64_t offset, uint64_t length)
   const uint64_t first = offset / bs, n = length / bs, max = max_file_blocks(ctx_->ptrs);
   CARDFS_RETURN_IF_ERROR(settle_pages_from_locked(inode, offset));
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     CARDFS_ASSIGN_OR_RETURN(auto moving, mapped_blocks_locked(*ctx_, inode, first, max));
     if (!moving.empty() && moving.back() + n >= max)
       return Status::error(EFBIG, "insert range: blocks past EOF would pass the last pointer");

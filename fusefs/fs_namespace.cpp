@@ -138,7 +138,7 @@ Status Filesystem::init_new_inode_locked(Inode& inode, uint32_t parent, std::str
     } else {
       Mapped m;
       {
-        std::lock_guard lock(inode.map_mu);
+        MutexLock lock(inode.map_mu);
         CARDFS_ASSIGN_OR_RETURN(m, map_block_locked(*ctx_, inode, 0, true));
       }
       CARDFS_ASSIGN_OR_RETURN(auto buf, cache_.bget_zeroed(m.block));
@@ -239,7 +239,7 @@ Result<std::string> Filesystem::readlink(Ino ino) {
     return ctx_->corrupt("symlink " + std::to_string(ino) + ": bad size");
   uint64_t block;
   {
-    std::lock_guard map_lock(inode->map_mu);
+    MutexLock map_lock(inode->map_mu);
     CARDFS_ASSIGN_OR_RETURN(Mapped m, map_block_locked(*ctx_, *inode, 0, false));
     block = m.block;
   }

@@ -10,11 +10,11 @@
 namespace cardfs::fusefs {
 
 struct BlockGroups::Group {
-  mutable std::mutex mu;
-  GroupDesc gd;
-  GroupLayout layout;
-  std::vector<std::byte> bmap, imap;
-  bool dirty = false;
+  mutable Mutex mu;  // after windows_mu_; one group at a time
+  GroupDesc gd CARDFS_GUARDED_BY(mu);
+  GroupLayout layout;  // fixed
+  std::vector<std::byte> bmap CARDFS_GUARDED_BY(mu), imap CARDFS_GUARDED_BY(mu);
+  bool dirty CARDFS_GUARDED_BY(mu) = false;
 };
 
 }  // namespace cardfs::fusefs

@@ -18,7 +18,7 @@ bool BlockGroups::is_data_block(uint64_t block) const {
 bool BlockGroups::block_in_use(uint64_t block) const {
   if (block < sb_.first_data_block || block >= sb_.blocks_count) return false;
   const Group& grp = *groups_[(block - sb_.first_data_block) / bpg_];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   return test_bit(grp.bmap, uint32_t(block - grp.layout.first));
 }
 
@@ -29,7 +29,7 @@ uint64_t BlockGroups::find_in_range(uint64_t from, uint64_t to, bool claim) {
     uint32_t g = uint32_t((from - sb_.first_data_block) / bpg_);
     Group& grp = *groups_[g];
     uint64_t gend = std::min<uint64_t>(grp.layout.first + grp.layout.count, to);
-    std::lock_guard lock(grp.mu);
+    MutexLock lock(grp.mu);
     if (grp.gd.free_blocks) {
       uint32_t bit = uint32_t(from - grp.layout.first), end = uint32_t(gend - grp.layout.first);
       while ((bit = find_clear_bit(grp.bmap, bit, end)) < end) {
@@ -90,7 +90,7 @@ uint64_t BlockGroups::search_data(uint64_t goal, bool claim) {
 }
 
 Result<uint64_t> BlockGroups::alloc_meta_block(uint32_t group) {
-  std::lock_guard lock(windows_mu_);
+  MutexLock lock(windows_mu_);
   const uint32_t n = group_count();
   for (uint32_t i = 0; i < n && meta_.on(); ++i) {
     const GroupLayout& l = groups_[(group + i) % n]->layout;
@@ -109,7 +109,7 @@ Result<uint64_t> BlockGroups::take_from_window(Reservation& res) {
   while (res.next < res.end) {
     uint64_t b = res.next++;
     Group& grp = *groups_[(b - sb_.first_data_block) / bpg_];
-    std::lock_guard lock(grp.mu);
+    MutexLock lock(grp.mu);
     uint32_t bit = uint32_t(b - grp.layout.first);
     if (bit < grp.layout.count && !test_bit(grp.bmap, bit)) {
       set_bit(grp.bmap, bit);
@@ -123,7 +123,7 @@ Result<uint64_t> BlockGroups::take_from_window(Reservation& res) {
 }
 
 Result<uint64_t> BlockGroups::alloc_block(uint64_t goal, Reservation* res) {
-  std::lock_guard lock(windows_mu_);
+  MutexLock lock(windows_mu_);
   if (res && res->active()) {
     if (!windows_.holds(*res)) res->start = res->end = 0;  // dropped
   }
@@ -155,20 +155,20 @@ Result<uint64_t> BlockGroups::alloc_block(uint64_t goal, Reservation* res) {
 }
 
 void BlockGroups::release(Reservation& res) {
-  std::lock_guard lock(windows_mu_);
+  MutexLock lock(windows_mu_);
   windows_.close(res);
   res = {};
 }
 
 size_t BlockGroups::window_count() const {
-  std::lock_guard lock(windows_mu_);
+  MutexLock lock(windows_mu_);
   return windows_.count();
 }
 
 void BlockGroups::free_block(uint64_t block) {
   if (block < sb_.first_data_block || block >= sb_.blocks_count) return;
   if (defer_frees_) {
-    std::lock_guard lock(deferred_mu_);
+    MutexLock lock(deferred_mu_);
     deferred_.push_back(block);
     return;
   }
@@ -177,7 +177,7 @@ void BlockGroups::free_block(uint64_t block) {
 
 void BlockGroups::free_now(uint64_t block) {
   Group& grp = *groups_[(block - sb_.first_data_block) / bpg_];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   uint32_t bit = uint32_t(block - grp.layout.first);
   if (!test_bit(grp.bmap, bit)) {
     logger("fusefs")->error("freeing block {} which is already free", block);
@@ -192,7 +192,7 @@ void BlockGroups::free_now(uint64_t block) {
 std::vector<uint64_t> BlockGroups::release_deferred_frees() {
   std::vector<uint64_t> blocks;
   {
-    std::lock_guard lock(deferred_mu_);
+    MutexLock lock(deferred_mu_);
     blocks.swap(deferred_);
   }
   for (uint64_t b : blocks) free_now(b);
@@ -200,7 +200,7 @@ std::vector<uint64_t> BlockGroups::release_deferred_frees() {
 }
 
 uint64_t BlockGroups::deferred_free_count() const {
-  std::lock_guard lock(deferred_mu_);
+  MutexLock lock(deferred_mu_);
   return deferred_.size();
 }
 

@@ -44,7 +44,7 @@ Result<uint32_t> BlockGroups::pick_group_for_file(uint32_t parent_group) {
 
 bool BlockGroups::claim_inode(uint32_t g, bool is_dir, uint32_t* ino) {
   Group& grp = *groups_[g];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   uint32_t first = g == 0 ? kFirstIno : 0;
   uint32_t bit = find_clear_bit(grp.imap, first, ipg_);
   if (bit >= ipg_) return false;
@@ -69,7 +69,7 @@ Result<uint32_t> BlockGroups::alloc_inode(uint32_t parent_ino, bool is_dir) {
 
 void BlockGroups::free_inode(uint32_t ino, bool is_dir) {
   Group& grp = *groups_[group_of_inode(ino)];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   uint32_t bit = (ino - 1) % ipg_;
   if (!test_bit(grp.imap, bit)) {
     logger("fusefs")->error("freeing inode {} which is already free", ino);
@@ -86,7 +86,7 @@ bool BlockGroups::table_block_neighbours_free(uint32_t ino, uint32_t per_block) 
   const Group& grp = *groups_[group_of_inode(ino)];
   const uint32_t bit = (ino - 1) % ipg_;
   const uint32_t first = bit - bit % per_block, end = std::min(first + per_block, ipg_);
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   for (uint32_t i = first; i < end; ++i)
     if (i != bit && test_bit(grp.imap, i)) return false;
   return true;

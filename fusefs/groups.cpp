@@ -84,25 +84,25 @@ uint64_t BlockGroups::group_start_block(uint32_t group) const {
 
 GroupCounts BlockGroups::counts(uint32_t group) const {
   const Group& grp = *groups_[group];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   return {grp.gd.free_blocks, grp.gd.free_inodes, grp.gd.used_dirs};
 }
 
 GroupCounts BlockGroups::count_bitmaps(uint32_t group) const {
   const Group& grp = *groups_[group];
-  std::lock_guard lock(grp.mu);
+  MutexLock lock(grp.mu);
   return {count_clear_bits(grp.bmap, grp.layout.count), count_clear_bits(grp.imap, ipg_),
           grp.gd.used_dirs};
 }
 
 Status BlockGroups::flush() {
-  std::lock_guard flush_lock(flush_mu_);
+  MutexLock flush_lock(flush_mu_);
   const uint32_t per_block = bs_ / kDescSize;
   for (uint32_t g = 0; g < group_count(); ++g) {
     Group& grp = *groups_[g];
     std::vector<std::byte> bmap, imap, desc(kDescSize);
     {
-      std::lock_guard lock(grp.mu);
+      MutexLock lock(grp.mu);
       if (!grp.dirty) continue;
       grp.dirty = false;
       grp.gd.block_bitmap_crc = crc32c(seed_, grp.bmap);

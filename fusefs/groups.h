@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cache/page_cache.h"
 #include "fusefs/layout.h"
 #include "fusefs/meta_aus.h"
@@ -108,20 +109,21 @@ class BlockGroups {
 
  private:
   BlockGroups(cache::PageCache& cache, const Superblock& sb);
-  Status load_group(uint32_t g);
+  // The group is not shared until it joins groups_: no lock needed.
+  Status load_group(uint32_t g) CARDFS_NO_THREAD_SAFETY_ANALYSIS;
   Result<uint32_t> pick_group_for_dir(uint32_t parent_group);
   Result<uint32_t> pick_group_for_file(uint32_t parent_group);
   bool claim_inode(uint32_t g, bool is_dir, uint32_t* ino);
   // First free block in [from, to) not inside another window; claims it
   // when claim is set. Returns 0 if none.
-  uint64_t find_in_range(uint64_t from, uint64_t to, bool claim);
-  uint64_t search_from(uint64_t goal, bool claim);
+  uint64_t find_in_range(uint64_t from, uint64_t to, bool claim) CARDFS_REQUIRES(windows_mu_);
+  uint64_t search_from(uint64_t goal, bool claim) CARDFS_REQUIRES(windows_mu_);
   // search_from for file data: skips metadata AUs (unless only they have room).
-  uint64_t search_data(uint64_t goal, bool claim);
+  uint64_t search_data(uint64_t goal, bool claim) CARDFS_REQUIRES(windows_mu_);
   // First free block of [from, to) outside metadata AUs.
-  uint64_t find_outside_meta(uint64_t from, uint64_t to, bool claim);
+  uint64_t find_outside_meta(uint64_t from, uint64_t to, bool claim) CARDFS_REQUIRES(windows_mu_);
   // Claims the next free block of res's window (windows_mu_ held).
-  Result<uint64_t> take_from_window(Reservation& res);
+  Result<uint64_t> take_from_window(Reservation& res) CARDFS_REQUIRES(windows_mu_);
   void free_now(uint64_t block);
 
   cache::PageCache& cache_;
@@ -133,14 +135,14 @@ class BlockGroups {
   std::atomic<uint64_t> free_blocks_{0};
   std::atomic<uint32_t> free_inodes_{0};
   std::atomic<uint32_t> orlov_rotor_{0};
-  std::mutex flush_mu_;
+  Mutex flush_mu_ CARDFS_ACQUIRED_BEFORE(windows_mu_);
   // Held across a search and the window opened from it, so two files
   // never open windows over the same blocks.
-  mutable std::mutex windows_mu_;
-  ReservationWindows windows_;  // windows_mu_
+  mutable Mutex windows_mu_;
+  ReservationWindows windows_ CARDFS_GUARDED_BY(windows_mu_);
   std::atomic<bool> defer_frees_{false};
-  mutable std::mutex deferred_mu_;         // a leaf
-  std::vector<uint64_t> deferred_;         // deferred_mu_
+  mutable Mutex deferred_mu_;  // a leaf
+  std::vector<uint64_t> deferred_ CARDFS_GUARDED_BY(deferred_mu_);
 };
 
 }  // namespace cardfs::fusefs

@@ -63,7 +63,7 @@ Result<cache::BufferRef> InodeTable::table_block_for_store(const Inode& inode, u
 Status InodeTable::store(Inode& inode) {
   std::byte rec[kInodeSize];
   {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     encode_inode(inode.d, inode.ino, ctx_.seed, rec);
   }
   BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(inode.ino)), inode.ino);

@@ -37,14 +37,14 @@ struct Inode {
   const uint32_t ino;
   uint16_t type = 0;  // S_IFMT bits: set before the inode is shared, never changed
   std::mutex mu;
-  std::mutex map_mu;
+  Mutex map_mu;
   DiskInode d;                                // mu (block[], blocks: also map_mu)
   std::shared_ptr<cache::AddressSpace> as;    // regular files; set once at load
   cache::ReadaheadState ra;                   // shared readahead state (mu)
-  Reservation res;                            // map_mu
-  uint64_t last_file_block = ~0ull;           // map_mu: last block mapped with create
-  uint64_t last_phys = 0;                     // map_mu
-  uint64_t map_version = 0;                   // map_mu: bumped by each pointer mapping sets
+  Reservation res CARDFS_GUARDED_BY(map_mu);
+  uint64_t last_file_block CARDFS_GUARDED_BY(map_mu) = ~0ull;  // last block mapped with create
+  uint64_t last_phys CARDFS_GUARDED_BY(map_mu) = 0;
+  uint64_t map_version CARDFS_GUARDED_BY(map_mu) = 0;  // bumped by each pointer mapping sets
   uint64_t lookups = 0;                       // mu: the kernel's lookup count
   uint64_t opens = 0;                         // mu: open handles (Filesystem::open/release)
   bool freed = false;                         // mu: nlink and lookups reached 0

@@ -30,28 +30,30 @@ struct BatchWait {
 
 }  // namespace
 
+// The waits are loops rather than predicates: clang checks a lambda
+// apart from the lock its caller holds.
 bool TransactionGate::enter() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   const bool waited = closed_;
-  cv_.wait(lock, [&] { return !closed_; });
+  while (closed_) cv_.wait(lock);
   ++handles_;
   return waited;
 }
 
 void TransactionGate::leave() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (--handles_ == 0 && closed_) cv_.notify_all();
 }
 
 void TransactionGate::close() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !closed_; });
+  MutexLock lock(mu_);
+  while (closed_) cv_.wait(lock);
   closed_ = true;
-  cv_.wait(lock, [&] { return handles_ == 0; });
+  while (handles_ != 0) cv_.wait(lock);
 }
 
 void TransactionGate::open() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   closed_ = false;
   cv_.notify_all();
 }

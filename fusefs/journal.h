@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cache/page_cache.h"
 #include "fusefs/journal_format.h"
 
@@ -58,10 +59,10 @@ class TransactionGate {
   void open();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t handles_ = 0;  // mu_
-  bool closed_ = false;   // mu_
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  uint64_t handles_ CARDFS_GUARDED_BY(mu_) = 0;
+  bool closed_ CARDFS_GUARDED_BY(mu_) = false;
 };
 
 class Journal {

@@ -189,7 +189,7 @@ static Result<cache::BufferRef> new_xattr_block(Context& ctx, Inode& inode) {
     ctx.groups.free_block(b);
     return buf.status();
   }
-  std::lock_guard lock(inode.map_mu);
+  MutexLock lock(inode.map_mu);
   inode.d.xattr_block = b;
   inode.d.blocks += ctx.bs / 512;
   return buf;
@@ -197,7 +197,7 @@ static Result<cache::BufferRef> new_xattr_block(Context& ctx, Inode& inode) {
 
 Status save_xattrs_locked(Context& ctx, Inode& inode, const XattrSet& set) {
   if (set.empty()) {
-    std::lock_guard lock(inode.map_mu);
+    MutexLock lock(inode.map_mu);
     free_xattr_block_locked(ctx, inode);
     return Status::ok();
   }
