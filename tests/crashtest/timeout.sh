@@ -33,7 +33,9 @@ n_md=$(grep -c '^| .* | timeout | ' "$CT_TMP/hang.md")
 grep -q "CHECK still ran after 3 s" "$CT_TMP/hang.md" && ct_log "ok: and says why" || ct_fail "report.md does not say the CHECK ran past 3 s"
 # Each hang costs the timeout and the 2 s grace; ten minutes if one were waited out.
 [ "$took" -lt 200 ] && ct_log "ok: the run took $took s" || ct_fail "the run took $took s"
-left=$(for p in $(cat "$pids" 2>/dev/null); do kill -0 "$p" 2>/dev/null && echo "$p"; done)
+# Killed: gone, or a zombie this machine's init has not reaped yet.
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q ') Z' "/proc/$1/stat" 2>/dev/null; }
+left=$(for p in $(cat "$pids" 2>/dev/null); do alive "$p" && echo "$p"; done)
 [ -s "$pids" ] && [ -z "$left" ] && ct_log "ok: CHECK's sleeps ($(wc -l <"$pids")) were killed with their shells" ||
   ct_fail "CHECK's sleeps left running: ${left:-(none recorded)}"
 for p in $left; do kill -9 "$p"; done  # this test's own processes, so the mounts they hold go
