@@ -14,35 +14,41 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
   uint64_t max_seq = 0;
   std::vector<uint32_t> best(map_.size(), kUnmapped);
   std::vector<uint64_t> best_seq(map_.size(), 0);
+  std::vector<uint32_t> named(ckpt ? map_.size() : 0, kUnmapped);  // the checkpoint's copy
   for (uint64_t pp = 0; pp < scan.size(); ++pp) {
     const ScannedPage& s = scan[pp];
     if (s.state == OobState::kErased) continue;
     PhysAu& a = aus_[pp / ppa_];
     ++a.programmed;
     slot_[pp] = kStale;
+    if (s.torn) max_seq = std::max(max_seq, s.oob.seq);
     if (s.state != OobState::kValid) continue;
     max_seq = std::max(max_seq, s.oob.seq);
     a.erase_count = std::max(a.erase_count, s.oob.erase_count);
     const uint32_t lp = s.oob.logical_page;
-    if (lp < map_.size() && s.oob.seq > best_seq[lp]) {
+    if (lp >= map_.size()) continue;
+    if (s.oob.seq > best_seq[lp]) {
       best[lp] = uint32_t(pp);
       best_seq[lp] = s.oob.seq;
     }
+    if (ckpt && s.oob.seq == ckpt->page_seq[lp]) named[lp] = uint32_t(pp);
   }
   for (uint32_t lp = 0; lp < map_.size(); ++lp) {
-    // The copy the checkpoint names is gone and nothing newer exists: its
-    // OOB record was damaged. The page stays lost (reads fail) instead of
-    // reading as zeros or as an older copy.
-    if (ckpt && ckpt->page_seq[lp] != 0 && best_seq[lp] < ckpt->page_seq[lp]) seq_[lp] = ckpt->page_seq[lp];
-    if (best[lp] == kUnmapped) continue;
-    // A copy the checkpoint already covers counts only if it is the one the
-    // checkpoint names: otherwise the page was trimmed (or superseded by a
-    // copy that is gone) before the checkpoint.
-    if (ckpt && best_seq[lp] <= ckpt->seq && ckpt->page_seq[lp] != best_seq[lp]) continue;
-    map_[lp] = best[lp];
-    seq_[lp] = best_seq[lp];
-    slot_[best[lp]] = lp;
-    ++aus_[best[lp] / ppa_].valid;
+    uint32_t pp = best[lp];
+    // A copy the checkpoint already covers counts only if it is the one it
+    // names. Any other covered copy is older than a trim, or a torn program
+    // whose data check the checkpoint now skips: the named copy is the
+    // page's data. If the named copy is gone (its OOB record damaged), the
+    // page stays lost (reads fail) rather than reading as zeros or older data.
+    if (ckpt && best_seq[lp] <= ckpt->seq && ckpt->page_seq[lp] != best_seq[lp]) {
+      pp = named[lp];
+      if (pp == kUnmapped) seq_[lp] = ckpt->page_seq[lp];
+    }
+    if (pp == kUnmapped) continue;
+    map_[lp] = pp;
+    seq_[lp] = scan[pp].oob.seq;
+    slot_[pp] = lp;
+    ++aus_[pp / ppa_].valid;
   }
   next_seq_ = max_seq + 1;
   if (ckpt) {

@@ -118,7 +118,10 @@ Status ImageStore::verify_scanned(std::vector<ScannedPage>& scan, uint64_t check
     CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
     for (size_t i = 0; i < count; ++i) {
       ScannedPage& s = scan[unverified[first + i]];
-      if (page_crc(std::span(data).subspan(i * page, page)) != s.oob.data_crc) s.state = OobState::kCorrupt;
+      if (page_crc(std::span(data).subspan(i * page, page)) != s.oob.data_crc) {
+        s.state = OobState::kCorrupt;
+        s.torn = true;
+      }
     }
   }
   return Status::ok();

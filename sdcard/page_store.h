@@ -85,6 +85,10 @@ struct PageFault {
 struct ScannedPage {
   OobState state = OobState::kErased;
   OobRecord oob;
+  // kCorrupt with a whole OOB record but data failing its CRC: a program
+  // cut short. Its seq was handed out, so power-on must not hand it out
+  // again (a later checkpoint would then cover the torn copy).
+  bool torn = false;
 };
 
 // What a store holds of a card it opens: the newest valid checkpoint and
