@@ -110,6 +110,7 @@ Queue::Queue(Driver& driver, const Clock& clock, QueueOptions options)
       read_ahead_kb_(options.read_ahead_kb),
       trace_clock_(options.trace_clock),
       tracer_(clock, options.device, options.trace_cpu),
+      complete_one_(std::move(options.complete_one)),
       elevator_(make_elevator(options.scheduler)) {
   if (!elevator_) {
     logger("blockdev")->warn("unknown scheduler '{}', using mq-deadline", options.scheduler);
@@ -209,7 +210,13 @@ void Queue::submit_one(BioPtr bio, const QueueLimits& lim) {
     std::lock_guard lock(mu_);
     if (try_elevator_merge_locked(bio, shape)) return;
   }
-  Request* rq = alloc_request(std::move(bio), shape, plug);
+  Request* rq = alloc_request(bio, shape, plug);
+  if (!rq) {
+    logger("blockdev")->error("no free request and no command in flight to free one: bio at sector {} fails",
+                              shape.sector);
+    if (bio->on_complete) bio->on_complete(-EBUSY);
+    return;
+  }
   if (plug && !rq->needs_flush()) {  // flushes bypass the plug (blk_insert_flush)
     add_to_plug(*plug, rq);
     return;
@@ -306,7 +313,7 @@ void Queue::absorb_locked(Request* front, Request* back) {
   freed_.notify_all();
 }
 
-Request* Queue::alloc_request(BioPtr bio, const IoShape& shape, PlugList* plug) {
+Request* Queue::alloc_request(BioPtr& bio, const IoShape& shape, PlugList* plug) {
   {
     std::unique_lock lock(mu_);
     if (allocated_ >= nr_requests_.load(std::memory_order_relaxed)) {
@@ -318,7 +325,7 @@ Request* Queue::alloc_request(BioPtr bio, const IoShape& shape, PlugList* plug) 
         flush_plug(*plug, true);
         lock.lock();
       }
-      freed_.wait(lock, [this] { return allocated_ < nr_requests_.load(std::memory_order_relaxed); });
+      if (!wait_for_request(lock)) return nullptr;
     }
     ++allocated_;
   }
@@ -331,6 +338,23 @@ Request* Queue::alloc_request(BioPtr bio, const IoShape& shape, PlugList* plug) 
   trace_io(blktrace::kActGetRq, shape, bio->pid, bio->comm);
   rq->bios.push_back(std::move(bio));
   return rq;
+}
+
+// Until a request is free: sleeps, or on a one-thread queue completes
+// commands itself. False if nothing in flight can free one.
+bool Queue::wait_for_request(std::unique_lock<std::mutex>& lock) {
+  const auto has_free = [this] { return allocated_ < nr_requests_.load(std::memory_order_relaxed); };
+  if (!complete_one_) {
+    freed_.wait(lock, has_free);
+    return true;
+  }
+  while (!has_free()) {
+    lock.unlock();
+    const bool completed = complete_one_();
+    lock.lock();
+    if (!completed && !has_free()) return false;
+  }
+  return true;
 }
 
 void Queue::add_to_plug(PlugList& plug, Request* rq) {

@@ -53,6 +53,13 @@ struct QueueOptions {
   uint32_t device = blktrace::make_dev(179, 0);  // mmcblk0, as traces show it
   TraceClock trace_clock = TraceClock::kHost;     // the "trace_clock" attribute
   std::function<int()> trace_cpu;                // default: sched_getcpu()
+  // For a queue driven from one thread (cardfs replay), whose driver
+  // completes only when that thread runs it: a submitter that finds every
+  // request taken calls this instead of sleeping, as the kernel's sleeping
+  // submitter lets the device progress. It completes the command on the
+  // device (moving device time forward) and returns false if none is in
+  // flight; the bio then fails with -EBUSY rather than wait for itself.
+  std::function<bool()> complete_one;
 };
 
 // One action's count and bytes per direction, as blkparse totals them
@@ -106,7 +113,9 @@ class Queue final : public BlockDevice {
   bool try_elevator_merge_locked(BioPtr& bio, const IoShape& shape);
   void apply_merge_locked(Request* rq, BioPtr& bio, const IoShape& shape, MergeKind kind);
   void absorb_locked(Request* front, Request* back);
-  Request* alloc_request(BioPtr bio, const IoShape& shape, PlugList* plug);
+  // nullptr (bio untouched) when no request can ever be freed.
+  Request* alloc_request(BioPtr& bio, const IoShape& shape, PlugList* plug);
+  bool wait_for_request(std::unique_lock<std::mutex>& lock);
   void add_to_plug(PlugList& plug, Request* rq);
   void flush_plug(PlugList& plug, bool from_schedule);
   void insert_locked(Request* rq);
@@ -149,6 +158,7 @@ class Queue final : public BlockDevice {
   std::atomic<TraceClock> trace_clock_;
   std::atomic<uint64_t> next_request_id_{1};
   Tracer tracer_;
+  const std::function<bool()> complete_one_;
   std::atomic<uint64_t> counts_[blktrace::kNumActs][2] = {};
   std::atomic<uint64_t> bytes_[blktrace::kNumActs][2] = {};
 

@@ -131,6 +131,29 @@ TEST_CASE("replay from Q: bios merge in cardfs's queue while the card is busy", 
   CHECK(direct->busy > as_queued->busy);
 }
 
+// replay_fuzz found this hang: the one bio needs more requests than the
+// queue holds, and the replay's single thread waited for a free one.
+TEST_CASE("replay from Q: a bio split into more requests than the queue holds waits for the card", "[replay]") {
+  Trace t;
+  TraceEvent read = write_at(0, 0, 40 * MiB / 512, Stage::kQueue);
+  read.op = Op::kRead;
+  t.events = {read, write_at(1000, 40 * MiB / 512, 8, Stage::kQueue)};
+  auto r = replay(t, profile("class10"), options({}, Stage::kQueue));
+  REQUIRE(r.is_ok());
+  CHECK(r->counters.commands > 64);  // more than nr_requests
+  CHECK(r->counters.host_sectors_read == 40 * MiB / 512);
+  CHECK(r->reads.count == 1);
+  CHECK(r->writes.count == 1);
+}
+
+TEST_CASE("replay refuses timestamps that span more than signed nanoseconds hold", "[replay]") {
+  Trace t;
+  t.events = {write_at(0, 0, 8), write_at(uint64_t(1) << 63, 8, 8)};
+  auto r = replay(t, profile("class10"), {});
+  REQUIRE(!r.is_ok());
+  CHECK(r.status().message().find("corrupt time stamp") != std::string::npos);
+}
+
 TEST_CASE("a trace without times (fio v2) runs back to back", "[replay]") {
   Trace t;
   t.timed = false;

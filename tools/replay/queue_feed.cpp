@@ -46,7 +46,7 @@ TraceEvent event_of(const blockdev::DriverCommand& c) {
 
 class Feed {
  public:
-  Feed(Timeline& t, uint64_t sectors) : timeline_(t), driver_(sectors), queue_(driver_, clock_) {}
+  Feed(Timeline& t, uint64_t sectors) : timeline_(t), driver_(sectors), queue_(driver_, clock_, options()) {}
   ~Feed() {
     // After an error, commands still held fail; the queue must be idle
     // before it goes.
@@ -61,10 +61,17 @@ class Feed {
   // Runs the card until `until` (ns): commands dispatched meanwhile run
   // and complete in order.
   Status settle(int64_t until);
-  void submit(const TraceEvent& e, int64_t at);
+  // Queues the bio. A bio that needs more requests than are free waits, as
+  // its submitter would sleep, while the card completes commands.
+  Status submit(const TraceEvent& e, int64_t at);
   int64_t last_completion() const { return last_completion_; }
 
  private:
+  blockdev::QueueOptions options();
+  // Runs the card's first held command if it completes by `until`; false
+  // if there is none or it ends later.
+  Result<bool> complete_next(int64_t until);
+
   Timeline& timeline_;
   std::vector<std::byte> zero_page_ = std::vector<std::byte>(kSegmentBytes);
   VirtualClock clock_{false};
@@ -73,28 +80,46 @@ class Feed {
   Timeline::Slot running_{};  // the command on the card (driver_.held_.front())
   bool on_card_ = false;
   int64_t last_completion_ = 0;
+  Status failed_;  // the first error met inside the queue's callbacks
 };
 
+blockdev::QueueOptions Feed::options() {
+  blockdev::QueueOptions o;
+  o.complete_one = [this] {
+    Result<bool> r = complete_next(std::numeric_limits<int64_t>::max());
+    if (!r.is_ok() && failed_.is_ok()) failed_ = r.status();
+    return r.is_ok() && *r;
+  };
+  return o;
+}
+
+Result<bool> Feed::complete_next(int64_t until) {
+  if (driver_.held_.empty()) return false;
+  if (!on_card_) {
+    const int64_t dispatched = clock_.now().count();
+    CARDFS_ASSIGN_OR_RETURN(running_, timeline_.run(event_of(driver_.held_.front().cmd), dispatched));
+    on_card_ = true;
+  }
+  if (running_.finish > until) return false;
+  if (running_.finish > clock_.now().count()) clock_.set(Nanos(running_.finish));
+  auto done = std::move(driver_.held_.front().done);
+  driver_.held_.pop_front();
+  on_card_ = false;
+  last_completion_ = running_.finish;
+  done(0);  // completes the bios (they record themselves); may dispatch the next
+  return true;
+}
+
 Status Feed::settle(int64_t until) {
-  while (!driver_.held_.empty()) {
-    if (!on_card_) {
-      const int64_t dispatched = clock_.now().count();
-      CARDFS_ASSIGN_OR_RETURN(running_, timeline_.run(event_of(driver_.held_.front().cmd), dispatched));
-      on_card_ = true;
-    }
-    if (running_.finish > until) break;
-    if (running_.finish > clock_.now().count()) clock_.set(Nanos(running_.finish));
-    auto done = std::move(driver_.held_.front().done);
-    driver_.held_.pop_front();
-    on_card_ = false;
-    last_completion_ = running_.finish;
-    done(0);  // completes the bios (they record themselves); may dispatch the next
+  for (;;) {
+    CARDFS_ASSIGN_OR_RETURN(const bool completed, complete_next(until));
+    if (!completed) break;
   }
   if (until != std::numeric_limits<int64_t>::max() && until > clock_.now().count()) clock_.set(Nanos(until));
   return Status::ok();
 }
 
-void Feed::submit(const TraceEvent& e, int64_t at) {
+Status Feed::submit(const TraceEvent& e, int64_t at) {
   auto bio = std::make_unique<blockdev::Bio>();
   bio->op = e.op == Op::kRead    ? blockdev::BioOp::kRead
             : e.op == Op::kWrite ? blockdev::BioOp::kWrite
@@ -112,9 +137,14 @@ void Feed::submit(const TraceEvent& e, int64_t at) {
   if (e.fua) bio->flags |= blockdev::kBioFua;
   if (e.preflush) bio->flags |= blockdev::kBioPreflush;
   bio->on_complete = [this, op = e.op, at](int status) {
-    if (status == 0) timeline_.record(op, at, running_.start, running_.finish);
+    if (status == 0) {
+      timeline_.record(op, at, running_.start, running_.finish);
+    } else if (failed_.is_ok()) {
+      failed_ = Status::error(-status, "the request queue failed the bio");
+    }
   };
   queue_.submit(std::move(bio));
+  return failed_;
 }
 
 }  // namespace
@@ -128,7 +158,8 @@ Status run_through_queue(const Trace& trace, const std::vector<TraceEvent>& bios
     const int64_t at = trace.timed ? int64_t(bios[i].time_ns) : feed.last_completion();
     Status st = feed.settle(at);
     if (!st.is_ok()) return st.with_context("bio " + std::to_string(i + 1));
-    feed.submit(bios[i], at);
+    st = feed.submit(bios[i], at);
+    if (!st.is_ok()) return st.with_context("bio " + std::to_string(i + 1));
     if (o.progress && i % kProgressEvery == 0) o.progress(i, bios.size());
   }
   return feed.settle(std::numeric_limits<int64_t>::max());

@@ -1,6 +1,7 @@
 #include "tools/replay/replayer.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "sdcard/geometry.h"
 #include "sdcard/page_store.h"
@@ -80,6 +81,11 @@ Result<ProfileReport> replay(const Trace& trace, const sdcard::Profile& profile,
                                      std::string(profile.name) + " card (--size)");
   Stage used;
   const std::vector<TraceEvent> events = commands_of(trace, o.from, &used);
+  // Times are nanoseconds since the trace's first event, run as signed
+  // card time: a span past 2^63 ns (292 years) is a corrupt timestamp.
+  if (trace.timed && !events.empty() && events.back().time_ns > uint64_t(std::numeric_limits<int64_t>::max()))
+    return Status::error(EINVAL, "the trace's timestamps span " + std::to_string(events.back().time_ns) +
+                                     " ns (over 292 years): a corrupt time stamp");
   Timeline t(*card);
   Status st = o.from == Stage::kQueue ? run_through_queue(trace, events, t, card->sector_count(), o)
                                       : run_dispatched(trace, events, t, o);
