@@ -20,7 +20,7 @@ constexpr uint32_t kOobSlotShift = 2;
 constexpr uint32_t kLifeMagic = 0x4546'494C;  // "LIFE"
 constexpr size_t kLifeBytes = 4 + 6 * 8 + 4;
 constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
-constexpr size_t kCkptHeaderBytes = 64;
+constexpr size_t kCkptHeaderBytes = kCheckpointHeaderBytes;
 constexpr size_t kAuRecordBytes = 12;
 constexpr size_t kHeaderFieldBytes = 8 + 4 * 7 + kProfileNameBytes + 4 + 4;
 
@@ -52,8 +52,7 @@ void get_u64_array(const std::byte* in, std::span<uint64_t> out) {
 
 ImageLayout layout_for(const Geometry& g, uint32_t version) {
   ImageLayout l;
-  l.checkpoint_slot_bytes = round_up(
-      kCkptHeaderBytes + g.user_pages() * 8 + uint64_t(g.physical_aus()) * kAuRecordBytes, 4096);
+  l.checkpoint_slot_bytes = round_up(checkpoint_bytes(g), 4096);
   l.checkpoint_offset[0] = kHeaderBytes;
   l.checkpoint_offset[1] = kHeaderBytes + l.checkpoint_slot_bytes;
   l.oob_offset = kHeaderBytes + 2 * l.checkpoint_slot_bytes;
@@ -237,7 +236,11 @@ std::vector<std::byte> encode_checkpoint(const Checkpoint& c) {
   return out;
 }
 
-Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g) {
+uint64_t checkpoint_bytes(const Geometry& g) {
+  return kCkptHeaderBytes + g.user_pages() * 8 + uint64_t(g.physical_aus()) * kAuRecordBytes;
+}
+
+Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const Geometry& g) {
   if (in.size() < kCkptHeaderBytes) return Status::error(EINVAL, "truncated checkpoint");
   Decoder h(in.first(kCkptHeaderBytes));
   uint32_t magic = h.u32();
@@ -250,13 +253,21 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
   c.next_seq = h.u64();
   uint64_t pages = h.u64();
   uint32_t aus = h.u32();
-  uint32_t body_crc = h.u32();
+  h.u32();  // the payload's CRC, checked by decode_checkpoint
   size_t covered = h.pos();
   uint32_t head_crc = h.u32();
   if (head_crc != crc32c(in.first(covered))) return Status::error(EINVAL, "checkpoint header checksum mismatch");
   if (version != kCheckpointVersion || pages != g.user_pages() || aus != g.physical_aus() ||
       c.next_seq <= c.seq)
     return Status::error(EINVAL, "checkpoint does not match the geometry");
+  return c;
+}
+
+Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g) {
+  CARDFS_ASSIGN_OR_RETURN(Checkpoint c, decode_checkpoint_header(in, g));
+  const uint64_t pages = g.user_pages();
+  const uint32_t aus = g.physical_aus();
+  const uint32_t body_crc = get_u32(in.data() + 44);  // after magic, version, 4 u64s and the AU count
   const size_t payload = pages * 8 + size_t(aus) * kAuRecordBytes;
   if (in.size() - kCkptHeaderBytes < payload) return Status::error(EINVAL, "truncated checkpoint");
   std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, payload);

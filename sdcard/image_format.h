@@ -165,8 +165,16 @@ struct Checkpoint {
 };
 
 std::vector<std::byte> encode_checkpoint(const Checkpoint& c);
+// Bytes of a checkpoint of g (its encoding's size, at most a slot's).
+uint64_t checkpoint_bytes(const Geometry& g);
+// Bytes at the start of a checkpoint that hold its header.
+inline constexpr size_t kCheckpointHeaderBytes = 64;
 // Checks magic, CRCs, and that the sizes match g. An all-zero slot is
 // ENOENT (never written).
 Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g);
+// Only the header (the first kCheckpointHeaderBytes): the same checks of
+// its own fields, the generation, seq and next_seq filled, no pages or AUs.
+// What an open reads of both slots to decode only the newer one.
+Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const Geometry& g);
 
 }  // namespace cardfs::sdcard

@@ -34,6 +34,19 @@ uint64_t block_sum(std::span<const std::byte> block) {
 
 }  // namespace
 
+// The sums of bytes' kCheckpointBlock blocks (the last may be shorter).
+std::vector<uint64_t> ImageStore::block_sums(std::span<const std::byte> bytes) {
+  std::vector<uint64_t> sums;
+  sums.reserve((bytes.size() + kCheckpointBlock - 1) / kCheckpointBlock);
+  for (size_t at = 0; at < bytes.size(); at += kCheckpointBlock)
+    sums.push_back(block_sum(bytes.subspan(at, std::min(kCheckpointBlock, bytes.size() - at))));
+  return sums;
+}
+
+namespace {
+
+}  // namespace
+
 ImageStore::ImageStore(std::shared_ptr<Medium> medium) : medium_(std::move(medium)) {}
 
 void ImageStore::set_geometry(const ImageHeader& h) {
@@ -68,14 +81,21 @@ Status ImageStore::write_counted_at(uint64_t offset, std::span<const std::byte> 
   return medium_->write_at(offset, data);
 }
 
+// The new image is one hole (the size set on an empty medium): both
+// checkpoint slots read as zeros, so their blocks' sums are known and the
+// first checkpoint writes only its blocks that are not zero (a few of a
+// 64 GiB card's 33 MiB slot: the header and the AU records in use).
 Status ImageStore::format(const ImageHeader& h) {
   set_geometry(h);
+  CARDFS_RETURN_IF_ERROR(medium_->set_size(0));
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
+  const std::vector<std::byte> zeros(checkpoint_bytes(h.geometry));
+  for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = block_sums(zeros);
   Checkpoint c;
   c.generation = 1;
   c.page_seq.assign(h.geometry.user_pages(), 0);
   c.aus.assign(h.geometry.physical_aus(), AuRecord{});
-  CARDFS_RETURN_IF_ERROR(write_counted_at(layout_.checkpoint_offset[1], encode_checkpoint(c)));
+  CARDFS_RETURN_IF_ERROR(write_checkpoint(c));
   CARDFS_RETURN_IF_ERROR(write_header(h));
   return medium_->sync();
 }
@@ -155,20 +175,34 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
 }
 
 // The newest valid checkpoint, or nullopt when neither slot holds one.
+// Only the slots' headers are read to tell which is newer (the generation);
+// the newer is read and decoded whole (33 MiB on a 64 GiB card), and the
+// older only if the newer's payload fails its checks. What was read of a
+// slot is what it holds, so its blocks' sums are known from then on.
 Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
-  std::optional<Checkpoint> newest;
-  std::vector<std::byte> buf(layout_.checkpoint_slot_bytes);
-  for (uint64_t off : layout_.checkpoint_offset) {
-    CARDFS_RETURN_IF_ERROR(medium_->read_at(off, buf));
-    Result<Checkpoint> c = decode_checkpoint(buf, geometry_);
-    if (!c.is_ok()) {
-      if (c.status().code() != ENOENT)
-        logger("sdcard")->warn("{}: ignoring checkpoint slot: {}", name(), c.status().message());
-      continue;
+  std::vector<std::pair<uint64_t, int>> valid;  // (generation, slot)
+  std::array<std::byte, kCheckpointHeaderBytes> head;
+  for (int slot = 0; slot < 2; ++slot) {
+    CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.checkpoint_offset[slot], head));
+    Result<Checkpoint> c = decode_checkpoint_header(head, geometry_);
+    if (c.is_ok()) {
+      valid.push_back({c->generation, slot});
+    } else if (c.status().code() != ENOENT) {
+      logger("sdcard")->warn("{}: ignoring checkpoint slot: {}", name(), c.status().message());
     }
-    if (!newest || c->generation > newest->generation) newest = std::move(c).value();
   }
-  return newest;
+  std::sort(valid.rbegin(), valid.rend());
+  std::vector<std::byte> buf(checkpoint_bytes(geometry_));
+  for (auto [generation, slot] : valid) {
+    CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.checkpoint_offset[slot], buf));
+    Result<Checkpoint> c = decode_checkpoint(buf, geometry_);
+    if (c.is_ok()) {
+      checkpoint_sums_[slot] = block_sums(buf);
+      return std::optional<Checkpoint>(std::move(c).value());
+    }
+    logger("sdcard")->warn("{}: ignoring checkpoint slot: {}", name(), c.status().message());
+  }
+  return std::optional<Checkpoint>();
 }
 
 // The primary, then the backup copy (version 2): a crash between them

@@ -140,6 +140,7 @@ class ImageStore final : public PageStore {
   uint64_t bytes_written_ = 0;
   bool primary_damaged_ = false;  // read_header() used the backup copy
   static constexpr size_t kCheckpointBlock = 4096;
+  static std::vector<uint64_t> block_sums(std::span<const std::byte> bytes);
   std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
 };
 

@@ -2,6 +2,8 @@
 // a failed open.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -105,6 +107,49 @@ TEST_CASE("a clean image without a valid checkpoint is refused", "[sdcard][image
   poke(path, l.checkpoint_offset[0] + 40, {'\x01', '\x02'});
   poke(path, l.checkpoint_offset[1] + 40, {'\x01', '\x02'});
   expect_refused(path, "no valid checkpoint");
+}
+
+TEST_CASE("a new image's checkpoint slots are holes but for the first checkpoint's non-zero blocks",
+          "[sdcard][image]") {
+  // Both slots of a 64 GiB card are 33 MiB; writing them whole (zeros
+  // included) and syncing was most of a large card's create.
+  testing::ScratchDir dir("sparse_ckpt");
+  const std::string path = dir.path("c.img");
+  VirtualClock clock;
+  auto card = Card::create(path, testing::profile("class10"), 2048 * MiB, clock);
+  REQUIRE(card.is_ok());
+  const ImageLayout l = layout_for((*card)->geometry());
+  REQUIRE(l.checkpoint_slot_bytes >= MiB);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(uint64_t(st.st_blocks) * 512 < 64 * 1024);
+  REQUIRE((*card)->close().is_ok());
+  card = Card::open(path, clock);
+  REQUIRE(card.is_ok());
+  CHECK((*card)->opened_clean());
+}
+
+TEST_CASE("an open decodes the newer checkpoint; its payload damaged, the older one", "[sdcard][image]") {
+  testing::ScratchDir dir("newer");
+  const std::string path = make_image(dir, "c.img");  // checkpoint 2 (slot 0) after create's 1 (slot 1)
+  const ImageLayout l = layout_for(*make_geometry(testing::profile("class10"), 8 * MiB));
+  // The older slot's payload damaged: never decoded, no warning needed.
+  poke(path, l.checkpoint_offset[1] + 4096, {'\x5a'});
+  VirtualClock clock;
+  CardOptions read_only;
+  read_only.read_only = true;
+  {
+    auto card = Card::open(path, clock, read_only);
+    REQUIRE(card.is_ok());
+    CHECK(testing::untagged_sectors(**card, 0, 4096, 3) == 0);
+  }
+  // The newer's payload damaged: the older checkpoint (the create's, an
+  // empty card) with the scan finds the data all the same.
+  poke(path, l.checkpoint_offset[1] + 4096, {'\0'});
+  poke(path, l.checkpoint_offset[0] + 4096, {'\x5a'});
+  auto card = Card::open(path, clock, read_only);
+  REQUIRE(card.is_ok());
+  CHECK(testing::untagged_sectors(**card, 0, 4096, 3) == 0);
 }
 
 TEST_CASE("random damage to the metadata never crashes the open", "[sdcard][image]") {
