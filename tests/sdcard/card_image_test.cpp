@@ -129,7 +129,7 @@ TEST_CASE("a new image's checkpoint slots are holes but for the first checkpoint
   CHECK((*card)->opened_clean());
 }
 
-TEST_CASE("an open decodes the newer checkpoint; its payload damaged, the older one", "[sdcard][image]") {
+TEST_CASE("an open decodes the newer checkpoint, or the older one when the newer payload is damaged", "[sdcard][image]") {
   testing::ScratchDir dir("newer");
   const std::string path = make_image(dir, "c.img");  // checkpoint 2 (slot 0) after create's 1 (slot 1)
   const ImageLayout l = layout_for(*make_geometry(testing::profile("class10"), 8 * MiB));
