@@ -238,6 +238,25 @@ Result<std::vector<uint64_t>> mapped_blocks_locked(Context& ctx, Inode& inode, u
   return out;
 }
 
+Result<uint64_t> seek_mapping_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool mapped) {
+  uint64_t found = end;
+  uint64_t next = first;  // the first block not yet seen mapped
+  PointerTreeWalk w = tree_walk(ctx, first, end);
+  w.enter = [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
+    if (!r.in_bounds) return check_ptr(ctx, inode, b, r.file_block);
+    if (r.level > 0) return Visit::kDescend;
+    if (mapped || r.file_block > next) {  // data, or a gap before this block
+      found = mapped ? r.file_block : next;
+      return Visit::kStop;
+    }
+    next = r.file_block + 1;
+    return Visit::kDescend;
+  };
+  CARDFS_RETURN_IF_ERROR(walk_pointer_tree(inode.d.block, w));
+  if (!mapped && found == end) found = std::min(next, end);
+  return found;
+}
+
 Status exchange_pointer_locked(Context& ctx, Inode& inode, uint64_t fb, uint32_t& raw) {
   CARDFS_ASSIGN_OR_RETURN(PointerPath path, pointer_path(fb, ctx.ptrs));
   CARDFS_RETURN_IF_ERROR(walk_to_leaf(ctx, inode, path, fb, raw != 0, goal_for(ctx, inode, fb),

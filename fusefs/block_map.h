@@ -63,6 +63,13 @@ Status exchange_pointer_locked(Context& ctx, Inode& inode, uint64_t fb, uint32_t
 Result<std::vector<uint64_t>> mapped_blocks_locked(Context& ctx, Inode& inode, uint64_t first,
                                                    uint64_t end) CARDFS_REQUIRES(inode.map_mu);
 
+// The first file block in [first, end) that maps a block (written or
+// unwritten) when `mapped`, or that maps none when not; `end` if there is
+// none. Walks only the indirect blocks that exist, so a sparse file of any
+// size costs what its mapped part costs (SEEK_DATA, SEEK_HOLE).
+Result<uint64_t> seek_mapping_locked(Context& ctx, Inode& inode, uint64_t first, uint64_t end,
+                                     bool mapped) CARDFS_REQUIRES(inode.map_mu);
+
 // Allocates the indirect blocks file block fb's pointer needs (ENOSPC),
 // leaving every data pointer as it is.
 Status make_path_locked(Context& ctx, Inode& inode, uint64_t fb) CARDFS_REQUIRES(inode.map_mu);

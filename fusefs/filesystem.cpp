@@ -463,6 +463,25 @@ Result<uint64_t> Filesystem::bmap(Ino ino, uint64_t file_block) {
   return m.block;
 }
 
+Result<uint64_t> Filesystem::seek_data_or_hole(Ino ino, uint64_t offset, bool data) {
+  CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  uint64_t size = 0;
+  {
+    std::lock_guard lock(inode->mu);
+    size = inode->d.size;
+  }
+  if (offset >= size) return Status::error(ENXIO, "past the end");
+  MutexLock lock(inode->map_mu);
+  const uint64_t bs = uint64_t(ctx_->ptrs) * 4;
+  const uint64_t end = (size + bs - 1) / bs;
+  CARDFS_ASSIGN_OR_RETURN(uint64_t fb, seek_mapping_locked(*ctx_, *inode, offset / bs, end, data));
+  if (fb == end) {
+    if (data) return Status::error(ENXIO, "no data after offset");
+    return size;  // the implicit hole at the end
+  }
+  return std::max(offset, fb * bs);
+}
+
 Superblock Filesystem::superblock() const {
   std::lock_guard lock(sb_mu_);
   return sb_;

@@ -260,6 +260,12 @@ class Filesystem {
   // Copies allocation state and the superblock into the cache (no I/O wait).
   Status flush_metadata();
 
+  // lseek's SEEK_DATA (data true) and SEEK_HOLE from offset < size: the
+  // offset of the first data (or hole) at or after it; ENXIO when there is
+  // no data after it; the size for the implicit hole at the end. Unwritten
+  // (fallocated) blocks count as data, as on tmpfs.
+  Result<uint64_t> seek_data_or_hole(Ino ino, uint64_t offset, bool data);
+
   // ---- inspection (tests, cardfs inspect)
   Result<DiskInode> inspect_inode(Ino ino);
   // The disk block holding file block fb (0: a hole).

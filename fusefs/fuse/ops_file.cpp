@@ -200,17 +200,10 @@ void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t 
 // SEEK_DATA / SEEK_HOLE from the block map: a hole is an unmapped block.
 Result<off_t> do_lseek(FuseFs& self, fuse_ino_t ino, off_t off, int whence) {
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::error(EINVAL, "whence");
-  fusefs::Ino fs_ino = FuseFs::to_fs(ino);
-  CARDFS_ASSIGN_OR_RETURN(Attr a, self.fs().getattr(fs_ino));
-  if (off < 0 || uint64_t(off) >= a.size) return Status::error(ENXIO, "past the end");
-  uint64_t bs = self.fs().superblock().block_size();
-  for (uint64_t b = uint64_t(off) / bs; b * bs < a.size; ++b) {
-    CARDFS_ASSIGN_OR_RETURN(uint64_t disk_block, self.fs().bmap(fs_ino, b));
-    if ((disk_block != 0) == (whence == SEEK_DATA))
-      return std::max(off, off_t(b * bs));
-  }
-  if (whence == SEEK_DATA) return Status::error(ENXIO, "no data after offset");
-  return off_t(a.size);  // the implicit hole at the end
+  if (off < 0) return Status::error(ENXIO, "negative offset");
+  CARDFS_ASSIGN_OR_RETURN(uint64_t at, self.fs().seek_data_or_hole(FuseFs::to_fs(ino), uint64_t(off),
+                                                                   whence == SEEK_DATA));
+  return off_t(at);
 }
 
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
