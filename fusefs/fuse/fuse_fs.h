@@ -25,6 +25,7 @@
 
 #include <sys/stat.h>
 
+#include <memory>
 #include <mutex>
 #include <string>
 #include <type_traits>
@@ -52,7 +53,11 @@ struct OpenFile {
   // it back after (the last reader's window wins, as with Linux's f_ra).
   std::mutex ra_mu;
   cache::ReadaheadState ra;
-  std::string control_data;    // control files: the snapshot read at open
+  // Control files: the snapshot read at open. Shared with each READ's
+  // reply: the kernel may drop the file's last reference as soon as it has
+  // a reply (an aio read's completion), and the RELEASE that follows can
+  // free this handle on another worker before reply::buf has returned.
+  std::shared_ptr<const std::string> control_data;
 };
 
 class FuseFs {

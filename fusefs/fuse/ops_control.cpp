@@ -44,7 +44,7 @@ void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_WRONLY) {
     auto text = self.control().read(ino);
     if (!text.is_ok()) return reply_status(req, text.status());
-    of->control_data = std::move(*text);
+    of->control_data = std::make_shared<const std::string>(std::move(*text));
   }
   fi->direct_io = 1;  // the size is unknown until read: read to EOF
   fi->nonseekable = 0;
@@ -53,10 +53,12 @@ void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void control_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  const std::string& data = open_file(fi)->control_data;
-  if (off < 0 || size_t(off) >= data.size()) return (void)reply::buf(req, nullptr, 0);
-  size_t n = std::min(size, data.size() - size_t(off));
-  reply::buf(req, data.data() + off, n);
+  // Owned here until the reply is sent, not borrowed from the handle (see
+  // OpenFile::control_data). A write-only handle has no snapshot.
+  std::shared_ptr<const std::string> data = open_file(fi)->control_data;
+  if (!data || off < 0 || size_t(off) >= data->size()) return (void)reply::buf(req, nullptr, 0);
+  size_t n = std::min(size, data->size() - size_t(off));
+  reply::buf(req, data->data() + off, n);
 }
 
 void control_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t,
