@@ -22,9 +22,6 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "blockdev/queue.h"
-#include "blockdev/sdcard_driver.h"
-#include "cache/page_cache.h"
 #include "fusefs/filesystem.h"
 #include "fusefs/mkfs.h"
 #include "sdcard/card.h"
@@ -33,6 +30,7 @@
 #include "sdcard/profiles.h"
 #include "tools/fsck/fsck.h"
 #include "tools/fsck/image_io.h"
+#include "tests/support/card_stack.h"
 
 namespace cardfs::fsck::testing {
 namespace {
@@ -45,26 +43,7 @@ using fusefs::kRootIno;
 constexpr uint64_t kCardBytes = 32ull << 20;
 constexpr uint32_t kBs = 4096;
 
-// The layers a mount stands on, over one card (fusefs/fuse/stack.h's order).
-struct CardStack {
-  CardStack(std::unique_ptr<sdcard::Card> c, Clock& clock) : card(std::move(c)) {
-    driver = std::make_unique<blockdev::SdcardDriver>(*card);
-    queue = std::make_unique<blockdev::Queue>(*driver, clock);
-    cache = std::make_unique<cache::PageCache>(*queue, clock, kBs);
-  }
-  ~CardStack() {
-    fs.reset();
-    cache.reset();
-    queue.reset();
-    driver.reset();
-    card.reset();  // without close(): power gone, or closed by the test
-  }
-  std::unique_ptr<sdcard::Card> card;
-  std::unique_ptr<blockdev::SdcardDriver> driver;
-  std::unique_ptr<blockdev::Queue> queue;
-  std::unique_ptr<cache::PageCache> cache;
-  std::unique_ptr<Filesystem> fs;
-};
+using cardfs::testing::CardStack;
 
 std::shared_ptr<sdcard::MemoryMedium> formatted_card(Clock& clock) {
   auto medium = std::make_shared<sdcard::MemoryMedium>();
@@ -72,7 +51,7 @@ std::shared_ptr<sdcard::MemoryMedium> formatted_card(Clock& clock) {
   REQUIRE(profile.is_ok());
   auto card = sdcard::Card::create(sdcard::memory_store(medium), **profile, kCardBytes, clock);
   REQUIRE(card.is_ok());
-  CardStack s(std::move(*card), clock);
+  CardStack s(std::move(*card), clock, kBs);
   fusefs::FormatOptions f;
   f.block_size = kBs;
   f.journal_blocks = 64;  // small: the workload wraps the ring and checkpoints
@@ -196,7 +175,7 @@ void check_after_cut(const std::shared_ptr<sdcard::MemoryMedium>& medium, const 
   {
     auto card = sdcard::Card::open(sdcard::memory_store(medium), clock);
     REQUIRE(card.is_ok());
-    CardStack s(std::move(*card), clock);
+    CardStack s(std::move(*card), clock, kBs);
     auto fs = Filesystem::mount(*s.cache, clock, kBs);
     REQUIRE(fs.is_ok());
     for (const auto& [name, data] : p.synced) {
@@ -221,7 +200,7 @@ void check_after_cut(const std::shared_ptr<sdcard::MemoryMedium>& medium, const 
   }
   auto card = sdcard::Card::open(sdcard::memory_store(medium), clock);
   REQUIRE(card.is_ok());
-  CardStack s(std::move(*card), clock);
+  CardStack s(std::move(*card), clock, kBs);
   DeviceIo io(*s.queue, true);
   FsckOptions o;
   o.force = true;
@@ -265,7 +244,7 @@ bool run_with_cut(sdcard::MemoryMedium& base, uint64_t n, sdcard::FaultPlan::Cut
     opts.faults.seed = n;
     auto card = sdcard::Card::open(sdcard::memory_store(medium), clock, opts);
     REQUIRE(card.is_ok());
-    CardStack s(std::move(*card), clock);
+    CardStack s(std::move(*card), clock, kBs);
     auto fs = Filesystem::mount(*s.cache, clock, kBs);
     if (fs.is_ok()) {
       s.fs = std::move(*fs);

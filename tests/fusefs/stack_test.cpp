@@ -6,28 +6,17 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "blockdev/queue.h"
-#include "blockdev/sdcard_driver.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
 #include "sdcard/profiles.h"
 #include "tests/fusefs/fs_fixture.h"
+#include "tests/support/card_stack.h"
 #include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::fusefs;
 using namespace cardfs::fusefs::testing;
-
-namespace {
-
-struct Stack {
-  explicit Stack(sdcard::Card& card, Clock& clock)
-      : driver(card), queue(driver, clock) {}
-  blockdev::SdcardDriver driver;
-  blockdev::Queue queue;
-};
-
-}  // namespace
+using cardfs::testing::CardStack;
 
 TEST_CASE("format, write and read back through card, queue and cache") {
   cardfs::testing::ScratchDir dir("fusefs-stack");
@@ -39,40 +28,40 @@ TEST_CASE("format, write and read back through card, queue and cache") {
   {
     auto card = sdcard::Card::create(image, **profile, 64ull << 20, clock);
     REQUIRE(card.is_ok());
-    Stack s(**card, clock);
-    cache::PageCache cache(s.queue, clock, 4096);
+    CardStack s(std::move(*card), clock);
     FormatOptions o;
-    o.au_size = uint32_t((*card)->geometry().au_bytes());
-    REQUIRE(format(cache, (*card)->sector_count() * 512, o).is_ok());
-    auto sb = read_superblock(s.queue);
+    o.au_size = uint32_t(s.card->geometry().au_bytes());
+    REQUIRE(format(*s.cache, s.card->sector_count() * 512, o).is_ok());
+    auto sb = read_superblock(*s.queue);
     REQUIRE(sb.is_ok());
-    auto fs = Filesystem::mount(cache, clock, sb->block_size());
+    auto fs = Filesystem::mount(*s.cache, clock, sb->block_size());
     REQUIRE(fs.is_ok());
-    auto f = (*fs)->mknod(kRootIno, "data", S_IFREG | 0644, 0, {});
+    s.fs = std::move(*fs);
+    auto f = s.fs->mknod(kRootIno, "data", S_IFREG | 0644, 0, {});
     REQUIRE(f.is_ok());
-    REQUIRE((*fs)->write(f->ino, 0, bytes_of(payload)).is_ok());
-    REQUIRE((*fs)->fsync(f->ino, false).is_ok());
-    REQUIRE((*fs)->unmount().is_ok());
-    s.queue.wait_idle();
-    REQUIRE((*card)->close().is_ok());
+    REQUIRE(s.fs->write(f->ino, 0, bytes_of(payload)).is_ok());
+    REQUIRE(s.fs->fsync(f->ino, false).is_ok());
+    REQUIRE(s.fs->unmount().is_ok());
+    s.queue->wait_idle();
+    REQUIRE(s.card->close().is_ok());
   }
   {
     auto card = sdcard::Card::open(image, clock);
     REQUIRE(card.is_ok());
-    Stack s(**card, clock);
-    cache::PageCache cache(s.queue, clock, 4096);
-    auto fs = Filesystem::mount(cache, clock, 4096);
+    CardStack s(std::move(*card), clock);
+    auto fs = Filesystem::mount(*s.cache, clock, 4096);
     REQUIRE(fs.is_ok());
-    auto f = (*fs)->lookup(kRootIno, "data");
+    s.fs = std::move(*fs);
+    auto f = s.fs->lookup(kRootIno, "data");
     REQUIRE(f.is_ok());
     std::vector<std::byte> buf(payload.size());
-    auto n = (*fs)->read(f->ino, 0, buf);
+    auto n = s.fs->read(f->ino, 0, buf);
     REQUIRE(n.is_ok());
     CHECK(string_of(std::span(buf).first(*n)) == payload);
-    CHECK((*fs)->superblock().au_size == (*card)->geometry().au_bytes());
-    CHECK((*fs)->check_free_counts().is_ok());
-    REQUIRE((*fs)->unmount().is_ok());
-    s.queue.wait_idle();
-    REQUIRE((*card)->close().is_ok());
+    CHECK(s.fs->superblock().au_size == s.card->geometry().au_bytes());
+    CHECK(s.fs->check_free_counts().is_ok());
+    REQUIRE(s.fs->unmount().is_ok());
+    s.queue->wait_idle();
+    REQUIRE(s.card->close().is_ok());
   }
 }
