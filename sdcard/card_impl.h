@@ -55,6 +55,9 @@ struct Card::Impl {
     return store->sync();
   }
   Result<std::vector<uint32_t>> patrol();  // Card::unreadable_pages()
+  // After a read of `pages`: those whose record does not name them are
+  // lost from now on (PageFault::record).
+  void lose_unnamed(std::span<const PageRead> pages);
   Status write_checkpoint();
   Status write_header(bool clean);
   Lifetime lifetime() const;  // lifetime_at_open + counters

@@ -67,8 +67,12 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
 
   const std::string name = store->name();
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
-  impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
-  if (impl->opts.progress) impl->opts.progress(map.scan.size(), map.scan.size());
+  if (!map.holders.empty())
+    impl->ftl.restore_clean(*map.checkpoint, map.holders);
+  else
+    impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
+  const uint64_t pages = header.geometry.physical_pages();
+  if (impl->opts.progress) impl->opts.progress(pages, pages);
   impl->generation = map.checkpoint ? map.checkpoint->generation : 0;
   impl->opened_clean = header.clean;
   impl->checkpoint_lost = header.clean && !map.checkpoint;
@@ -77,7 +81,9 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   if (header.lifetime_lost)
     logger("sdcard")->warn("{}: the lifetime counters were damaged; they restart at zero", name);
   logger("sdcard")->debug("{}: opened {} card ({})", name, header.profile,
-                          header.clean ? "clean" : "unclean stop: map rebuilt by OOB scan");
+                          !map.holders.empty() ? "clean: map from its checkpoint and clean map"
+                          : header.clean       ? "clean: map rebuilt by OOB scan"
+                                               : "unclean stop: map rebuilt by OOB scan");
   impl->writes_held = !impl->opts.read_only;
   if (!impl->opts.hold_writes) CARDFS_RETURN_IF_ERROR(impl->start_writes());
   return std::unique_ptr<Card>(new Card(std::move(impl)));
@@ -141,6 +147,10 @@ Status Card::Impl::close_locked() {
   if (opts.read_only || writes_held || flash.powered_off()) return Status::ok();
   CARDFS_RETURN_IF_ERROR(drain());
   CARDFS_RETURN_IF_ERROR(write_checkpoint());  // syncs first when durable
+  // What the next open needs instead of a scan; on the disk before the
+  // header says clean.
+  CARDFS_RETURN_IF_ERROR(store->write_clean_map(generation, ftl.page_holders()));
+  if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   return write_header(true);
 }
 

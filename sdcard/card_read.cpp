@@ -68,7 +68,11 @@ class Card::Impl::ReadPlan {
       else
         c_.read_pages[c_.read_partials[i].read].dest = page;
     }
-    if (!c_.read_pages.empty()) CARDFS_RETURN_IF_ERROR(c_.flash.read(c_.read_pages));
+    if (!c_.read_pages.empty()) {
+      Status st = c_.flash.read(c_.read_pages);
+      c_.lose_unnamed(c_.read_pages);
+      CARDFS_RETURN_IF_ERROR(st);
+    }
     for (size_t i = 0; i < c_.read_partials.size(); ++i) copy_out(c_.read_partials[i], c_.read_pool.data() + i * page_bytes);
     return Status::ok();
   }
@@ -116,6 +120,17 @@ Status Card::Impl::do_read(uint64_t sector, std::span<const iovec> segments) {
   return plan.run();
 }
 
+// A clean open reads no record, so a page whose record was damaged while
+// the card was off is found at its first read (by the scan otherwise):
+// from then on it is lost, as the scan would have made it: reads fail
+// without reading it, a partial write's other sectors are zeros, and the
+// next checkpoint keeps naming it.
+void Card::Impl::lose_unnamed(std::span<const PageRead> pages) {
+  for (const PageFault& f : flash.last_faults())
+    if (f.record && ftl.locate(pages[f.index].logical_page) == pages[f.index].physical_page)
+      ftl.mark_lost(pages[f.index].logical_page);
+}
+
 Result<std::vector<uint32_t>> Card::Impl::patrol() {
   if (closed) return Status::error(EIO, "card is closed");
   constexpr size_t kBatch = 64;  // pages read and checked at a time
@@ -125,6 +140,7 @@ Result<std::vector<uint32_t>> Card::Impl::patrol() {
   auto check = [&]() -> Status {
     CARDFS_ASSIGN_OR_RETURN(std::vector<size_t> failed, flash.patrol(batch));
     for (size_t i : failed) bad.push_back(batch[i].logical_page);
+    lose_unnamed(batch);
     batch.clear();
     return Status::ok();
   };

@@ -62,6 +62,8 @@ class Flash {
   // Reads and checks pages as read() does, but only tells which fail (their
   // indices in `pages`): a patrol read, neither counted nor charged.
   Result<std::vector<size_t>> patrol(std::span<const PageRead> pages);
+  // What the last read() or patrol() found wrong, by index in its pages.
+  std::span<const PageFault> last_faults() const { return faults_; }
   // Counts an unreadable page read and logs it the first time for this
   // logical page; the EIO to fail the read with. `physical_page` < 0: the
   // map lost the page's copy (its OOB record was damaged).

@@ -41,6 +41,12 @@ void FlashTranslationLayer::trim_page(uint32_t lp) {
   trims_pending_ = true;
 }
 
+void FlashTranslationLayer::mark_lost(uint32_t lp) {
+  const uint64_t seq = seq_[lp];
+  invalidate(lp);
+  seq_[lp] = seq;
+}
+
 void FlashTranslationLayer::invalidate(uint32_t lp) {
   const uint32_t pp = map_[lp];
   if (pp == kUnmapped) return;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/status.h"
@@ -54,6 +55,9 @@ class FlashTranslationLayer {
   bool lost(uint32_t lp) const { return map_[lp] == kUnmapped && seq_[lp] != 0; }
   // Unmaps lp (trim). Durable once a checkpoint is written.
   void trim_page(uint32_t lp);
+  // lp's copy turned out not to be named by its record (a read found it):
+  // lp becomes lost, as the power-on scan would have left it.
+  void mark_lost(uint32_t lp);
   bool trims_pending() const { return trims_pending_; }
 
   // Called before AUs are erased. The Card makes the copies that replace
@@ -68,6 +72,13 @@ class FlashTranslationLayer {
   // torn pages already marked kCorrupt) and the newest checkpoint, if any.
   // No I/O; call normalize() afterwards (it may merge) unless read-only.
   void rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt);
+  // The same from a clean close's checkpoint and holders (one per physical
+  // page: CleanMap::kErased, kStale or the logical page whose valid copy it
+  // is; checked against ckpt by the store): the state a scan of that card
+  // would rebuild, without one.
+  void restore_clean(const Checkpoint& ckpt, std::span<const uint32_t> holders);
+  // Each physical page's holder, as restore_clean takes them (a clean close).
+  std::span<const uint32_t> page_holders() const { return slot_; }
   Status normalize();
 
   uint64_t programs() const { return next_seq_ - 1; }
@@ -108,8 +119,9 @@ class FlashTranslationLayer {
   std::vector<uint32_t> valid_pages_of(uint32_t au) const;
 
  private:
-  static constexpr uint32_t kErased = 0xFFFF'FFFF;
-  static constexpr uint32_t kStale = 0xFFFF'FFFE;
+  // A physical page's holder in slot_ is stored as the clean map has it.
+  static constexpr uint32_t kErased = CleanMap::kErased;
+  static constexpr uint32_t kStale = CleanMap::kStale;
 
   uint64_t page_of(uint32_t au, uint32_t slot) const { return uint64_t(au) * ppa_ + slot; }
   // The AU of a physical page: a shift when pages per AU is a power of

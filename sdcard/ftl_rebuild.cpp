@@ -61,6 +61,34 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
   if (!(ckpt && max_seq <= ckpt->seq && restore_roles(*ckpt))) derive_roles();
 }
 
+// After a clean close every copy is one the checkpoint covers, so the
+// scan's rebuild comes to this: each held page maps its logical page with
+// the sequence number the checkpoint names; a checkpointed page no page
+// holds stays lost (its record was damaged before); erase counts, the
+// next sequence number and the roles are the checkpoint's.
+void FlashTranslationLayer::restore_clean(const Checkpoint& ckpt, std::span<const uint32_t> holders) {
+  std::fill(map_.begin(), map_.end(), kUnmapped);
+  seq_ = ckpt.page_seq;
+  std::fill(aus_.begin(), aus_.end(), PhysAu{});
+  for (size_t i = 0; i < aus_.size(); ++i) {
+    aus_[i].spill = ppa_ - 1;
+    aus_[i].erase_count = ckpt.aus[i].erase_count;
+  }
+  std::copy(holders.begin(), holders.end(), slot_.begin());
+  for (uint64_t pp = 0; pp < slot_.size(); ++pp) {
+    const uint32_t lp = slot_[pp];
+    if (lp == kErased) continue;
+    PhysAu& a = aus_[au_of(pp)];
+    ++a.programmed;
+    if (lp == kStale) continue;
+    map_[lp] = uint32_t(pp);
+    ++a.valid;
+  }
+  next_seq_ = ckpt.next_seq;
+  reset_roles();
+  if (!restore_roles(ckpt)) derive_roles();
+}
+
 // Every AU free, the erase queue and the policy's placement forgotten.
 void FlashTranslationLayer::reset_roles() {
   policy_->reset();

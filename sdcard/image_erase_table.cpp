@@ -75,29 +75,43 @@ Status ImageStore::erase_by_generation(uint32_t physical_au) {
   return write_counted_at(layout_.erase_table_offset + uint64_t(physical_au) * kEraseEntryBytes, entry);
 }
 
-bool ImageStore::upgrade_interrupted(uint64_t size) const {
-  return (version_ == kImageVersionNoSlots || version_ == kImageVersionSlots) &&
-         size == layout_for(geometry_, kImageVersion).file_bytes;
+bool ImageStore::upgrades() const {
+  return version_ >= kImageVersionNoSlots && version_ < kImageVersion && indirect_;
 }
 
-// The old backup header lies where the erase table starts: it is zeroed
-// first (a crash there leaves a version 2/3 image without its backup,
-// which opens and `card repair` rewrites), then the file grows, then the
-// headers are written (by write_header, with the new version).
+// A header older than the file: the file was grown for a later version
+// (this cardfs's, or version 4 by one before it) and the headers never
+// written.
+bool ImageStore::upgrade_interrupted(uint64_t size) const {
+  if (!upgrades()) return false;
+  for (uint32_t v = version_ + 1; v <= kImageVersion; ++v)
+    if (size == layout_for(geometry_, v).file_bytes) return true;
+  return false;
+}
+
+// Each older version's backup header lies where a later version's tables
+// start: those within the file are zeroed first (a crash there leaves an
+// image without its backup, which opens and `card repair` rewrites; the
+// tables read all-zero as none of them written), then the file grows,
+// then the headers are written (by write_header, with the new version).
+// The new tables are zeros: erase generation 0, which the old records
+// carry, and no clean map (the next clean close writes one).
 Status ImageStore::upgrade() {
   const ImageLayout next = layout_for(geometry_, kImageVersion);
   CARDFS_ASSIGN_OR_RETURN(uint64_t size, medium_->size());
   if (size != next.file_bytes) {
     const std::vector<std::byte> zeros(kHeaderBytes);
-    CARDFS_RETURN_IF_ERROR(write_counted_at(layout_.backup_header_offset, zeros));
+    for (uint32_t v = version_; v < kImageVersion; ++v)
+      if (const uint64_t at = layout_for(geometry_, v).backup_header_offset; at + kHeaderBytes <= size)
+        CARDFS_RETURN_IF_ERROR(write_counted_at(at, zeros));
     CARDFS_RETURN_IF_ERROR(medium_->set_size(next.file_bytes));
   }
-  logger("sdcard")->info("{}: image version {} upgraded to {} (erase table, data units)", name(), version_,
-                         kImageVersion);
+  logger("sdcard")->info("{}: image version {} upgraded to {}", name(), version_, kImageVersion);
+  if (!erase_table_) std::fill(erase_generations_.begin(), erase_generations_.end(), 0);
   layout_ = next;
   version_ = kImageVersion;
   erase_table_ = true;
-  std::fill(erase_generations_.begin(), erase_generations_.end(), 0);
+  clean_map_sums_ = zero_clean_map_sums();
   return Status::ok();
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "sdcard/page_crc.h"
 
 namespace cardfs::sdcard {
 namespace {
@@ -20,6 +21,8 @@ constexpr uint32_t kOobSlotShift = 2;
 constexpr uint32_t kLifeMagic = 0x4546'494C;  // "LIFE"
 constexpr size_t kLifeBytes = 4 + 6 * 8 + 4;
 constexpr uint32_t kCkptMagic = 0x5450'4B43;  // "CKPT"
+constexpr uint32_t kCleanMagic = 0x5041'4D43;  // "CMAP"
+constexpr uint32_t kCleanMapVersion = 1;
 constexpr size_t kCkptHeaderBytes = kCheckpointHeaderBytes;
 constexpr size_t kAuRecordBytes = 12;
 constexpr size_t kHeaderFieldBytes = 8 + 4 * 7 + kProfileNameBytes + 4 + 4;
@@ -63,6 +66,10 @@ ImageLayout layout_for(const Geometry& g, uint32_t version) {
     l.erase_table_offset = l.file_bytes;
     l.unit_table_offset = l.erase_table_offset + round_up(uint64_t(g.physical_aus()) * kEraseEntryBytes, 4096);
     l.file_bytes = l.unit_table_offset + round_up(g.physical_pages() * units_per_page(g) * 4, 4096);
+  }
+  if (version >= 5) {
+    l.clean_map_offset = l.file_bytes;
+    l.file_bytes += round_up(clean_map_bytes(g), 4096);
   }
   if (version >= 2) {
     l.backup_header_offset = l.file_bytes;
@@ -231,7 +238,7 @@ std::vector<std::byte> encode_checkpoint(const Checkpoint& c) {
   h.u64(c.next_seq);
   h.u64(c.page_seq.size());
   h.u32(uint32_t(c.aus.size()));
-  h.u32(crc32c(body));
+  h.u32(page_crc(body));  // the same CRC-32C as crc32c(), with SSE4.2: 33 MiB on a 64 GiB card
   h.u32(crc32c(std::span(out).first(h.pos())));
   return out;
 }
@@ -271,7 +278,7 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
   const size_t payload = pages * 8 + size_t(aus) * kAuRecordBytes;
   if (in.size() - kCkptHeaderBytes < payload) return Status::error(EINVAL, "truncated checkpoint");
   std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, payload);
-  if (crc32c(body) != body_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
+  if (page_crc(body) != body_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
   c.page_seq.resize(pages);
   get_u64_array(body.data(), c.page_seq);
   Decoder p(body.subspan(pages * 8));
@@ -289,6 +296,63 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
     return Status::error(EINVAL, "checkpoint page newer than the checkpoint");
   if (!p.ok()) return Status::error(EINVAL, "truncated checkpoint");
   return c;
+}
+
+uint64_t clean_map_bytes(const Geometry& g) { return kCkptHeaderBytes + g.physical_pages() * 8; }
+
+std::vector<std::byte> encode_clean_map(const CleanMap& m) {
+  const uint64_t n = m.holder.size();
+  std::vector<std::byte> out(kCkptHeaderBytes + n * 8);
+  std::byte* holders = out.data() + kCkptHeaderBytes;
+  for (uint64_t pp = 0; pp < n; ++pp) {
+    const uint32_t h = m.holder[pp];
+    put_u32(holders + pp * 4, h == CleanMap::kErased ? 0 : h == CleanMap::kStale ? 1 : h + 2);
+    put_u32(holders + (n + pp) * 4, m.data[pp]);
+  }
+  const std::span<const std::byte> body = std::span(out).subspan(kCkptHeaderBytes);
+  Encoder h{std::span<std::byte>(out).first(kCkptHeaderBytes)};
+  h.u32(kCleanMagic);
+  h.u32(kCleanMapVersion);
+  h.u64(m.generation);
+  h.u64(n);
+  h.u32(page_crc(body));
+  h.u32(crc32c(std::span(out).first(h.pos())));
+  return out;
+}
+
+Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Geometry& g) {
+  if (in.size() < kCkptHeaderBytes) return Status::error(EINVAL, "truncated clean map");
+  Decoder h(in.first(kCkptHeaderBytes));
+  const uint32_t magic = h.u32();
+  if (magic == 0) return Status::error(ENOENT, "no clean map");
+  const uint32_t version = h.u32();
+  CleanMap m;
+  m.generation = h.u64();
+  const uint64_t pages = h.u64();
+  h.u32();  // the payload's CRC, checked by decode_clean_map
+  const size_t covered = h.pos();
+  if (magic != kCleanMagic || h.u32() != crc32c(in.first(covered)))
+    return Status::error(EINVAL, "clean map header damaged");
+  if (version != kCleanMapVersion || pages != g.physical_pages())
+    return Status::error(EINVAL, "clean map does not match the geometry");
+  return m;
+}
+
+Result<CleanMap> decode_clean_map(std::span<const std::byte> in, const Geometry& g) {
+  CARDFS_ASSIGN_OR_RETURN(CleanMap m, decode_clean_map_header(in, g));
+  const uint64_t n = g.physical_pages();
+  if (in.size() < clean_map_bytes(g)) return Status::error(EINVAL, "truncated clean map");
+  const std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, n * 8);
+  if (page_crc(body) != get_u32(in.data() + 24)) return Status::error(EINVAL, "clean map checksum mismatch");
+  m.holder.resize(n);
+  m.data.resize(n);
+  for (uint64_t pp = 0; pp < n; ++pp) {
+    const uint32_t h = get_u32(body.data() + pp * 4);
+    if (h >= 2 && h - 2 >= g.user_pages()) return Status::error(EINVAL, "clean map names a page beyond the card");
+    m.holder[pp] = h == 0 ? CleanMap::kErased : h == 1 ? CleanMap::kStale : h - 2;
+    m.data[pp] = get_u32(body.data() + (n + pp) * 4);
+  }
+  return m;
 }
 
 }  // namespace cardfs::sdcard

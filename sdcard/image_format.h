@@ -38,8 +38,13 @@ namespace cardfs::sdcard {
 // Versions 2 and 3 are upgraded to 4 when opened read-write (the file
 // grows by the two tables, their records stay valid), and cardfs before
 // version 4 refuses it ("unsupported image version 4") rather than read
-// erased pages as data.
-inline constexpr uint32_t kImageVersion = 4;
+// erased pages as data. Version 5 adds, after the unit table, the clean
+// map (CleanMap below): what a clean close leaves so that the next open
+// rebuilds the map without reading every page's record. Versions 2-4 are
+// upgraded to 5 when opened read-write (the file grows by the clean map,
+// all zeros: none), and cardfs before version 5 refuses it.
+inline constexpr uint32_t kImageVersion = 5;
+inline constexpr uint32_t kImageVersionUnits = 4;
 inline constexpr uint32_t kImageVersionSlots = 3;
 inline constexpr uint32_t kImageVersionNoSlots = 2;
 inline constexpr uint32_t kImageVersionNoBackup = 1;
@@ -95,6 +100,7 @@ struct ImageLayout {
   uint64_t flash_offset = 0;
   uint64_t erase_table_offset = 0;    // version 4: an entry per physical AU; 0: none
   uint64_t unit_table_offset = 0;     // version 4: units_per_page u32s per physical page; 0: none
+  uint64_t clean_map_offset = 0;      // version 5: the CleanMap; 0: none
   uint64_t backup_header_offset = 0;  // after the flash area; 0: none (version 1)
   uint64_t file_bytes = 0;
 };
@@ -176,5 +182,37 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
 // its own fields, the generation, seq and next_seq filled, no pages or AUs.
 // What an open reads of both slots to decode only the newer one.
 Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const Geometry& g);
+
+// What a clean close leaves beside its checkpoint (version 5), so that the
+// next open rebuilds the card's map from it instead of from every page's
+// OOB record (137 MiB of them on a 64 GiB card): for every physical page
+// what the FTL knows of it (erased, stale, or the valid copy of a logical
+// page) and where the store keeps its data. It holds only with the
+// checkpoint of its generation on an image marked clean: a read-write
+// open marks the image not clean before it changes anything, so after a
+// crash the open scans as before. Encoded: a 64-byte header (magic,
+// version, generation, pages, payload CRC, header CRC), then the holders
+// (u32 each: 0 erased, 1 stale, logical page + 2) and the data names (u32
+// each, the store's: CleanMap::kOwnData, a slot or a unit list), so that
+// the map of a card mostly erased is mostly zeros and its blocks holes.
+struct CleanMap {
+  static constexpr uint32_t kErased = 0xFFFF'FFFF;  // holder: the page is erased
+  static constexpr uint32_t kStale = 0xFFFF'FFFE;   // holder: programmed, no valid copy
+  static constexpr uint32_t kOwnData = 0;           // data: the page's own units (or erased)
+  // Data names: slot s (its own run of units) or unit list l (the unit table).
+  static uint32_t slot_data(uint32_t s) { return (s + 1) << 1; }
+  static uint32_t list_data(uint32_t l) { return l << 1 | 1; }
+  uint64_t generation = 0;       // of the checkpoint written with it
+  std::vector<uint32_t> holder;  // per physical page: kErased, kStale or the logical page
+  std::vector<uint32_t> data;    // per physical page: kOwnData, slot_data(s), list_data(l)
+};
+uint64_t clean_map_bytes(const Geometry& g);
+std::vector<std::byte> encode_clean_map(const CleanMap& m);
+// Only the header (kCheckpointHeaderBytes): magic, CRC, size; generation set.
+// An all-zero header is ENOENT (none written since version 5).
+Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Geometry& g);
+// Checks magic, CRCs, the size, and that each holder is in range (the data
+// names are the store's to check).
+Result<CleanMap> decode_clean_map(std::span<const std::byte> in, const Geometry& g);
 
 }  // namespace cardfs::sdcard

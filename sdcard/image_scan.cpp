@@ -77,26 +77,48 @@ Status ImageStore::assign_scanned_units(std::vector<ScannedPage>& scan) {
     slots_.assign(pp, units);
   }
   std::sort(listed.begin(), listed.end());
+  std::vector<uint32_t> lists;
+  for (auto [list, pp] : listed)
+    if (lists.empty() || lists.back() != list) lists.push_back(list);
+  std::vector<uint32_t> listed_units;
+  std::vector<bool> ok;
+  CARDFS_RETURN_IF_ERROR(read_unit_lists(lists, listed_units, ok));
+  size_t i = 0;
+  for (auto [list, pp] : listed) {
+    while (lists[i] != list) ++i;
+    if (!ok[i]) {
+      scan[pp].state = OobState::kCorrupt;  // names a unit beyond the data area
+      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(pp * upp + k);
+      slots_.assign(pp, units);
+      continue;
+    }
+    slots_.assign(pp, std::span(listed_units).subspan(i * upp, upp));
+    slots_.set_list(pp, list);
+  }
+  return Status::ok();
+}
+
+Status ImageStore::read_unit_lists(std::span<const uint32_t> lists, std::vector<uint32_t>& units,
+                                   std::vector<bool>& ok) {
+  const uint64_t n = geometry_.physical_pages();
+  const uint32_t upp = slots_.units_per_page();
+  units.resize(lists.size() * upp);
+  ok.assign(lists.size(), true);
   std::vector<std::byte> table(kScanChunk * upp * 4);
   uint64_t chunk = ~uint64_t(0);
-  for (auto [list, pp] : listed) {
+  for (size_t i = 0; i < lists.size(); ++i) {
+    const uint32_t list = lists[i];
     if (list / kScanChunk != chunk) {
       chunk = list / kScanChunk;
       const uint64_t count = std::min<uint64_t>(kScanChunk, n - chunk * kScanChunk);
       CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.unit_table_offset + chunk * kScanChunk * upp * 4,
                                               std::span(table).first(count * upp * 4)));
     }
-    bool ok = true;
-    for (uint32_t k = 0; k < upp && ok; ++k) {
-      units[k] = get_u32(table.data() + ((list - chunk * kScanChunk) * upp + k) * 4);
-      ok = units[k] < slots_.units() || units[k] == DataSlots::kZero;
+    for (uint32_t k = 0; k < upp; ++k) {
+      const uint32_t u = get_u32(table.data() + ((list - chunk * kScanChunk) * upp + k) * 4);
+      units[i * upp + k] = u;
+      if (u >= slots_.units() && u != DataSlots::kZero) ok[i] = false;
     }
-    if (!ok) {
-      scan[pp].state = OobState::kCorrupt;  // names a unit beyond the data area
-      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(pp * upp + k);
-    }
-    slots_.assign(pp, units);
-    if (ok) slots_.set_list(pp, list);
   }
   return Status::ok();
 }

@@ -62,6 +62,7 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   latest_.assign(h.geometry.user_pages(), DataSlots::kNone);
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
+  clean_map_sums_.clear();
 }
 
 uint64_t ImageStore::bytes_of(std::span<const IoOp> ops) {
@@ -91,11 +92,15 @@ Status ImageStore::format(const ImageHeader& h) {
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
   const std::vector<std::byte> zeros(checkpoint_bytes(h.geometry));
   for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = block_sums(zeros);
+  clean_map_sums_ = zero_clean_map_sums();
   Checkpoint c;
   c.generation = 1;
   c.page_seq.assign(h.geometry.user_pages(), 0);
   c.aus.assign(h.geometry.physical_aus(), AuRecord{});
   CARDFS_RETURN_IF_ERROR(write_checkpoint(c));
+  // Every page erased: the clean map of checkpoint 1 (its header block).
+  const std::vector<uint32_t> erased(h.geometry.physical_pages(), CleanMap::kErased);
+  CARDFS_RETURN_IF_ERROR(write_clean_map(c.generation, erased));
   CARDFS_RETURN_IF_ERROR(write_header(h));
   return medium_->sync();
 }
@@ -168,6 +173,11 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
   Result<std::optional<Checkpoint>> ckpt = load_checkpoint();
   if (!ckpt.is_ok()) return ckpt.status().with_context(name());
   map.checkpoint = std::move(ckpt).value();
+  if (h.clean && map.checkpoint && layout_.clean_map_offset != 0) {
+    Result<bool> clean = load_clean_map(*map.checkpoint, map.holders);
+    if (!clean.is_ok()) return clean.status().with_context(name());
+    if (*clean) return map;
+  }
   Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? map.checkpoint->seq : 0, progress);
   if (!scanned.is_ok()) return scanned.status().with_context(name());
   map.scan = std::move(scanned).value();
@@ -207,15 +217,15 @@ Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
 
 // The primary, then the backup copy (version 2): a crash between them
 // leaves the primary newer, and it is the one an open reads first.
-// A version 2 or 3 image becomes version 4 with its first header written
-// (upgrade()): from then on its records may name erase generations and
-// data units, which cardfs before version 4 would not follow (it refuses
-// the version instead).
+// A version 2, 3 or 4 image becomes version 5 with its first header
+// written (upgrade()): from then on its records may name erase
+// generations and data units, and a clean close leaves a clean map, which
+// cardfs before would not follow or keep up to date (it refuses the
+// version instead).
 Status ImageStore::write_header(const ImageHeader& h) {
   std::array<std::byte, kHeaderBytes> buf;
   ImageHeader out = h;
-  if ((version_ == kImageVersionNoSlots || version_ == kImageVersionSlots) && indirect_)
-    CARDFS_RETURN_IF_ERROR(upgrade());
+  if (upgrades()) CARDFS_RETURN_IF_ERROR(upgrade());
   out.version = version_;
   encode_header(out, buf);
   CARDFS_RETURN_IF_ERROR(write_counted_at(0, buf));
@@ -234,8 +244,13 @@ Status ImageStore::write_header(const ImageHeader& h) {
 Status ImageStore::write_checkpoint(const Checkpoint& c) {
   const std::vector<std::byte> bytes = encode_checkpoint(c);
   if (bytes.size() > layout_.checkpoint_slot_bytes) return Status::error(EIO, "checkpoint larger than its slot");
-  const uint64_t base = layout_.checkpoint_offset[c.generation % 2];
-  std::vector<uint64_t>& sums = checkpoint_sums_[c.generation % 2];
+  return write_changed_blocks(layout_.checkpoint_offset[c.generation % 2], bytes, checkpoint_sums_[c.generation % 2]);
+}
+
+// `bytes` at `base`, but only the blocks whose sums differ from `sums`
+// (all of them when `sums` does not have one per block); `sums` then
+// holds the new ones, or nothing if the write failed.
+Status ImageStore::write_changed_blocks(uint64_t base, std::span<const std::byte> bytes, std::vector<uint64_t>& sums) {
   const size_t blocks = (bytes.size() + kCheckpointBlock - 1) / kCheckpointBlock;
   const bool known = sums.size() == blocks;
   sums.resize(blocks);
@@ -243,7 +258,7 @@ Status ImageStore::write_checkpoint(const Checkpoint& c) {
   iovs.reserve(blocks);  // the ops point into it
   std::vector<IoOp> ops;
   for (size_t b = 0; b < blocks; ++b) {
-    const auto block = std::span(bytes).subspan(b * kCheckpointBlock, std::min(kCheckpointBlock, bytes.size() - b * kCheckpointBlock));
+    const auto block = bytes.subspan(b * kCheckpointBlock, std::min(kCheckpointBlock, bytes.size() - b * kCheckpointBlock));
     const uint64_t sum = block_sum(block);
     if (known && sums[b] == sum) continue;
     sums[b] = sum;

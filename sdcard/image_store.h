@@ -11,15 +11,18 @@
 // reads whole pages with their records and judges each as a card's ECC
 // would. An erase writes the AU's next erase generation (version 4,
 // image_erase_table.cpp; earlier versions zero the AU's OOB records) and
-// frees the slots no other page names. Opening reads the header, the newest valid checkpoint and
-// the OOB region (rebuilding the slot map), and checks the data CRC of
-// every page newer than the checkpoint. Version 1 images (no backup
+// frees the slots no other page names. Opening reads the header and the newest valid checkpoint;
+// after a clean close, the clean map (version 5, image_clean_map.cpp);
+// otherwise the OOB region (rebuilding the slot map), checking the data
+// CRC of every page newer than the checkpoint. Version 1 images (no backup
 // header, no slots) keep every page's data at its own place: their moves
 // copy the bytes, as before version 3.
 // Not thread-safe: the Card calls it under its state lock.
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "sdcard/data_slots.h"
@@ -42,6 +45,7 @@ class ImageStore final : public PageStore {
   Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) override;
   Status write_header(const ImageHeader& h) override;
   Status write_checkpoint(const Checkpoint& c) override;
+  Status write_clean_map(uint64_t generation, std::span<const uint32_t> holders) override;
   Status write(std::span<const PageWrite> batch) override;
   Status read(std::span<const FlashRead> reads) override;
   Status read_checked(std::span<const PageRead> pages, std::vector<PageFault>& faults) override;
@@ -76,6 +80,25 @@ class ImageStore final : public PageStore {
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
+  Status write_changed_blocks(uint64_t base, std::span<const std::byte> bytes, std::vector<uint64_t>& sums);
+  // The clean map (version 5, image_clean_map.cpp): true when it holds
+  // for `ckpt` (same generation, intact, consistent with it) and the store's
+  // maps were set from it, `holders` filled; false (nothing changed) when
+  // the open must scan.
+  Result<bool> load_clean_map(const Checkpoint& ckpt, std::vector<uint32_t>& holders);
+  // Why map m does not fit ckpt and this store's geometry, or "".
+  std::string misfit(const CleanMap& m, const Checkpoint& ckpt) const;
+  // The data name of physical page pp (CleanMap), or nullopt when its
+  // units are neither a slot's run nor a unit list.
+  std::optional<uint32_t> data_name(uint64_t pp) const;
+  // Sums of an all-zero clean map region (a new image, a new version 5 one).
+  std::vector<uint64_t> zero_clean_map_sums() const;
+  // The erase table's entries into generations; false if one is damaged.
+  Result<bool> read_erase_table(std::vector<uint32_t>& generations);
+  // The units of each unit list of `lists` (ascending), units_per_page
+  // each into `units`, reading only the table chunks they are in; `ok`
+  // false for a list naming a unit beyond the data area.
+  Status read_unit_lists(std::span<const uint32_t> lists, std::vector<uint32_t>& units, std::vector<bool>& ok);
   Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq, const ScanProgress& progress);
   // The erase table (version 4, image_erase_table.cpp): reads it into
   // erase_generations_ and marks erased the scanned records of an older
@@ -90,10 +113,12 @@ class ImageStore final : public PageStore {
     return erase_table_ && r.generation != generation_of_page(pp);
   }
   Status erase_by_generation(uint32_t physical_au);
-  // Version 2 or 3 to 4: the file grows by the erase and unit tables (all
-  // zero: generation 0, which the records carry) and the backup header
-  // moves to the new end. A version 2 or 3 header over a file of version
-  // 4's size is such an upgrade cut short: it opens, and is redone.
+  // Version 2, 3 or 4 to 5: the file grows by the tables it lacks (the
+  // erase and unit tables, the clean map; all zero: generation 0, which
+  // the records carry, and no clean map) and the backup header moves to
+  // the new end. An older header over a file of a later version's size is
+  // such an upgrade cut short: it opens, and is redone.
+  bool upgrades() const;  // a read-write open upgrades this image
   Status upgrade();
   bool upgrade_interrupted(uint64_t size) const;
   // One I/O per run of consecutive pages (page_at(i), i < n) over their
@@ -106,7 +131,8 @@ class ImageStore final : public PageStore {
   Status assign_scanned_units(std::vector<ScannedPage>& scan);
   Status verify_scanned(std::vector<ScannedPage>& scan, uint64_t checkpoint_seq);
   // Why a page read with its record fails the card's check, or "".
-  std::string fault_of(const PageRead& r, const std::byte* record) const;
+  // `bad_record`: the record itself does not name this copy (PageFault::record).
+  std::string fault_of(const PageRead& r, const std::byte* record, bool& bad_record) const;
   std::span<const IoOp> oob_ops_of(std::span<const PageWrite> q);
   Status write_programs(std::span<const PageWrite> q);
   Status write_copies(std::span<const PageWrite> q);
@@ -142,6 +168,7 @@ class ImageStore final : public PageStore {
   static constexpr size_t kCheckpointBlock = 4096;
   static std::vector<uint64_t> block_sums(std::span<const std::byte> bytes);
   std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
+  std::vector<uint64_t> clean_map_sums_;      // the same for the clean map (version 5)
 };
 
 }  // namespace cardfs::sdcard

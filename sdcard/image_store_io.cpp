@@ -265,20 +265,34 @@ Status ImageStore::read_checked(std::span<const PageRead> pages, std::vector<Pag
   // An erased page's record says so, and the read fails.
   for (const PageRead& r : pages) plan_page_read(read_plan_, r.physical_page, r.dest, geometry_.page_bytes);
   CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
-  for (size_t i = 0; i < pages.size(); ++i)
-    if (std::string why = fault_of(pages[i], read_records_.data() + i * kOobBytes); !why.empty())
-      faults.push_back({i, std::move(why)});
+  for (size_t i = 0; i < pages.size(); ++i) {
+    bool bad_record = false;
+    if (std::string why = fault_of(pages[i], read_records_.data() + i * kOobBytes, bad_record); !why.empty())
+      faults.push_back({i, std::move(why), bad_record});
+  }
   return Status::ok();
 }
 
-std::string ImageStore::fault_of(const PageRead& r, const std::byte* record) const {
+std::string ImageStore::fault_of(const PageRead& r, const std::byte* record, bool& bad_record) const {
   OobRecord oob;
   const OobState state = decode_oob(record, &oob);
+  bad_record = true;
   if (state == OobState::kErased || (state == OobState::kValid && erased_since(r.physical_page, oob)))
     return "its out-of-band record was erased";
   if (state != OobState::kValid) return "its out-of-band record is damaged";
   if (oob.logical_page != r.logical_page)
     return "its out-of-band record names logical page " + std::to_string(oob.logical_page);
+  // The data it names must be where the store reads the page from (a
+  // record naming a slot beyond the data area is damage the scan finds;
+  // after a clean open, this read finds it). A record naming neither a
+  // slot nor units (version 2) names its own slot.
+  if (indirect_) {
+    OobRecord named;
+    name_data(r.physical_page, named);
+    const uint64_t slot = oob.has_slot || oob.has_units ? oob.slot : r.physical_page;
+    if (oob.has_units != named.has_units || slot != named.slot) return "its out-of-band record names other data";
+  }
+  bad_record = false;
   if (oob.uncorrectable) return "it was moved from a page the card could not read";
   if (page_crc(std::span<const std::byte>(r.dest, geometry_.page_bytes)) != oob.data_crc)
     return "its data fails the CRC of its out-of-band record";

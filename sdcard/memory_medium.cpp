@@ -65,6 +65,7 @@ Status MemoryMedium::read(std::span<const IoOp> ops) {
       get(off, static_cast<std::byte*>(v.iov_base), v.iov_len);
       off += v.iov_len;
     }
+    bytes_read_ += len;
   }
   return Status::ok();
 }

@@ -34,6 +34,8 @@ class MemoryMedium final : public Medium {
   const std::string& path() const override { return name_; }
 
   uint64_t syncs() const { return syncs_; }
+  // Bytes read since it was made (what an open costs).
+  uint64_t bytes_read() const { return bytes_read_; }
   // Bytes held in chunks (what the medium costs in memory).
   uint64_t allocated_bytes() const { return chunks_.size() * kChunk; }
 
@@ -46,6 +48,7 @@ class MemoryMedium final : public Medium {
   std::unordered_map<uint64_t, std::unique_ptr<std::byte[]>> chunks_;
   uint64_t size_ = 0;
   uint64_t syncs_ = 0;
+  uint64_t bytes_read_ = 0;
   std::string name_ = "memory";
 };
 

@@ -79,6 +79,11 @@ struct PageRead {
 struct PageFault {
   size_t index = 0;
   std::string why;
+  // The page's record does not name this copy (damaged, erased, naming
+  // another logical page or other data): a power-on scan would not have
+  // found it, so the card keeps the page lost from then on, as if the
+  // scan had found it so (a clean open does not read the records).
+  bool record = false;
 };
 
 // What the power-on scan found in one physical page.
@@ -97,9 +102,14 @@ struct ScannedPage {
 // (done, total) pages of a power-on scan; may be empty.
 using ScanProgress = std::function<void(uint64_t done, uint64_t total)>;
 
+// A card closed cleanly (image version 5) opens from its checkpoint and
+// clean map: `holders` has one entry per physical page (CleanMap::kErased,
+// kStale or the logical page it holds) and `scan` is empty. Otherwise
+// `holders` is empty and `scan` has an entry per physical page.
 struct StoredMap {
   std::optional<Checkpoint> checkpoint;
   std::vector<ScannedPage> scan;
+  std::vector<uint32_t> holders;
 };
 
 class PageStore {
@@ -120,6 +130,15 @@ class PageStore {
   virtual Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) = 0;
   virtual Status write_header(const ImageHeader& h) = 0;
   virtual Status write_checkpoint(const Checkpoint& c) = 0;  // into slot generation % 2
+  // At a clean close, after the checkpoint of `generation`: each physical
+  // page's holder (CleanMap::kErased, kStale or its logical page), kept
+  // with what the store knows of the page so that the next open of the
+  // card, if it is still clean then, needs no scan (version 5; a store
+  // or an image without one keeps nothing and scans).
+  virtual Status write_clean_map(uint64_t generation, std::span<const uint32_t> holders) {
+    (void)generation, (void)holders;
+    return Status::ok();
+  }
 
   // Programs and moves, in order (a move's source may be an earlier entry).
   virtual Status write(std::span<const PageWrite> batch) = 0;
