@@ -69,7 +69,7 @@ int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report) 
   ServeOptions serve;
   serve.mountpoint = req.mountpoint;
   serve.kernel_options = kernel_mount_options(req.options, req.image);
-  serve.threads = kMaxFuseThreads;
+  serve.threads = req.options.threads.value_or(kDefaultFuseThreads);
   serve.debug = req.debug;
   serve.on_hangup = [&] { reload_tunables(req.options, stack); };
   serve.on_mounted = [&](fuse_session* se) {

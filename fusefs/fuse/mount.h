@@ -3,7 +3,7 @@
 //
 // Opens the Stack (refusing, image untouched, what cannot be mounted; its
 // threads start), then serve_fuse(): mounted, reported to the waiting
-// parent, served on up to kMaxFuseThreads FUSE workers with SIGHUP
+// parent, served on -o threads FUSE workers (default one) with SIGHUP
 // re-reading the tunables, until the filesystem is unmounted (fusermount3
 // -u, umount) or SIGTERM/SIGINT arrives; then the Stack writes everything
 // back, marks the filesystem clean and closes the card. The image lock is
@@ -16,8 +16,6 @@
 #include "fusefs/fuse/mount_request.h"
 
 namespace cardfs::fuse {
-
-inline constexpr unsigned kMaxFuseThreads = 8;
 
 int serve_mount(const MountRequest& req, ImageLock lock, StartupReport& report);
 

@@ -140,6 +140,7 @@ const std::unordered_map<std::string, Handler>& handlers() {
       {"tunables",
        [](const Item& it, MountOptions& o) { return set_string(it, o.tunables_file); }},
       {"commit", bounded(&MountOptions::commit, 0, 86400)},
+      {"threads", bounded(&MountOptions::threads, 1, kMaxFuseThreads)},
       {"record", [](const Item& it, MountOptions& o) { return set_string(it, o.record_file); }},
       {"powercut_torn", flag(&MountOptions::powercut_torn, true)},
       {"powercut_after",

@@ -55,6 +55,12 @@ struct MountOptions {
   // Seconds between the journal thread's commits (ext4's commit=; 0 or
   // unset: 5). Images without a journal ignore it.
   std::optional<uint32_t> commit;
+  // FUSE worker threads (unset: kDefaultFuseThreads). 1 serves every
+  // request on one thread; more lets a request that waits (an fsync, a
+  // throttled write, a device read) not hold up the others, at the price
+  // of a wake-up of another thread for most requests (docs/fuse.md
+  // "Performance": cp -a 2-3x slower on a loaded 2-core machine).
+  std::optional<uint32_t> threads;
 
   // ---- page cache (cache::Tunables)
   std::optional<uint64_t> cache_size;  // bytes
@@ -93,6 +99,8 @@ struct MountOptions {
 };
 
 inline constexpr uint32_t kDefaultKernelReadAheadKb = 1024;
+inline constexpr uint32_t kDefaultFuseThreads = 1;
+inline constexpr uint32_t kMaxFuseThreads = 64;
 
 // Parses the values of every `-o` given, in order (later options win).
 Result<MountOptions> parse_mount_options(const std::vector<std::string>& option_args);

@@ -1,5 +1,6 @@
 #include "fusefs/fuse/session.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace cardfs::fuse {
@@ -40,7 +41,9 @@ Status FuseSession::serve(unsigned max_threads) {
   } else {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, max_threads);
-    fuse_loop_cfg_set_idle_threads(cfg, max_threads / 2);
+    // Below two idle workers libfuse starts a thread for nearly every
+    // request and ends one after it.
+    fuse_loop_cfg_set_idle_threads(cfg, std::max(2u, max_threads / 2));
     rc = fuse_session_loop_mt(se_, cfg);
     fuse_loop_cfg_destroy(cfg);
   }

@@ -62,6 +62,13 @@ TEST_CASE("kernel_read_ahead_kb is unset by default and bounded") {
   CHECK(parse_error({"kernel_read_ahead_kb=70000"}).find("kernel_read_ahead_kb") != std::string::npos);
 }
 
+TEST_CASE("threads: one FUSE worker unless asked, bounded") {
+  CHECK_FALSE(parse_ok({}).threads.has_value());
+  CHECK(*parse_ok({"threads=8"}).threads == 8);
+  CHECK(parse_error({"threads=0"}).find("threads") != std::string::npos);
+  CHECK(parse_error({"threads=65"}).find("threads") != std::string::npos);
+}
+
 TEST_CASE("FUSE options and VFS flags") {
   MountOptions o = parse_ok({"ro,allow_other,default_permissions,fsname=my\\,card,nodev,noatime"});
   CHECK(o.read_only);
