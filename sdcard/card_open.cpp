@@ -67,8 +67,9 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
 
   const std::string name = store->name();
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
-  if (!map.holders.empty())
-    impl->ftl.restore_clean(*map.checkpoint, map.holders);
+  const bool from_clean_map = !map.holders.empty();
+  if (from_clean_map)
+    impl->ftl.restore_clean(std::move(*map.checkpoint), std::move(map.holders));
   else
     impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
   const uint64_t pages = header.geometry.physical_pages();
@@ -81,7 +82,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   if (header.lifetime_lost)
     logger("sdcard")->warn("{}: the lifetime counters were damaged; they restart at zero", name);
   logger("sdcard")->debug("{}: opened {} card ({})", name, header.profile,
-                          !map.holders.empty() ? "clean: map from its checkpoint and clean map"
+                          from_clean_map ? "clean: map from its checkpoint and clean map"
                           : header.clean       ? "clean: map rebuilt by OOB scan"
                                                : "unclean stop: map rebuilt by OOB scan");
   impl->writes_held = !impl->opts.read_only;

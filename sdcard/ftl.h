@@ -76,7 +76,8 @@ class FlashTranslationLayer {
   // page: CleanMap::kErased, kStale or the logical page whose valid copy it
   // is; checked against ckpt by the store): the state a scan of that card
   // would rebuild, without one.
-  void restore_clean(const Checkpoint& ckpt, std::span<const uint32_t> holders);
+  // Takes ckpt's page sequence numbers and the holders (64 GiB: 48 MiB not copied).
+  void restore_clean(Checkpoint&& ckpt, std::vector<uint32_t>&& holders);
   // Each physical page's holder, as restore_clean takes them (a clean close).
   std::span<const uint32_t> page_holders() const { return slot_; }
   Status normalize();

@@ -66,15 +66,15 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
 // the sequence number the checkpoint names; a checkpointed page no page
 // holds stays lost (its record was damaged before); erase counts, the
 // next sequence number and the roles are the checkpoint's.
-void FlashTranslationLayer::restore_clean(const Checkpoint& ckpt, std::span<const uint32_t> holders) {
+void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, std::vector<uint32_t>&& holders) {
   std::fill(map_.begin(), map_.end(), kUnmapped);
-  seq_ = ckpt.page_seq;
+  seq_ = std::move(ckpt.page_seq);
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (size_t i = 0; i < aus_.size(); ++i) {
     aus_[i].spill = ppa_ - 1;
     aus_[i].erase_count = ckpt.aus[i].erase_count;
   }
-  std::copy(holders.begin(), holders.end(), slot_.begin());
+  slot_ = std::move(holders);
   for (uint64_t pp = 0; pp < slot_.size(); ++pp) {
     const uint32_t lp = slot_[pp];
     if (lp == kErased) continue;

@@ -63,6 +63,8 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
   clean_map_sums_.clear();
+  const uint64_t data_bytes = h.geometry.physical_pages() * h.geometry.page_bytes;
+  allocated_.assign((data_bytes + kAllocChunk - 1) / kAllocChunk, false);
 }
 
 uint64_t ImageStore::bytes_of(std::span<const IoOp> ops) {
@@ -275,10 +277,33 @@ Status ImageStore::write_changed_blocks(uint64_t base, std::span<const std::byte
   return st;
 }
 
-Status ImageStore::prepare(uint32_t physical_au) {
-  const uint64_t au_bytes = uint64_t(geometry_.pages_per_au) * geometry_.page_bytes;
-  return medium_->preallocate(unit_offset(uint64_t(physical_au) * geometry_.pages_per_au * slots_.units_per_page()),
-                              au_bytes);
+// The data area is allocated in the image (fallocate, keeping the size and
+// the zeros it reads) as programs first reach it, kAllocChunk at a time:
+// the host file system fills a hole block by block several times more
+// slowly than it overwrites allocated blocks. Whole AUs used to be
+// allocated when the FTL opened them, and a filesystem's metadata AUs,
+// opened for a few pages each, left 2 GiB of a new 64 GiB card allocated.
+// Neighbouring chunks a batch reaches are one call; a chunk allocated
+// before this open costs one call again (the host finds it allocated).
+Status ImageStore::allocate_for(std::span<const IoOp> ops) {
+  for (const IoOp& op : ops) {
+    const uint64_t len = bytes_of(std::span(&op, 1));
+    if (len == 0 || op.offset < layout_.flash_offset) continue;
+    const uint64_t first = (op.offset - layout_.flash_offset) / kAllocChunk;
+    const uint64_t end = std::min<uint64_t>((op.offset + len - layout_.flash_offset + kAllocChunk - 1) / kAllocChunk,
+                                            allocated_.size());
+    for (uint64_t c = first; c < end;) {
+      if (allocated_[c]) {
+        ++c;
+        continue;
+      }
+      const uint64_t start = c;
+      while (c < end && !allocated_[c]) allocated_[c++] = true;
+      CARDFS_RETURN_IF_ERROR(
+          medium_->preallocate(layout_.flash_offset + start * kAllocChunk, (c - start) * kAllocChunk));
+    }
+  }
+  return Status::ok();
 }
 
 Result<std::unique_ptr<PageStore>> image_store(const std::string& path, OpenMode mode) {

@@ -50,7 +50,8 @@ class ImageStore final : public PageStore {
   Status read(std::span<const FlashRead> reads) override;
   Status read_checked(std::span<const PageRead> pages, std::vector<PageFault>& faults) override;
   Status erase(uint32_t physical_au) override;
-  Status prepare(uint32_t physical_au) override;
+  // Nothing: the data area is allocated as programs reach it (allocate_for).
+  Status prepare(uint32_t) override { return Status::ok(); }
   Status sync() override { return medium_->sync(); }
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
   uint64_t bytes_written() const override { return bytes_written_; }
@@ -77,6 +78,10 @@ class ImageStore final : public PageStore {
   // pp's record names a slot, units or neither (version 1), per its units.
   void name_data(uint64_t pp, OobRecord& oob) const;
   Status write_counted(std::span<const IoOp> ops);
+  // Allocates in the image the chunks of the data area `ops` write that
+  // this store has not allocated yet.
+  Status allocate_for(std::span<const IoOp> ops);
+  static constexpr uint64_t kAllocChunk = 64 * 1024;
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
@@ -168,7 +173,8 @@ class ImageStore final : public PageStore {
   static constexpr size_t kCheckpointBlock = 4096;
   static std::vector<uint64_t> block_sums(std::span<const std::byte> bytes);
   std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
-  std::vector<uint64_t> clean_map_sums_;      // the same for the clean map (version 5)
+  std::vector<uint64_t> clean_map_sums_;
+  std::vector<bool> allocated_;  // per kAllocChunk of the data area: allocated since open      // the same for the clean map (version 5)
 };
 
 }  // namespace cardfs::sdcard

@@ -153,7 +153,9 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
     bytes_written_ += oob_plan_.bytes();
     return ops;
   };
-  return medium_->write_meanwhile(data_plan_.ops(), oob_ops);
+  const std::span<const IoOp> data_ops = data_plan_.ops();
+  CARDFS_RETURN_IF_ERROR(allocate_for(data_ops));
+  return medium_->write_meanwhile(data_ops, oob_ops);
 }
 
 Status ImageStore::source_crcs(std::span<const PageWrite> q) {

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "sdcard/card.h"
+#include "sdcard/geometry.h"
 #include "tests/sdcard/card_fixture.h"
 
 namespace cardfs::sdcard {
@@ -71,6 +72,26 @@ TEST_CASE("the image stays sparse: only AUs the FTL opened take space", "[sdcard
   // One open AU (4 MiB) plus metadata; 256 MiB of flash would be far more.
   CHECK(uint64_t(st.st_blocks) * 512 < 16 * MiB);
   CHECK(uint64_t(st.st_size) > 256 * MiB);
+}
+
+TEST_CASE("an AU opened for a few pages allocates those in the image, not the whole AU", "[sdcard][write_path]") {
+  // A filesystem's metadata AUs take a few pages each: allocating every
+  // AU whole when the FTL opened it left 2 GiB of a new 64 GiB card's
+  // image allocated.
+  testing::ScratchDir dir("sparse_aus");
+  VirtualClock clock;
+  const std::string path = dir.path("c.img");
+  auto card = Card::create(path, testing::profile("class10"), 256 * MiB, clock);
+  REQUIRE(card.is_ok());
+  const uint64_t au_sectors = (*card)->geometry().pages_per_au * (*card)->geometry().sectors_per_page();
+  for (uint64_t au = 0; au < 32; ++au) REQUIRE(testing::write(**card, au * au_sectors, pattern(au * au_sectors, 8, 1)).is_ok());
+  REQUIRE((*card)->close().is_ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK(uint64_t(st.st_blocks) * 512 < 8 * MiB);  // 32 AUs whole: 128 MiB
+  card = Card::open(path, clock);
+  REQUIRE(card.is_ok());
+  for (uint64_t au = 0; au < 32; ++au) CHECK(testing::untagged_sectors(**card, au * au_sectors, 8, 1) == 0);
 }
 
 }  // namespace
