@@ -10,7 +10,8 @@
 #                                        about 10 min per run (see docs/BENCHMARKS.md), 3 runs
 #   options: --runs N  --targets ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
-#              also passthrough,passthrough-dp: libfuse's passthrough_ll, meta_small and tree only;
+#              also passthrough,passthrough-st,passthrough-dp: libfuse's passthrough_ll (-st: one
+#              thread), meta_small and tree only;
 #              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run;
 #              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only;
 #              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)

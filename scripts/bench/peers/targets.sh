@@ -16,6 +16,7 @@
 # directory; -dp adds default_permissions as cardfs mounts): the FUSE
 # round trips a metadata operation needs and little else, the bound for
 # create/stat/unlink with and without the kernel's permission checks;
+# passthrough-st: passthrough with -s, one thread as cardfs serves;
 # cardfs-base: cardfs from the binary $CARDFS_BASE (another build, for a
 # before/after comparison within one run); floor: peers/floor_ll.c, a
 # low-level FUSE daemon keeping names in memory and nothing else (cardfs's
@@ -79,14 +80,15 @@ daemon_start() {
 fuse2fs_mount() { daemon_start "$1" fuse2fs "$(tgt_img "$1")" "$(tgt_mnt "$1")" -f -o rw; }
 
 passthrough_mount() {
-  local opts=cache=never
+  local opts=cache=never single=()
   case $1 in
     passthrough) opts=cache=always ;;
+    passthrough-st) opts=cache=always single=(-s) ;;
     passthrough-dp) opts=cache=always,default_permissions ;;
   esac
   mkdir -p "$BENCH_WORK/$1.src"
   # It holds a descriptor per inode the kernel caches: as many as allowed.
-  daemon_start "$1" prlimit --nofile="$(ulimit -Hn)" "$BENCH_WORK/passthrough_ll" -f \
+  daemon_start "$1" prlimit --nofile="$(ulimit -Hn)" "$BENCH_WORK/passthrough_ll" -f "${single[@]}" \
     -o source="$BENCH_WORK/$1.src",$opts "$(tgt_mnt "$1")"
 }
 
@@ -183,7 +185,7 @@ tgt_unavailable() {
   case $1 in
     ext4) command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null || echo "needs e2fsprogs and losetup" ;;
     fuse2fs) command -v fuse2fs >/dev/null || echo "needs fuse2fs (apt-get install fuse2fs)" ;;
-    passthrough | passthrough-dp | passthrough-dio)
+    passthrough | passthrough-st | passthrough-dp | passthrough-dio)
       [ -x "$BENCH_WORK/passthrough_ll" ] ||
         gcc -O2 -o "$BENCH_WORK/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
