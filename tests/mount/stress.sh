@@ -2,11 +2,20 @@
 # stress-ng's filesystem stressors on a real mount, each for a bounded time
 # (MT_STRESS_SECS, default 3 s) with --verify where it has one; every one
 # must finish without errors, and the image must check clean afterwards.
+# The mount runs libfuse's multi-threaded loop (-o threads=4): the other
+# mount tests use the default one-thread loop, so this is where requests
+# of concurrent callers run side by side in the daemon.
 source "$(dirname "$0")/lib.sh" "$@"
 
 command -v stress-ng >/dev/null || { mt_fail "stress-ng is not installed (scripts/setup.sh)"; mt_pass; }
 secs=${MT_STRESS_SECS:-3}
-mt_fresh_mount 512
+image=$MT_TMP/card.img
+mnt=$MT_TMP/mnt
+mkdir "$mnt"
+check "make image" mt_make_image "$image" 512
+mt_mount "$image" "$mnt" -o threads=4 || mt_pass
+# FUSE workers keep the main thread's name; the daemon's own threads have theirs.
+check "the daemon serves on several threads" sh -c "test \$(cat /proc/$(mt_daemon_pid "$mnt")/task/*/comm | grep -cx cardfs) -ge 2"
 
 stressor() {  # name [options...]
   local name=$1; shift
