@@ -117,10 +117,46 @@ Result<size_t> PageCache::read_view(AddressSpace& as, ReadaheadState& ra, uint64
                    });
 }
 
+std::span<const iovec> ReadView::lend() {
+  if (lent_) return iov_;
+  lent_ = true;
+  size_t copied = 0;
+  for (size_t i = 0; i < pins_.size(); ++i) {
+    Page* p = pins_[i];
+    {
+      std::lock_guard lock(p->mu);
+      if (p->changers_waiting == 0) {
+        ++p->lent;
+        continue;
+      }
+      if (copied == 0) {  // sized before any span points into it
+        size_t total = 0;
+        for (const iovec& v : iov_) total += v.iov_len;
+        if (copies_.size() < total) copies_.resize(total);
+      }
+      std::byte* to = copies_.data() + copied;
+      std::memcpy(to, iov_[i].iov_base, iov_[i].iov_len);
+      iov_[i].iov_base = to;
+      copied += iov_[i].iov_len;
+    }
+    unpin(p);  // the copy needs the page no more
+    pins_[i] = nullptr;
+  }
+  return iov_;
+}
+
 void ReadView::clear() {
-  for (Page* p : pins_) unpin(p);
+  for (Page* p : pins_) {
+    if (!p) continue;
+    if (lent_) {
+      std::lock_guard lock(p->mu);
+      if (--p->lent == 0 && p->changers_waiting > 0) p->cv.notify_all();
+    }
+    unpin(p);
+  }
   pins_.clear();
   iov_.clear();
+  lent_ = false;
 }
 
 }  // namespace cardfs::cache

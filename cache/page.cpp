@@ -80,4 +80,14 @@ bool Page::wait_uptodate(uint8_t mask) {
   return (uptodate & mask) == mask;
 }
 
+std::unique_lock<std::mutex> Page::lock_to_change() {
+  std::unique_lock l(mu);
+  if (lent > 0) {
+    ++changers_waiting;
+    cv.wait(l, [&] { return lent == 0; });
+    --changers_waiting;
+  }
+  return l;
+}
+
 }  // namespace cardfs::cache

@@ -86,6 +86,8 @@ struct Page {
   bool ra_marker = false;      // PG_readahead: reaching it starts async readahead
   bool ra_unused = false;      // brought by readahead, not yet read by anyone
   bool in_index = true;
+  int lent = 0;                // read views holding the bytes still (ReadView::lend)
+  int changers_waiting = 0;    // writers waiting for `lent` to drain: new views copy
   uint8_t mapped = 0;          // per block slot: map_sector is valid
   std::array<uint64_t, kSectorsPerPage> map_sector{};  // per block slot
 
@@ -104,6 +106,10 @@ struct Page {
   void wait_writeback();
   // Waits until none of `mask` is locked; true if all of it is uptodate.
   bool wait_uptodate(uint8_t mask);
+  // Locks mu to change bytes of uptodate sectors, once no read view lends
+  // them: a reply may be reading them (ReadView::lend). The caller holds
+  // the lock bits of the sectors it changes.
+  std::unique_lock<std::mutex> lock_to_change();
 };
 
 void unpin(Page* p);

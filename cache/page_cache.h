@@ -101,21 +101,29 @@ struct Page;
 // File data lent out of the cache (for a reply that the kernel copies
 // straight from the cache's pages): spans into the pages, each page
 // pinned, so its memory is neither freed nor reused, until clear() or
-// destruction. Not a snapshot: a write racing the reader may show through,
-// as a Linux read racing a write may see part of it.
+// destruction. A write that lands between read_view() and lend() shows
+// through, page by page, as a Linux read racing a write may see part of
+// it; none lands in a page while it is lent.
 class ReadView {
  public:
   ReadView() = default;
   ~ReadView() { clear(); }
   ReadView(const ReadView&) = delete;
   ReadView& operator=(const ReadView&) = delete;
-  std::span<const iovec> iov() const { return iov_; }
-  void clear();  // unpins every page (the vectors keep their storage)
+  // The spans covering the bytes read, held still until clear(): a write
+  // into a lent page waits for it (the reply is sent meanwhile), and a
+  // page that a writer already waits on is copied into the view instead of
+  // lent, so a stream of readers cannot starve the writer. Call with no
+  // filesystem or cache lock held: the waiting writer may hold them.
+  std::span<const iovec> lend();
+  void clear();  // ends the lending, unpins every page (the vectors keep their storage)
 
  private:
   friend class PageCache;
   std::vector<iovec> iov_;
-  std::vector<Page*> pins_;
+  std::vector<Page*> pins_;       // per span: its page; nullptr once copied
+  std::vector<std::byte> copies_;  // the spans copied instead of lent
+  bool lent_ = false;
 };
 
 class PageCache {
@@ -149,7 +157,8 @@ class PageCache {
   Result<size_t> read(AddressSpace& as, ReadaheadState& ra, uint64_t offset,
                       std::span<std::byte> out, uint64_t file_size);
   // As read(), but lends the pages instead of copying len bytes out: view
-  // (cleared first) gets spans covering the bytes read, in order.
+  // (cleared first) gets spans covering the bytes read, in order, to be
+  // held still by ReadView::lend() before they are read.
   Result<size_t> read_view(AddressSpace& as, ReadaheadState& ra, uint64_t offset, size_t len,
                            uint64_t file_size, ReadView& view);
   // Copies data into the cache, allocating blocks through GetBlock(create),

@@ -80,7 +80,7 @@ static Result<size_t> write_page(PageCache::Impl& c, AddressSpace& as, uint64_t 
   if (st.is_ok()) {
     uint8_t covered = sector_mask(from, to);
     {
-      std::lock_guard lock(p->mu);
+      auto lock = p->lock_to_change();
       std::memcpy(p->data + from, bytes.data(), to - from);
       p->uptodate |= covered;
     }
@@ -129,7 +129,7 @@ static Status zero_in_page(PageCache::Impl& c, AddressSpace& as, uint64_t index,
     uint8_t mask = c.slot_mask(slot);
     if (zf == bstart && zt == bend) {
       c.clear_dirty(p.get(), mask);
-      std::lock_guard lock(p->mu);
+      auto lock = p->lock_to_change();
       std::memset(p->data + bstart, 0, c.block_size);
       p->uptodate |= mask;
       p->mapped &= uint8_t(~(1u << slot));
@@ -152,7 +152,7 @@ static Status zero_in_page(PageCache::Impl& c, AddressSpace& as, uint64_t index,
     if (!st.is_ok()) break;
     uint8_t zeroed = sector_mask(zf, zt);
     {
-      std::lock_guard lock(p->mu);
+      auto lock = p->lock_to_change();
       if (!m->mapped) {
         for (uint32_t s = 0; s < kSectorsPerPage; ++s)
           if (need & (1u << s)) std::memset(p->data + s * 512, 0, 512);

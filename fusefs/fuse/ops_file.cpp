@@ -105,7 +105,8 @@ void direct_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t size
 
 // A buffered READ is answered from the cache's pages themselves: the
 // kernel copies them into its page cache with no copy in between. The
-// pages stay pinned until the reply is written.
+// pages stay pinned, and lent (no write changes them), until the reply is
+// written; they are lent only once the filesystem's locks are dropped.
 void buffered_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                          OpenFile& of) {
   thread_local cache::ReadView view;
@@ -119,10 +120,12 @@ void buffered_read_reply(FuseFs& self, fuse_req_t req, fuse_ino_t ino, size_t si
     std::lock_guard lock(of.ra_mu);
     of.ra = ra;
   }
-  if (n.is_ok())
-    reply::iov(req, view.iov().data(), int(view.iov().size()));
-  else
+  if (n.is_ok()) {
+    std::span<const iovec> iov = view.lend();
+    reply::iov(req, iov.data(), int(iov.size()));
+  } else {
     reply_status(req, n.status());
+  }
   view.clear();
 }
 

@@ -152,7 +152,7 @@ TEST_CASE("concurrent readers, writers, metadata and the flusher agree", "[cache
       auto n = cache.read_view(*shared, ra, off, 8192, kShared, view);
       if (!n.is_ok() || *n != 8192) failed = true;
       std::this_thread::yield();
-      for (const iovec& v : view.iov()) {
+      for (const iovec& v : view.lend()) {
         if (std::memcmp(v.iov_base, shared_data.data() + off, v.iov_len) != 0) failed = true;
         off += v.iov_len;
       }
