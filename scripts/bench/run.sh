@@ -12,7 +12,7 @@
 #              (cardfs-durable runs sqlite only; the two -dio targets warm random reads only;
 #              also passthrough,passthrough-st,passthrough-dp: libfuse's passthrough_ll (-st: one
 #              thread), meta_small and tree only;
-#              cardfs-base: the binary in $CARDFS_BASE, for before/after in one run;
+#              cardfs-base, cardfs-base-dio: the binary in $CARDFS_BASE, for before/after in one run;
 #              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only;
 #              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)
 #            --workloads seqwrite,...    (see peers/workloads.sh)

@@ -37,7 +37,7 @@ METRICS = {
     "sqlite_tps": ("sqlite3 single-row transactions (DELETE, FULL)", "tx/s", True),
 }
 TARGET_ORDER = ["ext4", "fuse2fs", "cardfs", "cardfs-base", "cardfs-nojournal", "cardfs-durable",
-                "cardfs-durable-nojournal", "cardfs-dio", "passthrough-dio", "passthrough", "passthrough-st", "passthrough-dp", "floor"]
+                "cardfs-durable-nojournal", "cardfs-dio", "cardfs-base-dio", "passthrough-dio", "passthrough", "passthrough-st", "passthrough-dp", "floor"]
 PEERS = ["ext4", "fuse2fs", "passthrough", "passthrough-st", "passthrough-dp", "floor", "cardfs-base", "cardfs-nojournal",
          "cardfs-durable-nojournal"]
 

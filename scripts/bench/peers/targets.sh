@@ -18,7 +18,8 @@
 # create/stat/unlink with and without the kernel's permission checks;
 # passthrough-st: passthrough with -s, one thread as cardfs serves;
 # cardfs-base: cardfs from the binary $CARDFS_BASE (another build, for a
-# before/after comparison within one run); floor: peers/floor_ll.c, a
+# before/after comparison within one run; cardfs-base-dio: the same with
+# -o direct_io, cardfs-dio's before); floor: peers/floor_ll.c, a
 # low-level FUSE daemon keeping names in memory and nothing else (cardfs's
 # timeouts and worker threads): the FUSE transport's own cost, the floor
 # of create/stat/unlink and lookups on this machine.
@@ -113,7 +114,7 @@ daemon_umount() {
 cardfs_opts() {
   case $1 in
     cardfs-durable | cardfs-durable-nojournal) echo "-o $CARDFS_DURABLE_OPTION" ;;
-    cardfs-dio) echo "-o direct_io" ;;
+    cardfs-dio | cardfs-base-dio) echo "-o direct_io" ;;
     *) echo "" ;;
   esac
 }
@@ -121,7 +122,7 @@ cardfs_opts() {
 # -nojournal: the ext2-style format (mkfs -O ^journal), the journal's peer.
 cardfs_mkfs_args() { case $1 in *-nojournal) echo "-O ^journal" ;; esac; }
 
-cardfs_bin() { if [ "$1" = cardfs-base ]; then echo "$CARDFS_BASE"; else echo "$CARDFS"; fi; }
+cardfs_bin() { case $1 in cardfs-base*) echo "$CARDFS_BASE" ;; *) echo "$CARDFS" ;; esac; }
 
 # ---- the common four
 # shellcheck disable=SC2046  # the mount options split into words on purpose
@@ -193,7 +194,7 @@ tgt_unavailable() {
       [ -x "$BENCH_WORK/floor_ll" ] ||
         gcc -O2 -o "$BENCH_WORK/floor_ll" "$FLOOR_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
         echo "cannot build $FLOOR_SRC (needs libfuse3-dev)" ;;
-    cardfs-base) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
+    cardfs-base | cardfs-base-dio) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
     cardfs | cardfs-dio | cardfs-nojournal)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
       cf_mount_probe "$BENCH_WORK/probe" ;;
