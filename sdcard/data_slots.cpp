@@ -1,17 +1,25 @@
 #include "sdcard/data_slots.h"
 
 #include <algorithm>
+#include <new>
 
 namespace cardfs::sdcard {
+
+void ZeroedArray::reset(uint64_t n) {
+  data_.reset(static_cast<uint32_t*>(std::calloc(std::max<uint64_t>(n, 1), sizeof(uint32_t))));
+  if (!data_) throw std::bad_alloc();  // as a vector's allocation fails
+  size_ = n;
+}
 
 void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
   upp_ = upp;
   shared_ = shared;
-  units_.assign(n * upp, kNone);
-  refs_.assign(n * upp, 0);
+  units_.reset(n * upp);
+  refs_.reset(n * upp);
   scratch_.resize(upp);
-  list_of_.assign(n, kNone);
-  list_refs_.assign(n, 0);
+  list_of_.reset(n);
+  view_.resize(upp);
+  list_refs_.reset(n);
   list_cursor_ = 0;
   cursor_ = 0;
   in_use_ = 0;
@@ -25,24 +33,31 @@ void DataSlots::unref(uint32_t unit) {
   if (unit < refs_.size() && --refs_[unit] == 0) --in_use_;
 }
 
+std::span<const uint32_t> DataSlots::units_of(uint64_t pp) const {
+  for (uint32_t k = 0; k < upp_; ++k) view_[k] = unit_at(pp * upp_ + k);
+  return view_;
+}
+
 uint32_t DataSlots::page_slot(uint64_t pp) const {
-  const uint32_t first = units_[pp * upp_];
+  const uint32_t first = unit_at(pp * upp_);
   if (first >= refs_.size() || first % upp_ != 0) return kNone;
   for (uint32_t k = 1; k < upp_; ++k)
-    if (units_[pp * upp_ + k] != first + k) return kNone;
+    if (unit_at(pp * upp_ + k) != first + k) return kNone;
   return first / upp_;
 }
 
 void DataSlots::assign(uint64_t pp, std::span<const uint32_t> units) {
   for (uint32_t u : units) ref(u);  // before the release: units may be pp's own names
+  // units may be view_ (units_of's): copied before release() rewrites pp's.
+  for (uint32_t k = 0; k < upp_; ++k) scratch_[k] = units[k];
   release(pp);
-  std::copy(units.begin(), units.end(), units_.begin() + pp * upp_);
+  for (uint32_t k = 0; k < upp_; ++k) set_unit(pp * upp_ + k, scratch_[k]);
 }
 
 void DataSlots::set_list(uint64_t pp, uint32_t id) {
   if (id < list_refs_.size()) ++list_refs_[id];
-  if (list_of_[pp] != kNone) --list_refs_[list_of_[pp]];
-  list_of_[pp] = id;
+  if (list_of(pp) != kNone) --list_refs_[list_of(pp)];
+  list_of_[pp] = id + 1;
 }
 
 uint32_t DataSlots::allocate_list(uint64_t pp) {
@@ -60,14 +75,14 @@ uint32_t DataSlots::allocate_list(uint64_t pp) {
 }
 
 void DataSlots::release(uint64_t pp) {
-  if (list_of_[pp] != kNone) {
-    --list_refs_[list_of_[pp]];
-    list_of_[pp] = kNone;
+  if (list_of(pp) != kNone) {
+    --list_refs_[list_of(pp)];
+    list_of_[pp] = 0;
   }
   for (uint32_t k = 0; k < upp_; ++k) {
-    uint32_t& u = units_[pp * upp_ + k];
+    const uint32_t u = unit_at(pp * upp_ + k);
     if (u != kNone) unref(u);
-    u = kNone;
+    set_unit(pp * upp_ + k, kNone);
   }
 }
 
@@ -89,7 +104,7 @@ std::span<const uint32_t> DataSlots::program(uint64_t pp, uint32_t fresh, std::s
   }
   for (uint32_t k = 0; k < upp_; ++k)
     if ((fresh >> k & 1) == 0) ref(scratch_[k]);
-  std::copy(scratch_.begin(), scratch_.end(), units_.begin() + pp * upp_);
+  for (uint32_t k = 0; k < upp_; ++k) set_unit(pp * upp_ + k, scratch_[k]);
   return units_of(pp);
 }
 

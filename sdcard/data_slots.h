@@ -18,15 +18,39 @@
 // units are a page's own run, else the unit table) and rebuilt from them
 // by the power-on scan, as the FTL's map is.
 // Memory: 8 bytes per unit and 8 per page (40 per 16 KiB page: 10 MiB
-// for 4 GiB).
+// for 4 GiB), in zero-page-backed arrays (ZeroedArray): only the entries
+// of pages and units ever used are resident.
 // Not thread-safe: the Card calls the store under its state lock.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <span>
 #include <vector>
 
 namespace cardfs::sdcard {
+
+// u32s that start at zero in memory the kernel hands out as zero pages
+// (calloc of a large block is a fresh mapping): a page of them never
+// changed is never touched, so a large card's unused pages and units cost
+// neither memory nor the time to clear them (std::vectors filled for
+// every page and unit were 185 MiB on a 64 GiB card, most of a clean
+// open's time). DataSlots keeps its entries so that zero means none.
+class ZeroedArray {
+ public:
+  void reset(uint64_t n);
+  uint64_t size() const { return size_; }
+  uint32_t& operator[](uint64_t i) { return data_[i]; }
+  uint32_t operator[](uint64_t i) const { return data_[i]; }
+
+ private:
+  struct Free {
+    void operator()(uint32_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint32_t[], Free> data_;
+  uint64_t size_ = 0;
+};
 
 class DataSlots {
  public:
@@ -38,9 +62,10 @@ class DataSlots {
   void reset(uint64_t n, uint32_t upp, bool shared);
   uint32_t units_per_page() const { return upp_; }
   uint64_t units() const { return refs_.size(); }
-  bool erased(uint64_t pp) const { return units_[pp * upp_] == kNone; }
-  // Page pp's units (erased: kNone each).
-  std::span<const uint32_t> units_of(uint64_t pp) const { return {units_.data() + pp * upp_, upp_}; }
+  bool erased(uint64_t pp) const { return unit_at(pp * upp_) == kNone; }
+  // Page pp's units (erased: kNone each); valid until the next units_of()
+  // or program().
+  std::span<const uint32_t> units_of(uint64_t pp) const;
   // The slot s when pp's units are s's own run (s*upp + k), else kNone.
   uint32_t page_slot(uint64_t pp) const;
   // pp now names `units` (upp entries; kZero allowed), its old names released.
@@ -58,7 +83,7 @@ class DataSlots {
   // made the page, and shared by every page moved from it; it is free
   // again when no page that is not erased names it (as a unit is), so an
   // entry is never rewritten while a page names it. kNone: none.
-  uint32_t list_of(uint64_t pp) const { return list_of_[pp]; }
+  uint32_t list_of(uint64_t pp) const { return list_of_[pp] - 1; }
   // pp (not erased) names list `id`.
   void set_list(uint64_t pp, uint32_t id);
   // A free list for page pp: pp's own index when free, else the next
@@ -74,11 +99,15 @@ class DataSlots {
 
   uint32_t upp_ = 1;
   bool shared_ = true;
-  std::vector<uint32_t> units_;  // page pp's k-th unit at pp * upp_ + k
-  std::vector<uint32_t> refs_;   // unit -> pages naming it
+  // Entries are stored plus one (kNone wraps to 0: a zero page is erased).
+  uint32_t unit_at(uint64_t i) const { return units_[i] - 1; }
+  void set_unit(uint64_t i, uint32_t unit) { units_[i] = unit + 1; }
+  ZeroedArray units_;            // page pp's k-th unit at pp * upp_ + k, plus one
+  mutable std::vector<uint32_t> view_;  // units_of()'s
+  ZeroedArray refs_;            // unit -> pages naming it
   std::vector<uint32_t> scratch_;
-  std::vector<uint32_t> list_of_;    // physical page -> unit list, kNone: none
-  std::vector<uint32_t> list_refs_;  // unit list -> pages naming it
+  ZeroedArray list_of_;              // physical page -> unit list plus one (0: none)
+  ZeroedArray list_refs_;           // unit list -> pages naming it
   uint64_t list_cursor_ = 0;
   uint64_t cursor_ = 0;          // where the search for a free unit resumes
   uint64_t in_use_ = 0;          // units with refs_ > 0

@@ -54,10 +54,6 @@ Status ImageStore::write_clean_map(uint64_t generation, std::span<const uint32_t
   return write_changed_blocks(layout_.clean_map_offset, encode_clean_map(m), clean_map_sums_);
 }
 
-std::vector<uint64_t> ImageStore::zero_clean_map_sums() const {
-  return block_sums(std::vector<std::byte>(clean_map_bytes(geometry_)));
-}
-
 std::string ImageStore::misfit(const CleanMap& m, const Checkpoint& ckpt) const {
   const uint64_t n = m.holder.size();
   std::vector<bool> held(ckpt.page_seq.size(), false);

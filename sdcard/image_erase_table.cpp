@@ -111,7 +111,7 @@ Status ImageStore::upgrade() {
   layout_ = next;
   version_ = kImageVersion;
   erase_table_ = true;
-  clean_map_sums_ = zero_clean_map_sums();
+  clean_map_sums_ = zero_sums(clean_map_bytes(geometry_));
   return Status::ok();
 }
 

@@ -43,6 +43,15 @@ std::vector<uint64_t> ImageStore::block_sums(std::span<const std::byte> bytes) {
   return sums;
 }
 
+// The sums of `bytes` zero bytes' blocks, as block_sums gives them (the
+// blocks of a region that is a hole), without a buffer of zeros.
+std::vector<uint64_t> ImageStore::zero_sums(uint64_t bytes) {
+  const std::vector<std::byte> zeros(kCheckpointBlock);
+  std::vector<uint64_t> sums(bytes / kCheckpointBlock, block_sum(zeros));
+  if (bytes % kCheckpointBlock != 0) sums.push_back(block_sum(std::span(zeros).first(bytes % kCheckpointBlock)));
+  return sums;
+}
+
 namespace {
 
 }  // namespace
@@ -92,17 +101,15 @@ Status ImageStore::format(const ImageHeader& h) {
   set_geometry(h);
   CARDFS_RETURN_IF_ERROR(medium_->set_size(0));
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
-  const std::vector<std::byte> zeros(checkpoint_bytes(h.geometry));
-  for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = block_sums(zeros);
-  clean_map_sums_ = zero_clean_map_sums();
+  for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = zero_sums(checkpoint_bytes(h.geometry));
+  clean_map_sums_ = zero_sums(clean_map_bytes(h.geometry));
   Checkpoint c;
   c.generation = 1;
   c.page_seq.assign(h.geometry.user_pages(), 0);
   c.aus.assign(h.geometry.physical_aus(), AuRecord{});
+  // No clean map: the card's create opens it read-write at once, and its
+  // close writes one (an open before that scans an empty card).
   CARDFS_RETURN_IF_ERROR(write_checkpoint(c));
-  // Every page erased: the clean map of checkpoint 1 (its header block).
-  const std::vector<uint32_t> erased(h.geometry.physical_pages(), CleanMap::kErased);
-  CARDFS_RETURN_IF_ERROR(write_clean_map(c.generation, erased));
   CARDFS_RETURN_IF_ERROR(write_header(h));
   return medium_->sync();
 }

@@ -96,8 +96,6 @@ class ImageStore final : public PageStore {
   // The data name of physical page pp (CleanMap), or nullopt when its
   // units are neither a slot's run nor a unit list.
   std::optional<uint32_t> data_name(uint64_t pp) const;
-  // Sums of an all-zero clean map region (a new image, a new version 5 one).
-  std::vector<uint64_t> zero_clean_map_sums() const;
   // The erase table's entries into generations; false if one is damaged.
   Result<bool> read_erase_table(std::vector<uint32_t>& generations);
   // The units of each unit list of `lists` (ascending), units_per_page
@@ -172,6 +170,7 @@ class ImageStore final : public PageStore {
   bool primary_damaged_ = false;  // read_header() used the backup copy
   static constexpr size_t kCheckpointBlock = 4096;
   static std::vector<uint64_t> block_sums(std::span<const std::byte> bytes);
+  static std::vector<uint64_t> zero_sums(uint64_t bytes);
   std::vector<uint64_t> checkpoint_sums_[2];  // per slot: a sum of each block last written there
   std::vector<uint64_t> clean_map_sums_;
   std::vector<bool> allocated_;  // per kAllocChunk of the data area: allocated since open      // the same for the clean map (version 5)
