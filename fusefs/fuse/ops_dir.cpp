@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "fusefs/fuse/fuse_fs.h"
+#include "fusefs/fuse/waiting_ops.h"
 
 namespace cardfs::fuse {
 namespace {
@@ -140,7 +141,7 @@ void add_dir_operations(fuse_lowlevel_ops& o) {
   o.opendir = guard<op_opendir>;
   o.readdir = guard<routed<op_readdir, control_readdir>>;
   o.readdirplus = guard<routed<op_readdirplus, control_readdirplus>>;
-  o.fsyncdir = guard<routed<op_fsyncdir, 0>>;
+  o.fsyncdir = guard_waiting<routed<op_fsyncdir, 0>>;
 }
 
 }  // namespace cardfs::fuse

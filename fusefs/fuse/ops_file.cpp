@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "fusefs/fuse/fuse_fs.h"
+#include "fusefs/fuse/waiting_ops.h"
 
 namespace cardfs::fuse {
 namespace {
@@ -271,7 +272,7 @@ void add_file_operations(fuse_lowlevel_ops& o) {
   o.write = guard<routed<op_write, control_write>>;
   o.flush = guard<op_flush>;
   o.release = guard<op_release>;
-  o.fsync = guard<routed<op_fsync, 0>>;
+  o.fsync = guard_waiting<routed<op_fsync, 0>>;
   o.fallocate = guard<routed<op_fallocate, EOPNOTSUPP>>;
   o.lseek = guard<routed<op_lseek, ESPIPE>>;
   o.copy_file_range = guard<op_copy_file_range>;

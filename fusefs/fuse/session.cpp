@@ -3,7 +3,16 @@
 #include <algorithm>
 #include <vector>
 
+#include "fusefs/fuse/waiting_ops.h"
+
 namespace cardfs::fuse {
+namespace {
+
+// Concurrent fsyncs the one-thread loop lets wait; more queue behind them
+// (the journal commits them together anyway).
+constexpr unsigned kWaitingWorkers = 4;
+
+}  // namespace
 
 Result<std::unique_ptr<FuseSession>> FuseSession::mount(const std::string& mountpoint,
                                                         const std::string& kernel_options,
@@ -37,7 +46,12 @@ FuseSession::~FuseSession() {
 Status FuseSession::serve(unsigned max_threads) {
   int rc;
   if (max_threads <= 1) {
-    rc = fuse_session_loop(se_);  // on this thread, one request at a time
+    // On this thread, one request at a time; fsyncs go to the waiting
+    // workers (waiting_ops.h), which answer them before the loop's end
+    // returns.
+    waiting_ops::start(kWaitingWorkers);
+    rc = fuse_session_loop(se_);
+    waiting_ops::stop();
   } else {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, max_threads);
