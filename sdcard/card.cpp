@@ -79,8 +79,7 @@ Status Card::Impl::command(const CommandView& view, Body&& body) {
       st = Status::error(EIO, "card lost power during command " + std::to_string(commands_since_faults));
     }
     cost = counters.time.total() - before;
-    if (st.is_ok() && ftl.programs() - programs_at_checkpoint >= kCheckpointEveryPrograms)
-      st = write_checkpoint();
+    if (st.is_ok() && checkpoint_due()) st = write_checkpoint();
   }
   if (opts.realtime) {
     const Nanos start = std::max(clock.now(), busy_until);
@@ -88,6 +87,15 @@ Status Card::Impl::command(const CommandView& view, Body&& body) {
     clock.sleep_until(busy_until);
   }
   return st;
+}
+
+uint64_t Card::Impl::counted_programs() const {
+  return ftl.programs() - (store->compact_merges() ? ftl.in_place_moves() : 0);
+}
+
+bool Card::Impl::checkpoint_due() const {
+  return counted_programs() - programs_at_checkpoint >= kCheckpointEveryPrograms ||
+         store->checks_pending() >= kCheckpointEveryPrograms;
 }
 
 Status Card::Impl::check_writable() const {

@@ -20,7 +20,9 @@
 
 namespace cardfs::sdcard {
 
-// Pages programmed between periodic checkpoints.
+// Pages programmed between periodic checkpoints: what bounds the pages
+// whose data the power-on scan checks after a cut. Moves a store keeps as
+// merge entries count only through the store's checks_pending().
 inline constexpr uint64_t kCheckpointEveryPrograms = 4096;
 
 class IovCursor;
@@ -59,6 +61,11 @@ struct Card::Impl {
   // lost from now on (PageFault::record).
   void lose_unnamed(std::span<const PageRead> pages);
   Status write_checkpoint();
+  // Programs that count toward the checkpoint interval (all, less the
+  // moves of merges on a store with compact_merges()), and whether the
+  // interval is over.
+  uint64_t counted_programs() const;
+  bool checkpoint_due() const;
   Status write_header(bool clean);
   Lifetime lifetime() const;  // lifetime_at_open + counters
   Status close_locked();

@@ -77,7 +77,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   impl->generation = map.checkpoint ? map.checkpoint->generation : 0;
   impl->opened_clean = header.clean;
   impl->checkpoint_lost = header.clean && !map.checkpoint;
-  impl->programs_at_checkpoint = impl->ftl.programs();
+  impl->programs_at_checkpoint = impl->counted_programs();
   impl->lifetime_at_open = header.lifetime;
   if (header.lifetime_lost)
     logger("sdcard")->warn("{}: the lifetime counters were damaged; they restart at zero", name);
@@ -137,7 +137,7 @@ Status Card::Impl::write_checkpoint() {
   CARDFS_RETURN_IF_ERROR(store->write_header(header));
   if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
   generation = c.generation;
-  programs_at_checkpoint = ftl.programs();
+  programs_at_checkpoint = counted_programs();
   ftl.checkpoint_written();
   return Status::ok();
 }

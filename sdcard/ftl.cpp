@@ -132,6 +132,7 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
 }
 
 Status FlashTranslationLayer::copy_in_place(const std::vector<uint32_t>& pages, uint32_t au) {
+  in_place_moves_ += pages.size();
   if (flash_.counts_only()) {
     // Nothing reaches a store and no power cut is armed: the same map
     // updates and charges as program(), without a Status per page (a

@@ -83,6 +83,9 @@ class FlashTranslationLayer {
   Status normalize();
 
   uint64_t programs() const { return next_seq_ - 1; }
+  // Of them, moves by copy_in_place since this FTL was built (a store
+  // with compact_merges() keeps each call's moves as one merge entry).
+  uint64_t in_place_moves() const { return in_place_moves_; }
   std::vector<AuState> au_states() const;
 
   // ---- For placement policies (ftl_policy.h): the shared mechanism.
@@ -148,6 +151,7 @@ class FlashTranslationLayer {
   std::vector<uint32_t> erase_queue_;
   uint32_t free_count_ = 0;
   uint64_t next_seq_ = 1;
+  uint64_t in_place_moves_ = 0;
   bool trims_pending_ = false;
   std::function<Status()> before_erase_;
   std::unique_ptr<FtlPolicy> policy_;  // last: it refers to the state above

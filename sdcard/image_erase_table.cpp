@@ -1,4 +1,5 @@
-// ImageStore's erase table (image version 4) and the upgrade to it.
+// ImageStore's erase table (image version 4) and the upgrades to the
+// current version.
 //
 // Zeroing an AU's OOB records at every erase (8 KiB for a 4 MiB AU of
 // 16 KiB pages) was about a sixth of what the image took per byte written
@@ -36,7 +37,8 @@ uint32_t ahead(uint32_t a, uint32_t b) {
 
 }  // namespace
 
-Status ImageStore::apply_erase_table(std::vector<ScannedPage>& scan) {
+Status ImageStore::apply_erase_table(std::vector<ScannedPage>& scan,
+                                     const std::vector<std::optional<MergeEntry>>& merges) {
   const uint32_t aus = geometry_.physical_aus();
   std::vector<std::byte> table(uint64_t(aus) * kEraseEntryBytes);
   CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.erase_table_offset, table));
@@ -50,15 +52,17 @@ Status ImageStore::apply_erase_table(std::vector<ScannedPage>& scan) {
     const uint64_t first = uint64_t(au) * geometry_.pages_per_au;
     uint32_t newest = known ? gen : 0, lead = 0;
     bool seen = known;
-    for (uint64_t pp = first; pp < first + geometry_.pages_per_au; ++pp) {
-      if (scan[pp].state != OobState::kValid) continue;
-      const uint32_t g = scan[pp].oob.generation;
+    auto saw = [&](uint32_t g) {
       if (!seen) {
         newest = g;
         seen = true;
       }
       lead = std::max(lead, ahead(newest & kGenerationMask, g));
-    }
+    };
+    for (uint64_t pp = first; pp < first + geometry_.pages_per_au; ++pp)
+      if (scan[pp].state == OobState::kValid) saw(scan[pp].oob.generation);
+    // An AU's merge entry (version 5) is one of its records.
+    if (au < merges.size() && merges[au]) saw(merges[au]->generation & kGenerationMask);
     erase_generations_[au] = newest + lead;
     for (uint64_t pp = first; pp < first + geometry_.pages_per_au; ++pp)
       if (scan[pp].state == OobState::kValid && erased_since(pp, scan[pp].oob)) scan[pp] = ScannedPage{};
@@ -108,10 +112,13 @@ Status ImageStore::upgrade() {
   }
   logger("sdcard")->info("{}: image version {} upgraded to {}", name(), version_, kImageVersion);
   if (!erase_table_) std::fill(erase_generations_.begin(), erase_generations_.end(), 0);
+  // A clean map of version 5 stays where it was (its blocks' sums as
+  // known); an older image's map area is new, all zeros.
+  if (version_ < kImageVersionCleanMap) clean_map_sums_ = zero_sums(clean_map_bytes(geometry_));
   layout_ = next;
   version_ = kImageVersion;
   erase_table_ = true;
-  clean_map_sums_ = zero_sums(clean_map_bytes(geometry_));
+  reset_merges(true);
   return Status::ok();
 }
 

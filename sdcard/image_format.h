@@ -40,10 +40,16 @@ namespace cardfs::sdcard {
 // version 4 refuses it ("unsupported image version 4") rather than read
 // erased pages as data. Version 5 adds, after the unit table, the clean
 // map (CleanMap below): what a clean close leaves so that the next open
-// rebuilds the map without reading every page's record. Versions 2-4 are
-// upgraded to 5 when opened read-write (the file grows by the clean map,
-// all zeros: none), and cardfs before version 5 refuses it.
-inline constexpr uint32_t kImageVersion = 5;
+// rebuilds the map without reading every page's record. Version 6 adds,
+// after it, a data CRC table (the page CRC of the data each unit list or
+// slot holds, so that a list or slot describes its data by itself) and a
+// merge table (one entry per physical AU: the pages a merge moved into
+// it, each naming its data's list or slot, instead of a 32-byte record
+// per moved page). Versions 2-5 are upgraded to 6 when opened read-write
+// (the file grows by the tables they lack, all zeros: none), and an older
+// cardfs refuses the version.
+inline constexpr uint32_t kImageVersion = 6;
+inline constexpr uint32_t kImageVersionCleanMap = 5;
 inline constexpr uint32_t kImageVersionUnits = 4;
 inline constexpr uint32_t kImageVersionSlots = 3;
 inline constexpr uint32_t kImageVersionNoSlots = 2;
@@ -101,6 +107,8 @@ struct ImageLayout {
   uint64_t erase_table_offset = 0;    // version 4: an entry per physical AU; 0: none
   uint64_t unit_table_offset = 0;     // version 4: units_per_page u32s per physical page; 0: none
   uint64_t clean_map_offset = 0;      // version 5: the CleanMap; 0: none
+  uint64_t data_crc_offset = 0;       // version 6: kDataCrcBytes per data name; 0: none
+  uint64_t merge_table_offset = 0;    // version 6: merge_entry_bytes(g) per physical AU; 0: none
   uint64_t backup_header_offset = 0;  // after the flash area; 0: none (version 1)
   uint64_t file_bytes = 0;
 };
@@ -143,6 +151,43 @@ enum class OobState { kErased, kValid, kCorrupt };
 
 void encode_oob(const OobRecord& r, std::byte* out);  // kOobBytes bytes
 OobState decode_oob(const std::byte* in, OobRecord* out);
+
+// Version 6 names a page's data by a *data name*: unit list n (n below
+// the card's physical pages) or slot s (physical pages + s), an index into
+// the data CRC table. Its entry: the CRC-32C of the page data the name
+// holds, and a CRC binding it to the name and its units. A name whose
+// entry does not check has no CRC (yet: written at its first merge).
+inline constexpr size_t kDataCrcBytes = 8;
+void encode_data_crc(uint32_t name, std::span<const uint32_t> units, uint32_t data_crc, std::byte* out);
+OobState decode_data_crc(uint32_t name, std::span<const uint32_t> units, const std::byte* in, uint32_t* data_crc);
+
+// A merge entry (version 6): the pages one merge (or fold) moved into
+// physical AU `au` in its erase generation `generation`, each at its own
+// offset: logical page lau * pages_per_au + slot, sequence numbers
+// base_seq, base_seq + 1, ... in slot order, each with the data name of
+// the page it was moved from (whose CRC entry gives the data's CRC).
+// `verify` marks the pages whose name's unit list or CRC entry was written
+// after the last checkpoint before the merge: only those can name an
+// entry that a host crash lost (or a stale one of the name's earlier
+// use), so those carry their data's CRC here and have their data checked
+// at power-on.
+struct MergeEntry {
+  uint32_t au = 0;
+  uint32_t generation = 0;
+  uint32_t erase_count = 0;
+  uint64_t base_seq = 0;
+  uint32_t lau = 0;
+  std::vector<uint32_t> slots;  // increasing
+  std::vector<uint32_t> names;  // per slot, a data name
+  std::vector<bool> verify;     // per slot
+  std::vector<uint32_t> crcs;   // per slot, the data's CRC (kept for `verify` slots only)
+};
+// The bytes an entry takes in the table (a fixed size per AU).
+size_t merge_entry_bytes(const Geometry& g);
+// Encodes into `out` (merge_entry_bytes(g) bytes); returns the bytes used.
+size_t encode_merge_entry(const MergeEntry& m, const Geometry& g, std::byte* out);
+// kErased: never written; kCorrupt: damaged (magic, CRC, fields out of range).
+OobState decode_merge_entry(uint32_t au, std::span<const std::byte> in, const Geometry& g, MergeEntry* out);
 
 // An erase table entry (version 4): the AU's erase generation, which
 // counts the erases the image has seen of it, with a CRC binding it to

@@ -2,6 +2,7 @@
 // (version 4), the data units each record names, and the data CRC of every
 // page programmed after the checkpoint (a torn page fails it).
 #include <algorithm>
+#include <unordered_map>
 
 #include "base/coding.h"
 #include "sdcard/image_store.h"
@@ -30,7 +31,12 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
         medium_->read_at(layout_.oob_offset + first * kOobBytes, std::span(oob).first(count * kOobBytes)));
     for (uint64_t i = 0; i < count; ++i) out[first + i].state = decode_oob(oob.data() + i * kOobBytes, &out[first + i].oob);
   }
-  if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out));
+  std::vector<std::optional<MergeEntry>> merges;
+  if (merges_) {
+    CARDFS_ASSIGN_OR_RETURN(merges, read_merge_table());
+  }
+  if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out, merges));
+  if (merges_) apply_merge_entries(merges, out);
   CARDFS_RETURN_IF_ERROR(assign_scanned_units(out));
   CARDFS_RETURN_IF_ERROR(verify_scanned(out, checkpoint_seq));
   // The copy a partly rewritten page takes its other units from: the
@@ -95,7 +101,7 @@ Status ImageStore::assign_scanned_units(std::vector<ScannedPage>& scan) {
     slots_.assign(pp, std::span(listed_units).subspan(i * upp, upp));
     slots_.set_list(pp, list);
   }
-  return Status::ok();
+  return merges_ ? load_merged_crcs(scan) : Status::ok();
 }
 
 Status ImageStore::read_unit_lists(std::span<const uint32_t> lists, std::vector<uint32_t>& units,
@@ -125,11 +131,23 @@ Status ImageStore::read_unit_lists(std::span<const uint32_t> lists, std::vector<
 
 Status ImageStore::verify_scanned(std::vector<ScannedPage>& scan, uint64_t checkpoint_seq) {
   // A page moved from an unreadable one is known bad, not torn: it stays
-  // mapped (and unreadable) rather than letting an older copy return.
+  // mapped (and unreadable) rather than letting an older copy return. A
+  // page of a merge entry is checked only if its data name was new since
+  // the checkpoint before the merge, and once per name (moves share it).
   std::vector<uint64_t> unverified;
+  std::unordered_map<uint32_t, uint64_t> checked_name;  // data name -> the merge page checked for it
+  std::vector<std::pair<uint64_t, uint64_t>> same;      // (merge page, the page checked for its name)
   for (uint64_t pp = 0; pp < scan.size(); ++pp) {
     const ScannedPage& s = scan[pp];
-    if (s.state == OobState::kValid && s.oob.seq > checkpoint_seq && !s.oob.uncorrectable) unverified.push_back(pp);
+    if (s.state != OobState::kValid || s.oob.seq <= checkpoint_seq || s.oob.uncorrectable || !s.check) continue;
+    if (s.merged) {
+      auto [it, first] = checked_name.try_emplace(crc_name(pp), pp);
+      if (!first && scan[it->second].oob.data_crc == s.oob.data_crc) {
+        same.push_back({pp, it->second});
+        continue;
+      }
+    }
+    unverified.push_back(pp);
   }
   const uint32_t page = geometry_.page_bytes;
   std::vector<std::byte> data(kVerifyChunk * page);
@@ -146,6 +164,13 @@ Status ImageStore::verify_scanned(std::vector<ScannedPage>& scan, uint64_t check
       }
     }
   }
+  for (auto [pp, checked] : same) {
+    if (scan[checked].state == OobState::kValid) continue;
+    scan[pp].state = OobState::kCorrupt;
+    scan[pp].torn = true;
+  }
+  for (uint64_t pp = 0; merges_ && pp < scan.size(); ++pp)
+    if (scan[pp].state != OobState::kValid) merged_[pp] = false;
   return Status::ok();
 }
 

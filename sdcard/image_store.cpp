@@ -69,6 +69,7 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   unit_bytes_ = h.geometry.page_bytes / upp;
   slots_.reset(h.geometry.physical_pages(), upp, indirect_);
   latest_.assign(h.geometry.user_pages(), DataSlots::kNone);
+  reset_merges(h.version >= 5 && indirect_);
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
   clean_map_sums_.clear();
@@ -185,7 +186,10 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
   if (h.clean && map.checkpoint && layout_.clean_map_offset != 0) {
     Result<bool> clean = load_clean_map(*map.checkpoint, map.holders);
     if (!clean.is_ok()) return clean.status().with_context(name());
-    if (*clean) return map;
+    if (*clean) {
+      if (Status st = restore_merges(map.holders); !st.is_ok()) return st.with_context(name());
+      return map;
+    }
   }
   Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? map.checkpoint->seq : 0, progress);
   if (!scanned.is_ok()) return scanned.status().with_context(name());
@@ -228,9 +232,9 @@ Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
 // leaves the primary newer, and it is the one an open reads first.
 // A version 2, 3 or 4 image becomes version 5 with its first header
 // written (upgrade()): from then on its records may name erase
-// generations and data units, and a clean close leaves a clean map, which
-// cardfs before would not follow or keep up to date (it refuses the
-// version instead).
+// generations, data units and merge entries, and a clean close leaves a
+// clean map, which an older cardfs would not follow or keep up to date
+// (it refuses the version instead).
 Status ImageStore::write_header(const ImageHeader& h) {
   std::array<std::byte, kHeaderBytes> buf;
   ImageHeader out = h;
@@ -280,7 +284,16 @@ Status ImageStore::write_changed_blocks(uint64_t base, std::span<const std::byte
     ops.push_back({base + b * kCheckpointBlock, std::span<const iovec>(&iovs.back(), 1)});
   }
   Status st = write_counted(ops);
-  if (!st.is_ok()) sums.clear();
+  if (!st.is_ok()) {
+    sums.clear();
+    return st;
+  }
+  // The names written so far are older than this checkpoint: a merge
+  // naming one from now on need not have its data checked at power-on
+  // (a durable card synced them before the checkpoint).
+  for (uint32_t name : fresh_names_)
+    if (name_state_[name] == kFresh) name_state_[name] = kCovered;
+  fresh_names_.clear();
   return st;
 }
 

@@ -55,6 +55,8 @@ class ImageStore final : public PageStore {
   Status sync() override { return medium_->sync(); }
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
   uint64_t bytes_written() const override { return bytes_written_; }
+  bool compact_merges() const override { return merges_; }
+  uint64_t checks_pending() const override { return fresh_names_.size(); }
   // Data units holding data that some page not erased names (tests).
   uint64_t units_in_use() const { return slots_.units_in_use(); }
 
@@ -106,7 +108,7 @@ class ImageStore final : public PageStore {
   // The erase table (version 4, image_erase_table.cpp): reads it into
   // erase_generations_ and marks erased the scanned records of an older
   // generation than their AU's.
-  Status apply_erase_table(std::vector<ScannedPage>& scan);
+  Status apply_erase_table(std::vector<ScannedPage>& scan, const std::vector<std::optional<MergeEntry>>& merges);
   uint32_t generation_of_page(uint64_t pp) const {
     return erase_generations_[pp / geometry_.pages_per_au] & kGenerationMask;
   }
@@ -136,11 +138,52 @@ class ImageStore final : public PageStore {
   // Why a page read with its record fails the card's check, or "".
   // `bad_record`: the record itself does not name this copy (PageFault::record).
   std::string fault_of(const PageRead& r, const std::byte* record, bool& bad_record) const;
-  std::span<const IoOp> oob_ops_of(std::span<const PageWrite> q);
+  // The records of q[first..] and the data CRC entries of q's pages that
+  // need one, into oob_plan_.
+  std::span<const IoOp> oob_ops_of(std::span<const PageWrite> q, size_t first);
   Status write_programs(std::span<const PageWrite> q);
   Status write_copies(std::span<const PageWrite> q);
-  // The data CRCs of the copies' sources, from their OOB records.
+  // The data CRCs of the copies' sources, from their OOB records (or, for
+  // a source in a merge entry, its data name's CRC).
   Status source_crcs(std::span<const PageWrite> q);
+
+  // Merge entries (version 5, image_merge.cpp).
+  // How many of the moves at the start of q one merge entry can hold
+  // (0: none; they get records of their own).
+  size_t merge_run(std::span<const PageWrite> q) const;
+  // The entry for q's first n moves into `merge_scratch_`, its write into `plan`.
+  void plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan& plan);
+  // The merge table's valid entries, per AU (version 5).
+  Result<std::vector<std::optional<MergeEntry>>> read_merge_table();
+  // The pages of entries of their AU's current generation, into the scan.
+  void apply_merge_entries(const std::vector<std::optional<MergeEntry>>& entries, std::vector<ScannedPage>& scan);
+  // The data CRC entries of the merge pages of a scan: one whose name has
+  // no valid entry (or not the CRC its merge entry gives) is dropped, as
+  // a torn page is; the others' names keep their CRCs (name_crc_).
+  Status load_merged_crcs(std::vector<ScannedPage>& scan);
+  // A merge page and its name's CRC (the entry's, for a checked one):
+  // load_name_crcs reads each name's CRC entry and says if it is `ok`
+  // (valid, and the CRC expected), keeping the name's CRC then.
+  struct NamedPage {
+    uint32_t name;
+    uint64_t page;
+    uint32_t crc;
+    bool check;
+    bool ok;
+  };
+  Status load_name_crcs(std::vector<NamedPage>& named);
+  // After a clean open: the merge pages, from the merge table and the map.
+  Status restore_merges(std::span<const uint32_t> holders);
+  // What a page in a merge entry would have in its record (read checks).
+  OobRecord merged_record(uint64_t pp) const;
+  void forget_merges(uint32_t physical_au);
+  // Version 5's state for a card with no merge entries (`on`: version 5).
+  void reset_merges(bool on);
+  // Page pp's data name (version 5): its unit list, else physical pages +
+  // its slot; kNone if neither (version 1, an erased page).
+  uint32_t crc_name(uint64_t pp) const;
+  // A name's CRC entry was planned (written in the batch being built).
+  void name_written(uint32_t name, uint32_t data_crc);
 
   std::shared_ptr<Medium> medium_;
   Geometry geometry_;
@@ -148,6 +191,7 @@ class ImageStore final : public PageStore {
   std::vector<std::byte> oob_scratch_;
   std::vector<std::byte> unit_scratch_;  // unit table entries of the batch being written
   std::vector<bool> batch_entries_;      // which entries of the batch got a new unit list
+  std::vector<bool> batch_crcs_;         // which entries' data names get their CRC entry (version 5)
   IoPlan oob_plan_;
   IoPlan data_plan_;
   IoPlan read_plan_;
@@ -167,6 +211,19 @@ class ImageStore final : public PageStore {
   bool erase_table_ = true;  // version 4: erases write generations, not zeroed records
   std::vector<uint32_t> erase_generations_;  // per physical AU (version 4)
   uint64_t bytes_written_ = 0;
+  // Version 5: merge entries and the data names' CRCs.
+  bool merges_ = false;
+  // A name's CRC entry: none known, written before the last checkpoint,
+  // or since (the name's unit list, if any, is as old as its entry).
+  enum NameState : uint8_t { kNoCrc = 0, kCovered = 1, kFresh = 2 };
+  std::vector<uint32_t> name_crc_;     // per data name: its data's CRC (kCovered, kFresh)
+  std::vector<uint8_t> name_state_;    // per data name
+  std::vector<uint32_t> fresh_names_;  // names kFresh
+  std::vector<bool> merged_;          // per physical page: named by its AU's merge entry
+  std::vector<bool> merge_written_;   // per physical AU: has an entry this generation
+  std::vector<uint32_t> merge_lau_;   // per physical AU: its entry's logical AU
+  std::vector<std::byte> merge_scratch_;
+  std::vector<std::byte> crc_scratch_;  // data CRC entries of the batch being written
   bool primary_damaged_ = false;  // read_header() used the backup copy
   static constexpr size_t kCheckpointBlock = 4096;
   static std::vector<uint64_t> block_sums(std::span<const std::byte> bytes);

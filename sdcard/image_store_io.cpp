@@ -46,7 +46,7 @@ Status ImageStore::read_page(uint64_t pp, std::byte* dest) {
 
 // A record names one slot when the page's units are that slot's own run
 // (every page of versions 2 and 3, a page programmed whole); else, in
-// version 4, the unit table lists them; version 1 names nothing.
+// version 4 and later, its unit list; version 1 names nothing.
 void ImageStore::name_data(uint64_t pp, OobRecord& oob) const {
   oob.has_slot = false;
   oob.has_units = false;
@@ -58,9 +58,17 @@ void ImageStore::name_data(uint64_t pp, OobRecord& oob) const {
   oob.slot = oob.has_slot ? slot : slots_.list_of(pp);
 }
 
+uint32_t ImageStore::crc_name(uint64_t pp) const {
+  if (!indirect_ || slots_.erased(pp)) return DataSlots::kNone;
+  const uint32_t slot = slots_.page_slot(pp);
+  if (slot != DataSlots::kNone) return uint32_t(geometry_.physical_pages() + slot);
+  return slots_.list_of(pp);
+}
+
 // A page whose units are not one slot's run gets a unit list: a program
 // a new one, written with its record; a move its source's (nothing to
-// write: moves of partly rewritten pages cost their 32-byte records only).
+// write: moves cost their 32-byte records, or their share of a merge
+// entry, only).
 Status ImageStore::list_units(uint64_t pp, bool& write_entry) {
   write_entry = false;
   if (!indirect_ || slots_.page_slot(pp) != DataSlots::kNone || slots_.list_of(pp) != DataSlots::kNone)
@@ -78,12 +86,13 @@ void ImageStore::plan_unit_entry(uint64_t pp, IoPlan& plan, std::byte* entry) {
   plan.add(layout_.unit_table_offset + uint64_t(slots_.list_of(pp)) * units.size() * 4, entry, units.size() * 4);
 }
 
-std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
+std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q, size_t first) {
   const uint32_t upp = slots_.units_per_page();
   oob_scratch_.resize(q.size() * kOobBytes);
   unit_scratch_.resize(q.size() * upp * 4);
+  crc_scratch_.resize(q.size() * kDataCrcBytes);
   oob_plan_.clear();
-  for (size_t i = 0; i < q.size(); ++i) {
+  for (size_t i = first; i < q.size(); ++i) {
     OobRecord oob = q[i].oob;
     oob.data_crc = source_crc_[i];
     oob.uncorrectable = source_bad_[i];
@@ -91,10 +100,20 @@ std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q) {
     oob.generation = erase_table_ ? generation_of_page(q[i].page) : 0;
     encode_oob(oob, oob_scratch_.data() + i * kOobBytes);
   }
-  record_runs(q.size(), [q](size_t i) { return q[i].page; }, oob_scratch_.data(), oob_plan_);
-  // The new unit lists after the records.
+  record_runs(q.size() - first, [q, first](size_t i) { return q[first + i].page; },
+              oob_scratch_.data() + first * kOobBytes, oob_plan_);
+  // The new unit lists after the records, then (version 5) the CRCs of
+  // new data and of data about to be named by a merge entry.
   for (size_t i = 0; i < q.size(); ++i)
     if (batch_entries_[i]) plan_unit_entry(q[i].page, oob_plan_, unit_scratch_.data() + i * upp * 4);
+  for (size_t i = 0; merges_ && i < q.size(); ++i) {
+    const uint32_t name = crc_name(q[i].page);
+    if (!batch_crcs_[i] || name == DataSlots::kNone) continue;
+    std::byte* entry = crc_scratch_.data() + i * kDataCrcBytes;
+    encode_data_crc(name, slots_.units_of(q[i].page), source_crc_[i], entry);
+    oob_plan_.add(layout_.data_crc_offset + uint64_t(name) * kDataCrcBytes, entry, kDataCrcBytes);
+    name_written(name, source_crc_[i]);
+  }
   return oob_plan_.ops();
 }
 
@@ -120,6 +139,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) 
   }
   const std::span<const uint32_t> units = slots_.program(w.page, fresh, base);
   if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
+  if (merges_) merged_[w.page] = false;
   CARDFS_RETURN_IF_ERROR(list_units(w.page, entry));
   for (uint32_t k = 0; k < upp && k * unit_bytes_ < w.bytes; ++k) {
     if ((fresh >> k & 1) == 0) continue;
@@ -134,6 +154,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) 
 Status ImageStore::write_programs(std::span<const PageWrite> q) {
   data_plan_.clear();
   batch_entries_.assign(q.size(), false);
+  batch_crcs_.assign(q.size(), merges_);  // new data: its name's CRC
   for (size_t i = 0; i < q.size(); ++i) {
     bool entry = false;
     CARDFS_RETURN_IF_ERROR(place_program(q[i], data_plan_, entry));
@@ -149,7 +170,7 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
     source_crc_.resize(q.size());
     source_bad_.assign(q.size(), false);
     for (size_t i = 0; i < q.size(); ++i) source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
-    const std::span<const IoOp> ops = oob_ops_of(q);
+    const std::span<const IoOp> ops = oob_ops_of(q, 0);
     bytes_written_ += oob_plan_.bytes();
     return ops;
   };
@@ -159,15 +180,25 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
 }
 
 Status ImageStore::source_crcs(std::span<const PageWrite> q) {
-  std::vector<std::byte> records(q.size() * kOobBytes);
-  read_plan_.clear();
-  record_runs(q.size(), [q](size_t i) { return q[i].from; }, records.data(), read_plan_);
-  CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
   source_crc_.resize(q.size());
   source_bad_.assign(q.size(), false);
+  // A source in a merge entry has no record of its own: its list's CRC
+  // is the one its entry gave it.
+  std::vector<size_t> recorded;
   for (size_t i = 0; i < q.size(); ++i) {
+    if (merges_ && merged_[q[i].from])
+      source_crc_[i] = name_crc_[crc_name(q[i].from)];
+    else
+      recorded.push_back(i);
+  }
+  std::vector<std::byte> records(recorded.size() * kOobBytes);
+  read_plan_.clear();
+  record_runs(recorded.size(), [&](size_t j) { return q[recorded[j]].from; }, records.data(), read_plan_);
+  CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
+  for (size_t j = 0; j < recorded.size(); ++j) {
+    const size_t i = recorded[j];
     OobRecord src;
-    if (decode_oob(records.data() + i * kOobBytes, &src) == OobState::kValid &&
+    if (decode_oob(records.data() + j * kOobBytes, &src) == OobState::kValid &&
         src.logical_page == q[i].oob.logical_page) {
       source_crc_[i] = src.data_crc;  // a source whose data fails it keeps failing
       source_bad_[i] = src.uncorrectable;
@@ -196,6 +227,7 @@ Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
   const std::vector<uint32_t> source(slots_.units_of(w.from).begin(), slots_.units_of(w.from).end());
   const uint32_t lp = w.oob.logical_page;
   if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
+  if (merges_) merged_[w.page] = false;
   if (indirect_ && w.bytes == geometry_.page_bytes) {
     const uint32_t list = slots_.list_of(w.from);
     slots_.assign(w.page, source);
@@ -220,13 +252,23 @@ Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
 Status ImageStore::write_copies(std::span<const PageWrite> q) {
   CARDFS_RETURN_IF_ERROR(source_crcs(q));
   batch_entries_.assign(q.size(), false);
+  batch_crcs_.assign(q.size(), false);
   for (size_t i = 0; i < q.size(); ++i) {
     bool entry = false;
     CARDFS_RETURN_IF_ERROR(place_copy(q[i], entry));
     batch_entries_[i] = entry;
+    // Data whose name has no CRC entry yet (new units of a torn move, a
+    // name from before version 5 or not read at power-on) gets one.
+    const uint32_t name = crc_name(q[i].page);
+    batch_crcs_[i] = merges_ && name != DataSlots::kNone &&
+                     (entry || q[i].bytes != geometry_.page_bytes || name_state_[name] == kNoCrc);
   }
-  const std::span<const IoOp> ops = oob_ops_of(q);
-  return write_counted(ops);
+  // The moves of one merge into an AU: one merge entry (after the lists
+  // it names are planned, so it knows which are new); the rest: records.
+  const size_t merged = merge_run(q);
+  oob_ops_of(q, merged);
+  if (merged > 0) plan_merge_entry(q, merged, oob_plan_);
+  return write_counted(oob_plan_.ops());
 }
 
 // Each page's part of a read comes from its units (an erased page and a
@@ -267,6 +309,10 @@ Status ImageStore::read_checked(std::span<const PageRead> pages, std::vector<Pag
   // An erased page's record says so, and the read fails.
   for (const PageRead& r : pages) plan_page_read(read_plan_, r.physical_page, r.dest, geometry_.page_bytes);
   CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
+  // A page in a merge entry has no record of its own: what its entry says.
+  for (size_t i = 0; merges_ && i < pages.size(); ++i)
+    if (merged_[pages[i].physical_page])
+      encode_oob(merged_record(pages[i].physical_page), read_records_.data() + i * kOobBytes);
   for (size_t i = 0; i < pages.size(); ++i) {
     bool bad_record = false;
     if (std::string why = fault_of(pages[i], read_records_.data() + i * kOobBytes, bad_record); !why.empty())
@@ -313,6 +359,7 @@ Status ImageStore::erase(uint32_t physical_au) {
   // them again page by page.
   const uint64_t first = uint64_t(physical_au) * geometry_.pages_per_au;
   for (uint64_t pp = first; pp < first + geometry_.pages_per_au; ++pp) slots_.release(pp);
+  if (merges_) forget_merges(physical_au);
   if (erase_table_) return erase_by_generation(physical_au);
   erased_oob_.resize(uint64_t(geometry_.pages_per_au) * kOobBytes);  // zeros
   return write_counted_at(layout_.oob_offset + first * kOobBytes, erased_oob_);

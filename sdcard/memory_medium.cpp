@@ -13,6 +13,11 @@ Status MemoryMedium::check(uint64_t offset, uint64_t len, const char* what) cons
 }
 
 void MemoryMedium::put(uint64_t offset, const std::byte* src, uint64_t len) {
+  if (recording_) {
+    Logged l{offset, std::vector<std::byte>(len), std::vector<std::byte>(src, src + len)};
+    get(offset, l.before.data(), len);
+    log_.push_back(std::move(l));
+  }
   while (len > 0) {
     const uint64_t at = offset % kChunk, n = std::min(len, kChunk - at);
     std::unique_ptr<std::byte[]>& c = chunks_[offset / kChunk];
@@ -85,7 +90,22 @@ Status MemoryMedium::copy(uint64_t from, uint64_t to, uint64_t len) {
 
 Status MemoryMedium::sync() {
   ++syncs_;
+  log_.clear();
   return Status::ok();
+}
+
+void MemoryMedium::crash(const Reached& reached) {
+  std::vector<Logged> log = std::move(log_);
+  const bool was = recording_;
+  recording_ = false;
+  // Back to the last sync, then what reached the disk, in order.
+  for (size_t i = log.size(); i-- > 0;) put(log[i].offset, log[i].before.data(), log[i].before.size());
+  for (size_t i = 0; i < log.size(); ++i) {
+    const uint64_t n = std::min<uint64_t>(reached(i, log[i].offset, log[i].after.size()), log[i].after.size());
+    put(log[i].offset, log[i].after.data(), n);
+  }
+  log_.clear();
+  recording_ = was;
 }
 
 Status MemoryMedium::set_size(uint64_t bytes) {

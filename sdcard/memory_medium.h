@@ -7,10 +7,15 @@
 // test may close a Card and open another on the same MemoryMedium (a
 // "power cycle"), or compare it with an image file. sync() counts and
 // keeps nothing apart (memory does not lose writes on its own); an
-// emulated power cut is the model's (Flash), as with a file.
+// emulated power cut is the model's (Flash), as with a file. A host crash
+// can be emulated too: with record_unsynced(), each write since the last
+// sync() is kept aside, and crash() then decides of each how much reached
+// the disk (the host's page cache writes back in any order, and only
+// fdatasync orders anything).
 // Not thread-safe: one Card at a time uses it, under the Card's state lock.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +41,16 @@ class MemoryMedium final : public Medium {
   uint64_t syncs() const { return syncs_; }
   // Bytes read since it was made (what an open costs).
   uint64_t bytes_read() const { return bytes_read_; }
+  // Host crash emulation (tests). From now on, every write since the
+  // last sync() is logged.
+  void record_unsynced() { recording_ = true; }
+  // For each logged write (in order: its index, offset and length), how
+  // many of its leading bytes reached the disk (0: lost; less than the
+  // length: torn). The medium is left as that crash would leave it and
+  // the log empty.
+  using Reached = std::function<uint64_t(size_t index, uint64_t offset, uint64_t len)>;
+  void crash(const Reached& reached);
+  size_t unsynced_writes() const { return log_.size(); }
   // Bytes held in chunks (what the medium costs in memory).
   uint64_t allocated_bytes() const { return chunks_.size() * kChunk; }
 
@@ -49,6 +64,12 @@ class MemoryMedium final : public Medium {
   uint64_t size_ = 0;
   uint64_t syncs_ = 0;
   uint64_t bytes_read_ = 0;
+  struct Logged {
+    uint64_t offset;
+    std::vector<std::byte> before, after;
+  };
+  bool recording_ = false;
+  std::vector<Logged> log_;
   std::string name_ = "memory";
 };
 

@@ -15,6 +15,7 @@ class NoneStore final : public PageStore {
   explicit NoneStore(std::unique_ptr<PageStore> origin) : origin_(std::move(origin)) {}
   const std::string& name() const override { return name_; }
   bool keeps_data() const override { return false; }
+  bool compact_merges() const override { return true; }
   Status format(const ImageHeader& h) override {
     page_bytes_ = h.geometry.page_bytes;
     return Status::ok();

@@ -94,6 +94,12 @@ struct ScannedPage {
   // cut short. Its seq was handed out, so power-on must not hand it out
   // again (a later checkpoint would then cover the torn copy).
   bool torn = false;
+  // Found in a merge entry (image version 5), not in a record of its own;
+  // `check`: its data is checked at power-on if it is newer than the
+  // checkpoint (its unit list was written after the checkpoint before the
+  // merge).
+  bool merged = false;
+  bool check = true;
 };
 
 // What a store holds of a card it opens: the newest valid checkpoint and
@@ -160,6 +166,19 @@ class PageStore {
   // extended back; a damaged header or backup header is rewritten) and
   // says what it did, one sentence each. None for a store that keeps nothing.
   virtual Result<std::vector<std::string>> repair(const ImageHeader&) { return std::vector<std::string>{}; }
+  // Whether the pages a merge moves into one AU at their own offsets
+  // (FlashTranslationLayer::copy_in_place) are kept as one merge entry that
+  // the power-on scan checks only where a page names data written since
+  // the checkpoint (image version 5): such moves then need not count
+  // toward the checkpoint interval (the scan's work after a cut stays
+  // bounded by it). The none store keeps nothing, and says yes so that
+  // its card checkpoints when an image's would.
+  virtual bool compact_merges() const { return false; }
+  // Pages whose data the power-on scan would have to check because of
+  // writes since the last checkpoint, beyond the programs the card counts
+  // (image version 5: unit lists written since then); the card
+  // checkpoints when this reaches its interval too.
+  virtual uint64_t checks_pending() const { return 0; }
   // Bytes this store has written to its medium since it was made: page
   // data, out-of-band records, checkpoints, headers (0: the none store).
   // What the host pays per byte the card's host writes (CardCounters).

@@ -101,6 +101,19 @@ void poke_file(const std::string& path, uint64_t offset, const std::vector<char>
   f.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
+bool cut_short_upgrade_from(const std::string& path, uint32_t version) {
+  const uint64_t bytes = std::filesystem::file_size(path);
+  if (!set_header_version(path, version, true) || std::filesystem::file_size(path) >= bytes) return false;
+  std::filesystem::resize_file(path, bytes);
+  return true;
+}
+
+uint32_t header_version(const std::string& path) {
+  const std::vector<char> raw = file_bytes(path, 0, kHeaderBytes);
+  Result<ImageHeader> h = decode_header(std::as_bytes(std::span(raw)));
+  return h.is_ok() ? h->version : 0;
+}
+
 bool set_header_version(const std::string& path, uint32_t version, bool with_backup) {
   const std::vector<char> raw = file_bytes(path, 0, kHeaderBytes);
   Result<ImageHeader> h = decode_header(std::as_bytes(std::span(raw)));

@@ -58,5 +58,12 @@ void poke_file(const std::string& path, uint64_t offset, const std::vector<char>
 // older; false when the header does not decode. Only for images whose
 // records the older version reads alike (no erase, whole pages).
 bool set_header_version(const std::string& path, uint32_t version, bool with_backup);
+// An image of the current version relabelled `version` (set_header_version)
+// and grown back to its size: an upgrade from `version` cut short after
+// the file grew, before the headers were written. False if the relabelled
+// file was not smaller (or the header does not decode).
+bool cut_short_upgrade_from(const std::string& path, uint32_t version);
+// The version in an image's header, 0 if it does not decode.
+uint32_t header_version(const std::string& path);
 
 }  // namespace cardfs::sdcard::testing

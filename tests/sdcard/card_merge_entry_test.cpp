@@ -1,0 +1,281 @@
+// Merge entries (image version 5): the moves of one merge are one entry in
+// the merge table, each moved page naming its data's unit list or slot,
+// whose CRC entry describes the data. The image pays an entry per merge,
+// not a 32-byte record per moved page; power cuts anywhere in a merge
+// (between its moves, torn inside one, before or after its sources'
+// erase) and host crashes of a durable card that lose or tear any of the
+// writes since the last fdatasync leave every flushed block readable; a
+// version 4 or 5 image whose upgrade to 6 was cut short opens and upgrades,
+// and its pages move by entries afterwards.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "sdcard/card.h"
+#include "sdcard/image_format.h"
+#include "sdcard/memory_medium.h"
+#include "sdcard/page_store.h"
+#include "tests/sdcard/card_fixture.h"
+
+namespace cardfs::sdcard {
+namespace {
+
+constexpr uint64_t MiB = 1024 * 1024;
+constexpr uint64_t kRegion = 16 * MiB / 512;  // sectors the workload writes (4 AUs)
+
+// A class10 card (block FTL, 2 open AUs: random 4 KiB writes over 4 AUs
+// merge at nearly every flush) in memory, with the tags of its flushed
+// and of all its writes per 4 KiB block.
+struct Workload {
+  explicit Workload(bool durable, uint32_t flush_every = 32) : durable(durable), flush_every(flush_every) {}
+  bool durable;
+  uint32_t flush_every;  // writes
+  std::shared_ptr<MemoryMedium> medium = std::make_shared<MemoryMedium>();
+  VirtualClock clock;
+  std::vector<uint32_t> flushed = std::vector<uint32_t>(kRegion / 8, 0);
+  std::vector<uint32_t> written = std::vector<uint32_t>(kRegion / 8, 0);
+  uint32_t next = 1;
+
+  CardOptions options() const {
+    CardOptions o;
+    o.durable = durable;
+    return o;
+  }
+  Result<std::unique_ptr<Card>> create() {
+    return Card::create(memory_store(medium), testing::profile("class10"), 32 * MiB, clock, options());
+  }
+  Result<std::unique_ptr<Card>> open() { return Card::open(memory_store(medium), clock, options()); }
+  // `writes` random 4 KiB writes, a flush every `flush_every`; false once the power failed.
+  bool run(Card& card, int writes, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < writes; ++i, ++next) {
+      const uint64_t block = rng() % (kRegion / 8);
+      written[block] = next;
+      if (!testing::write(card, block * 8, testing::pattern(block * 8, 8, next)).is_ok()) return false;
+      if (next % flush_every == 0) {
+        if (!card.flush().is_ok()) return false;
+        flushed = written;
+      }
+    }
+    return true;
+  }
+  // Blocks that read neither their flushed tag nor a later one written.
+  uint64_t lost_blocks(Card& card) const {
+    uint64_t bad = 0;
+    for (uint64_t b = 0; b < flushed.size(); ++b) {
+      auto data = testing::read(card, b * 8, 8);
+      const int64_t tag = data.is_ok() ? testing::tag_of(data->data(), b * 8) : -1;
+      bad += !(tag == flushed[b] || (tag > int64_t(flushed[b]) && tag <= int64_t(written[b])));
+    }
+    return bad;
+  }
+  // After a power-on that lost nothing: what each block reads now is its
+  // value; 100 more writes with merges and erases, a clean close, and the
+  // reopened card loses nothing.
+  void keeps_working(Result<std::unique_ptr<Card>>& card, uint64_t seed) {
+    for (uint64_t b = 0; b < flushed.size(); ++b) {
+      auto data = testing::read(**card, b * 8, 8);
+      REQUIRE(data.is_ok());
+      flushed[b] = written[b] = uint32_t(testing::tag_of(data->data(), b * 8));
+    }
+    ++next;
+    REQUIRE(run(**card, 100, seed));
+    REQUIRE((*card)->close().is_ok());
+    card = open();
+    REQUIRE(card.is_ok());
+    CHECK(lost_blocks(**card) == 0);
+  }
+};
+
+// The command (its index since open) of a workload that moves the most
+// pages among commands 150-250, and how many pages it programs and moves.
+struct MergingCommand {
+  uint64_t index = 0;
+  uint64_t programs = 0;
+};
+
+MergingCommand busiest_command() {
+  Workload w(false);
+  auto card = w.create();
+  REQUIRE(card.is_ok());
+  MergingCommand best;
+  uint64_t best_moves = 0;
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 400; ++i) {
+    const CardCounters before = (*card)->counters();
+    const uint64_t block = rng() % (kRegion / 8);
+    REQUIRE(testing::write(**card, block * 8, testing::pattern(block * 8, 8, w.next)).is_ok());
+    if (w.next++ % 32 == 0) REQUIRE((*card)->flush().is_ok());
+    const CardCounters after = (*card)->counters();
+    const uint64_t moves = after.merge_pages_copied - before.merge_pages_copied;
+    if (after.commands >= 150 && after.commands <= 250 && moves > best_moves) {
+      best_moves = moves;
+      best = {after.commands, after.flash_pages_programmed - before.flash_pages_programmed};
+    }
+  }
+  REQUIRE(best_moves > 200);
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("a merge costs the image one entry, not a record per moved page", "[sdcard][merge-entry]") {
+  Workload w(false);
+  auto card = w.create();
+  REQUIRE(card.is_ok());
+  REQUIRE(w.run(**card, 2000, 23));
+  const CardCounters c = (*card)->counters();
+  const Geometry g = (*card)->geometry();
+  const uint64_t host_pages = c.flash_pages_programmed - c.merge_pages_copied;
+  REQUIRE(c.merge_pages_copied > 20 * host_pages);
+  // Data: a unit per write; per page programmed its record, unit list and
+  // CRC entry; per merge an entry (at most its table slot) and a few CRC
+  // entries; erases 8 bytes; checkpoints their changed blocks. No 32
+  // bytes per moved page (they alone would be more than this).
+  const uint64_t bound = c.host_sectors_written * 512 + host_pages * (kOobBytes + 16 + kDataCrcBytes) +
+                         c.merges * merge_entry_bytes(g) + c.erases * kEraseEntryBytes + (c.flushes + 4) * 3 * 4096;
+  CHECK(c.image_bytes_written < bound);
+  CHECK(c.merge_pages_copied * kOobBytes > bound - c.host_sectors_written * 512);
+  REQUIRE((*card)->close().is_ok());
+  card = w.open();
+  REQUIRE(card.is_ok());
+  CHECK(w.lost_blocks(**card) == 0);
+}
+
+// The card's own power cut at every program of the command that moves the
+// most pages (before its first, after each of its programs and moves,
+// torn or between), on a normal and a durable card: the merge's entry
+// holds the moves done, its sources stay until they were erased after it.
+TEST_CASE("power cut after each move of a merge: every flushed block reads back", "[sdcard][merge-entry][power]") {
+  const bool durable = GENERATE(false, true);
+  const bool torn = GENERATE(false, true);
+  const MergingCommand cmd = busiest_command();
+  INFO("command " << cmd.index << " programs " << cmd.programs << (durable ? ", durable" : "") << (torn ? ", torn" : ""));
+  for (uint64_t k = 0; k <= cmd.programs; k += k < 8 || k + 8 > cmd.programs ? 1 : 5) {
+    INFO("cut at program " << k);
+    Workload w(durable);
+    auto card = w.create();
+    REQUIRE(card.is_ok());
+    FaultPlan f;
+    f.power_cut_after = cmd.index - 1;
+    f.cut = FaultPlan::Cut::kTorn;
+    f.torn_after = k;
+    if (!torn) f.cut = k == 0 ? FaultPlan::Cut::kBetween : FaultPlan::Cut::kTorn;
+    (*card)->set_faults(f);
+    CHECK_FALSE(w.run(**card, 400, 13));
+    card = {Status::error(EIO, "dropped")};
+    card = w.open();
+    REQUIRE(card.is_ok());
+    CHECK(w.lost_blocks(**card) == 0);
+    if (k % 40 == 0) w.keeps_working(card, 14);
+  }
+}
+
+// A host crash of a durable card: of the writes since the last fdatasync
+// (the last flush, or the one before an erase), any may have reached the
+// disk, or part of one. Whatever reached it, every flushed block reads
+// its flushed data or a later write's (and keeps doing so through more
+// merges and a clean close: the random tears found a record torn by the
+// crash, left in its slot, hiding the merge page later moved there from
+// the next power-on). After 320 writes with a flush
+// every 32, no flush: the write buffer (1024 sectors) fills every 128
+// writes, and its programs and merges reach the image unsynced.
+TEST_CASE("host crash of a durable card: any unsynced writes lost or torn, no flushed block lost",
+          "[sdcard][merge-entry][power]") {
+  const int policy = GENERATE(0, 1, 2, 3, 4, 5, 6, 7);
+  const int writes = GENERATE(130, 170, 230, 300);
+  static const char* kPolicies[] = {"all lost",
+                                    "merge entries reached, the rest lost",
+                                    "merge entries lost, the rest reached",
+                                    "data CRC entries lost, the rest reached",
+                                    "erase entries reached, the rest lost",
+                                    "each reached, lost or torn at random",
+                                    "each reached, lost or torn at random (seed 2)",
+                                    "each reached, lost or torn at random (seed 3)"};
+  INFO(kPolicies[policy] << ", crash after " << writes << " writes");
+  Workload w(true);
+  auto card = w.create();
+  REQUIRE(card.is_ok());
+  const ImageLayout l = layout_for((*card)->geometry());
+  w.medium->record_unsynced();
+  REQUIRE(w.run(**card, 320, 30));
+  w.flush_every = 1000;
+  REQUIRE(w.run(**card, writes, 31));
+  (*card)->cut_power();
+  card = {Status::error(EIO, "dropped")};
+  REQUIRE(w.medium->unsynced_writes() > 0);
+  std::mt19937 rng(uint32_t(writes * 8 + policy));
+  auto in = [](uint64_t off, uint64_t from, uint64_t to) { return off >= from && off < to; };
+  w.medium->crash([&](size_t, uint64_t off, uint64_t len) -> uint64_t {
+    const bool merge = in(off, l.merge_table_offset, l.backup_header_offset);
+    const bool crc = in(off, l.data_crc_offset, l.merge_table_offset);
+    const bool erase = in(off, l.erase_table_offset, l.unit_table_offset);
+    switch (policy) {
+      case 0: return 0;
+      case 1: return merge ? len : 0;
+      case 2: return merge ? 0 : len;
+      case 3: return crc ? 0 : len;
+      case 4: return erase ? len : 0;
+      default: {
+        const uint32_t r = rng() % 3;
+        return r == 0 ? 0 : r == 1 ? len : len / 2;
+      }
+    }
+  });
+  card = w.open();
+  REQUIRE(card.is_ok());
+  CHECK(w.lost_blocks(**card) == 0);
+  w.keeps_working(card, 32);
+}
+
+TEST_CASE("a version 4 or 5 image whose upgrade to 6 was cut short opens, upgrades, and its pages move by entries",
+          "[sdcard][merge-entry]") {
+  const uint32_t version = GENERATE(kImageVersionUnits, kImageVersionCleanMap);
+  INFO("from version " << version);
+  testing::ScratchDir dir("merge-entry-upgrade");
+  const std::string path = dir.path("c.img");
+  VirtualClock clock;
+  {
+    // Whole pages and a few 4 KiB writes into two AUs (the two open logs:
+    // no merge), as versions 4 and 5 write them (a clean close: version 5
+    // then opens from its clean map).
+    auto card = Card::create(path, testing::profile("class10"), 32 * MiB, clock);
+    REQUIRE(card.is_ok());
+    REQUIRE(testing::write(**card, 0, testing::pattern(0, 16 * MiB / 512, 1)).is_ok());
+    for (uint64_t b = 0; b < 8 * MiB / 4096; b += 37)
+      REQUIRE(testing::write(**card, b * 8, testing::pattern(b * 8, 8, 2)).is_ok());
+    REQUIRE((*card)->counters().merges == 0);
+    REQUIRE((*card)->close().is_ok());
+  }
+  // The upgrade grew the file, then the power failed before the headers.
+  REQUIRE(testing::cut_short_upgrade_from(path, version));
+  auto card = Card::open(path, clock);
+  REQUIRE(card.is_ok());
+  CHECK(testing::header_version(path) == kImageVersion);
+  std::vector<uint32_t> last(16 * MiB / 4096, 1);
+  for (uint64_t b = 0; b < 8 * MiB / 4096; b += 37) last[b] = 2;
+  // Merges move the older version's pages (their data gets a CRC entry first),
+  // then a power cut, then the same again.
+  std::mt19937_64 rng(3);
+  for (int round = 0; round < 2; ++round) {
+    const CardCounters before = (*card)->counters();
+    for (uint32_t i = 0; i < 400; ++i) {
+      const uint64_t b = rng() % last.size();
+      const uint32_t tag = 3 + round * 1000 + i;
+      REQUIRE(testing::write(**card, b * 8, testing::pattern(b * 8, 8, tag)).is_ok());
+      last[b] = tag;
+    }
+    REQUIRE((*card)->flush().is_ok());
+    const CardCounters c = (*card)->counters();
+    REQUIRE(c.erases > before.erases);
+    // Moves cost entries (and a CRC entry for data from version 4), not records.
+    CHECK(c.image_bytes_written - before.image_bytes_written - (c.host_sectors_written - before.host_sectors_written) * 512 <
+          (c.merge_pages_copied - before.merge_pages_copied) * kOobBytes);
+    (*card)->cut_power();
+    card = Card::open(path, clock);
+    REQUIRE(card.is_ok());
+    for (uint64_t b = 0; b < last.size(); ++b) CHECK(testing::untagged_sectors(**card, b * 8, 8, last[b]) == 0);
+  }
+}
+
+}  // namespace cardfs::sdcard
