@@ -146,39 +146,8 @@ Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bo
 
 Status Card::Impl::drain() {
   std::span<WriteBuffer::Page> pages = buffer.pages();
-  // Pages only partly rewritten take their other sectors from flash: one
-  // page read each, as the card charges it, but only the missing sectors
-  // reach the host, straight into the buffer.
-  const uint32_t spp = geometry.sectors_per_page();
-  std::vector<iovec> iovs;
-  std::vector<uint64_t> offsets;
-  uint64_t page_reads = 0;
   flash.forget_partial_writes();  // a drain that failed before programming may have left some
-  for (WriteBuffer::Page& p : pages) {
-    if (p.present.none() || buffer.complete(p)) continue;
-    const uint32_t pp = ftl.locate(p.lp);
-    page_reads += pp != FlashTranslationLayer::kUnmapped;
-    note_partial(p, pp != FlashTranslationLayer::kUnmapped);
-    if (ftl.lost(p.lp))  // nothing to read the other sectors from
-      logger("sdcard")->warn("{}: logical page {} was unreadable; partly rewritten, its other sectors now read as zeros",
-                             store->name(), p.lp);
-    if (dataless) continue;  // charged all the same
-    for (uint32_t k = 0, end = 0; k < spp; k = end) {
-      for (end = k + 1; end < spp && p.present[end] == p.present[k];) ++end;
-      if (p.present[k]) continue;
-      std::byte* dst = p.data.data() + size_t(k) * kSectorBytes;
-      const size_t len = size_t(end - k) * kSectorBytes;
-      if (pp == FlashTranslationLayer::kUnmapped) {
-        std::memset(dst, 0, len);
-      } else {
-        iovs.push_back({dst, len});
-        offsets.push_back(flash.address(pp) + uint64_t(k) * kSectorBytes);
-      }
-    }
-  }
-  std::vector<FlashRead> ops(iovs.size());
-  for (size_t i = 0; i < ops.size(); ++i) ops[i] = {offsets[i], std::span<const iovec>(&iovs[i], 1)};
-  if (!ops.empty() || page_reads > 0) CARDFS_RETURN_IF_ERROR(flash.read_host(ops, page_reads));
+  CARDFS_RETURN_IF_ERROR(complete_partial_pages(pages));
   Status st;
   for (WriteBuffer::Page& p : pages)
     if (p.present.any() && st.is_ok()) st = ftl.write_page(p.lp, p.bytes());
@@ -192,16 +161,80 @@ Status Card::Impl::drain() {
   return Status::ok();
 }
 
+// Pages only partly rewritten take their other sectors from their current
+// copy, read whole and checked as the card's ECC checks a page (one page
+// read each, as the card charges it). A copy that fails passes its damage
+// on: the new copy is recorded uncorrectable, so the page reads as
+// unreadable until the host rewrites all of it. A copy whose record does
+// not name it is lost from then on, as a read finds it (lose_unnamed); a
+// lost or unmapped page's other sectors are zeros.
+Status Card::Impl::complete_partial_pages(std::span<WriteBuffer::Page> pages) {
+  auto with_zeros = [&](WriteBuffer::Page& p) {
+    if (ftl.lost(p.lp))  // nothing to read the other sectors from
+      logger("sdcard")->warn("{}: logical page {} was unreadable; partly rewritten, its other sectors now read as zeros",
+                             store->name(), p.lp);
+    note_partial(p, false, false);
+    if (!dataless) fill_missing(p, nullptr);
+  };
+  std::vector<WriteBuffer::Page*> rewritten;
+  rmw_reads.clear();
+  for (WriteBuffer::Page& p : pages) {
+    if (p.present.none() || buffer.complete(p)) continue;
+    const uint32_t pp = ftl.locate(p.lp);
+    if (pp == FlashTranslationLayer::kUnmapped) {
+      with_zeros(p);
+      continue;
+    }
+    rewritten.push_back(&p);
+    rmw_reads.push_back({pp, p.lp, nullptr});
+  }
+  if (rewritten.empty()) return Status::ok();
+  if (!dataless) {
+    rmw_pool.resize(rmw_reads.size() * geometry.page_bytes);
+    for (size_t i = 0; i < rmw_reads.size(); ++i) rmw_reads[i].dest = rmw_pool.data() + i * geometry.page_bytes;
+  }
+  CARDFS_ASSIGN_OR_RETURN(std::vector<size_t> bad, flash.read_for_rewrite(rmw_reads));
+  if (!dataless) lose_unnamed(rmw_reads);
+  for (size_t i = 0; i < rewritten.size(); ++i) {
+    WriteBuffer::Page& p = *rewritten[i];
+    if (ftl.lost(p.lp)) {
+      with_zeros(p);
+      continue;
+    }
+    const bool damaged = std::find(bad.begin(), bad.end(), i) != bad.end();
+    if (damaged)
+      logger("sdcard")->warn("{}: logical page {} is unreadable; partly rewritten, it stays unreadable until it is "
+                             "written whole", store->name(), p.lp);
+    note_partial(p, true, damaged);
+    if (!dataless) fill_missing(p, rmw_reads[i].dest);
+  }
+  return Status::ok();
+}
+
+// The sectors of p the host did not write, from `old` (a whole page) or zeros.
+void Card::Impl::fill_missing(WriteBuffer::Page& p, const std::byte* old) {
+  const uint32_t spp = geometry.sectors_per_page();
+  for (uint32_t k = 0, end = 0; k < spp; k = end) {
+    for (end = k + 1; end < spp && p.present[end] == p.present[k];) ++end;
+    if (p.present[k]) continue;
+    const size_t at = size_t(k) * kSectorBytes, len = size_t(end - k) * kSectorBytes;
+    if (old)
+      std::memcpy(p.data.data() + at, old + at, len);
+    else
+      std::memset(p.data.data() + at, 0, len);
+  }
+}
+
 // Which 4 KiB parts of a partly rewritten page hold sectors the host
 // wrote: the store keeps only those (the rest is the page's current data,
 // `mapped`, or zeros), so a 4 KiB write costs the image 4 KiB, not a page.
-void Card::Impl::note_partial(const WriteBuffer::Page& p, bool mapped) {
+void Card::Impl::note_partial(const WriteBuffer::Page& p, bool mapped, bool damaged) {
   const uint32_t spp = geometry.sectors_per_page();
   const uint32_t per_unit = std::max<uint32_t>(1, kUnitBytes / kSectorBytes);
   uint32_t fresh = 0;
   for (uint32_t s = 0; s < spp; ++s)
     if (p.present[s]) fresh |= 1u << (s / per_unit);
-  flash.note_partial_write(p.lp, fresh, mapped);
+  flash.note_partial_write(p.lp, fresh, mapped, damaged);
 }
 
 Status Card::Impl::do_flush() {

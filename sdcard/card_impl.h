@@ -50,7 +50,9 @@ struct Card::Impl {
   Status do_flush();
   Status do_discard(uint64_t sector, uint64_t sectors);
   Status drain();  // programs the write buffer
-  void note_partial(const WriteBuffer::Page& p, bool mapped);
+  Status complete_partial_pages(std::span<WriteBuffer::Page> pages);
+  void fill_missing(WriteBuffer::Page& p, const std::byte* old);
+  void note_partial(const WriteBuffer::Page& p, bool mapped, bool damaged);
   // Makes everything written durable (durable mode), counted.
   Status sync_store() {
     ++counters.store_syncs;
@@ -106,6 +108,9 @@ struct Card::Impl {
   std::vector<PartialRead> read_partials;
   std::vector<iovec> read_iovs;
   std::vector<std::byte> read_pool;
+  // drain's: the current copies of partly rewritten pages (read-modify-write).
+  std::vector<PageRead> rmw_reads;
+  std::vector<std::byte> rmw_pool;
 };
 
 }  // namespace cardfs::sdcard

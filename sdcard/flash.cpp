@@ -16,14 +16,15 @@ Status Flash::program(uint64_t physical_page, const std::byte* data, OobRecord o
     if (auto it = partial_.find(oob.logical_page); it != partial_.end()) {
       w.fresh_units = it->second.fresh_units;
       w.keeps_old = it->second.keeps_old;
+      w.oob.uncorrectable = it->second.damaged;
       partial_.erase(it);
     }
   }
   return queue_page(w, cause);
 }
 
-void Flash::note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old) {
-  if (queue_writes_) partial_[lp] = {fresh_units, keeps_old};
+void Flash::note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old, bool damaged) {
+  if (queue_writes_) partial_[lp] = {fresh_units, keeps_old, damaged};
 }
 
 Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {
@@ -108,12 +109,12 @@ Status Flash::unreadable(uint32_t logical_page, int64_t physical_page, const std
   return Status::error(EIO, "uncorrectable read error: " + where + ": " + why);
 }
 
-Status Flash::read_host(std::span<const FlashRead> reads, uint64_t pages) {
+Result<std::vector<size_t>> Flash::read_for_rewrite(std::span<const PageRead> pages) {
   if (powered_off_) return power_cut_error();
-  CARDFS_RETURN_IF_ERROR(submit());
-  counters_.flash_pages_read += pages;
-  counters_.time.read += profile_.page_read * int64_t(pages);
-  return store_.read(reads);
+  counters_.flash_pages_read += pages.size();
+  counters_.time.read += profile_.page_read * int64_t(pages.size());
+  if (!store_.keeps_data()) return std::vector<size_t>{};
+  return patrol(pages);
 }
 
 Status Flash::erase(uint32_t physical_au) {

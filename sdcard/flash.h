@@ -3,7 +3,7 @@
 // power-cut behaviour; the bytes go to a PageStore (sdcard/page_store.h).
 //
 // Programs and merge/GC moves are queued and handed to the store by
-// submit() as one batch, in order; read(), read_host() and erase() submit
+// submit() as one batch, in order; reads and erase() submit
 // first, so they always see every earlier program. Every operation charges
 // its device time and counts itself in the CardCounters it was given,
 // whatever the store keeps.
@@ -41,9 +41,12 @@ class Flash {
   Status program(uint64_t physical_page, const std::byte* data, OobRecord oob, ProgramCause cause);
   // The next host program of logical page lp is of a page the host only
   // partly rewrote (PageWrite::fresh_units, keeps_old): the store may keep
-  // only its fresh parts. Said by the Card before the FTL programs the
-  // page; forgotten by forget_partial_writes() (after each drain).
-  void note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old);
+  // only its fresh parts. `damaged`: the copy it keeps the rest of failed
+  // its check, so the new copy is recorded uncorrectable (OobRecord): a
+  // damaged page stays unreadable until the host rewrites all of it. Said
+  // by the Card before the FTL programs the page; forgotten by
+  // forget_partial_writes() (after each drain).
+  void note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old, bool damaged);
   void forget_partial_writes() { partial_.clear(); }
   // Queues a merge/GC move of physical page `from` (valid, programmed
   // earlier) to `to`: counted and charged as a program of cause kMerge.
@@ -68,10 +71,12 @@ class Flash {
   // logical page; the EIO to fail the read with. `physical_page` < 0: the
   // map lost the page's copy (its OOB record was damaged).
   Status unreadable(uint32_t logical_page, int64_t physical_page, const std::string& why);
-  // Host reads straight into the host's buffers, unchecked (the sectors a
-  // partly rewritten page keeps, read-modify-write); `pages` flash page
-  // reads are charged.
-  Status read_host(std::span<const FlashRead> reads, uint64_t pages);
+  // The current copies of pages the host partly rewrote, read whole and
+  // checked as read() checks them (read-modify-write): charged as flash
+  // page reads, but a failure is not the host's read error (not counted,
+  // not logged): the indices in `pages` of those that fail. A store that
+  // keeps no data is not read (charged all the same).
+  Result<std::vector<size_t>> read_for_rewrite(std::span<const PageRead> pages);
   // Erases an AU; charges the erase time.
   Status erase(uint32_t physical_au);
   // The FTL is about to program this AU (the store may allocate it); no
@@ -109,6 +114,7 @@ class Flash {
   struct Partial {
     uint32_t fresh_units;
     bool keeps_old;
+    bool damaged;
   };
   std::unordered_map<uint32_t, Partial> partial_;  // by logical page: note_partial_write
   bool cut_armed_ = false;

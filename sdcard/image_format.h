@@ -129,8 +129,9 @@ struct OobRecord {
   uint32_t erase_count = 0;  // of the page's AU when programmed
   uint32_t data_crc = 0;     // crc32c of the page's data
   // Moved by a merge or GC from a page the card could not read (its record
-  // was damaged): the data is known bad and every read of it fails. Bit 0
-  // of the record's flags word (zero in images that predate it).
+  // was damaged), or a partial rewrite of a page whose copy failed its
+  // check: the data is known bad and every read of it fails. Bit 0 of the
+  // record's flags word (zero in images that predate it).
   bool uncorrectable = false;
   // The data slot holding the page's data (version 3; bit 1 of the flags
   // word says there is one, bits 2-31 hold it). Without one the data is

@@ -168,8 +168,11 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
   // than the checkpoint.
   auto oob_ops = [&]() -> std::span<const IoOp> {
     source_crc_.resize(q.size());
-    source_bad_.assign(q.size(), false);
-    for (size_t i = 0; i < q.size(); ++i) source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
+    source_bad_.resize(q.size());
+    for (size_t i = 0; i < q.size(); ++i) {
+      source_crc_[i] = page_crc(std::span(q[i].data, geometry_.page_bytes));
+      source_bad_[i] = q[i].oob.uncorrectable;  // a partial rewrite of a damaged page
+    }
     const std::span<const IoOp> ops = oob_ops_of(q, 0);
     bytes_written_ += oob_plan_.bytes();
     return ops;
@@ -341,7 +344,7 @@ std::string ImageStore::fault_of(const PageRead& r, const std::byte* record, boo
     if (oob.has_units != named.has_units || slot != named.slot) return "its out-of-band record names other data";
   }
   bad_record = false;
-  if (oob.uncorrectable) return "it was moved from a page the card could not read";
+  if (oob.uncorrectable) return "it was copied from a page the card could not read";
   if (page_crc(std::span<const std::byte>(r.dest, geometry_.page_bytes)) != oob.data_crc)
     return "its data fails the CRC of its out-of-band record";
   return "";

@@ -44,7 +44,9 @@ class MemoryMedium;
 // One page program (data != nullptr, page_bytes valid until write()
 // returns) or move (data == nullptr: the bytes of physical page `from`,
 // programmed earlier). `bytes` < page_bytes: torn by a power cut (only the
-// first half reached the flash). oob.data_crc is the store's to fill.
+// first half reached the flash). oob.data_crc is the store's to fill;
+// oob.uncorrectable on a program: the copy a partial rewrite kept the rest
+// of was damaged, and the new copy's reads fail as its did.
 // A program of a page the host only partly rewrote says which 4 KiB parts
 // (kUnitBytes) hold sectors the host wrote (`fresh_units`, bit k for part
 // k) and whether the rest is the logical page's current data

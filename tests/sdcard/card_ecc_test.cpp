@@ -53,6 +53,12 @@ uint64_t physical_page_of(const Image& img, uint32_t lp) {
   return 0;
 }
 
+// Flips 8 bytes at `offset` into the data of logical page lp's copy.
+void damage_data(const Image& img, uint32_t lp, uint64_t offset, char byte) {
+  const uint64_t pp = physical_page_of(img, lp);
+  testing::poke_file(img.path, img.layout.flash_offset + pp * img.geometry.page_bytes + offset, std::vector<char>(8, byte));
+}
+
 std::unique_ptr<Card> open_card(const std::string& path, Clock& clock) {
   auto card = Card::open(path, clock);
   REQUIRE(card.is_ok());
@@ -63,8 +69,7 @@ TEST_CASE("flipped bytes in a checkpointed data page fail its reads with EIO (we
           "[sdcard][ecc]") {
   testing::ScratchDir dir("ecc-data");
   const Image img = make_image(dir);
-  const uint64_t pp = physical_page_of(img, 1);
-  testing::poke_file(img.path, img.layout.flash_offset + pp * img.geometry.page_bytes + 100, std::vector<char>(8, '\x5a'));
+  damage_data(img, 1, 100, '\x5a');
 
   VirtualClock clock;
   auto card = open_card(img.path, clock);
@@ -124,8 +129,7 @@ TEST_CASE("a page the write buffer fully covers is read from the buffer, a damag
           "[sdcard][ecc]") {
   testing::ScratchDir dir("ecc-buffer");
   const Image img = make_image(dir);
-  const uint64_t pp = physical_page_of(img, 1);
-  testing::poke_file(img.path, img.layout.flash_offset + pp * img.geometry.page_bytes, std::vector<char>(8, '\x5a'));
+  damage_data(img, 1, 0, '\x5a');
   VirtualClock clock;
   auto card = open_card(img.path, clock);
   REQUIRE(testing::write(*card, img.spp, testing::pattern(img.spp, 4, 6)).is_ok());  // buffered, not programmed
@@ -133,12 +137,45 @@ TEST_CASE("a page the write buffer fully covers is read from the buffer, a damag
   CHECK(testing::read(*card, img.spp + 4, 1).status().code() == EIO);
 }
 
+TEST_CASE("a partial write to a damaged page keeps it unreadable until all of it is rewritten (lost its damage)",
+          "[sdcard][ecc]") {
+  // The write took the page's other sectors from the damaged copy without
+  // checking them and recorded a fresh CRC over them: the page read as good.
+  testing::ScratchDir dir("ecc-partial");
+  const Image img = make_image(dir);
+  damage_data(img, 3, 64, '\x33');
+  VirtualClock clock;
+  auto card = open_card(img.path, clock);
+  const uint64_t page = 3 * img.spp;
+  auto unreadable = [&] {
+    CHECK(testing::read(*card, page, 1).status().code() == EIO);
+    CHECK(testing::read(*card, page + 2, 1).status().code() == EIO);  // the sector written
+    auto patrol = card->unreadable_pages();
+    REQUIRE(patrol.is_ok());
+    CHECK(*patrol == std::vector<uint32_t>{3});
+  };
+  REQUIRE(testing::write(*card, page + 2, testing::pattern(page + 2, 1, 8), true).is_ok());
+  unreadable();
+  REQUIRE(card->close().is_ok());
+  card = open_card(img.path, clock);
+  unreadable();
+  // Again over the copy now marked uncorrectable (its data matches its CRC).
+  REQUIRE(testing::write(*card, page + 5, testing::pattern(page + 5, 2, 8), true).is_ok());
+  unreadable();
+  CHECK(testing::untagged_sectors(*card, 2 * img.spp, img.spp, 3) == 0);  // its neighbours read
+  CHECK(testing::untagged_sectors(*card, 4 * img.spp, img.spp, 3) == 0);
+  REQUIRE(testing::write(*card, page, testing::pattern(page, img.spp, 9), true).is_ok());
+  CHECK(testing::untagged_sectors(*card, page, img.spp, 9) == 0);
+  REQUIRE(card->close().is_ok());
+  card = open_card(img.path, clock);
+  CHECK(testing::untagged_sectors(*card, page, img.spp, 9) == 0);
+}
+
 TEST_CASE("a merge copy of a damaged page stays unreadable", "[sdcard][ecc]") {
   // A card moving a page its ECC cannot correct does not make it good.
   testing::ScratchDir dir("ecc-merge");
   const Image img = make_image(dir);
-  const uint64_t pp = physical_page_of(img, 3);
-  testing::poke_file(img.path, img.layout.flash_offset + pp * img.geometry.page_bytes + 64, std::vector<char>(8, '\x33'));
+  damage_data(img, 3, 64, '\x33');
   VirtualClock clock;
   auto card = open_card(img.path, clock);
   // Damaged while the card is in use: the map still names this copy.
