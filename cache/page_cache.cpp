@@ -81,11 +81,11 @@ void PageCache::Impl::mark_dirty(Page* p, uint8_t mask) {
 Result<BlockMapping> PageCache::Impl::map_block(AddressSpace& as, Page* p, uint32_t slot,
                                                 bool create) {
   if (as.is_bdev()) {
-    return BlockMapping{true, p->index * kSectorsPerPage + slot * sectors_per_block, false};
+    return BlockMapping::at(p->index * kSectorsPerPage + slot * sectors_per_block);
   }
   {
     std::lock_guard lock(p->mu);
-    if (p->mapped & (1u << slot)) return BlockMapping{true, p->map_sector[slot], false};
+    if (p->mapped & (1u << slot)) return BlockMapping::at(p->map_sector[slot]);
   }
   CARDFS_ASSIGN_OR_RETURN(BlockMapping m,
                           get_block(as, p->index * blocks_per_page + slot, create));

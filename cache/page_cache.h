@@ -40,6 +40,15 @@ struct BlockMapping {
   // dirtied to map the block, e.g. the indirect blocks of its path: the
   // cache makes them the file's, so its fdatasync writes them too.
   std::vector<uint64_t> metadata;
+
+  // A mapped block at `sector` (`fresh`: just allocated), nothing dirtied.
+  static BlockMapping at(uint64_t sector, bool fresh = false) {
+    BlockMapping m;
+    m.mapped = true;
+    m.sector = sector;
+    m.fresh = fresh;
+    return m;
+  }
 };
 
 // The filesystem's get_block: file block number (in the address space's

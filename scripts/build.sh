@@ -3,6 +3,8 @@
 #   scripts/build.sh                       build/       RelWithDebInfo
 #   scripts/build.sh --sanitize=address    build-asan/  ASan + UBSan
 #   scripts/build.sh --sanitize=thread     build-tsan/  TSan
+# CARDFS_WERROR=ON in the environment makes g++'s warnings errors (CI);
+# ON or OFF is kept in the build directory until given again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
@@ -15,7 +17,8 @@ done
 dir=build
 [ "$sanitize" = address ] && dir=build-asan
 [ "$sanitize" = thread ] && dir=build-tsan
-if [ ! -f "$dir/CMakeCache.txt" ]; then
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDFS_SANITIZE="$sanitize" >/dev/null
+if [ ! -f "$dir/CMakeCache.txt" ] || [ -n "${CARDFS_WERROR:-}" ]; then
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARDFS_SANITIZE="$sanitize" \
+    ${CARDFS_WERROR:+-DCARDFS_WERROR="$CARDFS_WERROR"} >/dev/null
 fi
 cmake --build "$dir" -j "$(nproc)"

@@ -113,7 +113,7 @@ std::vector<RegisterField> decode_cid(std::span<const uint8_t, 16> cid) {
   const uint64_t prv = register_bits(r, 63, 8), mdt = register_bits(r, 19, 12), psn = register_bits(r, 55, 32);
   const uint64_t month = mdt & 15;
   char date[16];
-  std::snprintf(date, sizeof date, "%llu-%02llu", (unsigned long long)(2000 + (mdt >> 4)), (unsigned long long)month);
+  std::snprintf(date, sizeof date, "%u-%02u", unsigned(2000 + (mdt >> 4)), unsigned(month));  // mdt: 12 bits
   return {
       {"MID", register_bits(r, 127, 8), "manufacturer ID (assigned by SD-3C)"},
       {"OID", register_bits(r, 119, 16), oid},

@@ -28,7 +28,7 @@ namespace {
 // Files are laid out contiguously: file ino's block b at ino * 2^14 + b.
 GetBlock linear(uint64_t ino) {
   return [ino](uint64_t fb, bool) -> Result<BlockMapping> {
-    return BlockMapping{true, (ino * (1ull << 14) + fb) * 8, false};
+    return BlockMapping::at((ino * (1ull << 14) + fb) * 8);
   };
 }
 

@@ -30,12 +30,12 @@ class FakeFs {
       std::lock_guard lock(mu_);
       ++calls_;
       auto it = map_.find({ino, fb});
-      if (it != map_.end()) return BlockMapping{true, it->second * spb(), false};
+      if (it != map_.end()) return BlockMapping::at(it->second * spb());
       if (!create) return BlockMapping{};
       if (enospc_) return Status::error(ENOSPC, "fake fs full");
       uint64_t blk = next_free_++;
       map_[{ino, fb}] = blk;
-      return BlockMapping{true, blk * spb(), true};
+      return BlockMapping::at(blk * spb(), /*fresh=*/true);
     };
   }
   // Presets file block fb of ino at device block blk (as existing data).

@@ -82,7 +82,9 @@ TEST_CASE("taking an orphan from the middle of the list relinks the one before i
   CHECK(disk_superblock(t).last_orphan == a);
   CHECK(disk_inode(t, a).next_orphan == 0);
   // A store of the inode (a setattr) keeps its link.
-  REQUIRE(t->setattr(a, SetAttr{.mode = 0600}).is_ok());
+  SetAttr chmod;
+  chmod.mode = 0600;
+  REQUIRE(t->setattr(a, chmod).is_ok());
   REQUIRE(t->sync().is_ok());
   CHECK(disk_superblock(t).last_orphan == a);
 }
