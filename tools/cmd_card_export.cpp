@@ -48,11 +48,13 @@ constexpr const char* kWho = "cardfs card export";
 
 // The FUSE side, as every cardfs daemon's (fusefs/fuse/serve.h): one
 // thread, so requests reach the card one at a time, as it takes them.
-int serve(Export& e, const std::string& dir, fuse::StartupReport& report) {
+// *mounted: whether DIR/card was ever up (a failed mount was reported).
+int serve(Export& e, const std::string& dir, fuse::StartupReport& report, bool* mounted) {
   fuse::ServeOptions o;
   o.mountpoint = dir;
   o.kernel_options = "fsname=cardfs-card,subtype=cardfs-card";
   o.threads = 1;
+  o.on_mounted = [mounted](fuse_session*) { *mounted = true; };
   return fuse::serve_fuse(o, card_export::make_ops(), &e, report).is_ok() ? 0 : 1;
 }
 
@@ -63,8 +65,10 @@ struct ExportArgs {
 
 // After serving: the trace written, the card closed (its last programs),
 // then the command log; the counters on stdout (a daemon's is /dev/null:
-// DIR/stat has them meanwhile).
-int finish(sdcard::Card& card, blockdev::Tracer& tracer, blockdev::CommandLog* log, const std::string& image, int rc) {
+// DIR/stat has them meanwhile), if DIR/card was up: an export that could
+// not mount has failed (reported), and counted nothing.
+int finish(sdcard::Card& card, blockdev::Tracer& tracer, blockdev::CommandLog* log, const std::string& image,
+           bool mounted, int rc) {
   if (Status st = tracer.stop(); !st.is_ok()) {
     std::fprintf(stderr, "%s: writing the trace: %s\n", kWho, st.message().c_str());
     rc = 1;
@@ -75,6 +79,7 @@ int finish(sdcard::Card& card, blockdev::Tracer& tracer, blockdev::CommandLog* l
     std::fprintf(stderr, "%s: closing %s: %s\n", kWho, image.c_str(), st.message().c_str());
     return 1;
   }
+  if (!mounted) return 1;
   std::fputs(sdcard::counters_text(card).c_str(), stdout);
   std::fflush(stdout);
   return rc;
@@ -106,7 +111,9 @@ int export_card(const ExportArgs& a, fuse::StartupReport& report) {
     if (Status st = tracer.start(a.trace); !st.is_ok()) return fail(st.with_context("--trace"));
     e.tracer = &tracer;
   }
-  return finish(**card, tracer, log.get(), a.image, serve(e, a.dir, report));
+  bool mounted = false;
+  const int rc = serve(e, a.dir, report, &mounted);
+  return finish(**card, tracer, log.get(), a.image, mounted, rc);
 }
 
 }  // namespace

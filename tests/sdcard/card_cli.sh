@@ -81,6 +81,15 @@ assert d["lifetime"]["power_cycles"]==1 and d["lifetime"]["unclean_shutdowns"]==
   # Issue 22: the power-on scan's bar on a terminal (script(1)'s pty), none
   # on a pipe; a missing DIR / no filesystem fail after the scan, unmounted.
   scan_bar="a.img (power-on scan): |=*| 100.0%"
+  # An export that cannot mount fails, says why, and prints no counters
+  # (it printed a report of zeros after the error, as if it had run).
+  for fg in "" -f; do
+    "$bin" card export $fg "$tmp/a.img" "$tmp/no-such-dir" >"$tmp/out" 2>"$tmp/err"
+    check "card export $fg onto a missing DIR fails" 1 $?
+    [ ! -s "$tmp/out" ] || { echo "FAIL: card export $fg printed on stdout:"; cat "$tmp/out"; fail=1; }
+    grep -q "^cardfs card export: mounting on $tmp/no-such-dir failed" "$tmp/err" ||
+      { echo "FAIL: card export $fg says:"; cat "$tmp/err"; fail=1; }
+  done
   "$bin" card export "$tmp/a.img" "$tmp/no-such-dir" >"$tmp/out" 2>&1
   "$bin" mount "$tmp/a.img" "$tmp" >>"$tmp/out" 2>&1
   ! grep -q "power-on scan" "$tmp/out"; check "no scan progress on a pipe" 0 $?
