@@ -5,17 +5,18 @@
 //   tracing off and on (ratio on/off in the same run);
 //   bios/s, unplugged scattered 4 KiB writes (no merges), tracing off;
 //   ns per merge lookup+merge with 1, 64 and 4096 pending requests.
-#include <unistd.h>
-
+// --quick: one run of a hundredth of the work (ctest runs it so).
+// The trace goes to a scratch directory under the working directory.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "blockdev/queue.h"
 #include "tests/blockdev/fake_driver.h"
+#include "tests/support/scratch_dir.h"
 
 using namespace cardfs;
 using namespace cardfs::blockdev;
@@ -23,7 +24,8 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr int kRuns = 5;
+int g_runs = 5;
+uint64_t g_scale = 1;  // divides every amount of work (--quick)
 std::vector<std::byte> g_page(4096);
 
 BioPtr page_write(uint64_t sector) {
@@ -74,8 +76,8 @@ double ns_per_merge(uint32_t pending) {
   std::mt19937 rng(11);
   double total_ns = 0;
   uint64_t merges = 0;
-  const uint64_t per_phase = std::max<uint64_t>(uint64_t(pending) * 100, 20000);
-  while (merges < 400000) {
+  const uint64_t per_phase = std::max<uint64_t>(uint64_t(pending) * 100, 20000) / g_scale;
+  while (merges < 400000 / g_scale) {
     std::vector<uint64_t> end(pending);
     for (uint32_t i = 0; i < pending; ++i) {
       end[i] = uint64_t(i) * 4096;
@@ -105,19 +107,25 @@ double ns_per_merge(uint32_t pending) {
 
 }  // namespace
 
-int main() {
-  const std::string dir = std::filesystem::temp_directory_path() / ("cardfs-bench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--quick") == 0) {
+    g_runs = 1;
+    g_scale = 100;
+  }
+  const cardfs::testing::ScratchDir dir("blockdev-bench");
   std::vector<double> off, on, scattered, m1, m64, m4096;
-  for (int r = 0; r < kRuns; ++r) {
-    off.push_back(bios_per_second(true, "", 1 << 21));
-    on.push_back(bios_per_second(true, dir + "/bench", 1 << 21));
-    scattered.push_back(bios_per_second(false, "", 1 << 19));
+  for (int r = 0; r < g_runs; ++r) {
+    off.push_back(bios_per_second(true, "", (1 << 21) / g_scale));
+    on.push_back(bios_per_second(true, dir.path("bench"), (1 << 21) / g_scale));
+    scattered.push_back(bios_per_second(false, "", (1 << 19) / g_scale));
     m1.push_back(ns_per_merge(1));
     m64.push_back(ns_per_merge(64));
     m4096.push_back(ns_per_merge(4096));
   }
-  std::filesystem::remove_all(dir);
+  if (median(on) == 0) {
+    std::fprintf(stderr, "blockdev_bench: the trace to %s could not be written\n", dir.dir().c_str());
+    return 1;
+  }
   std::printf("plugged sequential 4K writes, tracing off: %.3g bios/s\n", median(off));
   std::printf("plugged sequential 4K writes, tracing on:  %.3g bios/s (on/off = %.2f)\n", median(on),
               median(on) / median(off));
