@@ -84,19 +84,20 @@ Status Stack::arm_faults_and_record(const MountOptions& o) {
 // The card, its driver and queue, opened once (one power-on scan: 137 MiB
 // of records on a 64 GiB card). A read-write card holds its writes until
 // start_card(), so the look at the filesystem changes nothing.
-Result<std::unique_ptr<Stack>> Stack::open_card(const std::string& image, const MountOptions& o) {
-  std::unique_ptr<Stack> s(new Stack());
+Result<std::unique_ptr<Stack>> Stack::open_card(const std::string& image, const MountOptions& o,
+                                                Clock* clock) {
+  std::unique_ptr<Stack> s(new Stack(clock));
   sdcard::CardOptions card_opts;
   card_opts.realtime = o.realtime;
   card_opts.read_only = o.read_only;
   card_opts.hold_writes = !o.read_only;
   card_opts.durable = o.durable;
   card_opts.progress = o.scan_progress;
-  auto card = sdcard::Card::open(image, s->clock_, card_opts);
+  auto card = sdcard::Card::open(image, *s->clock_, card_opts);
   if (!card.is_ok()) return card.status().with_context(image + " is not a usable card image");
   s->card_ = std::move(*card);
   s->driver_ = std::make_unique<blockdev::SdcardDriver>(*s->card_);
-  s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, s->clock_, queue_options(*s->card_, o));
+  s->queue_ = std::make_unique<blockdev::Queue>(*s->driver_, *s->clock_, queue_options(*s->card_, o));
   return s;
 }
 
@@ -119,20 +120,28 @@ Status Stack::mount_fs(const std::string& image, const MountOptions& o, bool pro
   if (!o.read_only && (sb->state & fusefs::kStateErrors))
     return Status::error(EUCLEAN, image + " is marked as having errors: run fsck.cardfs " + image);
   uint32_t block_size = sb->block_size();
-  cache_ = std::make_unique<cache::PageCache>(*queue_, clock_, block_size, cache_tunables(o));
+  cache_ = std::make_unique<cache::PageCache>(*queue_, *clock_, block_size, cache_tunables(o));
   fusefs::MountOptions fs_opts;
   fs_opts.read_only = o.read_only || probe;
   fs_opts.probe = probe;
   fs_opts.atime = atime_policy(o);
-  fs_opts.wall_offset = wall_clock_offset(clock_);
-  auto fs = fusefs::Filesystem::mount(*cache_, clock_, block_size, fs_opts);
+  fs_opts.wall_offset = wall_clock_offset(*clock_);
+  auto fs = fusefs::Filesystem::mount(*cache_, *clock_, block_size, fs_opts);
   if (!fs.is_ok()) return fs.status().with_context("mounting " + image);
   fs_ = std::move(*fs);
   return Status::ok();
 }
 
 Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const MountOptions& o) {
-  CARDFS_ASSIGN_OR_RETURN(auto s, open_card(image, o));
+  return open_with(image, o, nullptr);
+}
+
+Result<std::unique_ptr<Stack>> Stack::open(const std::string& image, const MountOptions& o, Clock& clock) {
+  return open_with(image, o, &clock);
+}
+
+Result<std::unique_ptr<Stack>> Stack::open_with(const std::string& image, const MountOptions& o, Clock* clock) {
+  CARDFS_ASSIGN_OR_RETURN(auto s, open_card(image, o, clock));
   if (!o.read_only) {
     // A read-only look first, so an image we refuse is left exactly as it was.
     s->probe_ = true;
@@ -162,22 +171,27 @@ void Stack::flush_metadata_loop() {
   // Not the cache's flusher (flush-data): this one writes the filesystem's
   // metadata (bitmaps, group descriptors, superblock) on the same period.
   pthread_setname_np(pthread_self(), "flush-metadata");
-  while (!stopping_.load()) {
+  std::unique_lock lock(fm_mu_);
+  for (;;) {
     auto period = Nanos(int64_t(cache_->tunables().dirty_writeback_centisecs) * 10'000'000);
     if (period.count() == 0) period = std::chrono::seconds(5);
-    Nanos deadline = clock_.now() + period;
-    while (!stopping_.load() && clock_.now() < deadline)
-      clock_.sleep_for(std::chrono::milliseconds(100));  // bounded shutdown latency
-    if (stopping_.load()) break;
+    // Woken at once by shutdown(): an unmount does not wait for the period.
+    if (clock_->wait_until(lock, fm_cv_, clock_->now() + period, [&] { return fm_stop_; })) return;
+    lock.unlock();
     Status st = fs_->flush_metadata();
     if (!st.is_ok()) logger("fuse")->error("metadata write-back: {}", st.to_string());
+    lock.lock();
   }
 }
 
 Status Stack::shutdown() {
   if (shut_down_) return Status::ok();
   shut_down_ = true;
-  stopping_ = true;
+  {
+    std::lock_guard lock(fm_mu_);
+    fm_stop_ = true;
+  }
+  fm_cv_.notify_all();
   if (flush_metadata_thread_.joinable()) flush_metadata_thread_.join();
   Status result;
   auto keep_first = [&](Status st, const char* what) {

@@ -21,7 +21,7 @@
 // - Accessors are thread-safe as the layers themselves are.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +41,9 @@ namespace cardfs::fuse {
 class Stack {
  public:
   static Result<std::unique_ptr<Stack>> open(const std::string& image, const MountOptions& opts);
+  // The same on `clock` (tests: a VirtualClock), which outlives the Stack.
+  static Result<std::unique_ptr<Stack>> open(const std::string& image, const MountOptions& opts,
+                                             Clock& clock);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -55,7 +58,7 @@ class Stack {
   blockdev::Queue& queue() { return *queue_; }
   cache::PageCache& cache() { return *cache_; }
   fusefs::Filesystem& fs() { return *fs_; }
-  Clock& clock() { return clock_; }
+  Clock& clock() { return *clock_; }
 
   // A blktrace-format trace of the queue to NAME.blktrace.<cpu>; one at a time.
   Status start_trace(const std::string& name);
@@ -70,8 +73,11 @@ class Stack {
   void mark(std::string_view text, pid_t writer);
 
  private:
-  Stack() = default;
-  static Result<std::unique_ptr<Stack>> open_card(const std::string& image, const MountOptions& opts);
+  explicit Stack(Clock* clock) : clock_(clock ? clock : &real_clock_) {}
+  static Result<std::unique_ptr<Stack>> open_with(const std::string& image, const MountOptions& opts,
+                                                  Clock* clock);
+  static Result<std::unique_ptr<Stack>> open_card(const std::string& image, const MountOptions& opts,
+                                                  Clock* clock);
   Status start_card(const MountOptions& opts);
   // probe: cache and filesystem read-only, to check the image before changing it.
   Status mount_fs(const std::string& image, const MountOptions& opts, bool probe);
@@ -81,7 +87,8 @@ class Stack {
   void start_threads(const MountOptions& opts);
   void flush_metadata_loop();  // the flush-metadata thread
 
-  RealClock clock_;
+  RealClock real_clock_;
+  Clock* clock_;  // real_clock_, or the one open() was given
   std::unique_ptr<blockdev::CommandLog> record_;  // record=; outlives the card
   std::unique_ptr<sdcard::Card> card_;
   std::unique_ptr<blockdev::SdcardDriver> driver_;
@@ -89,7 +96,11 @@ class Stack {
   std::unique_ptr<cache::PageCache> cache_;
   std::unique_ptr<fusefs::Filesystem> fs_;
   std::thread flush_metadata_thread_;
-  std::atomic<bool> stopping_{false};
+  // flush-metadata sleeps on fm_cv_ until its period ends or shutdown()
+  // sets fm_stop_, so an unmount does not wait for its next wake-up.
+  std::mutex fm_mu_;
+  std::condition_variable fm_cv_;
+  bool fm_stop_ = false;  // fm_mu_
   std::mutex trace_mu_;
   std::string trace_name_;  // trace_mu_
   bool shut_down_ = false;
