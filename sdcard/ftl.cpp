@@ -59,7 +59,10 @@ void FlashTranslationLayer::invalidate(uint32_t lp) {
 Status FlashTranslationLayer::program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data,
                                       ProgramCause cause) {
   const uint64_t pp = page_of(au, slot);
-  OobRecord oob{lp, next_seq_, aus_[au].erase_count, 0};
+  OobRecord oob;
+  oob.logical_page = lp;
+  oob.seq = next_seq_;
+  oob.erase_count = aus_[au].erase_count;
   if (data != nullptr)
     CARDFS_RETURN_IF_ERROR(flash_.program(pp, data, oob, cause));
   else

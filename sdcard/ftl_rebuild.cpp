@@ -12,8 +12,10 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (PhysAu& a : aus_) a.spill = ppa_ - 1;
   uint64_t max_seq = 0;
+  // The newest valid copy of each logical page (its seq is its record's:
+  // no array of them, 32 MiB on a 64 GiB card).
   std::vector<uint32_t> best(map_.size(), kUnmapped);
-  std::vector<uint64_t> best_seq(map_.size(), 0);
+  auto best_seq = [&](uint32_t lp) { return best[lp] == kUnmapped ? 0 : scan[best[lp]].oob.seq; };
   std::vector<uint32_t> named(ckpt ? map_.size() : 0, kUnmapped);  // the checkpoint's copy
   for (uint64_t pp = 0; pp < scan.size(); ++pp) {
     const ScannedPage& s = scan[pp];
@@ -27,10 +29,7 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
     a.erase_count = std::max(a.erase_count, s.oob.erase_count);
     const uint32_t lp = s.oob.logical_page;
     if (lp >= map_.size()) continue;
-    if (s.oob.seq > best_seq[lp]) {
-      best[lp] = uint32_t(pp);
-      best_seq[lp] = s.oob.seq;
-    }
+    if (s.oob.seq > best_seq(lp)) best[lp] = uint32_t(pp);
     if (ckpt && s.oob.seq == ckpt->page_seq[lp]) named[lp] = uint32_t(pp);
   }
   for (uint32_t lp = 0; lp < map_.size(); ++lp) {
@@ -40,7 +39,7 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
     // whose data check the checkpoint now skips: the named copy is the
     // page's data. If the named copy is gone (its OOB record damaged), the
     // page stays lost (reads fail) rather than reading as zeros or older data.
-    if (ckpt && best_seq[lp] <= ckpt->seq && ckpt->page_seq[lp] != best_seq[lp]) {
+    if (ckpt && best_seq(lp) <= ckpt->seq && ckpt->page_seq[lp] != best_seq(lp)) {
       pp = named[lp];
       if (pp == kUnmapped) seq_[lp] = ckpt->page_seq[lp];
     }

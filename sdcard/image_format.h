@@ -122,33 +122,36 @@ void encode_header(const ImageHeader& h, std::span<std::byte, kHeaderBytes> out)
 // "bad geometry: ...".
 Result<ImageHeader> decode_header(std::span<const std::byte> in);
 
-// Out-of-band metadata programmed with every flash page.
+// Out-of-band metadata programmed with every flash page. (In memory the
+// fields are ordered to pack into 32 bytes: the power-on scan keeps one
+// per physical page, 4 Mi of them on a 64 GiB card.)
 struct OobRecord {
-  uint32_t logical_page = 0;
   uint64_t seq = 0;          // global program sequence number, from 1
+  uint32_t logical_page = 0;
   uint32_t erase_count = 0;  // of the page's AU when programmed
   uint32_t data_crc = 0;     // crc32c of the page's data
+  // The data slot holding the page's data (version 3; bit 1 of the flags
+  // word says there is one, bits 2-31 hold it). Without one the data is
+  // at the page's own slot (its own place in the flash area). With
+  // has_units, the unit list's index.
+  uint32_t slot = 0;
+  // The erase generation of the page's AU when programmed (version 4;
+  // kGenerationMask bits): the record is erased once the erase table says
+  // the AU was erased since.
+  uint32_t generation = 0;
   // Moved by a merge or GC from a page the card could not read (its record
   // was damaged), or a partial rewrite of a page whose copy failed its
   // check: the data is known bad and every read of it fails. Bit 0 of the
   // record's flags word (zero in images that predate it).
   bool uncorrectable = false;
-  // The data slot holding the page's data (version 3; bit 1 of the flags
-  // word says there is one, bits 2-31 hold it). Without one the data is
-  // at the page's own slot (its own place in the flash area).
   bool has_slot = false;
-  uint32_t slot = 0;
   // The page's data units are listed in the unit table (version 4, bit 2
   // of the flags word; has_slot is then clear): a partly rewritten page.
   // `slot` (bits 3-31) is then the list's index in the table: a moved page
   // names its source's list, as it names its source's units.
   bool has_units = false;
-  // The erase generation of the page's AU when programmed (version 4;
-  // kGenerationMask bits): the record is erased once the erase table says
-  // the AU was erased since.
-  uint32_t generation = 0;
 };
-enum class OobState { kErased, kValid, kCorrupt };
+enum class OobState : uint8_t { kErased, kValid, kCorrupt };
 
 void encode_oob(const OobRecord& r, std::byte* out);  // kOobBytes bytes
 OobState decode_oob(const std::byte* in, OobRecord* out);

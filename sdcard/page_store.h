@@ -90,8 +90,8 @@ struct PageFault {
 
 // What the power-on scan found in one physical page.
 struct ScannedPage {
-  OobState state = OobState::kErased;
   OobRecord oob;
+  OobState state = OobState::kErased;
   // kCorrupt with a whole OOB record but data failing its CRC: a program
   // cut short. Its seq was handed out, so power-on must not hand it out
   // again (a later checkpoint would then cover the torn copy).
