@@ -151,7 +151,7 @@ TEST_CASE("a lent page never shows a write half done", "[cache][read_view]") {
     // What the kernel does with the reply, taking its time over it.
     const auto* page = static_cast<const std::byte*>(iov[0].iov_base);
     std::memcpy(reply.data(), page, 2048);
-    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
     std::memcpy(reply.data() + 2048, page + 2048, 2048);
     if (std::count(reply.begin(), reply.end(), reply[0]) != 4096) ++torn;
     view.clear();
