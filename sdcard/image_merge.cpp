@@ -143,15 +143,20 @@ Result<std::vector<std::optional<MergeEntry>>> ImageStore::read_merge_table() {
   return out;
 }
 
+const MergeEntry* ImageStore::adopt_merge_entry(const std::optional<MergeEntry>& m, uint32_t au) {
+  if (!m || (m->generation & kGenerationMask) != (erase_generations_[au] & kGenerationMask)) return nullptr;
+  merge_written_[au] = true;
+  merge_lau_[au] = m->lau;
+  return &*m;
+}
+
 void ImageStore::apply_merge_entries(const std::vector<std::optional<MergeEntry>>& entries,
                                      std::vector<ScannedPage>& scan) {
   const uint32_t ppa = geometry_.pages_per_au;
   const uint64_t pages = geometry_.physical_pages();
   for (uint32_t au = 0; au < entries.size(); ++au) {
-    const std::optional<MergeEntry>& m = entries[au];
-    if (!m || (m->generation & kGenerationMask) != (erase_generations_[au] & kGenerationMask)) continue;
-    merge_written_[au] = true;
-    merge_lau_[au] = m->lau;
+    const MergeEntry* m = adopt_merge_entry(entries[au], au);
+    if (!m) continue;
     for (size_t i = 0; i < m->slots.size(); ++i) {
       const uint64_t pp = uint64_t(au) * ppa + m->slots[i];
       // A merge moves into erased slots only: a valid record there would
@@ -236,10 +241,8 @@ Status ImageStore::restore_merges(std::span<const uint32_t> holders) {
   const uint32_t ppa = geometry_.pages_per_au;
   std::vector<NamedPage> named;
   for (uint32_t au = 0; au < entries.size(); ++au) {
-    const std::optional<MergeEntry>& m = entries[au];
-    if (!m || (m->generation & kGenerationMask) != (erase_generations_[au] & kGenerationMask)) continue;
-    merge_written_[au] = true;
-    merge_lau_[au] = m->lau;
+    const MergeEntry* m = adopt_merge_entry(entries[au], au);
+    if (!m) continue;
     for (size_t i = 0; i < m->slots.size(); ++i) {
       const uint64_t pp = uint64_t(au) * ppa + m->slots[i];
       if (holders[pp] == CleanMap::kErased || crc_name(pp) != m->names[i]) continue;

@@ -157,6 +157,10 @@ class ImageStore final : public PageStore {
   Result<std::vector<std::optional<MergeEntry>>> read_merge_table();
   // The pages of entries of their AU's current generation, into the scan.
   void apply_merge_entries(const std::vector<std::optional<MergeEntry>>& entries, std::vector<ScannedPage>& scan);
+  // au's entry if it is of the AU's current generation, noted as written
+  // (merge_written_, merge_lau_); nullptr when there is none or it is left
+  // over from an erased generation.
+  const MergeEntry* adopt_merge_entry(const std::optional<MergeEntry>& m, uint32_t au);
   // The data CRC entries of the merge pages of a scan: one whose name has
   // no valid entry (or not the CRC its merge entry gives) is dropped, as
   // a torn page is; the others' names keep their CRCs (name_crc_).
