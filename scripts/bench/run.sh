@@ -13,7 +13,7 @@
 #              also passthrough,passthrough-st,passthrough-dp: libfuse's passthrough_ll (-st: one
 #              thread), meta_small and tree only;
 #              cardfs-base, cardfs-base-dio: the binary in $CARDFS_BASE, for before/after in one run;
-#              floor: peers/floor_ll.c, names in memory only, meta_small and meta_large only;
+#              floor: peers/floor_ll.c, a tree in memory only: meta_small, meta_large and tree;
 #              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)
 #            --workloads seqwrite,...    (see peers/workloads.sh)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
@@ -224,10 +224,11 @@ meta_only() {
   for w in meta_small tree; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
   echo "$out"
 }
-# The floor keeps nothing but names: the metadata workloads only.
+# The floor keeps a tree in memory and nothing else: the metadata workloads
+# and cp -a / du / rm -rf of a tree.
 floor_only() {
   local w out=""
-  for w in meta_small meta_large; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
+  for w in meta_small meta_large tree; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
   echo "$out"
 }
 

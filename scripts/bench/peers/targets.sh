@@ -20,16 +20,17 @@
 # cardfs-base: cardfs from the binary $CARDFS_BASE (another build, for a
 # before/after comparison within one run; cardfs-base-dio: the same with
 # -o direct_io, cardfs-dio's before); floor: peers/floor_ll.c, a
-# low-level FUSE daemon keeping names in memory and nothing else (cardfs's
-# timeouts and worker threads): the FUSE transport's own cost, the floor
-# of create/stat/unlink and lookups on this machine.
+# low-level FUSE daemon keeping a tree in memory and nothing else (cardfs's
+# timeouts, capabilities and one thread; names, attributes, bytes,
+# symlinks, xattrs as cardfs answers them): the FUSE transport's own cost,
+# the floor of create/stat/unlink, lookups, cp -a and rm -rf on this machine.
 # Every mount, loop device and daemon is recorded so that tgt_cleanup_all
 # (run from run.sh's EXIT trap) undoes it; every wait is bounded.
 
 TGT_LOOPS=()     # "name|/dev/loopN"
 TGT_DAEMONS=()   # "name|pid" of fuse2fs and passthrough_ll
 PASSTHROUGH_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
-FLOOR_SRC=$(dirname "${BASH_SOURCE[0]}")/floor_ll.c
+FLOOR_SRC=("$(dirname "${BASH_SOURCE[0]}")"/floor_{ll,xattr}.c)
 
 tgt_mnt() { echo "$BENCH_WORK/$1.mnt"; }
 tgt_img() { echo "$BENCH_WORK/$1.img"; }
@@ -192,8 +193,8 @@ tgt_unavailable() {
         echo "cannot build $PASSTHROUGH_SRC (needs libfuse3-dev)" ;;
     floor)
       [ -x "$BENCH_WORK/floor_ll" ] ||
-        gcc -O2 -o "$BENCH_WORK/floor_ll" "$FLOOR_SRC" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
-        echo "cannot build $FLOOR_SRC (needs libfuse3-dev)" ;;
+        gcc -O2 -o "$BENCH_WORK/floor_ll" "${FLOOR_SRC[@]}" $(pkg-config fuse3 --cflags --libs) 2>/dev/null ||
+        echo "cannot build ${FLOOR_SRC[*]} (needs libfuse3-dev)" ;;
     cardfs-base | cardfs-base-dio) [ -x "${CARDFS_BASE:-}" ] || echo "set CARDFS_BASE to a cardfs binary" ;;
     cardfs | cardfs-dio | cardfs-nojournal)
       if [ -z "${CARDFS:-}" ]; then echo "no cardfs binary"; return; fi
