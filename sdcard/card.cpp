@@ -29,8 +29,8 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
       geometry(h.geometry),
       store(std::move(s)),
       dataless(!store->keeps_data()),
-      flash(*store, p, geometry, counters),
-      ftl(p, geometry, flash, counters),
+      flash(*store, profile, geometry, counters),
+      ftl(profile, geometry, flash, counters),
       buffer(geometry.page_bytes, p.write_buffer_bytes),
       faults(opts.faults),
       recorder(opts.recorder) {

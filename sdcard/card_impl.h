@@ -77,7 +77,9 @@ struct Card::Impl {
 
   Clock& clock;
   const CardOptions opts;
-  const Profile& profile;
+  // A copy: the caller's Profile may be a temporary (mkfs -n's twin is made
+  // from another card's profile); flash and ftl refer to this one.
+  const Profile profile;
   ImageHeader header;
   const Geometry geometry;
   std::unique_ptr<PageStore> store;

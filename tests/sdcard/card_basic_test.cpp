@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <optional>
 #include <utility>
 #include <vector>
 #include <thread>
@@ -8,6 +9,7 @@
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
+#include "sdcard/page_store.h"
 #include "tests/sdcard/card_fixture.h"
 
 namespace cardfs::sdcard {
@@ -87,6 +89,27 @@ TEST_CASE("open reports the power-on scan's progress, increasing up to every pag
     if (i > 0) CHECK(calls[i].first > calls[i - 1].first);
   }
   CHECK(testing::untagged_sectors(**card, 0, 64, 1) == 0);
+}
+
+// mkfs -n made its dataless twin from a Profile on its stack and used the
+// card after that frame was gone (ASan: stack-use-after-scope in a discard):
+// the card keeps its own copy.
+TEST_CASE("a card keeps its own copy of the profile it was made from", "[sdcard]") {
+  VirtualClock clock;
+  std::optional<Profile> given(testing::profile("class10"));
+  auto card = Card::create(none_store(), *given, 16 * MiB, clock);
+  REQUIRE(card.is_ok());
+  const Nanos overhead = given->command_overhead;
+  REQUIRE(overhead > Nanos(0));
+  Profile other = *given;
+  other.command_overhead = overhead * 1000;
+  given.emplace(other);  // the same storage now holds another profile
+  const Nanos before = (*card)->device_time();
+  REQUIRE((*card)->discard(0, 8).is_ok());
+  CHECK((*card)->profile().command_overhead == overhead);
+  CHECK((*card)->device_time() - before < overhead * 1000);
+  given.reset();
+  REQUIRE((*card)->flush().is_ok());
 }
 
 TEST_CASE("create refuses an existing file and bad sizes", "[sdcard]") {
