@@ -57,26 +57,8 @@ Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
   return what.empty() ? st : st.with_context(what);
 }
 
-Status walk(std::span<const std::byte> b, const std::function<bool(const DirRecord&)>& f) {
-  const uint32_t end = usable(b);
-  uint32_t off = 0;
-  while (off < end) {
-    if (end - off < 8) return Status::error(EIO, "directory record header past the block end");
-    const std::byte* p = b.data() + off;
-    DirRecord r;
-    r.offset = off;
-    r.inode = get_u32(p);
-    r.rec_len = get_u16(p + 4);
-    uint8_t name_len = get_u8(p + 6);
-    r.type = get_u8(p + 7);
-    if (r.rec_len < 8 || r.rec_len % 4 != 0 || r.rec_len > end - off ||
-        (r.inode != 0 && (name_len == 0 || dir_rec_len(name_len) > r.rec_len)))
-      return Status::error(EIO, "bad directory record at offset " + std::to_string(off));
-    r.name = std::string_view(reinterpret_cast<const char*>(p + 8), r.inode ? name_len : 0);
-    if (!f(r)) return Status::ok();
-    off += r.rec_len;
-  }
-  return Status::ok();
+Status bad_record(uint32_t offset) {
+  return Status::error(EIO, "bad directory record at offset " + std::to_string(offset));
 }
 
 Result<std::vector<DirRecord>> entries(std::span<const std::byte> b) {

@@ -6,13 +6,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/status.h"
 
 namespace cardfs::fusefs {
@@ -42,8 +42,36 @@ void seal(std::span<std::byte> b, uint32_t dir_ino, uint32_t seed);
 Status verify(std::span<const std::byte> b, uint32_t dir_ino, uint32_t seed,
               const std::string& what);
 
-// Calls f for every record (used and unused) in order; f returns false to stop.
-Status walk(std::span<const std::byte> b, const std::function<bool(const DirRecord&)>& f);
+// The error of a record that fails walk's checks.
+Status bad_record(uint32_t offset);
+
+// Calls f for every record (used and unused) in order; f returns false to
+// stop. A template, so that f inlines: a name's lookup walks its leaf
+// record by record (up to ~200), twice per create (the kernel's negative
+// LOOKUP, the create's own check), and the walk was 12 % of the daemon's
+// samples in a create loop, an indirect call per record among it.
+template <typename F>
+Status walk(std::span<const std::byte> b, F&& f) {
+  const uint32_t end = usable(b);
+  uint32_t off = 0;
+  while (off < end) {
+    if (end - off < 8) return Status::error(EIO, "directory record header past the block end");
+    const std::byte* p = b.data() + off;
+    DirRecord r;
+    r.offset = off;
+    r.inode = get_u32(p);
+    r.rec_len = get_u16(p + 4);
+    uint8_t name_len = get_u8(p + 6);
+    r.type = get_u8(p + 7);
+    if (r.rec_len < 8 || r.rec_len % 4 != 0 || r.rec_len > end - off ||
+        (r.inode != 0 && (name_len == 0 || dir_rec_len(name_len) > r.rec_len)))
+      return bad_record(off);
+    r.name = std::string_view(reinterpret_cast<const char*>(p + 8), r.inode ? name_len : 0);
+    if (!f(static_cast<const DirRecord&>(r))) return Status::ok();
+    off += r.rec_len;
+  }
+  return Status::ok();
+}
 // The used entries (inode != 0).
 Result<std::vector<DirRecord>> entries(std::span<const std::byte> b);
 // Finds a used entry by name.
