@@ -54,6 +54,26 @@ FuseFs::FuseFs(fusefs::Filesystem& fs, const ControlTree& control, const MountOp
       gid_(getgid()),
       checks_permissions_(!kernel_checks_permissions(opts)) {}
 
+void FuseFs::adopt_handle(std::unique_ptr<OpenFile> of, fuse_file_info* fi) {
+  fi->fh = reinterpret_cast<uintptr_t>(of.get());
+  std::lock_guard lock(handles_mu_);
+  handles_.emplace(fi->fh, std::move(of));
+}
+
+void FuseFs::drop_handle(const fuse_file_info* fi) {
+  std::unique_ptr<OpenFile> gone;  // freed outside the lock
+  std::lock_guard lock(handles_mu_);
+  if (auto it = handles_.find(fi->fh); it != handles_.end()) {
+    gone = std::move(it->second);
+    handles_.erase(it);
+  }
+}
+
+size_t FuseFs::open_handles() const {
+  std::lock_guard lock(handles_mu_);
+  return handles_.size();
+}
+
 const fuse_lowlevel_ops& FuseFs::operations() {
   static const fuse_lowlevel_ops ops = [] {
     fuse_lowlevel_ops o;

@@ -29,6 +29,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 #include "fusefs/filesystem.h"
 #include "fusefs/fuse/control.h"
@@ -85,6 +86,13 @@ class FuseFs {
   // Makes the kernel ask for ino's attributes again, when the daemon changed
   // some it cannot know of (an attribute block in st_blocks).
   void invalidate_attributes(fuse_ino_t ino);
+  // Open handles (fi->fh) are owned here, not leaked into the kernel's
+  // care: a session that ends with files still open (a power cut through
+  // .cardfs/, a signal) frees them with the FuseFs. Sets fi->fh.
+  void adopt_handle(std::unique_ptr<OpenFile> of, fuse_file_info* fi);
+  // Frees fi's handle (a RELEASE, or an open whose reply the kernel refused).
+  void drop_handle(const fuse_file_info* fi);
+  size_t open_handles() const;
 
  private:
   fusefs::Filesystem& fs_;
@@ -94,6 +102,8 @@ class FuseFs {
   gid_t gid_;
   bool checks_permissions_;
   fuse_session* session_ = nullptr;
+  mutable std::mutex handles_mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> handles_;
 };
 
 // The FuseFs behind a request.

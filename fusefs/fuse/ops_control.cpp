@@ -48,8 +48,8 @@ void control_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->direct_io = 1;  // the size is unknown until read: read to EOF
   fi->nonseekable = 0;
-  fi->fh = reinterpret_cast<uintptr_t>(of.release());
-  if (reply::open(req, fi) != 0) delete open_file(fi);
+  self.adopt_handle(std::move(of), fi);
+  if (reply::open(req, fi) != 0) self.drop_handle(fi);
 }
 
 void control_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {

@@ -29,7 +29,7 @@ void setup_handle(FuseFs& self, fuse_file_info* fi) {
   // close() has nothing to tell cardfs (op_flush writes nothing back):
   // FOPEN_NOFLUSH spares every close a round trip to the daemon.
   fi->noflush = 1;
-  fi->fh = reinterpret_cast<uintptr_t>(of.release());
+  self.adopt_handle(std::move(of), fi);
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -40,7 +40,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (Status st = self.fs().open(FuseFs::to_fs(ino)); !st.is_ok()) return reply_status(req, st);
   setup_handle(self, fi);
   if (reply::open(req, fi) != 0) {
-    delete open_file(fi);
+    self.drop_handle(fi);
     self.fs().release(FuseFs::to_fs(ino));
   }
 }
@@ -67,7 +67,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   setup_handle(self, fi);
   fuse_entry_param e = self.entry_of(*r);
   if (reply::create(req, &e, fi) != 0) {
-    delete open_file(fi);
+    self.drop_handle(fi);
     self.fs().release(r->ino);
     self.fs().forget(r->ino, 1);
   }
@@ -179,7 +179,7 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
 
 void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseFs& self = fuse_fs(req);
-  delete open_file(fi);
+  self.drop_handle(fi);
   // Hands the file's unused reservation window back to the allocator, so
   // files closed after writing do not keep blocks others must search past.
   if (!self.control().owns(ino)) self.fs().release(FuseFs::to_fs(ino));
