@@ -36,11 +36,20 @@ PageRef AddressSpace::insert(Page* fresh, Lru& lru, bool* inserted) {
   return PageRef(it->second);
 }
 
+// Buckets an index keeps however few its pages (a constant per address space).
+static constexpr size_t kMinBuckets = 64;
+
 static bool remove_locked(std::unordered_map<uint64_t, Page*>& pages, Page* p, bool unpinned) {
   auto it = pages.find(p->index);
   if (it == pages.end() || it->second != p) return false;
   if (unpinned && p->refs.load() != 1) return false;
   pages.erase(it);
+  // The buckets an index grew to stay until it rehashes: give them back
+  // once it is down to a quarter, so that a file once large does not keep
+  // them. With growth doubling them, a page's share is then at most 4
+  // buckets (kIndexBytesPerPage).
+  if (pages.bucket_count() > kMinBuckets && pages.size() * 4 < pages.bucket_count())
+    pages.rehash(0);
   {
     std::lock_guard lock(p->mu);
     p->in_index = false;

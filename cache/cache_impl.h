@@ -20,6 +20,7 @@
 #include "cache/counters.h"
 #include "cache/lru.h"
 #include "cache/page.h"
+#include "cache/page_pool.h"
 #include "cache/page_cache.h"
 
 namespace cardfs::cache {
@@ -35,7 +36,7 @@ struct PageCache::Impl {
   const uint32_t sectors_per_block;
   const uint32_t blocks_per_page;
   Counters counters;
-  FramePool frames;  // before everything that holds pages: destroyed after them
+  PagePool pool;  // before everything that holds pages: destroyed after them
   Lru lru;
 
   // Reads in flight that nobody waits for (readahead); the destructor
@@ -49,6 +50,7 @@ struct PageCache::Impl {
 
   mutable std::mutex tun_mu;
   Tunables tun;  // guarded by tun_mu; the limits below are derived copies
+  std::atomic<uint64_t> cache_size_bytes{0};
   std::atomic<uint64_t> limit_pages{0};
   std::atomic<uint64_t> dirty_limit_pages{0};
   std::atomic<uint64_t> bg_limit_pages{0};

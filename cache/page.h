@@ -37,66 +37,51 @@ inline uint8_t sector_mask(uint32_t from, uint32_t to) {
 
 enum class LruList : uint8_t { kNone, kInactive, kActive };
 
-// Page frames, carved out of 2 MiB chunks mapped and faulted in at once,
-// and kept for reuse: a cache
-// filling up costs one mmap per 512 frames instead of a heap growth and a
-// page fault per frame. Frames are never returned to the system before the
-// pool goes; the cache's limit bounds how many are ever in use.
-class FramePool {
- public:
-  FramePool() = default;
-  ~FramePool();
-  FramePool(const FramePool&) = delete;
-  FramePool& operator=(const FramePool&) = delete;
-  std::byte* get();  // kPageSize bytes, 4096-aligned, contents undefined
-  void put(std::byte* frame);
+class PagePool;
 
-  static constexpr size_t kChunkBytes = size_t(2) << 20;
-
- private:
-  std::byte* map_chunk();
-
-  std::mutex mu_;
-  std::vector<std::byte*> free_;
-  std::vector<std::byte*> chunks_;
-};
+// The most filesystem blocks one page holds: block_size is at least 1024.
+inline constexpr uint32_t kMaxBlocksPerPage = kPageSize / 1024;
 
 struct Page {
-  Page(AddressSpace* owner, uint64_t index, FramePool& pool);
-  ~Page();
+  // Made and destroyed only by a PagePool (page_pool.h), which owns the
+  // header's storage and the frame.
+  Page(AddressSpace* o, uint64_t i, PagePool& pp, std::byte* frame)
+      : owner(o), index(i), pool(pp), data(frame) {}
   Page(const Page&) = delete;
   Page& operator=(const Page&) = delete;
 
   AddressSpace* const owner;
   const uint64_t index;
-  FramePool& pool;
-  std::byte* const data;      // kPageSize bytes, 4096-aligned
-  std::atomic<int> refs{1};   // the index's reference + pins
+  PagePool& pool;
+  std::byte* const data;      // kPageSize bytes, 4096-aligned, the pool's frame
 
+  // The fields are ordered to leave no padding: every cached page pays for
+  // this header against cache_size (PageCache::bytes_per_page).
   std::mutex mu;
   std::condition_variable cv;  // lock bits, uptodate, writeback changes
+  std::array<uint64_t, kMaxBlocksPerPage> map_sector{};  // per block slot, guarded by mu
+  std::atomic<int> refs{1};   // the index's reference + pins
   // Guarded by mu.
+  int wb_pending = 0;          // bios of the current write-back not yet done
+  int lent = 0;                // read views holding the bytes still (ReadView::lend)
+  int changers_waiting = 0;    // writers waiting for `lent` to drain: new views copy
   uint8_t uptodate = 0;
   uint8_t dirty = 0;
   uint8_t locks = 0;
   uint8_t verified = 0;        // sectors a metadata reader checked (a subset of uptodate)
+  uint8_t mapped = 0;          // per block slot: map_sector is valid
   bool writeback = false;
-  int wb_pending = 0;          // bios of the current write-back not yet done
   bool read_error = false;     // the last read of some sector failed
   bool ra_marker = false;      // PG_readahead: reaching it starts async readahead
   bool ra_unused = false;      // brought by readahead, not yet read by anyone
   bool in_index = true;
-  int lent = 0;                // read views holding the bytes still (ReadView::lend)
-  int changers_waiting = 0;    // writers waiting for `lent` to drain: new views copy
-  uint8_t mapped = 0;          // per block slot: map_sector is valid
-  std::array<uint64_t, kSectorsPerPage> map_sector{};  // per block slot
 
   // Guarded by the cache's LRU mutex.
-  Page* lru_prev = nullptr;
-  Page* lru_next = nullptr;
   LruList lru = LruList::kNone;
   std::atomic<bool> referenced{false};
   std::atomic<bool> active{false};
+  Page* lru_prev = nullptr;
+  Page* lru_next = nullptr;
 
   // Sleeping lock on `mask` sectors (and waiting out write-back when
   // `stable`, so the bytes can change while no bio reads them).

@@ -2,6 +2,7 @@
 // by the read, write, write-back and buffer paths.
 #include "cache/page_cache.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "base/log.h"
@@ -17,6 +18,11 @@ PageCache::Impl::Impl(blockdev::BlockDevice& d, Clock& c, uint32_t bs, const Tun
       sectors_per_block(bs / 512),
       blocks_per_page(kPageSize / bs),
       bdev(std::make_shared<AddressSpace>(~0ull, GetBlock{}, true)) {
+  // A page keeps a mapping per block (Page::map_sector): at most 4.
+  if (bs < kPageSize / kMaxBlocksPerPage || bs > kPageSize || kPageSize % bs != 0) {
+    logger("cache")->critical("block size {} is not 1024, 2048 or 4096", bs);
+    std::abort();
+  }
   apply_tunables(t);
 }
 
@@ -33,12 +39,12 @@ PageRef PageCache::Impl::find_or_create(AddressSpace& as, uint64_t index, bool* 
   *created = false;
   if (auto p = as.find(index)) return p;
   reclaim_if_needed();
-  auto* fresh = new Page(&as, index, frames);
+  Page* fresh = pool.make(&as, index);
   fresh->locks = kAllSectors;  // the creator fills it before anyone reads it
   bool inserted = false;
   PageRef ref = as.insert(fresh, lru, &inserted);
   if (!inserted) {
-    delete fresh;
+    pool.destroy(fresh);
     return ref;
   }
   Counters::add(counters.nr_pages, 1);

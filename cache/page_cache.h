@@ -58,7 +58,9 @@ using GetBlock = std::function<Result<BlockMapping>(uint64_t file_block, bool cr
 
 // Linux's vm and queue tunables, all changeable at run time.
 struct Tunables {
-  uint64_t cache_size = 256ull << 20;         // bytes of page memory
+  // Bytes of memory for cached pages: each page counts its 4 KiB of data
+  // and its bookkeeping (PageCache::bytes_per_page()).
+  uint64_t cache_size = 256ull << 20;
   uint32_t dirty_ratio = 20;                  // % of cache_size: writers throttled above
   uint32_t dirty_background_ratio = 10;       // %: background write-back starts above
   uint32_t dirty_expire_centisecs = 3000;     // dirty longer than this is written back
@@ -250,6 +252,11 @@ class PageCache {
   blockdev::BlockDevice& device();
 
   // ---- tunables and counters
+  // What one cached page counts against Tunables::cache_size: its frame,
+  // its header, its share of the index (node and buckets) and its place in
+  // the dirty and transaction sets. The cache holds at most
+  // cache_size / bytes_per_page() pages (16 at least).
+  static uint64_t bytes_per_page();
   Tunables tunables() const;
   void set_tunables(const Tunables& t);
   // /proc/meminfo-style ("Cached:  1234 kB") and /proc/vmstat-style text.

@@ -6,13 +6,27 @@
 
 namespace cardfs::cache {
 
+// A page's entry in an address space's index: a hash node (key, value
+// and next pointer, 24 bytes, 32 as malloc hands it out) and up to 4
+// buckets of 8 bytes (the index rehashes down at a quarter full).
+static constexpr uint64_t kIndexBytesPerPage = 32 + 4 * 8;
+// A dirty page's number in its address space's dirty set, and a metadata
+// page's in the running transaction's set while a journal holds metadata:
+// a std::set node each (40 bytes, 48 as malloc hands it out).
+static constexpr uint64_t kDirtyBytesPerPage = 2 * 48;
+
+uint64_t PageCache::bytes_per_page() {
+  return kPageSize + sizeof(Page) + kIndexBytesPerPage + kDirtyBytesPerPage;
+}
+
 void PageCache::Impl::apply_tunables(const Tunables& t) {
   std::lock_guard lock(tun_mu);
   tun = t;
   tun.dirty_ratio = std::clamp<uint32_t>(t.dirty_ratio, 1, 100);
   tun.dirty_background_ratio = std::clamp<uint32_t>(t.dirty_background_ratio, 1, 100);
-  uint64_t pages = std::max<uint64_t>(tun.cache_size / kPageSize, 16);
+  uint64_t pages = std::max<uint64_t>(tun.cache_size / bytes_per_page(), 16);
   limit_pages = pages;
+  cache_size_bytes = tun.cache_size;
   dirty_limit_pages = std::max<uint64_t>(pages * tun.dirty_ratio / 100, 1);
   bg_limit_pages = std::max<uint64_t>(pages * tun.dirty_background_ratio / 100, 1);
   multipage = tun.multipage_bios;
@@ -25,8 +39,10 @@ Tunables PageCache::tunables() const {
 
 void PageCache::set_tunables(const Tunables& t) {
   impl_->apply_tunables(t);
-  // A smaller cache takes effect now, not at the next page created.
+  // A smaller cache takes effect now, not at the next page created, and
+  // the frames it no longer needs go back to the system.
   impl_->reclaim_if_needed();
+  impl_->pool.trim(impl_->limit_pages.load());
   if (impl_->fl_running.load()) impl_->kick_flusher();
 }
 
@@ -47,8 +63,16 @@ std::string PageCache::meminfo() const {
     out << label << std::string(std::max<size_t>(24 - label.size() - num.size(), 1), ' ') << num
         << " kB\n";
   };
+  // CacheSize is the budget (cache_size); CacheLimit the data it lets in;
+  // CacheMemory what the cached pages cost against it, bookkeeping
+  // included; PagePool the frames and headers mapped (up to a chunk more),
+  // PagePoolResident the frames of those not given back (PagePool::trim).
+  line("CacheSize", impl_->cache_size_bytes.load() / 1024);
   line("CacheLimit", impl_->limit_pages.load() * 4);
   line("Cached", kb(c.nr_pages.load()));
+  line("CacheMemory", uint64_t(std::max<int64_t>(c.nr_pages.load(), 0)) * bytes_per_page() / 1024);
+  line("PagePool", impl_->pool.mapped_bytes() / 1024);
+  line("PagePoolResident", impl_->pool.resident_frames() * 4);
   line("Active(file)", kb(int64_t(active)));
   line("Inactive(file)", kb(int64_t(inactive)));
   line("Dirty", kb(c.nr_dirty.load()));

@@ -24,7 +24,7 @@ static bool start_page_writeback(PageCache::Impl& c, AddressSpace& as, PageRef p
   }
   uint8_t mask;
   uint8_t mapped;
-  std::array<uint64_t, kSectorsPerPage> sectors;
+  std::array<uint64_t, kMaxBlocksPerPage> sectors;
   {
     std::lock_guard lock(p->mu);
     mask = p->writeback ? 0 : p->dirty;

@@ -74,7 +74,7 @@ TEST_CASE("fsync writes at once, then flushes the device", "[cache][seed000]") {
 TEST_CASE("after eviction a read issues one device read", "[cache][seed000]") {
   Fixture f;
   Tunables t;
-  t.cache_size = 16 * 4096;
+  t.cache_size = 16 * PageCache::bytes_per_page();
   f.cache.set_tunables(t);
   auto data = pattern(4096, 5);
   REQUIRE(f.cache.write(*f.as, 0, data, 0).is_ok());
@@ -121,7 +121,7 @@ TEST_CASE("flusher thread writes expired data on its own", "[cache][seed000][flu
 TEST_CASE("pages read twice survive a streaming read through the active list", "[cache][lru]") {
   Fixture f;
   Tunables t;
-  t.cache_size = 64 * 4096;
+  t.cache_size = 64 * PageCache::bytes_per_page();
   f.cache.set_tunables(t);
   const uint64_t kStream = 300;
   for (uint64_t i = 0; i < kStream + 16; ++i) f.fs.place(Fixture::kIno, i, 1000 + i);
@@ -148,7 +148,7 @@ TEST_CASE("tunables change at run time", "[cache][tunables]") {
   REQUIRE(f.cache.fsync(*f.as, false).is_ok());
   CHECK(stat_of(f.cache.meminfo(), "Cached") == 64 * 4);
   Tunables t = f.cache.tunables();
-  t.cache_size = 32 * 4096;
+  t.cache_size = 32 * PageCache::bytes_per_page();
   t.dirty_expire_centisecs = 100;
   f.cache.set_tunables(t);
   CHECK(stat_of(f.cache.meminfo(), "Cached") < 32 * 4);  // shrunk at once

@@ -47,7 +47,7 @@ TEST_CASE("memory limit holds under a 4x working set, nothing lost or stale", "[
     VirtualClock clock;
     FakeFs fs(bs);
     Tunables t;
-    t.cache_size = kCachePages * 4096;
+    t.cache_size = kCachePages * PageCache::bytes_per_page();
     PageCache cache(dev, clock, bs, t);
     auto as = cache.create_address_space(1, fs.getter(1));
     std::vector<std::byte> model;
@@ -101,7 +101,7 @@ TEST_CASE("concurrent readers, writers, metadata and the flusher agree", "[cache
   RealClock clock;
   FakeFs fs(1024);
   Tunables t;
-  t.cache_size = 96 * 4096;
+  t.cache_size = 96 * PageCache::bytes_per_page();
   t.dirty_writeback_centisecs = 1;
   t.dirty_expire_centisecs = 2;
   PageCache cache(dev, clock, 1024, t);

@@ -17,7 +17,7 @@ TEST_CASE("a writer outpacing a slow device is held near dirty_ratio", "[cache][
   StepClock clock(dev);
   FakeFs fs(4096);
   Tunables t;
-  t.cache_size = 400 * 4096;  // dirty limit 80 pages, background 40
+  t.cache_size = 400 * PageCache::bytes_per_page();  // dirty limit 80 pages, background 40
   PageCache cache(dev, clock, 4096, t);
   auto as = cache.create_address_space(1, fs.getter(1));
   const int kPages = 1000;
@@ -51,7 +51,7 @@ TEST_CASE("throttle pauses double from 1 ms up to 100 ms", "[cache][throttle]") 
   StepClock clock(dev);
   FakeFs fs(4096);
   Tunables t;
-  t.cache_size = 100 * 4096;  // dirty limit 20 pages
+  t.cache_size = 100 * PageCache::bytes_per_page();  // dirty limit 20 pages
   PageCache cache(dev, clock, 4096, t);
   auto as = cache.create_address_space(1, fs.getter(1));
   for (int i = 0; i < 21; ++i) REQUIRE(cache.write(*as, i * 4096, pattern(4096, 1), i * 4096).is_ok());
@@ -70,7 +70,7 @@ TEST_CASE("the flusher thread starts background write-back above the background 
   VirtualClock clock(false);  // time stands still: only the kick can start it
   FakeFs fs(4096);
   Tunables t;
-  t.cache_size = 100 * 4096;
+  t.cache_size = 100 * PageCache::bytes_per_page();
   PageCache cache(dev, clock, 4096, t);
   auto as = cache.create_address_space(1, fs.getter(1));
   cache.start_flusher();

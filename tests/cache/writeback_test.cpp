@@ -177,7 +177,7 @@ TEST_CASE("ENOSPC from get_block fails the write, short when some bytes went in"
 
 TEST_CASE("background write-back starts above dirty_background_ratio", "[cache][writeback]") {
   Tunables t;
-  t.cache_size = 100 * 4096;  // background above 10 pages, throttle above 20
+  t.cache_size = 100 * PageCache::bytes_per_page();  // background above 10 pages, throttle above 20
   Fixture f(4096, t);
   auto as = f.cache.create_address_space(1, f.fs.getter(1));
   for (int i = 0; i < 10; ++i) REQUIRE(f.cache.write(*as, i * 4096, pattern(4096, 1), i * 4096).is_ok());
@@ -192,7 +192,7 @@ TEST_CASE("background write-back starts above dirty_background_ratio", "[cache][
 
 TEST_CASE("background write-back sends file data before older dirty metadata", "[cache][writeback]") {
   Tunables t;
-  t.cache_size = 100 * 4096;  // background above 10 pages
+  t.cache_size = 100 * PageCache::bytes_per_page();  // background above 10 pages
   Fixture f(4096, t);
   // Metadata dirtied first (the oldest dirty inode), then two files' data.
   {
