@@ -5,12 +5,6 @@
 
 namespace cardfs::sdcard {
 
-void ZeroedArray::reset(uint64_t n) {
-  data_.reset(static_cast<uint32_t*>(std::calloc(std::max<uint64_t>(n, 1), sizeof(uint32_t))));
-  if (!data_) throw std::bad_alloc();  // as a vector's allocation fails
-  size_ = n;
-}
-
 void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
   upp_ = upp;
   shared_ = shared;

@@ -23,9 +23,11 @@
 // Not thread-safe: the Card calls the store under its state lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -37,20 +39,26 @@ namespace cardfs::sdcard {
 // neither memory nor the time to clear them (std::vectors filled for
 // every page and unit were 185 MiB on a 64 GiB card, most of a clean
 // open's time). DataSlots keeps its entries so that zero means none.
-class ZeroedArray {
+template <typename T>
+class ZeroedArrayOf {
  public:
-  void reset(uint64_t n);
+  void reset(uint64_t n) {
+    data_.reset(static_cast<T*>(std::calloc(std::max<uint64_t>(n, 1), sizeof(T))));
+    if (!data_) throw std::bad_alloc();  // as a vector's allocation fails
+    size_ = n;
+  }
   uint64_t size() const { return size_; }
-  uint32_t& operator[](uint64_t i) { return data_[i]; }
-  uint32_t operator[](uint64_t i) const { return data_[i]; }
+  T& operator[](uint64_t i) { return data_[i]; }
+  T operator[](uint64_t i) const { return data_[i]; }
 
  private:
   struct Free {
-    void operator()(uint32_t* p) const { std::free(p); }
+    void operator()(T* p) const { std::free(p); }
   };
-  std::unique_ptr<uint32_t[], Free> data_;
+  std::unique_ptr<T[], Free> data_;
   uint64_t size_ = 0;
 };
+using ZeroedArray = ZeroedArrayOf<uint32_t>;
 
 class DataSlots {
  public:

@@ -47,8 +47,8 @@ void ImageStore::reset_merges(bool on) {
   merges_ = on;
   const uint64_t names = on ? 2 * geometry_.physical_pages() : 0;
   const uint32_t aus = on ? geometry_.physical_aus() : 0;
-  name_crc_.assign(names, 0);
-  name_state_.assign(names, kNoCrc);
+  name_crc_.reset(names);    // all 0
+  name_state_.reset(names);  // all kNoCrc
   fresh_names_.clear();
   merged_.assign(on ? geometry_.physical_pages() : 0, false);
   merge_written_.assign(aus, false);

@@ -220,8 +220,10 @@ class ImageStore final : public PageStore {
   // A name's CRC entry: none known, written before the last checkpoint,
   // or since (the name's unit list, if any, is as old as its entry).
   enum NameState : uint8_t { kNoCrc = 0, kCovered = 1, kFresh = 2 };
-  std::vector<uint32_t> name_crc_;     // per data name: its data's CRC (kCovered, kFresh)
-  std::vector<uint8_t> name_state_;    // per data name
+  // Per data name (two per physical page), zero until the name is used:
+  // a large card's open touches only the entries of names in use.
+  ZeroedArrayOf<uint32_t> name_crc_;   // its data's CRC (kCovered, kFresh)
+  ZeroedArrayOf<uint8_t> name_state_;  // NameState
   std::vector<uint32_t> fresh_names_;  // names kFresh
   std::vector<bool> merged_;          // per physical page: named by its AU's merge entry
   std::vector<bool> merge_written_;   // per physical AU: has an entry this generation
