@@ -12,7 +12,9 @@
 # Then, once per cache size: a FILL card, cardfs mount -o cache_size=SIZE,
 # dd of FILL less 1 GiB from /dev/zero into one file (bs=1M, conv=fsync), host
 # caches dropped, dd of it back; the daemon's VmRSS sampled every 0.5 s, its
-# VmHWM (peak) at the end: the peak against cache_size is the constant.
+# VmHWM (peak) at the end: the peak against cache_size is the constant;
+# also the cache's own PagePoolResident and CacheMemory (.cardfs/cache/meminfo)
+# and the daemon's smaps (smaps-SIZE.txt) for what the rest is.
 # Output: WORK/scale-<date>/results.md (and raw.tsv). Needs root (loop, drop_caches).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -114,6 +116,13 @@ fill_run() {
   record "cache_size=$cache" fill_read_s "$(secs "$t")"
   record "cache_size=$cache" rss_after_read_mib "$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
   record "cache_size=$cache" peak_rss_mib "$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+  record "cache_size=$cache" rss_at_mount_mib "$(awk 'NR == 1 { printf "%.0f", $2 / 1024 }' "$out/rss-$cache.tsv")"
+  # What of it the cache says it holds (its pool, its charge against
+  # cache_size), and the daemon's mappings for the breakdown of the rest.
+  local mi=$work/mnt/.cardfs/cache/meminfo
+  record "cache_size=$cache" cache_pool_mib "$(awk '/^PagePoolResident:/ { printf "%.0f", $2 / 1024 }' "$mi")"
+  record "cache_size=$cache" cache_memory_mib "$(awk '/^CacheMemory:/ { printf "%.0f", $2 / 1024 }' "$mi")"
+  cp "/proc/$pid/smaps" "$out/smaps-$cache.txt" 2>/dev/null
   record "cache_size=$cache" fill_mib "$mib"
   cf_umount "$work/mnt"
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
