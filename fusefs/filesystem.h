@@ -415,8 +415,8 @@ class Filesystem {
   journal::RecoveryStats recovery_;   // set once at mount
   bool probe_needs_recovery_ = false;  // a probe mount met a journal needing replay
   std::mutex super_write_mu_;  // write_super() only; taken before buffer locks
-  std::array<std::byte, kSuperblockSize> sb_record_{};  // last record put in the cache (sb_mu_)
-  bool sb_written_ = false;                             // sb_mu_
+  Superblock sb_last_;       // as last put in the cache (sb_mu_)
+  bool sb_written_ = false;  // sb_mu_
   std::mutex rename_mu_;
   std::unique_ptr<Journal> journal_log_;  // the writing side; null without a journal or read-only
   TransactionGate gate_;

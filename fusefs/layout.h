@@ -187,6 +187,7 @@ struct Superblock {
   uint8_t hash_version = kHashVersionSeeded;
   uint32_t last_orphan = 0;  // head of the orphan list (0: empty)
 
+  bool operator==(const Superblock&) const = default;
   uint32_t block_size() const { return 1024u << log_block_size; }
   uint32_t group_count() const;
   uint32_t csum_seed() const;
