@@ -219,18 +219,17 @@ run_workload() {
 # than the hard limit of open files allows on some machines (20 000 here;
 # /usr/include has about 9 000 entries). In tree it is the FUSE round trips
 # of cp -a without a filesystem of the daemon's own.
-meta_only() {
+# only_of ALLOWED REQUESTED: the requested workloads that are allowed, in
+# the requested order (every target runs its workloads in the same order).
+only_of() {
   local w out=""
-  for w in meta_small tree; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
+  for w in ${2//,/ }; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
   echo "$out"
 }
+meta_only() { only_of meta_small,tree "$1"; }
 # The floor keeps a tree in memory and nothing else: the metadata workloads
 # and cp -a / du / rm -rf of a tree.
-floor_only() {
-  local w out=""
-  for w in meta_small meta_large tree; do [[ ,$1, == *,$w,* ]] && out+="${out:+,}$w"; done
-  echo "$out"
-}
+floor_only() { only_of meta_small,meta_large,tree "$1"; }
 
 for ((r = 1; r <= runs; r++)); do
   for t in "${active[@]}"; do
