@@ -129,6 +129,9 @@ struct PageCache::Impl {
   size_t background_pass(uint64_t target, bool expired_only);
   size_t expire_pass(Nanos now, Nanos expire);  // expired inodes, data before metadata
   void balance_dirty_pages();
+  // Dirty and under-write-back pages as throttling counts them (held
+  // metadata does not count: only a commit releases it).
+  int64_t throttled_pages();
   Status sync_metadata(const std::vector<uint64_t>* only);
   Status flush_device();
 };

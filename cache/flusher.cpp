@@ -174,13 +174,17 @@ void PageCache::stop_flusher() {
   c.fl_running = false;
 }
 
-void PageCache::Impl::balance_dirty_pages() {
+int64_t PageCache::Impl::throttled_pages() {
   // Held metadata does not count: only a journal commit (which waits for
   // this writer's operation to end) can release it.
+  return counters.nr_dirty.load(std::memory_order_relaxed) +
+         counters.nr_writeback.load(std::memory_order_relaxed) -
+         (hold_metadata.load() ? int64_t(bdev->dirty_count()) : 0);
+}
+
+void PageCache::Impl::balance_dirty_pages() {
   auto over = [&](uint64_t limit) {
-    int64_t n = counters.nr_dirty.load(std::memory_order_relaxed) +
-                counters.nr_writeback.load(std::memory_order_relaxed) -
-                (hold_metadata.load() ? int64_t(bdev->dirty_count()) : 0);
+    int64_t n = throttled_pages();
     return n > 0 && uint64_t(n) > limit;
   };
   if (!over(bg_limit_pages.load(std::memory_order_relaxed))) return;

@@ -178,8 +178,28 @@ class PageCache {
   // When GetBlock(create) fails partway (ENOSPC), the bytes before the
   // block it failed on are written and counted (a short write, ending at
   // that block's start); the error is returned only when nothing was.
+  // throttle = false: no pause here; the caller calls throttle() once it
+  // holds no lock another request may need (as ext4 ends its handle and
+  // Linux balances dirty pages after write_end).
   Result<size_t> write(AddressSpace& as, uint64_t offset, std::span<const std::byte> data,
-                       uint64_t file_size);
+                       uint64_t file_size, bool throttle = true);
+  // balance_dirty_pages: pauses the caller while dirty pages are over
+  // dirty_ratio (kicks the flusher over the background ratio).
+  void throttle();
+
+  // ---- will it wait? (for a server that keeps waiting requests off its
+  // one serving thread; hints, read under the pages' own locks only, so a
+  // racing change may make either answer stale)
+  // False when read() of [offset, offset+len) would find every page present
+  // and uptodate with no readahead marker on the way: it then neither waits
+  // for the device nor submits readahead (a submission may wait for a free
+  // request). True otherwise.
+  bool read_may_wait(AddressSpace& as, uint64_t offset, size_t len, uint64_t file_size);
+  // False when write() of len bytes at offset would not be throttled (the
+  // dirty pages, with those it adds, stay within dirty_ratio), would read
+  // no partially written sector from the device and would wait for no page
+  // under write-back or locked. Mapping blocks (GetBlock) may still read.
+  bool write_may_wait(AddressSpace& as, uint64_t offset, size_t len, uint64_t file_size);
 
   // ---- direct I/O (512-byte aligned offset, length and buffer; EINVAL otherwise)
   // Writes back and invalidates the cached range first. A direct write

@@ -92,8 +92,11 @@ static Result<size_t> write_page(PageCache::Impl& c, AddressSpace& as, uint64_t 
   return size_t(to - from);
 }
 
+void PageCache::throttle() { impl_->balance_dirty_pages(); }
+
 Result<size_t> PageCache::write(AddressSpace& as, uint64_t offset,
-                                std::span<const std::byte> data, uint64_t file_size) {
+                                std::span<const std::byte> data, uint64_t file_size,
+                                bool throttle) {
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
@@ -107,7 +110,7 @@ Result<size_t> PageCache::write(AddressSpace& as, uint64_t offset,
       return w.status();
     }
     done += *w;
-    impl_->balance_dirty_pages();
+    if (throttle) impl_->balance_dirty_pages();
     if (*w < n) break;
   }
   return done;

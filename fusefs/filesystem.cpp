@@ -194,14 +194,23 @@ Attr Filesystem::attr_of(Inode& inode) {
   return a;
 }
 
-void Filesystem::touch_atime_locked(Inode& inode) {
-  if (opts_.read_only || opts_.atime == AtimePolicy::kNoatime) return;
-  const Timespec t = now();
+bool Filesystem::atime_due_locked(const Inode& inode) const {
+  if (opts_.read_only || opts_.atime == AtimePolicy::kNoatime) return false;
   const DiskInode& d = inode.d;
-  if (opts_.atime == AtimePolicy::kRelatime && d.atime > d.mtime && d.atime > d.ctime &&
-      t.sec - d.atime.sec < 24 * 3600)
-    return;  // relatime: only when older than the last change, or a day old
-  inode.d.atime = t;
+  // relatime: only when older than the last change, or a day old
+  return opts_.atime != AtimePolicy::kRelatime || d.atime <= d.mtime || d.atime <= d.ctime ||
+         now().sec - d.atime.sec >= 24 * 3600;
+}
+
+void Filesystem::open_atime_handle(std::optional<Handle>& txn, std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  txn.emplace(*this);
+  lock.lock();
+}
+
+void Filesystem::touch_atime_locked(Inode& inode) {
+  if (!atime_due_locked(inode)) return;
+  inode.d.atime = now();
   (void)store(inode);
 }
 

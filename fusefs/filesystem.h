@@ -222,6 +222,19 @@ class Filesystem {
   Result<size_t> direct_read(Ino ino, uint64_t offset, std::span<std::byte> out);
   Result<size_t> direct_write(Ino ino, uint64_t offset, std::span<const std::byte> data);
   Status truncate(Ino ino, uint64_t size);
+  // Hints for a server that keeps waiting requests off its serving thread
+  // (fusefs/fuse/waiting_ops.h): false when a buffered read (write) of
+  // [offset, offset+len) would neither wait for the device, write-back,
+  // throttling or a journal commit nor for another operation holding the
+  // inode (cache::PageCache::read_may_wait, write_may_wait). Cheap: page
+  // lookups and counters, nothing locked but for a moment.
+  bool read_may_wait(Ino ino, uint64_t offset, size_t len);
+  bool write_may_wait(Ino ino, uint64_t offset, size_t len);
+  // A commit is running: any operation that changes metadata (or atime)
+  // waits for its end.
+  bool commit_running() const { return journal_log_ && gate_.closed_now(); }
+  // Another operation holds the inode's lock now (a stat would wait for it).
+  bool inode_busy(Ino ino);
   // mode: what kernel ext4 accepts — 0 or KEEP_SIZE (allocate), PUNCH_HOLE
   // with KEEP_SIZE, ZERO_RANGE with or without KEEP_SIZE, COLLAPSE_RANGE,
   // INSERT_RANGE (these two on block boundaries, EINVAL otherwise); others
@@ -351,6 +364,13 @@ class Filesystem {
   Status free_orphans();
   void maybe_free_locked(Inode& inode);
   void touch_atime_locked(Inode& inode);
+  // Whether touch_atime_locked would change the inode (the atime policy).
+  bool atime_due_locked(const Inode& inode) const;
+  // Opens txn for an atime update: the handle comes before the inode's
+  // lock, so the lock is dropped for it and taken again. A read that will
+  // not change atime (relatime, noatime: nearly all) takes no handle and
+  // so never waits for a running commit.
+  void open_atime_handle(std::optional<Handle>& txn, std::unique_lock<std::mutex>& lock);
   Status truncate_locked(Inode& inode, uint64_t size);
   // chmod of an inode with an access ACL: the ACL follows (fs_xattr.cpp).
   Status chmod_acl_locked(Inode& inode, uint32_t mode);

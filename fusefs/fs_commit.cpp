@@ -109,16 +109,22 @@ void Filesystem::note_ordered_locked(Inode& inode) {
 Status Filesystem::fsync_journaled(Inode& inode, bool datasync) {
   uint64_t tid = 0;
   bool was_dirty;
+  std::shared_ptr<cache::AddressSpace> as;
   {
     std::lock_guard lock(inode.mu);
     was_dirty = inode.datasync_dirty;
     if ((!datasync || was_dirty) && inode.sync_tid > committed_tid_.load()) tid = inode.sync_tid;
     inode.datasync_dirty = false;
-    if (inode.as) {
-      if (Status st = cache_.write_back_range(*inode.as, 0, ~0ull, true); !st.is_ok()) {
-        inode.datasync_dirty = was_dirty;
-        return st;
-      }
+    as = inode.as;
+  }
+  // Without the inode's lock: a stat or a write of the file need not wait
+  // for the card meanwhile (a write that lands now sets datasync_dirty
+  // again, and is written here or by the next fsync).
+  if (as) {
+    if (Status st = cache_.write_back_range(*as, 0, ~0ull, true); !st.is_ok()) {
+      std::lock_guard lock(inode.mu);
+      inode.datasync_dirty |= was_dirty;
+      return st;
     }
   }
   if (tid) {

@@ -22,15 +22,16 @@ Status require_regular(const Inode& inode) {
 
 Result<size_t> Filesystem::buffered_read(Ino ino, cache::ReadaheadState* ra,
                                          const CacheRead& from_cache) {
-  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto inode, get_inode(ino));
+  std::optional<Handle> txn;  // atime: ends after the lock, as a Handle must
   std::unique_lock lock(inode->mu);
+  if (atime_due_locked(*inode)) open_atime_handle(txn, lock);
   CARDFS_RETURN_IF_ERROR(require_regular(*inode));
   const uint64_t size = inode->d.size;
   if (ra) lock.unlock();  // the caller's own readahead state: no need to serialise
   CARDFS_ASSIGN_OR_RETURN(size_t n, from_cache(*inode->as, ra ? *ra : inode->ra, size));
   if (!lock.owns_lock()) lock.lock();
-  touch_atime_locked(*inode);
+  if (txn) touch_atime_locked(*inode);  // else an update due since waits for the next read
   return n;
 }
 
@@ -48,10 +49,45 @@ Result<size_t> Filesystem::read_view(Ino ino, uint64_t offset, size_t len, cache
   });
 }
 
+// The inode's lock only if free: a holder may be a write waiting for
+// write-back, and the read or write asked about would wait for it too.
+template <typename Ask>
+static bool may_wait(Filesystem& fs, Result<std::shared_ptr<Inode>> inode, Ask ask) {
+  if (fs.commit_running()) return true;
+  if (!inode.is_ok()) return false;  // answered at once with the error
+  std::unique_lock lock((*inode)->mu, std::try_to_lock);
+  if (!lock.owns_lock()) return true;
+  if (!(*inode)->as || !S_ISREG((*inode)->d.mode)) return false;
+  return ask(*(*inode)->as, (*inode)->d.size);
+}
+
+bool Filesystem::read_may_wait(Ino ino, uint64_t offset, size_t len) {
+  return may_wait(*this, get_inode(ino), [&](cache::AddressSpace& as, uint64_t size) {
+    return cache_.read_may_wait(as, offset, len, size);
+  });
+}
+
+bool Filesystem::write_may_wait(Ino ino, uint64_t offset, size_t len) {
+  return may_wait(*this, get_inode(ino), [&](cache::AddressSpace& as, uint64_t size) {
+    return cache_.write_may_wait(as, offset, len, size);
+  });
+}
+
+// Throttled once the write holds no lock and no journal handle: a pause
+// under the inode's lock would hold up a stat of the file, and one under
+// a handle the next commit.
+bool Filesystem::inode_busy(Ino ino) {
+  auto inode = get_inode(ino);
+  if (!inode.is_ok()) return false;
+  std::unique_lock lock((*inode)->mu, std::try_to_lock);
+  return !lock.owns_lock();
+}
+
 Result<size_t> Filesystem::write(Ino ino, uint64_t offset, std::span<const std::byte> data) {
   auto n = write_through_cache(ino, offset, data, /*direct=*/false);
   if (!n.is_ok() && retry_after_commit(n.status()))
     n = write_through_cache(ino, offset, data, /*direct=*/false);
+  cache_.throttle();
   return n;
 }
 
@@ -90,7 +126,7 @@ Result<size_t> Filesystem::write_through_cache(Ino ino, uint64_t offset,
     map_before = inode->map_version;
   }
   auto n = direct ? cache_.direct_write(*inode->as, offset, data)
-                  : cache_.write(*inode->as, offset, data, inode->d.size);
+                  : cache_.write(*inode->as, offset, data, inode->d.size, /*throttle=*/false);
   size_t written = n.is_ok() ? *n : 0;
   const Timespec t = now();
   // The size grows by what was written, never to the offset of a write

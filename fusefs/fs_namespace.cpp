@@ -303,14 +303,15 @@ Status Filesystem::rmdir(Ino parent, std::string_view name) {
 
 Status Filesystem::readdir(Ino ino, uint64_t cookie,
                            const std::function<bool(const DirEntry&)>& fill) {
-  Handle txn(*this);  // atime
   CARDFS_ASSIGN_OR_RETURN(auto dirp, get_inode(ino));
-  std::lock_guard lock(dirp->mu);
+  std::optional<Handle> txn;  // atime: ends after the lock, as a Handle must
+  std::unique_lock lock(dirp->mu);
+  if (atime_due_locked(*dirp)) open_atime_handle(txn, lock);
   if (!S_ISDIR(dirp->d.mode)) return Status::error(ENOTDIR, "not a directory");
   CARDFS_RETURN_IF_ERROR(dir_of(*dirp).list(cookie, [&](const DirListEntry& e) {
     return fill(DirEntry{e.name, e.ino, e.type, e.cookie, e.next_cookie});
   }));
-  touch_atime_locked(*dirp);
+  if (txn) touch_atime_locked(*dirp);
   return Status::ok();
 }
 

@@ -49,12 +49,14 @@ void TransactionGate::close() {
   MutexLock lock(mu_);
   while (closed_) cv_.wait(lock);
   closed_ = true;
+  closed_hint_ = true;
   while (handles_ != 0) cv_.wait(lock);
 }
 
 void TransactionGate::open() {
   MutexLock lock(mu_);
   closed_ = false;
+  closed_hint_ = false;
   cv_.notify_all();
 }
 

@@ -57,8 +57,12 @@ class TransactionGate {
   void leave();
   void close();
   void open();
+  // Whether a commit holds the gate closed now (enter() would wait): a
+  // hint, read without the lock.
+  bool closed_now() const { return closed_hint_.load(std::memory_order_relaxed); }
 
  private:
+  std::atomic<bool> closed_hint_{false};
   Mutex mu_;
   std::condition_variable_any cv_;
   uint64_t handles_ CARDFS_GUARDED_BY(mu_) = 0;

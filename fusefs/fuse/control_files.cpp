@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "fusefs/fuse/control_powercut.h"
 #include "fusefs/fuse/trace_name.h"
+#include "fusefs/fuse/waiting_ops.h"
 #include "sdcard/profiles.h"
 
 namespace cardfs::fuse {
@@ -115,6 +116,10 @@ std::unique_ptr<ControlTree> make_control_tree(Stack& s, uint64_t base_ino, cons
   t->add({"cache/meminfo", [&s] { return s.cache().meminfo(); }, nullptr});
   t->add({"cache/vmstat", [&s] { return s.cache().vmstat(); }, nullptr});
   t->add({"card/info", [&s] { return card_info(s); }, nullptr});
+  t->add({"fuse/requests", [] {
+            return "handed_off " + std::to_string(waiting_ops::handed_off()) + "\nmisanswered " +
+                   std::to_string(RequestScope::misanswered()) + "\n";
+          }, nullptr});
   add_vm_tunables(*t, s);
   add_queue_attrs(*t, s);
   add_trace(*t, s, mountpoint);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "fusefs/fuse/waiting_ops.h"
 
 namespace cardfs::fuse {
 namespace {
@@ -152,6 +153,8 @@ void FuseFs::invalidate_attributes(fuse_ino_t ino) {
   // A negative offset: attributes only, no data.
   if (session_) (void)fuse_lowlevel_notify_inval_inode(session_, ino, -1, 0);
 }
+
+bool commit_running(fuse_req_t req) { return fuse_fs(req).fs().commit_running(); }
 
 void reply_status(fuse_req_t req, const Status& st) { reply::err(req, st.code()); }
 

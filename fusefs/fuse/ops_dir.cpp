@@ -139,8 +139,10 @@ void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) 
 
 void add_dir_operations(fuse_lowlevel_ops& o) {
   o.opendir = guard<op_opendir>;
-  o.readdir = guard<routed<op_readdir, control_readdir>>;
-  o.readdirplus = guard<routed<op_readdirplus, control_readdirplus>>;
+  // A listing takes a journal handle (atime): while a commit runs it
+  // waits on a fuse-wait worker (waiting_ops.h).
+  o.readdir = guard_waiting<routed<op_readdir, control_readdir>, DuringCommit>;
+  o.readdirplus = guard_waiting<routed<op_readdirplus, control_readdirplus>, DuringCommit>;
   o.fsyncdir = guard_waiting<routed<op_fsyncdir, 0>>;
 }
 

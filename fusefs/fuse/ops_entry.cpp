@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fusefs/fuse/fuse_fs.h"
+#include "fusefs/fuse/waiting_ops.h"
 
 namespace cardfs::fuse {
 
@@ -230,22 +231,43 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   reply::statfs(req, &sv);
 }
 
+// When a GETATTR or SETATTR may sleep (waiting_ops.h): the inode is held
+// by an operation that may be waiting (an fsync, a truncate); a truncate
+// waits for pages under write-back and reads a partial tail block.
+struct AttrWaits {
+  static bool test(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    FuseFs& self = fuse_fs(req);
+    return !self.control().owns(ino) && self.fs().inode_busy(FuseFs::to_fs(ino));
+  }
+};
+
+struct SetattrWaits {
+  static bool test(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set, fuse_file_info*) {
+    FuseFs& self = fuse_fs(req);
+    if (self.control().owns(ino)) return false;
+    return (to_set & FUSE_SET_ATTR_SIZE) || self.fs().commit_running() ||
+           self.fs().inode_busy(FuseFs::to_fs(ino));
+  }
+};
+
 }  // namespace
 
 void add_entry_operations(fuse_lowlevel_ops& o) {
   o.lookup = guard<op_lookup>;
   o.forget = guard<routed<op_forget, control_forget>>;
   o.forget_multi = guard<op_forget_multi>;
-  o.getattr = guard<routed<op_getattr, control_getattr>>;
-  o.setattr = guard<routed<op_setattr, control_setattr>>;
-  o.readlink = guard<routed<op_readlink, EINVAL>>;
-  o.mknod = guard<op_mknod>;
-  o.mkdir = guard<op_mkdir>;
-  o.symlink = guard<op_symlink>;
-  o.link = guard<op_link>;
-  o.unlink = guard<op_unlink>;
-  o.rmdir = guard<op_rmdir>;
-  o.rename = guard<op_rename>;
+  // Those that take a journal handle wait while a commit runs: they go to a
+  // fuse-wait worker meanwhile (waiting_ops.h).
+  o.getattr = guard_waiting<routed<op_getattr, control_getattr>, AttrWaits>;
+  o.setattr = guard_waiting<routed<op_setattr, control_setattr>, SetattrWaits>;
+  o.readlink = guard_waiting<routed<op_readlink, EINVAL>, DuringCommit>;
+  o.mknod = guard_waiting<op_mknod, DuringCommit>;
+  o.mkdir = guard_waiting<op_mkdir, DuringCommit>;
+  o.symlink = guard_waiting<op_symlink, DuringCommit>;
+  o.link = guard_waiting<op_link, DuringCommit>;
+  o.unlink = guard_waiting<op_unlink, DuringCommit>;
+  o.rmdir = guard_waiting<op_rmdir, DuringCommit>;
+  o.rename = guard_waiting<op_rename, DuringCommit>;
   o.statfs = guard<op_statfs>;
   o.access = guard<op_access>;
 }

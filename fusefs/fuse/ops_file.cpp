@@ -260,22 +260,49 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, fuse_file_i
   reply::write(req, *n);
 }
 
+// Whether a READ or WRITE would sleep (waiting_ops.h): O_DIRECT always
+// goes to the card, a write-through handle waits for it; buffered I/O asks
+// the cache. The control files never wait.
+struct ReadWaits {
+  static bool test(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    FuseFs& self = fuse_fs(req);
+    if (self.control().owns(ino)) return false;
+    if (open_file(fi)->o_direct) return true;
+    return self.fs().read_may_wait(FuseFs::to_fs(ino), uint64_t(off), size);
+  }
+};
+
+struct WriteWaits {
+  static bool test(fuse_req_t req, fuse_ino_t ino, const char*, size_t size, off_t off,
+                   fuse_file_info* fi) {
+    FuseFs& self = fuse_fs(req);
+    if (self.control().owns(ino)) return false;
+    const OpenFile& of = *open_file(fi);
+    if (of.o_direct || self.write_through(of)) return true;
+    return self.fs().write_may_wait(FuseFs::to_fs(ino), uint64_t(off), size);
+  }
+};
+
 }  // namespace
 
 void add_file_operations(fuse_lowlevel_ops& o) {
   // open, release and copy_file_range see the control files themselves:
   // open checks permissions first, release frees either kind of handle,
   // copy_file_range has two inodes.
+  // Those that may sleep run on a fuse-wait worker (waiting_ops.h): reads
+  // and writes when the cache says so, fsync, fallocate (it may zero
+  // through the cache and waits for a commit) and copy_file_range (up to
+  // 64 MiB read and written) always.
   o.open = guard<op_open>;
-  o.create = guard<op_create>;
-  o.read = guard<routed<op_read, control_read>>;
-  o.write = guard<routed<op_write, control_write>>;
+  o.create = guard_waiting<op_create, DuringCommit>;
+  o.read = guard_waiting<routed<op_read, control_read>, ReadWaits>;
+  o.write = guard_waiting_write<routed<op_write, control_write>, WriteWaits>;
   o.flush = guard<op_flush>;
   o.release = guard<op_release>;
   o.fsync = guard_waiting<routed<op_fsync, 0>>;
-  o.fallocate = guard<routed<op_fallocate, EOPNOTSUPP>>;
+  o.fallocate = guard_waiting<routed<op_fallocate, EOPNOTSUPP>>;
   o.lseek = guard<routed<op_lseek, ESPIPE>>;
-  o.copy_file_range = guard<op_copy_file_range>;
+  o.copy_file_range = guard_waiting<op_copy_file_range>;
 }
 
 }  // namespace cardfs::fuse

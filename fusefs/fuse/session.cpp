@@ -8,9 +8,10 @@
 namespace cardfs::fuse {
 namespace {
 
-// Concurrent fsyncs the one-thread loop lets wait; more queue behind them
-// (the journal commits them together anyway).
-constexpr unsigned kWaitingWorkers = 4;
+// Requests the one-thread loop lets wait at once (cold reads, throttled
+// writes, fsyncs ...); more queue behind them. The card takes one command
+// at a time anyway; a sleeping worker costs nothing.
+constexpr unsigned kWaitingWorkers = 8;
 
 }  // namespace
 
@@ -46,9 +47,9 @@ FuseSession::~FuseSession() {
 Status FuseSession::serve(unsigned max_threads) {
   int rc;
   if (max_threads <= 1) {
-    // On this thread, one request at a time; fsyncs go to the waiting
-    // workers (waiting_ops.h), which answer them before the loop's end
-    // returns.
+    // On this thread, one request at a time; those that would wait go to
+    // the waiting workers (waiting_ops.h), which answer them before the
+    // loop's end returns.
     waiting_ops::start(kWaitingWorkers);
     rc = fuse_session_loop(se_);
     waiting_ops::stop();

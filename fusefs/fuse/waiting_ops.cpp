@@ -2,7 +2,11 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -18,6 +22,8 @@ struct Pool {
   std::vector<std::thread> workers;
   bool running = false;  // run() queues only while set
   bool stopping = false;
+  std::atomic<bool> serving{false};  // running, read without mu by serving()
+  std::atomic<uint64_t> handed_off{0};
 };
 
 Pool& pool() {
@@ -46,6 +52,7 @@ void start(unsigned workers) {
   std::lock_guard lock(p.mu);
   if (p.running) return;
   p.running = true;
+  p.serving = true;
   p.stopping = false;
   for (unsigned i = 0; i < workers; ++i) p.workers.emplace_back(worker_loop, std::ref(p));
 }
@@ -56,6 +63,7 @@ void stop() {
   {
     std::lock_guard lock(p.mu);
     p.running = false;
+    p.serving = false;
     p.stopping = true;
     workers.swap(p.workers);
   }
@@ -69,6 +77,7 @@ void run(std::function<void()> fn) {
     std::lock_guard lock(p.mu);
     if (p.running) {
       p.queue.push_back(std::move(fn));
+      p.handed_off.fetch_add(1, std::memory_order_relaxed);
       p.work.notify_one();
       return;
     }
@@ -76,4 +85,20 @@ void run(std::function<void()> fn) {
   fn();
 }
 
+bool serving() { return pool().serving.load(std::memory_order_relaxed); }
+
+uint64_t handed_off() { return pool().handed_off.load(std::memory_order_relaxed); }
+
 }  // namespace cardfs::fuse::waiting_ops
+
+namespace cardfs::fuse {
+
+std::shared_ptr<std::byte> aligned_copy(const char* buf, size_t size) {
+  const size_t rounded = std::max<size_t>((size + 4095) / 4096 * 4096, 4096);
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(4096, rounded));
+  if (!p) return nullptr;
+  std::memcpy(p, buf, size);
+  return std::shared_ptr<std::byte>(p, [](std::byte* b) { std::free(b); });
+}
+
+}  // namespace cardfs::fuse
