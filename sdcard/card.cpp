@@ -37,7 +37,7 @@ Card::Impl::Impl(Clock& c, CardOptions o, const Profile& p, const ImageHeader& h
   ftl.set_before_erase_hook([this] {
     if (ftl.trims_pending()) return write_checkpoint();  // syncs when durable
     CARDFS_RETURN_IF_ERROR(flash.submit());
-    return opts.durable ? sync_store() : Status::ok();
+    return settle();
   });
 }
 
@@ -242,7 +242,7 @@ Status Card::Impl::do_flush() {
   ++counters.flushes;
   CARDFS_RETURN_IF_ERROR(drain());
   if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
-  return opts.durable ? sync_store() : Status::ok();
+  return settle();
 }
 
 Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {

@@ -58,6 +58,13 @@ struct Card::Impl {
     ++counters.store_syncs;
     return store->sync();
   }
+  // A flush's end (and an erase's start): synced when durable, then the
+  // store told (PageStore::flushed).
+  Status settle() {
+    if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
+    store->flushed();
+    return Status::ok();
+  }
   Result<std::vector<uint32_t>> patrol();  // Card::unreadable_pages()
   // After a read of `pages`: those whose record does not name them are
   // lost from now on (PageFault::record).

@@ -116,9 +116,11 @@ Status ImageStore::upgrade() {
   // known); an older image's map area is new, all zeros.
   if (version_ < kImageVersionCleanMap) clean_map_sums_ = zero_sums(clean_map_bytes(geometry_));
   layout_ = next;
+  // Version 6's merge entries and data CRCs stay (read at open: its
+  // upgrade to 7 changes how new entries are written, nothing else).
+  if (version_ < kImageVersionMerges) reset_merges(true);
   version_ = kImageVersion;
   erase_table_ = true;
-  reset_merges(true);
   return Status::ok();
 }
 

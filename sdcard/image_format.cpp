@@ -26,8 +26,6 @@ constexpr uint32_t kCleanMapVersion = 1;
 constexpr size_t kCkptHeaderBytes = kCheckpointHeaderBytes;
 constexpr size_t kAuRecordBytes = 12;
 constexpr size_t kHeaderFieldBytes = 8 + 4 * 7 + kProfileNameBytes + 4 + 4;
-constexpr uint32_t kMergeMagic = 0x3147'524D;  // "MRG1"
-constexpr size_t kMergeHeaderBytes = 32;
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
@@ -213,8 +211,6 @@ uint32_t data_crc_check(uint32_t name, std::span<const uint32_t> units, uint32_t
   return crc32c(bound);
 }
 
-size_t bitmap_bytes(const Geometry& g) { return (g.pages_per_au + 7) / 8; }
-
 }  // namespace
 
 void encode_data_crc(uint32_t name, std::span<const uint32_t> units, uint32_t data_crc, std::byte* out) {
@@ -226,74 +222,6 @@ OobState decode_data_crc(uint32_t name, std::span<const uint32_t> units, const s
   *data_crc = get_u32(in);
   if (*data_crc == 0 && get_u32(in + 4) == 0) return OobState::kErased;
   return get_u32(in + 4) == data_crc_check(name, units, *data_crc) ? OobState::kValid : OobState::kCorrupt;
-}
-
-size_t merge_entry_bytes(const Geometry& g) {
-  return round_up(kMergeHeaderBytes + 2 * bitmap_bytes(g) + 8 * uint64_t(g.pages_per_au) + 4, 64);
-}
-
-size_t encode_merge_entry(const MergeEntry& m, const Geometry& g, std::byte* out) {
-  const size_t bitmap = bitmap_bytes(g);
-  std::span<std::byte> s(out, merge_entry_bytes(g));
-  std::fill(s.begin(), s.end(), std::byte{0});
-  Encoder e(s);
-  e.u32(kMergeMagic);
-  e.u32(m.au);
-  e.u32(m.generation);
-  e.u32(m.erase_count);
-  e.u64(m.base_seq);
-  e.u32(m.lau);
-  e.u32(uint32_t(m.slots.size()));
-  std::byte* slots = out + e.pos();
-  std::byte* verify = slots + bitmap;
-  for (size_t i = 0; i < m.slots.size(); ++i) {
-    slots[m.slots[i] / 8] |= std::byte(1u << (m.slots[i] % 8));
-    if (m.verify[i]) verify[m.slots[i] / 8] |= std::byte(1u << (m.slots[i] % 8));
-  }
-  e.skip(2 * bitmap);
-  for (uint32_t name : m.names) e.u32(name);
-  for (size_t i = 0; i < m.slots.size(); ++i)
-    if (m.verify[i]) e.u32(m.crcs[i]);
-  e.u32(crc32c(s.first(e.pos())));
-  return e.pos();
-}
-
-OobState decode_merge_entry(uint32_t au, std::span<const std::byte> in, const Geometry& g, MergeEntry* out) {
-  const size_t bitmap = bitmap_bytes(g);
-  if (in.size() < merge_entry_bytes(g)) return OobState::kCorrupt;
-  Decoder d(in);
-  const uint32_t magic = d.u32();
-  if (magic == 0) return OobState::kErased;
-  out->au = d.u32();
-  out->generation = d.u32();
-  out->erase_count = d.u32();
-  out->base_seq = d.u64();
-  out->lau = d.u32();
-  const uint32_t count = d.u32();
-  if (magic != kMergeMagic || out->au != au || count > g.pages_per_au || out->lau >= g.user_aus ||
-      out->base_seq == 0 || out->base_seq >= (uint64_t(1) << kSeqBits) - g.pages_per_au)
-    return OobState::kCorrupt;
-  const std::byte* slots = in.data() + d.pos();
-  const std::byte* verify = slots + bitmap;
-  d.skip(2 * bitmap);
-  out->slots.clear();
-  out->verify.clear();
-  for (uint32_t s = 0; s < g.pages_per_au; ++s) {
-    if ((std::to_integer<uint32_t>(slots[s / 8]) >> (s % 8) & 1) == 0) continue;
-    out->slots.push_back(s);
-    out->verify.push_back((std::to_integer<uint32_t>(verify[s / 8]) >> (s % 8) & 1) != 0);
-  }
-  if (out->slots.size() != count) return OobState::kCorrupt;
-  out->names.resize(count);
-  for (uint32_t& name : out->names) name = d.u32();
-  out->crcs.assign(count, 0);
-  for (size_t i = 0; i < count; ++i)
-    if (out->verify[i]) out->crcs[i] = d.u32();
-  const size_t covered = d.pos();
-  if (!d.ok() || d.u32() != crc32c(in.first(covered))) return OobState::kCorrupt;
-  for (uint32_t name : out->names)
-    if (name >= 2 * g.physical_pages()) return OobState::kCorrupt;
-  return OobState::kValid;
 }
 
 void encode_erase_entry(uint32_t au, uint32_t generation, std::byte* out) {

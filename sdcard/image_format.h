@@ -47,8 +47,12 @@ namespace cardfs::sdcard {
 // it, each naming its data's list or slot, instead of a 32-byte record
 // per moved page). Versions 2-5 are upgraded to 6 when opened read-write
 // (the file grows by the tables they lack, all zeros: none), and an older
-// cardfs refuses the version.
-inline constexpr uint32_t kImageVersion = 6;
+// cardfs refuses the version. Version 7 writes merge entries packed (each
+// data name in data_name_bits() bits; MergeEntry below) in the same table:
+// version 6 is upgraded by its header alone, and its entries still read.
+inline constexpr uint32_t kImageVersion = 7;
+inline constexpr uint32_t kImageVersionPackedMerges = 7;
+inline constexpr uint32_t kImageVersionMerges = 6;
 inline constexpr uint32_t kImageVersionCleanMap = 5;
 inline constexpr uint32_t kImageVersionUnits = 4;
 inline constexpr uint32_t kImageVersionSlots = 3;
@@ -188,9 +192,16 @@ struct MergeEntry {
 };
 // The bytes an entry takes in the table (a fixed size per AU).
 size_t merge_entry_bytes(const Geometry& g);
+// The bits a data name takes in a packed entry: enough for twice the
+// card's physical pages (19 for a 2 GiB card).
+uint32_t data_name_bits(const Geometry& g);
 // Encodes into `out` (merge_entry_bytes(g) bytes); returns the bytes used.
-size_t encode_merge_entry(const MergeEntry& m, const Geometry& g, std::byte* out);
-// kErased: never written; kCorrupt: damaged (magic, CRC, fields out of range).
+// `packed` (version 7, "MRG2"): names in data_name_bits(g) bits each and
+// the checked bitmap only when a page is checked; else version 6's "MRG1",
+// 4 bytes per name. Sources: image_merge_format.cpp.
+size_t encode_merge_entry(const MergeEntry& m, const Geometry& g, std::byte* out, bool packed);
+// Either encoding. kErased: never written; kCorrupt: damaged (magic, CRC,
+// fields out of range).
 OobState decode_merge_entry(uint32_t au, std::span<const std::byte> in, const Geometry& g, MergeEntry* out);
 
 // An erase table entry (version 4): the AU's erase generation, which

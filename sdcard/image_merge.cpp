@@ -108,7 +108,7 @@ void ImageStore::plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan
   merge_lau_[au] = m.lau;
   const size_t bytes = merge_entry_bytes(geometry_);
   merge_scratch_.resize(bytes);
-  const size_t used = encode_merge_entry(m, geometry_, merge_scratch_.data());
+  const size_t used = encode_merge_entry(m, geometry_, merge_scratch_.data(), version_ >= kImageVersionPackedMerges);
   plan.add(layout_.merge_table_offset + uint64_t(au) * bytes, merge_scratch_.data(), used);
 }
 

@@ -163,6 +163,13 @@ class PageStore {
   virtual Status prepare(uint32_t physical_au) = 0;
   // Everything written so far survives a host crash.
   virtual Status sync() = 0;
+  // The card's host flushed the card: a durable card synced everything
+  // written so far just before (sync()); one that is not durable promises
+  // nothing across a host crash, so its flush is where a durable card
+  // would sync. The image store's data names written so far then need no
+  // check at power-on (image version 6: see "Merge entries" in
+  // docs/sdcard.md). Also called before an erase, after the same sync.
+  virtual void flushed() {}
   // `cardfs card repair`: puts right what keeps a card with header h from
   // opening at the level of the store (an image a few bytes short is
   // extended back; a damaged header or backup header is rewritten) and

@@ -19,6 +19,8 @@
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
 #            --step-timeout S (bound of each timed command; default 1200 full, 600 reduced, 180 quick)
+#            --card-profile NAME (cardfs targets' card profile; default uhs1-u3, block FTL:
+#              a1, a2 or industrial-pslc for a page-mapped card; also BENCH_CARD_PROFILE)
 # A target that cannot run here (cardfs without a working mount) is skipped
 # with the reason in the report. Everything mounted is unmounted and every
 # loop device detached on any exit; every command is time-bounded.
@@ -44,7 +46,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --step-timeout) step_timeout=$2; shift ;;
     --work) work_parent=$2; shift ;;
-    -h | --help) sed -n '2,20p' "$0" | cut -c3-; exit 0 ;;
+    --card-profile) BENCH_CARD_PROFILE=$2; shift ;;
+    -h | --help) sed -n '2,23p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

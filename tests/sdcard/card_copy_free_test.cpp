@@ -89,6 +89,9 @@ TEST_CASE("a write-amplifying workload gives the counters, device time and wear 
   REQUIRE(card.is_ok());
   const std::vector<uint32_t> last = random_writes(**card, c.region_sectors, c.writes);
   check_counters(**card, c.expected);
+  // What the image took per byte written (issue 23's target: 1.2 at most;
+  // image version 7: merge entries packed, GC moves still records).
+  CHECK((*card)->counters().image_bytes_per_host_byte() <= 1.2);
   CHECK(wrong_blocks(**card, last) == 0);
   REQUIRE((*card)->close().is_ok());
   auto again = store.open(clock);

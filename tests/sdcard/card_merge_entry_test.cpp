@@ -1,15 +1,18 @@
-// Merge entries (image version 5): the moves of one merge are one entry in
-// the merge table, each moved page naming its data's unit list or slot,
+// Merge entries (image version 6; packed since 7): the moves of one merge
+// are one entry in the merge table, each moved page naming its data's unit list or slot,
 // whose CRC entry describes the data. The image pays an entry per merge,
 // not a 32-byte record per moved page; power cuts anywhere in a merge
 // (between its moves, torn inside one, before or after its sources'
 // erase) and host crashes of a durable card that lose or tear any of the
 // writes since the last fdatasync leave every flushed block readable; a
 // version 4 or 5 image whose upgrade to 6 was cut short opens and upgrades,
-// and its pages move by entries afterwards.
+// and its pages move by entries afterwards; version 7 packs each entry's
+// names, and a version 6 image's entries still read after its upgrade.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "sdcard/card.h"
 #include "sdcard/image_format.h"
@@ -73,17 +76,22 @@ struct Workload {
   // value; 100 more writes with merges and erases, a clean close, and the
   // reopened card loses nothing.
   void keeps_working(Result<std::unique_ptr<Card>>& card, uint64_t seed) {
-    for (uint64_t b = 0; b < flushed.size(); ++b) {
-      auto data = testing::read(**card, b * 8, 8);
-      REQUIRE(data.is_ok());
-      flushed[b] = written[b] = uint32_t(testing::tag_of(data->data(), b * 8));
-    }
-    ++next;
+    adopt(**card);
     REQUIRE(run(**card, 100, seed));
     REQUIRE((*card)->close().is_ok());
     card = open();
     REQUIRE(card.is_ok());
     CHECK(lost_blocks(**card) == 0);
+  }
+  // What each block reads now is its flushed value (writes lost in a cut
+  // are not flushed later).
+  void adopt(Card& card) {
+    for (uint64_t b = 0; b < flushed.size(); ++b) {
+      auto data = testing::read(card, b * 8, 8);
+      REQUIRE(data.is_ok());
+      flushed[b] = written[b] = uint32_t(testing::tag_of(data->data(), b * 8));
+    }
+    ++next;
   }
 };
 
@@ -117,7 +125,82 @@ MergingCommand busiest_command() {
   return best;
 }
 
+// The merge table's entries of the image at path rewritten in version 6's
+// encoding (4 bytes per name): what a version 6 cardfs left. Returns how
+// many there are.
+uint32_t rewrite_entries_as_version_6(const std::string& path, const Geometry& g) {
+  const ImageLayout l = layout_for(g);
+  const size_t bytes = merge_entry_bytes(g);
+  uint32_t n = 0;
+  for (uint32_t au = 0; au < g.physical_aus(); ++au) {
+    std::vector<char> raw = testing::file_bytes(path, l.merge_table_offset + uint64_t(au) * bytes, bytes);
+    MergeEntry m;
+    if (decode_merge_entry(au, std::as_bytes(std::span(raw)), g, &m) != OobState::kValid) continue;
+    encode_merge_entry(m, g, reinterpret_cast<std::byte*>(raw.data()), false);
+    testing::poke_file(path, l.merge_table_offset + uint64_t(au) * bytes, raw);
+    ++n;
+  }
+  return n;
+}
+
+// The first four bytes of each entry of the image at path that are `magic`.
+uint32_t entries_with_magic(const std::string& path, const Geometry& g, const char (&magic)[5]) {
+  const ImageLayout l = layout_for(g);
+  uint32_t n = 0;
+  for (uint32_t au = 0; au < g.physical_aus(); ++au)
+    n += testing::file_bytes(path, l.merge_table_offset + uint64_t(au) * merge_entry_bytes(g), 4) ==
+         std::vector<char>(magic, magic + 4);
+  return n;
+}
+
 }  // namespace
+
+TEST_CASE("a merge entry round-trips in both encodings, and a damaged one does not decode", "[sdcard][merge-entry]") {
+  const bool packed = GENERATE(false, true);
+  const bool checks = GENERATE(false, true);
+  INFO((packed ? "packed" : "version 6") << (checks ? ", with checked pages" : ""));
+  VirtualClock clock;
+  auto card = Card::create(memory_store(std::make_shared<MemoryMedium>()), testing::profile("class10"), 32 * MiB, clock);
+  REQUIRE(card.is_ok());
+  const Geometry g = (*card)->geometry();
+  const uint32_t names = uint32_t(2 * g.physical_pages());
+  MergeEntry m;
+  m.au = 5, m.generation = 9, m.erase_count = 4, m.base_seq = 123456, m.lau = 3;
+  std::mt19937 rng(7);
+  for (uint32_t s = 0; s < g.pages_per_au; s += 1 + rng() % 3) {
+    m.slots.push_back(s);
+    // The largest and smallest names, and any between.
+    m.names.push_back(s == 0 ? names - 1 : s == 1 ? 0 : rng() % names);
+    m.verify.push_back(checks && rng() % 4 == 0);
+    m.crcs.push_back(m.verify.back() ? uint32_t(rng()) : 0);
+  }
+  std::vector<std::byte> buf(merge_entry_bytes(g));
+  const size_t used = encode_merge_entry(m, g, buf.data(), packed);
+  const size_t bitmaps = (checks || !packed ? 2 : 1) * g.pages_per_au / 8;
+  const size_t name_bytes = packed ? (m.names.size() * data_name_bits(g) + 7) / 8 : 4 * m.names.size();
+  const size_t crcs = 4 * size_t(std::count(m.verify.begin(), m.verify.end(), true));
+  CHECK(used == 32 + bitmaps + name_bytes + crcs + 4);
+  MergeEntry out;
+  REQUIRE(decode_merge_entry(5, buf, g, &out) == OobState::kValid);
+  CHECK(std::tie(out.au, out.generation, out.erase_count, out.base_seq, out.lau) ==
+        std::tie(m.au, m.generation, m.erase_count, m.base_seq, m.lau));
+  CHECK(out.slots == m.slots);
+  CHECK(out.names == m.names);
+  CHECK(out.verify == m.verify);
+  CHECK(out.crcs == m.crcs);
+  CHECK(decode_merge_entry(6, buf, g, &out) == OobState::kCorrupt);  // another AU's place
+  CHECK(decode_merge_entry(5, std::span(buf).first(buf.size() - 1), g, &out) == OobState::kCorrupt);
+  for (size_t i = 0; i < used; ++i) {
+    std::vector<std::byte> bad = buf;
+    bad[i] ^= std::byte{0x10};
+    CHECK(decode_merge_entry(5, bad, g, &out) != OobState::kValid);
+  }
+  // A name beyond the card's, with a good CRC, is refused too.
+  m.names[2] = names;
+  if (packed && data_name_bits(g) == 32) return;  // (not for this card)
+  encode_merge_entry(m, g, buf.data(), packed);
+  CHECK(decode_merge_entry(5, buf, g, &out) == OobState::kCorrupt);
+}
 
 TEST_CASE("a merge costs the image one entry, not a record per moved page", "[sdcard][merge-entry]") {
   Workload w(false);
@@ -132,10 +215,16 @@ TEST_CASE("a merge costs the image one entry, not a record per moved page", "[sd
   // CRC entry; per merge an entry (at most its table slot) and a few CRC
   // entries; erases 8 bytes; checkpoints their changed blocks. No 32
   // bytes per moved page (they alone would be more than this).
-  const uint64_t bound = c.host_sectors_written * 512 + host_pages * (kOobBytes + 16 + kDataCrcBytes) +
-                         c.merges * merge_entry_bytes(g) + c.erases * kEraseEntryBytes + (c.flushes + 4) * 3 * 4096;
+  const uint64_t rest = c.host_sectors_written * 512 + host_pages * (kOobBytes + 16 + kDataCrcBytes) +
+                        c.erases * kEraseEntryBytes + (c.flushes + 4) * 3 * 4096;
+  const uint64_t bound = rest + c.merges * merge_entry_bytes(g);
   CHECK(c.image_bytes_written < bound);
   CHECK(c.merge_pages_copied * kOobBytes > bound - c.host_sectors_written * 512);
+  // Version 7 packs an entry's names (13 bits each on this card) and
+  // carries CRCs only of pages named since the last flush: all the image
+  // takes beyond the host's data is now less than version 6's 4 bytes per
+  // moved page's name alone.
+  CHECK(c.image_bytes_written - c.host_sectors_written * 512 < c.merge_pages_copied * 4);
   REQUIRE((*card)->close().is_ok());
   card = w.open();
   REQUIRE(card.is_ok());
@@ -226,6 +315,48 @@ TEST_CASE("host crash of a durable card: any unsynced writes lost or torn, no fl
   REQUIRE(card.is_ok());
   CHECK(w.lost_blocks(**card) == 0);
   w.keeps_working(card, 32);
+}
+
+// Version 6 wrote each name in 4 bytes ("MRG1"); version 7 reads those
+// and writes packed entries from its upgrade on: through a clean open
+// (the clean map) or a scan, a power cut, and more merges.
+TEST_CASE("a version 6 image's merge entries still read after its upgrade to 7", "[sdcard][merge-entry]") {
+  const bool clean = GENERATE(true, false);
+  INFO((clean ? "closed cleanly" : "power cut"));
+  testing::ScratchDir dir("merge-entry-v6");
+  const std::string path = dir.path("c.img");
+  Workload w(false);
+  Geometry g;
+  {
+    auto card = Card::create(path, testing::profile("class10"), 32 * MiB, w.clock);
+    REQUIRE(card.is_ok());
+    g = (*card)->geometry();
+    REQUIRE(w.run(**card, 600, 41));
+    REQUIRE((*card)->counters().merges > 20);
+    if (clean) REQUIRE((*card)->close().is_ok());
+    else (*card)->cut_power();
+  }
+  REQUIRE(rewrite_entries_as_version_6(path, g) > 4);
+  REQUIRE(testing::set_header_version(path, kImageVersionMerges, true));
+  {
+    CardOptions ro;
+    ro.read_only = true;
+    auto card = Card::open(path, w.clock, ro);
+    REQUIRE(card.is_ok());
+    CHECK(w.lost_blocks(**card) == 0);
+  }
+  CHECK(testing::header_version(path) == kImageVersionMerges);
+  auto card = Card::open(path, w.clock);
+  REQUIRE(card.is_ok());
+  CHECK(testing::header_version(path) == kImageVersion);
+  CHECK(w.lost_blocks(**card) == 0);
+  w.adopt(**card);
+  REQUIRE(w.run(**card, 300, 42));
+  CHECK(entries_with_magic(path, g, "MRG2") > 0);
+  (*card)->cut_power();
+  card = Card::open(path, w.clock);
+  REQUIRE(card.is_ok());
+  CHECK(w.lost_blocks(**card) == 0);
 }
 
 TEST_CASE("a version 4 or 5 image whose upgrade to 6 was cut short opens, upgrades, and its pages move by entries",
