@@ -67,7 +67,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
 
   const std::string name = store->name();
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
-  const bool from_clean_map = !map.holders.empty();
+  const bool from_clean_map = map.holders.size() != 0;
   if (from_clean_map)
     impl->ftl.restore_clean(std::move(*map.checkpoint), std::move(map.holders));
   else
@@ -129,7 +129,7 @@ Status Card::Impl::write_checkpoint() {
   if (flash.powered_off()) return Status::error(EIO, "card lost power");
   CARDFS_RETURN_IF_ERROR(flash.submit());
   if (opts.durable) CARDFS_RETURN_IF_ERROR(sync_store());
-  const Checkpoint c = ftl.make_checkpoint(generation + 1);
+  const CheckpointView c = ftl.make_checkpoint(generation + 1);
   CARDFS_RETURN_IF_ERROR(store->write_checkpoint(c));
   // The lifetime counters go with each checkpoint, so an unclean stop
   // loses at most a checkpoint interval of them (synced with it).

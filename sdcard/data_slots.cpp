@@ -17,6 +17,7 @@ void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
   list_cursor_ = 0;
   cursor_ = 0;
   in_use_ = 0;
+  named_pages_ = 0;
 }
 
 void DataSlots::ref(uint32_t unit) {
@@ -46,6 +47,7 @@ void DataSlots::assign(uint64_t pp, std::span<const uint32_t> units) {
   for (uint32_t k = 0; k < upp_; ++k) scratch_[k] = units[k];
   release(pp);
   for (uint32_t k = 0; k < upp_; ++k) set_unit(pp * upp_ + k, scratch_[k]);
+  if (!erased(pp)) ++named_pages_;
 }
 
 void DataSlots::set_list(uint64_t pp, uint32_t id) {
@@ -69,6 +71,7 @@ uint32_t DataSlots::allocate_list(uint64_t pp) {
 }
 
 void DataSlots::release(uint64_t pp) {
+  if (!erased(pp)) --named_pages_;
   if (list_of(pp) != kNone) {
     --list_refs_[list_of(pp)];
     list_of_[pp] = 0;
@@ -99,6 +102,7 @@ std::span<const uint32_t> DataSlots::program(uint64_t pp, uint32_t fresh, std::s
   for (uint32_t k = 0; k < upp_; ++k)
     if ((fresh >> k & 1) == 0) ref(scratch_[k]);
   for (uint32_t k = 0; k < upp_; ++k) set_unit(pp * upp_ + k, scratch_[k]);
+  if (!erased(pp)) ++named_pages_;
   return units_of(pp);
 }
 

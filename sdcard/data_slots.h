@@ -31,34 +31,9 @@
 #include <span>
 #include <vector>
 
+#include "sdcard/zeroed_array.h"
+
 namespace cardfs::sdcard {
-
-// u32s that start at zero in memory the kernel hands out as zero pages
-// (calloc of a large block is a fresh mapping): a page of them never
-// changed is never touched, so a large card's unused pages and units cost
-// neither memory nor the time to clear them (std::vectors filled for
-// every page and unit were 185 MiB on a 64 GiB card, most of a clean
-// open's time). DataSlots keeps its entries so that zero means none.
-template <typename T>
-class ZeroedArrayOf {
- public:
-  void reset(uint64_t n) {
-    data_.reset(static_cast<T*>(std::calloc(std::max<uint64_t>(n, 1), sizeof(T))));
-    if (!data_) throw std::bad_alloc();  // as a vector's allocation fails
-    size_ = n;
-  }
-  uint64_t size() const { return size_; }
-  T& operator[](uint64_t i) { return data_[i]; }
-  T operator[](uint64_t i) const { return data_[i]; }
-
- private:
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
-  };
-  std::unique_ptr<T[], Free> data_;
-  uint64_t size_ = 0;
-};
-using ZeroedArray = ZeroedArrayOf<uint32_t>;
 
 class DataSlots {
  public:
@@ -85,6 +60,9 @@ class DataSlots {
   // pp is erased: its units lose one reference each, its unit list one.
   void release(uint64_t pp);
   uint64_t units_in_use() const { return in_use_; }
+  // Pages not erased (naming units): what a clean close checks the FTL's
+  // holders against without reading every page's entry.
+  uint64_t named_pages() const { return named_pages_; }
 
   // Unit lists: where in the unit table the units of a page that is not
   // one slot's run are listed. A list is written once, by the program that
@@ -119,6 +97,7 @@ class DataSlots {
   uint64_t list_cursor_ = 0;
   uint64_t cursor_ = 0;          // where the search for a free unit resumes
   uint64_t in_use_ = 0;          // units with refs_ > 0
+  uint64_t named_pages_ = 0;     // pages not erased
 };
 
 }  // namespace cardfs::sdcard

@@ -21,13 +21,17 @@ FlashTranslationLayer::FlashTranslationLayer(const Profile& p, const Geometry& g
       ppa_shift_(std::has_single_bit(g.pages_per_au) ? std::countr_zero(g.pages_per_au) : -1),
       flash_(flash),
       counters_(counters),
-      map_(g.user_pages(), kUnmapped),
-      seq_(g.user_pages(), 0),
-      slot_(g.physical_pages(), kErased),
       aus_(g.physical_aus()),
       free_count_(g.physical_aus()),
       policy_(make_ftl_policy(p.ftl, *this)) {
+  reset_maps();
   for (PhysAu& a : aus_) a.spill = ppa_ - 1;
+}
+
+void FlashTranslationLayer::reset_maps() {
+  map_.reset(geometry_.user_pages());
+  seq_.reset(geometry_.user_pages());
+  slot_.reset(geometry_.physical_pages());
 }
 
 FlashTranslationLayer::~FlashTranslationLayer() = default;
@@ -35,7 +39,7 @@ FlashTranslationLayer::~FlashTranslationLayer() = default;
 Status FlashTranslationLayer::write_page(uint32_t lp, const std::byte* data) { return policy_->write(lp, data); }
 
 void FlashTranslationLayer::trim_page(uint32_t lp) {
-  if (map_[lp] == kUnmapped && seq_[lp] == 0) return;
+  if (map_[lp] == 0 && seq_[lp] == 0) return;
   invalidate(lp);
   seq_[lp] = 0;  // a lost page is forgotten too
   trims_pending_ = true;
@@ -48,11 +52,11 @@ void FlashTranslationLayer::mark_lost(uint32_t lp) {
 }
 
 void FlashTranslationLayer::invalidate(uint32_t lp) {
-  const uint32_t pp = map_[lp];
+  const uint32_t pp = locate(lp);
   if (pp == kUnmapped) return;
   slot_[pp] = kStale;
   --aus_[au_of(pp)].valid;
-  map_[lp] = kUnmapped;
+  map_[lp] = 0;
   seq_[lp] = 0;
 }
 
@@ -66,11 +70,11 @@ Status FlashTranslationLayer::program(uint32_t lp, uint32_t au, uint32_t slot, c
   if (data != nullptr)
     CARDFS_RETURN_IF_ERROR(flash_.program(pp, data, oob, cause));
   else
-    CARDFS_RETURN_IF_ERROR(flash_.copy(map_[lp], pp, oob));
+    CARDFS_RETURN_IF_ERROR(flash_.copy(locate(lp), pp, oob));
   ++next_seq_;
   invalidate(lp);
-  slot_[pp] = lp;
-  map_[lp] = uint32_t(pp);
+  slot_[pp] = held(lp);
+  map_[lp] = uint32_t(pp + 1);
   seq_[lp] = oob.seq;
   ++aus_[au].valid;
   ++aus_[au].programmed;
@@ -99,7 +103,7 @@ Status FlashTranslationLayer::drain_erase_queue() {
     a.in_place = true;
     a.spill = ppa_ - 1;
     a.owner = 0;
-    std::fill(slot_.begin() + page_of(au, 0), slot_.begin() + page_of(au, ppa_), kErased);
+    std::fill(slot_.data() + page_of(au, 0), slot_.data() + page_of(au, ppa_), kErased);
     set_role(au, AuRole::kFree);
   }
   erase_queue_.clear();
@@ -127,8 +131,8 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
   const uint32_t* slots = slot_.data() + page_of(au, 0);
   size_t n = 0;
   for (uint32_t s = 0; s < ppa_; ++s) {
-    pages[n] = slots[s];
-    n += slots[s] < kStale;
+    pages[n] = holder_lp(slots[s]);
+    n += slots[s] > kStale;
   }
   pages.resize(n);
   return pages;
@@ -144,8 +148,8 @@ Status FlashTranslationLayer::copy_in_place(const std::vector<uint32_t>& pages, 
     for (const uint32_t lp : pages) {
       const uint32_t pp = uint32_t(page_of(au, lp % ppa_));
       invalidate(lp);
-      slot_[pp] = lp;
-      map_[lp] = pp;
+      slot_[pp] = held(lp);
+      map_[lp] = pp + 1;
       seq_[lp] = next_seq_++;
     }
     aus_[au].valid += uint32_t(pages.size());
@@ -157,12 +161,12 @@ Status FlashTranslationLayer::copy_in_place(const std::vector<uint32_t>& pages, 
   return flash_.submit();
 }
 
-Checkpoint FlashTranslationLayer::make_checkpoint(uint64_t generation) const {
-  Checkpoint c;
+CheckpointView FlashTranslationLayer::make_checkpoint(uint64_t generation) const {
+  CheckpointView c;
   c.generation = generation;
   c.seq = next_seq_ - 1;
   c.next_seq = next_seq_;
-  c.page_seq = seq_;
+  c.page_seq = seq_.span();
   c.aus.reserve(aus_.size());
   for (const PhysAu& a : aus_) c.aus.push_back({a.erase_count, a.role, a.in_place, a.owner});
   return c;

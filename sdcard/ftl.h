@@ -47,12 +47,12 @@ class FlashTranslationLayer {
   // flash submit()). May close AUs, merge, collect garbage and erase.
   Status write_page(uint32_t lp, const std::byte* data);
   // The physical page holding lp, or kUnmapped.
-  uint32_t locate(uint32_t lp) const { return map_[lp]; }
+  uint32_t locate(uint32_t lp) const { return map_[lp] - 1; }
   // Whether lp has data the card can no longer find: the checkpoint names
   // a copy that no valid OOB record holds (its record was damaged). Such
   // a page is unmapped but keeps its sequence number, so later checkpoints
   // keep it lost; reading it fails (EIO) until it is written or trimmed.
-  bool lost(uint32_t lp) const { return map_[lp] == kUnmapped && seq_[lp] != 0; }
+  bool lost(uint32_t lp) const { return map_[lp] == 0 && seq_[lp] != 0; }
   // Unmaps lp (trim). Durable once a checkpoint is written.
   void trim_page(uint32_t lp);
   // lp's copy turned out not to be named by its record (a read found it):
@@ -65,7 +65,8 @@ class FlashTranslationLayer {
   // checkpoint so that a trimmed page's older copies cannot come back
   // after a power cut.
   void set_before_erase_hook(std::function<Status()> hook) { before_erase_ = std::move(hook); }
-  Checkpoint make_checkpoint(uint64_t generation) const;
+  // Views the FTL's sequence numbers (valid until the FTL changes).
+  CheckpointView make_checkpoint(uint64_t generation) const;
   void checkpoint_written() { trims_pending_ = false; }
 
   // Rebuilds the state from a power-on scan (one entry per physical page;
@@ -73,13 +74,14 @@ class FlashTranslationLayer {
   // No I/O; call normalize() afterwards (it may merge) unless read-only.
   void rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt);
   // The same from a clean close's checkpoint and holders (one per physical
-  // page: CleanMap::kErased, kStale or the logical page whose valid copy it
-  // is; checked against ckpt by the store): the state a scan of that card
-  // would rebuild, without one.
-  // Takes ckpt's page sequence numbers and the holders (64 GiB: 48 MiB not copied).
-  void restore_clean(Checkpoint&& ckpt, std::vector<uint32_t>&& holders);
+  // page, as the clean map stores them: CleanMap::encode_holder of kErased,
+  // kStale or the logical page whose valid copy it is; checked against
+  // ckpt by the store): the state a scan of that card would rebuild,
+  // without one. Takes ckpt's page sequence numbers and the holders as its
+  // own arrays (64 GiB: 48 MiB not copied; zero pages where nothing is).
+  void restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders);
   // Each physical page's holder, as restore_clean takes them (a clean close).
-  std::span<const uint32_t> page_holders() const { return slot_; }
+  std::span<const uint32_t> page_holders() const { return slot_.span(); }
   Status normalize();
 
   uint64_t programs() const { return next_seq_ - 1; }
@@ -123,9 +125,15 @@ class FlashTranslationLayer {
   std::vector<uint32_t> valid_pages_of(uint32_t au) const;
 
  private:
-  // A physical page's holder in slot_ is stored as the clean map has it.
-  static constexpr uint32_t kErased = CleanMap::kErased;
-  static constexpr uint32_t kStale = CleanMap::kStale;
+  // A physical page's holder in slot_ is stored as the clean map stores it
+  // (CleanMap::encode_holder): zero, what a fresh array holds, is erased.
+  static constexpr uint32_t kErased = 0;
+  static constexpr uint32_t kStale = 1;
+  static constexpr uint32_t held(uint32_t lp) { return lp + 2; }
+  // The logical page of a held slot_ entry.
+  static constexpr uint32_t holder_lp(uint32_t v) { return v - 2; }
+  // Fresh arrays: every page unmapped, every physical page erased.
+  void reset_maps();
 
   uint64_t page_of(uint32_t au, uint32_t slot) const { return uint64_t(au) * ppa_ + slot; }
   // The AU of a physical page: a shift when pages per AU is a power of
@@ -144,9 +152,11 @@ class FlashTranslationLayer {
   const int ppa_shift_;  // log2(ppa_), or -1
   Flash& flash_;
   CardCounters& counters_;
-  std::vector<uint32_t> map_;    // logical page -> physical page
-  std::vector<uint64_t> seq_;    // logical page -> seq of its valid copy (0: none)
-  std::vector<uint32_t> slot_;   // physical page -> logical page, kErased, kStale
+  // In zero pages, zero their initial state: a large card's pages never
+  // used are never touched (65 MB for 64 GiB were filled at every open).
+  ZeroedArray map_;               // logical page -> physical page + 1 (0: unmapped)
+  ZeroedArrayOf<uint64_t> seq_;   // logical page -> seq of its valid copy (0: none)
+  ZeroedArray slot_;              // physical page -> kErased, kStale, held(logical page)
   std::vector<PhysAu> aus_;
   std::vector<uint32_t> erase_queue_;
   uint32_t free_count_ = 0;

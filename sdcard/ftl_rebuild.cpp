@@ -6,9 +6,7 @@
 namespace cardfs::sdcard {
 
 void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt) {
-  std::fill(map_.begin(), map_.end(), kUnmapped);
-  std::fill(seq_.begin(), seq_.end(), 0);
-  std::fill(slot_.begin(), slot_.end(), kErased);
+  reset_maps();
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (PhysAu& a : aus_) a.spill = ppa_ - 1;
   uint64_t max_seq = 0;
@@ -44,9 +42,9 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
       if (pp == kUnmapped) seq_[lp] = ckpt->page_seq[lp];
     }
     if (pp == kUnmapped) continue;
-    map_[lp] = pp;
+    map_[lp] = pp + 1;
     seq_[lp] = scan[pp].oob.seq;
-    slot_[pp] = lp;
+    slot_[pp] = held(lp);
     ++aus_[pp / ppa_].valid;
   }
   next_seq_ = max_seq + 1;
@@ -65,8 +63,8 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
 // the sequence number the checkpoint names; a checkpointed page no page
 // holds stays lost (its record was damaged before); erase counts, the
 // next sequence number and the roles are the checkpoint's.
-void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, std::vector<uint32_t>&& holders) {
-  std::fill(map_.begin(), map_.end(), kUnmapped);
+void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders) {
+  map_.reset(geometry_.user_pages());
   seq_ = std::move(ckpt.page_seq);
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (size_t i = 0; i < aus_.size(); ++i) {
@@ -75,12 +73,12 @@ void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, std::vector<uint32_
   }
   slot_ = std::move(holders);
   for (uint64_t pp = 0; pp < slot_.size(); ++pp) {
-    const uint32_t lp = slot_[pp];
-    if (lp == kErased) continue;
+    const uint32_t h = slot_[pp];
+    if (h == kErased) continue;
     PhysAu& a = aus_[au_of(pp)];
     ++a.programmed;
-    if (lp == kStale) continue;
-    map_[lp] = uint32_t(pp);
+    if (h == kStale) continue;
+    map_[holder_lp(h)] = uint32_t(pp + 1);
     ++a.valid;
   }
   next_seq_ = ckpt.next_seq;

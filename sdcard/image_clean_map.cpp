@@ -18,6 +18,7 @@
 // fitting the checkpoint is not used (logged) and the open scans.
 #include <algorithm>
 #include <array>
+#include <bit>
 
 #include "base/coding.h"
 #include "base/log.h"
@@ -35,23 +36,49 @@ std::optional<uint32_t> ImageStore::data_name(uint64_t pp) const {
   return std::nullopt;
 }
 
+// Encoded from the FTL's holders as they are (its array keeps them as the
+// map does) and the data names of the pages not erased, computed into an
+// array of zero pages: a card mostly erased touches little of either. The
+// store's erased pages are the FTL's: those the FTL holds are named, and
+// there are as many of them (DataSlots::named_pages).
 Status ImageStore::write_clean_map(uint64_t generation, std::span<const uint32_t> holders) {
   if (layout_.clean_map_offset == 0 || !indirect_) return Status::ok();
-  CleanMap m;
-  m.generation = generation;
-  m.holder.assign(holders.begin(), holders.end());
-  m.data.resize(holders.size());
-  for (uint64_t pp = 0; pp < holders.size(); ++pp) {
-    const std::optional<uint32_t> name = data_name(pp);
+  const uint64_t n = geometry_.physical_pages();
+  auto unnamed = [&](uint64_t pp) {
     // Not expected; the map then stays of an older generation, and the
     // next open scans.
-    if (!name || (holders[pp] == CleanMap::kErased) != slots_.erased(pp)) {
-      logger("sdcard")->warn("{}: physical page {} cannot be named in the clean map; the next open scans", this->name(), pp);
-      return Status::ok();
-    }
-    m.data[pp] = *name;
+    logger("sdcard")->warn("{}: physical page {} cannot be named in the clean map; the next open scans", name(), pp);
+    return Status::ok();
+  };
+  if (holders.size() != n) return unnamed(std::min<uint64_t>(holders.size(), n));
+  ZeroedArray names(n);
+  uint64_t held = 0;
+  for (uint64_t pp = 0; pp < n; ++pp) {
+    if (holders[pp] == 0) continue;  // erased
+    const std::optional<uint32_t> name = data_name(pp);
+    if (!name || slots_.erased(pp)) return unnamed(pp);
+    if (*name != CleanMap::kOwnData) names[pp] = *name;
+    ++held;
   }
-  return write_changed_blocks(layout_.clean_map_offset, encode_clean_map(m), clean_map_sums_);
+  if (held != slots_.named_pages()) return unnamed(n);
+  std::vector<std::byte> swapped;  // a big-endian host's little-endian copy
+  RegionPiece holder_bytes{reinterpret_cast<const std::byte*>(holders.data()), n * 4};
+  RegionPiece name_bytes{reinterpret_cast<const std::byte*>(names.data()), n * 4};
+  if constexpr (std::endian::native != std::endian::little) {
+    swapped.resize(n * 8);
+    for (uint64_t pp = 0; pp < n; ++pp) {
+      put_u32(swapped.data() + pp * 4, holders[pp]);
+      put_u32(swapped.data() + (n + pp) * 4, names[pp]);
+    }
+    holder_bytes.data = swapped.data();
+    name_bytes.data = swapped.data() + n * 4;
+  }
+  const RegionPiece pieces[] = {holder_bytes, name_bytes};
+  return write_region(layout_.clean_map_offset, pieces,
+                      [&](uint32_t crc, std::span<std::byte, kCheckpointHeaderBytes> out) {
+                        encode_clean_map_header(generation, n, crc, out);
+                      },
+                      clean_map_sums_);
 }
 
 std::string ImageStore::misfit(const CleanMap& m, const Checkpoint& ckpt) const {
@@ -86,7 +113,7 @@ Result<bool> ImageStore::read_erase_table(std::vector<uint32_t>& generations) {
   return true;
 }
 
-Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, std::vector<uint32_t>& holders) {
+Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders) {
   auto unused = [&](const std::string& why) {
     logger("sdcard")->warn("{}: not using the clean map ({}); scanning", name(), why);
     return false;
@@ -135,10 +162,12 @@ Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, std::vector<uint
       for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
       slots_.assign(pp, units);
     }
-    if (h != CleanMap::kStale) latest_[h] = uint32_t(pp);
+    if (h != CleanMap::kStale) set_latest(h, pp);
   }
   clean_map_sums_ = block_sums(bytes);
-  holders = std::move(m->holder);
+  holders.reset(n);
+  for (uint64_t pp = 0; pp < n; ++pp)
+    if (m->holder[pp] != CleanMap::kErased) holders[pp] = CleanMap::encode_holder(m->holder[pp]);
   return true;
 }
 

@@ -32,16 +32,8 @@ uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 // The checkpoint's page sequence numbers are most of its bytes (1 MiB on a
 // 2 GiB card) and were encoded one byte at a time: about 6 % of the
 // daemon's time under random writes with fsync. They are little-endian
-// u64s, so on a little-endian host the array is its own encoding.
-void put_u64_array(std::span<const uint64_t> in, std::byte* out) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(out, in.data(), in.size_bytes());
-  } else {
-    Encoder e(std::span<std::byte>(out, in.size_bytes()));
-    for (uint64_t v : in) e.u64(v);
-  }
-}
-
+// u64s, so on a little-endian host the array is its own encoding (the
+// writer, image_regions.cpp, takes it as it is).
 void get_u64_array(const std::byte* in, std::span<uint64_t> out) {
   if constexpr (std::endian::native == std::endian::little) {
     std::memcpy(out.data(), in, out.size_bytes());
@@ -245,30 +237,32 @@ OobState decode_erase_entry(uint32_t au, const std::byte* in, uint32_t* generati
   return get_u32(in + 4) == crc32c(bound) ? OobState::kValid : OobState::kCorrupt;
 }
 
-std::vector<std::byte> encode_checkpoint(const Checkpoint& c) {
-  const size_t payload = c.page_seq.size() * 8 + c.aus.size() * kAuRecordBytes;
-  std::vector<std::byte> out(kCkptHeaderBytes + payload);
-  std::span<std::byte> body = std::span(out).subspan(kCkptHeaderBytes);
-  put_u64_array(c.page_seq, body.data());
-  Encoder p(body.subspan(c.page_seq.size() * 8));
-  for (const AuRecord& a : c.aus) {
+std::vector<std::byte> encode_au_records(std::span<const AuRecord> aus) {
+  std::vector<std::byte> out(aus.size() * kAuRecordBytes);
+  Encoder p(out);
+  for (const AuRecord& a : aus) {
     p.u32(a.erase_count);
     p.u8(uint8_t(a.role));
     p.u8(a.in_place ? 1 : 0);
     p.u16(0);
     p.u32(a.owner);
   }
-  Encoder h{std::span<std::byte>(out).first(kCkptHeaderBytes)};
+  return out;
+}
+
+void encode_checkpoint_header(const CheckpointView& c, uint64_t pages, uint32_t payload_crc,
+                              std::span<std::byte, kCheckpointHeaderBytes> out) {
+  std::fill(out.begin(), out.end(), std::byte{0});
+  Encoder h{std::span<std::byte>(out)};
   h.u32(kCkptMagic);
   h.u32(kCheckpointVersion);
   h.u64(c.generation);
   h.u64(c.seq);
   h.u64(c.next_seq);
-  h.u64(c.page_seq.size());
+  h.u64(pages);
   h.u32(uint32_t(c.aus.size()));
-  h.u32(page_crc(body));  // the same CRC-32C as crc32c(), with SSE4.2: 33 MiB on a 64 GiB card
-  h.u32(crc32c(std::span(out).first(h.pos())));
-  return out;
+  h.u32(payload_crc);
+  h.u32(crc32c(std::span<const std::byte>(out).first(h.pos())));
 }
 
 uint64_t checkpoint_bytes(const Geometry& g) {
@@ -307,8 +301,8 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
   if (in.size() - kCkptHeaderBytes < payload) return Status::error(EINVAL, "truncated checkpoint");
   std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, payload);
   if (page_crc(body) != body_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
-  c.page_seq.resize(pages);
-  get_u64_array(body.data(), c.page_seq);
+  c.page_seq.reset(pages);
+  get_u64_array(body.data(), c.page_seq.span());
   Decoder p(body.subspan(pages * 8));
   c.aus.resize(aus);
   for (AuRecord& a : c.aus) {
@@ -320,7 +314,7 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
     if (role > uint8_t(AuRole::kErasing) || (a.role = AuRole(role), a.owner >= g.user_aus))
       return Status::error(EINVAL, "bad AU record in checkpoint");
   }
-  if (!c.page_seq.empty() && *std::max_element(c.page_seq.begin(), c.page_seq.end()) > c.seq)
+  if (pages != 0 && *std::max_element(c.page_seq.data(), c.page_seq.data() + pages) > c.seq)
     return Status::error(EINVAL, "checkpoint page newer than the checkpoint");
   if (!p.ok()) return Status::error(EINVAL, "truncated checkpoint");
   return c;
@@ -328,24 +322,16 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
 
 uint64_t clean_map_bytes(const Geometry& g) { return kCkptHeaderBytes + g.physical_pages() * 8; }
 
-std::vector<std::byte> encode_clean_map(const CleanMap& m) {
-  const uint64_t n = m.holder.size();
-  std::vector<std::byte> out(kCkptHeaderBytes + n * 8);
-  std::byte* holders = out.data() + kCkptHeaderBytes;
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    const uint32_t h = m.holder[pp];
-    put_u32(holders + pp * 4, h == CleanMap::kErased ? 0 : h == CleanMap::kStale ? 1 : h + 2);
-    put_u32(holders + (n + pp) * 4, m.data[pp]);
-  }
-  const std::span<const std::byte> body = std::span(out).subspan(kCkptHeaderBytes);
-  Encoder h{std::span<std::byte>(out).first(kCkptHeaderBytes)};
+void encode_clean_map_header(uint64_t generation, uint64_t pages, uint32_t payload_crc,
+                             std::span<std::byte, kCheckpointHeaderBytes> out) {
+  std::fill(out.begin(), out.end(), std::byte{0});
+  Encoder h{std::span<std::byte>(out)};
   h.u32(kCleanMagic);
   h.u32(kCleanMapVersion);
-  h.u64(m.generation);
-  h.u64(n);
-  h.u32(page_crc(body));
-  h.u32(crc32c(std::span(out).first(h.pos())));
-  return out;
+  h.u64(generation);
+  h.u64(pages);
+  h.u32(payload_crc);
+  h.u32(crc32c(std::span<const std::byte>(out).first(h.pos())));
 }
 
 Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Geometry& g) {

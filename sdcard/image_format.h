@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "sdcard/geometry.h"
+#include "sdcard/zeroed_array.h"
 
 namespace cardfs::sdcard {
 
@@ -222,19 +223,38 @@ struct AuRecord {
 
 // A checkpoint of the FTL: for every logical page the sequence number of
 // its valid copy (0: unmapped) as of `seq`, and every physical AU's state.
+// Decoded, the sequence numbers are in zero pages (the FTL takes them as
+// its own): those of a card's unused pages are never touched.
 struct Checkpoint {
   uint64_t generation = 0;  // increases with every checkpoint written
   uint64_t seq = 0;         // every page programmed with seq <= this is covered
   uint64_t next_seq = 1;
-  std::vector<uint64_t> page_seq;
+  ZeroedArrayOf<uint64_t> page_seq;
   std::vector<AuRecord> aus;
 };
 
-std::vector<std::byte> encode_checkpoint(const Checkpoint& c);
+// A checkpoint to write: the sequence numbers are the FTL's own array (32
+// MiB on a 64 GiB card, not copied); empty: all zero (a new card's).
+struct CheckpointView {
+  uint64_t generation = 0;
+  uint64_t seq = 0;
+  uint64_t next_seq = 1;
+  std::span<const uint64_t> page_seq;
+  std::vector<AuRecord> aus;
+};
+
 // Bytes of a checkpoint of g (its encoding's size, at most a slot's).
 uint64_t checkpoint_bytes(const Geometry& g);
 // Bytes at the start of a checkpoint that hold its header.
 inline constexpr size_t kCheckpointHeaderBytes = 64;
+// A checkpoint is encoded in pieces, so that it is written a block at a
+// time from the FTL's arrays without a copy of it whole: the header
+// (kCheckpointHeaderBytes, with the CRC of the payload that follows it),
+// then the sequence numbers (u64 each: on a little-endian host the array
+// is its own encoding), then the AU records.
+void encode_checkpoint_header(const CheckpointView& c, uint64_t pages, uint32_t payload_crc,
+                              std::span<std::byte, kCheckpointHeaderBytes> out);
+std::vector<std::byte> encode_au_records(std::span<const AuRecord> aus);
 // Checks magic, CRCs, and that the sizes match g. An all-zero slot is
 // ENOENT (never written).
 Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g);
@@ -262,12 +282,20 @@ struct CleanMap {
   // Data names: slot s (its own run of units) or unit list l (the unit table).
   static uint32_t slot_data(uint32_t s) { return (s + 1) << 1; }
   static uint32_t list_data(uint32_t l) { return l << 1 | 1; }
+  // A holder as the map stores it (0 erased, 1 stale, logical page + 2),
+  // which is also how the FTL keeps it in memory (zero: erased).
+  static uint32_t encode_holder(uint32_t h) { return h == kErased ? 0 : h == kStale ? 1 : h + 2; }
+  static uint32_t decode_holder(uint32_t v) { return v == 0 ? kErased : v == 1 ? kStale : v - 2; }
   uint64_t generation = 0;       // of the checkpoint written with it
   std::vector<uint32_t> holder;  // per physical page: kErased, kStale or the logical page
   std::vector<uint32_t> data;    // per physical page: kOwnData, slot_data(s), list_data(l)
 };
 uint64_t clean_map_bytes(const Geometry& g);
-std::vector<std::byte> encode_clean_map(const CleanMap& m);
+// Its header (kCheckpointHeaderBytes), with the CRC of the payload that
+// follows it: the holders of the `pages` physical pages as the clean map
+// stores them (CleanMap::encode_holder), then their data names.
+void encode_clean_map_header(uint64_t generation, uint64_t pages, uint32_t payload_crc,
+                             std::span<std::byte, kCheckpointHeaderBytes> out);
 // Only the header (kCheckpointHeaderBytes): magic, CRC, size; generation set.
 // An all-zero header is ENOENT (none written since version 5).
 Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Geometry& g);

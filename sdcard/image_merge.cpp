@@ -245,7 +245,7 @@ Status ImageStore::restore_merges(std::span<const uint32_t> holders) {
     if (!m) continue;
     for (size_t i = 0; i < m->slots.size(); ++i) {
       const uint64_t pp = uint64_t(au) * ppa + m->slots[i];
-      if (holders[pp] == CleanMap::kErased || crc_name(pp) != m->names[i]) continue;
+      if (holders[pp] == 0 || crc_name(pp) != m->names[i]) continue;  // 0: erased
       named.push_back({m->names[i], pp, m->crcs[i], m->verify[i], false});
     }
   }

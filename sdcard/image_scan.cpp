@@ -47,7 +47,7 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
     if (s.state != OobState::kValid || s.oob.logical_page >= latest_.size()) continue;
     if (s.oob.seq > newest[s.oob.logical_page]) {
       newest[s.oob.logical_page] = s.oob.seq;
-      latest_[s.oob.logical_page] = uint32_t(pp);
+      set_latest(s.oob.logical_page, pp);
     }
   }
   return out;

@@ -10,52 +10,6 @@
 #include "sdcard/page_crc.h"
 
 namespace cardfs::sdcard {
-namespace {
-
-
-// A 64-bit sum of a block that changes when the block does. Not a CRC: a
-// CRC is linear, and the checkpoint's first block ends its header with the
-// CRC of the header, which gives the block the same CRC whatever the
-// header holds (a CRC over data and its own CRC is a constant), so a
-// changed header went unwritten. Each 8-byte word is mixed in with a
-// multiply and a shift (as splitmix64), which no such structure cancels.
-uint64_t block_sum(std::span<const std::byte> block) {
-  uint64_t h = 0x9E37'79B9'7F4A'7C15ull ^ block.size();
-  size_t i = 0;
-  for (; i + 8 <= block.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, block.data() + i, 8);
-    h = (h ^ w) * 0xBF58'476D'1CE4'E5B9ull;
-    h ^= h >> 31;
-  }
-  for (; i < block.size(); ++i) h = (h ^ uint64_t(block[i])) * 0x94D0'49BB'1331'11EBull;
-  return h ^ (h >> 29);
-}
-
-}  // namespace
-
-// The sums of bytes' kCheckpointBlock blocks (the last may be shorter).
-std::vector<uint64_t> ImageStore::block_sums(std::span<const std::byte> bytes) {
-  std::vector<uint64_t> sums;
-  sums.reserve((bytes.size() + kCheckpointBlock - 1) / kCheckpointBlock);
-  for (size_t at = 0; at < bytes.size(); at += kCheckpointBlock)
-    sums.push_back(block_sum(bytes.subspan(at, std::min(kCheckpointBlock, bytes.size() - at))));
-  return sums;
-}
-
-// The sums of `bytes` zero bytes' blocks, as block_sums gives them (the
-// blocks of a region that is a hole), without a buffer of zeros.
-std::vector<uint64_t> ImageStore::zero_sums(uint64_t bytes) {
-  const std::vector<std::byte> zeros(kCheckpointBlock);
-  std::vector<uint64_t> sums(bytes / kCheckpointBlock, block_sum(zeros));
-  if (bytes % kCheckpointBlock != 0) sums.push_back(block_sum(std::span(zeros).first(bytes % kCheckpointBlock)));
-  return sums;
-}
-
-namespace {
-
-}  // namespace
-
 ImageStore::ImageStore(std::shared_ptr<Medium> medium) : medium_(std::move(medium)) {}
 
 void ImageStore::set_geometry(const ImageHeader& h) {
@@ -68,7 +22,7 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   const uint32_t upp = units_per_page(h.geometry);
   unit_bytes_ = h.geometry.page_bytes / upp;
   slots_.reset(h.geometry.physical_pages(), upp, indirect_);
-  latest_.assign(h.geometry.user_pages(), DataSlots::kNone);
+  latest_.reset(h.geometry.user_pages());
   reset_merges(h.version >= kImageVersionMerges && indirect_);
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
@@ -104,9 +58,8 @@ Status ImageStore::format(const ImageHeader& h) {
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
   for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = zero_sums(checkpoint_bytes(h.geometry));
   clean_map_sums_ = zero_sums(clean_map_bytes(h.geometry));
-  Checkpoint c;
+  CheckpointView c;  // every page unmapped (no sequence numbers: zeros)
   c.generation = 1;
-  c.page_seq.assign(h.geometry.user_pages(), 0);
   c.aus.assign(h.geometry.physical_aus(), AuRecord{});
   // No clean map: the card's create opens it read-write at once, and its
   // close writes one (an open before that scans an empty card).
@@ -187,7 +140,7 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
     Result<bool> clean = load_clean_map(*map.checkpoint, map.holders);
     if (!clean.is_ok()) return clean.status().with_context(name());
     if (*clean) {
-      if (Status st = restore_merges(map.holders); !st.is_ok()) return st.with_context(name());
+      if (Status st = restore_merges(map.holders.span()); !st.is_ok()) return st.with_context(name());
       return map;
     }
   }
@@ -244,55 +197,6 @@ Status ImageStore::write_header(const ImageHeader& h) {
   CARDFS_RETURN_IF_ERROR(write_counted_at(0, buf));
   if (layout_.backup_header_offset == 0) return Status::ok();
   return write_counted_at(layout_.backup_header_offset, buf);
-}
-
-// Only the 4 KiB blocks that differ from what this store last wrote into
-// the slot are written: between two checkpoints of a slot most of the map
-// is unchanged (a merge renumbers one AU's pages), and the whole slot
-// (1 MiB for 2 GiB) was most of what the image took per byte the host
-// wrote on merge-heavy workloads. The bytes on disk are the same as a
-// whole write's. A slot's blocks are known by a 64-bit sum each
-// (block_sum); unknown after open or a failed write, when the whole
-// checkpoint is written.
-Status ImageStore::write_checkpoint(const Checkpoint& c) {
-  const std::vector<std::byte> bytes = encode_checkpoint(c);
-  if (bytes.size() > layout_.checkpoint_slot_bytes) return Status::error(EIO, "checkpoint larger than its slot");
-  return write_changed_blocks(layout_.checkpoint_offset[c.generation % 2], bytes, checkpoint_sums_[c.generation % 2]);
-}
-
-// `bytes` at `base`, but only the blocks whose sums differ from `sums`
-// (all of them when `sums` does not have one per block); `sums` then
-// holds the new ones, or nothing if the write failed.
-Status ImageStore::write_changed_blocks(uint64_t base, std::span<const std::byte> bytes, std::vector<uint64_t>& sums) {
-  const size_t blocks = (bytes.size() + kCheckpointBlock - 1) / kCheckpointBlock;
-  const bool known = sums.size() == blocks;
-  sums.resize(blocks);
-  std::vector<iovec> iovs;
-  iovs.reserve(blocks);  // the ops point into it
-  std::vector<IoOp> ops;
-  for (size_t b = 0; b < blocks; ++b) {
-    const auto block = bytes.subspan(b * kCheckpointBlock, std::min(kCheckpointBlock, bytes.size() - b * kCheckpointBlock));
-    const uint64_t sum = block_sum(block);
-    if (known && sums[b] == sum) continue;
-    sums[b] = sum;
-    iovec v{const_cast<std::byte*>(block.data()), block.size()};
-    if (!ops.empty() && static_cast<std::byte*>(iovs.back().iov_base) + iovs.back().iov_len == block.data()) {
-      iovs.back().iov_len += block.size();
-      continue;
-    }
-    iovs.push_back(v);
-    ops.push_back({base + b * kCheckpointBlock, std::span<const iovec>(&iovs.back(), 1)});
-  }
-  Status st = write_counted(ops);
-  if (!st.is_ok()) {
-    sums.clear();
-    return st;
-  }
-  // The names written so far are older than this checkpoint: a merge
-  // naming one from now on need not have its data checked at power-on
-  // (a durable card synced them before the checkpoint).
-  flushed();
-  return st;
 }
 
 // A merge naming a name written before a durable card's fdatasync needs

@@ -20,6 +20,7 @@
 // Not thread-safe: the Card calls it under its state lock.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,13 @@
 #include "sdcard/page_store.h"
 
 namespace cardfs::sdcard {
+
+// A piece of a region's payload: `size` bytes at `data`, or zeros when
+// data is null.
+struct RegionPiece {
+  const std::byte* data = nullptr;
+  uint64_t size = 0;
+};
 
 class ImageStore final : public PageStore {
  public:
@@ -44,7 +52,7 @@ class ImageStore final : public PageStore {
   Result<ImageHeader> read_header() override;
   Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) override;
   Status write_header(const ImageHeader& h) override;
-  Status write_checkpoint(const Checkpoint& c) override;
+  Status write_checkpoint(const CheckpointView& c) override;
   Status write_clean_map(uint64_t generation, std::span<const uint32_t> holders) override;
   Status write(std::span<const PageWrite> batch) override;
   Status read(std::span<const FlashRead> reads) override;
@@ -88,12 +96,17 @@ class ImageStore final : public PageStore {
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
-  Status write_changed_blocks(uint64_t base, std::span<const std::byte> bytes, std::vector<uint64_t>& sums);
+  // A checkpoint slot or the clean map, written by changed blocks
+  // (image_regions.cpp): its header (made last, from the payload's CRC),
+  // then the pieces.
+  using RegionHeader = std::function<void(uint32_t payload_crc, std::span<std::byte, kCheckpointHeaderBytes> out)>;
+  Status write_region(uint64_t base, std::span<const RegionPiece> pieces, const RegionHeader& make_header,
+                      std::vector<uint64_t>& sums);
   // The clean map (version 5, image_clean_map.cpp): true when it holds
   // for `ckpt` (same generation, intact, consistent with it) and the store's
   // maps were set from it, `holders` filled; false (nothing changed) when
   // the open must scan.
-  Result<bool> load_clean_map(const Checkpoint& ckpt, std::vector<uint32_t>& holders);
+  Result<bool> load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders);
   // Why map m does not fit ckpt and this store's geometry, or "".
   std::string misfit(const CleanMap& m, const Checkpoint& ckpt) const;
   // The data name of physical page pp (CleanMap), or nullopt when its
@@ -177,7 +190,8 @@ class ImageStore final : public PageStore {
     bool ok;
   };
   Status load_name_crcs(std::vector<NamedPage>& named);
-  // After a clean open: the merge pages, from the merge table and the map.
+  // After a clean open: the merge pages, from the merge table and the map
+  // (holders as the clean map stores them).
   Status restore_merges(std::span<const uint32_t> holders);
   // What a page in a merge entry would have in its record (read checks).
   OobRecord merged_record(uint64_t pp) const;
@@ -208,9 +222,13 @@ class ImageStore final : public PageStore {
   std::vector<std::byte> zeros_;  // a unit of zeros (torn moves of zero units)
   DataSlots slots_;
   uint32_t unit_bytes_ = kUnitBytes;
-  // Logical page -> the physical page of its latest program or move: the
-  // copy a partly rewritten page takes its other units from.
-  std::vector<uint32_t> latest_;
+  // Logical page -> the physical page of its latest program or move, plus
+  // one (0: none): the copy a partly rewritten page takes its other units from.
+  ZeroedArray latest_;
+  uint32_t latest(uint64_t lp) const { return lp < latest_.size() ? latest_[lp] - 1 : DataSlots::kNone; }
+  void set_latest(uint64_t lp, uint64_t pp) {
+    if (lp < latest_.size()) latest_[lp] = uint32_t(pp + 1);
+  }
   bool indirect_ = true;  // moves share slots (version >= 2); false: version 1, moves copy
   uint32_t version_ = kImageVersion;
   bool erase_table_ = true;  // version 4: erases write generations, not zeroed records

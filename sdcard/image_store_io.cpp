@@ -130,7 +130,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) 
   if (erase_table_ && w.bytes == geometry_.page_bytes) {
     fresh = w.fresh_units & all;
     if (w.keeps_old) {
-      const uint32_t old = lp < latest_.size() ? latest_[lp] : DataSlots::kNone;
+      const uint32_t old = latest(lp);
       if (old != DataSlots::kNone && !slots_.erased(old))
         base = slots_.units_of(old);
       else
@@ -147,7 +147,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) 
     plan.add(unit_offset(units[k]), w.data + k * unit_bytes_, len);
     bytes_written_ += len;
   }
-  if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
+  set_latest(lp, w.page);
   return Status::ok();
 }
 
@@ -229,7 +229,7 @@ Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
     return Status::error(EIO, "moving erased page " + std::to_string(w.from)).with_context(name());
   const std::vector<uint32_t> source(slots_.units_of(w.from).begin(), slots_.units_of(w.from).end());
   const uint32_t lp = w.oob.logical_page;
-  if (lp < latest_.size()) latest_[lp] = uint32_t(w.page);
+  set_latest(lp, w.page);
   if (merges_) merged_[w.page] = false;
   if (indirect_ && w.bytes == geometry_.page_bytes) {
     const uint32_t list = slots_.list_of(w.from);

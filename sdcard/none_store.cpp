@@ -30,7 +30,7 @@ class NoneStore final : public PageStore {
     return origin_->read_map(h, progress);
   }
   Status write_header(const ImageHeader&) override { return Status::ok(); }
-  Status write_checkpoint(const Checkpoint&) override { return Status::ok(); }
+  Status write_checkpoint(const CheckpointView&) override { return Status::ok(); }
   Status write(std::span<const PageWrite>) override { return Status::ok(); }
   Status read(std::span<const FlashRead> reads) override {
     for (const FlashRead& r : reads)

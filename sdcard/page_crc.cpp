@@ -50,10 +50,10 @@ __attribute__((target("sse4.2"))) uint64_t hw_run(uint64_t c, const unsigned cha
 // cycle); their states are then joined: state(A B) = state(A) * x^(8|B|)
 // xor state_from_zero(B). One page size is used at a time, so its shift
 // factor is cached.
-__attribute__((target("sse4.2"))) uint32_t hw_crc(std::span<const std::byte> data) {
+__attribute__((target("sse4.2"))) uint32_t hw_crc(uint32_t crc, std::span<const std::byte> data) {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   size_t n = data.size();
-  uint64_t c = 0xFFFFFFFFu;
+  uint64_t c = ~crc;
   const size_t words = n / 24;  // per stream
   if (words >= 16) {
     thread_local uint64_t cached_bytes = 0;
@@ -91,11 +91,13 @@ const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 
 }  // namespace
 
-uint32_t page_crc(std::span<const std::byte> data) {
+uint32_t page_crc(std::span<const std::byte> data) { return page_crc(0, data); }
+
+uint32_t page_crc(uint32_t crc, std::span<const std::byte> data) {
 #if defined(__x86_64__)
-  if (kHaveSse42) return hw_crc(data);
+  if (kHaveSse42) return hw_crc(crc, data);
 #endif
-  return crc32c(data);
+  return crc32c(crc, data);
 }
 
 }  // namespace cardfs::sdcard

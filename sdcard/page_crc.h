@@ -10,5 +10,8 @@
 namespace cardfs::sdcard {
 
 uint32_t page_crc(std::span<const std::byte> data);
+// The CRC of bytes that `crc` was the CRC of, followed by `data` (as
+// crc32c(crc, data)): a long run CRC'd a piece at a time.
+uint32_t page_crc(uint32_t crc, std::span<const std::byte> data);
 
 }  // namespace cardfs::sdcard

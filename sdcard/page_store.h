@@ -111,13 +111,14 @@ struct ScannedPage {
 using ScanProgress = std::function<void(uint64_t done, uint64_t total)>;
 
 // A card closed cleanly (image version 5) opens from its checkpoint and
-// clean map: `holders` has one entry per physical page (CleanMap::kErased,
-// kStale or the logical page it holds) and `scan` is empty. Otherwise
+// clean map: `holders` has one entry per physical page, as the map stores
+// it (CleanMap::encode_holder of kErased, kStale or the logical page it
+// holds; zero pages where all are erased) and `scan` is empty. Otherwise
 // `holders` is empty and `scan` has an entry per physical page.
 struct StoredMap {
   std::optional<Checkpoint> checkpoint;
   std::vector<ScannedPage> scan;
-  std::vector<uint32_t> holders;
+  ZeroedArray holders;
 };
 
 class PageStore {
@@ -137,9 +138,10 @@ class PageStore {
   // progress (if set) is called as the scan reads the records, done < total.
   virtual Result<StoredMap> read_map(const ImageHeader& h, const ScanProgress& progress) = 0;
   virtual Status write_header(const ImageHeader& h) = 0;
-  virtual Status write_checkpoint(const Checkpoint& c) = 0;  // into slot generation % 2
+  virtual Status write_checkpoint(const CheckpointView& c) = 0;  // into slot generation % 2
   // At a clean close, after the checkpoint of `generation`: each physical
-  // page's holder (CleanMap::kErased, kStale or its logical page), kept
+  // page's holder (as the clean map stores it: CleanMap::encode_holder of
+  // kErased, kStale or its logical page; the FTL's own array), kept
   // with what the store knows of the page so that the next open of the
   // card, if it is still clean then, needs no scan (version 5; a store
   // or an image without one keeps nothing and scans).
