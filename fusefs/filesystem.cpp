@@ -282,26 +282,35 @@ void Filesystem::release(Ino ino) {
 // name and no open handle is left, not when the kernel forgets the number
 // (a FORGET comes whenever the kernel evicts its inode, often 0.1 s after
 // the unlink returned, and an `rm big; dd` would see ENOSPC meanwhile).
-void Filesystem::maybe_free_locked(Inode& inode) {
-  if (inode.freed || inode.d.links_count > 0 || opts_.read_only) return;
+// store_due: the caller changed the inode and left its store to this
+// function (an unlink of the last link: the record is written once, with
+// its orphan link and emptied block map, or erased).
+void Filesystem::maybe_free_locked(Inode& inode, bool store_due) {
   Status st = Status::ok();
-  if (inode.lookups == 0 && inode.opens == 0) {
+  if (inode.freed || inode.d.links_count > 0 || opts_.read_only) {
+    if (store_due) st = store(inode);
+  } else if (inode.lookups == 0 && inode.opens == 0) {
     st = free_inode_locked(inode);
   } else {
-    // Still in use: on the orphan list until it is freed, so that a crash
-    // meanwhile cannot leave it for fsck to bring back.
-    st = orphan_add_locked(inode);
-    if (st.is_ok() && inode.opens == 0 && S_ISREG(inode.d.mode) && !inode.data_freed)
-      st = free_data_locked(inode);
+    st = orphan_locked(inode, store_due);
   }
   if (!st.is_ok()) logger("fusefs")->error("freeing inode {}: {}", inode.ino, st.to_string());
 }
 
-Status Filesystem::orphan_add_locked(Inode& inode) {
-  if (orphans_->contains(inode.ino)) return Status::ok();
-  orphans_->add(inode.ino);
-  CARDFS_RETURN_IF_ERROR(store(inode));  // its record links to the previous head
-  return write_super();                  // the head names it
+// Still in use: on the orphan list until it is freed, so that a crash
+// meanwhile cannot leave it for fsck to bring back; a closed file's blocks
+// go back now. With a journal the list's head reaches the card only in a
+// commit, whose write_super takes the head it finds then, so the unlink
+// does not write the superblock: an inode unlinked and forgotten within
+// one transaction (an rm of a file that is not open: the kernel's FORGET
+// follows within a fraction of a second) never shows on the list on the
+// card, as with ext4, whose unlink and eviction share a transaction.
+Status Filesystem::orphan_locked(Inode& inode, bool store_due) {
+  const bool added = orphans_->add(inode.ino);
+  const bool free_data = inode.opens == 0 && S_ISREG(inode.d.mode) && !inode.data_freed;
+  if (free_data) CARDFS_RETURN_IF_ERROR(free_data_locked(inode));
+  if (added || free_data || store_due) CARDFS_RETURN_IF_ERROR(store(inode));  // with its link
+  return added && !journal_log_ ? write_super() : Status::ok();  // the head names it
 }
 
 // After an unclean stop, the inodes the orphan list holds have no name and
@@ -328,7 +337,8 @@ Status Filesystem::free_orphans() {
 }
 
 // The blocks of an unlinked, closed regular file whose number the kernel
-// still holds: getattr then shows an empty file, open is ENOENT.
+// still holds: getattr then shows an empty file, open is ENOENT. The
+// caller stores the inode.
 Status Filesystem::free_data_locked(Inode& inode) {
   inode.data_freed = true;
   if (inode.as) cache_.truncate_pages(*inode.as, 0);
@@ -339,7 +349,7 @@ Status Filesystem::free_data_locked(Inode& inode) {
     groups_->release(inode.res);
   }
   inode.d.size = 0;
-  return store(inode);
+  return Status::ok();
 }
 
 Status Filesystem::free_inode_locked(Inode& inode) {
@@ -360,7 +370,7 @@ Status Filesystem::free_inode_locked(Inode& inode) {
   CARDFS_RETURN_IF_ERROR(orphans_->remove(inode.ino));  // before its record goes
   CARDFS_RETURN_IF_ERROR(itable_->erase(inode.ino));
   groups_->free_inode(inode.ino, S_ISDIR(inode.d.mode));
-  return orphan ? write_super() : Status::ok();
+  return orphan && !journal_log_ ? write_super() : Status::ok();  // journal: the commit writes it
 }
 
 Result<StatFs> Filesystem::statfs() {

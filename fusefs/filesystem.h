@@ -360,9 +360,9 @@ class Filesystem {
   Status enable_unwritten();
   Status free_inode_locked(Inode& inode);
   Status free_data_locked(Inode& inode);
-  Status orphan_add_locked(Inode& inode);
+  Status orphan_locked(Inode& inode, bool store_due);
   Status free_orphans();
-  void maybe_free_locked(Inode& inode);
+  void maybe_free_locked(Inode& inode, bool store_due = false);
   void touch_atime_locked(Inode& inode);
   // Whether touch_atime_locked would change the inode (the atime policy).
   bool atime_due_locked(const Inode& inode) const;

@@ -89,8 +89,10 @@ Status Filesystem::remove_entry_locked(Inode& dirp, const DirHit& hit, Inode& vi
   if (is_dir) victim.d.links_count = 0;
   else if (victim.d.links_count) --victim.d.links_count;
   victim.d.ctime = t;
-  CARDFS_RETURN_IF_ERROR(store(victim));
-  maybe_free_locked(victim);
+  // The last link: maybe_free_locked writes the record once (with its
+  // orphan link, its blocks freed) or erases it.
+  if (victim.d.links_count > 0) CARDFS_RETURN_IF_ERROR(store(victim));
+  maybe_free_locked(victim, /*store_due=*/victim.d.links_count == 0);
   return Status::ok();
 }
 

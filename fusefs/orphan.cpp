@@ -43,11 +43,12 @@ void OrphanList::load(uint32_t head) {
   }
 }
 
-void OrphanList::add(uint32_t ino) {
+bool OrphanList::add(uint32_t ino) {
   std::lock_guard lock(mu_);
-  if (where_.count(ino)) return;
+  if (where_.count(ino)) return false;
   list_.push_front(ino);
   where_[ino] = list_.begin();
+  return true;
 }
 
 Status OrphanList::remove(uint32_t ino) {

@@ -13,8 +13,9 @@
 // In memory the list, head first, is the authority; the records and the
 // superblock follow it: an inode's record always carries its current next
 // (InodeTable::store writes records through write_record), and removing an
-// inode relinks its predecessor's record in place. The caller writes the
-// superblock after add() and remove() (Filesystem::write_super reads head()).
+// inode relinks its predecessor's record in place. The superblock takes
+// head() whenever Filesystem::write_super runs: after add() and remove()
+// without a journal, at the commit with one.
 // This is the whole interface a journal needs to log the list's changes.
 //
 // Thread-safety: all methods may be called from any thread. The list's
@@ -42,8 +43,8 @@ class OrphanList {
   // link that is out of range, names a free inode or loops, and reports
   // it as corruption; what came before is kept.
   void load(uint32_t head);
-  // Puts ino at the head (nothing if it is on the list already).
-  void add(uint32_t ino);
+  // Puts ino at the head; false (nothing done) if it is on the list already.
+  bool add(uint32_t ino);
   // Takes ino off the list (nothing if it is not on it); its predecessor's
   // record is relinked in the cache.
   Status remove(uint32_t ino);
