@@ -14,8 +14,19 @@ void AddressSpace::set_get_block(GetBlock gb) {
   get_block_ = std::move(gb);
 }
 
+AddressSpace::Shards& AddressSpace::shards_made() {
+  Shards* s = shards();
+  if (s) return *s;
+  auto fresh = std::make_unique<Shards>();
+  if (shards_.compare_exchange_strong(s, fresh.get(), std::memory_order_acq_rel))
+    return *fresh.release();
+  return *s;  // another thread made them first
+}
+
 PageRef AddressSpace::find(uint64_t index) {
-  Shard& s = shard(index);
+  Shards* all = shards();
+  if (!all) return {};
+  Shard& s = (*all)[index % kShards];
   std::lock_guard lock(s.mu);
   auto it = s.pages.find(index);
   if (it == s.pages.end()) return {};
@@ -24,7 +35,7 @@ PageRef AddressSpace::find(uint64_t index) {
 }
 
 PageRef AddressSpace::insert(Page* fresh, Lru& lru, bool* inserted) {
-  Shard& s = shard(fresh->index);
+  Shard& s = shards_made()[fresh->index % kShards];
   std::lock_guard lock(s.mu);
   auto [it, ok] = s.pages.try_emplace(fresh->index, fresh);
   *inserted = ok;
@@ -58,7 +69,9 @@ static bool remove_locked(std::unordered_map<uint64_t, Page*>& pages, Page* p, b
 }
 
 bool AddressSpace::remove(Page* p) {
-  Shard& s = shard(p->index);
+  Shards* all = shards();
+  if (!all) return false;
+  Shard& s = (*all)[p->index % kShards];
   bool removed;
   {
     std::lock_guard lock(s.mu);
@@ -69,7 +82,9 @@ bool AddressSpace::remove(Page* p) {
 }
 
 bool AddressSpace::try_remove(Page* p) {
-  Shard& s = shard(p->index);
+  Shards* all = shards();
+  if (!all) return false;
+  Shard& s = (*all)[p->index % kShards];
   std::unique_lock lock(s.mu, std::try_to_lock);
   if (!lock.owns_lock() || !remove_locked(s.pages, p, true)) return false;
   lock.unlock();
@@ -86,7 +101,9 @@ std::vector<PageRef> AddressSpace::pages_in(uint64_t first, uint64_t last) {
     }
     return out;
   }
-  for (auto& s : shards_) {
+  Shards* all = shards();
+  if (!all) return out;
+  for (auto& s : *all) {
     std::lock_guard lock(s.mu);
     for (auto& [index, p] : s.pages) {
       if (index < first || index > last) continue;
