@@ -69,7 +69,7 @@ Result<std::unique_ptr<Card>> Card::open(std::unique_ptr<PageStore> store, Clock
   auto impl = std::make_unique<Impl>(clock, std::move(opts), **profile, header, std::move(store));
   const bool from_clean_map = map.holders.size() != 0;
   if (from_clean_map)
-    impl->ftl.restore_clean(std::move(*map.checkpoint), std::move(map.holders));
+    impl->ftl.restore_clean(std::move(*map.checkpoint), std::move(map.holders), map.held_pages);
   else
     impl->ftl.rebuild(map.scan, map.checkpoint ? &*map.checkpoint : nullptr);
   const uint64_t pages = header.geometry.physical_pages();

@@ -79,7 +79,9 @@ class FlashTranslationLayer {
   // ckpt by the store): the state a scan of that card would rebuild,
   // without one. Takes ckpt's page sequence numbers and the holders as its
   // own arrays (64 GiB: 48 MiB not copied; zero pages where nothing is).
-  void restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders);
+  // `held`: the runs of physical pages that may not be erased (the others'
+  // entries are zero and are not read).
+  void restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders, std::span<const Extent> held);
   // Each physical page's holder, as restore_clean takes them (a clean close).
   std::span<const uint32_t> page_holders() const { return slot_.span(); }
   Status normalize();

@@ -63,7 +63,7 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
 // the sequence number the checkpoint names; a checkpointed page no page
 // holds stays lost (its record was damaged before); erase counts, the
 // next sequence number and the roles are the checkpoint's.
-void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders) {
+void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders, std::span<const Extent> held) {
   map_.reset(geometry_.user_pages());
   seq_ = std::move(ckpt.page_seq);
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
@@ -72,14 +72,16 @@ void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, ZeroedArray&& holde
     aus_[i].erase_count = ckpt.aus[i].erase_count;
   }
   slot_ = std::move(holders);
-  for (uint64_t pp = 0; pp < slot_.size(); ++pp) {
-    const uint32_t h = slot_[pp];
-    if (h == kErased) continue;
-    PhysAu& a = aus_[au_of(pp)];
-    ++a.programmed;
-    if (h == kStale) continue;
-    map_[holder_lp(h)] = uint32_t(pp + 1);
-    ++a.valid;
+  for (const Extent& run : held) {
+    for (uint64_t pp = run.offset; pp < std::min(run.offset + run.length, slot_.size()); ++pp) {
+      const uint32_t h = slot_[pp];
+      if (h == kErased) continue;
+      PhysAu& a = aus_[au_of(pp)];
+      ++a.programmed;
+      if (h == kStale) continue;
+      map_[holder_lp(h)] = uint32_t(pp + 1);
+      ++a.valid;
+    }
   }
   next_seq_ = ckpt.next_seq;
   reset_roles();

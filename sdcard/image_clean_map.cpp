@@ -81,23 +81,28 @@ Status ImageStore::write_clean_map(uint64_t generation, std::span<const uint32_t
                       clean_map_sums_);
 }
 
-std::string ImageStore::misfit(const CleanMap& m, const Checkpoint& ckpt) const {
-  const uint64_t n = m.holder.size();
+std::string ImageStore::misfit(const ZeroedArray& holders, const ZeroedArray& names, std::span<const Extent> pages,
+                               const Checkpoint& ckpt) const {
+  const uint64_t n = holders.size();
   std::vector<bool> held(ckpt.page_seq.size(), false);
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    const uint32_t h = m.holder[pp], d = m.data[pp];
-    if (h == CleanMap::kErased) {
-      if (d != CleanMap::kOwnData) return "an erased page names data";
-      continue;
+  for (const Extent& run : pages) {
+    for (uint64_t pp = run.offset; pp < run.offset + run.length; ++pp) {
+      const uint32_t v = holders[pp], d = names[pp];
+      if (v == 0) {  // erased
+        if (d != CleanMap::kOwnData) return "an erased page names data";
+        continue;
+      }
+      const uint32_t h = CleanMap::decode_holder(v);
+      if (h != CleanMap::kStale) {
+        if (h >= held.size()) return "the clean map names a page beyond the card";
+        if (held[h] || ckpt.page_seq[h] == 0) return "logical page " + std::to_string(h) + " held twice or not checkpointed";
+        held[h] = true;
+      }
+      if (d == CleanMap::kOwnData) continue;
+      const bool list = (d & 1) != 0;
+      const uint64_t index = list ? d >> 1 : (d >> 1) - 1;  // a unit list, or a slot
+      if (index >= n) return "a data name beyond the data area";
     }
-    if (h != CleanMap::kStale) {
-      if (held[h] || ckpt.page_seq[h] == 0) return "logical page " + std::to_string(h) + " held twice or not checkpointed";
-      held[h] = true;
-    }
-    if (d == CleanMap::kOwnData) continue;
-    const bool list = (d & 1) != 0;
-    const uint64_t index = list ? d >> 1 : (d >> 1) - 1;  // a unit list, or a slot
-    if (index >= n) return "a data name beyond the data area";
   }
   return "";
 }
@@ -113,7 +118,11 @@ Result<bool> ImageStore::read_erase_table(std::vector<uint32_t>& generations) {
   return true;
 }
 
-Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders) {
+// The map is read only where the image holds data (read_region): on a
+// card mostly erased, its holders and names are mostly holes, and the
+// pages they would describe are erased. `pages` are the physical pages
+// whose holder or name was read; every loop below is over them only.
+Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders, std::vector<Extent>& pages) {
   auto unused = [&](const std::string& why) {
     logger("sdcard")->warn("{}: not using the clean map ({}); scanning", name(), why);
     return false;
@@ -128,19 +137,33 @@ Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, ZeroedArray& hol
     return unused("it goes with checkpoint " + std::to_string(h->generation) + ", not " +
                   std::to_string(ckpt.generation));
   }
-  std::vector<std::byte> bytes(clean_map_bytes(geometry_));
-  CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.clean_map_offset, bytes));
-  Result<CleanMap> m = decode_clean_map(bytes, geometry_);
-  if (!m.is_ok()) return unused(m.status().message());
-  if (std::string why = misfit(*m, ckpt); !why.empty()) return unused(why);
+  const uint64_t n = geometry_.physical_pages();
+  ZeroedArray held(n), names(n);
+  const RegionBuffer into[] = {{head.data(), head.size()},
+                               {reinterpret_cast<std::byte*>(held.data()), n * 4},
+                               {reinterpret_cast<std::byte*>(names.data()), n * 4}};
+  std::vector<uint64_t> sums;
+  CARDFS_ASSIGN_OR_RETURN(RegionRead read, read_region(layout_.clean_map_offset, into, sums));
+  Result<CleanMap> m = decode_clean_map_header(head, geometry_);
+  if (!m.is_ok()) return unused(m.status().message());  // changed since: not ours to use
+  if (read.crc != m->payload_crc) return unused("clean map checksum mismatch");
+  pages = read_pages(read.data, n);
+  if constexpr (std::endian::native != std::endian::little) {
+    for (const Extent& run : pages)
+      for (uint64_t pp = run.offset; pp < run.offset + run.length; ++pp) {
+        held[pp] = get_u32(reinterpret_cast<const std::byte*>(&held[pp]));
+        names[pp] = get_u32(reinterpret_cast<const std::byte*>(&names[pp]));
+      }
+  }
+  if (std::string why = misfit(held, names, pages, ckpt); !why.empty()) return unused(why);
   std::vector<uint32_t> generations;
   CARDFS_ASSIGN_OR_RETURN(bool table_ok, read_erase_table(generations));
   if (!table_ok) return unused("an erase table entry is damaged");
-  const uint64_t n = m->holder.size();
   const uint32_t upp = slots_.units_per_page();
   std::vector<uint32_t> lists;
-  for (uint64_t pp = 0; pp < n; ++pp)
-    if (m->holder[pp] != CleanMap::kErased && (m->data[pp] & 1) != 0) lists.push_back(m->data[pp] >> 1);
+  for (const Extent& run : pages)
+    for (uint64_t pp = run.offset; pp < run.offset + run.length; ++pp)
+      if (held[pp] != 0 && (names[pp] & 1) != 0) lists.push_back(names[pp] >> 1);
   std::sort(lists.begin(), lists.end());
   lists.erase(std::unique(lists.begin(), lists.end()), lists.end());
   std::vector<uint32_t> listed;
@@ -150,25 +173,46 @@ Result<bool> ImageStore::load_clean_map(const Checkpoint& ckpt, ZeroedArray& hol
   // Everything checked: the store's maps from here on.
   erase_generations_ = std::move(generations);
   std::vector<uint32_t> units(upp);
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    const uint32_t h = m->holder[pp], d = m->data[pp];
-    if (h == CleanMap::kErased) continue;
-    if ((d & 1) != 0) {
-      const size_t i = std::lower_bound(lists.begin(), lists.end(), d >> 1) - lists.begin();
-      slots_.assign(pp, std::span(listed).subspan(i * upp, upp));
-      slots_.set_list(pp, d >> 1);
-    } else {
-      const uint64_t slot = d == CleanMap::kOwnData ? pp : (d >> 1) - 1;
-      for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
-      slots_.assign(pp, units);
+  for (const Extent& run : pages) {
+    for (uint64_t pp = run.offset; pp < run.offset + run.length; ++pp) {
+      const uint32_t v = held[pp], d = names[pp];
+      if (v == 0) continue;  // erased
+      if ((d & 1) != 0) {
+        const size_t i = std::lower_bound(lists.begin(), lists.end(), d >> 1) - lists.begin();
+        slots_.assign(pp, std::span(listed).subspan(i * upp, upp));
+        slots_.set_list(pp, d >> 1);
+      } else {
+        const uint64_t slot = d == CleanMap::kOwnData ? pp : (d >> 1) - 1;
+        for (uint32_t k = 0; k < upp; ++k) units[k] = uint32_t(slot * upp + k);
+        slots_.assign(pp, units);
+      }
+      if (v != 1) set_latest(CleanMap::decode_holder(v), pp);
     }
-    if (h != CleanMap::kStale) set_latest(h, pp);
   }
-  clean_map_sums_ = block_sums(bytes);
-  holders.reset(n);
-  for (uint64_t pp = 0; pp < n; ++pp)
-    if (m->holder[pp] != CleanMap::kErased) holders[pp] = CleanMap::encode_holder(m->holder[pp]);
+  clean_map_sums_ = std::move(sums);
+  holders = std::move(held);
   return true;
+}
+
+// The physical pages whose holder or name lies in the payload ranges
+// `read` (bytes: n holders of 4 bytes, then n names), ascending, joined.
+std::vector<Extent> ImageStore::read_pages(std::span<const Extent> read, uint64_t n) {
+  std::vector<Extent> pages;
+  for (const Extent& r : read) {
+    for (const uint64_t base : {uint64_t(0), n * 4}) {
+      const uint64_t from = std::max(r.offset, base), to = std::min(r.offset + r.length, base + n * 4);
+      if (from < to) pages.push_back({(from - base) / 4, (to - base + 3) / 4 - (from - base) / 4});
+    }
+  }
+  std::sort(pages.begin(), pages.end(), [](const Extent& a, const Extent& b) { return a.offset < b.offset; });
+  std::vector<Extent> joined;
+  for (const Extent& p : pages) {
+    if (!joined.empty() && joined.back().offset + joined.back().length >= p.offset)
+      joined.back().length = std::max(joined.back().length, p.offset + p.length - joined.back().offset);
+    else
+      joined.push_back(p);
+  }
+  return joined;
 }
 
 }  // namespace cardfs::sdcard

@@ -342,6 +342,24 @@ Result<uint64_t> ImageFile::size() const {
   return uint64_t(st.st_size);
 }
 
+Result<std::vector<Extent>> ImageFile::data_extents(uint64_t offset, uint64_t len) const {
+  std::vector<Extent> out;
+  const uint64_t end = offset + len;
+  for (uint64_t at = offset; at < end;) {
+    const off_t data = ::lseek(fd_, off_t(at), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // no data from here to the end of the file
+    if (data < 0 && errno == EINVAL) return std::vector<Extent>{{offset, len}};  // not supported
+    if (data < 0) return errno_status(errno, "seeking data in " + path_);
+    if (uint64_t(data) >= end) break;
+    const off_t hole = ::lseek(fd_, data, SEEK_HOLE);
+    if (hole < 0) return errno_status(errno, "seeking a hole in " + path_);
+    const uint64_t stop = std::min<uint64_t>(uint64_t(hole), end);
+    out.push_back({uint64_t(data), stop - uint64_t(data)});
+    at = stop;
+  }
+  return out;
+}
+
 Status ImageFile::set_size(uint64_t bytes) {
   unsynced_ = true;
   if (::ftruncate(fd_, off_t(bytes)) != 0) return errno_status(errno, "truncate " + path_);

@@ -69,6 +69,8 @@ class ImageFile final : public Medium {
   // allocate block by block. A no-op where fallocate is not supported.
   Status preallocate(uint64_t offset, uint64_t len) override;
   Result<uint64_t> size() const override;
+  // SEEK_DATA / SEEK_HOLE (all of it where the host file system has neither).
+  Result<std::vector<Extent>> data_extents(uint64_t offset, uint64_t len) const override;
   Status set_size(uint64_t bytes) override;
   const std::string& path() const override { return path_; }
   // Whether large uncached reads can bypass the host's cache here, and the

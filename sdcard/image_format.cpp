@@ -29,20 +29,6 @@ constexpr size_t kHeaderFieldBytes = 8 + 4 * 7 + kProfileNameBytes + 4 + 4;
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-// The checkpoint's page sequence numbers are most of its bytes (1 MiB on a
-// 2 GiB card) and were encoded one byte at a time: about 6 % of the
-// daemon's time under random writes with fsync. They are little-endian
-// u64s, so on a little-endian host the array is its own encoding (the
-// writer, image_regions.cpp, takes it as it is).
-void get_u64_array(const std::byte* in, std::span<uint64_t> out) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(out.data(), in, out.size_bytes());
-  } else {
-    Decoder d(std::span<const std::byte>(in, out.size_bytes()));
-    for (uint64_t& v : out) v = d.u64();
-  }
-}
-
 }  // namespace
 
 ImageLayout layout_for(const Geometry& g, uint32_t version) {
@@ -282,7 +268,7 @@ Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const
   c.next_seq = h.u64();
   uint64_t pages = h.u64();
   uint32_t aus = h.u32();
-  h.u32();  // the payload's CRC, checked by decode_checkpoint
+  c.payload_crc = h.u32();  // checked by the reader of the payload
   size_t covered = h.pos();
   uint32_t head_crc = h.u32();
   if (head_crc != crc32c(in.first(covered))) return Status::error(EINVAL, "checkpoint header checksum mismatch");
@@ -292,20 +278,10 @@ Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const
   return c;
 }
 
-Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g) {
-  CARDFS_ASSIGN_OR_RETURN(Checkpoint c, decode_checkpoint_header(in, g));
-  const uint64_t pages = g.user_pages();
-  const uint32_t aus = g.physical_aus();
-  const uint32_t body_crc = get_u32(in.data() + 44);  // after magic, version, 4 u64s and the AU count
-  const size_t payload = pages * 8 + size_t(aus) * kAuRecordBytes;
-  if (in.size() - kCkptHeaderBytes < payload) return Status::error(EINVAL, "truncated checkpoint");
-  std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, payload);
-  if (page_crc(body) != body_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
-  c.page_seq.reset(pages);
-  get_u64_array(body.data(), c.page_seq.span());
-  Decoder p(body.subspan(pages * 8));
-  c.aus.resize(aus);
-  for (AuRecord& a : c.aus) {
+Status decode_au_records(std::span<const std::byte> in, const Geometry& g, std::vector<AuRecord>& out) {
+  Decoder p(in);
+  out.resize(g.physical_aus());
+  for (AuRecord& a : out) {
     a.erase_count = p.u32();
     uint8_t role = p.u8();
     a.in_place = p.u8() != 0;
@@ -314,10 +290,8 @@ Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geomet
     if (role > uint8_t(AuRole::kErasing) || (a.role = AuRole(role), a.owner >= g.user_aus))
       return Status::error(EINVAL, "bad AU record in checkpoint");
   }
-  if (pages != 0 && *std::max_element(c.page_seq.data(), c.page_seq.data() + pages) > c.seq)
-    return Status::error(EINVAL, "checkpoint page newer than the checkpoint");
   if (!p.ok()) return Status::error(EINVAL, "truncated checkpoint");
-  return c;
+  return Status::ok();
 }
 
 uint64_t clean_map_bytes(const Geometry& g) { return kCkptHeaderBytes + g.physical_pages() * 8; }
@@ -343,29 +317,12 @@ Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Ge
   CleanMap m;
   m.generation = h.u64();
   const uint64_t pages = h.u64();
-  h.u32();  // the payload's CRC, checked by decode_clean_map
+  m.payload_crc = h.u32();  // checked by the reader of the payload
   const size_t covered = h.pos();
   if (magic != kCleanMagic || h.u32() != crc32c(in.first(covered)))
     return Status::error(EINVAL, "clean map header damaged");
   if (version != kCleanMapVersion || pages != g.physical_pages())
     return Status::error(EINVAL, "clean map does not match the geometry");
-  return m;
-}
-
-Result<CleanMap> decode_clean_map(std::span<const std::byte> in, const Geometry& g) {
-  CARDFS_ASSIGN_OR_RETURN(CleanMap m, decode_clean_map_header(in, g));
-  const uint64_t n = g.physical_pages();
-  if (in.size() < clean_map_bytes(g)) return Status::error(EINVAL, "truncated clean map");
-  const std::span<const std::byte> body = in.subspan(kCkptHeaderBytes, n * 8);
-  if (page_crc(body) != get_u32(in.data() + 24)) return Status::error(EINVAL, "clean map checksum mismatch");
-  m.holder.resize(n);
-  m.data.resize(n);
-  for (uint64_t pp = 0; pp < n; ++pp) {
-    const uint32_t h = get_u32(body.data() + pp * 4);
-    if (h >= 2 && h - 2 >= g.user_pages()) return Status::error(EINVAL, "clean map names a page beyond the card");
-    m.holder[pp] = h == 0 ? CleanMap::kErased : h == 1 ? CleanMap::kStale : h - 2;
-    m.data[pp] = get_u32(body.data() + (n + pp) * 4);
-  }
   return m;
 }
 

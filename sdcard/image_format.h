@@ -229,6 +229,7 @@ struct Checkpoint {
   uint64_t generation = 0;  // increases with every checkpoint written
   uint64_t seq = 0;         // every page programmed with seq <= this is covered
   uint64_t next_seq = 1;
+  uint32_t payload_crc = 0;  // as its header says (decode_checkpoint_header)
   ZeroedArrayOf<uint64_t> page_seq;
   std::vector<AuRecord> aus;
 };
@@ -255,13 +256,15 @@ inline constexpr size_t kCheckpointHeaderBytes = 64;
 void encode_checkpoint_header(const CheckpointView& c, uint64_t pages, uint32_t payload_crc,
                               std::span<std::byte, kCheckpointHeaderBytes> out);
 std::vector<std::byte> encode_au_records(std::span<const AuRecord> aus);
-// Checks magic, CRCs, and that the sizes match g. An all-zero slot is
-// ENOENT (never written).
-Result<Checkpoint> decode_checkpoint(std::span<const std::byte> in, const Geometry& g);
-// Only the header (the first kCheckpointHeaderBytes): the same checks of
-// its own fields, the generation, seq and next_seq filled, no pages or AUs.
-// What an open reads of both slots to decode only the newer one.
+// The header (the first kCheckpointHeaderBytes): magic, its CRC, and
+// that the sizes match g; the generation, seq, next_seq and the payload's
+// CRC filled, no pages or AUs. An all-zero header is ENOENT (never
+// written). What an open reads of both slots to read only the newer one;
+// the payload is read by the store (only where the image holds data) and
+// checked against the CRC, its sequence numbers none newer than seq.
 Result<Checkpoint> decode_checkpoint_header(std::span<const std::byte> in, const Geometry& g);
+// The AU records (after the sequence numbers), each checked.
+Status decode_au_records(std::span<const std::byte> in, const Geometry& g, std::vector<AuRecord>& out);
 
 // What a clean close leaves beside its checkpoint (version 5), so that the
 // next open rebuilds the card's map from it instead of from every page's
@@ -286,9 +289,8 @@ struct CleanMap {
   // which is also how the FTL keeps it in memory (zero: erased).
   static uint32_t encode_holder(uint32_t h) { return h == kErased ? 0 : h == kStale ? 1 : h + 2; }
   static uint32_t decode_holder(uint32_t v) { return v == 0 ? kErased : v == 1 ? kStale : v - 2; }
-  uint64_t generation = 0;       // of the checkpoint written with it
-  std::vector<uint32_t> holder;  // per physical page: kErased, kStale or the logical page
-  std::vector<uint32_t> data;    // per physical page: kOwnData, slot_data(s), list_data(l)
+  uint64_t generation = 0;  // of the checkpoint written with it
+  uint32_t payload_crc = 0;  // as its header says
 };
 uint64_t clean_map_bytes(const Geometry& g);
 // Its header (kCheckpointHeaderBytes), with the CRC of the payload that
@@ -296,11 +298,10 @@ uint64_t clean_map_bytes(const Geometry& g);
 // stores them (CleanMap::encode_holder), then their data names.
 void encode_clean_map_header(uint64_t generation, uint64_t pages, uint32_t payload_crc,
                              std::span<std::byte, kCheckpointHeaderBytes> out);
-// Only the header (kCheckpointHeaderBytes): magic, CRC, size; generation set.
-// An all-zero header is ENOENT (none written since version 5).
+// Its header (kCheckpointHeaderBytes): magic, CRC, size; generation and
+// the payload's CRC set. An all-zero header is ENOENT (none written since
+// version 5). The payload (holders and data names) is the store's to read
+// and check (image_clean_map.cpp).
 Result<CleanMap> decode_clean_map_header(std::span<const std::byte> in, const Geometry& g);
-// Checks magic, CRCs, the size, and that each holder is in range (the data
-// names are the store's to check).
-Result<CleanMap> decode_clean_map(std::span<const std::byte> in, const Geometry& g);
 
 }  // namespace cardfs::sdcard

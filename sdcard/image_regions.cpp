@@ -78,6 +78,18 @@ class PieceReader {
     while (piece_ < pieces_.size() && at_ == pieces_[piece_].size) ++piece_, at_ = 0;
   }
   std::span<const RegionPiece> pieces_;
+ public:
+  // Passes over len bytes.
+  void skip(uint64_t len) {
+    while (len > 0) {
+      skip_empty();
+      const uint64_t n = std::min<uint64_t>(len, pieces_[piece_].size - at_);
+      at_ += n;
+      len -= n;
+    }
+  }
+
+ private:
   size_t piece_ = 0;
   size_t at_ = 0;
 };
@@ -172,6 +184,82 @@ Status ImageStore::write_region(uint64_t base, std::span<const RegionPiece> piec
   // (a durable card synced them before the checkpoint).
   flushed();
   return Status::ok();
+}
+
+// The region at `base` into `into` (its header's buffer first, then the
+// payload's), which hold zeros: only the 4 KiB blocks that may hold data
+// are read (Medium::data_extents), so a region mostly holes (a large
+// card's checkpoint and clean map while it is mostly unused) costs
+// neither the reads nor the memory of its holes. The payload's CRC is
+// continued over a run of holes without reading it (page_crc_zeros), and
+// `sums` gets each block's sum (a hole's: a zero block's).
+Result<ImageStore::RegionRead> ImageStore::read_region(uint64_t base, std::span<const RegionBuffer> into,
+                                                       std::vector<uint64_t>& sums) {
+  uint64_t total = 0;
+  for (const RegionBuffer& b : into) total += b.size;
+  const size_t blocks = (total + kBlock - 1) / kBlock;
+  CARDFS_ASSIGN_OR_RETURN(std::vector<Extent> extents, medium_->data_extents(base, total));
+  RegionRead out;  // its runs in blocks until the end
+  out.data.push_back({0, 1});  // the header's block
+  for (const Extent& e : extents) {
+    const uint64_t first = (e.offset - base) / kBlock, end = (e.offset + e.length - base + kBlock - 1) / kBlock;
+    if (out.data.back().offset + out.data.back().length >= first)
+      out.data.back().length = std::max(out.data.back().length, end - out.data.back().offset);
+    else
+      out.data.push_back({first, end - first});
+  }
+  // Each run's bytes, split where the buffers are.
+  std::vector<iovec> iovs;
+  std::vector<std::pair<uint64_t, size_t>> op_at;  // (offset, first iovec)
+  for (const Extent& run : out.data) {
+    uint64_t at = run.offset * kBlock;
+    const uint64_t end = std::min(total, (run.offset + run.length) * kBlock);
+    op_at.push_back({base + at, iovs.size()});
+    uint64_t piece_start = 0;
+    for (const RegionBuffer& b : into) {
+      const uint64_t from = std::max(at, piece_start), to = std::min(end, piece_start + b.size);
+      if (from < to) iovs.push_back({b.data + (from - piece_start), to - from});
+      piece_start += b.size;
+    }
+  }
+  std::vector<IoOp> ops;
+  for (size_t i = 0; i < op_at.size(); ++i) {
+    const size_t end = i + 1 < op_at.size() ? op_at[i + 1].second : iovs.size();
+    ops.push_back({op_at[i].first, std::span<const iovec>(iovs.data() + op_at[i].second, end - op_at[i].second)});
+  }
+  CARDFS_RETURN_IF_ERROR(medium_->read(ops));
+  // Sums and the payload's CRC, run by run and hole by hole.
+  std::vector<RegionPiece> pieces;
+  for (const RegionBuffer& b : into) pieces.push_back({b.data, b.size});
+  PieceReader reader(pieces);
+  std::array<std::byte, kBlock> scratch;
+  sums.assign(blocks, 0);
+  const uint64_t zero_sum = block_sum(kZeros);
+  uint64_t block = 0;
+  auto holes_until = [&](uint64_t end) {
+    if (block >= end) return;
+    const uint64_t bytes = std::min(total, end * kBlock) - block * kBlock;
+    out.crc = page_crc_zeros(out.crc, bytes);
+    reader.skip(bytes);
+    for (; block < end; ++block)
+      sums[block] = block * kBlock + kBlock <= total ? zero_sum : block_sum(std::span(kZeros).first(total - block * kBlock));
+  };
+  for (const Extent& run : out.data) {
+    holes_until(run.offset);
+    for (; block < std::min<uint64_t>(run.offset + run.length, blocks); ++block) {
+      const std::span<const std::byte> bytes = reader.next(std::min<uint64_t>(kBlock, total - block * kBlock), scratch.data());
+      sums[block] = block_sum(bytes);
+      out.crc = page_crc(out.crc, block == 0 ? bytes.subspan(kCheckpointHeaderBytes) : bytes);
+    }
+  }
+  holes_until(blocks);
+  // The runs in payload bytes, for the callers' loops over what was read.
+  for (Extent& run : out.data) {
+    const uint64_t from = std::max<uint64_t>(run.offset * kBlock, kCheckpointHeaderBytes);
+    const uint64_t to = std::min(total, (run.offset + run.length) * kBlock);
+    run = {from - kCheckpointHeaderBytes, to > from ? to - from : 0};
+  }
+  return out;
 }
 
 // Only the 4 KiB blocks that differ from what this store last wrote into

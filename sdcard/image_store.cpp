@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+
+#include "base/coding.h"
 
 #include "base/log.h"
 #include "sdcard/image_file.h"
@@ -137,7 +140,7 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
   if (!ckpt.is_ok()) return ckpt.status().with_context(name());
   map.checkpoint = std::move(ckpt).value();
   if (h.clean && map.checkpoint && layout_.clean_map_offset != 0) {
-    Result<bool> clean = load_clean_map(*map.checkpoint, map.holders);
+    Result<bool> clean = load_clean_map(*map.checkpoint, map.holders, map.held_pages);
     if (!clean.is_ok()) return clean.status().with_context(name());
     if (*clean) {
       if (Status st = restore_merges(map.holders.span()); !st.is_ok()) return st.with_context(name());
@@ -152,9 +155,12 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
 
 // The newest valid checkpoint, or nullopt when neither slot holds one.
 // Only the slots' headers are read to tell which is newer (the generation);
-// the newer is read and decoded whole (33 MiB on a 64 GiB card), and the
-// older only if the newer's payload fails its checks. What was read of a
-// slot is what it holds, so its blocks' sums are known from then on.
+// the newer is read, and the older only if the newer's payload fails its
+// checks. A slot is read only where the image holds data (read_region):
+// the sequence numbers go straight into the zero pages the FTL takes as
+// its own, and a card mostly unused (its slot mostly holes, 33 MiB on 64
+// GiB) leaves them untouched. What was read of a slot is what it holds,
+// so its blocks' sums are known from then on.
 Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
   std::vector<std::pair<uint64_t, int>> valid;  // (generation, slot)
   std::array<std::byte, kCheckpointHeaderBytes> head;
@@ -168,17 +174,43 @@ Result<std::optional<Checkpoint>> ImageStore::load_checkpoint() {
     }
   }
   std::sort(valid.rbegin(), valid.rend());
-  std::vector<std::byte> buf(checkpoint_bytes(geometry_));
   for (auto [generation, slot] : valid) {
-    CARDFS_RETURN_IF_ERROR(medium_->read_at(layout_.checkpoint_offset[slot], buf));
-    Result<Checkpoint> c = decode_checkpoint(buf, geometry_);
+    std::vector<uint64_t> sums;
+    Result<Checkpoint> c = read_checkpoint(layout_.checkpoint_offset[slot], sums);
+    if (!c.is_ok() && c.status().code() != EINVAL) return c.status();
     if (c.is_ok()) {
-      checkpoint_sums_[slot] = block_sums(buf);
+      checkpoint_sums_[slot] = std::move(sums);
       return std::optional<Checkpoint>(std::move(c).value());
     }
     logger("sdcard")->warn("{}: ignoring checkpoint slot: {}", name(), c.status().message());
   }
   return std::optional<Checkpoint>();
+}
+
+// The checkpoint at `offset`; EINVAL when it does not hold one (its
+// header, CRC, AU records or a sequence number newer than it).
+Result<Checkpoint> ImageStore::read_checkpoint(uint64_t offset, std::vector<uint64_t>& sums) {
+  const uint64_t pages = geometry_.user_pages();
+  std::array<std::byte, kCheckpointHeaderBytes> head{};
+  ZeroedArrayOf<uint64_t> seqs(pages);
+  std::vector<std::byte> aus(checkpoint_bytes(geometry_) - kCheckpointHeaderBytes - pages * 8);
+  const RegionBuffer into[] = {
+      {head.data(), head.size()}, {reinterpret_cast<std::byte*>(seqs.data()), pages * 8}, {aus.data(), aus.size()}};
+  CARDFS_ASSIGN_OR_RETURN(RegionRead read, read_region(offset, into, sums));
+  CARDFS_ASSIGN_OR_RETURN(Checkpoint c, decode_checkpoint_header(head, geometry_));
+  if (read.crc != c.payload_crc) return Status::error(EINVAL, "checkpoint checksum mismatch");
+  CARDFS_RETURN_IF_ERROR(decode_au_records(aus, geometry_, c.aus));
+  // The sequence numbers read (the rest are holes: zero), little-endian.
+  for (const Extent& r : read.data) {
+    const uint64_t first = r.offset / 8, end = std::min(pages, (r.offset + r.length + 7) / 8);
+    for (uint64_t lp = first; lp < end; ++lp) {
+      if constexpr (std::endian::native != std::endian::little)
+        seqs[lp] = get_u64(reinterpret_cast<const std::byte*>(&seqs[lp]));
+      if (seqs[lp] > c.seq) return Status::error(EINVAL, "checkpoint page newer than the checkpoint");
+    }
+  }
+  c.page_seq = std::move(seqs);
+  return c;
 }
 
 // The primary, then the backup copy (version 2): a crash between them

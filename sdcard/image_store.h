@@ -40,6 +40,12 @@ struct RegionPiece {
   uint64_t size = 0;
 };
 
+// A buffer a region is read into.
+struct RegionBuffer {
+  std::byte* data = nullptr;
+  uint64_t size = 0;
+};
+
 class ImageStore final : public PageStore {
  public:
   // `medium` may be shared (memory kept for a later open); it must
@@ -96,19 +102,36 @@ class ImageStore final : public PageStore {
   Status write_counted_at(uint64_t offset, std::span<const std::byte> data);
   static uint64_t bytes_of(std::span<const IoOp> ops);
   Result<std::optional<Checkpoint>> load_checkpoint();
+  Result<Checkpoint> read_checkpoint(uint64_t offset, std::vector<uint64_t>& sums);
   // A checkpoint slot or the clean map, written by changed blocks
   // (image_regions.cpp): its header (made last, from the payload's CRC),
   // then the pieces.
   using RegionHeader = std::function<void(uint32_t payload_crc, std::span<std::byte, kCheckpointHeaderBytes> out)>;
   Status write_region(uint64_t base, std::span<const RegionPiece> pieces, const RegionHeader& make_header,
                       std::vector<uint64_t>& sums);
+  // What read_region read: the payload's CRC (of the bytes after the
+  // header), and the ranges of payload bytes it read (the rest are holes,
+  // left as the buffers were: zeros).
+  struct RegionRead {
+    uint32_t crc = 0;
+    std::vector<Extent> data;
+  };
+  // The region at `base` into `into`, zero-filled buffers laid end to end
+  // (the header's kCheckpointHeaderBytes first): only where the medium has
+  // data; `sums` gets its blocks' sums.
+  Result<RegionRead> read_region(uint64_t base, std::span<const RegionBuffer> into, std::vector<uint64_t>& sums);
   // The clean map (version 5, image_clean_map.cpp): true when it holds
   // for `ckpt` (same generation, intact, consistent with it) and the store's
   // maps were set from it, `holders` filled; false (nothing changed) when
   // the open must scan.
-  Result<bool> load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders);
-  // Why map m does not fit ckpt and this store's geometry, or "".
-  std::string misfit(const CleanMap& m, const Checkpoint& ckpt) const;
+  // `pages`: the physical pages whose entries the map holds (the rest are
+  // holes: erased).
+  Result<bool> load_clean_map(const Checkpoint& ckpt, ZeroedArray& holders, std::vector<Extent>& pages);
+  static std::vector<Extent> read_pages(std::span<const Extent> read, uint64_t n);
+  // Why the map's holders and names (of `pages`; the rest erased) do not
+  // fit ckpt and this store's geometry, or "".
+  std::string misfit(const ZeroedArray& holders, const ZeroedArray& names, std::span<const Extent> pages,
+                     const Checkpoint& ckpt) const;
   // The data name of physical page pp (CleanMap), or nullopt when its
   // units are neither a slot's run nor a unit list.
   std::optional<uint32_t> data_name(uint64_t pp) const;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -26,6 +27,12 @@ struct IoOp {
 };
 
 enum class OpenMode { kCreate, kReadWrite, kReadOnly };
+
+// A range of the medium's bytes.
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
 
 class Medium {
  public:
@@ -45,6 +52,13 @@ class Medium {
   // A hint that [offset, offset+len) is about to be written; reads are unchanged.
   virtual Status preallocate(uint64_t offset, uint64_t len) = 0;
   virtual Result<uint64_t> size() const = 0;
+  // The ranges of [offset, offset + len) that may hold data, ascending;
+  // the rest are holes and read as zeros, so a reader of a mostly empty
+  // region (a large card's checkpoint) need not read them. By default all
+  // of it.
+  virtual Result<std::vector<Extent>> data_extents(uint64_t offset, uint64_t len) const {
+    return std::vector<Extent>{{offset, len}};
+  }
   virtual Status set_size(uint64_t bytes) = 0;
   // For messages: the image's path, or "memory".
   virtual const std::string& path() const = 0;

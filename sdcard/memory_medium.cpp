@@ -108,6 +108,20 @@ void MemoryMedium::crash(const Reached& reached) {
   recording_ = was;
 }
 
+Result<std::vector<Extent>> MemoryMedium::data_extents(uint64_t offset, uint64_t len) const {
+  std::vector<Extent> out;
+  const uint64_t end = offset + len;
+  for (uint64_t c = offset / kChunk; c * kChunk < end; ++c) {
+    if (!chunks_.contains(c)) continue;
+    const uint64_t from = std::max(offset, c * kChunk), to = std::min(end, (c + 1) * kChunk);
+    if (!out.empty() && out.back().offset + out.back().length == from)
+      out.back().length += to - from;
+    else
+      out.push_back({from, to - from});
+  }
+  return out;
+}
+
 Status MemoryMedium::set_size(uint64_t bytes) {
   // Shrinking drops what lies beyond, as ftruncate does.
   for (auto it = chunks_.begin(); it != chunks_.end();) {

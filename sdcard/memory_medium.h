@@ -51,6 +51,8 @@ class MemoryMedium final : public Medium {
   using Reached = std::function<uint64_t(size_t index, uint64_t offset, uint64_t len)>;
   void crash(const Reached& reached);
   size_t unsynced_writes() const { return log_.size(); }
+  // Its chunks: what was never written is a hole.
+  Result<std::vector<Extent>> data_extents(uint64_t offset, uint64_t len) const override;
   // Bytes held in chunks (what the medium costs in memory).
   uint64_t allocated_bytes() const { return chunks_.size() * kChunk; }
 

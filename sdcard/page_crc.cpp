@@ -93,6 +93,10 @@ const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 
 uint32_t page_crc(std::span<const std::byte> data) { return page_crc(0, data); }
 
+// The CRC's register (its complement) times x^(8 * bytes): what running
+// it over that many zero bytes does.
+uint32_t page_crc_zeros(uint32_t crc, uint64_t bytes) { return ~mul_mod(shift_for(bytes), ~crc); }
+
 uint32_t page_crc(uint32_t crc, std::span<const std::byte> data) {
 #if defined(__x86_64__)
   if (kHaveSse42) return hw_crc(crc, data);

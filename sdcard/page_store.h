@@ -119,6 +119,9 @@ struct StoredMap {
   std::optional<Checkpoint> checkpoint;
   std::vector<ScannedPage> scan;
   ZeroedArray holders;
+  // The runs of physical pages whose holders the map read; all others are
+  // erased (their entries holes in the image: zero pages not touched).
+  std::vector<Extent> held_pages;
 };
 
 class PageStore {

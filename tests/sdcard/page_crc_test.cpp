@@ -50,5 +50,16 @@ TEST_CASE("page_crc continued piece by piece equals crc32c of the whole", "[sdca
   }
 }
 
+TEST_CASE("page_crc_zeros equals the CRC continued over that many zero bytes", "[sdcard][crc]") {
+  std::vector<std::byte> data(100000, std::byte{0});
+  data[0] = std::byte{0x17};
+  for (uint64_t zeros : {uint64_t(0), uint64_t(1), uint64_t(63), uint64_t(4096), uint64_t(99999)}) {
+    const uint32_t head = page_crc(std::span(data).first(1));
+    INFO(zeros << " zero bytes");
+    CHECK(page_crc_zeros(head, zeros) == crc32c(std::span(data).first(1 + zeros)));
+    CHECK(page_crc_zeros(0, zeros) == crc32c(std::span(data).subspan(1, zeros)));
+  }
+}
+
 }  // namespace
 }  // namespace cardfs::sdcard
