@@ -79,6 +79,57 @@ Result<std::optional<DirRecord>> find(std::span<const std::byte> b, std::string_
   return hit;
 }
 
+Result<Found> find_with_room(std::span<const std::byte> b, std::string_view name, uint32_t need) {
+  Found f;
+  uint32_t last = kNoRecord;
+  CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
+    // The last byte first: names of one length often share a prefix (f1, f2 ...).
+    if (r.inode && r.name.size() == name.size() && r.name.back() == name.back() &&
+        r.name == name) {
+      f.hit = r;
+      f.prev = last;
+      return false;
+    }
+    if (need && f.room == kNoRecord && r.rec_len - record_need(r) >= need) f.room = r.offset;
+    last = r.offset;
+    return true;
+  }));
+  return f;
+}
+
+namespace {
+
+// The record at `off`, read as walk reads it; nothing when it fails walk's checks.
+std::optional<DirRecord> record_at(std::span<const std::byte> b, uint32_t off) {
+  const uint32_t end = usable(b);
+  if (off >= end || end - off < 8 || off % 4) return std::nullopt;
+  const std::byte* p = b.data() + off;
+  DirRecord r;
+  r.offset = off;
+  r.inode = get_u32(p);
+  r.rec_len = get_u16(p + 4);
+  const uint8_t name_len = get_u8(p + 6);
+  r.type = get_u8(p + 7);
+  if (r.rec_len < 8 || r.rec_len % 4 != 0 || r.rec_len > end - off ||
+      (r.inode != 0 && (name_len == 0 || dir_rec_len(name_len) > r.rec_len)))
+    return std::nullopt;
+  r.name = std::string_view(reinterpret_cast<const char*>(p + 8), r.inode ? name_len : 0);
+  return r;
+}
+
+void put_into(std::span<std::byte> b, const DirRecord& slot, std::string_view name, uint32_t ino,
+              uint8_t type) {
+  if (slot.inode == 0) {
+    put_record(b, slot.offset, ino, slot.rec_len, name, type);
+  } else {
+    uint32_t keep = record_need(slot);
+    put_u16(b.data() + slot.offset + 4, uint16_t(keep));
+    put_record(b, slot.offset + keep, ino, uint16_t(slot.rec_len - keep), name, type);
+  }
+}
+
+}  // namespace
+
 Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type) {
   const uint32_t need = dir_rec_len(name.size());
   std::optional<DirRecord> slot;
@@ -87,17 +138,26 @@ Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, ui
     return !slot;
   }));
   if (!slot) return false;
-  if (slot->inode == 0) {
-    put_record(b, slot->offset, ino, slot->rec_len, name, type);
-  } else {
-    uint32_t keep = record_need(*slot);
-    put_u16(b.data() + slot->offset + 4, uint16_t(keep));
-    put_record(b, slot->offset + keep, ino, uint16_t(slot->rec_len - keep), name, type);
-  }
+  put_into(b, *slot, name, ino, type);
   return true;
 }
 
-Status remove_at(std::span<std::byte> b, uint32_t offset) {
+Result<bool> add_at(std::span<std::byte> b, uint32_t room, std::string_view name, uint32_t ino,
+                    uint8_t type) {
+  auto slot = record_at(b, room);
+  if (!slot || slot->rec_len - record_need(*slot) < dir_rec_len(name.size())) return false;
+  put_into(b, *slot, name, ino, type);
+  return true;
+}
+
+Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev_hint) {
+  if (prev_hint != kNoRecord) {
+    auto p = record_at(b, prev_hint), t = record_at(b, offset);
+    if (p && t && prev_hint + p->rec_len == offset) {
+      put_u16(b.data() + prev_hint + 4, uint16_t(p->rec_len + t->rec_len));
+      return Status::ok();
+    }
+  }
   std::optional<DirRecord> prev, target;
   CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
     if (r.offset == offset) {

@@ -77,11 +77,29 @@ Result<std::vector<DirRecord>> entries(std::span<const std::byte> b);
 // Finds a used entry by name.
 Result<std::optional<DirRecord>> find(std::span<const std::byte> b, std::string_view name);
 
+inline constexpr uint32_t kNoRecord = ~0u;
+// One walk for what a create or an unlink needs of the block: the entry
+// named `name`, the record before it (kNoRecord for the first: what
+// remove_at merges it into), and the first record with room for an entry
+// of `need` bytes (kNoRecord when none or need is 0: where add would put it).
+struct Found {
+  std::optional<DirRecord> hit;
+  uint32_t prev = kNoRecord;
+  uint32_t room = kNoRecord;
+};
+Result<Found> find_with_room(std::span<const std::byte> b, std::string_view name, uint32_t need);
+
 // Adds an entry if a record has room (reusing an unused record or splitting
 // a used one's slack). Returns false when the block is full.
 Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type);
-// Removes the entry at `offset` (merging it into the previous record).
-Status remove_at(std::span<std::byte> b, uint32_t offset);
+// Adds the entry into the record at `room` (from find_with_room, under the
+// same directory lock), as add would; false when that record has no room
+// for it (then add looks for one).
+Result<bool> add_at(std::span<std::byte> b, uint32_t room, std::string_view name, uint32_t ino,
+                    uint8_t type);
+// Removes the entry at `offset` (merging it into the previous record);
+// prev: that record's offset if known (find_with_room), checked, else walked for.
+Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev = kNoRecord);
 // Points the entry at `offset` to another inode.
 void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type);
 

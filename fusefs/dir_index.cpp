@@ -160,12 +160,15 @@ Status DirIndex::for_each_run(uint32_t hash,
   }
 }
 
-Result<std::optional<DirHit>> DirIndex::find(std::string_view name) {
+Result<std::optional<DirHit>> DirIndex::find(std::string_view name, DirSlot* slot) {
   const uint32_t hash = dir_.hash_(name);
   CARDFS_ASSIGN_OR_RETURN(auto frames, probe(hash));
+  if (slot) *slot = {};
   for (;;) {
     const Node& bottom = frames.back();
-    CARDFS_ASSIGN_OR_RETURN(auto hit, dir_.find_in_block(bottom.e[bottom.pos].second, name));
+    // Only the first leaf's room: add puts a name in the leaf its probe finds.
+    CARDFS_ASSIGN_OR_RETURN(auto hit, dir_.find_in_block(bottom.e[bottom.pos].second, name, slot));
+    slot = nullptr;
     if (hit) return hit;
     CARDFS_ASSIGN_OR_RETURN(auto more, step(frames, hash));
     if (!more) return std::optional<DirHit>{};

@@ -48,7 +48,8 @@ class DirIndex {
  public:
   explicit DirIndex(Directory& dir) : dir_(dir) {}
 
-  Result<std::optional<DirHit>> find(std::string_view name);
+  // slot: where add would put the name (its first leaf's room), if it has room.
+  Result<std::optional<DirHit>> find(std::string_view name, DirSlot* slot = nullptr);
   Status add(std::string_view name, uint32_t ino, uint8_t type);
   // Turns a full one-block directory into an indexed one, then adds.
   Status make_indexed_and_add(std::string_view name, uint32_t ino, uint8_t type);

@@ -77,22 +77,26 @@ void Directory::seal(cache::BufferRef& buf) {
   dir_block::seal(buf.data(), dir_.ino, ctx_.seed);
 }
 
-Result<std::optional<DirHit>> Directory::find_in_block(uint64_t fb, std::string_view name) {
+Result<std::optional<DirHit>> Directory::find_in_block(uint64_t fb, std::string_view name,
+                                                       DirSlot* slot) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
+  const bool want_room = slot && !slot->found();
   buf.lock();
-  auto r = dir_block::find(buf.data(), name);
+  auto r = dir_block::find_with_room(buf.data(), name, want_room ? dir_rec_len(name.size()) : 0);
   buf.unlock();
   if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
                                       std::to_string(fb) + ": " + r.status().message());
-  if (!*r) return std::optional<DirHit>{};
-  return std::optional<DirHit>{DirHit{(*r)->inode, (*r)->type, fb, (*r)->offset}};
+  if (want_room && r->room != dir_block::kNoRecord) *slot = DirSlot{fb, r->room};
+  if (!r->hit) return std::optional<DirHit>{};
+  return std::optional<DirHit>{DirHit{r->hit->inode, r->hit->type, fb, r->hit->offset, r->prev}};
 }
 
 Result<bool> Directory::add_to_block(uint64_t fb, std::string_view name, uint32_t ino,
-                                     uint8_t type) {
+                                     uint8_t type, uint32_t room) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
   buf.lock();
-  auto r = dir_block::add(buf.data(), name, ino, type);
+  auto r = room != dir_block::kNoRecord ? dir_block::add_at(buf.data(), room, name, ino, type)
+                                        : dir_block::add(buf.data(), name, ino, type);
   if (r.is_ok() && *r) seal(buf);
   buf.unlock();
   if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
@@ -101,9 +105,10 @@ Result<bool> Directory::add_to_block(uint64_t fb, std::string_view name, uint32_
   return *r;
 }
 
-Result<std::optional<DirHit>> Directory::find_linear(std::string_view name) {
+Result<std::optional<DirHit>> Directory::find_linear(std::string_view name, DirSlot* slot) {
+  if (slot) *slot = {};
   for (uint64_t fb = 0; fb < block_count(); ++fb) {
-    CARDFS_ASSIGN_OR_RETURN(auto hit, find_in_block(fb, name));
+    CARDFS_ASSIGN_OR_RETURN(auto hit, find_in_block(fb, name, slot));
     if (hit) return hit;
   }
   return std::optional<DirHit>{};
@@ -133,17 +138,23 @@ void Directory::drop_index(const std::string& why) {
   dir_.d.flags &= ~kInodeFlagIndex;
 }
 
-Result<std::optional<DirHit>> Directory::find(std::string_view name) {
+Result<std::optional<DirHit>> Directory::find(std::string_view name, DirSlot* slot) {
   if (indexed()) {
     DirIndex index(*this);
-    auto r = index.find(name);
+    auto r = index.find(name, slot);
     if (r.is_ok() || !index.invalid()) return r;
     drop_index(r.status().message());
   }
-  return find_linear(name);
+  return find_linear(name, slot);
 }
 
-Status Directory::add(std::string_view name, uint32_t ino, uint8_t type) {
+Status Directory::add(std::string_view name, uint32_t ino, uint8_t type, const DirSlot* slot) {
+  if (slot && slot->found()) {
+    // Where the name's leaf (or the first linear block with room) had room
+    // when find walked it: the place add would find, without its walks.
+    CARDFS_ASSIGN_OR_RETURN(bool added, add_to_block(slot->file_block, name, ino, type, slot->room));
+    if (added) return Status::ok();
+  }
   if (indexed()) {
     DirIndex index(*this);
     Status st = index.add(name, ino, type);
@@ -156,7 +167,7 @@ Status Directory::add(std::string_view name, uint32_t ino, uint8_t type) {
 Status Directory::remove(const DirHit& hit) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(hit.file_block));
   buf.lock();
-  Status st = dir_block::remove_at(buf.data(), hit.offset);
+  Status st = dir_block::remove_at(buf.data(), hit.offset, hit.prev);
   if (st.is_ok()) seal(buf);
   buf.unlock();
   if (!st.is_ok()) return ctx_.corrupt(st.message());

@@ -52,6 +52,16 @@ struct DirHit {
   uint8_t type = 0;
   uint64_t file_block = 0;
   uint32_t offset = 0;
+  uint32_t prev = ~0u;  // the record before it in its block (~0u: the first, or unknown)
+};
+
+// Where add would put a name that find did not find (the same walk of the
+// same leaf found it): the block and the record with room in it. Valid
+// while the caller holds the directory's lock; add checks the room again.
+struct DirSlot {
+  uint64_t file_block = 0;
+  uint32_t room = ~0u;  // ~0u: none found
+  bool found() const { return room != ~0u; }
 };
 
 struct DirListEntry {
@@ -74,9 +84,12 @@ class Directory {
   // Gives a new directory inode its first block with "." and "..".
   static Status init(Context& ctx, Inode& dir, uint32_t parent);
 
-  Result<std::optional<DirHit>> find(std::string_view name);
-  // Adds an entry; the caller has checked the name is absent.
-  Status add(std::string_view name, uint32_t ino, uint8_t type);
+  // With slot, also where add would put the name when it is absent (a
+  // create's check and insertion walk the leaf once, not twice).
+  Result<std::optional<DirHit>> find(std::string_view name, DirSlot* slot = nullptr);
+  // Adds an entry; the caller has checked the name is absent (slot: what
+  // that check's find said, under the lock still held).
+  Status add(std::string_view name, uint32_t ino, uint8_t type, const DirSlot* slot = nullptr);
   Status remove(const DirHit& hit);
   // Points an existing entry at another inode (rename over a target).
   Status retarget(const DirHit& hit, uint32_t ino, uint8_t type);
@@ -98,9 +111,14 @@ class Directory {
   Result<cache::BufferRef> read_block(uint64_t fb);
   Result<std::pair<uint64_t, cache::BufferRef>> append_block();
   void seal(cache::BufferRef& buf);
-  Result<std::optional<DirHit>> find_in_block(uint64_t fb, std::string_view name);
-  Result<bool> add_to_block(uint64_t fb, std::string_view name, uint32_t ino, uint8_t type);
-  Result<std::optional<DirHit>> find_linear(std::string_view name);
+  // slot: filled with this block's room for the name, if it has some and
+  // slot has none yet.
+  Result<std::optional<DirHit>> find_in_block(uint64_t fb, std::string_view name,
+                                              DirSlot* slot = nullptr);
+  // room: the record find_in_block found with room (~0u: look for one).
+  Result<bool> add_to_block(uint64_t fb, std::string_view name, uint32_t ino, uint8_t type,
+                            uint32_t room = ~0u);
+  Result<std::optional<DirHit>> find_linear(std::string_view name, DirSlot* slot);
   Status add_linear(std::string_view name, uint32_t ino, uint8_t type);
   void drop_index(const std::string& why);
   struct Keyed;

@@ -400,7 +400,9 @@ class Filesystem {
   // name change shares (writable, legal name, `.`/`..` refused with
   // dot_errno, directory alive) and what the name holds now.
   struct NameChange;
-  Result<NameChange> begin_name_change(Ino parent, std::string_view name, int dot_errno);
+  // want_slot: also where an absent name would go (NameChange::slot).
+  Result<NameChange> begin_name_change(Ino parent, std::string_view name, int dot_errno,
+                                       bool want_slot = false);
   Status look_again(NameChange& c, std::string_view name);
   Result<std::shared_ptr<Inode>> lock_named(NameChange& c, Ino parent, std::string_view name,
                                             int dot_errno);

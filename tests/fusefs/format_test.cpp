@@ -114,6 +114,42 @@ TEST_CASE("directory blocks: add, find, remove, checksum") {
   CHECK(dir_block::verify(b, 5, 99, "t").code() == EIO);
 }
 
+// A create finds the name absent and its place in one walk; an unlink
+// finds the entry and the record before it. The result must be byte for
+// byte what add and remove_at's own walks give, and a place that no
+// longer has room (or a wrong record before) must not be trusted.
+TEST_CASE("directory blocks: one walk finds a name's place as add would, and its record before as remove_at would") {
+  std::vector<std::byte> a(1024), b(1024);
+  for (auto* blk : {&a, &b}) {
+    dir_block::init_empty(*blk);
+    for (int i = 0; i < 20; ++i) REQUIRE(*dir_block::add(*blk, "n" + std::to_string(i), 10 + i, kFtRegular));
+    REQUIRE(dir_block::remove_at(*blk, (*dir_block::find(*blk, "n4"))->offset).is_ok());
+  }
+  auto f = dir_block::find_with_room(b, "a-longer-name", dir_rec_len(13));
+  REQUIRE(f.is_ok());
+  CHECK_FALSE(f->hit);
+  REQUIRE(f->room != dir_block::kNoRecord);
+  REQUIRE(*dir_block::add(a, "a-longer-name", 99, kFtRegular));
+  REQUIRE(*dir_block::add_at(b, f->room, "a-longer-name", 99, kFtRegular));
+  CHECK(a == b);
+  // The same room again cannot take a name that no longer fits there.
+  CHECK_FALSE(*dir_block::add_at(b, f->room, std::string(200, 'x'), 5, kFtRegular));
+  CHECK(a == b);
+  auto hit = dir_block::find_with_room(b, "n9", 0);
+  REQUIRE(hit.is_ok());
+  REQUIRE(hit->hit);
+  CHECK(hit->hit->inode == 19);
+  CHECK(hit->room == dir_block::kNoRecord);  // not asked for
+  REQUIRE(dir_block::remove_at(a, hit->hit->offset).is_ok());
+  REQUIRE(dir_block::remove_at(b, hit->hit->offset, hit->prev).is_ok());
+  CHECK(a == b);
+  // A wrong record before is checked and walked past, not merged into.
+  auto n10 = *dir_block::find_with_room(b, "n10", 0);
+  REQUIRE(dir_block::remove_at(a, n10.hit->offset).is_ok());
+  REQUIRE(dir_block::remove_at(b, n10.hit->offset, 0).is_ok());
+  CHECK(a == b);
+}
+
 TEST_CASE("a record running past the block is corruption, not a crash") {
   std::vector<std::byte> b(1024);
   dir_block::init_empty(b);
