@@ -63,6 +63,7 @@ void FlashTranslationLayer::invalidate(uint32_t lp) {
 Status FlashTranslationLayer::program(uint32_t lp, uint32_t au, uint32_t slot, const std::byte* data,
                                       ProgramCause cause) {
   const uint64_t pp = page_of(au, slot);
+  untouched_ = false;
   OobRecord oob;
   oob.logical_page = lp;
   oob.seq = next_seq_;
@@ -140,6 +141,7 @@ std::vector<uint32_t> FlashTranslationLayer::valid_pages_of(uint32_t au) const {
 
 Status FlashTranslationLayer::copy_in_place(const std::vector<uint32_t>& pages, uint32_t au) {
   in_place_moves_ += pages.size();
+  untouched_ = false;
   if (flash_.counts_only()) {
     // Nothing reaches a store and no power cut is armed: the same map
     // updates and charges as program(), without a Status per page (a

@@ -59,6 +59,9 @@ class FlashTranslationLayer {
   // lp becomes lost, as the power-on scan would have left it.
   void mark_lost(uint32_t lp);
   bool trims_pending() const { return trims_pending_; }
+  // Nothing was ever programmed or restored since this FTL was made (a
+  // new card's): no page is mapped or lost, so no trim changes anything.
+  bool untouched() const { return untouched_; }
 
   // Called before AUs are erased. The Card makes the copies that replace
   // them durable (durable mode) and, while trims are pending, writes a
@@ -165,6 +168,7 @@ class FlashTranslationLayer {
   uint64_t next_seq_ = 1;
   uint64_t in_place_moves_ = 0;
   bool trims_pending_ = false;
+  bool untouched_ = true;
   std::function<Status()> before_erase_;
   std::unique_ptr<FtlPolicy> policy_;  // last: it refers to the state above
 };

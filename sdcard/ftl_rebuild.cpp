@@ -7,6 +7,7 @@ namespace cardfs::sdcard {
 
 void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const Checkpoint* ckpt) {
   reset_maps();
+  untouched_ = false;
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (PhysAu& a : aus_) a.spill = ppa_ - 1;
   uint64_t max_seq = 0;
@@ -65,6 +66,7 @@ void FlashTranslationLayer::rebuild(const std::vector<ScannedPage>& scan, const 
 // next sequence number and the roles are the checkpoint's.
 void FlashTranslationLayer::restore_clean(Checkpoint&& ckpt, ZeroedArray&& holders, std::span<const Extent> held) {
   map_.reset(geometry_.user_pages());
+  untouched_ = false;
   seq_ = std::move(ckpt.page_seq);
   std::fill(aus_.begin(), aus_.end(), PhysAu{});
   for (size_t i = 0; i < aus_.size(); ++i) {

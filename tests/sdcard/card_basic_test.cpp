@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
+#include "sdcard/memory_medium.h"
 #include "sdcard/page_store.h"
 #include "tests/sdcard/card_fixture.h"
 
@@ -38,6 +39,32 @@ TEST_CASE("a new card reads zeros and reads back what was written", "[sdcard]") 
     CHECK(tag_of(back->data() + s * 512, s) == ((s >= 3 && s < 73) ? 7 : 0));
   CHECK(c.counters().host_sectors_written == 70);
   CHECK(c.device_time() > Nanos(0));
+}
+
+// A new card's whole discard skips its whole pages (nothing is mapped or
+// buffered); what is buffered before it, partial pages at its ends and
+// what is written after it behave as on any card.
+TEST_CASE("a discard of a whole new card skips its pages but not partial ones or buffered data", "[sdcard]") {
+  VirtualClock clock;
+  auto card = Card::create(memory_store(std::make_shared<MemoryMedium>()), testing::profile("class10"), 16 * MiB, clock);
+  REQUIRE(card.is_ok());
+  Card& c = **card;
+  const uint64_t n = c.sector_count();
+  REQUIRE(c.discard(0, n).is_ok());
+  CHECK(c.counters().host_sectors_discarded == n);
+  // Buffered, then discarded from mid-page to mid-page: the buffer is not
+  // empty, so every page is trimmed; the ends keep what is outside.
+  REQUIRE(testing::write(c, 0, pattern(0, 256, 5)).is_ok());
+  REQUIRE(c.discard(3, n - 6).is_ok());
+  auto back = testing::read(c, 0, 256);
+  REQUIRE(back.is_ok());
+  for (uint64_t s = 0; s < 256; ++s) CHECK(tag_of(back->data() + s * 512, s) == (s < 3 ? 5 : 0));
+  REQUIRE(testing::write(c, 64, pattern(64, 64, 6)).is_ok());
+  REQUIRE(c.flush().is_ok());
+  REQUIRE(c.discard(65, 62).is_ok());  // within written pages, after a flush
+  back = testing::read(c, 64, 64);
+  REQUIRE(back.is_ok());
+  for (uint64_t s = 64; s < 128; ++s) CHECK(tag_of(back->data() + (s - 64) * 512, s) == (s == 64 || s == 127 ? 6 : 0));
 }
 
 TEST_CASE("data survives close and reopen", "[sdcard]") {
