@@ -290,7 +290,12 @@ void Filesystem::maybe_free_locked(Inode& inode, bool store_due) {
   if (inode.freed || inode.d.links_count > 0 || opts_.read_only) {
     if (store_due) st = store(inode);
   } else if (inode.lookups == 0 && inode.opens == 0) {
-    st = free_inode_locked(inode);
+    // Stored first all the same (rare through FUSE: the kernel holds a
+    // lookup at the unlink): should the free fail before it erases the
+    // record, the card shows links 0, which fsck frees, not a nameless
+    // inode with a link it would bring back to /lost+found.
+    if (store_due) st = store(inode);
+    if (st.is_ok()) st = free_inode_locked(inode);
   } else {
     st = orphan_locked(inode, store_due);
   }
