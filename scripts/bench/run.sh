@@ -15,7 +15,7 @@
 #              cardfs-base, cardfs-base-dio: the binary in $CARDFS_BASE, for before/after in one run;
 #              floor: peers/floor_ll.c, a tree in memory only: meta_small, meta_large and tree;
 #              cardfs-nojournal, cardfs-durable-nojournal: on mkfs -O ^journal images)
-#            --workloads seqwrite,...    (see peers/workloads.sh)
+#            --workloads seqwrite,...    (see peers/workloads.sh; randwrite_wide only when named)
 #            --cardfs PATH (default build/cardfs, built here unless --no-build)
 #            --no-build  --out DIR  --work DIR (scratch; default under /var/tmp)
 #            --step-timeout S (bound of each timed command; default 1200 full, 600 reduced, 180 quick)
@@ -55,6 +55,7 @@ done
 
 if [ "$mode" = quick ]; then
   BENCH_SEQ_SIZE=64M BENCH_RAND_SIZE=32M BENCH_DIRECT_SIZE=32M BENCH_RUNTIME=2
+  BENCH_WIDE_SIZE=256M BENCH_WIDE_RUNTIME=2
   BENCH_META_SMALL=1000 BENCH_META_LARGE=5000 BENCH_RANDSTATS=200
   BENCH_TREE=/usr/include/linux BENCH_SQLITE_TX=500 BENCH_IMAGE_SIZE=1G
   BENCH_STEP_TIMEOUT=180 runs=${runs:-1}
@@ -62,11 +63,13 @@ elif [ "$mode" = reduced ]; then
   # The full workloads with less data and fewer large-directory files:
   # 10 000-file figures and /usr/include stay full size.
   BENCH_SEQ_SIZE=256M BENCH_RAND_SIZE=64M BENCH_DIRECT_SIZE=64M BENCH_RUNTIME=5
+  BENCH_WIDE_SIZE=1G BENCH_WIDE_RUNTIME=10
   BENCH_META_SMALL=10000 BENCH_META_LARGE=20000 BENCH_RANDSTATS=1000
   BENCH_TREE=/usr/include BENCH_SQLITE_TX=2000 BENCH_IMAGE_SIZE=2G
   BENCH_STEP_TIMEOUT=600 runs=${runs:-3}
 else
   BENCH_SEQ_SIZE=1G BENCH_RAND_SIZE=256M BENCH_DIRECT_SIZE=256M BENCH_RUNTIME=10
+  BENCH_WIDE_SIZE=2G BENCH_WIDE_RUNTIME=10
   BENCH_META_SMALL=10000 BENCH_META_LARGE=100000 BENCH_RANDSTATS=1000
   BENCH_TREE=/usr/include BENCH_SQLITE_TX=20000 BENCH_IMAGE_SIZE=4G
   BENCH_STEP_TIMEOUT=1200 runs=${runs:-3}
@@ -77,7 +80,7 @@ BENCH_CARD_PROFILE=${BENCH_CARD_PROFILE:-uhs1-u3}
 CARDFS_DURABLE_OPTION=${CARDFS_DURABLE_OPTION:-durable}
 workloads=${workloads:-${BENCH_WORKLOADS_ALL// /,}}
 for w in ${workloads//,/ }; do
-  declare -F "wl_$w" >/dev/null || { echo "run.sh: unknown workload '$w' (known: $BENCH_WORKLOADS_ALL)" >&2; exit 2; }
+  declare -F "wl_$w" >/dev/null || { echo "run.sh: unknown workload '$w' (known: $BENCH_WORKLOADS_ALL $BENCH_WORKLOADS_EXTRA)" >&2; exit 2; }
 done
 
 log() { echo "[$(date +%T)] $*" | tee -a "${RESULTS:-/dev/null}/log" >&2; }
@@ -146,7 +149,8 @@ json.dump({
   "sizes": {"seq": "$BENCH_SEQ_SIZE", "rand": "$BENCH_RAND_SIZE", "direct": "$BENCH_DIRECT_SIZE",
             "runtime_s": $BENCH_RUNTIME, "meta_small": $BENCH_META_SMALL,
             "meta_large": $BENCH_META_LARGE, "randstats": $BENCH_RANDSTATS,
-            "tree": "$BENCH_TREE", "sqlite_tx": $BENCH_SQLITE_TX},
+            "tree": "$BENCH_TREE", "sqlite_tx": $BENCH_SQLITE_TX,
+            "wide": "$BENCH_WIDE_SIZE", "wide_runtime_s": $BENCH_WIDE_RUNTIME},
 }, open(sys.argv[1], "w"), indent=2)
 EOF
 

@@ -25,6 +25,7 @@ METRICS = {
     "randread_warm_iops": ("4 KiB random read, warm", "IOPS", True),
     "randread_cold_iops": ("4 KiB random read, cold", "IOPS", True),
     "randwrite_fsync32_iops": ("4 KiB random write, fsync every 32", "IOPS", True),
+    "randwrite_wide_iops": ("4 KiB random write over half the card, fsync every 32", "IOPS", True),
     "direct_write_MBps": ("O_DIRECT sequential write 128 KiB", "MB/s", True),
     "create_small_s": ("create N files in one dir", "s", False),
     "stat_small_s": ("stat N files", "s", False),

@@ -6,6 +6,8 @@
 # $BENCH_STEP_TIMEOUT; a failure returns non-zero and run.sh records it.
 
 BENCH_WORKLOADS_ALL="seqwrite seqread_cold randread_warm randread_cold randwrite_fsync direct_write meta_small meta_large tree sqlite"
+# Run only when named in --workloads (not part of the default set).
+BENCH_WORKLOADS_EXTRA="randwrite_wide"
 
 bounded() { timeout -k 10 "$BENCH_STEP_TIMEOUT" "$@"; }
 
@@ -131,15 +133,34 @@ wl_randread_cold() {
   echo "randread_cold_iops $v"
 }
 
+# randwrite_fsync32 TARGET FILE SIZE RUNTIME: fio's 4 KiB random writes
+# with an fsync every 32 over FILE (SIZE, written before) for RUNTIME
+# seconds, the card's bytes counted from here; prints the IOPS.
+randwrite_fsync32() {
+  card_mark "$1"
+  fio_json write.iops --name=randw --rw=randwrite --bs=4k --size="$3" --fsync=32 --filename="$2" \
+    --time_based --runtime="$4" --randseed=20261121
+}
+
 wl_randwrite_fsync() {
   local mnt v; mnt=$(tgt_mnt "$1")
   rand_prepare "$mnt" || return
-  card_mark "$1"
-  v=$(fio_json write.iops --name=randw --rw=randwrite --bs=4k --size="$BENCH_RAND_SIZE" \
-    --fsync=32 --filename="$mnt/rand" --time_based --runtime="$BENCH_RUNTIME" \
-    --randseed=20261121) || return
+  v=$(randwrite_fsync32 "$1" "$mnt/rand" "$BENCH_RAND_SIZE" "$BENCH_RUNTIME") || return
   echo "randwrite_fsync32_iops $v"
   rm -f "$mnt/rand"
+}
+
+# The random writes of randwrite_fsync over a file of half the card
+# ($BENCH_WIDE_SIZE, 1 GiB on the reduced 2 GiB image) for
+# $BENCH_WIDE_RUNTIME: on a block-FTL card nearly every write then merges a
+# whole AU (issue 23, item 1: the image's bytes per byte fio wrote).
+wl_randwrite_wide() {
+  local mnt v; mnt=$(tgt_mnt "$1")
+  bounded fio --fallocate=none --output-format=terse --name=prep --rw=write --bs=1M --size="$BENCH_WIDE_SIZE" \
+    --end_fsync=1 --filename="$mnt/wide" >/dev/null || return
+  v=$(randwrite_fsync32 "$1" "$mnt/wide" "$BENCH_WIDE_SIZE" "$BENCH_WIDE_RUNTIME") || return
+  echo "randwrite_wide_iops $v"
+  rm -f "$mnt/wide"
 }
 
 wl_direct_write() {
