@@ -329,6 +329,7 @@ CardCounters Card::counters() const {
   std::lock_guard state(impl_->state_mu);
   CardCounters c = impl_->counters;
   c.image_bytes_written = impl_->store->bytes_written();
+  c.image_bytes = impl_->store->bytes_by_kind();
   return c;
 }
 

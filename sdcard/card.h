@@ -113,6 +113,18 @@ struct TimeByCause {
   Nanos total() const { return command + transfer + read + program + merge + erase; }
 };
 
+// The bytes a store wrote to its image since open, by what they hold
+// (from where in the image they went; issue 23: which part of the image's
+// bytes per host byte dominates). Not part of the model.
+struct ImageBytes {
+  uint64_t data = 0;           // data units (the flash area)
+  uint64_t records = 0;        // out-of-band records
+  uint64_t merge_entries = 0;  // the merge table (version 6)
+  uint64_t checkpoints = 0;    // checkpoint slots and (version 8) name slots
+  uint64_t tables = 0;         // headers, the erase, unit and data CRC tables, the clean map
+  uint64_t total() const { return data + records + merge_entries + checkpoints + tables; }
+};
+
 struct CardCounters {
   uint64_t commands = 0;
   uint64_t host_sectors_read = 0;
@@ -134,6 +146,7 @@ struct CardCounters {
   // checkpoints, headers) since open: what the emulation costs the host's
   // disk, not part of the model (0 on the none store).
   uint64_t image_bytes_written = 0;
+  ImageBytes image_bytes;  // the same by kind
   TimeByCause time;
   // Flash bytes programmed / host bytes written (0 before any write).
   double write_amplification(uint32_t page_bytes) const {

@@ -115,6 +115,8 @@ Status ImageStore::upgrade() {
   // A clean map of version 5 stays where it was (its blocks' sums as
   // known); an older image's map area is new, all zeros.
   if (version_ < kImageVersionCleanMap) clean_map_sums_ = zero_sums(clean_map_bytes(geometry_));
+  // The name table is new (version 8), all zeros: no slot.
+  for (std::vector<uint64_t>& sums : name_sums_) sums = zero_sums(name_region_bytes(geometry_));
   layout_ = next;
   // Version 6's merge entries and data CRCs stay (read at open: its
   // upgrade to 7 changes how new entries are written, nothing else).

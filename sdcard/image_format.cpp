@@ -54,6 +54,10 @@ ImageLayout layout_for(const Geometry& g, uint32_t version) {
     l.merge_table_offset = l.data_crc_offset + round_up(2 * g.physical_pages() * kDataCrcBytes, 4096);
     l.file_bytes = l.merge_table_offset + round_up(uint64_t(g.physical_aus()) * merge_entry_bytes(g), 4096);
   }
+  if (version >= 8) {
+    l.name_table_offset = l.file_bytes;
+    l.file_bytes += 2 * name_slot_bytes(g);
+  }
   if (version >= 2) {
     l.backup_header_offset = l.file_bytes;
     l.file_bytes += kHeaderBytes;

@@ -51,7 +51,13 @@ namespace cardfs::sdcard {
 // cardfs refuses the version. Version 7 writes merge entries packed (each
 // data name in data_name_bits() bits; MergeEntry below) in the same table:
 // version 6 is upgraded by its header alone, and its entries still read.
-inline constexpr uint32_t kImageVersion = 7;
+// Version 8 adds, after the merge table, the name table: two slots
+// written with the checkpoints (NameSlot below), each logical page's data
+// name as of one checkpoint, so that a merge entry ("MRG3") lists only the
+// pages whose names differ from a slot's; versions 2-7 are upgraded to 8
+// (the file grows by the table, zeros: no slot written).
+inline constexpr uint32_t kImageVersion = 8;
+inline constexpr uint32_t kImageVersionNameTable = 8;
 inline constexpr uint32_t kImageVersionPackedMerges = 7;
 inline constexpr uint32_t kImageVersionMerges = 6;
 inline constexpr uint32_t kImageVersionCleanMap = 5;
@@ -114,6 +120,7 @@ struct ImageLayout {
   uint64_t clean_map_offset = 0;      // version 5: the CleanMap; 0: none
   uint64_t data_crc_offset = 0;       // version 6: kDataCrcBytes per data name; 0: none
   uint64_t merge_table_offset = 0;    // version 6: merge_entry_bytes(g) per physical AU; 0: none
+  uint64_t name_table_offset = 0;     // version 8: two slots of name_slot_bytes(g); 0: none
   uint64_t backup_header_offset = 0;  // after the flash area; 0: none (version 1)
   uint64_t file_bytes = 0;
 };
@@ -181,6 +188,9 @@ OobState decode_data_crc(uint32_t name, std::span<const uint32_t> units, const s
 // use), so those carry their data's CRC here and have their data checked
 // at power-on.
 struct MergeEntry {
+  // A name an "MRG3" entry does not list: the page's name in the name
+  // slot the entry predicts from (`slot_generation`, `slot_next_seq`).
+  static constexpr uint32_t kUnlisted = 0xFFFF'FFFF;
   uint32_t au = 0;
   uint32_t generation = 0;
   uint32_t erase_count = 0;
@@ -190,6 +200,11 @@ struct MergeEntry {
   std::vector<uint32_t> names;  // per slot, a data name
   std::vector<bool> verify;     // per slot
   std::vector<uint32_t> crcs;   // per slot, the data's CRC (kept for `verify` slots only)
+  // Version 8 ("MRG3"): names kUnlisted are those of the name slot written
+  // with the checkpoint of this generation (its low 32 bits) and next_seq.
+  bool predicted = false;
+  uint32_t slot_generation = 0;
+  uint64_t slot_next_seq = 0;
 };
 // The bytes an entry takes in the table (a fixed size per AU).
 size_t merge_entry_bytes(const Geometry& g);
@@ -200,10 +215,47 @@ uint32_t data_name_bits(const Geometry& g);
 // `packed` (version 7, "MRG2"): names in data_name_bits(g) bits each and
 // the checked bitmap only when a page is checked; else version 6's "MRG1",
 // 4 bytes per name. Sources: image_merge_format.cpp.
+// A predicted entry (m.predicted) is always "MRG3" (packed). The bytes it
+// would use: merge_entry_used_bytes (the caller picks the smaller form; a
+// form larger than merge_entry_bytes(g) must not be encoded).
 size_t encode_merge_entry(const MergeEntry& m, const Geometry& g, std::byte* out, bool packed);
+size_t merge_entry_used_bytes(const MergeEntry& m, const Geometry& g, bool packed);
 // Either encoding. kErased: never written; kCorrupt: damaged (magic, CRC,
 // fields out of range).
 OobState decode_merge_entry(uint32_t au, std::span<const std::byte> in, const Geometry& g, MergeEntry* out);
+
+// A name slot (version 8): every logical page's data name (kNone: none)
+// as the store knew it when it wrote the checkpoint of `generation`,
+// whose next_seq it also keeps (the pair names the slot: a generation is
+// written again after a crash lost it, a next_seq is not). Encoded: a
+// 64-byte header (magic "NAMT", version, generation, next_seq, pages,
+// payload CRC, header CRC), then per logical page its name + 1 (0: none)
+// in just the bits 2 x physical pages need (20 on a 2 GiB card), so that
+// the slot of a card mostly unwritten is mostly zeros.
+struct NameSlot {
+  static constexpr uint32_t kNone = 0xFFFF'FFFF;
+  uint64_t generation = 0;
+  uint64_t next_seq = 0;
+  std::vector<uint32_t> names;  // per logical page
+};
+uint64_t name_slot_bytes(const Geometry& g);
+// The bytes of a slot its header and names take (the rest is padding).
+uint64_t name_region_bytes(const Geometry& g);
+inline constexpr size_t kNameSlotHeaderBytes = 64;
+// Into `out` (resized to name_slot_bytes(g)).
+void encode_name_slot(const NameSlot& s, const Geometry& g, std::vector<std::byte>& out);
+// The same in place (a slot of name_slot_bytes(g)): logical page lp's name
+// into an encoded slot, and the header (with the payload's CRC) once every
+// name is in; a name read back.
+void put_slot_name(std::span<std::byte> slot, const Geometry& g, uint64_t lp, uint32_t name);
+uint32_t slot_name(std::span<const std::byte> slot, const Geometry& g, uint64_t lp);
+void seal_name_slot(std::span<std::byte> slot, const Geometry& g, uint64_t generation, uint64_t next_seq);
+// The header alone, given the CRC of the names (what seal_name_slot writes).
+void encode_name_slot_header(std::span<std::byte, kNameSlotHeaderBytes> out, const Geometry& g, uint64_t generation,
+                             uint64_t next_seq, uint32_t payload_crc);
+// Checks magic, CRCs, the size and that each name is below twice the
+// card's physical pages. All-zero header: ENOENT (never written).
+Result<NameSlot> decode_name_slot(std::span<const std::byte> in, const Geometry& g);
 
 // An erase table entry (version 4): the AU's erase generation, which
 // counts the erases the image has seen of it, with a CRC binding it to

@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/log.h"
 #include "sdcard/image_store.h"
 
 namespace cardfs::sdcard {
@@ -106,10 +107,28 @@ void ImageStore::plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan
   }
   merge_written_[au] = true;
   merge_lau_[au] = m.lau;
+  predict_names(m);
   const size_t bytes = merge_entry_bytes(geometry_);
   merge_scratch_.resize(bytes);
   const size_t used = encode_merge_entry(m, geometry_, merge_scratch_.data(), version_ >= kImageVersionPackedMerges);
   plan.add(layout_.merge_table_offset + uint64_t(au) * bytes, merge_scratch_.data(), used);
+}
+
+// The names the newest name slot gives become kUnlisted, if that makes
+// the entry smaller (it adds 12 bytes and a rank per listed page).
+void ImageStore::predict_names(MergeEntry& m) {
+  if (!names_known_ || version_ < kImageVersionNameTable || m.base_seq < names_next_seq_ ||
+      m.base_seq - names_next_seq_ > UINT32_MAX)
+    return;
+  MergeEntry p = m;
+  p.predicted = true;
+  p.slot_generation = uint32_t(names_generation_);
+  p.slot_next_seq = names_next_seq_;
+  for (size_t i = 0; i < p.names.size(); ++i)
+    if (predicted_name(uint64_t(m.lau) * geometry_.pages_per_au + m.slots[i]) == p.names[i])
+      p.names[i] = MergeEntry::kUnlisted;
+  const size_t used = merge_entry_used_bytes(p, geometry_, true);
+  if (used <= merge_entry_bytes(geometry_) && used < merge_entry_used_bytes(m, geometry_, true)) m = std::move(p);
 }
 
 OobRecord ImageStore::merged_record(uint64_t pp) const {
@@ -143,20 +162,28 @@ Result<std::vector<std::optional<MergeEntry>>> ImageStore::read_merge_table() {
   return out;
 }
 
-const MergeEntry* ImageStore::adopt_merge_entry(const std::optional<MergeEntry>& m, uint32_t au) {
+MergeEntry* ImageStore::adopt_merge_entry(std::optional<MergeEntry>& m, uint32_t au) {
   if (!m || (m->generation & kGenerationMask) != (erase_generations_[au] & kGenerationMask)) return nullptr;
   merge_written_[au] = true;
   merge_lau_[au] = m->lau;
   return &*m;
 }
 
-void ImageStore::apply_merge_entries(const std::vector<std::optional<MergeEntry>>& entries,
-                                     std::vector<ScannedPage>& scan) {
+void ImageStore::apply_merge_entries(std::vector<std::optional<MergeEntry>>& entries, std::vector<ScannedPage>& scan,
+                                     const Checkpoint* ckpt) {
   const uint32_t ppa = geometry_.pages_per_au;
   const uint64_t pages = geometry_.physical_pages();
+  std::vector<NameSlot> slots;
+  bool slots_read = false;
   for (uint32_t au = 0; au < entries.size(); ++au) {
-    const MergeEntry* m = adopt_merge_entry(entries[au], au);
+    if (entries[au] && entries[au]->predicted && !slots_read) {
+      if (Status st = load_name_slots(slots); !st.is_ok())
+        logger("sdcard")->warn("{}: name slots not read: {}", name(), st.message());
+      slots_read = true;
+    }
+    MergeEntry* m = adopt_merge_entry(entries[au], au);
     if (!m) continue;
+    const bool whole = resolve_names(*m, slots, ckpt);
     for (size_t i = 0; i < m->slots.size(); ++i) {
       const uint64_t pp = uint64_t(au) * ppa + m->slots[i];
       // A merge moves into erased slots only: a valid record there would
@@ -165,6 +192,16 @@ void ImageStore::apply_merge_entries(const std::vector<std::optional<MergeEntry>
       // by a crash, never overwritten since: merge pages write no records).
       if (scan[pp].state == OobState::kValid) continue;
       ScannedPage& s = scan[pp];
+      if (!whole || m->names[i] == MergeEntry::kUnlisted) {
+        // An entry whose name slot is lost (written after the last sync:
+        // its sources remain), or a page stale at the checkpoint: as a
+        // torn page, its sequence number used.
+        s.state = OobState::kCorrupt;
+        s.torn = true;
+        s.oob = OobRecord{};
+        s.oob.seq = m->base_seq + i;
+        continue;
+      }
       s.state = OobState::kValid;
       s.oob = OobRecord{};
       s.oob.logical_page = m->lau * ppa + m->slots[i];
@@ -245,8 +282,10 @@ Status ImageStore::restore_merges(std::span<const uint32_t> holders) {
     if (!m) continue;
     for (size_t i = 0; i < m->slots.size(); ++i) {
       const uint64_t pp = uint64_t(au) * ppa + m->slots[i];
-      if (holders[pp] == 0 || crc_name(pp) != m->names[i]) continue;  // 0: erased
-      named.push_back({m->names[i], pp, m->crcs[i], m->verify[i], false});
+      // An unlisted name (version 8) is the one the clean map gives.
+      const bool unlisted = m->names[i] == MergeEntry::kUnlisted;
+      if (holders[pp] == 0 || (!unlisted && crc_name(pp) != m->names[i])) continue;  // 0: erased
+      named.push_back({crc_name(pp), pp, m->crcs[i], m->verify[i], false});
     }
   }
   CARDFS_RETURN_IF_ERROR(load_name_crcs(named));

@@ -288,11 +288,12 @@ Status ImageStore::write_checkpoint(const CheckpointView& c) {
   const std::vector<std::byte> aus = encode_au_records(c.aus);
   const RegionPiece pieces[] = {seqs, {aus.data(), aus.size()}};
   const int slot = int(c.generation % 2);
-  return write_region(layout_.checkpoint_offset[slot], pieces,
-                      [&](uint32_t crc, std::span<std::byte, kCheckpointHeaderBytes> out) {
-                        encode_checkpoint_header(c, pages, crc, out);
-                      },
-                      checkpoint_sums_[slot]);
+  CARDFS_RETURN_IF_ERROR(write_region(layout_.checkpoint_offset[slot], pieces,
+                                      [&](uint32_t crc, std::span<std::byte, kCheckpointHeaderBytes> out) {
+                                        encode_checkpoint_header(c, pages, crc, out);
+                                      },
+                                      checkpoint_sums_[slot]));
+  return write_name_slot(c);
 }
 
 }  // namespace cardfs::sdcard

@@ -18,7 +18,8 @@ constexpr size_t kVerifyChunk = 64;
 
 }  // namespace
 
-Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const ScanProgress& progress) {
+Result<std::vector<ScannedPage>> ImageStore::scan(const Checkpoint* ckpt, const ScanProgress& progress) {
+  const uint64_t checkpoint_seq = ckpt ? ckpt->seq : 0;
   const uint64_t n = geometry_.physical_pages();
   std::vector<std::byte> oob(kScanChunk * kOobBytes);
   std::vector<ScannedPage> out(n);
@@ -36,7 +37,7 @@ Result<std::vector<ScannedPage>> ImageStore::scan(uint64_t checkpoint_seq, const
     CARDFS_ASSIGN_OR_RETURN(merges, read_merge_table());
   }
   if (erase_table_) CARDFS_RETURN_IF_ERROR(apply_erase_table(out, merges));
-  if (merges_) apply_merge_entries(merges, out);
+  if (merges_) apply_merge_entries(merges, out, ckpt);
   CARDFS_RETURN_IF_ERROR(assign_scanned_units(out));
   CARDFS_RETURN_IF_ERROR(verify_scanned(out, checkpoint_seq));
   // The copy a partly rewritten page takes its other units from: the

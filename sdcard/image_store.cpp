@@ -30,6 +30,9 @@ void ImageStore::set_geometry(const ImageHeader& h) {
   checkpoint_sums_[0].clear();
   checkpoint_sums_[1].clear();
   clean_map_sums_.clear();
+  name_sums_[0].clear();
+  name_sums_[1].clear();
+  names_known_ = false;
   const uint64_t data_bytes = h.geometry.physical_pages() * h.geometry.page_bytes;
   allocated_.assign((data_bytes + kAllocChunk - 1) / kAllocChunk, false);
 }
@@ -41,13 +44,31 @@ uint64_t ImageStore::bytes_of(std::span<const IoOp> ops) {
   return n;
 }
 
+void ImageStore::count_write(uint64_t offset, uint64_t bytes) {
+  const ImageLayout& l = layout_;
+  auto in = [&](uint64_t start, uint64_t end) { return start != 0 && offset >= start && offset < end; };
+  const uint64_t flash_end = l.erase_table_offset    ? l.erase_table_offset
+                             : l.backup_header_offset ? l.backup_header_offset
+                                                      : l.file_bytes;
+  if (in(l.flash_offset, flash_end))
+    kind_bytes_.data += bytes;
+  else if (in(l.oob_offset, l.flash_offset))
+    kind_bytes_.records += bytes;
+  else if (in(l.merge_table_offset, l.name_table_offset ? l.name_table_offset : l.backup_header_offset))
+    kind_bytes_.merge_entries += bytes;
+  else if (in(l.checkpoint_offset[0], l.oob_offset) || in(l.name_table_offset, l.backup_header_offset))
+    kind_bytes_.checkpoints += bytes;
+  else
+    kind_bytes_.tables += bytes;
+}
+
 Status ImageStore::write_counted(std::span<const IoOp> ops) {
-  bytes_written_ += bytes_of(ops);
+  for (const IoOp& op : ops) count_write(op.offset, bytes_of(std::span(&op, 1)));
   return medium_->write(ops);
 }
 
 Status ImageStore::write_counted_at(uint64_t offset, std::span<const std::byte> data) {
-  bytes_written_ += data.size();
+  count_write(offset, data.size());
   return medium_->write_at(offset, data);
 }
 
@@ -61,6 +82,7 @@ Status ImageStore::format(const ImageHeader& h) {
   CARDFS_RETURN_IF_ERROR(medium_->set_size(layout_.file_bytes));
   for (std::vector<uint64_t>& sums : checkpoint_sums_) sums = zero_sums(checkpoint_bytes(h.geometry));
   clean_map_sums_ = zero_sums(clean_map_bytes(h.geometry));
+  for (std::vector<uint64_t>& sums : name_sums_) sums = zero_sums(name_region_bytes(h.geometry));
   CheckpointView c;  // every page unmapped (no sequence numbers: zeros)
   c.generation = 1;
   c.aus.assign(h.geometry.physical_aus(), AuRecord{});
@@ -147,7 +169,7 @@ Result<StoredMap> ImageStore::read_map(const ImageHeader& h, const ScanProgress&
       return map;
     }
   }
-  Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? map.checkpoint->seq : 0, progress);
+  Result<std::vector<ScannedPage>> scanned = scan(map.checkpoint ? &*map.checkpoint : nullptr, progress);
   if (!scanned.is_ok()) return scanned.status().with_context(name());
   map.scan = std::move(scanned).value();
   return map;

@@ -69,7 +69,8 @@ class ImageStore final : public PageStore {
   Status sync() override { return medium_->sync(); }
   void flushed() override;
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
-  uint64_t bytes_written() const override { return bytes_written_; }
+  uint64_t bytes_written() const override { return kind_bytes_.total(); }
+  ImageBytes bytes_by_kind() const override { return kind_bytes_; }
   bool compact_merges() const override { return merges_; }
   uint64_t checks_pending() const override { return fresh_names_.size(); }
   // Data units holding data that some page not erased names (tests).
@@ -141,7 +142,8 @@ class ImageStore final : public PageStore {
   // each into `units`, reading only the table chunks they are in; `ok`
   // false for a list naming a unit beyond the data area.
   Status read_unit_lists(std::span<const uint32_t> lists, std::vector<uint32_t>& units, std::vector<bool>& ok);
-  Result<std::vector<ScannedPage>> scan(uint64_t checkpoint_seq, const ScanProgress& progress);
+  // `ckpt`: the newest valid checkpoint, if any.
+  Result<std::vector<ScannedPage>> scan(const Checkpoint* ckpt, const ScanProgress& progress);
   // The erase table (version 4, image_erase_table.cpp): reads it into
   // erase_generations_ and marks erased the scanned records of an older
   // generation than their AU's.
@@ -193,11 +195,24 @@ class ImageStore final : public PageStore {
   // The merge table's valid entries, per AU (version 5).
   Result<std::vector<std::optional<MergeEntry>>> read_merge_table();
   // The pages of entries of their AU's current generation, into the scan.
-  void apply_merge_entries(const std::vector<std::optional<MergeEntry>>& entries, std::vector<ScannedPage>& scan);
+  void apply_merge_entries(std::vector<std::optional<MergeEntry>>& entries, std::vector<ScannedPage>& scan,
+                           const Checkpoint* ckpt);
+  // Name slots (version 8, image_name_table.cpp): the slot written with
+  // checkpoint c, the name the newest one gives logical page lp
+  // (NameSlot::kNone: none, or no slot written since open), both slots as
+  // they decode, and an MRG3 entry's unlisted names from them (false: it
+  // cannot be decoded; pages stale at `ckpt` keep kUnlisted).
+  Status write_name_slot(const CheckpointView& c);
+  uint32_t predicted_name(uint64_t lp) const;
+  Status load_name_slots(std::vector<NameSlot>& out);
+  bool resolve_names(MergeEntry& m, const std::vector<NameSlot>& slots, const Checkpoint* ckpt) const;
+  // The entry for q's first n moves, lists only the names the newest name
+  // slot does not predict when that is smaller (version 8).
+  void predict_names(MergeEntry& m);
   // au's entry if it is of the AU's current generation, noted as written
   // (merge_written_, merge_lau_); nullptr when there is none or it is left
   // over from an erased generation.
-  const MergeEntry* adopt_merge_entry(const std::optional<MergeEntry>& m, uint32_t au);
+  MergeEntry* adopt_merge_entry(std::optional<MergeEntry>& m, uint32_t au);
   // The data CRC entries of the merge pages of a scan: one whose name has
   // no valid entry (or not the CRC its merge entry gives) is dropped, as
   // a torn page is; the others' names keep their CRCs (name_crc_).
@@ -256,7 +271,9 @@ class ImageStore final : public PageStore {
   uint32_t version_ = kImageVersion;
   bool erase_table_ = true;  // version 4: erases write generations, not zeroed records
   std::vector<uint32_t> erase_generations_;  // per physical AU (version 4)
-  uint64_t bytes_written_ = 0;
+  ImageBytes kind_bytes_;  // bytes written since open, by kind (count_write)
+  // Counts `bytes` written at `offset` by the region they fall in.
+  void count_write(uint64_t offset, uint64_t bytes);
   // Version 5: merge entries and the data names' CRCs.
   bool merges_ = false;
   // A name's CRC entry: none known, written before the last checkpoint,
@@ -271,6 +288,13 @@ class ImageStore final : public PageStore {
   std::vector<bool> merge_written_;   // per physical AU: has an entry this generation
   std::vector<uint32_t> merge_lau_;   // per physical AU: its entry's logical AU
   std::vector<std::byte> merge_scratch_;
+  // Version 8: the name slot last written (encoded; what merges predict
+  // from until the next), whether there is one since open, and its name.
+  ZeroedArrayOf<std::byte> name_slot_;
+  bool names_known_ = false;
+  uint64_t names_generation_ = 0;
+  uint64_t names_next_seq_ = 0;
+  std::vector<uint64_t> name_sums_[2];  // per slot, as checkpoint_sums_
   std::vector<std::byte> crc_scratch_;  // data CRC entries of the batch being written
   bool primary_damaged_ = false;  // read_header() used the backup copy
   static constexpr size_t kCheckpointBlock = 4096;

@@ -145,7 +145,7 @@ Status ImageStore::place_program(const PageWrite& w, IoPlan& plan, bool& entry) 
     if ((fresh >> k & 1) == 0) continue;
     const uint32_t len = std::min(unit_bytes_, w.bytes - k * unit_bytes_);
     plan.add(unit_offset(units[k]), w.data + k * unit_bytes_, len);
-    bytes_written_ += len;
+    kind_bytes_.data += len;
   }
   set_latest(lp, w.page);
   return Status::ok();
@@ -174,7 +174,7 @@ Status ImageStore::write_programs(std::span<const PageWrite> q) {
       source_bad_[i] = q[i].oob.uncorrectable;  // a partial rewrite of a damaged page
     }
     const std::span<const IoOp> ops = oob_ops_of(q, 0);
-    bytes_written_ += oob_plan_.bytes();
+    for (const IoOp& op : ops) count_write(op.offset, bytes_of(std::span(&op, 1)));
     return ops;
   };
   const std::span<const IoOp> data_ops = data_plan_.ops();
@@ -247,7 +247,7 @@ Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
     } else {
       CARDFS_RETURN_IF_ERROR(medium_->copy(unit_offset(source[k]), unit_offset(units[k]), len));
     }
-    bytes_written_ += len;
+    kind_bytes_.data += len;
   }
   return list_units(w.page, entry);
 }

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "sdcard/card.h"
 #include "sdcard/image_format.h"
 #include "sdcard/medium.h"
 
@@ -197,6 +198,9 @@ class PageStore {
   // data, out-of-band records, checkpoints, headers (0: the none store).
   // What the host pays per byte the card's host writes (CardCounters).
   virtual uint64_t bytes_written() const { return 0; }
+  // The same bytes by what they hold, from where in the image they went
+  // (issue 23: which part of the image's bytes per host byte dominates).
+  virtual ImageBytes bytes_by_kind() const { return {}; }
 };
 
 // The image file at path (kCreate refuses an existing one).

@@ -19,6 +19,7 @@
 #include "sdcard/memory_medium.h"
 #include "sdcard/page_store.h"
 #include "tests/sdcard/card_fixture.h"
+#include "tests/sdcard/tagged_workload.h"
 
 namespace cardfs::sdcard {
 namespace {
@@ -26,73 +27,11 @@ namespace {
 constexpr uint64_t MiB = 1024 * 1024;
 constexpr uint64_t kRegion = 16 * MiB / 512;  // sectors the workload writes (4 AUs)
 
-// A class10 card (block FTL, 2 open AUs: random 4 KiB writes over 4 AUs
-// merge at nearly every flush) in memory, with the tags of its flushed
-// and of all its writes per 4 KiB block.
-struct Workload {
-  explicit Workload(bool durable, uint32_t flush_every = 32) : durable(durable), flush_every(flush_every) {}
-  bool durable;
-  uint32_t flush_every;  // writes
-  std::shared_ptr<MemoryMedium> medium = std::make_shared<MemoryMedium>();
-  VirtualClock clock;
-  std::vector<uint32_t> flushed = std::vector<uint32_t>(kRegion / 8, 0);
-  std::vector<uint32_t> written = std::vector<uint32_t>(kRegion / 8, 0);
-  uint32_t next = 1;
-
-  CardOptions options() const {
-    CardOptions o;
-    o.durable = durable;
-    return o;
-  }
-  Result<std::unique_ptr<Card>> create() {
-    return Card::create(memory_store(medium), testing::profile("class10"), 32 * MiB, clock, options());
-  }
-  Result<std::unique_ptr<Card>> open() { return Card::open(memory_store(medium), clock, options()); }
-  // `writes` random 4 KiB writes, a flush every `flush_every`; false once the power failed.
-  bool run(Card& card, int writes, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    for (int i = 0; i < writes; ++i, ++next) {
-      const uint64_t block = rng() % (kRegion / 8);
-      written[block] = next;
-      if (!testing::write(card, block * 8, testing::pattern(block * 8, 8, next)).is_ok()) return false;
-      if (next % flush_every == 0) {
-        if (!card.flush().is_ok()) return false;
-        flushed = written;
-      }
-    }
-    return true;
-  }
-  // Blocks that read neither their flushed tag nor a later one written.
-  uint64_t lost_blocks(Card& card) const {
-    uint64_t bad = 0;
-    for (uint64_t b = 0; b < flushed.size(); ++b) {
-      auto data = testing::read(card, b * 8, 8);
-      const int64_t tag = data.is_ok() ? testing::tag_of(data->data(), b * 8) : -1;
-      bad += !(tag == flushed[b] || (tag > int64_t(flushed[b]) && tag <= int64_t(written[b])));
-    }
-    return bad;
-  }
-  // After a power-on that lost nothing: what each block reads now is its
-  // value; 100 more writes with merges and erases, a clean close, and the
-  // reopened card loses nothing.
-  void keeps_working(Result<std::unique_ptr<Card>>& card, uint64_t seed) {
-    adopt(**card);
-    REQUIRE(run(**card, 100, seed));
-    REQUIRE((*card)->close().is_ok());
-    card = open();
-    REQUIRE(card.is_ok());
-    CHECK(lost_blocks(**card) == 0);
-  }
-  // What each block reads now is its flushed value (writes lost in a cut
-  // are not flushed later).
-  void adopt(Card& card) {
-    for (uint64_t b = 0; b < flushed.size(); ++b) {
-      auto data = testing::read(card, b * 8, 8);
-      REQUIRE(data.is_ok());
-      flushed[b] = written[b] = uint32_t(testing::tag_of(data->data(), b * 8));
-    }
-    ++next;
-  }
+// A class10 card of 32 MiB in memory, random 4 KiB writes over its first
+// 16 MiB (4 AUs: with 2 open AUs they merge at nearly every flush).
+struct Workload : testing::TaggedWorkload {
+  explicit Workload(bool durable, uint32_t flush_every = 32)
+      : TaggedWorkload(32 * MiB, kRegion * 512, durable, flush_every) {}
 };
 
 // The command (its index since open) of a workload that moves the most
@@ -140,16 +79,6 @@ uint32_t rewrite_entries_as_version_6(const std::string& path, const Geometry& g
     testing::poke_file(path, l.merge_table_offset + uint64_t(au) * bytes, raw);
     ++n;
   }
-  return n;
-}
-
-// The first four bytes of each entry of the image at path that are `magic`.
-uint32_t entries_with_magic(const std::string& path, const Geometry& g, const char (&magic)[5]) {
-  const ImageLayout l = layout_for(g);
-  uint32_t n = 0;
-  for (uint32_t au = 0; au < g.physical_aus(); ++au)
-    n += testing::file_bytes(path, l.merge_table_offset + uint64_t(au) * merge_entry_bytes(g), 4) ==
-         std::vector<char>(magic, magic + 4);
   return n;
 }
 
@@ -352,7 +281,7 @@ TEST_CASE("a version 6 image's merge entries still read after its upgrade to 7",
   CHECK(w.lost_blocks(**card) == 0);
   w.adopt(**card);
   REQUIRE(w.run(**card, 300, 42));
-  CHECK(entries_with_magic(path, g, "MRG2") > 0);
+  CHECK(testing::entries_with_magic(path, g, "MRG2") > 0);
   (*card)->cut_power();
   card = Card::open(path, w.clock);
   REQUIRE(card.is_ok());
