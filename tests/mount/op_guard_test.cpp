@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <variant>
@@ -17,16 +18,25 @@ struct Sent {
   fuse_req_t req;
   int err;  // -1: reply_none
 };
+// waiting_ops_test.cpp's workers answer here while the loop's thread
+// answers too: the replies are appended under a lock. The tests read
+// g_sent after the workers have stopped (joined), on one thread.
+std::mutex g_sent_mu;
 std::vector<Sent> g_sent;
+
+void sent(Sent s) {
+  std::lock_guard lock(g_sent_mu);
+  g_sent.push_back(s);
+}
 
 }  // namespace
 
 extern "C" int fuse_reply_err(fuse_req_t req, int err) {
-  g_sent.push_back({req, err});
+  sent({req, err});
   return 0;
 }
 
-extern "C" void fuse_reply_none(fuse_req_t req) { g_sent.push_back({req, -1}); }
+extern "C" void fuse_reply_none(fuse_req_t req) { sent({req, -1}); }
 
 // Every fake request comes from pid 4242.
 extern "C" const struct fuse_ctx* fuse_req_ctx(fuse_req_t) {
