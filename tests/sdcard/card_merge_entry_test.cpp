@@ -68,18 +68,7 @@ MergingCommand busiest_command() {
 // encoding (4 bytes per name): what a version 6 cardfs left. Returns how
 // many there are.
 uint32_t rewrite_entries_as_version_6(const std::string& path, const Geometry& g) {
-  const ImageLayout l = layout_for(g);
-  const size_t bytes = merge_entry_bytes(g);
-  uint32_t n = 0;
-  for (uint32_t au = 0; au < g.physical_aus(); ++au) {
-    std::vector<char> raw = testing::file_bytes(path, l.merge_table_offset + uint64_t(au) * bytes, bytes);
-    MergeEntry m;
-    if (decode_merge_entry(au, std::as_bytes(std::span(raw)), g, &m) != OobState::kValid) continue;
-    encode_merge_entry(m, g, reinterpret_cast<std::byte*>(raw.data()), false);
-    testing::poke_file(path, l.merge_table_offset + uint64_t(au) * bytes, raw);
-    ++n;
-  }
-  return n;
+  return testing::rewrite_merge_entries(path, g, /*packed=*/false, [](MergeEntry&) { return true; });
 }
 
 }  // namespace

@@ -58,12 +58,8 @@ uint32_t rewrite_as_version_7(const std::string& path, const Geometry& g) {
     auto s = decode_name_slot(std::as_bytes(std::span(raw)), g);
     if (s.is_ok()) slots.push_back(*s);
   }
-  const size_t bytes = merge_entry_bytes(g);
-  uint32_t n = 0;
-  for (uint32_t au = 0; au < g.physical_aus(); ++au) {
-    std::vector<char> raw = testing::file_bytes(path, l.merge_table_offset + uint64_t(au) * bytes, bytes);
-    MergeEntry m;
-    if (decode_merge_entry(au, std::as_bytes(std::span(raw)), g, &m) != OobState::kValid || !m.predicted) continue;
+  return testing::rewrite_merge_entries(path, g, /*packed=*/true, [&](MergeEntry& m) {
+    if (!m.predicted) return false;
     auto s = std::find_if(slots.begin(), slots.end(), [&](const NameSlot& s) {
       return uint32_t(s.generation) == m.slot_generation && s.next_seq == m.slot_next_seq;
     });
@@ -71,11 +67,8 @@ uint32_t rewrite_as_version_7(const std::string& path, const Geometry& g) {
     for (size_t i = 0; i < m.names.size(); ++i)
       if (m.names[i] == MergeEntry::kUnlisted) m.names[i] = s->names[m.lau * g.pages_per_au + m.slots[i]];
     m.predicted = false;
-    encode_merge_entry(m, g, reinterpret_cast<std::byte*>(raw.data()), true);
-    testing::poke_file(path, l.merge_table_offset + uint64_t(au) * bytes, raw);
-    ++n;
-  }
-  return n;
+    return true;
+  });
 }
 
 }  // namespace

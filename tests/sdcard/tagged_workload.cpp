@@ -92,4 +92,20 @@ uint32_t entries_with_magic(const std::string& path, const Geometry& g, const ch
   return n;
 }
 
+uint32_t rewrite_merge_entries(const std::string& path, const Geometry& g, bool packed,
+                               const std::function<bool(MergeEntry&)>& rewrite) {
+  const ImageLayout l = layout_for(g);
+  const size_t bytes = merge_entry_bytes(g);
+  uint32_t n = 0;
+  for (uint32_t au = 0; au < g.physical_aus(); ++au) {
+    std::vector<char> raw = file_bytes(path, l.merge_table_offset + uint64_t(au) * bytes, bytes);
+    MergeEntry m;
+    if (decode_merge_entry(au, std::as_bytes(std::span(raw)), g, &m) != OobState::kValid || !rewrite(m)) continue;
+    encode_merge_entry(m, g, reinterpret_cast<std::byte*>(raw.data()), packed);
+    poke_file(path, l.merge_table_offset + uint64_t(au) * bytes, raw);
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace cardfs::sdcard::testing

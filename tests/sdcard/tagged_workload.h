@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "base/clock.h"
 #include "sdcard/card.h"
 #include "sdcard/geometry.h"
+#include "sdcard/image_format.h"
 #include "sdcard/memory_medium.h"
 
 namespace cardfs::sdcard::testing {
@@ -52,5 +54,12 @@ struct TaggedWorkload {
 // The entries of the merge table of the image at path whose first four
 // bytes are `magic`.
 uint32_t entries_with_magic(const std::string& path, const Geometry& g, const char (&magic)[5]);
+
+// Each entry of the merge table of the image at path that decodes, given
+// to `rewrite`; one it returns true for is encoded again (packed, or in
+// version 6's 4 bytes per name) in its place. Returns how many were:
+// what the upgrade tests make an older cardfs's image from.
+uint32_t rewrite_merge_entries(const std::string& path, const Geometry& g, bool packed,
+                               const std::function<bool(MergeEntry&)>& rewrite);
 
 }  // namespace cardfs::sdcard::testing
