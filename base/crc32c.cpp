@@ -47,7 +47,54 @@ bool have_sse42() {
 }
 #endif
 
+// Polynomials mod P in the reflected order (bit 31 is x^0): a * b mod P.
+constexpr uint32_t multmodp(uint32_t a, uint32_t b) {
+  uint32_t p = 0;
+  for (int i = 31; i >= 0; --i) {
+    p ^= b & (0u - ((a >> i) & 1));
+    b = (b >> 1) ^ (0x82F63B78u & (0u - (b & 1)));
+  }
+  return p;
+}
+
+// x^(8n) mod P for n < 256 (low) and for n = 256 * i, i < 256 (high): a
+// shift past n zero bytes is one or two multiplications.
+struct ShiftTables {
+  std::array<uint32_t, 256> low{}, high{};
+};
+
+constexpr ShiftTables make_shift_tables() {
+  ShiftTables t;
+  const uint32_t x8 = 1u << 23;  // x^8
+  uint32_t p = 1u << 31;         // x^0
+  for (int i = 0; i < 256; ++i, p = multmodp(p, x8)) t.low[i] = p;
+  const uint32_t x2048 = p;      // x^(8 * 256)
+  p = 1u << 31;
+  for (int i = 0; i < 256; ++i, p = multmodp(p, x2048)) t.high[i] = p;
+  return t;
+}
+
+constexpr ShiftTables kShift = make_shift_tables();
+
 }  // namespace
+
+uint32_t crc32c_linear(std::span<const std::byte> data) { return ~crc32c(~0u, data); }
+
+uint32_t crc32c_shift(uint32_t linear, uint64_t zeros) {
+  const ShiftTables& t = kShift;
+  while (zeros >= 65536) {  // x^(8 * 65536) = high[255] * x^(8 * 256)
+    linear = multmodp(t.high[255], multmodp(t.high[1], linear));
+    zeros -= 65536;
+  }
+  if (zeros >= 256) linear = multmodp(t.high[zeros >> 8], linear);
+  return multmodp(t.low[zeros & 255], linear);
+}
+
+uint32_t crc32c_patch(uint32_t crc, uint64_t len, uint64_t at, std::span<const std::byte> before,
+                      std::span<const std::byte> after) {
+  const uint32_t d = crc32c_linear(before) ^ crc32c_linear(after);
+  return crc ^ crc32c_shift(d, len - at - before.size());
+}
 
 uint32_t crc32c_portable(uint32_t crc, std::span<const std::byte> data) {
   uint32_t c = ~crc;

@@ -30,6 +30,27 @@ void put_record(std::span<std::byte> b, uint32_t off, uint32_t ino, uint16_t rec
 // Slack of a record: bytes it holds beyond what its entry needs.
 uint32_t record_need(const DirRecord& r) { return r.inode ? dir_rec_len(r.name.size()) : 0; }
 
+// A change of the record area's bytes [lo, hi) that keeps a sealed block's
+// tail checksum current: made before the bytes change, applied after.
+class TailPatch {
+ public:
+  TailPatch(std::span<std::byte> b, uint32_t lo, uint32_t hi, bool on)
+      : b_(b), lo_(lo), hi_(hi), on_(on), before_(on ? crc32c_linear(range()) : 0) {}
+  void apply() {
+    if (!on_) return;
+    std::byte* sum = b_.data() + usable(b_) + 8;
+    const uint32_t d = before_ ^ crc32c_linear(range());
+    put_u32(sum, get_u32(sum) ^ crc32c_shift(d, usable(b_) - hi_));
+  }
+
+ private:
+  std::span<const std::byte> range() const { return b_.subspan(lo_, hi_ - lo_); }
+  std::span<std::byte> b_;
+  uint32_t lo_, hi_;
+  bool on_;
+  uint32_t before_;
+};
+
 }  // namespace
 
 void init_empty(std::span<std::byte> b) {
@@ -118,19 +139,26 @@ std::optional<DirRecord> record_at(std::span<const std::byte> b, uint32_t off) {
 }
 
 void put_into(std::span<std::byte> b, const DirRecord& slot, std::string_view name, uint32_t ino,
-              uint8_t type) {
+              uint8_t type, bool sealed) {
+  const uint32_t len = 8 + uint32_t(name.size());
   if (slot.inode == 0) {
+    TailPatch patch(b, slot.offset, slot.offset + len, sealed);
     put_record(b, slot.offset, ino, slot.rec_len, name, type);
+    patch.apply();
   } else {
     uint32_t keep = record_need(slot);
+    // From the slot's rec_len to the end of the new record.
+    TailPatch patch(b, slot.offset + 4, slot.offset + keep + len, sealed);
     put_u16(b.data() + slot.offset + 4, uint16_t(keep));
     put_record(b, slot.offset + keep, ino, uint16_t(slot.rec_len - keep), name, type);
+    patch.apply();
   }
 }
 
 }  // namespace
 
-Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type) {
+Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type,
+                 bool sealed) {
   const uint32_t need = dir_rec_len(name.size());
   std::optional<DirRecord> slot;
   CARDFS_RETURN_IF_ERROR(walk(b, [&](const DirRecord& r) {
@@ -138,23 +166,33 @@ Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, ui
     return !slot;
   }));
   if (!slot) return false;
-  put_into(b, *slot, name, ino, type);
+  put_into(b, *slot, name, ino, type, sealed);
   return true;
 }
 
 Result<bool> add_at(std::span<std::byte> b, uint32_t room, std::string_view name, uint32_t ino,
-                    uint8_t type) {
+                    uint8_t type, bool sealed) {
   auto slot = record_at(b, room);
   if (!slot || slot->rec_len - record_need(*slot) < dir_rec_len(name.size())) return false;
-  put_into(b, *slot, name, ino, type);
+  put_into(b, *slot, name, ino, type, sealed);
   return true;
 }
 
-Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev_hint) {
+namespace {
+
+void set_rec_len(std::span<std::byte> b, uint32_t offset, uint16_t rec_len, bool sealed) {
+  TailPatch patch(b, offset + 4, offset + 6, sealed);
+  put_u16(b.data() + offset + 4, rec_len);
+  patch.apply();
+}
+
+}  // namespace
+
+Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev_hint, bool sealed) {
   if (prev_hint != kNoRecord) {
     auto p = record_at(b, prev_hint), t = record_at(b, offset);
     if (p && t && prev_hint + p->rec_len == offset) {
-      put_u16(b.data() + prev_hint + 4, uint16_t(p->rec_len + t->rec_len));
+      set_rec_len(b, prev_hint, uint16_t(p->rec_len + t->rec_len), sealed);
       return Status::ok();
     }
   }
@@ -169,16 +207,20 @@ Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev_hint) {
   }));
   if (!target) return Status::error(EIO, "directory record to remove not found");
   if (prev) {
-    put_u16(b.data() + prev->offset + 4, uint16_t(prev->rec_len + target->rec_len));
+    set_rec_len(b, prev->offset, uint16_t(prev->rec_len + target->rec_len), sealed);
   } else {
+    TailPatch patch(b, offset, offset + 4, sealed);
     put_u32(b.data() + offset, 0);  // the first record just becomes unused
+    patch.apply();
   }
   return Status::ok();
 }
 
-void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type) {
+void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type, bool sealed) {
+  TailPatch patch(b, offset, offset + 8, sealed);
   put_u32(b.data() + offset, ino);
   put_u8(b.data() + offset + 7, type);
+  patch.apply();
 }
 
 bool write_packed(std::span<std::byte> b, const std::vector<DirRecord>& recs) {

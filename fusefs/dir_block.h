@@ -89,19 +89,29 @@ struct Found {
 };
 Result<Found> find_with_room(std::span<const std::byte> b, std::string_view name, uint32_t need);
 
+// The four below change records only. With `sealed` (the block's tail is
+// current, as seal() wrote it, which every block a Directory holds is),
+// they keep the tail's checksum current themselves: the checksum changes
+// by what the bytes they write change (crc32c_patch), so a change of one
+// entry does not checksum the whole block again, and the tail comes out
+// exactly as seal() would write it. Without it the caller seals after.
+//
 // Adds an entry if a record has room (reusing an unused record or splitting
 // a used one's slack). Returns false when the block is full.
-Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type);
+Result<bool> add(std::span<std::byte> b, std::string_view name, uint32_t ino, uint8_t type,
+                 bool sealed = false);
 // Adds the entry into the record at `room` (from find_with_room, under the
 // same directory lock), as add would; false when that record has no room
 // for it (then add looks for one).
 Result<bool> add_at(std::span<std::byte> b, uint32_t room, std::string_view name, uint32_t ino,
-                    uint8_t type);
+                    uint8_t type, bool sealed = false);
 // Removes the entry at `offset` (merging it into the previous record);
 // prev: that record's offset if known (find_with_room), checked, else walked for.
-Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev = kNoRecord);
+Status remove_at(std::span<std::byte> b, uint32_t offset, uint32_t prev = kNoRecord,
+                 bool sealed = false);
 // Points the entry at `offset` to another inode.
-void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type);
+void set_inode(std::span<std::byte> b, uint32_t offset, uint32_t ino, uint8_t type,
+               bool sealed = false);
 
 // Writes records packed from the block start; the last one spans to the end.
 // Returns false if they do not fit.

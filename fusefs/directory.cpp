@@ -40,7 +40,7 @@ Result<cache::BufferRef> Directory::read_block(uint64_t fb) {
   if (visits_) ++*visits_;
   CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(m.block));
   // Checked once per stay in the cache: the bytes change after that only
-  // through this class, which reseals them.
+  // through this class, which keeps the tail's checksum current.
   if (buf.verified()) return buf;
   buf.lock();
   Status st = dir_block::verify(buf.data(), dir_.ino, ctx_.seed, {});
@@ -95,9 +95,11 @@ Result<bool> Directory::add_to_block(uint64_t fb, std::string_view name, uint32_
                                      uint8_t type, uint32_t room) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
   buf.lock();
-  auto r = room != dir_block::kNoRecord ? dir_block::add_at(buf.data(), room, name, ino, type)
-                                        : dir_block::add(buf.data(), name, ino, type);
-  if (r.is_ok() && *r) seal(buf);
+  // read_block verified the block's tail, and every change since kept it
+  // current: the add patches the checksum with what it changed.
+  auto r = room != dir_block::kNoRecord
+               ? dir_block::add_at(buf.data(), room, name, ino, type, /*sealed=*/true)
+               : dir_block::add(buf.data(), name, ino, type, /*sealed=*/true);
   buf.unlock();
   if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
                                       std::to_string(fb) + ": " + r.status().message());
@@ -133,12 +135,38 @@ Status Directory::add_linear(std::string_view name, uint32_t ino, uint8_t type) 
 }
 
 void Directory::drop_index(const std::string& why) {
+  changing();  // where names go changes with the layout
   ctx_.report(Status::error(EIO, "directory " + std::to_string(dir_.ino) + ": hash index " +
                                      "invalid (" + why + "); using it as a linear directory"));
   dir_.d.flags &= ~kInodeFlagIndex;
 }
 
 Result<std::optional<DirHit>> Directory::find(std::string_view name, DirSlot* slot) {
+  // The kernel's LOOKUP that failed just before this create: nothing has
+  // changed the entries since, so the name is still absent and goes where
+  // that walk found room (the same leaf, record and answer as a new walk).
+  if (const AbsentName* a = dir_.absent.get();
+      a && a->at_change == dir_.dir_changes && a->name == name) {
+    if (slot) *slot = DirSlot{a->file_block, a->room};
+    return std::optional<DirHit>{};
+  }
+  // Where the name would go is found in the same walk, whether or not the
+  // caller asked: a failed lookup's create needs it next.
+  DirSlot room;
+  auto r = find_walk(name, &room);
+  if (slot) *slot = room;
+  if (r.is_ok() && !*r) {
+    if (!dir_.absent) dir_.absent = std::make_unique<AbsentName>();
+    AbsentName& a = *dir_.absent;
+    a.at_change = dir_.dir_changes;
+    a.name.assign(name);
+    a.file_block = room.file_block;
+    a.room = room.room;
+  }
+  return r;
+}
+
+Result<std::optional<DirHit>> Directory::find_walk(std::string_view name, DirSlot* slot) {
   if (indexed()) {
     DirIndex index(*this);
     auto r = index.find(name, slot);
@@ -149,6 +177,7 @@ Result<std::optional<DirHit>> Directory::find(std::string_view name, DirSlot* sl
 }
 
 Status Directory::add(std::string_view name, uint32_t ino, uint8_t type, const DirSlot* slot) {
+  changing();
   if (slot && slot->found()) {
     // Where the name's leaf (or the first linear block with room) had room
     // when find walked it: the place add would find, without its walks.
@@ -165,10 +194,10 @@ Status Directory::add(std::string_view name, uint32_t ino, uint8_t type, const D
 }
 
 Status Directory::remove(const DirHit& hit) {
+  changing();
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(hit.file_block));
   buf.lock();
-  Status st = dir_block::remove_at(buf.data(), hit.offset, hit.prev);
-  if (st.is_ok()) seal(buf);
+  Status st = dir_block::remove_at(buf.data(), hit.offset, hit.prev, /*sealed=*/true);
   buf.unlock();
   if (!st.is_ok()) return ctx_.corrupt(st.message());
   buf.mark_dirty();
@@ -176,10 +205,10 @@ Status Directory::remove(const DirHit& hit) {
 }
 
 Status Directory::retarget(const DirHit& hit, uint32_t ino, uint8_t type) {
+  changing();
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(hit.file_block));
   buf.lock();
-  dir_block::set_inode(buf.data(), hit.offset, ino, type);
-  seal(buf);
+  dir_block::set_inode(buf.data(), hit.offset, ino, type, /*sealed=*/true);
   buf.unlock();
   buf.mark_dirty();
   return Status::ok();

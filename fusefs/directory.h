@@ -85,7 +85,10 @@ class Directory {
   static Status init(Context& ctx, Inode& dir, uint32_t parent);
 
   // With slot, also where add would put the name when it is absent (a
-  // create's check and insertion walk the leaf once, not twice).
+  // create's check and insertion walk the leaf once, not twice). A name
+  // found absent is remembered in the inode (Inode::absent) until the
+  // entries next change: a find of it again (a create after the kernel's
+  // failed LOOKUP) answers without reading a block.
   Result<std::optional<DirHit>> find(std::string_view name, DirSlot* slot = nullptr);
   // Adds an entry; the caller has checked the name is absent (slot: what
   // that check's find said, under the lock still held).
@@ -108,6 +111,10 @@ class Directory {
   friend class DirIndex;
   uint64_t block_count() const { return dir_.d.size / ctx_.bs; }
   bool indexed() const { return use_index_ && (dir_.d.flags & kInodeFlagIndex); }
+  // Before every change of the entries or of where names go (add, remove,
+  // retarget, dropping the index): what find remembered is void after it.
+  void changing() { ++dir_.dir_changes; }
+  Result<std::optional<DirHit>> find_walk(std::string_view name, DirSlot* slot);
   Result<cache::BufferRef> read_block(uint64_t fb);
   Result<std::pair<uint64_t, cache::BufferRef>> append_block();
   void seal(cache::BufferRef& buf);

@@ -23,6 +23,7 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +32,17 @@
 #include "fusefs/layout.h"
 
 namespace cardfs::fusefs {
+
+// A directory's memory of the last name a find did not find, and where
+// add would put it (Directory::find): valid while the directory's
+// `dir_changes` is still `at_change`. The kernel sends a LOOKUP that fails
+// before each create; with this, the create does not walk the leaf again.
+struct AbsentName {
+  uint64_t at_change = 0;
+  std::string name;
+  uint64_t file_block = 0;  // DirSlot
+  uint32_t room = ~0u;
+};
 
 struct Inode {
   explicit Inode(uint32_t n) : ino(n) {}
@@ -52,6 +64,10 @@ struct Inode {
   bool datasync_dirty = false;                // mu: size or block map changed since fsync
   uint64_t sync_tid = 0;                      // mu: journal transaction that last stored it
   bool record_unwritten = false;              // mu: new, never stored (its record is dead bytes)
+  // Directories, mu: counts the changes to its entries (Directory bumps it
+  // before each), and the last name found absent since (null: none yet).
+  uint64_t dir_changes = 0;
+  std::unique_ptr<AbsentName> absent;
 };
 
 using InodePtr = std::shared_ptr<Inode>;
