@@ -155,6 +155,11 @@ Result<bool> walk_to_leaf(Context& ctx, Inode& inode, const PointerPath& path, u
 // once, after its children, as a whole.
 Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool data)
     CARDFS_REQUIRES(inode.map_mu) {
+  inode.last_file_block = ~0ull;
+  // No pointer, nothing to walk (the walk skips zero pointers): an empty
+  // file's unlink and free need not build the walk.
+  if (std::all_of(inode.d.block.begin(), inode.d.block.end(), [](uint32_t b) { return b == 0; }))
+    return Status::ok();
   PointerTreeWalk w = tree_walk(ctx, first, end);
   w.enter = [&](const PointerRef& r, uint64_t b) -> Result<Visit> {
     if (r.level == 0 && !data) return Visit::kSkip;
