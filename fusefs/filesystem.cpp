@@ -242,17 +242,30 @@ Result<Attr> Filesystem::setattr(Ino ino, const SetAttr& sa) {
   return attr_of(*inode);
 }
 
+// A forget of an inode that still has a name changes nothing on the card
+// (the count and the reservation window are memory only), so it takes no
+// journal handle: it never waits for a commit. That matters on the FUSE
+// loop's one thread, where the kernel's FORGETs of evicted inodes (100 000
+// after a drop_caches over a large directory) come ahead of the LOOKUPs
+// queued behind them, and a forget waiting for a commit's checkpoint would
+// hold up every lookup for as long. Only an unlinked inode's forget, which
+// may free it, opens a handle (taken before the inode's lock, as always).
 void Filesystem::forget(Ino ino, uint64_t nlookup) {
-  Handle txn(*this);  // the last forget of an unlinked inode frees it
   auto inode = get_inode(ino);
   if (!inode.is_ok()) return;
-  std::lock_guard lock((*inode)->mu);
   Inode& in = **inode;
-  in.lookups -= std::min(in.lookups, nlookup);
-  if (in.lookups == 0) {
-    MutexLock map_lock(in.map_mu);
-    groups_->release(in.res);
+  {
+    std::lock_guard lock(in.mu);
+    in.lookups -= std::min(in.lookups, nlookup);
+    if (in.lookups == 0) {
+      MutexLock map_lock(in.map_mu);
+      groups_->release(in.res);
+    }
+    // What maybe_free_locked does nothing for.
+    if (in.freed || in.d.links_count > 0 || opts_.read_only) return;
   }
+  Handle txn(*this);  // the last forget of an unlinked inode frees it
+  std::lock_guard lock(in.mu);
   maybe_free_locked(in);
 }
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -135,4 +136,39 @@ TEST_CASE("without a journal nothing is held back: fsync writes home", "[fusefs]
   CHECK(t->journal_counters().commits == 0);
   REQUIRE(t.try_mount().is_ok());  // a crash after the fsync
   CHECK(read_file(t, "f") == "data");
+}
+
+// The FUSE loop runs FORGETs on its one thread, ahead of the LOOKUPs the
+// kernel queued after them: a forget that waited for a commit (its
+// checkpoint can take seconds) would hold up every lookup meanwhile.
+TEST_CASE("a forget of a named inode does not wait for a running commit; an unlinked one's last forget still frees it",
+          "[fusefs][journal]") {
+  TestFs t;
+  const Ino named = make_file(t, "named");
+  const Ino doomed = make_file(t, "doomed");
+  REQUIRE(t->unlink(kRootIno, "doomed").is_ok());  // the kernel still holds it
+  REQUIRE(t->mknod(kRootIno, "more", S_IFREG | 0644, 0, {}).is_ok());  // a transaction to commit
+  t.dev().set_hold_completions(true);
+  std::thread committer([&] { (void)t->commit(); });
+  for (int i = 0; i < 5000 && !t->commit_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const bool commit_held = t->commit_running();
+  auto forgot = std::async(std::launch::async, [&] { t->forget(named, 1); });
+  const bool forget_returned = forgot.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  auto freed = std::async(std::launch::async, [&] { t->forget(doomed, 1); });
+  // The unlinked inode's forget takes a handle: it waits for the commit.
+  const bool free_waited = freed.wait_for(std::chrono::milliseconds(50)) == std::future_status::timeout;
+  t.dev().drain();
+  committer.join();
+  forgot.get();
+  freed.get();
+  CHECK(commit_held);
+  CHECK(forget_returned);
+  CHECK(free_waited);
+  CHECK(t->lookup(kRootIno, "named").is_ok());
+  CHECK(t->getattr(doomed).status().code() == ENOENT);  // freed at its last forget
+  REQUIRE(t->sync().is_ok());
+  t.remount();
+  CHECK(t->lookup(kRootIno, "named").is_ok());
+  CHECK(t->lookup(kRootIno, "more").is_ok());
 }
