@@ -273,10 +273,13 @@ TEST_CASE("a create after a failed lookup of its name reads only the block it ad
       ref[name] = a->ino;
     }
     CHECK(t->inspect_inode(d)->flags & kInodeFlagIndex);
-    // Only the leaf added to, but for the creates that split a leaf.
+    // Only the leaf added to, but for the creates that split a leaf: with
+    // this seed 1.05 blocks per create at 4 KiB and 1.23 at 1 KiB (more
+    // splits), against 3.0 and 3.3 when the create walks again (the index
+    // root and the leaf read again).
     const double per_create = double(create_visits) / double(creates);
     INFO("directory blocks read per create " << per_create);
-    CHECK(per_create < 1.2);
+    CHECK(per_create < 1.5);
     for (auto& [name, ino] : ref) {
       INFO(name);
       auto a = t->lookup(d, name);
