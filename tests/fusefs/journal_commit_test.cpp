@@ -141,7 +141,7 @@ TEST_CASE("without a journal nothing is held back: fsync writes home", "[fusefs]
 // The FUSE loop runs FORGETs on its one thread, ahead of the LOOKUPs the
 // kernel queued after them: a forget that waited for a commit (its
 // checkpoint can take seconds) would hold up every lookup meanwhile.
-TEST_CASE("a forget of a named inode does not wait for a running commit; an unlinked one's last forget still frees it",
+TEST_CASE("a forget of a named inode does not wait for a running commit, and an unlinked one's last forget still frees it",
           "[fusefs][journal]") {
   TestFs t;
   const Ino named = make_file(t, "named");
