@@ -26,13 +26,95 @@ constexpr Tables kTables = make_tables();
 #if defined(__x86_64__)
 // SSE4.2's crc32 instruction computes this very polynomial, 8 bytes per
 // instruction: every checksummed block (directory blocks, card pages and
-// their OOB records) costs a tenth of the table walk.
+// their OOB records) costs a tenth of the table walk. One instruction
+// waits for the one before it (3 cycles) but a core starts one per cycle,
+// so a long buffer runs as three streams, each summed from zero, and the
+// sums are joined by shifting each over the bytes that follow it
+// (Mark Adler's crc32c.c does the same): a 4 KiB block in a third of the time.
+
+// A linear map on 32-bit CRC registers over GF(2): column n is the image of
+// bit n.
+using Op = std::array<uint32_t, 32>;
+
+constexpr uint32_t op_times(const Op& m, uint32_t v) {
+  uint32_t sum = 0;
+  for (int i = 0; v != 0; ++i, v >>= 1)
+    if (v & 1) sum ^= m[i];
+  return sum;
+}
+
+constexpr Op op_compose(const Op& a, const Op& b) {
+  Op c{};
+  for (int n = 0; n < 32; ++n) c[n] = op_times(a, b[n]);
+  return c;
+}
+
+// The register after `bytes` zero bytes, as a map of the register before.
+constexpr Op zeros_op(size_t bytes) {
+  Op p{};  // one zero bit: shift right, the polynomial in if bit 0 was set
+  p[0] = 0x82F63B78u;
+  for (int n = 1; n < 32; ++n) p[n] = 1u << (n - 1);
+  for (int i = 0; i < 3; ++i) p = op_compose(p, p);  // one zero byte
+  Op r{};
+  for (int n = 0; n < 32; ++n) r[n] = 1u << n;
+  for (; bytes != 0; bytes >>= 1) {
+    if (bytes & 1) r = op_compose(r, p);
+    if (bytes > 1) p = op_compose(p, p);
+  }
+  return r;
+}
+
+// zeros_op(bytes) by table, a byte of the register at a time.
+using ShiftTable = std::array<std::array<uint32_t, 256>, 4>;
+
+constexpr ShiftTable shift_table(size_t bytes) {
+  const Op op = zeros_op(bytes);
+  ShiftTable t{};
+  for (uint32_t n = 0; n < 256; ++n)
+    for (int k = 0; k < 4; ++k) t[k][n] = op_times(op, n << (8 * k));
+  return t;
+}
+
+inline uint32_t shift(const ShiftTable& t, uint32_t crc) {
+  return t[0][crc & 0xff] ^ t[1][(crc >> 8) & 0xff] ^ t[2][(crc >> 16) & 0xff] ^ t[3][crc >> 24];
+}
+
+// Stream lengths: 3 x 1360 bytes cover a 4 KiB block but 16 bytes (a
+// directory block's checksummed 4084 but 4); 3 x 80 an inode's 256 but 16.
+constexpr size_t kLong = 1360, kShort = 80;
+constexpr ShiftTable kShiftLong = shift_table(kLong);
+constexpr ShiftTable kShiftShort = shift_table(kShort);
+
+__attribute__((target("sse4.2"))) inline uint64_t load64(const uint8_t* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// Consumes whole runs of 3 x len bytes (len a multiple of 8).
+__attribute__((target("sse4.2"), always_inline)) inline uint64_t three_streams(
+    uint64_t c0, const uint8_t*& p, size_t& n, size_t len, const ShiftTable& t) {
+  while (n >= 3 * len) {
+    uint64_t c1 = 0, c2 = 0;
+    for (size_t i = 0; i < len; i += 8) {
+      c0 = __builtin_ia32_crc32di(c0, load64(p + i));
+      c1 = __builtin_ia32_crc32di(c1, load64(p + len + i));
+      c2 = __builtin_ia32_crc32di(c2, load64(p + 2 * len + i));
+    }
+    c0 = shift(t, uint32_t(c0)) ^ uint32_t(c1);
+    c0 = shift(t, uint32_t(c0)) ^ uint32_t(c2);
+    p += 3 * len;
+    n -= 3 * len;
+  }
+  return c0;
+}
+
 __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t c, const uint8_t* p, size_t n) {
   uint64_t c64 = c;
+  c64 = three_streams(c64, p, n, kLong, kShiftLong);
+  c64 = three_streams(c64, p, n, kShort, kShiftShort);
   while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    c64 = __builtin_ia32_crc32di(c64, w);
+    c64 = __builtin_ia32_crc32di(c64, load64(p));
     p += 8;
     n -= 8;
   }

@@ -22,10 +22,14 @@ TEST_CASE("crc32c matches the standard check values") {
 TEST_CASE("crc32c: the hardware and the table paths agree at every length and alignment") {
   const uint64_t seed = 20261121;
   std::mt19937_64 rng(seed);
-  std::vector<std::byte> buf(4096 + 16);
+  std::vector<std::byte> buf(65536 + 16);
   for (auto& b : buf) b = std::byte(rng());
   for (size_t align = 0; align < 8; ++align) {
-    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 63, 512, 4095, 4096}) {
+    // Around the three-stream runs (3 x 80 and 3 x 1360 bytes) and their
+    // multiples: a directory block's 4084, a block, a card page.
+    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 63, 239, 240, 241, 247, 248, 256, 479, 480, 512,
+                       4079, 4080, 4081, 4084, 4095, 4096, 4320, 8160, 8400, 12345, 16384,
+                       65536}) {
       std::span<const std::byte> s{buf.data() + align, len};
       const uint32_t start = uint32_t(rng());
       INFO("seed " << seed << " align " << align << " len " << len);
