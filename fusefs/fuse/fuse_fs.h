@@ -126,7 +126,9 @@ bool is_control_name(fuse_ino_t parent, const char* name);
 Status check_new_name(fuse_req_t req, fuse_ino_t parent, const char* name);
 // Owner and final mode of a new inode, as Linux's inode_init_owner: a
 // setgid directory hands down its group (and, to directories, the bit);
-// a creator outside that group loses the setgid bit of a file.
+// a creator outside that group loses the setgid bit of a file. Checks
+// check_create_in's permission first, from the same fetch of the parent's
+// attributes (create, mknod, mkdir and symlink call it, not check_create_in).
 Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_t& mode);
 
 // POSIX ACLs of a new inode (-o acl; acl_inherit.cpp). The kernel leaves

@@ -13,17 +13,20 @@ using fusefs::Attr;
 
 // Owner of a new inode and its final mode, as Linux's inode_init_owner:
 // a setgid directory hands down its group (and, to directories, the bit);
-// a non-member creating a setgid file loses the bit.
+// a non-member creating a setgid file loses the bit. First, when the
+// daemon checks permissions, the caller's write and search permission on
+// the directory (check_create_in), from the same fetch of its attributes.
 Result<fusefs::Creds> new_inode_owner(fuse_req_t req, fuse_ino_t parent, uint32_t& mode) {
   FuseFs& self = fuse_fs(req);
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  fusefs::Creds c{ctx->uid, ctx->gid};
   CARDFS_ASSIGN_OR_RETURN(Attr dir, self.fs().getattr(FuseFs::to_fs(parent)));
+  RequestCaller caller(req);
+  if (self.checks_permissions())
+    CARDFS_RETURN_IF_ERROR(may_access(caller, dir, kMayWrite | kMayExec));
+  fusefs::Creds c{caller.uid(), caller.gid()};
   if (dir.mode & S_ISGID) {
     c.gid = dir.gid;
     if (S_ISDIR(mode)) mode |= S_ISGID;
   }
-  RequestCaller caller(req);
   if (!S_ISDIR(mode) && (mode & S_ISGID) && !caller.in_group(c.gid) &&
       !caller.capable(Cap::kFsetid))
     mode &= ~S_ISGID;
@@ -123,7 +126,6 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 Result<Attr> do_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                       dev_t rdev) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
-  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = mode;
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
@@ -137,7 +139,6 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
 
 Result<Attr> do_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
-  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFDIR | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
@@ -151,7 +152,6 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) 
 
 Result<Attr> do_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
-  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFLNK | 0777;
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   return fuse_fs(req).fs().symlink(FuseFs::to_fs(parent), name, target, c);

@@ -47,7 +47,6 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 Result<Attr> do_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   CARDFS_RETURN_IF_ERROR(check_new_name(req, parent, name));
-  CARDFS_RETURN_IF_ERROR(check_create_in(req, parent));
   uint32_t m = S_IFREG | (mode & 07777);
   CARDFS_ASSIGN_OR_RETURN(fusefs::Creds c, new_inode_owner(req, parent, m));
   CARDFS_ASSIGN_OR_RETURN(NewInodeAcls acls, new_inode_acls(req, parent, m));
