@@ -255,6 +255,10 @@ void set_record_next_orphan(std::span<std::byte> rec, uint32_t number, uint32_t 
   put_u32(rec.data() + kInodeCrcOffset, crc_with_number(seed, number, rec.first(kInodeCrcOffset)));
 }
 
+uint32_t record_next_orphan(std::span<const std::byte> rec) {
+  return get_u32(rec.data() + kInodeNextOrphanOffset);
+}
+
 std::string inline_symlink_target(const DiskInode& ino) {
   std::byte area[kInlineSymlinkMax];
   for (int i = 0; i < kBlockPointers; ++i) put_u32(area + 4 * i, ino.block[i]);

@@ -250,6 +250,8 @@ bool inode_checksum_ok(std::span<const std::byte> in, uint32_t number, uint32_t 
 // checksum (the orphan list relinks a record it does not own).
 void set_record_next_orphan(std::span<std::byte> rec, uint32_t number, uint32_t seed,
                             uint32_t next);
+// The next_orphan field of an encoded record.
+uint32_t record_next_orphan(std::span<const std::byte> rec);
 
 // Inline symlink targets live in the pointer area (bytes 96..155).
 std::string inline_symlink_target(const DiskInode& ino);

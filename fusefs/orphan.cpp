@@ -102,7 +102,11 @@ std::vector<uint32_t> OrphanList::inodes() const {
 void OrphanList::write_record(uint32_t ino, std::span<std::byte> rec, cache::BufferRef& buf,
                               uint32_t offset) const {
   std::lock_guard lock(mu_);
-  set_record_next_orphan(rec, ino, ctx_.seed, next_locked(ino));
+  // rec comes from encode_inode, checksummed over the link the inode's
+  // copy holds; that link is almost always the list's already (0 for an
+  // inode off the list), and then the record is not checksummed again.
+  if (const uint32_t next = next_locked(ino); record_next_orphan(rec) != next)
+    set_record_next_orphan(rec, ino, ctx_.seed, next);
   buf.lock();
   std::memcpy(buf.data().data() + offset, rec.data(), kInodeSize);
   buf.unlock();

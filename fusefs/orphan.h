@@ -52,8 +52,10 @@ class OrphanList {
   uint32_t head() const;
   std::vector<uint32_t> inodes() const;  // head first
 
-  // Copies ino's encoded record into buf at offset, with the next link the
-  // list holds for it now (0 when it is not on the list).
+  // Copies ino's encoded record (encode_inode's, its checksum valid) into
+  // buf at offset, with the next link the list holds for it now (0 when it
+  // is not on the list); rewritten and checksummed again only when that
+  // differs from the link rec holds.
   void write_record(uint32_t ino, std::span<std::byte> rec, cache::BufferRef& buf,
                     uint32_t offset) const;
 

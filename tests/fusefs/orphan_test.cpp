@@ -89,6 +89,39 @@ TEST_CASE("taking an orphan from the middle of the list relinks the one before i
   CHECK(disk_superblock(t).last_orphan == a);
 }
 
+// InodeTable::store checksums a record once when the inode's own copy of
+// the link is the list's (OrphanList::write_record), and again with the
+// list's link when it is not: either way the card holds the list's link
+// under a valid checksum (disk_inode decodes with the checksum checked).
+TEST_CASE("a stored orphan record carries the list's link, whether its own copy is current or stale") {
+  TestFs t;
+  Ino a = open_file(t, "a", 100), b = open_file(t, "b", 100), c = open_file(t, "c", 100);
+  for (const char* n : {"a", "b", "c"}) REQUIRE(t->unlink(kRootIno, n).is_ok());
+  SetAttr chmod;
+  chmod.mode = 0600;
+  // b is in the middle (c -> b -> a): its link is a, its copy's is not.
+  REQUIRE(t->setattr(b, chmod).is_ok());
+  REQUIRE(t->sync().is_ok());
+  CHECK(disk_inode(t, b).next_orphan == a);
+  CHECK(disk_inode(t, b).mode == (S_IFREG | 0600));
+  // a freed: b is the tail, its link 0 (relinked in place), as its copy's.
+  close_and_forget(t, a);
+  chmod.mode = 0640;
+  REQUIRE(t->setattr(b, chmod).is_ok());
+  REQUIRE(t->sync().is_ok());
+  CHECK(disk_inode(t, b).next_orphan == 0);
+  CHECK(disk_inode(t, b).mode == (S_IFREG | 0640));
+  CHECK(disk_inode(t, c).next_orphan == b);
+  // A file on no list: its link 0 either way.
+  auto f = t->mknod(kRootIno, "f", S_IFREG | 0644, 0, {});
+  REQUIRE(f.is_ok());
+  REQUIRE(t->sync().is_ok());
+  CHECK(disk_inode(t, f->ino).next_orphan == 0);
+  CHECK(disk_inode(t, f->ino).links_count == 1);
+  close_and_forget(t, b);
+  close_and_forget(t, c);
+}
+
 TEST_CASE("after a crash the next mount frees the orphans - their space comes back") {
   TestFs t(sized(16 << 20));
   const uint64_t free_blocks = t->statfs()->free_blocks, free_files = t->statfs()->free_files;
