@@ -40,6 +40,11 @@ void BufferRef::lock() {
   impl_->locked = true;
 }
 
+void BufferRef::lock_to_read() {
+  impl_->cache->lock_page(impl_->page.get(), impl_->mask);  // not waiting for write-back
+  impl_->locked = true;
+}
+
 void BufferRef::unlock() {
   impl_->locked = false;
   impl_->page->unlock(impl_->mask);

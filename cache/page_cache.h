@@ -89,6 +89,11 @@ class BufferRef {
   std::span<std::byte> data() const;     // the block's bytes (block_size long)
   uint64_t block() const;
   void lock();
+  // For a reader that only copies or parses the bytes: holds off changes
+  // like lock() but does not wait out the block's write-back, which only
+  // reads them too (a lookup meets a checkpoint writing its directory
+  // block and goes on; a change still waits, for stable bytes on the wire).
+  void lock_to_read();
   void unlock();
   void mark_dirty();                         // the whole block
   void mark_dirty(size_t offset, size_t len);  // only the sectors touched

@@ -75,7 +75,7 @@ void encode_index_node(std::span<std::byte> out, const IndexNode& n, bool root) 
 
 Result<DirIndex::Node> DirIndex::read_node(uint64_t fb, bool root) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, dir_.read_block(fb));
-  buf.lock();
+  buf.lock_to_read();
   auto parsed = parse_index_node(buf.data(), root);
   buf.unlock();
   // Every probe reads the root: the message is built only on failure.

@@ -31,7 +31,7 @@ bool Directory::offer(std::vector<Keyed>& names,
 Status Directory::collect(uint64_t fb, uint64_t from, std::vector<Keyed>& out) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
   const size_t first = out.size();
-  buf.lock();
+  buf.lock_to_read();
   Status st = dir_block::walk(buf.data(), [&](const DirRecord& r) {
     if (r.inode && r.name != "." && r.name != "..")
       out.push_back(Keyed{0, std::string(r.name), r.inode, r.type});

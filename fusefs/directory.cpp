@@ -42,7 +42,7 @@ Result<cache::BufferRef> Directory::read_block(uint64_t fb) {
   // Checked once per stay in the cache: the bytes change after that only
   // through this class, which keeps the tail's checksum current.
   if (buf.verified()) return buf;
-  buf.lock();
+  buf.lock_to_read();
   Status st = dir_block::verify(buf.data(), dir_.ino, ctx_.seed, {});
   if (st.is_ok()) buf.set_verified();
   buf.unlock();
@@ -81,7 +81,7 @@ Result<std::optional<DirHit>> Directory::find_in_block(uint64_t fb, std::string_
                                                        DirSlot* slot) {
   CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
   const bool want_room = slot && !slot->found();
-  buf.lock();
+  buf.lock_to_read();
   auto r = dir_block::find_with_room(buf.data(), name, want_room ? dir_rec_len(name.size()) : 0);
   buf.unlock();
   if (!r.is_ok()) return ctx_.corrupt("directory " + std::to_string(dir_.ino) + " block " +
@@ -230,7 +230,7 @@ Result<bool> Directory::is_empty() {
   for (uint64_t fb = 0; fb < block_count(); ++fb) {
     CARDFS_ASSIGN_OR_RETURN(auto buf, read_block(fb));
     bool empty = true;
-    buf.lock();
+    buf.lock_to_read();
     Status st = dir_block::walk(buf.data(), [&](const DirRecord& r) {
       empty = !r.inode || r.name == "." || r.name == "..";
       return empty;

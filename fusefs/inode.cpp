@@ -14,7 +14,7 @@ Result<DiskInode> InodeTable::read_record(uint32_t ino) {
     return Status::error(ENOENT, "inode " + std::to_string(ino) + " out of range");
   BlockOffset at = inode_location(ctx_.geo, ctx_.groups.inode_table(ctx_.groups.group_of_inode(ino)), ino);
   CARDFS_ASSIGN_OR_RETURN(auto buf, ctx_.cache.bread(at.block));
-  buf.lock();
+  buf.lock_to_read();
   auto d = decode_inode(buf.data().subspan(at.offset, kInodeSize), ino, ctx_.seed);
   buf.unlock();
   if (!d.is_ok()) return ctx_.corrupt(d.status().message() + " (block " + std::to_string(at.block) + ")");

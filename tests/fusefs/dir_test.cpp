@@ -4,9 +4,12 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "base/coding.h"
 #include "base/crc32c.h"
@@ -290,4 +293,48 @@ TEST_CASE("a create after a failed lookup of its name reads only the block it ad
     t.remount();
     CHECK(list_dir(t, d) == ref);  // every block's checksum verified again
   }
+}
+
+// A lookup that meets the write-back of its directory's blocks (the
+// flusher, a sync, a journal checkpoint) reads the cached bytes and goes
+// on; only a change of the block waits until the device has them, so the
+// bytes on the wire stay stable.
+TEST_CASE("a lookup and a listing do not wait for their directory's write-back, a change does") {
+  FsOptions o = sized(16 << 20, 1024);
+  o.journal = false;  // the blocks go home at the sync, not at a checkpoint
+  o.mount.atime = AtimePolicy::kNoatime;  // a listing's atime would be a change
+  TestFs t(o);
+  Ino d = t->mkdir(kRootIno, "d", 0755, {})->ino;
+  for (uint32_t i = 0; i < 200; ++i)  // an indexed directory: root, index and leaves
+    REQUIRE(t->mknod(d, name_for(i), S_IFREG | 0644, 0, {}).is_ok());
+  REQUIRE(t->sync().is_ok());
+  REQUIRE(t->mknod(d, "late", S_IFREG | 0644, 0, {}).is_ok());  // dirties a leaf again
+  REQUIRE(t->inspect_inode(d)->flags & kInodeFlagIndex);
+
+  const size_t writes0 = t.dev().count(blockdev::BioOp::kWrite);
+  t.dev().set_hold_completions(true);
+  auto synced = std::async(std::launch::async, [&] { return t->sync(); });
+  for (int i = 0; i < 5000 && t.dev().count(blockdev::BioOp::kWrite) == writes0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const bool writing = t.dev().count(blockdev::BioOp::kWrite) > writes0;
+  // Every name: the leaf "late" went to is among the blocks being written.
+  auto looked = std::async(std::launch::async, [&] {
+    bool all = t->lookup(d, "late").is_ok();
+    for (uint32_t i = 0; i < 200; ++i) all = all && t->lookup(d, name_for(i)).is_ok();
+    return all && list_dir(t, d).size() == 201;
+  });
+  const bool read_went_on = looked.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  auto removed = std::async(std::launch::async, [&] { return t->unlink(d, "late"); });
+  const bool change_waited = removed.wait_for(std::chrono::milliseconds(50)) == std::future_status::timeout;
+  t.dev().drain();
+  CHECK(writing);
+  CHECK(read_went_on);
+  CHECK(looked.get());
+  CHECK(change_waited);
+  CHECK(synced.get().is_ok());
+  CHECK(removed.get().is_ok());
+  REQUIRE(t->sync().is_ok());
+  t.remount();
+  CHECK(t->lookup(d, "late").status().code() == ENOENT);
+  CHECK(list_dir(t, d).size() == 200);
 }
