@@ -23,6 +23,41 @@ constexpr Tables make_tables() {
 
 constexpr Tables kTables = make_tables();
 
+// Polynomials mod P in the reflected order (bit 31 is x^0): a * b mod P.
+constexpr uint32_t multmodp(uint32_t a, uint32_t b) {
+  uint32_t p = 0;
+  for (int i = 31; i >= 0; --i) {
+    p ^= b & (0u - ((a >> i) & 1));
+    b = (b >> 1) ^ (0x82F63B78u & (0u - (b & 1)));
+  }
+  return p;
+}
+
+// x^(8n) mod P for n < 256 (low) and for n = 256 * i, i < 256 (high): a
+// shift past n zero bytes is one or two multiplications.
+struct ShiftTables {
+  std::array<uint32_t, 256> low{}, high{};
+};
+
+constexpr ShiftTables make_shift_tables() {
+  ShiftTables t;
+  const uint32_t x8 = 1u << 23;  // x^8
+  uint32_t p = 1u << 31;         // x^0
+  for (int i = 0; i < 256; ++i, p = multmodp(p, x8)) t.low[i] = p;
+  const uint32_t x2048 = p;      // x^(8 * 256)
+  p = 1u << 31;
+  for (int i = 0; i < 256; ++i, p = multmodp(p, x2048)) t.high[i] = p;
+  return t;
+}
+
+constexpr ShiftTables kShift = make_shift_tables();
+
+// x^(8 * bytes) mod P for bytes < 65536: what a register is multiplied by
+// when `bytes` zero bytes pass through it.
+constexpr uint32_t zeros_factor(size_t bytes) {
+  return multmodp(kShift.high[bytes >> 8], kShift.low[bytes & 255]);
+}
+
 #if defined(__x86_64__)
 // SSE4.2's crc32 instruction computes this very polynomial, 8 bytes per
 // instruction: every checksummed block (directory blocks, card pages and
@@ -32,46 +67,15 @@ constexpr Tables kTables = make_tables();
 // sums are joined by shifting each over the bytes that follow it
 // (Mark Adler's crc32c.c does the same): a 4 KiB block in a third of the time.
 
-// A linear map on 32-bit CRC registers over GF(2): column n is the image of
-// bit n.
-using Op = std::array<uint32_t, 32>;
-
-constexpr uint32_t op_times(const Op& m, uint32_t v) {
-  uint32_t sum = 0;
-  for (int i = 0; v != 0; ++i, v >>= 1)
-    if (v & 1) sum ^= m[i];
-  return sum;
-}
-
-constexpr Op op_compose(const Op& a, const Op& b) {
-  Op c{};
-  for (int n = 0; n < 32; ++n) c[n] = op_times(a, b[n]);
-  return c;
-}
-
-// The register after `bytes` zero bytes, as a map of the register before.
-constexpr Op zeros_op(size_t bytes) {
-  Op p{};  // one zero bit: shift right, the polynomial in if bit 0 was set
-  p[0] = 0x82F63B78u;
-  for (int n = 1; n < 32; ++n) p[n] = 1u << (n - 1);
-  for (int i = 0; i < 3; ++i) p = op_compose(p, p);  // one zero byte
-  Op r{};
-  for (int n = 0; n < 32; ++n) r[n] = 1u << n;
-  for (; bytes != 0; bytes >>= 1) {
-    if (bytes & 1) r = op_compose(r, p);
-    if (bytes > 1) p = op_compose(p, p);
-  }
-  return r;
-}
-
-// zeros_op(bytes) by table, a byte of the register at a time.
+// The register's product with zeros_factor(bytes) by table, a byte of
+// the register at a time (the join of the streams is on the hot path).
 using ShiftTable = std::array<std::array<uint32_t, 256>, 4>;
 
 constexpr ShiftTable shift_table(size_t bytes) {
-  const Op op = zeros_op(bytes);
+  const uint32_t factor = zeros_factor(bytes);
   ShiftTable t{};
   for (uint32_t n = 0; n < 256; ++n)
-    for (int k = 0; k < 4; ++k) t[k][n] = op_times(op, n << (8 * k));
+    for (int k = 0; k < 4; ++k) t[k][n] = multmodp(factor, n << (8 * k));
   return t;
 }
 
@@ -129,34 +133,6 @@ bool have_sse42() {
 }
 #endif
 
-// Polynomials mod P in the reflected order (bit 31 is x^0): a * b mod P.
-constexpr uint32_t multmodp(uint32_t a, uint32_t b) {
-  uint32_t p = 0;
-  for (int i = 31; i >= 0; --i) {
-    p ^= b & (0u - ((a >> i) & 1));
-    b = (b >> 1) ^ (0x82F63B78u & (0u - (b & 1)));
-  }
-  return p;
-}
-
-// x^(8n) mod P for n < 256 (low) and for n = 256 * i, i < 256 (high): a
-// shift past n zero bytes is one or two multiplications.
-struct ShiftTables {
-  std::array<uint32_t, 256> low{}, high{};
-};
-
-constexpr ShiftTables make_shift_tables() {
-  ShiftTables t;
-  const uint32_t x8 = 1u << 23;  // x^8
-  uint32_t p = 1u << 31;         // x^0
-  for (int i = 0; i < 256; ++i, p = multmodp(p, x8)) t.low[i] = p;
-  const uint32_t x2048 = p;      // x^(8 * 256)
-  p = 1u << 31;
-  for (int i = 0; i < 256; ++i, p = multmodp(p, x2048)) t.high[i] = p;
-  return t;
-}
-
-constexpr ShiftTables kShift = make_shift_tables();
 
 }  // namespace
 
