@@ -63,9 +63,12 @@ struct PageCache::Impl {
   // pages dirtied since the last take_transaction_blocks() are noted.
   std::atomic<bool> hold_metadata{false};
   std::mutex txn_mu;
-  std::set<uint64_t> txn_pages;  // txn_mu: bdev pages of the running transaction
+  // txn_mu: bdev pages of the running transaction (each once, but for a
+  // page dropped and read again), and its number (Page::txn_noted).
+  std::vector<uint64_t> txn_pages;
+  uint64_t txn_epoch = 1;
   bool held(const AddressSpace& as) const { return as.is_bdev() && hold_metadata.load(); }
-  void note_transaction_page(uint64_t index);
+  void note_transaction_page(Page* p);
   std::mutex reg_mu;
   std::unordered_map<uint64_t, std::shared_ptr<AddressSpace>> registry;
   std::vector<std::shared_ptr<AddressSpace>> all_spaces();

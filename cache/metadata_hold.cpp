@@ -1,5 +1,6 @@
 // A journal's hold on metadata: the blocks dirtied since the last commit
 // noted and copied for the log, and written home only by a checkpoint.
+#include <algorithm>
 #include <cstring>
 
 #include "cache/cache_impl.h"
@@ -7,9 +8,13 @@
 
 namespace cardfs::cache {
 
-void PageCache::Impl::note_transaction_page(uint64_t index) {
+// Every change of a metadata block notes its page: a tag per page, not a
+// search of the set, keeps that cheap on the create/unlink path.
+void PageCache::Impl::note_transaction_page(Page* p) {
   std::lock_guard lock(txn_mu);
-  txn_pages.insert(index);
+  if (p->txn_noted == txn_epoch) return;
+  p->txn_noted = txn_epoch;
+  txn_pages.push_back(p->index);
 }
 
 void PageCache::set_metadata_hold(bool hold) {
@@ -17,6 +22,7 @@ void PageCache::set_metadata_hold(bool hold) {
   if (hold) return;
   std::lock_guard lock(impl_->txn_mu);
   impl_->txn_pages.clear();
+  ++impl_->txn_epoch;
 }
 
 size_t PageCache::transaction_pages() {
@@ -31,11 +37,15 @@ size_t PageCache::dirty_metadata_pages() { return impl_->bdev->dirty_count(); }
 // committed transaction is then logged again, which replays the same bytes.
 std::vector<PageCache::BlockCopy> PageCache::take_transaction_blocks() {
   Impl& c = *impl_;
-  std::set<uint64_t> pages;
+  std::vector<uint64_t> pages;
   {
     std::lock_guard lock(c.txn_mu);
     pages.swap(c.txn_pages);
+    ++c.txn_epoch;
   }
+  // In block order, as the log has always been written.
+  std::sort(pages.begin(), pages.end());
+  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
   std::vector<BlockCopy> out;
   for (uint64_t index : pages) {
     PageRef p = c.bdev->find(index);

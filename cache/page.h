@@ -65,6 +65,9 @@ struct Page {
   int wb_pending = 0;          // bios of the current write-back not yet done
   int lent = 0;                // read views holding the bytes still (ReadView::lend)
   int changers_waiting = 0;    // writers waiting for `lent` to drain: new views copy
+  // Guarded by the cache's txn_mu: the journal transaction that last noted
+  // this page (metadata_hold.cpp), so a page dirtied again is noted once.
+  uint64_t txn_noted = 0;
   uint8_t uptodate = 0;
   uint8_t dirty = 0;
   uint8_t locks = 0;

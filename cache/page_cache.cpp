@@ -71,7 +71,7 @@ void PageCache::Impl::drop_page(Page* p) {
 
 void PageCache::Impl::mark_dirty(Page* p, uint8_t mask) {
   AddressSpace& as = *p->owner;
-  if (held(as)) note_transaction_page(p->index);
+  if (held(as)) note_transaction_page(p);
   bool inode_dirtied = false;
   {
     std::lock_guard lock(p->mu);

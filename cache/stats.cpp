@@ -10,10 +10,11 @@ namespace cardfs::cache {
 // and next pointer, 24 bytes, 32 as malloc hands it out) and up to 4
 // buckets of 8 bytes (the index rehashes down at a quarter full).
 static constexpr uint64_t kIndexBytesPerPage = 32 + 4 * 8;
-// A dirty page's number in its address space's dirty set, and a metadata
-// page's in the running transaction's set while a journal holds metadata:
-// a std::set node each (40 bytes, 48 as malloc hands it out).
-static constexpr uint64_t kDirtyBytesPerPage = 2 * 48;
+// A dirty page's number in its address space's dirty set (a std::set node,
+// 40 bytes, 48 as malloc hands it out), and a metadata page's in the
+// running transaction's list while a journal holds metadata (8 bytes in a
+// vector, 16 with the vector's growth).
+static constexpr uint64_t kDirtyBytesPerPage = 48 + 16;
 
 uint64_t PageCache::bytes_per_page() {
   return kPageSize + sizeof(Page) + kIndexBytesPerPage + kDirtyBytesPerPage;
