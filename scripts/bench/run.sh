@@ -21,6 +21,9 @@
 #            --step-timeout S (bound of each timed command; default 1200 full, 600 reduced, 180 quick)
 #            --card-profile NAME (cardfs targets' card profile; default uhs1-u3, block FTL:
 #              a1, a2 or industrial-pslc for a page-mapped card; also BENCH_CARD_PROFILE)
+#            --pin same|split (where FUSE requests run: the workloads run on CPU 0 and each
+#              daemon on CPU 0 too (same) or on CPU 1 (split); without it the scheduler
+#              places both, and a run lands in either regime: see docs/BENCHMARKS.md)
 # A target that cannot run here (cardfs without a working mount) is skipped
 # with the reason in the report. Everything mounted is unmounted and every
 # loop device detached on any exit; every command is time-bounded.
@@ -34,6 +37,7 @@ source "$HERE/peers/workloads.sh"
 mode=full runs="" targets="ext4,fuse2fs,cardfs,cardfs-durable,cardfs-dio,passthrough-dio" workloads="" build=1
 out="" work_parent=/var/tmp cardfs_bin="" step_timeout=""
 command_line="scripts/bench/run.sh $*"
+all_args=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) mode=quick ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --step-timeout) step_timeout=$2; shift ;;
     --work) work_parent=$2; shift ;;
     --card-profile) BENCH_CARD_PROFILE=$2; shift ;;
+    --pin) BENCH_PIN=$2; shift ;;
     -h | --help) sed -n '2,23p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -77,6 +82,17 @@ fi
 BENCH_STEP_TIMEOUT=${step_timeout:-$BENCH_STEP_TIMEOUT}
 [[ $BENCH_STEP_TIMEOUT =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --step-timeout wants whole seconds, not '$BENCH_STEP_TIMEOUT'" >&2; exit 2; }
 BENCH_CARD_PROFILE=${BENCH_CARD_PROFILE:-uhs1-u3}
+BENCH_PIN=${BENCH_PIN:-}
+case $BENCH_PIN in
+  "" | same) ;;
+  split) [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || { echo "run.sh: --pin split needs 2 CPUs, this machine has $(getconf _NPROCESSORS_ONLN)" >&2; exit 2; } ;;
+  *) echo "run.sh: --pin wants same or split, not '$BENCH_PIN'" >&2; exit 2 ;;
+esac
+# Pinned: this script and so every workload on CPU 0 (daemons are moved
+# after they mount, tgt_pin).
+if [ -n "$BENCH_PIN" ] && [ "${CARDFS_BENCH_PINNED:-}" != 1 ]; then
+  CARDFS_BENCH_PINNED=1 exec taskset -c 0 "$0" "${all_args[@]}"
+fi
 CARDFS_DURABLE_OPTION=${CARDFS_DURABLE_OPTION:-durable}
 workloads=${workloads:-${BENCH_WORKLOADS_ALL// /,}}
 for w in ${workloads//,/ }; do
@@ -141,11 +157,12 @@ python3 - "$RESULTS/meta.json" <<EOF
 import json, sys
 json.dump({
   "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
-  "machine": "$(nproc) vCPU $cpu, $mem RAM, Linux $(uname -r), backing store $(df --output=source "$work_parent" | tail -1); load average at start $(cut -d' ' -f1-3 /proc/loadavg)",
+  "machine": "$(getconf _NPROCESSORS_ONLN) vCPU $cpu, $mem RAM, Linux $(uname -r), backing store $(df --output=source "$work_parent" | tail -1); load average at start $(cut -d' ' -f1-3 /proc/loadavg)",
   "command": "$command_line",
   "mode": "$mode",
   "runs": $runs,
   "card_profile": "$BENCH_CARD_PROFILE",
+  "pin": "${BENCH_PIN:-none}",
   "sizes": {"seq": "$BENCH_SEQ_SIZE", "rand": "$BENCH_RAND_SIZE", "direct": "$BENCH_DIRECT_SIZE",
             "runtime_s": $BENCH_RUNTIME, "meta_small": $BENCH_META_SMALL,
             "meta_large": $BENCH_META_LARGE, "randstats": $BENCH_RANDSTATS,

@@ -125,6 +125,21 @@ cardfs_mkfs_args() { case $1 in *-nojournal) echo "-O ^journal" ;; esac; }
 
 cardfs_bin() { case $1 in cardfs-base*) echo "$CARDFS_BASE" ;; *) echo "$CARDFS" ;; esac; }
 
+# tgt_pin NAME: with run.sh --pin split, NAME's daemon (every thread) on
+# CPU 1, the workloads staying on CPU 0 (run.sh runs pinned there); with
+# --pin same it inherited CPU 0 from run.sh. Kernel ext4 has no daemon.
+tgt_pin() {
+  local name=$1 pid=""
+  [ "${BENCH_PIN:-}" = split ] || return 0
+  case $name in
+    ext4) return 0 ;;
+    cardfs*) pid=$(mnt_field CF_MOUNTS "$(tgt_mnt "$name")" 3) ;;
+    *) pid=$(mnt_field TGT_DAEMONS "$name" 2) ;;
+  esac
+  [ -n "$pid" ] || { echo "tgt_pin: no daemon pid for $name" >&2; return 1; }
+  taskset -a -p -c 1 "$pid" >/dev/null
+}
+
 # ---- the common four
 # shellcheck disable=SC2046  # the mount options split into words on purpose
 tgt_make() {
@@ -144,7 +159,8 @@ tgt_make() {
       CARDFS=$(cardfs_bin "$name") cf_mkfs "$img" "$BENCH_IMAGE_SIZE" "$BENCH_CARD_PROFILE" \
         $(cardfs_mkfs_args "$name") || return 1
       CARDFS=$(cardfs_bin "$name") cf_mount "$img" "$mnt" $(cardfs_opts "$name") ;;
-  esac
+  esac || return 1
+  tgt_pin "$name"
 }
 
 tgt_unmount() {
@@ -165,7 +181,8 @@ tgt_cold() {
     passthrough*) passthrough_mount "$name" ;;
     floor) floor_mount "$name" ;;  # names in memory: a cold mount is an empty one
     cardfs*) CARDFS=$(cardfs_bin "$name") cf_mount "$(tgt_img "$name")" "$(tgt_mnt "$name")" $(cardfs_opts "$name") ;;
-  esac
+  esac || return 1
+  tgt_pin "$name"
 }
 
 tgt_destroy() {
