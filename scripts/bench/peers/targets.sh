@@ -137,7 +137,7 @@ tgt_pin() {
     *) pid=$(mnt_field TGT_DAEMONS "$name" 2) ;;
   esac
   [ -n "$pid" ] || { echo "tgt_pin: no daemon pid for $name" >&2; return 1; }
-  taskset -a -p -c 1 "$pid" >/dev/null
+  taskset -a -p -c 1 "$pid" >&2  # "pid N's new affinity list: 1", a line per thread, into the log
 }
 
 # ---- the common four
