@@ -155,7 +155,7 @@ Result<bool> walk_to_leaf(Context& ctx, Inode& inode, const PointerPath& path, u
 // once, after its children, as a whole.
 Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool data)
     CARDFS_REQUIRES(inode.map_mu) {
-  inode.last_file_block = ~0ull;
+  inode.last_file_block = ~0ull;  // on every path out, an error's too
   // No pointer, nothing to walk (the walk skips zero pointers): an empty
   // file's unlink and free need not build the walk.
   if (std::all_of(inode.d.block.begin(), inode.d.block.end(), [](uint32_t b) { return b == 0; }))
@@ -184,9 +184,7 @@ Status free_range(Context& ctx, Inode& inode, uint64_t first, uint64_t end, bool
     if (r.container == 0) inode.d.block[r.slot] = 0;
     return Visit::kCleared;
   };
-  CARDFS_RETURN_IF_ERROR(walk_pointer_tree(inode.d.block, w));
-  inode.last_file_block = ~0ull;
-  return Status::ok();
+  return walk_pointer_tree(inode.d.block, w);
 }
 
 }  // namespace
