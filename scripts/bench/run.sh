@@ -52,7 +52,7 @@ while [ $# -gt 0 ]; do
     --work) work_parent=$2; shift ;;
     --card-profile) BENCH_CARD_PROFILE=$2; shift ;;
     --pin) BENCH_PIN=$2; shift ;;
-    -h | --help) sed -n '2,23p' "$0" | cut -c3-; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -54,6 +54,8 @@ grep -q "new affinity list" "$out/same/log" && bad "--pin same moved a daemon"
 msg=$("$root/scripts/bench/run.sh" --quick --pin both --targets floor 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ $msg == *"--pin wants same or split"* ]] || bad "--pin both: exit $rc, '$msg'"
 
+"$root/scripts/bench/run.sh" --help | grep -q -- "--pin same|split" || bad "run.sh --help does not show --pin"
+
 grep -q "$out" /proc/mounts && bad "a bench mount was left behind"
 [ $fail = 0 ] && echo "pin smoke: daemons on CPU 1 with split, left alone with same, a bad value refused"
 exit $fail
