@@ -133,7 +133,6 @@ bool have_sse42() {
 }
 #endif
 
-
 }  // namespace
 
 uint32_t crc32c_linear(std::span<const std::byte> data) { return ~crc32c(~0u, data); }
