@@ -14,6 +14,7 @@ void DataSlots::reset(uint64_t n, uint32_t upp, bool shared) {
   list_of_.reset(n);
   view_.resize(upp);
   list_refs_.reset(n);
+  handed_on_.assign(n, false);
   list_cursor_ = 0;
   cursor_ = 0;
   in_use_ = 0;
@@ -50,6 +51,21 @@ void DataSlots::assign(uint64_t pp, std::span<const uint32_t> units) {
   if (!erased(pp)) ++named_pages_;
 }
 
+void DataSlots::move(uint64_t from, uint64_t to) {
+  if (from == to || erased(from) || handed_on_[from] || !shared_) {
+    // Counted: `from` holds nothing to hand on (moved before), or is `to`.
+    const uint32_t list = list_of(from);
+    assign(to, units_of(from));
+    if (list != kNone) set_list(to, list);
+    return;
+  }
+  release(to);
+  for (uint32_t k = 0; k < upp_; ++k) units_[to * upp_ + k] = units_[from * upp_ + k];
+  list_of_[to] = list_of_[from];
+  handed_on_[from] = true;
+  ++named_pages_;
+}
+
 void DataSlots::set_list(uint64_t pp, uint32_t id) {
   if (id < list_refs_.size()) ++list_refs_[id];
   if (list_of(pp) != kNone) --list_refs_[list_of(pp)];
@@ -72,13 +88,15 @@ uint32_t DataSlots::allocate_list(uint64_t pp) {
 
 void DataSlots::release(uint64_t pp) {
   if (!erased(pp)) --named_pages_;
+  const bool holds = !handed_on_[pp];
+  handed_on_[pp] = false;
   if (list_of(pp) != kNone) {
-    --list_refs_[list_of(pp)];
+    if (holds) --list_refs_[list_of(pp)];
     list_of_[pp] = 0;
   }
   for (uint32_t k = 0; k < upp_; ++k) {
     const uint32_t u = unit_at(pp * upp_ + k);
-    if (u != kNone) unref(u);
+    if (u != kNone && holds) unref(u);
     set_unit(pp * upp_ + k, kNone);
   }
 }

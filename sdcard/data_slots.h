@@ -53,6 +53,15 @@ class DataSlots {
   uint32_t page_slot(uint64_t pp) const;
   // pp now names `units` (upp entries; kZero allowed), its old names released.
   void assign(uint64_t pp, std::span<const uint32_t> units);
+  // A move: `to` now names what `from` names (its units and unit list),
+  // its old names released. `from` keeps its names, but when it holds
+  // their references it hands them to `to` instead of both counting
+  // them: a merge or GC move then touches neither the units' nor the
+  // list's counts, whose entries are scattered (a cache miss each, most
+  // of a merge's time; issue 23). A unit stays in use as long as the last
+  // page it was handed to is not erased, which is what a stale source
+  // (erased next, as a merge's or GC's source AU is) needs.
+  void move(uint64_t from, uint64_t to);
   // pp now names new units where `fresh` has bit k set, `base`'s k-th
   // unit elsewhere (kZero when base is empty); returns its units, or an
   // empty span when no unit is free (the invariant broke).
@@ -94,6 +103,9 @@ class DataSlots {
   std::vector<uint32_t> scratch_;
   ZeroedArray list_of_;              // physical page -> unit list plus one (0: none)
   ZeroedArray list_refs_;           // unit list -> pages naming it
+  // Per physical page: its names' references were handed to the page it
+  // was moved to (move()); its release drops none.
+  std::vector<bool> handed_on_;
   uint64_t list_cursor_ = 0;
   uint64_t cursor_ = 0;          // where the search for a free unit resumes
   uint64_t in_use_ = 0;          // units with refs_ > 0

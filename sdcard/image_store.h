@@ -258,6 +258,7 @@ class ImageStore final : public PageStore {
   std::vector<std::byte> erased_oob_;  // an AU's OOB records, erased (zeros)
   std::vector<std::byte> page_scratch_;
   std::vector<std::byte> zeros_;  // a unit of zeros (torn moves of zero units)
+  std::vector<uint32_t> copy_source_;  // place_copy's: a torn move's source units
   DataSlots slots_;
   uint32_t unit_bytes_ = kUnitBytes;
   // Logical page -> the physical page of its latest program or move, plus

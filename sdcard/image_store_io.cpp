@@ -227,16 +227,16 @@ Status ImageStore::place_copy(const PageWrite& w, bool& entry) {
   entry = false;
   if (slots_.erased(w.from))
     return Status::error(EIO, "moving erased page " + std::to_string(w.from)).with_context(name());
-  const std::vector<uint32_t> source(slots_.units_of(w.from).begin(), slots_.units_of(w.from).end());
   const uint32_t lp = w.oob.logical_page;
   set_latest(lp, w.page);
   if (merges_) merged_[w.page] = false;
   if (indirect_ && w.bytes == geometry_.page_bytes) {
-    const uint32_t list = slots_.list_of(w.from);
-    slots_.assign(w.page, source);
-    if (list != DataSlots::kNone) slots_.set_list(w.page, list);
+    slots_.move(w.from, w.page);
     return list_units(w.page, entry);
   }
+  const std::span<const uint32_t> from_units = slots_.units_of(w.from);
+  copy_source_.assign(from_units.begin(), from_units.end());
+  const std::vector<uint32_t>& source = copy_source_;
   const std::span<const uint32_t> units = slots_.program(w.page, ~0u, {});
   if (units.empty()) return Status::error(EIO, "no free data unit").with_context(name());
   for (uint32_t k = 0; k < units.size() && k * unit_bytes_ < w.bytes; ++k) {
