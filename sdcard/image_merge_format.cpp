@@ -41,20 +41,31 @@ size_t bitmap_bytes(const Geometry& g) { return (g.pages_per_au + 7) / 8; }
 bool bit(const std::byte* bits, uint32_t i) { return (std::to_integer<uint32_t>(bits[i / 8]) >> (i % 8) & 1) != 0; }
 void set_bit(std::byte* bits, uint32_t i) { bits[i / 8] |= std::byte(1u << (i % 8)); }
 
-// n values of `width` bits, least significant bit first, from bit 0 of out.
+// n values of `width` bits (1..32), least significant bit first, from
+// bit 0 of out (ORed in: out starts zeroed). A byte at a time, not a bit:
+// an entry packs a few hundred names per merge (issue 23).
+uint64_t low_bits(uint32_t width) { return width >= 32 ? 0xFFFF'FFFFu : (uint64_t(1) << width) - 1; }
+
 void pack(std::span<const uint32_t> values, uint32_t width, std::byte* out) {
-  uint64_t at = 0;
-  for (uint32_t v : values)
-    for (uint32_t b = 0; b < width; ++b, ++at)
-      if (v >> b & 1) set_bit(out, uint32_t(at));
+  const uint64_t mask = low_bits(width);
+  uint64_t acc = 0;  // bits not yet stored, `held` of them (< 8 between values)
+  uint32_t held = 0;
+  for (uint32_t v : values) {
+    acc |= (v & mask) << held;
+    for (held += width; held >= 8; held -= 8, acc >>= 8) *out++ |= std::byte(acc & 0xFF);
+  }
+  if (held > 0) *out |= std::byte(acc & 0xFF);
 }
 
 void unpack(const std::byte* in, uint32_t width, std::span<uint32_t> values) {
-  uint64_t at = 0;
+  const uint64_t mask = low_bits(width);
+  uint64_t acc = 0;
+  uint32_t held = 0;
   for (uint32_t& v : values) {
-    v = 0;
-    for (uint32_t b = 0; b < width; ++b, ++at)
-      if (bit(in, uint32_t(at))) v |= 1u << b;
+    for (; held < width; held += 8) acc |= uint64_t(std::to_integer<uint8_t>(*in++)) << held;
+    v = uint32_t(acc & mask);
+    acc >>= width;
+    held -= width;
   }
 }
 

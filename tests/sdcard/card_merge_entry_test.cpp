@@ -98,6 +98,19 @@ TEST_CASE("a merge entry round-trips in both encodings, and a damaged one does n
   const size_t name_bytes = packed ? (m.names.size() * data_name_bits(g) + 7) / 8 : 4 * m.names.size();
   const size_t crcs = 4 * size_t(std::count(m.verify.begin(), m.verify.end(), true));
   CHECK(used == 32 + bitmaps + name_bytes + crcs + 4);
+  if (packed) {
+    // The on-disk bit order, read a bit at a time: each name's least
+    // significant bit first, from bit 0 of the byte after the bitmaps.
+    const uint32_t width = data_name_bits(g);
+    for (size_t i = 0; i < m.names.size(); ++i) {
+      uint32_t name = 0;
+      for (uint32_t b = 0; b < width; ++b) {
+        const size_t at = i * width + b;
+        name |= (std::to_integer<uint32_t>(buf[32 + bitmaps + at / 8]) >> (at % 8) & 1) << b;
+      }
+      CHECK(name == m.names[i]);
+    }
+  }
   MergeEntry out;
   REQUIRE(decode_merge_entry(5, buf, g, &out) == OobState::kValid);
   CHECK(std::tie(out.au, out.generation, out.erase_count, out.base_seq, out.lau) ==
