@@ -5,7 +5,12 @@
 namespace cardfs::sdcard {
 
 Flash::Flash(PageStore& store, const Profile& profile, const Geometry& g, CardCounters& counters)
-    : store_(store), queue_writes_(store.keeps_data()), profile_(profile), geometry_(g), counters_(counters) {}
+    : store_(store),
+      queue_writes_(store.keeps_data()),
+      profile_(profile),
+      geometry_(g),
+      counters_(counters),
+      queued_move_target_(queue_writes_ ? g.physical_pages() : 0) {}
 
 Status Flash::power_cut_error() const { return Status::error(EIO, "card lost power"); }
 
@@ -30,7 +35,7 @@ void Flash::note_partial_write(uint32_t lp, uint32_t fresh_units, bool keeps_old
 Status Flash::copy(uint64_t from, uint64_t to, OobRecord oob) {
   // A source that is itself still a queued move's destination must reach
   // the store first (its OOB record and data are read when moving).
-  if (queue_writes_ && queued_move_targets_.count(from)) CARDFS_RETURN_IF_ERROR(submit());
+  if (queue_writes_ && queued_move_target_[from]) CARDFS_RETURN_IF_ERROR(submit());
   return queue_page({to, nullptr, from, geometry_.page_bytes, oob}, ProgramCause::kMerge);
 }
 
@@ -50,7 +55,7 @@ Status Flash::queue_page(const PageWrite& q, ProgramCause cause) {
   if (cut_armed_) --programs_left_;
   if (queue_writes_) {
     queue_.push_back(q);
-    if (q.data == nullptr) queued_move_targets_.insert(q.page);
+    if (q.data == nullptr) queued_move_target_[q.page] = true;
   }
   ++counters_.flash_pages_programmed;
   if (cause == ProgramCause::kHost) {
@@ -71,9 +76,14 @@ void Flash::charge_moves(uint64_t n) {
 Status Flash::submit() {
   if (queue_.empty()) return Status::ok();
   Status st = store_.write(queue_);
-  queue_.clear();
-  queued_move_targets_.clear();
+  clear_queue();
   return st;
+}
+
+void Flash::clear_queue() {
+  for (const PageWrite& q : queue_)
+    if (q.data == nullptr) queued_move_target_[q.page] = false;
+  queue_.clear();
 }
 
 Status Flash::read(std::span<const PageRead> pages) {

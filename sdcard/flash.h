@@ -86,8 +86,7 @@ class Flash {
   void arm_power_cut(uint64_t programs_left, bool tear);
   // Power fails now: queued programs are lost.
   void power_off() {
-    queue_.clear();
-    queued_move_targets_.clear();
+    clear_queue();
     powered_off_ = true;
   }
   bool powered_off() const { return powered_off_; }
@@ -106,7 +105,10 @@ class Flash {
   const Geometry geometry_;
   CardCounters& counters_;
   std::vector<PageWrite> queue_;
-  std::unordered_set<uint64_t> queued_move_targets_;  // pages of queue_ that are moves' destinations
+  // Per physical page: the destination of a move in queue_ (a bit, not a
+  // hash set: a merge queues a few hundred moves, each an insert).
+  std::vector<bool> queued_move_target_;
+  void clear_queue();
   std::vector<iovec> read_iovs_;
   std::vector<FlashRead> reads_;
   std::vector<PageFault> faults_;

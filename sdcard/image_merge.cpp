@@ -97,6 +97,10 @@ void ImageStore::plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan
   m.erase_count = q[0].oob.erase_count;
   m.base_seq = q[0].oob.seq;
   m.lau = q[0].oob.logical_page / ppa;
+  m.slots.reserve(n);
+  m.names.reserve(n);
+  m.verify.reserve(n);
+  m.crcs.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const uint32_t name = crc_name(q[i].page);
     m.slots.push_back(uint32_t(q[i].page % ppa));

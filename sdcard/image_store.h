@@ -253,6 +253,8 @@ class ImageStore final : public PageStore {
   IoPlan data_plan_;
   IoPlan read_plan_;
   std::vector<uint32_t> source_crc_;
+  std::vector<size_t> recorded_sources_;       // source_crcs': the copies whose sources have records
+  std::vector<std::byte> source_records_;      // and those records
   std::vector<bool> source_bad_;  // the copy's record gets OobRecord::uncorrectable
   std::vector<std::byte> read_records_;  // read_checked's working storage
   std::vector<std::byte> erased_oob_;  // an AU's OOB records, erased (zeros)

@@ -187,14 +187,17 @@ Status ImageStore::source_crcs(std::span<const PageWrite> q) {
   source_bad_.assign(q.size(), false);
   // A source in a merge entry has no record of its own: its list's CRC
   // is the one its entry gave it.
-  std::vector<size_t> recorded;
+  std::vector<size_t>& recorded = recorded_sources_;
+  recorded.clear();
   for (size_t i = 0; i < q.size(); ++i) {
     if (merges_ && merged_[q[i].from])
       source_crc_[i] = name_crc_[crc_name(q[i].from)];
     else
       recorded.push_back(i);
   }
-  std::vector<std::byte> records(recorded.size() * kOobBytes);
+  if (recorded.empty()) return Status::ok();
+  std::vector<std::byte>& records = source_records_;
+  records.resize(recorded.size() * kOobBytes);
   read_plan_.clear();
   record_runs(recorded.size(), [&](size_t j) { return q[recorded[j]].from; }, records.data(), read_plan_);
   CARDFS_RETURN_IF_ERROR(medium_->read(read_plan_.ops()));
