@@ -48,8 +48,7 @@ void ImageStore::reset_merges(bool on) {
   merges_ = on;
   const uint64_t names = on ? 2 * geometry_.physical_pages() : 0;
   const uint32_t aus = on ? geometry_.physical_aus() : 0;
-  name_crc_.reset(names);    // all 0
-  name_state_.reset(names);  // all kNoCrc
+  names_.reset(names);  // all CRC 0, kNoCrc
   fresh_names_.clear();
   merged_.assign(on ? geometry_.physical_pages() : 0, false);
   merge_written_.assign(aus, false);
@@ -57,9 +56,9 @@ void ImageStore::reset_merges(bool on) {
 }
 
 void ImageStore::name_written(uint32_t name, uint32_t data_crc) {
-  name_crc_[name] = data_crc;
-  if (name_state_[name] != kFresh) fresh_names_.push_back(name);
-  name_state_[name] = kFresh;
+  names_[name].crc = data_crc;
+  if (names_[name].state != kFresh) fresh_names_.push_back(name);
+  names_[name].state = kFresh;
 }
 
 void ImageStore::forget_merges(uint32_t physical_au) {
@@ -69,7 +68,7 @@ void ImageStore::forget_merges(uint32_t physical_au) {
 }
 
 // Called after the batch's CRC entries are planned: every page here has a
-// name with a CRC.
+// name with a CRC. batch_names_ holds the pages' names (write_copies).
 size_t ImageStore::merge_run(std::span<const PageWrite> q) const {
   if (!merges_ || q.empty()) return 0;
   const uint32_t ppa = geometry_.pages_per_au;
@@ -79,11 +78,11 @@ size_t ImageStore::merge_run(std::span<const PageWrite> q) const {
   size_t n = 0;
   for (; n < q.size(); ++n) {
     const PageWrite& w = q[n];
-    const uint32_t name = crc_name(w.page);
+    const uint32_t name = batch_names_[n];
     const bool fits = w.bytes == geometry_.page_bytes && !source_bad_[n] && w.page / ppa == au &&
                       w.oob.logical_page / ppa == lau && w.page % ppa == w.oob.logical_page % ppa &&
                       w.oob.seq == q[0].oob.seq + n && (n == 0 || w.page > q[n - 1].page);
-    if (!fits || name == DataSlots::kNone || name_state_[name] == kNoCrc) break;
+    if (!fits || name == DataSlots::kNone || names_[name].state == kNoCrc) break;
   }
   return n >= kMinMergeEntryPages ? n : 0;
 }
@@ -102,11 +101,11 @@ void ImageStore::plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan
   m.verify.reserve(n);
   m.crcs.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t name = crc_name(q[i].page);
+    const uint32_t name = batch_names_[i];
     m.slots.push_back(uint32_t(q[i].page % ppa));
     m.names.push_back(name);
-    m.verify.push_back(name_state_[name] == kFresh);
-    m.crcs.push_back(name_crc_[name]);
+    m.verify.push_back(names_[name].state == kFresh);
+    m.crcs.push_back(names_[name].crc);
     merged_[q[i].page] = true;
   }
   merge_written_[au] = true;
@@ -140,7 +139,7 @@ OobRecord ImageStore::merged_record(uint64_t pp) const {
   OobRecord r;
   r.logical_page = merge_lau_[pp / ppa] * ppa + uint32_t(pp % ppa);
   r.seq = 1;  // not compared by a read's check
-  r.data_crc = name_crc_[crc_name(pp)];
+  r.data_crc = names_[crc_name(pp)].crc;
   r.generation = generation_of_page(pp);
   name_data(pp, r);
   return r;
@@ -265,8 +264,8 @@ Status ImageStore::load_name_crcs(std::vector<NamedPage>& named) {
     if (!n.check) n.crc = crc;
     n.ok = valid && crc == n.crc;
     if (!n.ok) continue;
-    name_crc_[n.name] = crc;
-    name_state_[n.name] = kCovered;
+    names_[n.name].crc = crc;
+    names_[n.name].state = kCovered;
   }
   return Status::ok();
 }

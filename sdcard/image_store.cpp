@@ -261,7 +261,7 @@ Status ImageStore::write_header(const ImageHeader& h) {
 // with fsync every 32).
 void ImageStore::flushed() {
   for (uint32_t name : fresh_names_)
-    if (name_state_[name] == kFresh) name_state_[name] = kCovered;
+    if (names_[name].state == kFresh) names_[name].state = kCovered;
   fresh_names_.clear();
 }
 

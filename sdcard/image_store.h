@@ -188,7 +188,8 @@ class ImageStore final : public PageStore {
 
   // Merge entries (version 5, image_merge.cpp).
   // How many of the moves at the start of q one merge entry can hold
-  // (0: none; they get records of their own).
+  // (0: none; they get records of their own). Both go by the moves'
+  // names in batch_names_ (write_copies).
   size_t merge_run(std::span<const PageWrite> q) const;
   // The entry for q's first n moves into `merge_scratch_`, its write into `plan`.
   void plan_merge_entry(std::span<const PageWrite> q, size_t n, IoPlan& plan);
@@ -215,7 +216,7 @@ class ImageStore final : public PageStore {
   MergeEntry* adopt_merge_entry(std::optional<MergeEntry>& m, uint32_t au);
   // The data CRC entries of the merge pages of a scan: one whose name has
   // no valid entry (or not the CRC its merge entry gives) is dropped, as
-  // a torn page is; the others' names keep their CRCs (name_crc_).
+  // a torn page is; the others' names keep their CRCs (names_).
   Status load_merged_crcs(std::vector<ScannedPage>& scan);
   // A merge page and its name's CRC (the entry's, for a checked one):
   // load_name_crcs reads each name's CRC entry and says if it is `ok`
@@ -247,8 +248,12 @@ class ImageStore final : public PageStore {
   ImageLayout layout_;
   std::vector<std::byte> oob_scratch_;
   std::vector<std::byte> unit_scratch_;  // unit table entries of the batch being written
-  std::vector<bool> batch_entries_;      // which entries of the batch got a new unit list
-  std::vector<bool> batch_crcs_;         // which entries' data names get their CRC entry (version 5)
+  // Per entry of the batch being written (bytes, not bits: set and read
+  // per page of every merge): it got a new unit list; its data name gets
+  // its CRC entry (version 5); its data name (crc_name), once placed.
+  std::vector<uint8_t> batch_entries_;
+  std::vector<uint8_t> batch_crcs_;
+  std::vector<uint32_t> batch_names_;
   IoPlan oob_plan_;
   IoPlan data_plan_;
   IoPlan read_plan_;
@@ -284,8 +289,13 @@ class ImageStore final : public PageStore {
   enum NameState : uint8_t { kNoCrc = 0, kCovered = 1, kFresh = 2 };
   // Per data name (two per physical page), zero until the name is used:
   // a large card's open touches only the entries of names in use.
-  ZeroedArrayOf<uint32_t> name_crc_;   // its data's CRC (kCovered, kFresh)
-  ZeroedArrayOf<uint8_t> name_state_;  // NameState
+  // One entry (a cache line's eighth) per name: a merge looks up both
+  // fields of each moved page's name, and names are scattered.
+  struct NameInfo {
+    uint32_t crc;     // its data's CRC (kCovered, kFresh)
+    NameState state;
+  };
+  ZeroedArrayOf<NameInfo> names_;
   std::vector<uint32_t> fresh_names_;  // names kFresh
   std::vector<bool> merged_;          // per physical page: named by its AU's merge entry
   std::vector<bool> merge_written_;   // per physical AU: has an entry this generation

@@ -107,8 +107,9 @@ std::span<const IoOp> ImageStore::oob_ops_of(std::span<const PageWrite> q, size_
   for (size_t i = 0; i < q.size(); ++i)
     if (batch_entries_[i]) plan_unit_entry(q[i].page, oob_plan_, unit_scratch_.data() + i * upp * 4);
   for (size_t i = 0; merges_ && i < q.size(); ++i) {
+    if (!batch_crcs_[i]) continue;
     const uint32_t name = crc_name(q[i].page);
-    if (!batch_crcs_[i] || name == DataSlots::kNone) continue;
+    if (name == DataSlots::kNone) continue;
     std::byte* entry = crc_scratch_.data() + i * kDataCrcBytes;
     encode_data_crc(name, slots_.units_of(q[i].page), source_crc_[i], entry);
     oob_plan_.add(layout_.data_crc_offset + uint64_t(name) * kDataCrcBytes, entry, kDataCrcBytes);
@@ -189,12 +190,17 @@ Status ImageStore::source_crcs(std::span<const PageWrite> q) {
   // is the one its entry gave it.
   std::vector<size_t>& recorded = recorded_sources_;
   recorded.clear();
+  // The names first, each name's entry fetched meanwhile: names are
+  // scattered, and one miss at a time was most of a merge's time.
+  batch_names_.resize(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
-    if (merges_ && merged_[q[i].from])
-      source_crc_[i] = name_crc_[crc_name(q[i].from)];
-    else
-      recorded.push_back(i);
+    const bool named = merges_ && merged_[q[i].from];
+    batch_names_[i] = named ? crc_name(q[i].from) : DataSlots::kNone;
+    if (batch_names_[i] != DataSlots::kNone) __builtin_prefetch(&names_[batch_names_[i]]);
+    if (!named) recorded.push_back(i);
   }
+  for (size_t i = 0; merges_ && i < q.size(); ++i)
+    if (merged_[q[i].from]) source_crc_[i] = names_[batch_names_[i]].crc;
   if (recorded.empty()) return Status::ok();
   std::vector<std::byte>& records = source_records_;
   records.resize(recorded.size() * kOobBytes);
@@ -259,15 +265,16 @@ Status ImageStore::write_copies(std::span<const PageWrite> q) {
   CARDFS_RETURN_IF_ERROR(source_crcs(q));
   batch_entries_.assign(q.size(), false);
   batch_crcs_.assign(q.size(), false);
+  batch_names_.resize(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
     bool entry = false;
     CARDFS_RETURN_IF_ERROR(place_copy(q[i], entry));
     batch_entries_[i] = entry;
     // Data whose name has no CRC entry yet (new units of a torn move, a
     // name from before version 5 or not read at power-on) gets one.
-    const uint32_t name = crc_name(q[i].page);
+    const uint32_t name = batch_names_[i] = crc_name(q[i].page);
     batch_crcs_[i] = merges_ && name != DataSlots::kNone &&
-                     (entry || q[i].bytes != geometry_.page_bytes || name_state_[name] == kNoCrc);
+                     (entry || q[i].bytes != geometry_.page_bytes || names_[name].state == kNoCrc);
   }
   // The moves of one merge into an AU: one merge entry (after the lists
   // it names are planned, so it knows which are new); the rest: records.
