@@ -5,9 +5,11 @@
 // bounded queue depth, and returns when all have completed: short
 // transfers are resubmitted for the remainder, -EAGAIN/-EINTR retried, and
 // any other failure is EIO naming the offset (never a silent success).
-// Write batches of at most 128 KiB are written with pwritev from the
-// calling thread instead (same guarantees), sparing io_uring's hand-off of
-// buffered writes to a worker thread.
+// Write batches of at most 128 KiB, and preallocations, are queued for
+// the write-behind thread instead (sdcard/write_behind.h: written in order,
+// a read of a range still queued waits for it, a sync or a large write
+// waits for the queue), sparing io_uring's hand-off of buffered writes to
+// a worker and the card's thread the host's write path.
 // Not thread-safe: the Card calls it under its state lock.
 //
 // Large reads of ranges the host does not cache bypass its page cache:
@@ -36,6 +38,7 @@
 
 #include "base/status.h"
 #include "sdcard/medium.h"
+#include "sdcard/write_behind.h"
 
 namespace cardfs::sdcard {
 
@@ -85,7 +88,8 @@ class ImageFile final : public Medium {
   void set_submit_and_wait(SubmitAndWait f) { submit_and_wait_ = f; }
 
  private:
-  ImageFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ImageFile(int fd, std::string path)
+      : fd_(fd), path_(std::move(path)), write_behind_(std::make_unique<WriteBehind>(fd_, path_)) {}
   Status transfer(std::span<const IoOp> ops, bool is_write, const Meanwhile& meanwhile);
   bool should_read_direct(const IoOp& op, uint64_t bytes);
   void stop_direct_reads();
@@ -93,7 +97,6 @@ class ImageFile final : public Medium {
   // (they would otherwise run at the next submit, after this call's
   // buffers are gone) and returns how many.
   unsigned cancel_unsubmitted();
-  Status write_now(std::span<const IoOp> ops);  // pwritev from this thread
   Status read_now(uint64_t offset, std::span<std::byte> data);  // pread from this thread
 
   // An operation in flight: its own copy of the iovecs, advanced on short I/O.
@@ -118,6 +121,7 @@ class ImageFile final : public Medium {
   SubmitAndWait submit_and_wait_ = io_uring_submit_and_wait;
   bool unsynced_ = true;  // changed since the last successful fdatasync
   std::vector<std::byte> copy_buffer_;
+  std::unique_ptr<WriteBehind> write_behind_;  // after fd_ and path_: made from them
 };
 
 }  // namespace cardfs::sdcard
