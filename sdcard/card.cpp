@@ -140,6 +140,7 @@ Status Card::Impl::do_write(uint64_t sector, std::span<const iovec> segments, bo
     if (buffer.full()) st = drain();
   }
   if (st.is_ok() && fua) st = drain();
+  if (st.is_ok() && fua) st = store->finish_writes();
   buffer.adopt();  // the host's memory is only ours until we return
   return st;
 }
@@ -242,7 +243,8 @@ Status Card::Impl::do_flush() {
   ++counters.flushes;
   CARDFS_RETURN_IF_ERROR(drain());
   if (ftl.trims_pending()) CARDFS_RETURN_IF_ERROR(write_checkpoint());
-  return settle();
+  CARDFS_RETURN_IF_ERROR(settle());
+  return store->finish_writes();  // (a durable card's sync did it)
 }
 
 Status Card::Impl::do_discard(uint64_t sector, uint64_t sectors) {

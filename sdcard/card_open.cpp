@@ -122,7 +122,7 @@ Status Card::Impl::write_header(bool clean) {
   header.lifetime = lifetime();
   header.lifetime_lost = false;
   CARDFS_RETURN_IF_ERROR(store->write_header(header));
-  return opts.durable ? sync_store() : Status::ok();
+  return opts.durable ? sync_store() : store->finish_writes();
 }
 
 Status Card::Impl::write_checkpoint() {
@@ -145,7 +145,8 @@ Status Card::Impl::write_checkpoint() {
 Status Card::Impl::close_locked() {
   if (closed) return Status::ok();
   closed = true;
-  if (opts.read_only || writes_held || flash.powered_off()) return Status::ok();
+  if (opts.read_only || writes_held) return Status::ok();
+  if (flash.powered_off()) return store->finish_writes();  // what reached the image before the cut
   CARDFS_RETURN_IF_ERROR(drain());
   CARDFS_RETURN_IF_ERROR(write_checkpoint());  // syncs first when durable
   // What the next open needs instead of a scan; on the disk before the

@@ -49,6 +49,7 @@ Status Flash::queue_page(const PageWrite& q, ProgramCause cause) {
       queue_.back().bytes = geometry_.page_bytes / 2;
     }
     (void)submit();
+    (void)store_.finish_writes();  // the image holds what reached the flash, at once
     powered_off_ = true;
     return power_cut_error();
   }

@@ -87,6 +87,7 @@ class Flash {
   // Power fails now: queued programs are lost.
   void power_off() {
     clear_queue();
+    (void)store_.finish_writes();  // what reached the image before stays
     powered_off_ = true;
   }
   bool powered_off() const { return powered_off_; }

@@ -64,6 +64,7 @@ class ImageFile final : public Medium {
   // resized through this object since its last successful sync (the
   // first sync after open always runs).
   Status sync() override;
+  Status finish_writes() override { return write_behind_->drain(); }
   // fsyncs the directory holding `path`: a file it created is then found
   // after a host crash too.
   static Status sync_directory_of(const std::string& path);

@@ -67,6 +67,7 @@ class ImageStore final : public PageStore {
   // Nothing: the data area is allocated as programs reach it (allocate_for).
   Status prepare(uint32_t) override { return Status::ok(); }
   Status sync() override { return medium_->sync(); }
+  Status finish_writes() override { return medium_->finish_writes(); }
   void flushed() override;
   Result<std::vector<std::string>> repair(const ImageHeader& h) override;
   uint64_t bytes_written() const override { return kind_bytes_.total(); }

@@ -49,6 +49,10 @@ class Medium {
   virtual Status copy(uint64_t from, uint64_t to, uint64_t len) = 0;
   // Makes everything written so far durable (fdatasync for a file).
   virtual Status sync() = 0;
+  // Returns when everything written so far is in the medium (for a file:
+  // in the host's cache, where a process that is killed next leaves it),
+  // for a medium that writes behind its callers (ImageFile).
+  virtual Status finish_writes() { return Status::ok(); }
   // A hint that [offset, offset+len) is about to be written; reads are unchanged.
   virtual Status preallocate(uint64_t offset, uint64_t len) = 0;
   virtual Result<uint64_t> size() const = 0;

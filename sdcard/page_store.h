@@ -169,6 +169,10 @@ class PageStore {
   virtual Status prepare(uint32_t physical_au) = 0;
   // Everything written so far survives a host crash.
   virtual Status sync() = 0;
+  // Everything written so far survives the end of this process (not of
+  // the host): a card's flush, FUA write, header write and close, so that
+  // a daemon killed after one loses nothing it covered (Medium::finish_writes).
+  virtual Status finish_writes() { return Status::ok(); }
   // The card's host flushed the card: a durable card synced everything
   // written so far just before (sync()); one that is not durable promises
   // nothing across a host crash, so its flush is where a durable card

@@ -13,13 +13,16 @@
 // - the queue is written in order, one item at a time;
 // - a read of a range a queued item overlaps waits until the queue is
 //   written (settle), others read at once (the host's cache is coherent);
-// - sync, a large or copying write, a size change and close wait for the
-//   whole queue (drain) first.
+// - sync, finish_writes (a card's flush, FUA write, header write and
+//   close: what they cover survives the process), a large or copying
+//   write, a size change and close wait for the whole queue (drain) first;
+// - a caller that waits writes the queue itself unless the writer is at
+//   it, and so does one that finds more than kMaxQueuedBytes queued.
 // A failed write or allocation is reported by the next call that takes or
-// waits for the queue (once), as EIO naming the offset; what the queue
-// holds when the process is killed is lost, as a host crash loses what its
-// cache holds: only a completed sync promises anything, then and now.
-// The queue holds at most kMaxQueuedBytes; a writer past it waits.
+// waits for the queue (once), as EIO naming the offset. What the queue
+// holds when the process is killed is lost, but nothing a flush covered:
+// a suffix of the writes since the last one, in order, which is what the
+// card's power-on scan takes in its stride (a power cut leaves the same).
 // Not thread-safe on the caller's side: one caller (the Card, under its
 // state lock) at a time.
 #pragma once
@@ -71,7 +74,9 @@ class WriteBehind {
     std::vector<std::byte> bytes;
   };
   Status enqueue(std::vector<Item>& batch);
-  void wait_idle(MutexLock& l) CARDFS_REQUIRES(mu_);
+  // Writes the queue (waits while the writer does), or its first n items.
+  void write_all(MutexLock& l) CARDFS_REQUIRES(mu_);
+  void write_front(MutexLock& l, size_t n) CARDFS_REQUIRES(mu_);
   void run();
   Status perform(const Item& item) const;
   // The failure not yet reported, reported now (cleared).
@@ -86,12 +91,14 @@ class WriteBehind {
   std::deque<Item> items_ CARDFS_GUARDED_BY(mu_);  // the front one is being written
   uint64_t queued_bytes_ CARDFS_GUARDED_BY(mu_) = 0;
   uint64_t written_ CARDFS_GUARDED_BY(mu_) = 0;
-  bool writer_waiting_ CARDFS_GUARDED_BY(mu_) = false;
+  bool writer_waiting_ CARDFS_GUARDED_BY(mu_) = false;  // asleep until woken
+  bool writing_ CARDFS_GUARDED_BY(mu_) = false;          // the front items are being written
   int idle_waiters_ CARDFS_GUARDED_BY(mu_) = 0;
   bool stop_ CARDFS_GUARDED_BY(mu_) = false;
   Status error_ CARDFS_GUARDED_BY(mu_);
   std::vector<std::vector<std::byte>> spare_ CARDFS_GUARDED_BY(mu_);  // buffers to reuse
   std::vector<Item> batch_;  // write()'s, the caller's own
+  std::vector<const Item*> run_;  // write_front's, of the one writing (writing_)
   std::thread thread_;
 };
 
