@@ -99,7 +99,7 @@ Status WriteBehind::enqueue(std::vector<Item>& batch) {
 void WriteBehind::write_all(MutexLock& l) {
   while (!items_.empty()) {
     if (!writing_) {
-      write_front(l, items_.size());
+      write_front(items_.size());
       continue;
     }
     ++idle_waiters_;
@@ -112,20 +112,20 @@ void WriteBehind::write_all(MutexLock& l) {
 // (a read of their ranges waits) until written. Only the one writing
 // (writing_) removes items, and a deque's push_back keeps references to
 // the others valid.
-void WriteBehind::write_front(MutexLock& l, size_t n) {
+void WriteBehind::write_front(size_t n) {
   writing_ = true;
   // Pointers taken under the lock: indexing the deque reads its map,
   // which a push_back may replace meanwhile.
   std::vector<const Item*>& run = run_;
   run.clear();
   for (size_t i = 0; i < n; ++i) run.push_back(&items_[i]);
-  l.unlock();
+  mu_.unlock();
   Status failure;
   for (const Item* item : run) {
     Status st = perform(*item);
     if (!st.is_ok() && failure.is_ok()) failure = std::move(st);
   }
-  l.lock();
+  mu_.lock();
   writing_ = false;
   if (!failure.is_ok() && error_.is_ok()) error_ = std::move(failure);
   for (size_t i = 0; i < n; ++i) {
@@ -201,7 +201,7 @@ void WriteBehind::run() {
       writer_waiting_ = false;
       continue;
     }
-    write_front(l, items_.size());
+    write_front(items_.size());
   }
 }
 

@@ -76,7 +76,7 @@ class WriteBehind {
   Status enqueue(std::vector<Item>& batch);
   // Writes the queue (waits while the writer does), or its first n items.
   void write_all(MutexLock& l) CARDFS_REQUIRES(mu_);
-  void write_front(MutexLock& l, size_t n) CARDFS_REQUIRES(mu_);
+  void write_front(size_t n) CARDFS_REQUIRES(mu_);  // unlocks mu_ meanwhile
   void run();
   Status perform(const Item& item) const;
   // The failure not yet reported, reported now (cleared).
