@@ -123,15 +123,25 @@ void ImageStore::predict_names(MergeEntry& m) {
   if (!names_known_ || version_ < kImageVersionNameTable || m.base_seq < names_next_seq_ ||
       m.base_seq - names_next_seq_ > UINT32_MAX)
     return;
-  MergeEntry p = m;
-  p.predicted = true;
-  p.slot_generation = uint32_t(names_generation_);
-  p.slot_next_seq = names_next_seq_;
-  for (size_t i = 0; i < p.names.size(); ++i)
-    if (predicted_name(uint64_t(m.lau) * geometry_.pages_per_au + m.slots[i]) == p.names[i])
-      p.names[i] = MergeEntry::kUnlisted;
-  const size_t used = merge_entry_used_bytes(p, geometry_, true);
-  if (used <= merge_entry_bytes(geometry_) && used < merge_entry_used_bytes(m, geometry_, true)) m = std::move(p);
+  // In place, the names kept to put back (a copy of the whole entry per
+  // merge was four allocations).
+  const bool was_predicted = m.predicted;
+  const uint32_t was_generation = m.slot_generation;
+  const uint64_t was_next_seq = m.slot_next_seq;
+  const size_t plain = merge_entry_used_bytes(m, geometry_, true);
+  listed_names_.assign(m.names.begin(), m.names.end());
+  m.predicted = true;
+  m.slot_generation = uint32_t(names_generation_);
+  m.slot_next_seq = names_next_seq_;
+  for (size_t i = 0; i < m.names.size(); ++i)
+    if (predicted_name(uint64_t(m.lau) * geometry_.pages_per_au + m.slots[i]) == m.names[i])
+      m.names[i] = MergeEntry::kUnlisted;
+  const size_t used = merge_entry_used_bytes(m, geometry_, true);
+  if (used <= merge_entry_bytes(geometry_) && used < plain) return;
+  m.names.assign(listed_names_.begin(), listed_names_.end());
+  m.predicted = was_predicted;
+  m.slot_generation = was_generation;
+  m.slot_next_seq = was_next_seq;
 }
 
 OobRecord ImageStore::merged_record(uint64_t pp) const {

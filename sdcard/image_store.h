@@ -302,6 +302,7 @@ class ImageStore final : public PageStore {
   std::vector<bool> merge_written_;   // per physical AU: has an entry this generation
   std::vector<uint32_t> merge_lau_;   // per physical AU: its entry's logical AU
   std::vector<std::byte> merge_scratch_;
+  std::vector<uint32_t> listed_names_;  // predict_names': the entry's names before prediction
   // Version 8: the name slot last written (encoded; what merges predict
   // from until the next), whether there is one since open, and its name.
   ZeroedArrayOf<std::byte> name_slot_;

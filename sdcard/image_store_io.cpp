@@ -71,7 +71,7 @@ uint32_t ImageStore::crc_name(uint64_t pp) const {
 // entry, only).
 Status ImageStore::list_units(uint64_t pp, bool& write_entry) {
   write_entry = false;
-  if (!indirect_ || slots_.page_slot(pp) != DataSlots::kNone || slots_.list_of(pp) != DataSlots::kNone)
+  if (!indirect_ || slots_.list_of(pp) != DataSlots::kNone || slots_.page_slot(pp) != DataSlots::kNone)
     return Status::ok();
   const uint32_t id = slots_.allocate_list(pp);
   if (id == DataSlots::kNone) return Status::error(EIO, "no free unit list").with_context(name());
@@ -272,7 +272,11 @@ Status ImageStore::write_copies(std::span<const PageWrite> q) {
     batch_entries_[i] = entry;
     // Data whose name has no CRC entry yet (new units of a torn move, a
     // name from before version 5 or not read at power-on) gets one.
-    const uint32_t name = batch_names_[i] = crc_name(q[i].page);
+    // A whole move names its source's data, whose name source_crcs found,
+    // unless it got a unit list of its own.
+    const bool source_named = !entry && indirect_ && q[i].bytes == geometry_.page_bytes &&
+                              batch_names_[i] != DataSlots::kNone;
+    const uint32_t name = batch_names_[i] = source_named ? batch_names_[i] : crc_name(q[i].page);
     batch_crcs_[i] = merges_ && name != DataSlots::kNone &&
                      (entry || q[i].bytes != geometry_.page_bytes || names_[name].state == kNoCrc);
   }
