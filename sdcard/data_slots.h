@@ -19,7 +19,8 @@
 // by the power-on scan, as the FTL's map is.
 // Memory: 8 bytes per unit and 8 per page (40 per 16 KiB page: 10 MiB
 // for 4 GiB), in zero-page-backed arrays (ZeroedArray): only the entries
-// of pages and units ever used are resident.
+// of pages and units ever used are resident; and a bit per page
+// (handed_on_, resident: 32 KiB per GiB).
 // Not thread-safe: the Card calls the store under its state lock.
 #pragma once
 

@@ -10,7 +10,9 @@
 namespace cardfs::sdcard {
 namespace {
 
+// Buffers kept for reuse: at most 64 of at most 64 KiB (4 MiB).
 constexpr size_t kSpareBuffers = 64;
+constexpr size_t kSpareBufferBytes = 64 * 1024;
 // Past this many queued items a read waits for all of them rather than
 // looking for an overlap in each.
 constexpr size_t kMaxOverlapChecks = 256;
@@ -132,7 +134,8 @@ void WriteBehind::write_front(size_t n) {
     Item& item = items_.front();
     ++written_;
     if (!item.allocate) queued_bytes_ -= item.len;
-    if (!item.allocate && spare_.size() < kSpareBuffers) spare_.push_back(std::move(item.bytes));
+    if (!item.allocate && spare_.size() < kSpareBuffers && item.bytes.capacity() <= kSpareBufferBytes)
+      spare_.push_back(std::move(item.bytes));
     items_.pop_front();
   }
   if (idle_waiters_ > 0) idle_.notify_all();

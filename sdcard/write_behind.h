@@ -23,6 +23,8 @@
 // holds when the process is killed is lost, but nothing a flush covered:
 // a suffix of the writes since the last one, in order, which is what the
 // card's power-on scan takes in its stride (a power cut leaves the same).
+// Memory: the queue's bytes (at most kMaxQueuedBytes, 8 MiB) and up to
+// 4 MiB of buffers kept for reuse.
 // Not thread-safe on the caller's side: one caller (the Card, under its
 // state lock) at a time.
 #pragma once
