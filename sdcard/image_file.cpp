@@ -124,8 +124,7 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
       p.offset = more[i].offset;
       p.iov.assign(more[i].iov.begin(), more[i].iov.end());
       p.first = 0;
-      p.remaining = 0;
-      for (const iovec& v : more[i].iov) p.remaining += v.iov_len;
+      p.remaining = more[i].bytes();
       p.direct = !is_write && should_read_direct(more[i], p.remaining);
     }
     queue_.insert(queue_.begin(), more.size(), 0);
@@ -220,8 +219,7 @@ Status ImageFile::transfer(std::span<const IoOp> ops, bool is_write, const Meanw
 // thread, they were a quarter of its time under random writes with fsync.
 static bool small_batch(std::span<const IoOp> ops) {
   uint64_t bytes = 0;
-  for (const IoOp& op : ops)
-    for (const iovec& v : op.iov) bytes += v.iov_len;
+  for (const IoOp& op : ops) bytes += op.bytes();
   return bytes <= kSmallWriteBytes;
 }
 

@@ -39,8 +39,7 @@ void ImageStore::set_geometry(const ImageHeader& h) {
 
 uint64_t ImageStore::bytes_of(std::span<const IoOp> ops) {
   uint64_t n = 0;
-  for (const IoOp& op : ops)
-    for (const iovec& v : op.iov) n += v.iov_len;
+  for (const IoOp& op : ops) n += op.bytes();
   return n;
 }
 

@@ -24,6 +24,11 @@ namespace cardfs::sdcard {
 struct IoOp {
   uint64_t offset = 0;
   std::span<const iovec> iov;
+  uint64_t bytes() const {
+    uint64_t n = 0;
+    for (const iovec& v : iov) n += v.iov_len;
+    return n;
+  }
 };
 
 enum class OpenMode { kCreate, kReadWrite, kReadOnly };

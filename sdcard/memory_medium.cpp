@@ -45,8 +45,8 @@ void MemoryMedium::get(uint64_t offset, std::byte* dst, uint64_t len) const {
 
 Status MemoryMedium::write(std::span<const IoOp> ops) {
   for (const IoOp& op : ops) {
-    uint64_t off = op.offset, len = 0;
-    for (const iovec& v : op.iov) len += v.iov_len;
+    uint64_t off = op.offset;
+    const uint64_t len = op.bytes();
     if (Status st = check(off, len, "write"); !st.is_ok()) return st;
     for (const iovec& v : op.iov) {
       put(off, static_cast<const std::byte*>(v.iov_base), v.iov_len);
@@ -63,8 +63,8 @@ Status MemoryMedium::write_meanwhile(std::span<const IoOp> ops, const Meanwhile&
 
 Status MemoryMedium::read(std::span<const IoOp> ops) {
   for (const IoOp& op : ops) {
-    uint64_t off = op.offset, len = 0;
-    for (const iovec& v : op.iov) len += v.iov_len;
+    uint64_t off = op.offset;
+    const uint64_t len = op.bytes();
     if (Status st = check(off, len, "read"); !st.is_ok()) return st;
     for (const iovec& v : op.iov) {
       get(off, static_cast<std::byte*>(v.iov_base), v.iov_len);

@@ -48,7 +48,7 @@ Status WriteBehind::write(std::span<const IoOp> ops) {
   for (size_t i = 0; i < ops.size(); ++i) {
     Item& item = batch[i];
     item.offset = ops[i].offset;
-    for (const iovec& v : ops[i].iov) item.len += v.iov_len;
+    item.len = ops[i].bytes();
     item.bytes.resize(item.len);
     std::byte* at = item.bytes.data();
     for (const iovec& v : ops[i].iov) {
@@ -148,13 +148,10 @@ Status WriteBehind::drain() {
 }
 
 bool WriteBehind::overlaps(std::span<const IoOp> ops) const {
-  for (const Item& item : items_) {
-    if (item.allocate) continue;  // reads the zeros (or data) it keeps
-    for (const IoOp& op : ops) {
-      uint64_t len = 0;
-      for (const iovec& v : op.iov) len += v.iov_len;
-      if (op.offset < item.offset + item.len && item.offset < op.offset + len) return true;
-    }
+  for (const IoOp& op : ops) {
+    const uint64_t len = op.bytes();
+    for (const Item& item : items_)  // an allocation reads the zeros (or data) it keeps
+      if (!item.allocate && op.offset < item.offset + item.len && item.offset < op.offset + len) return true;
   }
   return false;
 }

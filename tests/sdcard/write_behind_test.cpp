@@ -103,7 +103,7 @@ TEST_CASE("a queued preallocation allocates without changing the size or the byt
   CHECK(file_bytes(dir.path("image")) == std::vector<std::byte>(kImageBytes));
 }
 
-TEST_CASE("a failed queued write is reported once, by the next call that waits, naming the offset",
+TEST_CASE("a failed queued write or allocation is reported once, by the next call that waits, naming the offset",
           "[sdcard][write_behind]") {
   testing::ScratchDir dir("write-behind-error");
   { auto f = make_image(dir); }
@@ -121,6 +121,13 @@ TEST_CASE("a failed queued write is reported once, by the next call that waits, 
     CHECK_THAT(st.message(), Catch::Contains("write of test image at 12345"));
     CHECK(w.drain().is_ok());  // reported once
     CHECK(w.written() == 1);
+    // A queued allocation that fails: the same, naming the range's start.
+    REQUIRE(w.preallocate(1 << 20, 4096).is_ok());
+    st = w.drain();
+    REQUIRE(!st.is_ok());
+    CHECK(st.code() == EIO);
+    CHECK_THAT(st.message(), Catch::Contains("allocating space in test image at 1048576"));
+    CHECK(w.drain().is_ok());
   }
   ::close(fd);
 }
